@@ -1,0 +1,47 @@
+"""The domain model: typed, validated records in IMAS/IMSMA vocabulary."""
+
+from safeground.model.activities import Activity
+from safeground.model.base import RECORD_TYPES, Record
+from safeground.model.casualties import (
+    Accident,
+    ClusterStrike,
+    HumanRemainsFind,
+    Victim,
+    VictimIdentity,
+)
+from safeground.model.context import (
+    AdminArea,
+    FrontLine,
+    InfrastructureArea,
+    InfrastructureLine,
+    InfrastructurePoint,
+    Organisation,
+)
+from safeground.model.hazards import Evidence, HazardArea, StatusChange
+from safeground.model.minemaps import MinefieldRecord, MineRow, ReferencePoint
+from safeground.model.ordnance import EOItem, GroundTruthItem
+
+__all__ = [
+    "RECORD_TYPES",
+    "Accident",
+    "Activity",
+    "AdminArea",
+    "ClusterStrike",
+    "EOItem",
+    "Evidence",
+    "FrontLine",
+    "GroundTruthItem",
+    "HazardArea",
+    "HumanRemainsFind",
+    "InfrastructureArea",
+    "InfrastructureLine",
+    "InfrastructurePoint",
+    "MineRow",
+    "MinefieldRecord",
+    "Organisation",
+    "Record",
+    "ReferencePoint",
+    "StatusChange",
+    "Victim",
+    "VictimIdentity",
+]

@@ -1,0 +1,120 @@
+"""The storage interface every backend implements.
+
+Domain code receives a ``Store`` and never knows whether it is a GeoPackage on a
+field laptop or PostGIS on a national server. The contract test suite
+(``tests/store_contract.py``) states the behaviour; a backend is done when it
+passes that suite unchanged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+import geopandas as gpd
+
+from safeground.model.base import RECORD_TYPES, Record
+
+R = TypeVar("R", bound=Record)
+
+BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in WGS 84 degrees
+Progress = Callable[[int], None]
+
+
+class Store(ABC):
+    """A transactional store of versioned SafeGround records.
+
+    Guarantees every backend gives:
+
+    * ``transaction()`` is all-or-nothing, and nests (inner blocks are savepoints).
+    * ``uid`` is stable: it is how records refer to each other and it never changes.
+    * ``update`` never erases: the previous version goes to history, and a write
+      based on a stale version raises ``VersionConflict``.
+    * geometry is stored in WGS 84 (EPSG:4326).
+    """
+
+    location: str
+
+    # -- transactions -----------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    # -- writes -----------------------------------------------------------------------
+    @abstractmethod
+    def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
+        """Insert new records (all in one transaction); returns how many."""
+
+    def add(self, record: R) -> R:
+        self.add_many([record])
+        return record
+
+    @abstractmethod
+    def update(self, record: R, *, expected_version: int) -> R:
+        """Store a new version of an existing record and return it (version + 1)."""
+
+    # -- reads ------------------------------------------------------------------------
+    @abstractmethod
+    def get(self, record_type: type[R], uid: str) -> R: ...
+
+    @abstractmethod
+    def find(
+        self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any
+    ) -> Iterator[R]:
+        """Current versions, optionally inside a bounding box and with equal column values."""
+
+    @abstractmethod
+    def count(self, record_type: type[Record]) -> int: ...
+
+    @abstractmethod
+    def history(self, record_type: type[R], uid: str) -> list[R]:
+        """Every version of a record, oldest first, the current one last."""
+
+    @abstractmethod
+    def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        """Current versions as a GeoDataFrame (WGS 84) for analysis: the fast path."""
+
+    @abstractmethod
+    def max_uid_number(self, record_type: type[Record]) -> int: ...
+
+    # -- metadata ---------------------------------------------------------------------
+    @abstractmethod
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- helpers common to all backends -----------------------------------------------
+    def next_uid(self, record_type: type[Record]) -> str:
+        return f"{record_type.UID_PREFIX}-{self.max_uid_number(record_type) + 1:05d}"
+
+    def counts(self) -> dict[str, int]:
+        return {layer: self.count(cls) for layer, cls in RECORD_TYPES.items()}
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(location: str, *, create: bool = True) -> Store:
+    """Open the store a location names: a file path means GeoPackage.
+
+    A ``postgresql://`` URL will mean PostGIS once that backend lands; until then
+    it is refused with a clear message rather than treated as a file name.
+    """
+    from safeground.errors import StoreUnavailable
+
+    if location.startswith(("postgresql://", "postgres://")):
+        raise StoreUnavailable(
+            f"cannot open {location}: the PostGIS backend is not part of this version",
+            hint="use a GeoPackage file path (e.g. demo.gpkg)",
+        )
+    from safeground.storage.gpkg import GeoPackageStore
+
+    return GeoPackageStore(location, create=create)

@@ -1,0 +1,450 @@
+"""The embedded store: one GeoPackage file (OGC 12-128r18) that QGIS opens as is.
+
+Written with the standard library's ``sqlite3`` rather than through GDAL so
+that an import spanning several layers is one SQLite transaction: GDAL writes
+layer by layer and cannot roll back a half-finished multi-layer import. The file
+follows the spec (geometry blobs, ``gpkg_contents``, ``gpkg_geometry_columns``,
+R-tree spatial index extension with its triggers); the tests read every layer
+back with GDAL to prove it.
+
+Concurrency: the file runs in WAL mode while open, so readers never block and
+never see half a transaction while one process writes. On close it is folded
+back into a single plain file for copying to a USB stick.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from safeground.errors import DuplicateRecord, RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.model.base import RECORD_TYPES, Record
+from safeground.storage import gpkg_binary
+from safeground.storage.base import BBox, Progress, R, Store
+from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
+
+APPLICATION_ID = 0x47504B47  # "GPKG"
+USER_VERSION = 10400  # GeoPackage 1.4.0
+SCHEMA_VERSION = "1"
+
+WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+
+_CORE_DDL = [
+    """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+        srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
+        organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+        definition TEXT NOT NULL, description TEXT)""",
+    """CREATE TABLE IF NOT EXISTS gpkg_contents (
+        table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+        identifier TEXT UNIQUE, description TEXT DEFAULT '',
+        last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+        CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+        table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+        geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
+        z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+        CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+        CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+        CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_extensions (
+        table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+        definition TEXT NOT NULL, scope TEXT NOT NULL,
+        CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
+    """CREATE TABLE IF NOT EXISTS safeground_meta (
+        key TEXT NOT NULL PRIMARY KEY, value TEXT)""",
+]
+
+_SRS_ROWS = [
+    ("Undefined Cartesian SRS", -1, "NONE", -1, "undefined", "undefined Cartesian coordinate reference system"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
+    ("WGS 84 geodetic", 4326, "EPSG", 4326, WGS84_WKT, "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+]  # fmt: skip
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _rtree_ddl(table: str, geom: str = "geom", pk: str = "fid") -> list[str]:
+    """R-tree index and its triggers, as the GeoPackage 1.4 extension defines them."""
+    rt = f"rtree_{table}_{geom}"
+    t, g, r = _q(table), _q(geom), _q(rt)
+    nonempty_new = f'NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g})'
+    nonempty_old = f'OLD.{g} NOTNULL AND NOT ST_IsEmpty(OLD.{g})'
+    vals = f"NEW.{pk}, ST_MinX(NEW.{g}), ST_MaxX(NEW.{g}), ST_MinY(NEW.{g}), ST_MaxY(NEW.{g})"
+    return [
+        f"CREATE VIRTUAL TABLE {r} USING rtree(id, minx, maxx, miny, maxy)",
+        f"CREATE TRIGGER {_q(rt + '_insert')} AFTER INSERT ON {t} WHEN ({nonempty_new}) "
+        f"BEGIN INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update6')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND ({nonempty_old}) BEGIN "
+        f"UPDATE {r} SET minx = ST_MinX(NEW.{g}), maxx = ST_MaxX(NEW.{g}), "
+        f"miny = ST_MinY(NEW.{g}), maxy = ST_MaxY(NEW.{g}) WHERE id = NEW.{pk}; END",
+        f"CREATE TRIGGER {_q(rt + '_update7')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND (OLD.{g} ISNULL OR ST_IsEmpty(OLD.{g})) "
+        f"BEGIN INSERT INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update2')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
+        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
+        f"CREATE TRIGGER {_q(rt + '_update5')} AFTER UPDATE ON {t} "
+        f"WHEN OLD.{pk} != NEW.{pk} AND ({nonempty_new}) BEGIN "
+        f"DELETE FROM {r} WHERE id = OLD.{pk}; INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update4')} AFTER UPDATE ON {t} "
+        f"WHEN OLD.{pk} != NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
+        f"BEGIN DELETE FROM {r} WHERE id IN (OLD.{pk}, NEW.{pk}); END",
+        f"CREATE TRIGGER {_q(rt + '_delete')} AFTER DELETE ON {t} WHEN OLD.{g} NOT NULL "
+        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
+    ]
+
+
+def _st_func(index: int) -> Any:
+    def f(blob: bytes | None) -> float | None:
+        env = gpkg_binary.envelope(blob)
+        return None if env is None else env[index]
+
+    return f
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class GeoPackageStore(Store):
+    """A SafeGround store in one GeoPackage file."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        if not create and not self.path.exists():
+            raise StoreUnavailable(
+                f"no SafeGround store at {self.path}",
+                hint="run 'safeground demo' or 'safeground generate' to create one",
+            )
+        try:
+            self._con = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+            )
+        except sqlite3.Error as exc:  # pragma: no cover - depends on the file system
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._touched: set[str] = set()
+        self._register_functions()
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._ensure_schema()
+
+    # -- setup ------------------------------------------------------------------------
+    def _register_functions(self) -> None:
+        c = self._con
+        c.create_function("ST_MinX", 1, _st_func(0), deterministic=True)
+        c.create_function("ST_MaxX", 1, _st_func(1), deterministic=True)
+        c.create_function("ST_MinY", 1, _st_func(2), deterministic=True)
+        c.create_function("ST_MaxY", 1, _st_func(3), deterministic=True)
+        c.create_function("ST_IsEmpty", 1, gpkg_binary.is_empty, deterministic=True)
+
+    def _ensure_schema(self) -> None:
+        c = self._con
+        try:
+            app_id = c.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(
+                f"{self.path} is not a GeoPackage/SQLite file ({exc})",
+                hint="give the path of a .gpkg written by SafeGround, or a new file name",
+            ) from exc
+        if tables and app_id not in (APPLICATION_ID, 0):
+            raise StoreUnavailable(f"{self.path} is an SQLite file but not a GeoPackage")
+        missing = [cls for cls in RECORD_TYPES.values() if cls.LAYER not in tables]
+        if "gpkg_contents" in tables and not missing:
+            return
+        with self.transaction():
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            c.execute(f"PRAGMA user_version={USER_VERSION}")
+            for ddl in _CORE_DDL:
+                c.execute(ddl)
+            c.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS_ROWS)
+            c.execute(
+                "INSERT OR IGNORE INTO safeground_meta VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+            for cls in missing:
+                lay = layout_of(cls)
+                self._create_layer(lay, lay.table, cls.TITLE, history=False)
+                self._create_layer(lay, lay.history_table, f"History of {lay.table}", history=True)
+
+    def _create_layer(self, lay: Layout, table: str, title: str, *, history: bool) -> None:
+        c = self._con
+        cols = ['"fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL']
+        if lay.geometry_type:
+            cols.append(f'"geom" {lay.geometry_type}')
+        for col in lay.columns:
+            null = "" if col.nullable else " NOT NULL"
+            cols.append(f"{_q(col.name)} {GPKG_TYPES[col.kind]}{null}")
+        if history:
+            cols.append('"superseded_at" DATETIME NOT NULL')
+        c.execute(f"CREATE TABLE {_q(table)} ({', '.join(cols)})")
+        if history:
+            c.execute(f"CREATE INDEX {_q(table + '_uid')} ON {_q(table)} (uid, version)")
+        else:
+            c.execute(f"CREATE UNIQUE INDEX {_q(table + '_uid')} ON {_q(table)} (uid)")
+        data_type = "features" if lay.geometry_type else "attributes"
+        c.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+            "last_change, srs_id) VALUES (?,?,?,?,?,?)",
+            (table, data_type, table, title, _now_iso(), 4326 if lay.geometry_type else None),
+        )
+        if lay.geometry_type:
+            c.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,0,0)",
+                (table, "geom", lay.geometry_type, 4326),
+            )
+            c.execute(
+                "INSERT INTO gpkg_extensions VALUES (?,?,?,?,?)",
+                (table, "geom", "gpkg_rtree_index",
+                 "http://www.geopackage.org/spec120/#extension_rtree", "write-only"),
+            )  # fmt: skip
+            for ddl in _rtree_ddl(table):
+                c.execute(ddl)
+
+    # -- transactions -----------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._depth == 0
+            sp = f"sp{self._depth}"
+            self._con.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {sp}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._con.execute("ROLLBACK")
+                    self._touched.clear()
+                else:
+                    self._con.execute(f"ROLLBACK TO {sp}")
+                    self._con.execute(f"RELEASE {sp}")
+                raise
+            self._depth -= 1
+            if outer:
+                self._refresh_contents()
+                self._con.execute("COMMIT")
+            else:
+                self._con.execute(f"RELEASE {sp}")
+
+    def _refresh_contents(self) -> None:
+        """Keep gpkg_contents' extent and last_change true, as QGIS zooms to it."""
+        for table in self._touched:
+            ext = self._con.execute(
+                f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {_q('rtree_' + table + '_geom')}"
+            ).fetchone()
+            self._con.execute(
+                "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? "
+                "WHERE table_name=?",
+                (*ext, _now_iso(), table),
+            )
+        self._touched.clear()
+
+    # -- writes -----------------------------------------------------------------------
+    def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
+        by_type: dict[type[Record], list[Record]] = {}
+        for rec in records:
+            by_type.setdefault(type(rec), []).append(rec)
+        total = 0
+        with self.transaction():
+            for cls, recs in by_type.items():
+                total += self._insert(layout_of(cls), recs, progress)
+        return total
+
+    def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
+        seen: set[str] = set()
+        for r in recs:
+            if r.uid in seen:
+                raise DuplicateRecord(f"{lay.table}: identifier {r.uid} appears twice in one write")
+            seen.add(r.uid)
+        existing = self._existing_uids(lay.table, [r.uid for r in recs])
+        if existing:
+            some = ", ".join(sorted(existing)[:5])
+            raise DuplicateRecord(
+                f"{lay.table}: {len(existing)} identifier(s) already stored: {some}",
+                hint="use update for a new version of an existing record",
+            )
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
+        sql = (
+            f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) "
+            f"VALUES ({', '.join('?' * len(names))})"
+        )
+        batch = 5000
+        for start in range(0, len(recs), batch):
+            chunk = recs[start : start + batch]
+            rows = [lay.encode(r) for r in chunk]
+            if lay.geometry_type:
+                blobs = gpkg_binary.encode([getattr(r, "geometry", None) for r in chunk])
+                rows = [[b, *row] for b, row in zip(blobs, rows, strict=True)]
+            self._con.executemany(sql, rows)
+            if progress:
+                progress(len(chunk))
+        if lay.geometry_type:
+            self._touched.add(lay.table)
+        return len(recs)
+
+    def _existing_uids(self, table: str, uids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(uids), 900):
+            part = uids[start : start + 900]
+            rows = self._con.execute(
+                f"SELECT uid FROM {_q(table)} WHERE uid IN ({','.join('?' * len(part))})", part
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def update(self, record: R, *, expected_version: int) -> R:
+        lay = layout_of(type(record))
+        with self.transaction():
+            row = self._con.execute(
+                f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (record.uid,)
+            ).fetchone()
+            if row is None:
+                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
+            if row[0] != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
+                    "someone changed it since you read it",
+                    hint="reload the record, re-apply your change and save again",
+                )
+            names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
+            cols = ", ".join(map(_q, names))
+            self._con.execute(
+                f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
+                f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
+                (_now_iso(), record.uid),
+            )
+            new = record.model_copy(update={"version": expected_version + 1})
+            new = type(record).model_validate(new.model_dump())
+            values = lay.encode(new)
+            if lay.geometry_type:
+                values = [gpkg_binary.encode([new.geometry])[0], *values]  # type: ignore[attr-defined]
+                self._touched.update({lay.table, lay.history_table})
+            sets = ", ".join(f"{_q(n)} = ?" for n in names)
+            self._con.execute(
+                f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid)
+            )
+        return new
+
+    # -- reads ------------------------------------------------------------------------
+    def _select(self, lay: Layout, table: str, where: str = "", params: Iterable[Any] = ()) -> list[Record]:
+        names = (["geom"] if lay.geometry_type else []) + lay.column_names
+        rows = self._con.execute(
+            f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", tuple(params)
+        ).fetchall()
+        if not rows:
+            return []
+        if lay.geometry_type:
+            geoms = gpkg_binary.decode([r[0] for r in rows])
+            return [lay.decode(r[1:], g) for r, g in zip(rows, geoms, strict=True)]
+        return [lay.decode(r) for r in rows]
+
+    def get(self, record_type: type[R], uid: str) -> R:
+        lay = layout_of(record_type)
+        found = self._select(lay, lay.table, "WHERE uid = ?", (uid,))
+        if not found:
+            raise RecordNotFound(f"{lay.table}: no record {uid}")
+        return found[0]  # type: ignore[return-value]
+
+    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        known = set(lay.column_names)
+        for key, value in equals.items():
+            if key not in known:
+                raise ValueError(f"{lay.table} has no column {key!r}")
+            clauses.append(f"{_q(key)} = ?")
+            params.append(value.value if hasattr(value, "value") else value)
+        if bbox is not None:
+            if not lay.geometry_type:
+                raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
+            minx, miny, maxx, maxy = bbox
+            clauses.append(
+                f"fid IN (SELECT id FROM {_q('rtree_' + lay.table + '_geom')} "
+                "WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
+            )
+            params += [maxx, minx, maxy, miny]
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def find(self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any) -> Iterator[R]:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        yield from self._select(lay, lay.table, where + " ORDER BY fid", params)  # type: ignore[misc]
+
+    def count(self, record_type: type[Record]) -> int:
+        return int(self._con.execute(f"SELECT count(*) FROM {_q(record_type.LAYER)}").fetchone()[0])
+
+    def history(self, record_type: type[R], uid: str) -> list[R]:
+        lay = layout_of(record_type)
+        old = self._select(lay, lay.history_table, "WHERE uid = ? ORDER BY version", (uid,))
+        return [*old, self.get(record_type, uid)]  # type: ignore[list-item]
+
+    def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, {})
+        names = (["geom"] if lay.geometry_type else []) + lay.column_names
+        rows = self._con.execute(
+            f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} {where} ORDER BY fid", params
+        ).fetchall()
+        df = pd.DataFrame.from_records(rows, columns=names)
+        if not lay.geometry_type:
+            return gpd.GeoDataFrame(df)
+        geoms = gpkg_binary.decode(list(df.pop("geom")))
+        return gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+
+    def max_uid_number(self, record_type: type[Record]) -> int:
+        prefix = record_type.UID_PREFIX + "-"
+        row = self._con.execute(
+            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} "
+            "WHERE uid LIKE ? || '%'",
+            (len(prefix) + 1, prefix),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    # -- metadata ---------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._con.execute("SELECT value FROM safeground_meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._con.execute(
+                "INSERT INTO safeground_meta VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def close(self) -> None:
+        con = getattr(self, "_con", None)
+        if con is None:
+            return
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Fold the WAL back so the file at rest is one self-contained file.
+            # Fails harmlessly (stays WAL) while another connection has it open.
+            con.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error:
+            pass
+        con.close()
+        self._con = None  # type: ignore[assignment]
