@@ -1,0 +1,341 @@
+"""Hazard areas and land release: what the mine action programme did after the return.
+
+The sequence follows IMAS 07.11 land release:
+
+1. hazard areas are recorded from evidence as it arrives: accidents and cluster
+   strikes (direct evidence: CHA), handed-over records, informants and the
+   former front line (indirect evidence: SHA). Areas never overlap: a later
+   candidate either adds its evidence to the area it mostly covers or is cut
+   to what is left;
+2. non-technical survey cancels front-line segments where nothing is found;
+3. technical survey reduces the clean part of the areas it works on, upgrades
+   SHA to CHA when it finds items, and clearance clears the mined footprint,
+   finding (almost) every item in it. Records in the wrong place therefore
+   produce SHAs that survey reduces to nothing, while their real mines lie
+   elsewhere, uncovered: exactly the cost of inaccurate mine maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import shapely
+from shapely import Point
+from shapely.ops import substring
+from shapely.geometry.base import BaseGeometry
+
+from safeground.generator.accidents import AccidentDraft, _victims, device_of
+from safeground.generator.config import DistrictConfig
+from safeground.generator.landscape import Landscape
+from safeground.generator.mines import Strike, Truth
+from safeground.generator.records import RecordDraft
+from safeground.model.vocab import (
+    ActivityType,
+    ClearanceMethod,
+    Contamination,
+    EOType,
+    EvidenceKind,
+    HazardClass,
+    HazardStatus,
+    VictimStatus,
+)
+
+OPERATORS = (
+    ("ORG-00002", ClearanceMethod.MANUAL),
+    ("ORG-00003", ClearanceMethod.MECHANICAL),
+    ("ORG-00004", ClearanceMethod.MDD),
+    ("ORG-00005", ClearanceMethod.MANUAL),
+)
+NATIONAL_AUTHORITY = "ORG-00001"
+
+
+@dataclass
+class EvidenceDraft:
+    kind: EvidenceKind
+    description: str
+    source: str
+    when: date
+    reference: str | None = None
+
+
+@dataclass
+class HazardState:
+    when: date
+    classification: HazardClass
+    status: HazardStatus
+    reason: str
+    remaining: float
+    evidence: list[EvidenceDraft]
+    contamination: Contamination
+
+
+@dataclass
+class HazardDraft:
+    hid: str
+    polygon: BaseGeometry
+    name: str
+    priority: int
+    record_uids: list[str]
+    states: list[HazardState]
+    origin: str
+
+    @property
+    def area(self) -> float:
+        return float(self.polygon.area)
+
+    @property
+    def current(self) -> HazardState:
+        return self.states[-1]
+
+    def change(self, **kw: object) -> None:
+        cur = self.current
+        new = HazardState(
+            when=kw.pop("when"),  # type: ignore[arg-type]
+            classification=kw.pop("classification", cur.classification),  # type: ignore[arg-type]
+            status=kw.pop("status", cur.status),  # type: ignore[arg-type]
+            reason=kw.pop("reason"),  # type: ignore[arg-type]
+            remaining=kw.pop("remaining", cur.remaining),  # type: ignore[arg-type]
+            evidence=[*cur.evidence, *kw.pop("add_evidence", [])],  # type: ignore[list-item]
+            contamination=kw.pop("contamination", cur.contamination),  # type: ignore[arg-type]
+        )
+        self.states.append(new)
+
+
+@dataclass
+class ActivityDraft:
+    aid: str
+    activity_type: ActivityType
+    org: str
+    method: ClearanceMethod
+    start: date
+    end: date | None
+    hazard: str | None
+    polygon: BaseGeometry
+    cancelled: float = 0.0
+    reduced: float = 0.0
+    cleared: float = 0.0
+    found: list[int] = field(default_factory=list)
+
+
+@dataclass
+class RemainsDraft:
+    when: date
+    xy: np.ndarray
+    activity: str
+    org: str
+
+
+@dataclass
+class Operations:
+    hazards: list[HazardDraft]
+    activities: list[ActivityDraft]
+    remains: list[RemainsDraft]
+    deminer_accidents: list[AccidentDraft]
+
+
+def _contamination_of(types: set[EOType]) -> Contamination:
+    mines = {t for t in types if t.is_mine}
+    if types and types <= {EOType.SUBMUNITION}:
+        return Contamination.CLUSTER
+    if mines == {EOType.AV}:
+        return Contamination.AV_MINES
+    if EOType.AV in mines and len(mines) > 1:
+        return Contamination.MIXED
+    if mines == {EOType.IMPROVISED}:
+        return Contamination.IMPROVISED
+    if mines:
+        return Contamination.AP_MINES
+    return Contamination.OTHER_ERW
+
+
+class _Registry:
+    """Keeps hazard areas non-overlapping as candidates arrive."""
+
+    def __init__(self) -> None:
+        self.items: list[HazardDraft] = []
+        self.union: BaseGeometry = shapely.Polygon()
+
+    def offer(self, poly: BaseGeometry, make: callable, evidence: EvidenceDraft) -> HazardDraft | None:  # type: ignore[valid-type]
+        overlap = poly.intersection(self.union)
+        if overlap.area > 0.5 * poly.area:
+            # mostly known ground: the evidence strengthens the existing area
+            best = max(self.items, key=lambda h: h.polygon.intersection(poly).area)
+            best.states[0].evidence.append(evidence)
+            return None
+        rest = poly.difference(self.union) if overlap.area > 0 else poly
+        rest = shapely.make_valid(rest)
+        polys = [g for g in shapely.get_parts(rest) if g.geom_type == "Polygon" and g.area >= 400.0]
+        if not polys:
+            return None
+        geom = shapely.MultiPolygon(polys)
+        h = make(geom)
+        self.items.append(h)
+        self.union = shapely.union_all([self.union, geom])
+        return h
+
+
+def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records: list[RecordDraft],
+                     strikes: list[Strike], accidents: list[AccidentDraft],
+                     rng: np.random.Generator) -> Operations:  # fmt: skip
+    reg = _Registry()
+    ntree = shapely.STRtree(shapely.points(truth.xy))
+    settle_zone = shapely.union_all([s.footprint for s in land.settlements] + [c for _, c in land.cemeteries])
+
+    def new_hazard(origin: str, klass: HazardClass, contam: Contamination, when: date, reason: str,
+                   ev: EvidenceDraft, record_uids: list[str] | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
+        def make(geom: BaseGeometry) -> HazardDraft:
+            hid = f"HA-{len(reg.items) + 1:05d}"
+            d = geom.distance(settle_zone)
+            prio = 1 if (origin == "accident" or d < 300) else (2 if d < 1500 else 3)
+            if origin == "front_belt":
+                prio = max(prio, 4)
+            state = HazardState(when, klass, HazardStatus.OPEN, reason, float(geom.area), [ev], contam)
+            prefix = "CHA" if klass == HazardClass.CHA else "SHA"
+            return HazardDraft(hid, geom, f"{prefix} {hid[3:]}", prio, record_uids or [], [state], origin)
+
+        return make
+
+    ops_src = "NTS team, national mine action authority"
+    for acc in sorted(accidents, key=lambda a: a.when):
+        poly = Point(acc.xy).buffer(100.0)
+        ev = EvidenceDraft(EvidenceKind.DIRECT, f"accident, {acc.device.value.replace('_', ' ')}", "accident report", acc.when, acc.aid)
+        contam = _contamination_of({truth.eo_type[acc.item]})
+        reg.offer(poly, new_hazard("accident", HazardClass.CHA, contam, acc.when + timedelta(days=3), "accident reported", ev), ev)
+    for st in strikes:
+        ev = EvidenceDraft(EvidenceKind.DIRECT, f"cluster strike ({st.munition.name}); submunitions seen on the surface", ops_src, date(2020, 12, 1), st.sid)  # fmt: skip
+        reg.offer(st.footprint.buffer(30.0), new_hazard("cluster", HazardClass.CHA, Contamination.CLUSTER, date(2020, 12, 1), "cluster strike footprint", ev), ev)  # fmt: skip
+    # informants: returnees report part of what they saw, and a few false alarms
+    nuisance = [i for i, c in enumerate(truth.context) if c not in ("front_belt", "battlefield", "cluster_strike") and truth.fate[i] == "in_ground"]
+    reported = [i for i in nuisance if rng.random() < 0.3]
+    for i in reported:
+        when = cfg.return_date + timedelta(days=int(rng.integers(5, 150)))
+        ev = EvidenceDraft(EvidenceKind.INDIRECT, f"informant reports suspicious object at {truth.context[i].replace('_', ' ')}", "returnee report", when)
+        reg.offer(Point(truth.xy[i] + rng.normal(0, 10, 2)).buffer(40.0), new_hazard("informant", HazardClass.SHA, Contamination.AP_MINES, when, "informant report", ev), ev)  # fmt: skip
+    for name, cem in land.cemeteries:
+        mined = len(ntree.query(cem.buffer(20.0), predicate="intersects")) > 0
+        if rng.random() < (0.7 if mined else 0.15):
+            when = cfg.return_date + timedelta(days=int(rng.integers(10, 90)))
+            ev = EvidenceDraft(EvidenceKind.INDIRECT, f"community reports mines at the cemetery of {name}", "community meeting", when)
+            reg.offer(cem.buffer(20.0), new_hazard("cemetery", HazardClass.SHA, Contamination.AP_MINES, when, "community report", ev), ev)  # fmt: skip
+    for rec in records:
+        when = rec.date_received + timedelta(days=14)
+        types = {r.model.eo_type for r in rec.rows}
+        ev = EvidenceDraft(EvidenceKind.INDIRECT, f"minefield record {rec.source_reference} ({rec.source})", rec.source, rec.date_received, rec.rid)  # fmt: skip
+        made = reg.offer(rec.perimeter.buffer(50.0), new_hazard("record", HazardClass.SHA, _contamination_of(types), when, "minefield record received", ev, [rec.rid]), ev)  # fmt: skip
+        if made is None:
+            for h in reg.items:
+                if h.polygon.intersects(rec.perimeter) and rec.rid not in h.record_uids:
+                    h.record_uids.append(rec.rid)
+    # the former front line: belts of suspicion, cut into ~2 km segments
+    front = land.front_line
+    seg_len = 2000.0
+    district = shapely.box(0, 0, land.size, land.size)
+    for k in range(int(np.ceil(front.length / seg_len))):
+        a, b = k * seg_len, min((k + 1) * seg_len, front.length)
+        seg = substring(front, a, b).buffer(2200.0, cap_style="flat").intersection(district)
+        ev = EvidenceDraft(EvidenceKind.INDIRECT, "former front line: defensive positions and minefield belts", ops_src, date(2021, 1, 15))
+        reg.offer(seg, new_hazard("front_belt", HazardClass.SHA, Contamination.MIXED, date(2021, 1, 15), "former front line belt", ev), ev)  # fmt: skip
+
+    activities: list[ActivityDraft] = []
+    remains: list[RemainsDraft] = []
+
+    def act_id() -> str:
+        return f"ACT-{len(activities) + 1:05d}"
+
+    def items_in(geom: BaseGeometry) -> list[int]:
+        idx = ntree.query(geom, predicate="intersects")
+        return [int(i) for i in idx if truth.fate[int(i)] == "in_ground"]
+
+    # 2. NTS cancels belt segments with nothing in them
+    for h in reg.items:
+        if h.origin != "front_belt" or items_in(h.polygon):
+            continue
+        start = date(2021, 2, 1) + timedelta(days=int(rng.integers(0, 120)))
+        end = start + timedelta(days=int(rng.integers(3, 15)))
+        a = ActivityDraft(act_id(), ActivityType.NTS, NATIONAL_AUTHORITY, ClearanceMethod.DESK, start, end, h.hid, h.polygon, cancelled=h.area)
+        activities.append(a)
+        h.change(when=end, status=HazardStatus.CLOSED, reason=f"cancelled by non-technical survey {a.aid}: no evidence of contamination", remaining=0.0)  # fmt: skip
+
+    # 3. technical survey and clearance on part of the open areas, by priority
+    open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]
+    open_h.sort(key=lambda h: (h.priority, rng.random()))
+    n_work = round(cfg.share_hazards_worked * len(open_h))
+    deminer_budget = max(1, round(1 * cfg.scale))
+    deminer: list[AccidentDraft] = []
+    next_acc = len(accidents)
+    for h in open_h[:n_work]:
+        org, method = OPERATORS[int(rng.integers(0, len(OPERATORS)))]
+        first = max(h.current.when + timedelta(days=10), date(2021, 4, 1))
+        latest = cfg.as_of - timedelta(days=40)
+        if first >= latest:
+            continue
+        start = first + timedelta(days=int(rng.integers(0, (latest - first).days)))
+        inside = items_in(h.polygon)
+        ts_end = start + timedelta(days=int(rng.integers(2, 10)))
+        if not inside:
+            a = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, h.polygon, reduced=h.area)
+            activities.append(a)
+            h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {a.aid} started")
+            h.change(when=ts_end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"reduced by technical survey {a.aid}: no explosive ordnance found")  # fmt: skip
+            continue
+        footprint = shapely.MultiPoint(truth.xy[inside]).convex_hull.buffer(25.0).intersection(h.polygon)
+        footprint = shapely.make_valid(footprint)
+        reduced = max(h.area - footprint.area, 0.0)
+        ts = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, h.polygon.difference(footprint) if reduced > 0 else h.polygon, reduced=reduced)  # fmt: skip
+        activities.append(ts)
+        types = {truth.eo_type[i] for i in inside}
+        h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {ts.aid} started")
+        h.change(
+            when=ts_end, classification=HazardClass.CHA, remaining=float(footprint.area), contamination=_contamination_of(types),
+            reason=f"technical survey {ts.aid} found explosive ordnance; {reduced:,.0f} m² reduced",
+            add_evidence=[EvidenceDraft(EvidenceKind.DIRECT, f"technical survey found {truth.eo_type[inside[0]].value.replace('_', ' ')} items", org, ts_end, ts.aid)],
+        )  # fmt: skip
+        complete = rng.random() < 0.6
+        if complete:
+            cleared_geom = footprint
+        else:
+            c = footprint.centroid
+            minx, miny, maxx, maxy = footprint.bounds
+            half = shapely.box(minx - 1, miny - 1, c.x, maxy + 1) if maxx - minx > maxy - miny else shapely.box(minx - 1, miny - 1, maxx + 1, c.y)
+            cleared_geom = shapely.make_valid(footprint.intersection(half))
+        days = max(5, int(cleared_geom.area / 600.0))  # ~600 m² per day for a team
+        c_start = ts_end + timedelta(days=int(rng.integers(5, 40)))
+        c_end = c_start + timedelta(days=days)
+        if c_end > cfg.as_of:
+            c_end = cfg.as_of
+            complete = False
+        found = [i for i in items_in(cleared_geom) if rng.random() < 0.995]
+        if deminer_budget > 0 and found and rng.random() < 0.15:
+            deminer_budget -= 1
+            idx = found.pop(int(rng.integers(0, len(found))))
+            truth.fate[idx] = "detonated"
+            next_acc += 1
+            eo = truth.eo_type[idx]
+            when = c_start + timedelta(days=int(rng.integers(0, max((c_end - c_start).days, 1))))
+            deminer.append(AccidentDraft(f"ACC-{next_acc:05d}", when, truth.xy[idx].copy(), idx, device_of(eo, rng), "clearance", _victims(eo, "front_belt", VictimStatus.DEMINER, rng)))  # fmt: skip
+        for i in found:
+            truth.fate[i] = "found"
+        cl = ActivityDraft(act_id(), ActivityType.CLEARANCE, org, method, c_start, c_end if complete else None, h.hid,
+                           cleared_geom, cleared=float(cleared_geom.area), found=found)  # fmt: skip
+        activities.append(cl)
+        if any(truth.context[i] == "front_belt" for i in found) and rng.random() < 0.2:
+            p = cleared_geom.representative_point()
+            remains.append(RemainsDraft(c_start + timedelta(days=1), np.array([p.x, p.y]), cl.aid, org))
+        h.change(when=c_start, reason=f"clearance {cl.aid} started")
+        if complete:
+            h.change(when=c_end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"cleared by {cl.aid}: {len(found)} items found and destroyed")  # fmt: skip
+        else:
+            h.change(when=cfg.as_of, remaining=max(footprint.area - cleared_geom.area, 0.0), reason=f"clearance {cl.aid} in progress: {cleared_geom.area:,.0f} m² cleared")  # fmt: skip
+
+    # 4. EOD spot tasks for UXO reported by the public outside hazard areas
+    uxo = [i for i, t in enumerate(truth.eo_type) if t == EOType.UXO and truth.fate[i] == "in_ground"]
+    for i in uxo:
+        if rng.random() > 0.35:
+            continue
+        when = cfg.return_date + timedelta(days=int(rng.integers(10, (cfg.as_of - cfg.return_date).days)))
+        truth.fate[i] = "found"
+        a = ActivityDraft(act_id(), ActivityType.EOD, OPERATORS[0][0], ClearanceMethod.MANUAL, when, when, None, Point(truth.xy[i]).buffer(10.0), found=[i])  # fmt: skip
+        activities.append(a)
+    return Operations(reg.items, activities, remains, deminer)

@@ -1,0 +1,1 @@
+"""Mine maps: minefield records, their intake and their accuracy against clearance."""
