@@ -21,7 +21,7 @@ from safeground.model.vocab import ActivityAtTime, DeviceType, EOType, Outcome, 
 
 #: relative chance that a person meets a mine laid in each context
 CONTEXT_WEIGHT = {
-    "cemetery": 10.0,
+    "cemetery": 16.0,
     "path": 8.0,
     "courtyard_entrance": 7.0,
     "road_junction": 4.0,
@@ -38,10 +38,10 @@ ACTIVITY_BY_CONTEXT: dict[str, tuple[tuple[ActivityAtTime, float], ...]] = {
     "cemetery": ((ActivityAtTime.VISITING_CEMETERY, 1.0),),
     "courtyard_entrance": ((ActivityAtTime.RETURNING_HOME, 1.0),),
     "path": (
-        (ActivityAtTime.VISITING_CEMETERY, 0.35),
+        (ActivityAtTime.VISITING_CEMETERY, 0.45),
         (ActivityAtTime.RETURNING_HOME, 0.2),
-        (ActivityAtTime.FARMING, 0.2),
-        (ActivityAtTime.COLLECTING, 0.15),
+        (ActivityAtTime.FARMING, 0.15),
+        (ActivityAtTime.COLLECTING, 0.1),
         (ActivityAtTime.HERDING, 0.1),
     ),
     "road_junction": ((ActivityAtTime.TRAVELLING, 0.7), (ActivityAtTime.RETURNING_HOME, 0.3)),

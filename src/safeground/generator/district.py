@@ -269,7 +269,6 @@ class _Writer:
     def hazard_versions(self) -> list[list[HazardArea]]:
         out = []
         for h in self.d.ops.hazards:
-            geom = self.g(h.polygon)
             history: list[StatusChange] = []
             versions = []
             for k, st in enumerate(h.states):
@@ -281,7 +280,7 @@ class _Writer:
                     contamination=st.contamination,
                     evidence=[Evidence(kind=e.kind, description=e.description, source=e.source, date=e.when, reference=e.reference) for e in st.evidence],
                     estimated_area_m2=round(h.area, 1), remaining_area_m2=round(min(st.remaining, h.area), 1),
-                    priority=h.priority, minefield_record_uids=h.record_uids, geometry=geom,
+                    priority=h.priority, minefield_record_uids=h.record_uids, geometry=self.g(st.polygon),
                 ))  # fmt: skip
             out.append(versions)
         return out

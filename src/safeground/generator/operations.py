@@ -69,6 +69,7 @@ class HazardState:
     remaining: float
     evidence: list[EvidenceDraft]
     contamination: Contamination
+    polygon: BaseGeometry  # the ground still suspected or confirmed
 
 
 @dataclass
@@ -99,6 +100,7 @@ class HazardDraft:
             remaining=kw.pop("remaining", cur.remaining),  # type: ignore[arg-type]
             evidence=[*cur.evidence, *kw.pop("add_evidence", [])],  # type: ignore[list-item]
             contamination=kw.pop("contamination", cur.contamination),  # type: ignore[arg-type]
+            polygon=kw.pop("polygon", cur.polygon),  # type: ignore[arg-type]
         )
         self.states.append(new)
 
@@ -150,6 +152,11 @@ def _contamination_of(types: set[EOType]) -> Contamination:
     return Contamination.OTHER_ERW
 
 
+def _open(geom: BaseGeometry, width: float = 2.0) -> BaseGeometry:
+    """Morphological opening: drops the slivers and spikes that cutting areas leaves."""
+    return shapely.make_valid(geom.buffer(-width, join_style="mitre").buffer(width, join_style="mitre"))
+
+
 class _Registry:
     """Keeps hazard areas non-overlapping as candidates arrive."""
 
@@ -165,7 +172,7 @@ class _Registry:
             best.states[0].evidence.append(evidence)
             return None
         rest = poly.difference(self.union) if overlap.area > 0 else poly
-        rest = shapely.make_valid(rest)
+        rest = _open(rest)
         polys = [g for g in shapely.get_parts(rest) if g.geom_type == "Polygon" and g.area >= 400.0]
         if not polys:
             return None
@@ -191,7 +198,7 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
             prio = 1 if (origin == "accident" or d < 300) else (2 if d < 1500 else 3)
             if origin == "front_belt":
                 prio = max(prio, 4)
-            state = HazardState(when, klass, HazardStatus.OPEN, reason, float(geom.area), [ev], contam)
+            state = HazardState(when, klass, HazardStatus.OPEN, reason, float(geom.area), [ev], contam, geom)
             prefix = "CHA" if klass == HazardClass.CHA else "SHA"
             return HazardDraft(hid, geom, f"{prefix} {hid[3:]}", prio, record_uids or [], [state], origin)
 
@@ -248,15 +255,32 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
         idx = ntree.query(geom, predicate="intersects")
         return [int(i) for i in idx if truth.fate[int(i)] == "in_ground"]
 
-    # 2. NTS cancels belt segments with nothing in them
+    # 2. NTS cancels the parts of the front-line belt where nothing points to mines:
+    #    500 m cells with no item within 150 m are released, the rest stays suspected
     for h in reg.items:
-        if h.origin != "front_belt" or items_in(h.polygon):
+        if h.origin != "front_belt":
             continue
+        poly = h.current.polygon
+        minx, miny, maxx, maxy = poly.bounds
+        xs, ys = np.arange(minx, maxx, 500.0), np.arange(miny, maxy, 500.0)
+        cells = [shapely.box(x, y, x + 500.0, y + 500.0) for x in xs for y in ys]
+        clean = [c for c in cells if not items_in(c.buffer(150.0))]
+        if not clean:
+            continue
+        cancelled = shapely.make_valid(poly.intersection(shapely.union_all(clean)))
+        if cancelled.area < 1000.0:
+            continue
+        keep = _open(poly.difference(cancelled))
+        keep_polys = [g for g in shapely.get_parts(keep) if g.geom_type == "Polygon" and g.area >= 400.0]
         start = date(2021, 2, 1) + timedelta(days=int(rng.integers(0, 120)))
         end = start + timedelta(days=int(rng.integers(3, 15)))
-        a = ActivityDraft(act_id(), ActivityType.NTS, NATIONAL_AUTHORITY, ClearanceMethod.DESK, start, end, h.hid, h.polygon, cancelled=h.area)
+        a = ActivityDraft(act_id(), ActivityType.NTS, NATIONAL_AUTHORITY, ClearanceMethod.DESK, start, end, h.hid, cancelled, cancelled=float(cancelled.area))  # fmt: skip
         activities.append(a)
-        h.change(when=end, status=HazardStatus.CLOSED, reason=f"cancelled by non-technical survey {a.aid}: no evidence of contamination", remaining=0.0)  # fmt: skip
+        if not keep_polys:
+            h.change(when=end, status=HazardStatus.CLOSED, reason=f"cancelled by non-technical survey {a.aid}: no evidence of contamination", remaining=0.0)  # fmt: skip
+        else:
+            rest = shapely.MultiPolygon(keep_polys)
+            h.change(when=end, polygon=rest, remaining=float(rest.area), reason=f"non-technical survey {a.aid} cancelled {cancelled.area:,.0f} m² with no evidence of contamination")  # fmt: skip
 
     # 3. technical survey and clearance on part of the open areas, by priority
     open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]
@@ -272,18 +296,19 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
         if first >= latest:
             continue
         start = first + timedelta(days=int(rng.integers(0, (latest - first).days)))
-        inside = items_in(h.polygon)
+        poly = h.current.polygon
+        inside = items_in(poly)
         ts_end = start + timedelta(days=int(rng.integers(2, 10)))
         if not inside:
-            a = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, h.polygon, reduced=h.area)
+            a = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, poly, reduced=float(poly.area))
             activities.append(a)
             h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {a.aid} started")
             h.change(when=ts_end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"reduced by technical survey {a.aid}: no explosive ordnance found")  # fmt: skip
             continue
-        footprint = shapely.MultiPoint(truth.xy[inside]).convex_hull.buffer(25.0).intersection(h.polygon)
+        footprint = shapely.MultiPoint(truth.xy[inside]).convex_hull.buffer(25.0).intersection(poly)
         footprint = shapely.make_valid(footprint)
-        reduced = max(h.area - footprint.area, 0.0)
-        ts = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, h.polygon.difference(footprint) if reduced > 0 else h.polygon, reduced=reduced)  # fmt: skip
+        reduced = max(poly.area - footprint.area, 0.0)
+        ts = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, poly.difference(footprint) if reduced > 0 else poly, reduced=reduced)  # fmt: skip
         activities.append(ts)
         types = {truth.eo_type[i] for i in inside}
         h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {ts.aid} started")

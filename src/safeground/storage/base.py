@@ -76,6 +76,10 @@ class Store(ABC):
         """Current versions as a GeoDataFrame (WGS 84) for analysis: the fast path."""
 
     @abstractmethod
+    def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
+        """Which of these identifiers are already stored (current versions)."""
+
+    @abstractmethod
     def max_uid_number(self, record_type: type[Record]) -> int: ...
 
     # -- metadata ---------------------------------------------------------------------

@@ -278,7 +278,7 @@ class GeoPackageStore(Store):
             if r.uid in seen:
                 raise DuplicateRecord(f"{lay.table}: identifier {r.uid} appears twice in one write")
             seen.add(r.uid)
-        existing = self._existing_uids(lay.table, [r.uid for r in recs])
+        existing = self.existing_uids(lay.record_type, [r.uid for r in recs])
         if existing:
             some = ", ".join(sorted(existing)[:5])
             raise DuplicateRecord(
@@ -304,7 +304,8 @@ class GeoPackageStore(Store):
             self._touched.add(lay.table)
         return len(recs)
 
-    def _existing_uids(self, table: str, uids: list[str]) -> set[str]:
+    def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
+        table = record_type.LAYER
         found: set[str] = set()
         for start in range(0, len(uids), 900):
             part = uids[start : start + 900]

@@ -1,0 +1,253 @@
+"""The ``safeground`` command: a thin layer over the domain packages.
+
+Every SafeGroundError becomes a message with the fix and exit code 2, never a
+traceback: the person at the keyboard may be a field officer, not a developer.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from safeground import __version__
+from safeground.errors import SafeGroundError
+
+app = typer.Typer(
+    name="safeground",
+    help="SafeGround: mine action information system (mine maps, hazards, casualties, land release).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store.")]
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import build_district, write_district
+    from safeground.storage.base import open_store
+
+    path = Path(store_path)
+    if path.exists():
+        if not force:
+            raise SafeGroundError(
+                f"{path} already exists; SafeGround will not overwrite a store",
+                hint="add --force to replace it, or choose another file with --store",
+            )
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            p.unlink(missing_ok=True)
+    cfg = DistrictConfig(seed=seed, size_km=size_km)
+    t0 = time.perf_counter()
+    with _progress() as prog:
+        task = prog.add_task("building district", total=None)
+
+        def step(msg: str) -> None:
+            prog.update(task, description=msg)
+
+        district = build_district(cfg, step)
+        with open_store(str(path)) as store:
+            write_district(district, store, step)
+        prog.update(task, description="district written")
+    return time.perf_counter() - t0
+
+
+@app.command()
+def generate(
+    store: StoreOpt = "district.gpkg",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same district.")] = 2020,
+    size_km: Annotated[float, typer.Option(help="Side of the square district in km.")] = 20.0,
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Generate a synthetic post-conflict district (the test bed) into a GeoPackage store."""
+    took = _generate(store, seed, size_km, force)
+    console.print(f"[green]Generated[/] {store} in {took:.1f} s")
+
+
+def _print_summary(store_path: str) -> None:
+    from safeground.reports.summary import summarise
+    from safeground.storage.base import open_store
+
+    with open_store(store_path, create=False) as store:
+        s = summarise(store)
+    t = Table(title="Hazard areas (IMAS classification and status)")
+    for col in ("classification", "status", "areas", "area km²", "remaining km²"):
+        t.add_column(col, justify="right" if col not in ("classification", "status") else "left")
+    for r in s.hazards.itertuples(index=False):
+        t.add_row(str(r.classification).replace("_", " "), str(r.status).replace("_", " "), str(r.count),
+                  f"{r.area_km2:.2f}", f"{r.remaining_km2:.2f}")  # fmt: skip
+    console.print(t)
+    t = Table(title="Minefield records received")
+    for col in ("source", "records", "mines shown", "received"):
+        t.add_column(col)
+    for r in s.records_by_source.itertuples(index=False):
+        t.add_row(str(r.source), str(r.records), f"{r.expected_mines:,}", str(r.first_received))
+    console.print(t)
+    t = Table(title="Explosive ordnance: recorded on maps vs found on the ground")
+    for col in ("type", "recorded", "found"):
+        t.add_column(col)
+    for eo_type, r in s.items.iterrows():
+        t.add_row(str(eo_type).replace("_", " "), f"{int(r['recorded']):,}", f"{int(r['found']):,}")
+    console.print(t)
+    if len(s.casualties):
+        t = Table(title="Casualties (Landmine Monitor categories)")
+        t.add_column("")
+        for col in s.casualties.columns:
+            t.add_column(str(col))
+        for idx, r in s.casualties.iterrows():
+            t.add_row(str(idx), *[str(int(v)) for v in r])
+        console.print(t)
+        t = Table(title="Civilian casualties by activity at the time")
+        t.add_column("activity")
+        t.add_column("victims", justify="right")
+        for r in s.civilian_activity.itertuples(index=False):
+            t.add_row(str(r.activity_at_time).replace("_", " "), str(r.victims))
+        console.print(t)
+    lr = s.land_release
+    console.print(
+        f"[bold]Land released[/]: {lr['cancelled_km2']:.2f} km² cancelled (NTS), "
+        f"{lr['reduced_km2']:.2f} km² reduced (TS), {lr['cleared_km2']:.2f} km² cleared; "
+        f"[bold]{s.totals['remaining_km2']:.2f} km²[/] remain suspected or confirmed."
+    )
+
+
+@app.command()
+def summary(store: StoreOpt = "demo.gpkg") -> None:
+    """Print the manager's summary of a store."""
+    _print_summary(store)
+
+
+@app.command("map")
+def map_(
+    store: StoreOpt = "demo.gpkg",
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("district-map.png"),
+) -> None:
+    """Draw the district overview map (PNG)."""
+    from safeground.reports.district_map import draw_district_map
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False) as s:
+        draw_district_map(s, out)
+    console.print(f"[green]Map written[/] to {out}")
+
+
+@app.command()
+def demo(
+    store: StoreOpt = "demo.gpkg",
+    png: Annotated[Path, typer.Option(help="Map picture to write.")] = Path("demo-map.png"),
+    seed: Annotated[int, typer.Option(help="Random seed of the demo district.")] = 2020,
+    size_km: Annotated[float, typer.Option(help="Side of the demo district in km.")] = 20.0,
+) -> None:
+    """Generate the demo district, summarise it and draw its map (replaces the demo files)."""
+    from safeground.reports.district_map import draw_district_map
+    from safeground.storage.base import open_store
+
+    t0 = time.perf_counter()
+    _generate(store, seed, size_km, force=True)
+    _print_summary(store)
+    with open_store(store, create=False) as s, _progress() as prog:
+        prog.add_task("drawing the district map", total=None)
+        draw_district_map(s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
+    took = time.perf_counter() - t0
+    size_mb = Path(store).stat().st_size / 1e6
+    console.print(f"\n[green]Done in {took:.1f} s.[/] Open next:")
+    console.print(f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84")
+    console.print(f"  • [bold]{png}[/]: the district map (hazards, records, finds, accidents)")
+    console.print(f"  • [bold]safeground summary --store {store}[/] to print this summary again")
+
+
+@app.command("import")
+def import_(
+    layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML …")],
+    store: StoreOpt = "demo.gpkg",
+    repair: Annotated[bool, typer.Option(help="Fix repairable geometry problems and list the changes.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
+) -> None:
+    """Import a GIS file into one layer: all features or none."""
+    from safeground.intake.features import import_features
+    from safeground.storage.base import open_store
+
+    with open_store(store) as s:
+        rep = import_features(s, layer, file, repair=repair, dry_run=dry_run)
+    for note in rep.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    for p in rep.repairs:
+        console.print(f"[yellow]repaired[/]: {p.describe()}")
+    verb = "would import" if dry_run else "imported"
+    console.print(f"[green]{verb}[/] {len(rep.created)} record(s) into {layer} from {file.name}")
+
+
+@app.command()
+def layers() -> None:
+    """List the layers of a SafeGround store and what each holds."""
+    from safeground.model import RECORD_TYPES
+
+    t = Table(title="SafeGround layers")
+    for col in ("layer", "geometry", "restricted", "what it holds"):
+        t.add_column(col)
+    for name, cls in RECORD_TYPES.items():
+        t.add_row(name, cls.GEOMETRY or "(table)", "yes" if cls.RESTRICTED else "", cls.TITLE)
+    console.print(t)
+
+
+@app.command()
+def history(
+    layer: Annotated[str, typer.Argument(help="Layer name, e.g. hazard_areas.")],
+    uid: Annotated[str, typer.Argument(help="Record identifier, e.g. HA-00012.")],
+    store: StoreOpt = "demo.gpkg",
+) -> None:
+    """Show every version of one record: nothing is ever overwritten."""
+    from safeground.intake.features import record_type_for
+    from safeground.storage.base import open_store
+
+    cls = record_type_for(layer)
+    with open_store(store, create=False) as s:
+        versions = s.history(cls, uid)
+    t = Table(title=f"History of {uid}")
+    for col in ("version", "date of information", "entered by", "change"):
+        t.add_column(col)
+    for v in versions:
+        t.add_row(str(v.version), str(v.date_of_information), v.entered_by, v.change_reason or "")
+    console.print(t)
+
+
+@app.command()
+def version() -> None:
+    """Print the SafeGround version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SafeGroundError as exc:
+        err.print(f"[red]error[/]: {exc.message}")
+        if exc.hint:
+            err.print(f"[cyan]fix[/]: {exc.hint}")
+        sys.exit(2)
+    except (typer.Exit, typer.Abort) as exc:
+        sys.exit(getattr(exc, "exit_code", 1))
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
