@@ -86,8 +86,13 @@ def _print_summary(store_path: str) -> None:
     for col in ("classification", "status", "areas", "area km²", "remaining km²"):
         t.add_column(col, justify="right" if col not in ("classification", "status") else "left")
     for r in s.hazards.itertuples(index=False):
-        t.add_row(str(r.classification).replace("_", " "), str(r.status).replace("_", " "), str(r.count),
-                  f"{r.area_km2:.2f}", f"{r.remaining_km2:.2f}")  # fmt: skip
+        t.add_row(
+            str(r.classification).replace("_", " "),
+            str(r.status).replace("_", " "),
+            str(r.count),
+            f"{r.area_km2:.2f}",
+            f"{r.remaining_km2:.2f}",
+        )
     console.print(t)
     t = Table(title="Minefield records received")
     for col in ("source", "records", "mines shown", "received"):
@@ -159,11 +164,15 @@ def demo(
     _print_summary(store)
     with open_store(store, create=False) as s, _progress() as prog:
         prog.add_task("drawing the district map", total=None)
-        draw_district_map(s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
+        draw_district_map(
+            s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)"
+        )
     took = time.perf_counter() - t0
     size_mb = Path(store).stat().st_size / 1e6
     console.print(f"\n[green]Done in {took:.1f} s.[/] Open next:")
-    console.print(f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84")
+    console.print(
+        f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84"
+    )
     console.print(f"  • [bold]{png}[/]: the district map (hazards, records, finds, accidents)")
     console.print(f"  • [bold]safeground summary --store {store}[/] to print this summary again")
 
@@ -173,7 +182,9 @@ def import_(
     layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML …")],
     store: StoreOpt = "demo.gpkg",
-    repair: Annotated[bool, typer.Option(help="Fix repairable geometry problems and list the changes.")] = False,
+    repair: Annotated[
+        bool, typer.Option(help="Fix repairable geometry problems and list the changes.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
 ) -> None:
     """Import a GIS file into one layer: all features or none."""

@@ -45,18 +45,58 @@ ACTIVITY_BY_CONTEXT: dict[str, tuple[tuple[ActivityAtTime, float], ...]] = {
         (ActivityAtTime.HERDING, 0.1),
     ),
     "road_junction": ((ActivityAtTime.TRAVELLING, 0.7), (ActivityAtTime.RETURNING_HOME, 0.3)),
-    "canal_bank": ((ActivityAtTime.FARMING, 0.4), (ActivityAtTime.COLLECTING, 0.3), (ActivityAtTime.HERDING, 0.3)),
-    "riverbank": ((ActivityAtTime.COLLECTING, 0.5), (ActivityAtTime.HERDING, 0.3), (ActivityAtTime.OTHER, 0.2)),
-    "power_line_pole": ((ActivityAtTime.TRAVELLING, 0.4), (ActivityAtTime.RETURNING_HOME, 0.4), (ActivityAtTime.OTHER, 0.2)),
+    "canal_bank": (
+        (ActivityAtTime.FARMING, 0.4),
+        (ActivityAtTime.COLLECTING, 0.3),
+        (ActivityAtTime.HERDING, 0.3),
+    ),
+    "riverbank": (
+        (ActivityAtTime.COLLECTING, 0.5),
+        (ActivityAtTime.HERDING, 0.3),
+        (ActivityAtTime.OTHER, 0.2),
+    ),
+    "power_line_pole": (
+        (ActivityAtTime.TRAVELLING, 0.4),
+        (ActivityAtTime.RETURNING_HOME, 0.4),
+        (ActivityAtTime.OTHER, 0.2),
+    ),
     "light_pole": ((ActivityAtTime.RETURNING_HOME, 0.6), (ActivityAtTime.TRAVELLING, 0.4)),
     "cluster_strike": ((ActivityAtTime.RETURNING_HOME, 0.6), (ActivityAtTime.OTHER, 0.4)),
     "battlefield": ((ActivityAtTime.COLLECTING, 0.5), (ActivityAtTime.HERDING, 0.5)),
-    "front_belt": ((ActivityAtTime.HERDING, 0.5), (ActivityAtTime.FARMING, 0.3), (ActivityAtTime.COLLECTING, 0.2)),
-}  # fmt: skip
+    "front_belt": (
+        (ActivityAtTime.HERDING, 0.5),
+        (ActivityAtTime.FARMING, 0.3),
+        (ActivityAtTime.COLLECTING, 0.2),
+    ),
+}
 
-FIRST_NAMES_M = ("Elvin", "Rashad", "Tural", "Vugar", "Anar", "Ilgar", "Kamran", "Orkhan", "Ramil", "Farid", "Samir", "Emin")
+FIRST_NAMES_M = (
+    "Elvin",
+    "Rashad",
+    "Tural",
+    "Vugar",
+    "Anar",
+    "Ilgar",
+    "Kamran",
+    "Orkhan",
+    "Ramil",
+    "Farid",
+    "Samir",
+    "Emin",
+)
 FIRST_NAMES_F = ("Aysel", "Gunel", "Leyla", "Nigar", "Sevinj", "Aynur", "Konul", "Lala")
-SURNAMES = ("Aliyev", "Mammadov", "Hasanov", "Huseynov", "Guliyev", "Ismayilov", "Karimov", "Abbasov", "Jafarov", "Rzayev")  # fmt: skip
+SURNAMES = (
+    "Aliyev",
+    "Mammadov",
+    "Hasanov",
+    "Huseynov",
+    "Guliyev",
+    "Ismayilov",
+    "Karimov",
+    "Abbasov",
+    "Jafarov",
+    "Rzayev",
+)
 
 
 @dataclass
@@ -94,10 +134,8 @@ def device_of(eo: EOType, rng: np.random.Generator) -> DeviceType:
 
 
 def _victims(eo: EOType, context: str, status: VictimStatus, rng: np.random.Generator) -> list[VictimDraft]:
-    if eo == EOType.AV:
-        n = int(rng.integers(2, 5))  # a vehicle
-    else:
-        n = int(rng.choice([1, 2, 3], p=[0.78, 0.17, 0.05]))
+    # an antivehicle mine hits a vehicle and its passengers
+    n = int(rng.integers(2, 5)) if eo == EOType.AV else int(rng.choice([1, 2, 3], p=[0.78, 0.17, 0.05]))
     out = []
     choices = ACTIVITY_BY_CONTEXT[context]
     acts = [a for a, _ in choices]

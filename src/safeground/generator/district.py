@@ -117,6 +117,11 @@ def build_district(cfg: DistrictConfig, step: Step | None = None) -> District:
     return District(cfg, epsg, origin, land, truth, fields, strikes, records, accidents, ops)
 
 
+def _document_path(rec: RecordDraft) -> str:
+    batch = rec.source.lower().replace(" ", "-")
+    return f"handover/{batch}/{rec.source_reference.replace('No. ', '')}.pdf"
+
+
 class _Writer:
     """Turns the district's drafts into validated records."""
 
@@ -137,49 +142,138 @@ class _Writer:
         return out
 
     def context(self) -> list[Record]:
-        d, cfg, land = self.d, self.d.cfg, self.d.land
+        cfg, land = self.d.cfg, self.d.land
         info = date(2020, 12, 1)
         out: list[Record] = [
-            Organisation(uid=NATIONAL_AUTHORITY, date_of_information=info, entered_by=ENTERED_BY,
-                         name="National Mine Action Authority (demo)", acronym="NMAA",
-                         org_type=OrganisationType.NATIONAL_AUTHORITY),
-            Organisation(uid="ORG-00002", date_of_information=info, entered_by=ENTERED_BY,
-                         name="Humanitarian Demining Group (demo NGO)", acronym="HDG", org_type=OrganisationType.NGO),
-            Organisation(uid="ORG-00003", date_of_information=info, entered_by=ENTERED_BY,
-                         name="Qarabag Mechanical Clearance (demo company)", acronym="QMC",
-                         org_type=OrganisationType.COMMERCIAL),
-            Organisation(uid="ORG-00004", date_of_information=info, entered_by=ENTERED_BY,
-                         name="Mine Detection Dog Centre (demo)", acronym="MDDC", org_type=OrganisationType.NGO),
-            Organisation(uid="ORG-00005", date_of_information=info, entered_by=ENTERED_BY,
-                         name="Army Engineer Battalion (demo)", acronym="AEB", org_type=OrganisationType.MILITARY),
-        ]  # fmt: skip
+            Organisation(
+                uid=NATIONAL_AUTHORITY,
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name="National Mine Action Authority (demo)",
+                acronym="NMAA",
+                org_type=OrganisationType.NATIONAL_AUTHORITY,
+            ),
+            Organisation(
+                uid="ORG-00002",
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name="Humanitarian Demining Group (demo NGO)",
+                acronym="HDG",
+                org_type=OrganisationType.NGO,
+            ),
+            Organisation(
+                uid="ORG-00003",
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name="Qarabag Mechanical Clearance (demo company)",
+                acronym="QMC",
+                org_type=OrganisationType.COMMERCIAL,
+            ),
+            Organisation(
+                uid="ORG-00004",
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name="Mine Detection Dog Centre (demo)",
+                acronym="MDDC",
+                org_type=OrganisationType.NGO,
+            ),
+            Organisation(
+                uid="ORG-00005",
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name="Army Engineer Battalion (demo)",
+                acronym="AEB",
+                org_type=OrganisationType.MILITARY,
+            ),
+        ]
         self.counters["ORG"] = 5
         district = shapely.box(0, 0, land.size, land.size)
-        out.append(AdminArea(uid=self.uid("ADM"), date_of_information=info, entered_by=ENTERED_BY,
-                             name=cfg.name, level=AdminLevel.DISTRICT, code="D01", geometry=self.g(district)))  # fmt: skip
-        cells = shapely.voronoi_polygons(shapely.MultiPoint([s.center for s in land.settlements]), extend_to=district)
+        out.append(
+            AdminArea(
+                uid=self.uid("ADM"),
+                date_of_information=info,
+                entered_by=ENTERED_BY,
+                name=cfg.name,
+                level=AdminLevel.DISTRICT,
+                code="D01",
+                geometry=self.g(district),
+            )
+        )
+        cells = shapely.voronoi_polygons(
+            shapely.MultiPoint([s.center for s in land.settlements]), extend_to=district
+        )
         for k, cell in enumerate(shapely.get_parts(cells)):
             st = next(s for s in land.settlements if cell.contains(s.center))
-            out.append(AdminArea(uid=self.uid("ADM"), date_of_information=info, entered_by=ENTERED_BY,
-                                 name=f"{st.name} municipality", level=AdminLevel.MUNICIPALITY, parent_uid="ADM-00001",
-                                 code=f"D01-M{k + 1:02d}", geometry=self.g(cell.intersection(district))))  # fmt: skip
-        out.append(FrontLine(uid=self.uid("FL"), date_of_information=date(2020, 11, 10), entered_by=ENTERED_BY,
-                             name="Former line of contact (1994–2020)", valid_from="1994-05-12", valid_to="2020-11-10",
-                             geometry=self.g(land.front_line)))  # fmt: skip
+            out.append(
+                AdminArea(
+                    uid=self.uid("ADM"),
+                    date_of_information=info,
+                    entered_by=ENTERED_BY,
+                    name=f"{st.name} municipality",
+                    level=AdminLevel.MUNICIPALITY,
+                    parent_uid="ADM-00001",
+                    code=f"D01-M{k + 1:02d}",
+                    geometry=self.g(cell.intersection(district)),
+                )
+            )
+        out.append(
+            FrontLine(
+                uid=self.uid("FL"),
+                date_of_information=date(2020, 11, 10),
+                entered_by=ENTERED_BY,
+                name="Former line of contact (1994–2020)",
+                valid_from="1994-05-12",
+                valid_to="2020-11-10",
+                geometry=self.g(land.front_line),
+            )
+        )
 
-        def pt(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
-            out.append(InfrastructurePoint(uid=self.uid("INP"), date_of_information=info, entered_by=ENTERED_BY,
-                                           kind=kind, name=name, settlement=st, geometry=self.g(geom)))  # fmt: skip
+        def pt(
+            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
+        ) -> None:
+            out.append(
+                InfrastructurePoint(
+                    uid=self.uid("INP"),
+                    date_of_information=info,
+                    entered_by=ENTERED_BY,
+                    kind=kind,
+                    name=name,
+                    settlement=st,
+                    geometry=self.g(geom),
+                )
+            )
 
-        def ln(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
+        def ln(
+            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
+        ) -> None:
             if geom.is_empty or geom.length < 1.0:
                 return
-            out.append(InfrastructureLine(uid=self.uid("INL"), date_of_information=info, entered_by=ENTERED_BY,
-                                          kind=kind, name=name, settlement=st, geometry=self.g(geom)))  # fmt: skip
+            out.append(
+                InfrastructureLine(
+                    uid=self.uid("INL"),
+                    date_of_information=info,
+                    entered_by=ENTERED_BY,
+                    kind=kind,
+                    name=name,
+                    settlement=st,
+                    geometry=self.g(geom),
+                )
+            )
 
-        def ar(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
-            out.append(InfrastructureArea(uid=self.uid("INA"), date_of_information=info, entered_by=ENTERED_BY,
-                                          kind=kind, name=name, settlement=st, geometry=self.g(geom)))  # fmt: skip
+        def ar(
+            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
+        ) -> None:
+            out.append(
+                InfrastructureArea(
+                    uid=self.uid("INA"),
+                    date_of_information=info,
+                    entered_by=ENTERED_BY,
+                    kind=kind,
+                    name=name,
+                    settlement=st,
+                    geometry=self.g(geom),
+                )
+            )
 
         for st in land.settlements:
             ar(InfrastructureKind.SETTLEMENT, st.footprint, st.name, st.name)
@@ -190,7 +284,12 @@ class _Writer:
             for s_ in st.streets:
                 ln(InfrastructureKind.ROAD, s_, "street", st.name)
         for i, (name, cem) in enumerate(land.cemeteries):
-            ar(InfrastructureKind.CEMETERY, cem, f"{name} cemetery" + ("" if i == 0 or land.cemeteries[i - 1][0] != name else " 2"), name)
+            ar(
+                InfrastructureKind.CEMETERY,
+                cem,
+                f"{name} cemetery" + ("" if i == 0 or land.cemeteries[i - 1][0] != name else " 2"),
+                name,
+            )
         for name, orch in land.orchards:
             ar(InfrastructureKind.ORCHARD, orch, None, name)
         for r in land.roads:
@@ -223,10 +322,19 @@ class _Writer:
         ll = self.d.lonlat(t.xy)
         pts = shapely.points(ll)
         return [
-            GroundTruthItem(uid=f"GT-{i + 1:06d}", date_of_information=self.d.cfg.as_of, entered_by=ENTERED_BY,
-                            eo_type=t.eo_type[i], eo_model=t.model[i], laid_context=t.context[i],
-                            minefield_id=t.minefield[i], row_label=t.row[i], date_laid=t.laid[i].isoformat(),
-                            fate=t.fate[i], geometry=pts[i])  # fmt: skip
+            GroundTruthItem(
+                uid=f"GT-{i + 1:06d}",
+                date_of_information=self.d.cfg.as_of,
+                entered_by=ENTERED_BY,
+                eo_type=t.eo_type[i],
+                eo_model=t.model[i],
+                laid_context=t.context[i],
+                minefield_id=t.minefield[i],
+                row_label=t.row[i],
+                date_laid=t.laid[i].isoformat(),
+                fate=t.fate[i],
+                geometry=pts[i],
+            )
             for i in range(len(t))
         ]
 
@@ -238,32 +346,68 @@ class _Writer:
             prev: np.ndarray | None = None
             for (label, role, xy), (lon, lat) in zip(rec.reference_points, ll_refs, strict=True):
                 bearing, dist = bearing_distance(prev, xy) if prev is not None else (None, None)
-                refs.append(ReferencePoint(label=label, role=role, lon=lon, lat=lat, bearing_deg=bearing,
-                                           bearing_reference="grid" if bearing is not None else None,
-                                           distance_m=dist))  # fmt: skip
+                refs.append(
+                    ReferencePoint(
+                        label=label,
+                        role=role,
+                        lon=lon,
+                        lat=lat,
+                        bearing_deg=bearing,
+                        bearing_reference="grid" if bearing is not None else None,
+                        distance_m=dist,
+                    )
+                )
                 prev = xy
             rows = []
             expected: dict[EOType, int] = {}
             for r in rec.rows:
                 (slon, slat), (elon, elat) = self.d.lonlat(np.array([r.start, r.end]))
-                rows.append(MineRow(label=r.label, mine_type=r.model.eo_type, mine_model=r.model.model,
-                                    start_lon=slon, start_lat=slat, end_lon=elon, end_lat=elat,
-                                    mine_count=r.count, spacing_m=round(r.model.spacing_m, 2)))  # fmt: skip
+                rows.append(
+                    MineRow(
+                        label=r.label,
+                        mine_type=r.model.eo_type,
+                        mine_model=r.model.model,
+                        start_lon=slon,
+                        start_lat=slat,
+                        end_lon=elon,
+                        end_lat=elat,
+                        mine_count=r.count,
+                        spacing_m=round(r.model.spacing_m, 2),
+                    )
+                )
                 expected[r.model.eo_type] = expected.get(r.model.eo_type, 0) + r.count
-            out.append(MinefieldRecord(
-                uid=rec.rid, date_of_information=rec.date_received, entered_by=ENTERED_BY,
-                source=rec.source, source_reference=rec.source_reference, date_received=rec.date_received,
-                date_laid=rec.minefield.date_laid, reference_points=refs, rows=rows, expected_mines=expected,
-                claimed_accuracy_m=rec.claimed_accuracy_m,
-                original_document=f"handover/{rec.source.lower().replace(' ', '-')}/{rec.source_reference.replace('No. ', '')}.pdf",
-                geometry=self.g(rec.perimeter),
-            ))  # fmt: skip
+            out.append(
+                MinefieldRecord(
+                    uid=rec.rid,
+                    date_of_information=rec.date_received,
+                    entered_by=ENTERED_BY,
+                    source=rec.source,
+                    source_reference=rec.source_reference,
+                    date_received=rec.date_received,
+                    date_laid=rec.minefield.date_laid,
+                    reference_points=refs,
+                    rows=rows,
+                    expected_mines=expected,
+                    claimed_accuracy_m=rec.claimed_accuracy_m,
+                    original_document=_document_path(rec),
+                    geometry=self.g(rec.perimeter),
+                )
+            )
             for r, xy in rec.mine_positions():
                 for k, (lon, lat) in enumerate(self.d.lonlat(xy)):
-                    out.append(EOItem(uid=self.uid("EO"), date_of_information=rec.date_received, entered_by=ENTERED_BY,
-                                      status=EOStatus.RECORDED, eo_type=r.model.eo_type, eo_model=r.model.model,
-                                      minefield_record_uid=rec.rid, row_label=f"{r.label}#{k + 1}",
-                                      geometry=shapely.Point(lon, lat)))  # fmt: skip
+                    out.append(
+                        EOItem(
+                            uid=self.uid("EO"),
+                            date_of_information=rec.date_received,
+                            entered_by=ENTERED_BY,
+                            status=EOStatus.RECORDED,
+                            eo_type=r.model.eo_type,
+                            eo_model=r.model.model,
+                            minefield_record_uid=rec.rid,
+                            row_label=f"{r.label}#{k + 1}",
+                            geometry=shapely.Point(lon, lat),
+                        )
+                    )
         return out
 
     def hazard_versions(self) -> list[list[HazardArea]]:
@@ -274,14 +418,35 @@ class _Writer:
             for k, st in enumerate(h.states):
                 if k == 0 or st.status != h.states[k - 1].status:
                     history.append(StatusChange(date=st.when, status=st.status, reason=st.reason))
-                versions.append(HazardArea(
-                    uid=h.hid, version=k + 1, date_of_information=st.when, entered_by=ENTERED_BY, change_reason=st.reason,
-                    name=h.name, classification=st.classification, status=st.status, status_history=list(history),
-                    contamination=st.contamination,
-                    evidence=[Evidence(kind=e.kind, description=e.description, source=e.source, date=e.when, reference=e.reference) for e in st.evidence],
-                    estimated_area_m2=round(h.area, 1), remaining_area_m2=round(min(st.remaining, h.area), 1),
-                    priority=h.priority, minefield_record_uids=h.record_uids, geometry=self.g(st.polygon),
-                ))  # fmt: skip
+                versions.append(
+                    HazardArea(
+                        uid=h.hid,
+                        version=k + 1,
+                        date_of_information=st.when,
+                        entered_by=ENTERED_BY,
+                        change_reason=st.reason,
+                        name=h.name,
+                        classification=st.classification,
+                        status=st.status,
+                        status_history=list(history),
+                        contamination=st.contamination,
+                        evidence=[
+                            Evidence(
+                                kind=e.kind,
+                                description=e.description,
+                                source=e.source,
+                                date=e.when,
+                                reference=e.reference,
+                            )
+                            for e in st.evidence
+                        ],
+                        estimated_area_m2=round(h.area, 1),
+                        remaining_area_m2=round(min(st.remaining, h.area), 1),
+                        priority=h.priority,
+                        minefield_record_uids=h.record_uids,
+                        geometry=self.g(st.polygon),
+                    )
+                )
             out.append(versions)
         return out
 
@@ -290,8 +455,12 @@ class _Writer:
         out: list[Record] = []
         t = d.truth
         rng = np.random.default_rng(d.cfg.seed + 1)
-        how = {ClearanceMethod.MANUAL: HowFound.MANUAL_CLEARANCE, ClearanceMethod.MECHANICAL: HowFound.MECHANICAL,
-               ClearanceMethod.MDD: HowFound.MDD, ClearanceMethod.DESK: HowFound.VISUAL}  # fmt: skip
+        how = {
+            ClearanceMethod.MANUAL: HowFound.MANUAL_CLEARANCE,
+            ClearanceMethod.MECHANICAL: HowFound.MECHANICAL,
+            ClearanceMethod.MDD: HowFound.MDD,
+            ClearanceMethod.DESK: HowFound.VISUAL,
+        }
         depth = {EOType.AV: (10, 30), EOType.SUBMUNITION: (0, 8), EOType.UXO: (0, 40)}
         for a in d.ops.activities:
             found_uids = []
@@ -300,29 +469,57 @@ class _Writer:
                 for i, (lon, lat) in zip(a.found, d.lonlat(noisy), strict=True):
                     lo, hi = depth.get(t.eo_type[i], (3, 15))
                     item = EOItem(
-                        uid=self.uid("EO"), date_of_information=a.end or a.start, entered_by=ENTERED_BY,
-                        status=EOStatus.FOUND, eo_type=t.eo_type[i], eo_model=t.model[i],
+                        uid=self.uid("EO"),
+                        date_of_information=a.end or a.start,
+                        entered_by=ENTERED_BY,
+                        status=EOStatus.FOUND,
+                        eo_type=t.eo_type[i],
+                        eo_model=t.model[i],
                         depth_cm=float(rng.integers(lo, hi + 1)),
                         condition=EOCondition.INTACT if rng.random() < 0.8 else EOCondition.DAMAGED,
-                        how_found=HowFound.EOD_CALL_OUT if a.activity_type == ActivityType.EOD else how[a.method],
-                        activity_uid=a.aid, hazard_area_uid=a.hazard, geometry=shapely.Point(lon, lat),
-                    )  # fmt: skip
+                        how_found=HowFound.EOD_CALL_OUT
+                        if a.activity_type == ActivityType.EOD
+                        else how[a.method],
+                        activity_uid=a.aid,
+                        hazard_area_uid=a.hazard,
+                        geometry=shapely.Point(lon, lat),
+                    )
                     found_uids.append(item.uid)
                     out.append(item)
-            out.append(Activity(
-                uid=a.aid, date_of_information=a.end or d.cfg.as_of, entered_by=ENTERED_BY,
-                activity_type=a.activity_type, organisation_uid=a.org, method=a.method, start_date=a.start,
-                end_date=a.end, hazard_area_uid=a.hazard, area_cancelled_m2=round(a.cancelled, 1),
-                area_reduced_m2=round(a.reduced, 1), area_cleared_m2=round(a.cleared, 1), items_found=len(found_uids),
-                found_item_uids=found_uids, geometry=self.g(a.polygon),
-            ))  # fmt: skip
+            out.append(
+                Activity(
+                    uid=a.aid,
+                    date_of_information=a.end or d.cfg.as_of,
+                    entered_by=ENTERED_BY,
+                    activity_type=a.activity_type,
+                    organisation_uid=a.org,
+                    method=a.method,
+                    start_date=a.start,
+                    end_date=a.end,
+                    hazard_area_uid=a.hazard,
+                    area_cancelled_m2=round(a.cancelled, 1),
+                    area_reduced_m2=round(a.reduced, 1),
+                    area_cleared_m2=round(a.cleared, 1),
+                    items_found=len(found_uids),
+                    found_item_uids=found_uids,
+                    geometry=self.g(a.polygon),
+                )
+            )
         for r in d.ops.remains:
-            (lon, lat), = d.lonlat(r.xy)
-            out.append(HumanRemainsFind(uid=self.uid("HRF"), date_of_information=r.when, entered_by=ENTERED_BY,
-                                        find_date=r.when, activity_uid=r.activity, organisation_uid=r.org,
-                                        description="skeletal remains found during clearance",
-                                        handed_to="State Commission on Missing Persons",
-                                        geometry=shapely.Point(lon, lat)))  # fmt: skip
+            ((lon, lat),) = d.lonlat(r.xy)
+            out.append(
+                HumanRemainsFind(
+                    uid=self.uid("HRF"),
+                    date_of_information=r.when,
+                    entered_by=ENTERED_BY,
+                    find_date=r.when,
+                    activity_uid=r.activity,
+                    organisation_uid=r.org,
+                    description="skeletal remains found during clearance",
+                    handed_to="State Commission on Missing Persons",
+                    geometry=shapely.Point(lon, lat),
+                )
+            )
         return out
 
     def casualties(self) -> list[Record]:
@@ -330,26 +527,63 @@ class _Writer:
         out: list[Record] = []
         names = {s.name: s.center for s in d.land.settlements}
         for a in [*d.accidents, *d.ops.deminer_accidents]:
-            (lon, lat), = d.lonlat(a.xy)
+            ((lon, lat),) = d.lonlat(a.xy)
             nearest = min(names, key=lambda n: names[n].distance(shapely.Point(a.xy)))
-            out.append(Accident(uid=a.aid, date_of_information=a.when, entered_by=ENTERED_BY, accident_date=a.when,
-                                device_type=a.device, place_description=a.context.replace("_", " "),
-                                settlement=nearest, geometry=shapely.Point(lon, lat)))  # fmt: skip
+            out.append(
+                Accident(
+                    uid=a.aid,
+                    date_of_information=a.when,
+                    entered_by=ENTERED_BY,
+                    accident_date=a.when,
+                    device_type=a.device,
+                    place_description=a.context.replace("_", " "),
+                    settlement=nearest,
+                    geometry=shapely.Point(lon, lat),
+                )
+            )
             for v in a.victims:
                 vid = self.uid("VIC")
-                out.append(Victim(uid=vid, date_of_information=a.when, entered_by=ENTERED_BY, accident_uid=a.aid,
-                                  victim_status=v.status, outcome=v.outcome, sex=v.sex, age=v.age,
-                                  activity_at_time=v.activity))  # fmt: skip
-                out.append(VictimIdentity(uid=self.uid("VID"), date_of_information=a.when, entered_by=ENTERED_BY,
-                                          victim_uid=vid, full_name=v.name, home_settlement=nearest))  # fmt: skip
+                out.append(
+                    Victim(
+                        uid=vid,
+                        date_of_information=a.when,
+                        entered_by=ENTERED_BY,
+                        accident_uid=a.aid,
+                        victim_status=v.status,
+                        outcome=v.outcome,
+                        sex=v.sex,
+                        age=v.age,
+                        activity_at_time=v.activity,
+                    )
+                )
+                out.append(
+                    VictimIdentity(
+                        uid=self.uid("VID"),
+                        date_of_information=a.when,
+                        entered_by=ENTERED_BY,
+                        victim_uid=vid,
+                        full_name=v.name,
+                        home_settlement=nearest,
+                    )
+                )
         for s in d.strikes:
-            (lon, lat), = d.lonlat(s.center)
-            out.append(ClusterStrike(uid=self.uid("CMS"), date_of_information=date(2020, 12, 1), entered_by=ENTERED_BY,
-                                     strike_date=s.strike_date, munition_type=s.munition.name,
-                                     submunition_type=s.munition.submunition, submunition_count=s.munition.count,
-                                     estimated_duds=round(s.munition.count * s.munition.dud_rate), center_lon=lon,
-                                     center_lat=lat, direction_deg=round(s.direction_deg, 1),
-                                     geometry=self.g(s.footprint)))  # fmt: skip
+            ((lon, lat),) = d.lonlat(s.center)
+            out.append(
+                ClusterStrike(
+                    uid=self.uid("CMS"),
+                    date_of_information=date(2020, 12, 1),
+                    entered_by=ENTERED_BY,
+                    strike_date=s.strike_date,
+                    munition_type=s.munition.name,
+                    submunition_type=s.munition.submunition,
+                    submunition_count=s.munition.count,
+                    estimated_duds=round(s.munition.count * s.munition.dud_rate),
+                    center_lon=lon,
+                    center_lat=lat,
+                    direction_deg=round(s.direction_deg, 1),
+                    geometry=self.g(s.footprint),
+                )
+            )
         return out
 
 
@@ -376,13 +610,26 @@ def write_district(d: District, store: Store, step: Step | None = None) -> dict[
         minx, miny, maxx, maxy = d.to_wgs84(shapely.box(0, 0, d.land.size, d.land.size)).bounds
         store.set_meta("area_of_interest", json.dumps([minx, miny, maxx, maxy]))
         store.set_meta("metric_epsg", str(d.epsg))
-        store.set_meta("generator", json.dumps({"seed": d.cfg.seed, "size_km": d.cfg.size_km, "as_of": d.cfg.as_of.isoformat()}))
-        store.set_meta("generator.record_errors", json.dumps({
-            r.rid: {"minefield": r.minefield.fid, "error_class": r.error_class, "shift_east_m": round(float(r.shift[0]), 2),
-                    "shift_north_m": round(float(r.shift[1]), 2), "rotation_deg": round(r.rotation_deg, 3),
-                    "pivot_lonlat": [round(float(v), 7) for v in d.lonlat(r.minefield.landmark)[0]]}
-            for r in d.records
-        }))  # fmt: skip
+        store.set_meta(
+            "generator",
+            json.dumps({"seed": d.cfg.seed, "size_km": d.cfg.size_km, "as_of": d.cfg.as_of.isoformat()}),
+        )
+        store.set_meta(
+            "generator.record_errors",
+            json.dumps(
+                {
+                    r.rid: {
+                        "minefield": r.minefield.fid,
+                        "error_class": r.error_class,
+                        "shift_east_m": round(float(r.shift[0]), 2),
+                        "shift_north_m": round(float(r.shift[1]), 2),
+                        "rotation_deg": round(r.rotation_deg, 3),
+                        "pivot_lonlat": [round(float(v), 7) for v in d.lonlat(r.minefield.landmark)[0]],
+                    }
+                    for r in d.records
+                }
+            ),
+        )
     return store.counts()
 
 

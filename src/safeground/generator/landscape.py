@@ -21,11 +21,35 @@ from shapely import LineString, Point, Polygon
 from safeground.generator.config import DistrictConfig
 
 VILLAGE_NAMES = (
-    "Chaykend", "Dashkend", "Gulabli", "Sarijali", "Bashkend", "Yenikend", "Armudlu",
-    "Narli", "Tutlu", "Chinarli", "Bulagli", "Gumushlu", "Alakend", "Gozlu", "Dagdibi",
-    "Yaziboyu", "Sogutlu", "Mollakend", "Garaagaj", "Ashagi Kend", "Yukhari Kend",
-    "Gishlag", "Daglig", "Chobanli", "Ovchular", "Kolanli", "Gamishli", "Boyuk Bulag",
-)  # fmt: skip
+    "Chaykend",
+    "Dashkend",
+    "Gulabli",
+    "Sarijali",
+    "Bashkend",
+    "Yenikend",
+    "Armudlu",
+    "Narli",
+    "Tutlu",
+    "Chinarli",
+    "Bulagli",
+    "Gumushlu",
+    "Alakend",
+    "Gozlu",
+    "Dagdibi",
+    "Yaziboyu",
+    "Sogutlu",
+    "Mollakend",
+    "Garaagaj",
+    "Ashagi Kend",
+    "Yukhari Kend",
+    "Gishlag",
+    "Daglig",
+    "Chobanli",
+    "Ovchular",
+    "Kolanli",
+    "Gamishli",
+    "Boyuk Bulag",
+)
 
 
 @dataclass
@@ -78,7 +102,9 @@ def wiggly(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, amp: float, n
     return LineString(pts)
 
 
-def points_along(line: LineString, spacing: float, rng: np.random.Generator, jitter: float = 0.0) -> list[Point]:
+def points_along(
+    line: LineString, spacing: float, rng: np.random.Generator, jitter: float = 0.0
+) -> list[Point]:
     n = max(int(line.length // spacing), 1)
     d = np.linspace(0.0, line.length, n + 1)
     pts = shapely.line_interpolate_point(line, d)
@@ -91,9 +117,7 @@ def points_along(line: LineString, spacing: float, rng: np.random.Generator, jit
 def _front_line(cfg: DistrictConfig, rng: np.random.Generator) -> LineString:
     s = cfg.size_km * 1000.0
     y = np.linspace(-200.0, s + 200.0, 60)
-    x = 0.8 * s + 600 * np.sin(y / s * 2.3 * np.pi + rng.uniform(0, 6)) + np.cumsum(
-        rng.normal(0, 40, len(y))
-    )
+    x = 0.8 * s + 600 * np.sin(y / s * 2.3 * np.pi + rng.uniform(0, 6)) + np.cumsum(rng.normal(0, 40, len(y)))
     return LineString(np.column_stack([x, y]))
 
 
@@ -159,7 +183,9 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     for street in st.streets:
         dists = np.arange(house_gap / 2, street.length, house_gap)
         p0 = shapely.get_coordinates(shapely.line_interpolate_point(street, dists))
-        p1 = shapely.get_coordinates(shapely.line_interpolate_point(street, np.minimum(dists + 1.0, street.length)))
+        p1 = shapely.get_coordinates(
+            shapely.line_interpolate_point(street, np.minimum(dists + 1.0, street.length))
+        )
         t = p1 - p0
         t /= np.linalg.norm(t, axis=1, keepdims=True).clip(1e-9)
         nrm = np.column_stack([-t[:, 1], t[:, 0]])
@@ -167,7 +193,8 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
             keep = rng.random(len(p0)) >= 0.12  # empty plots
             hc = p0 + side * nrm * 22.0
             corners = np.stack(
-                [hc + sx * t * 5.0 + sy * nrm * 6.0 for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))], axis=1
+                [hc + sx * t * 5.0 + sy * nrm * 6.0 for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))],
+                axis=1,
             )
             houses.extend(shapely.polygons(corners[keep]))
             entrances.extend(shapely.points((p0 + side * nrm * 6.0)[keep]))
@@ -177,11 +204,15 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     ok = ~shapely.intersects(np.asarray(houses, dtype=object), streets_zone) if houses else np.array([], bool)
     st.houses = [h for h, k in zip(houses, ok, strict=True) if k]
     st.entrances = [e for e, k in zip(entrances, ok, strict=True) if k]
-    hull = shapely.union_all([*st.houses, *st.streets]).convex_hull if st.houses else st.center.buffer(st.radius)
+    hull = (
+        shapely.union_all([*st.houses, *st.streets]).convex_hull if st.houses else st.center.buffer(st.radius)
+    )
     st.footprint = hull.buffer(30.0)
 
 
-def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator) -> list[LineString]:
+def _roads(
+    settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator
+) -> list[LineString]:
     nodes = np.array([[s.center.x, s.center.y] for s in settlements] + [list(c) for c in checkpoints])
     d = cdist(nodes, nodes)
     mst = minimum_spanning_tree(d).toarray()
@@ -206,7 +237,10 @@ def _junctions(lines: list[LineString]) -> list[Point]:
     noded = shapely.union_all(lines)
     segs = shapely.get_parts(noded)
     ends = np.vstack(
-        [shapely.get_coordinates(shapely.get_point(segs, 0)), shapely.get_coordinates(shapely.get_point(segs, -1))]
+        [
+            shapely.get_coordinates(shapely.get_point(segs, 0)),
+            shapely.get_coordinates(shapely.get_point(segs, -1)),
+        ]
     )
     keys, counts = np.unique(np.round(ends, 1), axis=0, return_counts=True)
     return [Point(xy) for xy in keys[counts >= 3]]
@@ -214,8 +248,10 @@ def _junctions(lines: list[LineString]) -> list[Point]:
 
 def _river(s: float, rng: np.random.Generator) -> LineString:
     x = np.linspace(-100.0, s + 100.0, 200)
-    y = 0.22 * s + 0.08 * s * np.sin(x / s * 3 * np.pi + rng.uniform(0, 6)) + 0.03 * s * np.sin(
-        x / s * 11 * np.pi + rng.uniform(0, 6)
+    y = (
+        0.22 * s
+        + 0.08 * s * np.sin(x / s * 3 * np.pi + rng.uniform(0, 6))
+        + 0.03 * s * np.sin(x / s * 11 * np.pi + rng.uniform(0, 6))
     )
     return LineString(np.column_stack([x, y]))
 
@@ -258,7 +294,9 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
             dist = st.radius + rng.uniform(250, 700)
             cc = c + dist * np.array([np.cos(ang), np.sin(ang)])
             w, h = rng.uniform(60, 120), rng.uniform(80, 160)
-            cem = shapely.affinity.rotate(shapely.box(cc[0] - w / 2, cc[1] - h / 2, cc[0] + w / 2, cc[1] + h / 2), rng.uniform(0, 90))
+            cem = shapely.affinity.rotate(
+                shapely.box(cc[0] - w / 2, cc[1] - h / 2, cc[0] + w / 2, cc[1] + h / 2), rng.uniform(0, 90)
+            )
             cemeteries.append((st.name, cem))
             edge = c + st.radius * 0.9 * np.array([np.cos(ang), np.sin(ang)])
             paths.append(("cemetery", wiggly(edge, cc, rng, amp=40, n=8)))
@@ -266,14 +304,21 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
             ang = rng.uniform(0, 2 * np.pi)
             oc = c + (st.radius + rng.uniform(150, 800)) * np.array([np.cos(ang), np.sin(ang)])
             w, h = rng.uniform(80, 260), rng.uniform(80, 220)
-            orch = shapely.affinity.rotate(shapely.box(oc[0] - w / 2, oc[1] - h / 2, oc[0] + w / 2, oc[1] + h / 2), rng.uniform(0, 90))
+            orch = shapely.affinity.rotate(
+                shapely.box(oc[0] - w / 2, oc[1] - h / 2, oc[0] + w / 2, oc[1] + h / 2), rng.uniform(0, 90)
+            )
             orchards.append((st.name, orch))
             edge = c + st.radius * 0.9 * np.array([np.cos(ang), np.sin(ang)])
             paths.append(("orchard", wiggly(edge, oc, rng, amp=30, n=6)))
         ang = rng.uniform(0, 2 * np.pi)
         sp = c + (st.radius + rng.uniform(200, 900)) * np.array([np.cos(ang), np.sin(ang)])
         springs.append((st.name, Point(sp)))
-        paths.append(("spring", wiggly(c + st.radius * 0.8 * np.array([np.cos(ang), np.sin(ang)]), sp, rng, amp=25, n=6)))
+        paths.append(
+            (
+                "spring",
+                wiggly(c + st.radius * 0.8 * np.array([np.cos(ang), np.sin(ang)]), sp, rng, amp=25, n=6),
+            )
+        )
         # herding/field tracks out into the open land
         for _ in range(2):
             ang = rng.uniform(0, 2 * np.pi)
@@ -299,12 +344,18 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
         streets = st.streets if st.kind == "town" else st.streets[:1]
         for street in streets:
             light_poles.extend(
-                shapely.points(shapely.get_coordinates(points_along(street, 35.0, rng)) + np.array([4.0, 0.0]))
+                shapely.points(
+                    shapely.get_coordinates(points_along(street, 35.0, rng)) + np.array([4.0, 0.0])
+                )
             )
-    all_roads = roads + [l for st in settlements for l in st.streets]
+    all_roads = roads + [line for st in settlements for line in st.streets]
     junctions = _junctions(all_roads + [p for _, p in paths])
     water = shapely.union_all([river, *canals])
-    bridges = [p for p in shapely.get_parts(shapely.intersection(shapely.union_all(roads), water)) if p.geom_type == "Point"]
+    bridges = [
+        p
+        for p in shapely.get_parts(shapely.intersection(shapely.union_all(roads), water))
+        if p.geom_type == "Point"
+    ]
     return Landscape(
         size=s,
         front_line=front.intersection(district),

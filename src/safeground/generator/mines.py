@@ -79,8 +79,16 @@ class Truth:
     laid: list[date] = field(default_factory=list)
     fate: list[str] = field(default_factory=list)
 
-    def extend(self, xy: np.ndarray, eo_type: EOType, model: str, context: str, laid: date,
-               minefield: str | None = None, row: str | None = None) -> None:  # fmt: skip
+    def extend(
+        self,
+        xy: np.ndarray,
+        eo_type: EOType,
+        model: str,
+        context: str,
+        laid: date,
+        minefield: str | None = None,
+        row: str | None = None,
+    ) -> None:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         n = len(xy)
         self.xy = np.vstack([self.xy, xy])
@@ -137,8 +145,9 @@ def _defensive_fields(cfg: DistrictConfig, land: Landscape, rng: np.random.Gener
     return fields
 
 
-def _layout_field(fid: str, center: np.ndarray, t: np.ndarray, nrm: np.ndarray, side: str,
-                  rng: np.random.Generator) -> Minefield:  # fmt: skip
+def _layout_field(
+    fid: str, center: np.ndarray, t: np.ndarray, nrm: np.ndarray, side: str, rng: np.random.Generator
+) -> Minefield:
     width = rng.uniform(120, 420)
     kind = rng.choice(["ap", "av", "mixed"], p=[0.45, 0.15, 0.40])
     n_rows = int(rng.integers(2, 6))
@@ -148,7 +157,9 @@ def _layout_field(fid: str, center: np.ndarray, t: np.ndarray, nrm: np.ndarray, 
         if kind == "av" or (kind == "mixed" and r < max(1, n_rows // 3)):
             models.append(AV)
         else:
-            models.append(AP_BLAST if rng.random() < 0.7 else (AP_FRAG if rng.random() < 0.5 else AP_FRAG_STAKE))
+            models.append(
+                AP_BLAST if rng.random() < 0.7 else (AP_FRAG if rng.random() < 0.5 else AP_FRAG_STAKE)
+            )
     rows: list[Row] = []
     for r, model in enumerate(models):
         # row 1 faces the old enemy (towards the front line)
@@ -169,8 +180,14 @@ def _nuisance(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random
     sc = cfg.scale
     laid_a, laid_b = date(2020, 11, 10), date(2020, 11, 25)
 
-    def put(anchors: list[Point], share: float, context: str, per_site: tuple[int, int], radius: float,
-            types: tuple[tuple[MineModel | str, float], ...]) -> None:  # fmt: skip
+    def put(
+        anchors: list[Point],
+        share: float,
+        context: str,
+        per_site: tuple[int, int],
+        radius: float,
+        types: tuple[tuple[MineModel | str, float], ...],
+    ) -> None:
         if not anchors:
             return
         n = max(1, round(share * len(anchors))) if share < 1 else int(share)
@@ -201,18 +218,30 @@ def _nuisance(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random
     put(river_sites, 0.22, "riverbank", (1, 3), 3.0, ap)
     put(land.junctions, 0.10, "road_junction", (1, 3), 4.0, ((AP_BLAST, 0.6), (AV, 0.4)))
     entrances = [e for st in land.settlements for e in st.entrances]
-    put(entrances, max(1, round(60 * sc)), "courtyard_entrance", (1, 1), 1.0,
-        ((AP_BLAST, 0.6), ("improvised", 0.4)))  # fmt: skip
+    put(
+        entrances,
+        max(1, round(60 * sc)),
+        "courtyard_entrance",
+        (1, 1),
+        1.0,
+        ((AP_BLAST, 0.6), ("improvised", 0.4)),
+    )
     cem_gates = [Point(c.exterior.coords[0]) for _, c in land.cemeteries]
     cem_inside = [c.representative_point() for _, c in land.cemeteries]
     put(cem_gates, 0.6, "cemetery", (1, 4), 6.0, ap)
     put(cem_inside, 0.4, "cemetery", (1, 3), 25.0, ap)
-    path_sites = [p for kind, pl in land.paths if kind in ("cemetery", "orchard", "field", "spring")
-                  for p in points_along(pl, 200.0, rng)[1:-1]]  # fmt: skip
+    path_sites = [
+        p
+        for kind, pl in land.paths
+        if kind in ("cemetery", "orchard", "field", "spring")
+        for p in points_along(pl, 200.0, rng)[1:-1]
+    ]
     put(path_sites, 0.07, "path", (1, 2), 1.5, ap)
 
 
-def _cluster_strikes(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random.Generator) -> list[Strike]:
+def _cluster_strikes(
+    cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random.Generator
+) -> list[Strike]:
     town = land.town
     strikes: list[Strike] = []
     n = max(3, round(14 * cfg.scale))
@@ -244,11 +273,18 @@ def _uxo(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random.Gene
     xy = base + rng.normal(0, 1500, (n, 2))
     xy = np.clip(xy, 10, land.size - 10)
     for p in xy:
-        truth.extend(p, EOType.UXO, str(rng.choice(["122 mm HE shell", "82 mm mortar bomb", "RPG-7 rocket"])),
-                     "battlefield", date(2020, 10, 15))  # fmt: skip
+        truth.extend(
+            p,
+            EOType.UXO,
+            str(rng.choice(["122 mm HE shell", "82 mm mortar bomb", "RPG-7 rocket"])),
+            "battlefield",
+            date(2020, 10, 15),
+        )
 
 
-def lay_mines(cfg: DistrictConfig, land: Landscape, rng: np.random.Generator) -> tuple[Truth, list[Minefield], list[Strike]]:
+def lay_mines(
+    cfg: DistrictConfig, land: Landscape, rng: np.random.Generator
+) -> tuple[Truth, list[Minefield], list[Strike]]:
     truth = Truth()
     fields = _defensive_fields(cfg, land, rng)
     for mf in fields:
@@ -256,8 +292,15 @@ def lay_mines(cfg: DistrictConfig, land: Landscape, rng: np.random.Generator) ->
             ideal = row_positions(row.start, row.end, row.count)
             laid = ideal + rng.normal(0, 0.6, ideal.shape)  # drill spacing is not survey accuracy
             keep = rng.random(len(laid)) > 0.03  # a few positions never got their mine
-            truth.extend(laid[keep], row.model.eo_type, row.model.model, "front_belt", mf.date_laid,
-                         minefield=mf.fid, row=row.label)  # fmt: skip
+            truth.extend(
+                laid[keep],
+                row.model.eo_type,
+                row.model.model,
+                "front_belt",
+                mf.date_laid,
+                minefield=mf.fid,
+                row=row.label,
+            )
     _nuisance(cfg, land, truth, rng)
     strikes = _cluster_strikes(cfg, land, truth, rng)
     _uxo(cfg, land, truth, rng)

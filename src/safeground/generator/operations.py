@@ -17,14 +17,15 @@ The sequence follows IMAS 07.11 land release:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import shapely
 from shapely import Point
-from shapely.ops import substring
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import substring
 
 from safeground.generator.accidents import AccidentDraft, _victims, device_of
 from safeground.generator.config import DistrictConfig
@@ -164,7 +165,9 @@ class _Registry:
         self.items: list[HazardDraft] = []
         self.union: BaseGeometry = shapely.Polygon()
 
-    def offer(self, poly: BaseGeometry, make: callable, evidence: EvidenceDraft) -> HazardDraft | None:  # type: ignore[valid-type]
+    def offer(
+        self, poly: BaseGeometry, make: Callable[[BaseGeometry], HazardDraft], evidence: EvidenceDraft
+    ) -> HazardDraft | None:
         overlap = poly.intersection(self.union)
         if overlap.area > 0.5 * poly.area:
             # mostly known ground: the evidence strengthens the existing area
@@ -183,15 +186,28 @@ class _Registry:
         return h
 
 
-def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records: list[RecordDraft],
-                     strikes: list[Strike], accidents: list[AccidentDraft],
-                     rng: np.random.Generator) -> Operations:  # fmt: skip
+def build_operations(
+    cfg: DistrictConfig,
+    land: Landscape,
+    truth: Truth,
+    records: list[RecordDraft],
+    strikes: list[Strike],
+    accidents: list[AccidentDraft],
+    rng: np.random.Generator,
+) -> Operations:
     reg = _Registry()
     ntree = shapely.STRtree(shapely.points(truth.xy))
     settle_zone = shapely.union_all([s.footprint for s in land.settlements] + [c for _, c in land.cemeteries])
 
-    def new_hazard(origin: str, klass: HazardClass, contam: Contamination, when: date, reason: str,
-                   ev: EvidenceDraft, record_uids: list[str] | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
+    def new_hazard(
+        origin: str,
+        klass: HazardClass,
+        contam: Contamination,
+        when: date,
+        reason: str,
+        ev: EvidenceDraft,
+        record_uids: list[str] | None = None,
+    ) -> Callable[[BaseGeometry], HazardDraft]:
         def make(geom: BaseGeometry) -> HazardDraft:
             hid = f"HA-{len(reg.items) + 1:05d}"
             d = geom.distance(settle_zone)
@@ -207,30 +223,99 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
     ops_src = "NTS team, national mine action authority"
     for acc in sorted(accidents, key=lambda a: a.when):
         poly = Point(acc.xy).buffer(100.0)
-        ev = EvidenceDraft(EvidenceKind.DIRECT, f"accident, {acc.device.value.replace('_', ' ')}", "accident report", acc.when, acc.aid)
+        ev = EvidenceDraft(
+            EvidenceKind.DIRECT,
+            f"accident, {acc.device.value.replace('_', ' ')}",
+            "accident report",
+            acc.when,
+            acc.aid,
+        )
         contam = _contamination_of({truth.eo_type[acc.item]})
-        reg.offer(poly, new_hazard("accident", HazardClass.CHA, contam, acc.when + timedelta(days=3), "accident reported", ev), ev)
+        reg.offer(
+            poly,
+            new_hazard(
+                "accident", HazardClass.CHA, contam, acc.when + timedelta(days=3), "accident reported", ev
+            ),
+            ev,
+        )
     for st in strikes:
-        ev = EvidenceDraft(EvidenceKind.DIRECT, f"cluster strike ({st.munition.name}); submunitions seen on the surface", ops_src, date(2020, 12, 1), st.sid)  # fmt: skip
-        reg.offer(st.footprint.buffer(30.0), new_hazard("cluster", HazardClass.CHA, Contamination.CLUSTER, date(2020, 12, 1), "cluster strike footprint", ev), ev)  # fmt: skip
+        ev = EvidenceDraft(
+            EvidenceKind.DIRECT,
+            f"cluster strike ({st.munition.name}); submunitions seen on the surface",
+            ops_src,
+            date(2020, 12, 1),
+            st.sid,
+        )
+        reg.offer(
+            st.footprint.buffer(30.0),
+            new_hazard(
+                "cluster",
+                HazardClass.CHA,
+                Contamination.CLUSTER,
+                date(2020, 12, 1),
+                "cluster strike footprint",
+                ev,
+            ),
+            ev,
+        )
     # informants: returnees report part of what they saw, and a few false alarms
-    nuisance = [i for i, c in enumerate(truth.context) if c not in ("front_belt", "battlefield", "cluster_strike") and truth.fate[i] == "in_ground"]
+    nuisance = [
+        i
+        for i, c in enumerate(truth.context)
+        if c not in ("front_belt", "battlefield", "cluster_strike") and truth.fate[i] == "in_ground"
+    ]
     reported = [i for i in nuisance if rng.random() < 0.3]
     for i in reported:
         when = cfg.return_date + timedelta(days=int(rng.integers(5, 150)))
-        ev = EvidenceDraft(EvidenceKind.INDIRECT, f"informant reports suspicious object at {truth.context[i].replace('_', ' ')}", "returnee report", when)
-        reg.offer(Point(truth.xy[i] + rng.normal(0, 10, 2)).buffer(40.0), new_hazard("informant", HazardClass.SHA, Contamination.AP_MINES, when, "informant report", ev), ev)  # fmt: skip
+        ev = EvidenceDraft(
+            EvidenceKind.INDIRECT,
+            f"informant reports suspicious object at {truth.context[i].replace('_', ' ')}",
+            "returnee report",
+            when,
+        )
+        reg.offer(
+            Point(truth.xy[i] + rng.normal(0, 10, 2)).buffer(40.0),
+            new_hazard("informant", HazardClass.SHA, Contamination.AP_MINES, when, "informant report", ev),
+            ev,
+        )
     for name, cem in land.cemeteries:
         mined = len(ntree.query(cem.buffer(20.0), predicate="intersects")) > 0
         if rng.random() < (0.7 if mined else 0.15):
             when = cfg.return_date + timedelta(days=int(rng.integers(10, 90)))
-            ev = EvidenceDraft(EvidenceKind.INDIRECT, f"community reports mines at the cemetery of {name}", "community meeting", when)
-            reg.offer(cem.buffer(20.0), new_hazard("cemetery", HazardClass.SHA, Contamination.AP_MINES, when, "community report", ev), ev)  # fmt: skip
+            ev = EvidenceDraft(
+                EvidenceKind.INDIRECT,
+                f"community reports mines at the cemetery of {name}",
+                "community meeting",
+                when,
+            )
+            reg.offer(
+                cem.buffer(20.0),
+                new_hazard("cemetery", HazardClass.SHA, Contamination.AP_MINES, when, "community report", ev),
+                ev,
+            )
     for rec in records:
         when = rec.date_received + timedelta(days=14)
         types = {r.model.eo_type for r in rec.rows}
-        ev = EvidenceDraft(EvidenceKind.INDIRECT, f"minefield record {rec.source_reference} ({rec.source})", rec.source, rec.date_received, rec.rid)  # fmt: skip
-        made = reg.offer(rec.perimeter.buffer(50.0), new_hazard("record", HazardClass.SHA, _contamination_of(types), when, "minefield record received", ev, [rec.rid]), ev)  # fmt: skip
+        ev = EvidenceDraft(
+            EvidenceKind.INDIRECT,
+            f"minefield record {rec.source_reference} ({rec.source})",
+            rec.source,
+            rec.date_received,
+            rec.rid,
+        )
+        made = reg.offer(
+            rec.perimeter.buffer(50.0),
+            new_hazard(
+                "record",
+                HazardClass.SHA,
+                _contamination_of(types),
+                when,
+                "minefield record received",
+                ev,
+                [rec.rid],
+            ),
+            ev,
+        )
         if made is None:
             for h in reg.items:
                 if h.polygon.intersects(rec.perimeter) and rec.rid not in h.record_uids:
@@ -242,8 +327,24 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
     for k in range(int(np.ceil(front.length / seg_len))):
         a, b = k * seg_len, min((k + 1) * seg_len, front.length)
         seg = substring(front, a, b).buffer(2200.0, cap_style="flat").intersection(district)
-        ev = EvidenceDraft(EvidenceKind.INDIRECT, "former front line: defensive positions and minefield belts", ops_src, date(2021, 1, 15))
-        reg.offer(seg, new_hazard("front_belt", HazardClass.SHA, Contamination.MIXED, date(2021, 1, 15), "former front line belt", ev), ev)  # fmt: skip
+        ev = EvidenceDraft(
+            EvidenceKind.INDIRECT,
+            "former front line: defensive positions and minefield belts",
+            ops_src,
+            date(2021, 1, 15),
+        )
+        reg.offer(
+            seg,
+            new_hazard(
+                "front_belt",
+                HazardClass.SHA,
+                Contamination.MIXED,
+                date(2021, 1, 15),
+                "former front line belt",
+                ev,
+            ),
+            ev,
+        )
 
     activities: list[ActivityDraft] = []
     remains: list[RemainsDraft] = []
@@ -274,13 +375,34 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
         keep_polys = [g for g in shapely.get_parts(keep) if g.geom_type == "Polygon" and g.area >= 400.0]
         start = date(2021, 2, 1) + timedelta(days=int(rng.integers(0, 120)))
         end = start + timedelta(days=int(rng.integers(3, 15)))
-        a = ActivityDraft(act_id(), ActivityType.NTS, NATIONAL_AUTHORITY, ClearanceMethod.DESK, start, end, h.hid, cancelled, cancelled=float(cancelled.area))  # fmt: skip
+        a = ActivityDraft(
+            act_id(),
+            ActivityType.NTS,
+            NATIONAL_AUTHORITY,
+            ClearanceMethod.DESK,
+            start,
+            end,
+            h.hid,
+            cancelled,
+            cancelled=float(cancelled.area),
+        )
         activities.append(a)
         if not keep_polys:
-            h.change(when=end, status=HazardStatus.CLOSED, reason=f"cancelled by non-technical survey {a.aid}: no evidence of contamination", remaining=0.0)  # fmt: skip
+            h.change(
+                when=end,
+                status=HazardStatus.CLOSED,
+                reason=f"cancelled by non-technical survey {a.aid}: no evidence of contamination",
+                remaining=0.0,
+            )
         else:
             rest = shapely.MultiPolygon(keep_polys)
-            h.change(when=end, polygon=rest, remaining=float(rest.area), reason=f"non-technical survey {a.aid} cancelled {cancelled.area:,.0f} m² with no evidence of contamination")  # fmt: skip
+            h.change(
+                when=end,
+                polygon=rest,
+                remaining=float(rest.area),
+                reason=f"non-technical survey {a.aid} cancelled {cancelled.area:,.0f} m² "
+                "with no evidence of contamination",
+            )
 
     # 3. technical survey and clearance on part of the open areas, by priority
     open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]
@@ -300,30 +422,62 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
         inside = items_in(poly)
         ts_end = start + timedelta(days=int(rng.integers(2, 10)))
         if not inside:
-            a = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, poly, reduced=float(poly.area))
+            a = ActivityDraft(
+                act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, poly, reduced=float(poly.area)
+            )
             activities.append(a)
             h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {a.aid} started")
-            h.change(when=ts_end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"reduced by technical survey {a.aid}: no explosive ordnance found")  # fmt: skip
+            h.change(
+                when=ts_end,
+                status=HazardStatus.CLOSED,
+                remaining=0.0,
+                reason=f"reduced by technical survey {a.aid}: no explosive ordnance found",
+            )
             continue
         footprint = shapely.MultiPoint(truth.xy[inside]).convex_hull.buffer(25.0).intersection(poly)
         footprint = shapely.make_valid(footprint)
         reduced = max(poly.area - footprint.area, 0.0)
-        ts = ActivityDraft(act_id(), ActivityType.TS, org, method, start, ts_end, h.hid, poly.difference(footprint) if reduced > 0 else poly, reduced=reduced)  # fmt: skip
+        ts = ActivityDraft(
+            act_id(),
+            ActivityType.TS,
+            org,
+            method,
+            start,
+            ts_end,
+            h.hid,
+            poly.difference(footprint) if reduced > 0 else poly,
+            reduced=reduced,
+        )
         activities.append(ts)
         types = {truth.eo_type[i] for i in inside}
         h.change(when=start, status=HazardStatus.WORKED_ON, reason=f"technical survey {ts.aid} started")
         h.change(
-            when=ts_end, classification=HazardClass.CHA, remaining=float(footprint.area), contamination=_contamination_of(types),
+            when=ts_end,
+            classification=HazardClass.CHA,
+            remaining=float(footprint.area),
+            contamination=_contamination_of(types),
             reason=f"technical survey {ts.aid} found explosive ordnance; {reduced:,.0f} m² reduced",
-            add_evidence=[EvidenceDraft(EvidenceKind.DIRECT, f"technical survey found {truth.eo_type[inside[0]].value.replace('_', ' ')} items", org, ts_end, ts.aid)],
-        )  # fmt: skip
+            add_evidence=[
+                EvidenceDraft(
+                    EvidenceKind.DIRECT,
+                    f"technical survey found {truth.eo_type[inside[0]].value.replace('_', ' ')} items",
+                    org,
+                    ts_end,
+                    ts.aid,
+                )
+            ],
+        )
         complete = rng.random() < 0.6
         if complete:
             cleared_geom = footprint
         else:
             c = footprint.centroid
             minx, miny, maxx, maxy = footprint.bounds
-            half = shapely.box(minx - 1, miny - 1, c.x, maxy + 1) if maxx - minx > maxy - miny else shapely.box(minx - 1, miny - 1, maxx + 1, c.y)
+            half = (
+                shapely.box(minx - 1, miny - 1, c.x, maxy + 1)
+                if maxx - minx > maxy - miny
+                else shapely.box(minx - 1, miny - 1, maxx + 1, c.y)
+            )
             cleared_geom = shapely.make_valid(footprint.intersection(half))
         days = max(5, int(cleared_geom.area / 600.0))  # ~600 m² per day for a team
         c_start = ts_end + timedelta(days=int(rng.integers(5, 40)))
@@ -339,20 +493,49 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
             next_acc += 1
             eo = truth.eo_type[idx]
             when = c_start + timedelta(days=int(rng.integers(0, max((c_end - c_start).days, 1))))
-            deminer.append(AccidentDraft(f"ACC-{next_acc:05d}", when, truth.xy[idx].copy(), idx, device_of(eo, rng), "clearance", _victims(eo, "front_belt", VictimStatus.DEMINER, rng)))  # fmt: skip
+            deminer.append(
+                AccidentDraft(
+                    f"ACC-{next_acc:05d}",
+                    when,
+                    truth.xy[idx].copy(),
+                    idx,
+                    device_of(eo, rng),
+                    "clearance",
+                    _victims(eo, "front_belt", VictimStatus.DEMINER, rng),
+                )
+            )
         for i in found:
             truth.fate[i] = "found"
-        cl = ActivityDraft(act_id(), ActivityType.CLEARANCE, org, method, c_start, c_end if complete else None, h.hid,
-                           cleared_geom, cleared=float(cleared_geom.area), found=found)  # fmt: skip
+        cl = ActivityDraft(
+            act_id(),
+            ActivityType.CLEARANCE,
+            org,
+            method,
+            c_start,
+            c_end if complete else None,
+            h.hid,
+            cleared_geom,
+            cleared=float(cleared_geom.area),
+            found=found,
+        )
         activities.append(cl)
         if any(truth.context[i] == "front_belt" for i in found) and rng.random() < 0.2:
             p = cleared_geom.representative_point()
             remains.append(RemainsDraft(c_start + timedelta(days=1), np.array([p.x, p.y]), cl.aid, org))
         h.change(when=c_start, reason=f"clearance {cl.aid} started")
         if complete:
-            h.change(when=c_end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"cleared by {cl.aid}: {len(found)} items found and destroyed")  # fmt: skip
+            h.change(
+                when=c_end,
+                status=HazardStatus.CLOSED,
+                remaining=0.0,
+                reason=f"cleared by {cl.aid}: {len(found)} items found and destroyed",
+            )
         else:
-            h.change(when=cfg.as_of, remaining=max(footprint.area - cleared_geom.area, 0.0), reason=f"clearance {cl.aid} in progress: {cleared_geom.area:,.0f} m² cleared")  # fmt: skip
+            h.change(
+                when=cfg.as_of,
+                remaining=max(footprint.area - cleared_geom.area, 0.0),
+                reason=f"clearance {cl.aid} in progress: {cleared_geom.area:,.0f} m² cleared",
+            )
 
     # 4. EOD spot tasks for UXO reported by the public outside hazard areas
     uxo = [i for i, t in enumerate(truth.eo_type) if t == EOType.UXO and truth.fate[i] == "in_ground"]
@@ -361,6 +544,16 @@ def build_operations(cfg: DistrictConfig, land: Landscape, truth: Truth, records
             continue
         when = cfg.return_date + timedelta(days=int(rng.integers(10, (cfg.as_of - cfg.return_date).days)))
         truth.fate[i] = "found"
-        a = ActivityDraft(act_id(), ActivityType.EOD, OPERATORS[0][0], ClearanceMethod.MANUAL, when, when, None, Point(truth.xy[i]).buffer(10.0), found=[i])  # fmt: skip
+        a = ActivityDraft(
+            act_id(),
+            ActivityType.EOD,
+            OPERATORS[0][0],
+            ClearanceMethod.MANUAL,
+            when,
+            when,
+            None,
+            Point(truth.xy[i]).buffer(10.0),
+            found=[i],
+        )
         activities.append(a)
     return Operations(reg.items, activities, remains, deminer)

@@ -68,8 +68,15 @@ def _transform(xy: np.ndarray, pivot: np.ndarray, rot_deg: float, shift: np.ndar
     return (np.asarray(xy) - pivot) @ rot.T + pivot + shift
 
 
-def draw_record(rid: str, mf: Minefield, cfg: DistrictConfig, rng: np.random.Generator,
-                batch: tuple[date, str], ref_no: int, cls: RecordErrorClass) -> RecordDraft:  # fmt: skip
+def draw_record(
+    rid: str,
+    mf: Minefield,
+    cfg: DistrictConfig,
+    rng: np.random.Generator,
+    batch: tuple[date, str],
+    ref_no: int,
+    cls: RecordErrorClass,
+) -> RecordDraft:
     mag = rng.uniform(*cls.shift_m)
     ang = rng.uniform(0, 2 * np.pi)
     shift = mag * np.array([np.cos(ang), np.sin(ang)])
@@ -149,9 +156,7 @@ def draw_records(cfg: DistrictConfig, fields: list[Minefield], rng: np.random.Ge
             cls = deck[int(order[k])]
             k += 1
             batch = cfg.handover_batches[int(b)]
-            drafts.append(
-                draw_record(f"MFR-{k:05d}", mf, cfg, rng, batch, int(rng.integers(1, 400)), cls)
-            )
+            drafts.append(draw_record(f"MFR-{k:05d}", mf, cfg, rng, batch, int(rng.integers(1, 400)), cls))
     drafts.sort(key=lambda d: (d.date_received, d.rid))
     return drafts
 

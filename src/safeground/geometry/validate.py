@@ -105,9 +105,7 @@ def check_geometry(
     if geom.geom_type in ("LineString", "MultiLineString", "Polygon", "MultiPolygon"):
         repeated = shapely.remove_repeated_points(geom, 0.0)
         if shapely.get_num_coordinates(repeated) < shapely.get_num_coordinates(geom):
-            issues.append(
-                GeometryIssue("duplicate_vertices", "consecutive duplicate vertices", True)
-            )
+            issues.append(GeometryIssue("duplicate_vertices", "consecutive duplicate vertices", True))
         reason = shapely.is_valid_reason(repeated)
         if reason.startswith("Too few points"):
             issues.append(
@@ -150,9 +148,7 @@ def repair_geometry(
     if "duplicate_vertices" in codes:
         before = shapely.get_num_coordinates(geom)
         geom = shapely.remove_repeated_points(geom, 0.0)
-        changes.append(
-            f"removed {before - shapely.get_num_coordinates(geom)} duplicate vertices"
-        )
+        changes.append(f"removed {before - shapely.get_num_coordinates(geom)} duplicate vertices")
     if not geom.is_valid:
         from safeground.geometry.projection import area_m2
 

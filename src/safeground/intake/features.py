@@ -82,10 +82,17 @@ def _to_wgs84(frame: Any, src: str) -> tuple[Any, list[str]]:
         xy = frame.geometry.get_coordinates().to_numpy()
         if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
             raise InvalidInput(
-                [Problem(src, "file", "CRS", "the file declares no coordinate reference system and its "
-                         "coordinates are not longitude/latitude degrees")],
+                [
+                    Problem(
+                        src,
+                        "file",
+                        "CRS",
+                        "the file declares no coordinate reference system and its "
+                        "coordinates are not longitude/latitude degrees",
+                    )
+                ],
                 hint_text="save the file with its CRS (e.g. a .prj beside a Shapefile) and import again",
-            )  # fmt: skip
+            )
         notes.append("the file declares no CRS; coordinates read as WGS 84 longitude/latitude")
         return frame.set_crs(4326), notes
     crs = CRS.from_user_input(frame.crs)
@@ -150,7 +157,11 @@ def import_features(
         item = f"feature {i} ({values['uid']})"
         values.setdefault("entered_by", entered_by)
         if values["uid"] in seen_uids:
-            problems.append(Problem(src, item, "uid", f"same identifier as feature {seen_uids[values['uid']]}", values["uid"]))  # fmt: skip
+            problems.append(
+                Problem(
+                    src, item, "uid", f"same identifier as feature {seen_uids[values['uid']]}", values["uid"]
+                )
+            )
             bad = True
         seen_uids[values["uid"]] = i
         if has_geom:
@@ -167,7 +178,11 @@ def import_features(
             if geom is not None and not bad:
                 key = geom.normalize().wkb
                 if key in seen_geoms:
-                    problems.append(Problem(src, item, "geometry", f"duplicate of feature {seen_geoms[key]} (same geometry)"))  # fmt: skip
+                    problems.append(
+                        Problem(
+                            src, item, "geometry", f"duplicate of feature {seen_geoms[key]} (same geometry)"
+                        )
+                    )
                     bad = True
                 seen_geoms[key] = i
             values["geometry"] = geom
@@ -184,7 +199,9 @@ def import_features(
         if r.uid in stored:
             problems.append(Problem(src, f"record {r.uid}", "uid", "already stored in this layer"))
     if problems:
-        raise InvalidInput(problems, hint_text="fix the file (or use --repair where offered) and import again")
+        raise InvalidInput(
+            problems, hint_text="fix the file (or use --repair where offered) and import again"
+        )
     report.created = [r.uid for r in records]
     if not dry_run:
         store.add_many(records)

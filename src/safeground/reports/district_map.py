@@ -12,11 +12,11 @@ import geopandas as gpd
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from safeground.model import (  # noqa: E402
+from safeground.model import (
     Accident,
     ClusterStrike,
     EOItem,
@@ -26,8 +26,8 @@ from safeground.model import (  # noqa: E402
     InfrastructureLine,
     MinefieldRecord,
 )
-from safeground.reports.summary import metric_epsg  # noqa: E402
-from safeground.storage.base import Store  # noqa: E402
+from safeground.reports.summary import metric_epsg
+from safeground.storage.base import Store
 
 
 def _scale_bar(ax: plt.Axes, length_m: float = 2000.0) -> None:
@@ -37,9 +37,14 @@ def _scale_bar(ax: plt.Axes, length_m: float = 2000.0) -> None:
     y = y0 + 0.04 * (y1 - y0)
     ax.plot([x, x + length_m], [y, y], color="black", lw=3, solid_capstyle="butt")
     ax.text(x + length_m / 2, y + 0.012 * (y1 - y0), f"{length_m / 1000:g} km", ha="center", fontsize=8)
-    ax.annotate("N", xy=(x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)),
-                xytext=(x1 - 0.04 * (x1 - x0), y1 - 0.12 * (y1 - y0)),
-                arrowprops={"arrowstyle": "-|>", "color": "black"}, ha="center", fontsize=10)  # fmt: skip
+    ax.annotate(
+        "N",
+        xy=(x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)),
+        xytext=(x1 - 0.04 * (x1 - x0), y1 - 0.12 * (y1 - y0)),
+        arrowprops={"arrowstyle": "-|>", "color": "black"},
+        ha="center",
+        fontsize=10,
+    )
 
 
 def draw_district_map(store: Store, out: str | Path, *, title: str | None = None, dpi: int = 150) -> Path:
@@ -71,9 +76,11 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
         closed = hz[hz["status"] == "closed"]
         closed.plot(ax=ax, facecolor="none", edgecolor="#2e8b57", lw=0.6, hatch="..")
         open_[open_["classification"] == "suspected_hazardous_area"].plot(
-            ax=ax, facecolor="#f4a83a55", edgecolor="#d97a00", lw=0.7)  # fmt: skip
+            ax=ax, facecolor="#f4a83a55", edgecolor="#d97a00", lw=0.7
+        )
         open_[open_["classification"] == "confirmed_hazardous_area"].plot(
-            ax=ax, facecolor="#d7191c66", edgecolor="#a50f15", lw=0.8)  # fmt: skip
+            ax=ax, facecolor="#d7191c66", edgecolor="#a50f15", lw=0.8
+        )
     recs = frame(MinefieldRecord)
     if len(recs):
         recs.boundary.plot(ax=ax, color="#7b2cbf", lw=0.8)
@@ -109,8 +116,14 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
     ]
     ax.legend(handles=legend, loc="upper left", fontsize=8, framealpha=0.9)
     ax.set_title(title or "SafeGround district overview", fontsize=13)
-    fig.text(0.01, 0.01, f"RESTRICTED – exact positions, for mine action staff only. Projection EPSG:{epsg}. "
-             f"Source: {Path(store.location).name}", fontsize=7, color="#555555")  # fmt: skip
+    fig.text(
+        0.01,
+        0.01,
+        f"RESTRICTED – exact positions, for mine action staff only. Projection EPSG:{epsg}. "
+        f"Source: {Path(store.location).name}",
+        fontsize=7,
+        color="#555555",
+    )
     out = Path(out)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")
     plt.close(fig)

@@ -71,7 +71,11 @@ def summarise(store: Store) -> DistrictSummary:
         recs = recs.assign(expected=expected)
         records_by_source = (
             recs.groupby("source")
-            .agg(records=("uid", "size"), expected_mines=("expected", "sum"), first_received=("date_received", "min"))
+            .agg(
+                records=("uid", "size"),
+                expected_mines=("expected", "sum"),
+                first_received=("date_received", "min"),
+            )
             .reset_index()
         )
     else:
@@ -89,7 +93,11 @@ def summarise(store: Store) -> DistrictSummary:
         casualties = pd.crosstab(vic["victim_status"], vic["outcome"], margins=True, margins_name="total")
         civ = vic[vic["victim_status"] == "civilian"]
         civilian_activity = (
-            civ.groupby("activity_at_time").size().sort_values(ascending=False).rename("victims").reset_index()
+            civ.groupby("activity_at_time")
+            .size()
+            .sort_values(ascending=False)
+            .rename("victims")
+            .reset_index()
         )
         children = int((civ["age"].dropna() < 18).sum())
     else:
@@ -115,4 +123,6 @@ def summarise(store: Store) -> DistrictSummary:
         "items_recorded": float((eo["status"] == "recorded").sum()) if len(eo) else 0.0,
         "items_found": float((eo["status"] == "found").sum()) if len(eo) else 0.0,
     }
-    return DistrictSummary(hazards, records_by_source, items, casualties, civilian_activity, land_release, totals)
+    return DistrictSummary(
+        hazards, records_by_source, items, casualties, civilian_activity, land_release, totals
+    )

@@ -59,9 +59,7 @@ class Store(ABC):
     def get(self, record_type: type[R], uid: str) -> R: ...
 
     @abstractmethod
-    def find(
-        self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any
-    ) -> Iterator[R]:
+    def find(self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any) -> Iterator[R]:
         """Current versions, optionally inside a bounding box and with equal column values."""
 
     @abstractmethod

@@ -70,10 +70,31 @@ _CORE_DDL = [
 ]
 
 _SRS_ROWS = [
-    ("Undefined Cartesian SRS", -1, "NONE", -1, "undefined", "undefined Cartesian coordinate reference system"),
-    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
-    ("WGS 84 geodetic", 4326, "EPSG", 4326, WGS84_WKT, "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
-]  # fmt: skip
+    (
+        "Undefined Cartesian SRS",
+        -1,
+        "NONE",
+        -1,
+        "undefined",
+        "undefined Cartesian coordinate reference system",
+    ),
+    (
+        "Undefined geographic SRS",
+        0,
+        "NONE",
+        0,
+        "undefined",
+        "undefined geographic coordinate reference system",
+    ),
+    (
+        "WGS 84 geodetic",
+        4326,
+        "EPSG",
+        4326,
+        WGS84_WKT,
+        "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
+    ),
+]
 
 
 def _q(name: str) -> str:
@@ -84,8 +105,8 @@ def _rtree_ddl(table: str, geom: str = "geom", pk: str = "fid") -> list[str]:
     """R-tree index and its triggers, as the GeoPackage 1.4 extension defines them."""
     rt = f"rtree_{table}_{geom}"
     t, g, r = _q(table), _q(geom), _q(rt)
-    nonempty_new = f'NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g})'
-    nonempty_old = f'OLD.{g} NOTNULL AND NOT ST_IsEmpty(OLD.{g})'
+    nonempty_new = f"NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g})"
+    nonempty_old = f"OLD.{g} NOTNULL AND NOT ST_IsEmpty(OLD.{g})"
     vals = f"NEW.{pk}, ST_MinX(NEW.{g}), ST_MaxX(NEW.{g}), ST_MinY(NEW.{g}), ST_MaxY(NEW.{g})"
     return [
         f"CREATE VIRTUAL TABLE {r} USING rtree(id, minx, maxx, miny, maxy)",
@@ -145,8 +166,15 @@ class GeoPackageStore(Store):
         self._depth = 0
         self._touched: set[str] = set()
         self._register_functions()
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            self._con.close()
+            raise StoreUnavailable(
+                f"{self.path} is not a GeoPackage/SQLite file ({exc})",
+                hint="give the path of a .gpkg written by SafeGround, or a new file name",
+            ) from exc
         self._ensure_schema()
 
     # -- setup ------------------------------------------------------------------------
@@ -160,14 +188,8 @@ class GeoPackageStore(Store):
 
     def _ensure_schema(self) -> None:
         c = self._con
-        try:
-            app_id = c.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreUnavailable(
-                f"{self.path} is not a GeoPackage/SQLite file ({exc})",
-                hint="give the path of a .gpkg written by SafeGround, or a new file name",
-            ) from exc
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and app_id not in (APPLICATION_ID, 0):
             raise StoreUnavailable(f"{self.path} is an SQLite file but not a GeoPackage")
         missing = [cls for cls in RECORD_TYPES.values() if cls.LAYER not in tables]
@@ -216,9 +238,14 @@ class GeoPackageStore(Store):
             )
             c.execute(
                 "INSERT INTO gpkg_extensions VALUES (?,?,?,?,?)",
-                (table, "geom", "gpkg_rtree_index",
-                 "http://www.geopackage.org/spec120/#extension_rtree", "write-only"),
-            )  # fmt: skip
+                (
+                    table,
+                    "geom",
+                    "gpkg_rtree_index",
+                    "http://www.geopackage.org/spec120/#extension_rtree",
+                    "write-only",
+                ),
+            )
             for ddl in _rtree_ddl(table):
                 c.execute(ddl)
 
@@ -343,9 +370,7 @@ class GeoPackageStore(Store):
                 values = [gpkg_binary.encode([new.geometry])[0], *values]  # type: ignore[attr-defined]
                 self._touched.update({lay.table, lay.history_table})
             sets = ", ".join(f"{_q(n)} = ?" for n in names)
-            self._con.execute(
-                f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid)
-            )
+            self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid))
         return new
 
     # -- reads ------------------------------------------------------------------------
@@ -441,6 +466,8 @@ class GeoPackageStore(Store):
         if con is None:
             return
         try:
+            # never wait at close: if another process is busy, leave the WAL to it
+            con.execute("PRAGMA busy_timeout=0")
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             # Fold the WAL back so the file at rest is one self-contained file.
             # Fails harmlessly (stays WAL) while another connection has it open.
