@@ -128,8 +128,14 @@ def test_projected_file_is_reprojected_and_unlabelled_metres_are_refused(store: 
     nocrs = tmp_path / "nocrs.geojson"
     nocrs.write_text(json.dumps({"type": "FeatureCollection", "features": [
         _feature("U2", _square(650000, 4386000, 100))]}))  # fmt: skip
-    with pytest.raises(InvalidInput, match="coordinate reference system"):
+    with pytest.raises(InvalidInput, match="feature 1 .*projected CRS"):
         import_features(store, "hazard_areas", nocrs)
+    bare = tmp_path / "bare.shp"
+    utm[["uid", "geometry"]].to_file(bare)
+    bare.with_suffix(".prj").unlink()  # a Shapefile sent without its .prj
+    with pytest.raises(InvalidInput, match=r"bare\.shp.*declares no coordinate reference system"):
+        import_features(store, "hazard_areas", bare)
+    assert [r.uid for r in store.find(HazardArea)] == ["U1"]
 
 
 def test_unknown_layer(store: Store, tmp_path: Path):
