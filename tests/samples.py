@@ -71,8 +71,14 @@ def sample(cls: type[Record], i: int = 1) -> Record:
             reference_points=[ReferencePoint(label="LM", role="landmark", lon=LON, lat=LAT)],
             rows=[
                 MineRow(
-                    label="R1", mine_type="ap_blast", start_lon=LON, start_lat=LAT,
-                    end_lon=LON + 0.001, end_lat=LAT, mine_count=10, spacing_m=4.5,
+                    label="R1",
+                    mine_type="ap_blast",
+                    start_lon=LON,
+                    start_lat=LAT,
+                    end_lon=LON + 0.001,
+                    end_lat=LAT,
+                    mine_count=10,
+                    spacing_m=4.5,
                 )
             ],
             expected_mines={"ap_blast": 10},
@@ -81,35 +87,70 @@ def sample(cls: type[Record], i: int = 1) -> Record:
             geometry=square(i),
         )
     if cls is EOItem:
-        return EOItem(**base, status="found", eo_type="ap_blast", eo_model="PMN-2", depth_cm=8.0,
-                      how_found="manual_clearance", geometry=point(i))
+        return EOItem(
+            **base,
+            status="found",
+            eo_type="ap_blast",
+            eo_model="PMN-2",
+            depth_cm=8.0,
+            how_found="manual_clearance",
+            geometry=point(i),
+        )
     if cls is GroundTruthItem:
         return GroundTruthItem(**base, eo_type="av", laid_context="front_belt", geometry=point(i))
     if cls is Activity:
-        return Activity(**base, activity_type="clearance", organisation_uid="ORG-00001", method="manual",
-                        start_date=D, end_date=D, area_cleared_m2=100.0, geometry=square(i))
+        return Activity(
+            **base,
+            activity_type="clearance",
+            organisation_uid="ORG-00001",
+            method="manual",
+            start_date=D,
+            end_date=D,
+            area_cleared_m2=100.0,
+            geometry=square(i),
+        )
     if cls is Accident:
         return Accident(**base, accident_date=D, device_type="antipersonnel_mine", geometry=point(i))
     if cls is Victim:
-        return Victim(**base, accident_uid="ACC-00001", victim_status="civilian", outcome="injured",
-                      sex="male", age=34, activity_at_time="visiting_cemetery")
+        return Victim(
+            **base,
+            accident_uid="ACC-00001",
+            victim_status="civilian",
+            outcome="injured",
+            sex="male",
+            age=34,
+            activity_at_time="visiting_cemetery",
+        )
     if cls is VictimIdentity:
         return VictimIdentity(**base, victim_uid="VIC-00001", full_name="Test Person")
     if cls is ClusterStrike:
-        return ClusterStrike(**base, strike_date=date(2020, 10, 20), munition_type="9M55K", submunition_count=72,
-                             center_lon=LON, center_lat=LAT, geometry=square(i))
+        return ClusterStrike(
+            **base,
+            strike_date=date(2020, 10, 20),
+            munition_type="9M55K",
+            submunition_count=72,
+            center_lon=LON,
+            center_lat=LAT,
+            geometry=square(i),
+        )
     if cls is HumanRemainsFind:
         return HumanRemainsFind(**base, find_date=D, geometry=point(i))
     if cls is InfrastructurePoint:
         return InfrastructurePoint(**base, kind="power_line_pole", geometry=point(i))
     if cls is InfrastructureLine:
-        return InfrastructureLine(**base, kind="canal",
-                                  geometry=shapely.LineString([(LON + i * 0.01, LAT), (LON + i * 0.01 + 0.002, LAT)]))
+        return InfrastructureLine(
+            **base,
+            kind="canal",
+            geometry=shapely.LineString([(LON + i * 0.01, LAT), (LON + i * 0.01 + 0.002, LAT)]),
+        )
     if cls is InfrastructureArea:
         return InfrastructureArea(**base, kind="cemetery", name="Test cemetery", geometry=square(i))
     if cls is FrontLine:
-        return FrontLine(**base, name="line",
-                         geometry=shapely.LineString([(LON + i * 0.01, LAT), (LON + i * 0.01, LAT + 0.01)]))
+        return FrontLine(
+            **base,
+            name="line",
+            geometry=shapely.LineString([(LON + i * 0.01, LAT), (LON + i * 0.01, LAT + 0.01)]),
+        )
     if cls is Organisation:
         return Organisation(**base, name="Test NGO", org_type="ngo")
     if cls is AdminArea:

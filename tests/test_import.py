@@ -44,17 +44,24 @@ def _state(store: Store) -> list[dict]:
 
 
 def test_good_file_imports_every_feature(store: Store, tmp_path: Path):
-    f = _write(tmp_path / "sha.geojson", [_feature(f"SHA-{i}", _square(47.1 + i * 0.01, 39.6)) for i in range(5)])
+    f = _write(
+        tmp_path / "sha.geojson", [_feature(f"SHA-{i}", _square(47.1 + i * 0.01, 39.6)) for i in range(5)]
+    )
     rep = import_features(store, "hazard_areas", f)
     assert rep.created == [f"SHA-{i}" for i in range(5)]
     assert store.count(HazardArea) == 5
     assert store.get(HazardArea, "SHA-3").evidence[0].source == "returnee"
 
 
-def test_every_problem_is_reported_with_file_feature_and_field_and_nothing_is_stored(store: Store, tmp_path: Path):
+def test_every_problem_is_reported_with_file_feature_and_field_and_nothing_is_stored(
+    store: Store, tmp_path: Path
+):
     store.add(sample(HazardArea, 1))
     before = _state(store)
-    bowtie = {"type": "Polygon", "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]],
+    }
     feats = [
         _feature("OK-1", _square(47.1, 39.6)),
         _feature("BAD-GEOM", bowtie),
@@ -81,8 +88,14 @@ def test_every_problem_is_reported_with_file_feature_and_field_and_nothing_is_st
 
 
 def test_repair_fixes_what_it_can_and_says_what_it_changed(store: Store, tmp_path: Path):
-    bowtie = {"type": "Polygon", "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]]}
-    swapped = {"type": "Polygon", "coordinates": [[[39.6, 147.1], [39.6, 147.11], [39.61, 147.11], [39.6, 147.1]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]],
+    }
+    swapped = {
+        "type": "Polygon",
+        "coordinates": [[[39.6, 147.1], [39.6, 147.11], [39.61, 147.11], [39.6, 147.1]]],
+    }
     f = _write(tmp_path / "f.geojson", [_feature("A", bowtie), _feature("B", swapped)])
     rep = import_features(store, "hazard_areas", f, repair=True)
     assert rep.created == ["A", "B"]
@@ -128,7 +141,7 @@ def test_projected_file_is_reprojected_and_unlabelled_metres_are_refused(store: 
     nocrs = tmp_path / "nocrs.geojson"
     nocrs.write_text(json.dumps({"type": "FeatureCollection", "features": [
         _feature("U2", _square(650000, 4386000, 100))]}))  # fmt: skip
-    with pytest.raises(InvalidInput, match="feature 1 .*projected CRS"):
+    with pytest.raises(InvalidInput, match=r"feature 1 .*projected CRS"):
         import_features(store, "hazard_areas", nocrs)
     bare = tmp_path / "bare.shp"
     utm[["uid", "geometry"]].to_file(bare)

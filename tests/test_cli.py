@@ -1,0 +1,73 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pyogrio
+
+from safeground.model import RECORD_TYPES
+from tests.conftest import run_cli
+
+
+def test_demo_prints_the_manager_summary_and_writes_a_map(demo_dir: Path):
+    out = (demo_dir / "stdout.txt").read_text()
+    for heading in (
+        "Hazard areas",
+        "Minefield records received",
+        "Explosive ordnance",
+        "Casualties",
+        "Land released",
+        "Open next",
+    ):
+        assert heading in out, heading
+    img = mpimg.imread(demo_dir / "demo-map.png")
+    assert img.shape[0] > 1000 and img.shape[1] > 1000
+    assert img[..., :3].std() > 0.05  # a picture, not a blank page
+    layers = {name for name, _ in pyogrio.list_layers(demo_dir / "demo.gpkg")}
+    assert set(RECORD_TYPES) <= layers
+
+
+def test_summary_of_a_missing_store_is_a_clear_error(tmp_path: Path):
+    res = run_cli("summary", "--store", str(tmp_path / "nowhere.gpkg"))
+    assert res.returncode == 2
+    assert "no SafeGround store" in res.stderr and "safeground demo" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_generate_refuses_to_overwrite(tmp_path: Path):
+    target = tmp_path / "x.gpkg"
+    target.write_bytes(b"precious field data")
+    res = run_cli("generate", "--store", str(target), "--size-km", "4")
+    assert res.returncode == 2 and "--force" in res.stderr
+    assert target.read_bytes() == b"precious field data"
+
+
+def test_import_bad_file_names_feature_and_field_and_keeps_store(tmp_path: Path):
+    store = tmp_path / "s.gpkg"
+    bad = tmp_path / "accidents.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "properties": {"date_of_information": "2021-01-02", "accident_date": "2021-01-02",
+                       "device_type": "landmine"},
+        "geometry": {"type": "Point", "coordinates": [47.1, 39.6]},
+    }]}))  # fmt: skip
+    res = run_cli("import", "accidents", str(bad), "--store", str(store))
+    assert res.returncode == 2, res.stdout
+    assert "accidents.geojson" in res.stderr and "feature 1" in res.stderr and "device_type" in res.stderr
+    assert "Traceback" not in res.stderr
+    good = tmp_path / "ok.geojson"
+    good.write_text(bad.read_text().replace('"landmine"', '"antipersonnel_mine"'))
+    res = run_cli("import", "accidents", str(good), "--store", str(store))
+    assert res.returncode == 0, res.stderr
+    assert "imported 1 record" in res.stdout
+    res = run_cli("history", "accidents", "ACC-00001", "--store", str(store))
+    assert res.returncode == 0 and "ACC-00001" in res.stdout
+
+
+def test_layers_lists_restricted_layers():
+    res = run_cli("layers")
+    assert res.returncode == 0
+    assert "victim_identities" in res.stdout and "ground_truth_items" in res.stdout
