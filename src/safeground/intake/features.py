@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,10 @@ def _read(path: Path, src: str) -> Any:
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
     try:
-        return pyogrio.read_dataframe(path)
+        with warnings.catch_warnings():
+            # GDAL's JSON sniffing of text columns is not a problem of the user's file
+            warnings.filterwarnings("ignore", message="Could not parse column", category=UserWarning)
+            return pyogrio.read_dataframe(path)
     except Exception as exc:  # GDAL reports truncated/corrupt files in many ways
         raise InvalidInput(
             [Problem(src, "file", "-", f"cannot be read as a GIS file: {exc}")],
