@@ -24,6 +24,8 @@ app = typer.Typer(
     help="SafeGround: mine action information system (mine maps, hazards, casualties, land release).",
     no_args_is_help=True,
     add_completion=False,
+    # a traceback with local variables could print victims' names or mine positions
+    pretty_exceptions_show_locals=False,
 )
 console = Console()
 err = Console(stderr=True)
@@ -243,21 +245,12 @@ def version() -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app()
     except SafeGroundError as exc:
         err.print(f"[red]error[/]: {exc.message}")
         if exc.hint:
             err.print(f"[cyan]fix[/]: {exc.hint}")
         sys.exit(2)
-    except (typer.Exit, typer.Abort) as exc:
-        sys.exit(getattr(exc, "exit_code", 1))
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

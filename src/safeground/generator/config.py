@@ -106,7 +106,10 @@ class DistrictConfig:
     # casualties: ~40 civilian casualties in the first four months, fewer later
     early_civilian_casualties: int = 40
     later_casualties_per_month: float = 1.2
-    share_hazards_worked: float = 0.4
+    # share of open hazard areas that survey and clearance reach by the "as of" date
+    work_share: dict[str, float] = field(
+        default_factory=lambda: {"near_people": 0.5, "record": 0.6, "front_belt": 0.7, "other": 0.3}
+    )
     extra: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -153,6 +153,20 @@ def _contamination_of(types: set[EOType]) -> Contamination:
     return Contamination.OTHER_ERW
 
 
+def _work_probability(cfg: DistrictConfig, h: HazardDraft) -> float:
+    """Which areas survey and clearance reach by the "as of" date: near people first,
+    areas with a minefield record next, then the old front and the rest."""
+    if h.priority <= 2 and h.origin != "front_belt":
+        return cfg.work_share["near_people"]
+    return cfg.work_share.get(h.origin, cfg.work_share["other"])
+
+
+def _mined_footprint(xy: np.ndarray, margin: float = 25.0) -> BaseGeometry:
+    """The ground to clear: each cluster of items (a minefield, a nuisance site) with a margin."""
+    blobs = shapely.union_all(shapely.buffer(shapely.points(xy), margin))
+    return shapely.union_all([p.convex_hull for p in shapely.get_parts(blobs)])
+
+
 def _open(geom: BaseGeometry, width: float = 2.0) -> BaseGeometry:
     """Morphological opening: drops the slivers and spikes that cutting areas leaves."""
     return shapely.make_valid(geom.buffer(-width, join_style="mitre").buffer(width, join_style="mitre"))
@@ -407,11 +421,11 @@ def build_operations(
     # 3. technical survey and clearance on part of the open areas, by priority
     open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]
     open_h.sort(key=lambda h: (h.priority, rng.random()))
-    n_work = round(cfg.share_hazards_worked * len(open_h))
+    work = [h for h in open_h if rng.random() < _work_probability(cfg, h)]
     deminer_budget = max(1, round(1 * cfg.scale))
     deminer: list[AccidentDraft] = []
     next_acc = len(accidents)
-    for h in open_h[:n_work]:
+    for h in work:
         org, method = OPERATORS[int(rng.integers(0, len(OPERATORS)))]
         first = max(h.current.when + timedelta(days=10), date(2021, 4, 1))
         latest = cfg.as_of - timedelta(days=40)
@@ -434,7 +448,7 @@ def build_operations(
                 reason=f"reduced by technical survey {a.aid}: no explosive ordnance found",
             )
             continue
-        footprint = shapely.MultiPoint(truth.xy[inside]).convex_hull.buffer(25.0).intersection(poly)
+        footprint = _mined_footprint(truth.xy[inside]).intersection(poly)
         footprint = shapely.make_valid(footprint)
         reduced = max(poly.area - footprint.area, 0.0)
         ts = ActivityDraft(
