@@ -79,3 +79,38 @@ def match_positions(
         out_f.append(uf[cols[real]])
         out_d.append(cost[rows[real], cols[real]])
     return Matching(np.concatenate(out_r), np.concatenate(out_f), np.concatenate(out_d))
+
+
+def match_typed(
+    recorded_xy: np.ndarray,
+    found_xy: np.ndarray,
+    tolerance_m: float | np.ndarray,
+    recorded_types: np.ndarray | None = None,
+    found_types: np.ndarray | None = None,
+) -> Matching:
+    """Like ``match_positions`` but a recorded mine only matches a find of the same type.
+
+    Type is strong evidence: an antivehicle row matched to antipersonnel finds is
+    a coincidence of spacing, not a confirmation.
+    """
+    rec = np.asarray(recorded_xy, dtype=float).reshape(-1, 2)
+    tol = np.broadcast_to(np.asarray(tolerance_m, dtype=float), (len(rec),))
+    if recorded_types is None or found_types is None:
+        return match_positions(rec, found_xy, tol)
+    fnd = np.asarray(found_xy, dtype=float).reshape(-1, 2)
+    rt, ft = np.asarray(recorded_types), np.asarray(found_types)
+    parts: list[Matching] = []
+    for t in np.unique(rt):
+        ri = np.flatnonzero(rt == t)
+        fi = np.flatnonzero(ft == t)
+        if len(fi) == 0:
+            continue
+        m = match_positions(rec[ri], fnd[fi], tol[ri])
+        parts.append(Matching(ri[m.recorded], fi[m.found], m.distance))
+    if not parts:
+        return Matching(np.empty(0, int), np.empty(0, int), np.empty(0))
+    return Matching(
+        np.concatenate([p.recorded for p in parts]),
+        np.concatenate([p.found for p in parts]),
+        np.concatenate([p.distance for p in parts]),
+    )

@@ -18,7 +18,13 @@ from safeground.model.context import (
     Organisation,
 )
 from safeground.model.hazards import Evidence, HazardArea, StatusChange
-from safeground.model.minemaps import MinefieldRecord, MineRow, ReferencePoint
+from safeground.model.minemaps import (
+    CorrectedMinePosition,
+    MinefieldRecord,
+    MineRow,
+    RecordAssessment,
+    ReferencePoint,
+)
 from safeground.model.ordnance import EOItem, GroundTruthItem
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "Activity",
     "AdminArea",
     "ClusterStrike",
+    "CorrectedMinePosition",
     "EOItem",
     "Evidence",
     "FrontLine",
@@ -40,6 +47,7 @@ __all__ = [
     "MinefieldRecord",
     "Organisation",
     "Record",
+    "RecordAssessment",
     "ReferencePoint",
     "StatusChange",
     "Victim",

@@ -72,3 +72,76 @@ class MinefieldRecord(Record):
     @property
     def expected_total(self) -> int:
         return sum(self.expected_mines.values())
+
+
+@register
+class RecordAssessment(Record):
+    """How one minefield record compared with clearance, as of a date.
+
+    Each run of the assessment adds new assessments; none is overwritten, so the
+    evidence put before an international organization can be re-checked later.
+    The geometry is the corrected perimeter when a correction was accepted,
+    otherwise the recorded perimeter.
+    """
+
+    LAYER: ClassVar[str] = "minefield_record_assessments"
+    GEOMETRY: ClassVar[str | None] = "MULTIPOLYGON"
+    UID_PREFIX: ClassVar[str] = "MRA"
+    TITLE: ClassVar[str] = "Minefield record accuracy assessments (recorded vs found)"
+
+    minefield_record_uid: str
+    source: str
+    as_of: date
+    method: str
+    recorded_mines: int = Field(ge=0)
+    verified_mines: int = Field(ge=0)  # recorded mines inside cleared ground
+    confirmed_mines: int = Field(ge=0)  # ... found where the record put them
+    precision: float | None = Field(default=None, ge=0, le=1)
+    precision_ci_low: float | None = None
+    precision_ci_high: float | None = None
+    finds_in_perimeter: int = Field(default=0, ge=0)
+    finds_shown: int = Field(default=0, ge=0)
+    recall: float | None = Field(default=None, ge=0, le=1)
+    found_outside_perimeter: int = Field(default=0, ge=0)
+    error_median_m: float | None = None
+    error_p90_m: float | None = None
+    error_p95_m: float | None = None
+    iou: float | None = Field(default=None, ge=0, le=1)
+    shift_east_m: float | None = None
+    shift_north_m: float | None = None
+    rotation_deg: float | None = None
+    scale: float | None = None
+    sigma_shift_m: float | None = None
+    sigma_rotation_deg: float | None = None
+    alignment_inliers: int | None = None
+    alignment_ambiguous: bool = False
+    corrected_verified: int | None = None
+    corrected_confirmed: int | None = None
+    corrected_precision: float | None = Field(default=None, ge=0, le=1)
+    by_type: dict[str, dict[str, int]] = Field(default_factory=dict)
+    grade: Literal["A", "B", "C", "U"]
+    evidence_kind: Literal["direct", "indirect"]
+    grade_reason: str
+    geometry: Geometry
+
+
+@register
+class CorrectedMinePosition(Record):
+    """Where a not-yet-cleared mine of a record most likely is, after correction.
+
+    A derived, clearly labelled layer: the original record and its recorded
+    positions are never changed.
+    """
+
+    LAYER: ClassVar[str] = "corrected_mine_positions"
+    GEOMETRY: ClassVar[str | None] = "POINT"
+    UID_PREFIX: ClassVar[str] = "CMP"
+    TITLE: ClassVar[str] = "Corrected positions of remaining recorded mines (derived, not a record)"
+
+    assessment_uid: str
+    minefield_record_uid: str
+    recorded_item_uid: str
+    eo_type: EOType
+    shift_m: float = Field(ge=0)
+    uncertainty_m: float | None = Field(default=None, ge=0)
+    geometry: Geometry

@@ -1,0 +1,525 @@
+"""How good was the map? Each minefield record measured against what clearance found.
+
+Method (stated in every dossier):
+
+* Only ground that clearance really cleared is evidence. A recorded mine inside
+  cleared ground is *verified*: either found where the record put it (within a
+  tolerance set per item type) or not. A recorded mine elsewhere is *unverified*,
+  not wrong.
+* Recorded and found items are matched one-to-one with an optimal assignment
+  (never greedy nearest neighbour) and only between items of the same type.
+* Proportions carry exact (Clopper–Pearson) confidence intervals: 12 finds are
+  not the evidence 1,200 are.
+* The systematic error (shift, rotation, optionally scale) is estimated from
+  the finds around the record (``alignment``), re-scored, and applied to the
+  record's not-yet-cleared mines to say where they most likely are.
+* Grade: **A** reliable as recorded (direct evidence); **B** systematically
+  displaced, reliable after correction; **C** unreliable; **U** unverified
+  (too little cleared ground). Only A is direct evidence for hazard
+  classification; the others are indirect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.stats import binomtest
+from shapely.geometry.base import BaseGeometry
+
+from safeground import __version__
+from safeground.generator.config import MATCH_TOLERANCE_M
+from safeground.geometry.projection import project
+from safeground.minemaps.alignment import Alignment, estimate_alignment
+from safeground.minemaps.matching import match_typed
+from safeground.model import Activity, EOItem, MinefieldRecord
+from safeground.model.minemaps import CorrectedMinePosition, RecordAssessment
+from safeground.model.vocab import EOType
+from safeground.reports.summary import metric_epsg
+from safeground.storage.base import Store
+
+METHOD = (
+    "one-to-one optimal matching of recorded and found items of the same type within a per-type "
+    "tolerance; only cleared ground counts as evidence; exact binomial confidence intervals; "
+    "systematic error by offset voting and trimmed ICP, bootstrap uncertainty"
+)
+
+
+@dataclass(frozen=True)
+class AccuracyOptions:
+    tolerance_m: dict[EOType, float] = field(default_factory=lambda: dict(MATCH_TOLERANCE_M))
+    search_radius_m: float = 500.0  # how far from its perimeter a record's mines may really be
+    min_verified: int = 10  # below this a proportion says little: grade U
+    reliable_precision: float = 0.75
+    reliable_ci_low: float = 0.6
+    evidence_activities: tuple[str, ...] = ("clearance",)
+    as_of: date | None = None
+    allow_scale: bool = False
+    confidence: float = 0.95
+    seed: int = 0
+
+
+@dataclass
+class RecordEvidence:
+    """Everything about one record, in metric coordinates."""
+
+    uid: str
+    source: str
+    perimeter: BaseGeometry
+    recorded_uid: np.ndarray
+    recorded_xy: np.ndarray
+    recorded_type: np.ndarray
+    found_xy: np.ndarray  # finds within the search radius of the perimeter
+    found_type: np.ndarray
+    cleared: BaseGeometry  # cleared ground within the search radius
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Proportion:
+    k: int
+    n: int
+    low: float | None
+    high: float | None
+
+    @property
+    def value(self) -> float | None:
+        return self.k / self.n if self.n else None
+
+
+@dataclass
+class RecordResult:
+    uid: str
+    source: str
+    recorded: int
+    verified: int
+    precision: Proportion
+    recall: Proportion
+    found_outside_perimeter: int
+    errors_m: np.ndarray  # nearest-find distance of each verified recorded mine
+    iou: float | None
+    alignment: Alignment | None
+    corrected_precision: Proportion | None
+    corrected_errors_m: np.ndarray | None
+    by_type: dict[str, dict[str, int]]
+    grade: str
+    grade_reason: str
+    remaining_corrected: np.ndarray  # (k, 2) corrected positions of recorded mines not in cleared ground
+    remaining_uids: np.ndarray
+    evidence: RecordEvidence
+
+    @property
+    def evidence_kind(self) -> str:
+        return "direct" if self.grade == "A" else "indirect"
+
+    def error_stats(self) -> dict[str, float | None]:
+        e = self.errors_m
+        if len(e) == 0:
+            return {"median": None, "p90": None, "p95": None}
+        return {
+            "median": float(np.median(e)),
+            "p90": float(np.percentile(e, 90)),
+            "p95": float(np.percentile(e, 95)),
+        }
+
+
+def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
+    if n == 0:
+        return Proportion(0, 0, None, None)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return Proportion(k, n, float(ci.low), float(ci.high))
+
+
+def _tolerances(types: np.ndarray, opts: AccuracyOptions) -> np.ndarray:
+    return np.array([opts.tolerance_m.get(EOType(t), 5.0) for t in types], dtype=float)
+
+
+def _inside(geom: BaseGeometry, xy: np.ndarray) -> np.ndarray:
+    if geom.is_empty or len(xy) == 0:
+        return np.zeros(len(xy), dtype=bool)
+    return shapely.contains_xy(geom, xy[:, 0], xy[:, 1])
+
+
+def _footprint(xy: np.ndarray, margin: float = 10.0) -> BaseGeometry:
+    if len(xy) == 0:
+        return shapely.Polygon()
+    blobs = shapely.union_all(shapely.buffer(shapely.points(xy), margin + 15.0))
+    hulls = shapely.union_all([p.convex_hull for p in shapely.get_parts(blobs)])
+    return hulls.buffer(-15.0)
+
+
+def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> RecordResult:
+    """Score one record against clearance, estimate and test its systematic error, grade it."""
+    opts = opts or AccuracyOptions()
+    shapely.prepare(ev.cleared)
+    rec, fnd = ev.recorded_xy, ev.found_xy
+    tol = _tolerances(ev.recorded_type, opts)
+    verified = _inside(ev.cleared, rec)
+    m_ver = match_typed(rec[verified], fnd, tol[verified], ev.recorded_type[verified], ev.found_type)
+    precision = proportion(len(m_ver), int(verified.sum()), opts.confidence)
+    # recall: of the items found inside the recorded perimeter, how many did the record show
+    in_perim = _inside(ev.perimeter, fnd)
+    m_all = match_typed(rec, fnd[in_perim], tol, ev.recorded_type, ev.found_type[in_perim])
+    recall = proportion(len(m_all), int(in_perim.sum()), opts.confidence)
+    errors = _nearest(rec[verified], fnd, opts.search_radius_m)
+
+    alignment = estimate_alignment(
+        rec,
+        fnd,
+        tol,
+        recorded_types=ev.recorded_type,
+        found_types=ev.found_type,
+        checked=ev.cleared,
+        max_shift_m=opts.search_radius_m,
+        allow_scale=opts.allow_scale,
+        seed=opts.seed,
+    )
+    corrected_precision = corrected_errors = None
+    associated = fnd[m_all.found] if len(m_all) else np.empty((0, 2))
+    moved = rec
+    if alignment is not None:
+        moved = alignment.transform.apply(rec)
+        ver_c = _inside(ev.cleared, moved)
+        m_c = match_typed(moved[ver_c], fnd, tol[ver_c], ev.recorded_type[ver_c], ev.found_type)
+        corrected_precision = proportion(len(m_c), int(ver_c.sum()), opts.confidence)
+        corrected_errors = _nearest(moved[ver_c], fnd, opts.search_radius_m)
+        m_assoc = match_typed(moved, fnd, tol, ev.recorded_type, ev.found_type)
+        associated = fnd[m_assoc.found]
+    outside = int((~_inside(ev.perimeter, associated)).sum()) if len(associated) else 0
+    contaminated = _footprint(associated)
+    iou = None
+    if not contaminated.is_empty:
+        union = shapely.union(ev.perimeter, contaminated).area
+        iou = float(shapely.intersection(ev.perimeter, contaminated).area / union) if union else None
+
+    grade, reason = _grade(precision, corrected_precision, alignment, opts)
+    use_correction = grade == "B" and alignment is not None
+    remaining = ~_inside(ev.cleared, moved if use_correction else rec)
+    by_type: dict[str, dict[str, int]] = {}
+    for t in np.unique(ev.recorded_type):
+        sel = ev.recorded_type == t
+        by_type[str(t)] = {
+            "recorded": int(sel.sum()),
+            "verified": int((sel & verified).sum()),
+            "confirmed": int((ev.recorded_type[verified][m_ver.recorded] == t).sum()),
+            "found_in_perimeter": int((ev.found_type[in_perim] == t).sum()),
+        }
+    return RecordResult(
+        uid=ev.uid,
+        source=ev.source,
+        recorded=len(rec),
+        verified=int(verified.sum()),
+        precision=precision,
+        recall=recall,
+        found_outside_perimeter=outside,
+        errors_m=errors,
+        iou=iou,
+        alignment=alignment,
+        corrected_precision=corrected_precision,
+        corrected_errors_m=corrected_errors,
+        by_type=by_type,
+        grade=grade,
+        grade_reason=reason,
+        remaining_corrected=(moved if use_correction else rec)[remaining],
+        remaining_uids=ev.recorded_uid[remaining],
+        evidence=ev,
+    )
+
+
+def _nearest(xy: np.ndarray, fnd: np.ndarray, cap: float) -> np.ndarray:
+    if len(xy) == 0 or len(fnd) == 0:
+        return np.empty(0)
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(fnd).query(xy, distance_upper_bound=cap)
+    return np.minimum(d, cap)
+
+
+def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
+    return (
+        p is not None
+        and p.n >= opts.min_verified
+        and (p.value or 0.0) >= opts.reliable_precision
+        and (p.low or 0.0) >= opts.reliable_ci_low
+    )
+
+
+def _grade(
+    raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
+) -> tuple[str, str]:
+    if _reliable(raw, opts):
+        return "A", (
+            f"{raw.k} of {raw.n} recorded mines in cleared ground were found where the record "
+            f"put them ({100 * (raw.value or 0):.0f} %, 95 % CI {100 * (raw.low or 0):.0f}–"
+            f"{100 * (raw.high or 0):.0f} %)"
+        )
+    clear = al is not None and not al.ambiguous and al.score >= 0.5 * al.inliers
+    if al is not None and clear and _reliable(corrected, opts) and corrected is not None:
+        t = al.transform
+        return "B", (
+            f"the record is displaced by {t.shift_m:.0f} m and rotated {t.rotation_deg:+.1f}°; after "
+            f"correction {corrected.k} of {corrected.n} mines in cleared ground match "
+            f"({100 * (corrected.value or 0):.0f} %)"
+        )
+    if raw.n >= opts.min_verified or (corrected is not None and corrected.n >= opts.min_verified):
+        why = ""
+        if al is not None and al.ambiguous:
+            why = "ambiguous correction (another place fits as well)"
+        elif al is not None and not clear:
+            why = "the best correction is contradicted by finds around it"
+
+        return "C", (
+            f"only {raw.k} of {raw.n} recorded mines in cleared ground were found where recorded"
+            + (f"; {why}" if why else "; no correction explains the finds")
+        )
+    return "U", f"only {raw.n} recorded mines lie in cleared ground (fewer than {opts.min_verified})"
+
+
+# -- gathering evidence from a store ----------------------------------------------------------------
+def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[RecordEvidence]:
+    opts = opts or AccuracyOptions()
+    epsg = metric_epsg(store)
+    recs = store.read_frame(MinefieldRecord)
+    eo = store.read_frame(EOItem)
+    act = store.read_frame(Activity)
+    if opts.as_of is not None:
+        cut = opts.as_of.isoformat()
+        recs = recs[recs["date_received"].astype(str) <= cut]
+        eo = eo[eo["date_of_information"].astype(str) <= cut]
+        act = act[act["start_date"].astype(str) <= cut]
+    if len(recs) == 0:
+        return []
+    recs = recs.to_crs(epsg)
+    recorded = eo[eo["status"] == "recorded"].to_crs(epsg) if len(eo) else eo
+    found = eo[eo["status"] == "found"].to_crs(epsg) if len(eo) else eo
+    act = act[act["activity_type"].isin(opts.evidence_activities)] if len(act) else act
+    cleared_all = shapely.union_all(act.to_crs(epsg).geometry.to_numpy()) if len(act) else shapely.Polygon()
+    fxy = found.get_coordinates().to_numpy() if len(found) else np.empty((0, 2))
+    ftype = found["eo_type"].to_numpy().astype(str) if len(found) else np.empty(0, dtype=str)
+    ftree = shapely.STRtree(shapely.points(fxy)) if len(fxy) else None
+    out = []
+    for r in recs.itertuples(index=False):
+        mine = recorded[recorded["minefield_record_uid"] == r.uid] if len(recorded) else recorded
+        zone = r.geometry.buffer(opts.search_radius_m)
+        idx = ftree.query(zone, predicate="intersects") if ftree is not None else np.empty(0, int)
+        idx = np.sort(idx)
+        cleared = shapely.intersection(cleared_all, zone) if not cleared_all.is_empty else shapely.Polygon()
+        out.append(
+            RecordEvidence(
+                uid=r.uid,
+                source=r.source,
+                perimeter=r.geometry,
+                recorded_uid=mine["uid"].to_numpy().astype(str) if len(mine) else np.empty(0, str),
+                recorded_xy=mine.get_coordinates().to_numpy() if len(mine) else np.empty((0, 2)),
+                recorded_type=mine["eo_type"].to_numpy().astype(str) if len(mine) else np.empty(0, str),
+                found_xy=fxy[idx],
+                found_type=ftype[idx],
+                cleared=cleared,
+                provenance={
+                    "epsg": epsg,
+                    "date_received": str(r.date_received),
+                    "original_document": r.original_document,
+                    "source_reference": r.source_reference,
+                    "finds_dates": _date_range(found.iloc[idx]["date_of_information"]) if len(idx) else None,
+                },
+            )
+        )
+    return out
+
+
+def _date_range(values: Any) -> list[str] | None:
+    v = sorted(str(x) for x in values)
+    return [v[0], v[-1]] if v else None
+
+
+def assess_store(store: Store, opts: AccuracyOptions | None = None) -> list[RecordResult]:
+    opts = opts or AccuracyOptions()
+    return [assess_record(ev, opts) for ev in gather_evidence(store, opts)]
+
+
+@dataclass
+class Summary:
+    label: str
+    records: int
+    grades: dict[str, int]
+    precision: Proportion
+    recall: Proportion
+    error_median_m: float | None
+    error_p90_m: float | None
+
+
+def summarise(results: list[RecordResult], label: str, confidence: float = 0.95) -> Summary:
+    k = sum(r.precision.k for r in results)
+    n = sum(r.precision.n for r in results)
+    rk = sum(r.recall.k for r in results)
+    rn = sum(r.recall.n for r in results)
+    errs = np.concatenate([r.errors_m for r in results]) if results else np.empty(0)
+    grades = {g: sum(1 for r in results if r.grade == g) for g in "ABCU"}
+    return Summary(
+        label,
+        len(results),
+        grades,
+        proportion(k, n, confidence),
+        proportion(rk, rn, confidence),
+        float(np.median(errs)) if len(errs) else None,
+        float(np.percentile(errs, 90)) if len(errs) else None,
+    )
+
+
+def by_source(results: list[RecordResult]) -> list[Summary]:
+    sources = sorted({r.source for r in results})
+    return [summarise([r for r in results if r.source == s], s) for s in sources]
+
+
+# -- writing results back ---------------------------------------------------------------------------
+def evidence_hash(ev: RecordEvidence) -> str:
+    """A content hash of exactly the data an assessment used, for the dossier's provenance."""
+    h = hashlib.sha256()
+    for arr in (ev.recorded_xy, ev.found_xy):
+        h.update(np.round(arr, 3).tobytes())
+    h.update("|".join(map(str, ev.recorded_type)).encode())
+    h.update("|".join(map(str, ev.found_type)).encode())
+    h.update(shapely.to_wkb(ev.cleared) if not ev.cleared.is_empty else b"")
+    return h.hexdigest()
+
+
+def save_results(store: Store, results: list[RecordResult], opts: AccuracyOptions, entered_by: str) -> list[str]:
+    """Store assessments and corrected positions as new records (never overwriting)."""
+    if not results:
+        return []
+    epsg = results[0].evidence.provenance.get("epsg", 4326)
+    as_of = opts.as_of or date.today()
+    first_a = store.max_uid_number(RecordAssessment) + 1
+    first_c = store.max_uid_number(CorrectedMinePosition) + 1
+    out: list[Any] = []
+    uids = []
+    next_c = first_c
+    for k, r in enumerate(results):
+        auid = f"MRA-{first_a + k:05d}"
+        uids.append(auid)
+        al = r.alignment
+        geom = r.evidence.perimeter
+        if r.grade == "B" and al is not None:
+            coords_moved = shapely.transform(geom, lambda c, t=al.transform: t.apply(c))
+            geom = coords_moved
+        e = r.error_stats()
+        out.append(
+            RecordAssessment(
+                uid=auid,
+                date_of_information=as_of,
+                entered_by=entered_by,
+                minefield_record_uid=r.uid,
+                source=r.source,
+                as_of=as_of,
+                method=f"SafeGround {__version__}: {METHOD}; evidence sha256 {evidence_hash(r.evidence)[:16]}",
+                recorded_mines=r.recorded,
+                verified_mines=r.verified,
+                confirmed_mines=r.precision.k,
+                precision=r.precision.value,
+                precision_ci_low=r.precision.low,
+                precision_ci_high=r.precision.high,
+                finds_in_perimeter=r.recall.n,
+                finds_shown=r.recall.k,
+                recall=r.recall.value,
+                found_outside_perimeter=r.found_outside_perimeter,
+                error_median_m=e["median"],
+                error_p90_m=e["p90"],
+                error_p95_m=e["p95"],
+                iou=r.iou,
+                shift_east_m=al.transform.shift[0] if al else None,
+                shift_north_m=al.transform.shift[1] if al else None,
+                rotation_deg=al.transform.rotation_deg if al else None,
+                scale=al.transform.scale if al else None,
+                sigma_shift_m=float(np.hypot(*al.sigma_shift_m)) if al else None,
+                sigma_rotation_deg=al.sigma_rotation_deg if al else None,
+                alignment_inliers=al.inliers if al else None,
+                alignment_ambiguous=al.ambiguous if al else False,
+                corrected_verified=r.corrected_precision.n if r.corrected_precision else None,
+                corrected_confirmed=r.corrected_precision.k if r.corrected_precision else None,
+                corrected_precision=r.corrected_precision.value if r.corrected_precision else None,
+                by_type=r.by_type,
+                grade=r.grade,
+                evidence_kind=r.evidence_kind,
+                grade_reason=r.grade_reason,
+                geometry=project(geom, epsg, 4326),
+            )
+        )
+        if r.grade == "B" and al is not None and len(r.remaining_corrected):
+            ll = project(shapely.points(r.remaining_corrected), epsg, 4326)
+            sigma = float(np.hypot(*al.sigma_shift_m))
+            for j, (pt, ruid, t) in enumerate(
+                zip(ll, r.remaining_uids, r.evidence.recorded_type[_remaining_mask(r)], strict=True)
+            ):
+                out.append(
+                    CorrectedMinePosition(
+                        uid=f"CMP-{next_c + j:05d}",
+                        date_of_information=as_of,
+                        entered_by=entered_by,
+                        assessment_uid=auid,
+                        minefield_record_uid=r.uid,
+                        recorded_item_uid=str(ruid),
+                        eo_type=t,
+                        shift_m=al.transform.shift_m,
+                        uncertainty_m=sigma,
+                        geometry=pt,
+                    )
+                )
+            next_c += len(r.remaining_uids)
+    store.add_many(out)
+    return uids
+
+
+def _remaining_mask(r: RecordResult) -> np.ndarray:
+    lookup = {u: i for i, u in enumerate(r.evidence.recorded_uid)}
+    idx = np.array([lookup[u] for u in r.remaining_uids], dtype=int)
+    mask = np.zeros(len(r.evidence.recorded_uid), dtype=bool)
+    mask[idx] = True
+    return mask
+
+
+def results_table(results: list[RecordResult]) -> pd.DataFrame:
+    """One row per record, machine-readable (for --format csv|json)."""
+    rows = []
+    for r in results:
+        e = r.error_stats()
+        al = r.alignment
+        rows.append(
+            {
+                "record": r.uid,
+                "source": r.source,
+                "grade": r.grade,
+                "evidence": r.evidence_kind,
+                "recorded": r.recorded,
+                "verified": r.verified,
+                "confirmed": r.precision.k,
+                "precision": r.precision.value,
+                "precision_ci_low": r.precision.low,
+                "precision_ci_high": r.precision.high,
+                "finds_in_perimeter": r.recall.n,
+                "recall": r.recall.value,
+                "found_outside_perimeter": r.found_outside_perimeter,
+                "error_median_m": e["median"],
+                "error_p90_m": e["p90"],
+                "error_p95_m": e["p95"],
+                "iou": r.iou,
+                "shift_east_m": al.transform.shift[0] if al else None,
+                "shift_north_m": al.transform.shift[1] if al else None,
+                "rotation_deg": al.transform.rotation_deg if al else None,
+                "sigma_shift_m": float(np.hypot(*al.sigma_shift_m)) if al else None,
+                "sigma_rotation_deg": al.sigma_rotation_deg if al else None,
+                "ambiguous": al.ambiguous if al else None,
+                "corrected_precision": r.corrected_precision.value if r.corrected_precision else None,
+                "reason": r.grade_reason,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_json(results: list[RecordResult]) -> str:
+    return results_table(results).to_json(orient="records", indent=1) if results else "[]"
+

@@ -1,0 +1,292 @@
+"""Estimate the systematic error of a minefield record from what clearance found.
+
+A record drawn from a wrong reference point is still a good description of the
+minefield's shape: shifted and rotated as a whole. Recovering that rigid
+transform (optionally with scale) tells a clearance team where the rest of the
+record's mines most likely are.
+
+Correspondences are unknown and the neighbourhood holds finds from other
+minefields, so the estimate is robust in three steps:
+
+1. candidate rotations from the dominant row directions (rows of a minefield
+   show as the direction to each item's nearest neighbour), then a vote over
+   all recorded→found offsets (a Hough-style accumulator, robust to outliers:
+   wrong pairs spread their votes, true pairs pile up on one offset);
+2. trimmed iterative closest points with optimal one-to-one matching inside the
+   tolerance, refitting a least-squares rigid/similarity transform (Umeyama);
+3. bootstrap of the inlier pairs for the uncertainty of shift and rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.ndimage import uniform_filter
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from safeground.minemaps.matching import Matching, match_typed
+
+
+@dataclass(frozen=True)
+class Transform:
+    """p' = scale · R(rotation) · (p − center) + center + shift, in metres."""
+
+    center: tuple[float, float]
+    shift: tuple[float, float]
+    rotation_deg: float  # counter-clockwise
+    scale: float = 1.0
+
+    def apply(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        a = np.deg2rad(self.rotation_deg)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        c = np.asarray(self.center)
+        return self.scale * (xy - c) @ rot.T + c + np.asarray(self.shift)
+
+    @property
+    def shift_m(self) -> float:
+        return float(np.hypot(*self.shift))
+
+
+@dataclass(frozen=True)
+class Alignment:
+    transform: Transform
+    inliers: int  # recorded positions within tolerance of a find after the transform
+    rms_m: float
+    sigma_shift_m: tuple[float, float]
+    sigma_rotation_deg: float
+    sigma_scale: float
+    candidates_tried: int
+    ambiguous: bool = False  # another place explains the finds almost as well
+    score: float = 0.0  # matches minus contradicting evidence (see _explains)
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray, center: np.ndarray, *, allow_scale: bool) -> Transform:
+    """Least-squares rigid (or similarity) transform src → dst (Umeyama 1991)."""
+    ms, md = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - ms, dst - md
+    u, s, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    rot = vt.T @ np.diag([1.0, d]) @ u.T
+    scale = float((s * np.array([1.0, d])).sum() / (a**2).sum()) if allow_scale and (a**2).sum() > 0 else 1.0
+    angle = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
+    # express about ``center``: p' = scale R (p - c) + c + shift
+    shift = md - scale * (ms - center) @ rot.T - center
+    return Transform((float(center[0]), float(center[1])), (float(shift[0]), float(shift[1])), angle, scale)
+
+
+def _row_directions(xy: np.ndarray, peaks: int = 3) -> list[float]:
+    """Dominant directions (degrees, 0–180) of the lines items are laid along."""
+    if len(xy) < 3:
+        return []
+    tree = cKDTree(xy)
+    _, idx = tree.query(xy, k=2)
+    v = xy[idx[:, 1]] - xy
+    ang = np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 180.0
+    hist, edges = np.histogram(ang, bins=90, range=(0.0, 180.0))
+    smooth = hist + np.roll(hist, 1) + np.roll(hist, -1)  # circular
+    order = np.argsort(smooth)[::-1]
+    out: list[float] = []
+    for i in order:
+        a = float((edges[i] + edges[i + 1]) / 2)
+        if all(min(abs(a - b), 180 - abs(a - b)) > 6 for b in out):
+            out.append(a)
+        if len(out) == peaks:
+            break
+    return out
+
+
+def _peaks(
+    groups: list[tuple[np.ndarray, cKDTree, np.ndarray]], radius: float, cell: float, k: int
+) -> list[tuple[float, np.ndarray]]:
+    """The ``k`` most-voted offsets between recorded and found positions within ``radius``.
+
+    A Hough-style accumulator: true pairs pile up on one offset, wrong pairs spread.
+    Rows are self-similar (a row shifted by one spacing still matches most of
+    itself, and a neighbouring minefield of the same design matches too), so
+    several peaks are kept and judged later on how well they explain the evidence.
+    """
+    offsets = []
+    for rec, found_tree, found in groups:  # one group per item type: AV votes only with AV
+        pairs = found_tree.query_ball_point(rec, r=radius)
+        counts = np.fromiter((len(p) for p in pairs), dtype=int, count=len(pairs))
+        if counts.sum() == 0:
+            continue
+        ri = np.repeat(np.arange(len(rec)), counts)
+        fi = np.concatenate([np.asarray(p, dtype=int) for p in pairs if p])
+        offsets.append(found[fi] - rec[ri])
+    if not offsets:
+        return []
+    off = np.vstack(offsets)
+    n = int(np.ceil(2 * radius / cell)) + 1
+    ij = np.floor((off + radius) / cell).astype(int).clip(0, n - 1)
+    grid = np.zeros((n, n))
+    np.add.at(grid, (ij[:, 0], ij[:, 1]), 1.0)
+    grid = uniform_filter(grid, size=3, mode="constant") * 9.0
+    out: list[tuple[float, np.ndarray]] = []
+    for _ in range(k):
+        idx = int(np.argmax(grid))
+        i, j = divmod(idx, n)
+        if grid[i, j] < 3:
+            break
+        sel = (np.abs(ij[:, 0] - i) <= 1) & (np.abs(ij[:, 1] - j) <= 1)
+        out.append((float(grid[i, j]), np.median(off[sel], axis=0)))
+        grid[max(i - 3, 0) : i + 4, max(j - 3, 0) : j + 4] = 0.0
+    return out
+
+
+@dataclass
+class _Evidence:
+    rec: np.ndarray
+    fnd: np.ndarray
+    tol: np.ndarray
+    rtype: np.ndarray | None
+    ftype: np.ndarray | None
+    center: np.ndarray
+    allow_scale: bool
+    checked: BaseGeometry | None  # ground cleared: a mine moved there but not found is evidence against
+
+    def match(self, transform: Transform, gate: float = 1.0) -> Matching:
+        return match_typed(transform.apply(self.rec), self.fnd, self.tol * gate, self.rtype, self.ftype)
+
+
+def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
+    """How well a candidate explains the evidence, both ways.
+
+    +1 for each recorded mine matched to a find of its type; −½ for each find
+    inside the moved record's footprint that the record does not show (a
+    neighbouring minefield of the same design is a superset, not a match); −½
+    for each moved mine that lands in cleared ground where nothing was found; a
+    small prior for shorter shifts breaks exact ties.
+    """
+    moved = transform.apply(ev.rec)
+    m = ev.match(transform)
+    reach = float(ev.tol.max())
+    # finds in and just around the moved record that it does not show: a record
+    # describes its whole minefield, so a bigger field of the same design is no match
+    zone = shapely.MultiPoint(moved).convex_hull.buffer(30.0)
+    near = ev.fnd[shapely.contains_xy(zone, ev.fnd[:, 0], ev.fnd[:, 1])]
+    unexplained = 0
+    if len(near):
+        d, _ = cKDTree(moved).query(near)
+        unexplained = int((d > 2.5 * reach).sum())
+    missing = 0
+    if ev.checked is not None:
+        unmatched = np.setdiff1d(np.arange(len(moved)), m.recorded)
+        missing = int(shapely.contains_xy(ev.checked, moved[unmatched, 0], moved[unmatched, 1]).sum())
+    return len(m) - 1.0 * unexplained - 0.5 * missing - transform.shift_m / 1000.0, m
+
+
+def _refine(transform: Transform, ev: _Evidence) -> Transform | None:
+    """Trimmed ICP with one-to-one typed matching, the gate narrowing to the tolerance."""
+    for gate in (3.0, 2.0, 1.5, 1.0, 1.0):
+        m = ev.match(transform, gate)
+        if len(m) < 3:
+            return None
+        transform = fit_similarity(ev.rec[m.recorded], ev.fnd[m.found], ev.center, allow_scale=ev.allow_scale)
+    return transform
+
+
+def estimate_alignment(
+    recorded: np.ndarray,
+    found: np.ndarray,
+    tolerance: np.ndarray | float,
+    *,
+    recorded_types: np.ndarray | None = None,
+    found_types: np.ndarray | None = None,
+    checked: BaseGeometry | None = None,
+    max_shift_m: float = 500.0,
+    max_rotation_deg: float = 30.0,
+    allow_scale: bool = False,
+    min_inliers: int = 8,
+    bootstrap: int = 100,
+    seed: int = 0,
+) -> Alignment | None:
+    """Best transform taking recorded positions onto found ones, or None without enough support.
+
+    A record is presumed right unless the evidence clearly says otherwise: the
+    solution grown from the record's own position is kept whenever it explains
+    at least half as much as the best solution elsewhere.
+    """
+    rec = np.asarray(recorded, dtype=float).reshape(-1, 2)
+    fnd = np.asarray(found, dtype=float).reshape(-1, 2)
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (len(rec),))
+    if len(rec) < 3 or len(fnd) < min_inliers:
+        return None
+    rng = np.random.default_rng(seed)
+    center = rec.mean(axis=0)
+    rt = None if recorded_types is None else np.asarray(recorded_types)
+    ft = None if found_types is None else np.asarray(found_types)
+    if checked is not None:
+        shapely.prepare(checked)
+    ev = _Evidence(rec, fnd, tol, rt, ft, center, allow_scale, checked)
+    pick = np.arange(len(rec)) if len(rec) <= 60 else np.sort(rng.choice(len(rec), 60, replace=False))
+    tree = cKDTree(fnd)
+    angles = {0.0}
+    rec_dirs = _row_directions(rec, peaks=1)
+    idx = tree.query_ball_point(center, r=max_shift_m + 200.0)
+    near = fnd[idx] if idx else fnd
+    for fd in _row_directions(near, peaks=4):
+        for rd in rec_dirs:
+            d = (fd - rd + 90.0) % 180.0 - 90.0
+            if abs(d) <= max_rotation_deg:
+                angles.update(d + k for k in (-0.75, 0.0, 0.75))
+    if rt is None or ft is None:
+        type_groups = [(pick, tree, fnd)]
+    else:
+        type_groups = []
+        for t in np.unique(rt[pick]):
+            fi = np.flatnonzero(ft == t)
+            if len(fi):
+                type_groups.append((pick[rt[pick] == t], cKDTree(fnd[fi]), fnd[fi]))
+    candidates: list[tuple[float, float, np.ndarray]] = []
+    for ang in sorted(angles):
+        t = Transform((center[0], center[1]), (0.0, 0.0), ang)
+        groups = [(t.apply(rec[ri]), tr, f) for ri, tr, f in type_groups]
+        for votes, off in _peaks(groups, max_shift_m, cell=4.0, k=4):
+            candidates.append((votes, ang, off))
+    candidates.sort(key=lambda c: -c[0])
+    starts = [Transform((center[0], center[1]), (0.0, 0.0), 0.0)]
+    starts += [
+        Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:20]
+    ]
+    scored: list[tuple[float, Transform, Matching]] = []
+    own: tuple[float, Transform, Matching] | None = None  # grown from the record's own position
+    for k, start in enumerate(starts):
+        refined = _refine(start, ev)
+        if refined is None:
+            continue
+        score, m = _explains(refined, ev)
+        scored.append((score, refined, m))
+        if k == 0:
+            own = (score, refined, m)
+    if not scored:
+        return None
+    best = max(scored, key=lambda c: c[0])
+    if own is not None and len(own[2]) >= min_inliers and own[0] >= 0.5 * best[0]:
+        best = own
+    score, transform, m = best
+    if len(m) < min_inliers:
+        return None
+    # another place that explains the evidence almost as well, with other finds
+    best_finds = set(m.found.tolist())
+    ambiguous = any(
+        sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
+        for sc, _, mm in scored
+        if mm is not m
+    )
+    src, dst = rec[m.recorded], fnd[m.found]
+    resid = np.hypot(*(transform.apply(src) - dst).T)
+    boots = []
+    for _ in range(bootstrap):
+        k = rng.integers(0, len(src), len(src))
+        boots.append(fit_similarity(src[k], dst[k], center, allow_scale=allow_scale))
+    sx = float(np.std([b.shift[0] for b in boots]))
+    sy = float(np.std([b.shift[1] for b in boots]))
+    sr = float(np.std([b.rotation_deg for b in boots]))
+    ss = float(np.std([b.scale for b in boots]))
+    rms = float(np.sqrt((resid**2).mean()))
+    return Alignment(transform, len(m), rms, (sx, sy), sr, ss, len(candidates), ambiguous, float(score))
