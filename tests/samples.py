@@ -12,6 +12,7 @@ from safeground.model import (
     Activity,
     AdminArea,
     ClusterStrike,
+    CorrectedMinePosition,
     EOItem,
     Evidence,
     FrontLine,
@@ -25,6 +26,7 @@ from safeground.model import (
     MineRow,
     Organisation,
     Record,
+    RecordAssessment,
     ReferencePoint,
     StatusChange,
     Victim,
@@ -153,6 +155,34 @@ def sample(cls: type[Record], i: int = 1) -> Record:
         )
     if cls is Organisation:
         return Organisation(**base, name="Test NGO", org_type="ngo")
+    if cls is RecordAssessment:
+        return RecordAssessment(
+            **base,
+            minefield_record_uid="MFR-00001",
+            source="Handover batch 1",
+            as_of=D,
+            method="test",
+            recorded_mines=10,
+            verified_mines=8,
+            confirmed_mines=6,
+            precision=0.75,
+            by_type={"ap_blast": {"recorded": 10}},
+            grade="C",
+            evidence_kind="indirect",
+            grade_reason="test",
+            geometry=square(i),
+        )
+    if cls is CorrectedMinePosition:
+        return CorrectedMinePosition(
+            **base,
+            assessment_uid="MRA-00001",
+            minefield_record_uid="MFR-00001",
+            recorded_item_uid="EO-00001",
+            eo_type="av",
+            shift_m=120.5,
+            uncertainty_m=1.5,
+            geometry=point(i),
+        )
     if cls is AdminArea:
         return AdminArea(**base, name="Test district", level="district", geometry=square(i))
     raise AssertionError(f"no sample for {cls.__name__}")

@@ -55,11 +55,18 @@ def test_import_bad_file_names_feature_and_field_and_keeps_store(tmp_path: Path)
         "geometry": {"type": "Point", "coordinates": [47.1, 39.6]},
     }]}))  # fmt: skip
     res = run_cli("import", "accidents", str(bad), "--store", str(store))
+    assert res.returncode == 2 and "--new" in res.stderr  # no silent store from a typo
+    assert not store.exists()
+    res = run_cli("import", "accidents", str(bad), "--store", str(store), "--new")
     assert res.returncode == 2, res.stdout
     assert "accidents.geojson" in res.stderr and "feature 1" in res.stderr and "device_type" in res.stderr
     assert "Traceback" not in res.stderr
     good = tmp_path / "ok.geojson"
     good.write_text(bad.read_text().replace('"landmine"', '"antipersonnel_mine"'))
+    before = store.read_bytes()
+    res = run_cli("import", "accidents", str(good), "--store", str(store), "--dry-run")
+    assert res.returncode == 0 and "would import 1" in res.stdout, res.stderr
+    assert store.read_bytes() == before
     res = run_cli("import", "accidents", str(good), "--store", str(store))
     assert res.returncode == 0, res.stderr
     assert "imported 1 record" in res.stdout
@@ -71,3 +78,32 @@ def test_layers_lists_restricted_layers():
     res = run_cli("layers")
     assert res.returncode == 0
     assert "victim_identities" in res.stdout and "ground_truth_items" in res.stdout
+
+
+def test_reading_commands_never_write_to_the_store(demo_dir: Path, tmp_path: Path):
+    before = (demo_dir / "demo.gpkg").read_bytes()
+    for args in (["summary"], ["map", "--out", str(tmp_path / "m.png")], ["history", "hazard_areas", "HA-00001"]):
+        res = run_cli(*args, "--store", str(demo_dir / "demo.gpkg"))
+        assert res.returncode == 0, res.stderr
+    assert (demo_dir / "demo.gpkg").read_bytes() == before
+
+
+def test_foreign_geopackage_is_refused_not_converted(tmp_path: Path):
+    import geopandas as gpd
+    import shapely
+
+    foreign = tmp_path / "roads.gpkg"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(47, 39)], crs=4326).to_file(foreign)
+    before = foreign.read_bytes()
+    res = run_cli("summary", "--store", str(foreign))
+    assert res.returncode == 2 and "not a SafeGround store" in res.stderr
+    assert foreign.read_bytes() == before
+
+
+def test_bad_options_and_unwritable_output_are_errors_not_tracebacks(demo_dir: Path, tmp_path: Path):
+    res = run_cli("generate", "--size-km", "abc", "--store", str(tmp_path / "g.gpkg"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    res = run_cli("generate", "--size-km", "1", "--store", str(tmp_path / "g.gpkg"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    res = run_cli("map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr

@@ -6,6 +6,7 @@ traceback: the person at the keyboard may be a field officer, not a developer.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for logs and grep
 
 StoreOpt = Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store.")]
 
@@ -38,39 +39,57 @@ def _progress() -> Progress:
 
 
 def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
+    """Build the district into a temporary file and move it into place only when complete,
+    so a failure never costs the user the store that was there before."""
     from safeground.generator.config import DistrictConfig
     from safeground.generator.district import build_district, write_district
     from safeground.storage.base import open_store
 
     path = Path(store_path)
-    if path.exists():
-        if not force:
-            raise SafeGroundError(
-                f"{path} already exists; SafeGround will not overwrite a store",
-                hint="add --force to replace it, or choose another file with --store",
-            )
-        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            p.unlink(missing_ok=True)
+    if path.exists() and not force:
+        raise SafeGroundError(
+            f"{path} already exists; SafeGround will not overwrite a store",
+            hint="add --force to replace it, or choose another file with --store",
+        )
+    if not path.parent.exists():
+        raise SafeGroundError(
+            f"the folder {path.parent} does not exist", hint="create it or choose another --store"
+        )
     cfg = DistrictConfig(seed=seed, size_km=size_km)
+    tmp = path.with_name(f".{path.name}.partial")
     t0 = time.perf_counter()
-    with _progress() as prog:
-        task = prog.add_task("building district", total=None)
+    try:
+        with _progress() as prog:
+            task = prog.add_task("building district", total=None)
 
-        def step(msg: str) -> None:
-            prog.update(task, description=msg)
+            def step(msg: str) -> None:
+                prog.update(task, description=msg)
 
-        district = build_district(cfg, step)
-        with open_store(str(path)) as store:
-            write_district(district, store, step)
-        prog.update(task, description="district written")
+            district = build_district(cfg, step)
+            for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                p.unlink(missing_ok=True)
+            with open_store(str(tmp)) as store:
+                write_district(district, store, step)
+            prog.update(task, description="district written")
+        for p in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            p.unlink(missing_ok=True)
+        os.replace(tmp, path)
+    finally:
+        for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            p.unlink(missing_ok=True)
     return time.perf_counter() - t0
+
+
+SizeOpt = Annotated[
+    float, typer.Option(min=4.0, max=200.0, help="Side of the square district in km (4–200).")
+]
 
 
 @app.command()
 def generate(
     store: StoreOpt = "district.gpkg",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same district.")] = 2020,
-    size_km: Annotated[float, typer.Option(help="Side of the square district in km.")] = 20.0,
+    size_km: SizeOpt = 20.0,
     force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
 ) -> None:
     """Generate a synthetic post-conflict district (the test bed) into a GeoPackage store."""
@@ -82,7 +101,7 @@ def _print_summary(store_path: str) -> None:
     from safeground.reports.summary import summarise
     from safeground.storage.base import open_store
 
-    with open_store(store_path, create=False) as store:
+    with open_store(store_path, readonly=True) as store:
         s = summarise(store)
     t = Table(title="Hazard areas (IMAS classification and status)")
     for col in ("classification", "status", "areas", "area km²", "remaining km²"):
@@ -145,9 +164,28 @@ def map_(
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 
-    with open_store(store, create=False) as s:
+    with open_store(store, readonly=True) as s:
         draw_district_map(s, out)
     console.print(f"[green]Map written[/] to {out}")
+
+
+def _refuse_to_replace_real_data(path: Path) -> None:
+    """The demo replaces its own file, never a store that holds anything but a generated district."""
+    if not path.exists():
+        return
+    from safeground.storage.base import open_store
+
+    try:
+        with open_store(str(path), readonly=True) as s:
+            generated = s.get_meta("generator") is not None
+            imported = s.get_meta("imported") is not None
+    except SafeGroundError:
+        generated, imported = False, False
+    if not generated or imported:
+        raise SafeGroundError(
+            f"{path} holds data that the demo did not generate; the demo will not replace it",
+            hint="run the demo with another --store, e.g. --store demo2.gpkg",
+        )
 
 
 @app.command()
@@ -155,16 +193,17 @@ def demo(
     store: StoreOpt = "demo.gpkg",
     png: Annotated[Path, typer.Option(help="Map picture to write.")] = Path("demo-map.png"),
     seed: Annotated[int, typer.Option(help="Random seed of the demo district.")] = 2020,
-    size_km: Annotated[float, typer.Option(help="Side of the demo district in km.")] = 20.0,
+    size_km: SizeOpt = 20.0,
 ) -> None:
     """Generate the demo district, summarise it and draw its map (replaces the demo files)."""
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 
     t0 = time.perf_counter()
+    _refuse_to_replace_real_data(Path(store))
     _generate(store, seed, size_km, force=True)
     _print_summary(store)
-    with open_store(store, create=False) as s, _progress() as prog:
+    with open_store(store, readonly=True) as s, _progress() as prog:
         prog.add_task("drawing the district map", total=None)
         draw_district_map(
             s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)"
@@ -182,25 +221,55 @@ def demo(
 @app.command("import")
 def import_(
     layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML …")],
-    store: StoreOpt = "demo.gpkg",
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML, CSV with lon/lat …")
+    ],
+    store: Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store.")],
     repair: Annotated[
         bool, typer.Option(help="Fix repairable geometry problems and list the changes.")
     ] = False,
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
+    new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
+    source_layer: Annotated[str | None, typer.Option(help="Layer to read from a file with several.")] = None,
 ) -> None:
     """Import a GIS file into one layer: all features or none."""
     from safeground.intake.features import import_features
     from safeground.storage.base import open_store
 
-    with open_store(store) as s:
-        rep = import_features(s, layer, file, repair=repair, dry_run=dry_run)
+    if not Path(store).exists() and not new:
+        raise SafeGroundError(
+            f"no SafeGround store at {store}", hint="check the path, or add --new to create it"
+        )
+    with open_store(store, readonly=dry_run and Path(store).exists()) as s:
+        if dry_run and s.readonly:
+            rep = _dry_run(s, layer, file, repair, source_layer)
+        else:
+            rep = import_features(s, layer, file, repair=repair, dry_run=dry_run, source_layer=source_layer)
+            if not dry_run:
+                s.set_meta("imported", "yes")
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
     for p in rep.repairs:
         console.print(f"[yellow]repaired[/]: {p.describe()}")
     verb = "would import" if dry_run else "imported"
     console.print(f"[green]{verb}[/] {len(rep.created)} record(s) into {layer} from {file.name}")
+
+
+def _dry_run(store: object, layer: str, file: Path, repair: bool, source_layer: str | None) -> object:
+    """A dry run must not touch the file: validate against a scratch copy."""
+    import shutil
+    import tempfile
+
+    from safeground.intake.features import import_features
+    from safeground.storage.base import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "dry-run.gpkg"
+        shutil.copy(store.location, copy)  # type: ignore[attr-defined]
+        with open_store(str(copy)) as scratch:
+            return import_features(
+                scratch, layer, file, repair=repair, dry_run=True, source_layer=source_layer
+            )
 
 
 @app.command()
@@ -227,7 +296,7 @@ def history(
     from safeground.storage.base import open_store
 
     cls = record_type_for(layer)
-    with open_store(store, create=False) as s:
+    with open_store(store, readonly=True) as s:
         versions = s.history(cls, uid)
     t = Table(title=f"History of {uid}")
     for col in ("version", "date of information", "entered by", "change"):
@@ -250,6 +319,9 @@ def main() -> None:
         err.print(f"[red]error[/]: {exc.message}")
         if exc.hint:
             err.print(f"[cyan]fix[/]: {exc.hint}")
+        sys.exit(2)
+    except OSError as exc:  # a file that cannot be read or written: the user can fix that
+        err.print(f"[red]error[/]: {exc.strerror or exc}: {exc.filename or ''}")
         sys.exit(2)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry.base import BaseGeometry
 
 # Geometry type families that a layer may declare.
@@ -102,11 +103,24 @@ def check_geometry(
                 False,
             )
         )
+    elif region is not None and not _near_region(xy, region):
+        minx, miny, maxx, maxy = region
+        issues.append(
+            GeometryIssue(
+                "outside_area_of_interest",
+                f"lies outside this store's area of interest (lon {minx:.2f}…{maxx:.2f}, "
+                f"lat {miny:.2f}…{maxy:.2f}): wrong coordinates, or a record of another region?",
+                False,
+            )
+        )
     if geom.geom_type in ("LineString", "MultiLineString", "Polygon", "MultiPolygon"):
-        repeated = shapely.remove_repeated_points(geom, 0.0)
+        try:
+            repeated = shapely.remove_repeated_points(geom, 0.0)
+            reason = shapely.is_valid_reason(repeated)
+        except shapely.errors.GEOSException:  # e.g. every vertex the same point
+            return [*issues, GeometryIssue("too_few_vertices", "all vertices are the same point", False)]
         if shapely.get_num_coordinates(repeated) < shapely.get_num_coordinates(geom):
             issues.append(GeometryIssue("duplicate_vertices", "consecutive duplicate vertices", True))
-        reason = shapely.is_valid_reason(repeated)
         if reason.startswith("Too few points"):
             issues.append(
                 GeometryIssue(
@@ -116,9 +130,20 @@ def check_geometry(
                 )
             )
         elif reason != "Valid Geometry":
-            kind = "self_intersection" if "intersection" in reason.lower() else "invalid"
-            issues.append(GeometryIssue(kind, f"invalid geometry: {reason}", True))
+            # only a crossing outline has one obvious fix; a hole outside its shell or
+            # nested shells would make repair invent or drop hazard area
+            crossing = reason.startswith(("Self-intersection", "Ring Self-intersection"))
+            kind = "self_intersection" if crossing else "invalid"
+            issues.append(GeometryIssue(kind, f"invalid geometry: {reason}", crossing))
     return issues
+
+
+def _near_region(xy: np.ndarray, region: tuple[float, float, float, float], margin: float = 0.5) -> bool:
+    minx, miny, maxx, maxy = region
+    x, y = xy[:, 0], xy[:, 1]
+    return bool(
+        np.all((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin) & (y <= maxy + margin))
+    )
 
 
 def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
@@ -153,14 +178,15 @@ def repair_geometry(
         from safeground.geometry.projection import area_m2
 
         polygonal = geom.geom_type in ("Polygon", "MultiPolygon")
-        before_area = area_m2(geom.buffer(0)) if polygonal else 0.0
         fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
         geom = _polygonal_part(fixed) if polygonal else fixed
-        if polygonal:
-            changes.append(
-                f"rebuilt invalid polygon with make_valid (area now {area_m2(geom):,.0f} m², "
-                f"was about {before_area:,.0f} m²)"
-            )
-        else:
-            changes.append("rebuilt invalid geometry with make_valid")
+        if geom.is_empty:
+            raise ValueError("the outline has no area (all vertices on one line): it cannot be repaired")
+        parts = len(shapely.get_parts(geom))
+        what = f"{parts} polygons" if parts > 1 else "one polygon"
+        changes.append(
+            f"rebuilt the crossing outline with make_valid into {what} of {area_m2(geom):,.0f} m²"
+            if polygonal
+            else "rebuilt invalid geometry with make_valid"
+        )
     return geom, changes

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pyogrio
+import shapely
 from pydantic import ValidationError
 from pyproj import CRS
 
 from safeground.errors import InvalidInput, Problem
-from safeground.geometry.projection import project
 from safeground.geometry.validate import check_geometry, repair_geometry
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import Store
@@ -65,23 +65,59 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _read(path: Path, src: str) -> Any:
+_CSV_XY = {
+    "X_POSSIBLE_NAMES": "lon,longitude,x,long",
+    "Y_POSSIBLE_NAMES": "lat,latitude,y",
+    "KEEP_GEOM_COLUMNS": "NO",
+}
+
+
+def _read(path: Path, src: str, source_layer: str | None) -> Any:
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
     try:
-        with warnings.catch_warnings():
-            # GDAL's JSON sniffing of text columns is not a problem of the user's file
-            warnings.filterwarnings("ignore", message="Could not parse column", category=UserWarning)
-            return pyogrio.read_dataframe(path)
+        layers = [name for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL reports truncated/corrupt files in many ways
         raise InvalidInput(
             [Problem(src, "file", "-", f"cannot be read as a GIS file: {exc}")],
             hint_text="check that the file is complete (not truncated) and in a format GDAL reads",
         ) from exc
+    if source_layer is None and len(layers) > 1:
+        raise InvalidInput(
+            [Problem(src, "file", "layer", f"holds {len(layers)} layers: {', '.join(layers)}")],
+            hint_text="say which one to import with --source-layer",
+        )
+    if source_layer is not None and source_layer not in layers:
+        raise InvalidInput(
+            [Problem(src, "file", "layer", f"has no layer {source_layer!r}; it has: {', '.join(layers)}")]
+        )
+    options = _CSV_XY if path.suffix.lower() == ".csv" else {}
+    try:
+        with warnings.catch_warnings():
+            # GDAL's JSON sniffing of text columns is not a problem of the user's file
+            warnings.simplefilter("ignore", UserWarning)
+            frame = pyogrio.read_dataframe(path, layer=source_layer, **options)
+    except Exception as exc:
+        raise InvalidInput(
+            [Problem(src, "file", "-", f"cannot be read as a GIS file: {exc}")],
+            hint_text="check that the file is complete (not truncated) and in a format GDAL reads",
+        ) from exc
+    return frame
 
 
 def _to_wgs84(frame: Any, src: str) -> tuple[Any, list[str]]:
     notes: list[str] = []
+    if "geometry" not in frame.columns or not hasattr(frame, "crs"):
+        raise InvalidInput(
+            [
+                Problem(
+                    src,
+                    "file",
+                    "geometry",
+                    "the file has no geometry (for a table give 'lon' and 'lat' columns)",
+                )
+            ]
+        )
     if frame.crs is None:
         xy = frame.geometry.get_coordinates().to_numpy()
         if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
@@ -100,12 +136,32 @@ def _to_wgs84(frame: Any, src: str) -> tuple[Any, list[str]]:
         notes.append("the file declares no CRS; coordinates read as WGS 84 longitude/latitude")
         return frame.set_crs(4326), notes
     crs = CRS.from_user_input(frame.crs)
-    if crs.to_epsg() != 4326:
-        notes.append(f"reprojected from {crs.to_string()} to WGS 84 (EPSG:4326)")
-        frame = frame.copy()
-        frame.geometry = project(frame.geometry.to_numpy(), crs.to_epsg() or 4326, 4326)  # type: ignore[arg-type]
-        frame = frame.set_crs(4326, allow_override=True)
+    if not crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        notes.append(f"reprojected from {crs.name} to WGS 84 (EPSG:4326)")
+        frame = frame.to_crs(4326)
     return frame, notes
+
+
+def _untruncate(columns: list[str], known: set[str], notes: list[str]) -> dict[str, str]:
+    """Shapefile cuts field names to 10 characters: map an unambiguous prefix back."""
+    mapping: dict[str, str] = {}
+    for c in columns:
+        if c in known or len(c) != 10:
+            continue
+        full = [k for k in known if k.startswith(c)]
+        if len(full) == 1:
+            mapping[c] = full[0]
+    if mapping:
+        notes.append("Shapefile field names read as: " + ", ".join(f"{a} → {b}" for a, b in mapping.items()))
+    return mapping
+
+
+_PLACEHOLDER = {
+    "POINT": shapely.Point(0, 0),
+    "POLYGON": shapely.box(0, 0, 0.001, 0.001),
+    "MULTIPOLYGON": shapely.MultiPolygon([shapely.box(0, 0, 0.001, 0.001)]),
+    "MULTILINESTRING": shapely.MultiLineString([[(0, 0), (0.001, 0.001)]]),
+}
 
 
 def import_features(
@@ -116,31 +172,58 @@ def import_features(
     repair: bool = False,
     dry_run: bool = False,
     entered_by: str = "import",
+    source_layer: str | None = None,
 ) -> ImportReport:
-    """Validate every feature of a file, then add them all in one transaction."""
+    """Validate every feature of a file, then add them all in one transaction.
+
+    Identifiers are assigned and references checked inside the same write
+    transaction, so two imports running at once cannot take the same number.
+    """
     cls = record_type_for(layer)
     path = Path(path)
     src = path.name
-    frame = _read(path, src)
+    frame = _read(path, src, source_layer)
     lay = layout_of(cls)
     report = ImportReport(layer=layer, source=src, dry_run=dry_run)
-    problems: list[Problem] = []
     has_geom = cls.GEOMETRY is not None
     if has_geom:
         frame, notes = _to_wgs84(frame, src)
         report.notes += notes
-    columns = [c for c in frame.columns if c != "geometry"]
     known = {c.name for c in lay.columns}
+    frame = frame.rename(columns=_untruncate(list(frame.columns), known, report.notes))
+    columns = [c for c in frame.columns if c != "geometry"]
     extra = [c for c in columns if c not in known and c not in ("fid", "geom")]
     if extra:
         report.notes.append(f"columns not in {layer} were ignored: {', '.join(extra)}")
+    with store.transaction():
+        records = _validate(store, cls, frame, columns, known, src, repair, entered_by, report)
+        report.created = [r.uid for r in records]
+        if not dry_run:
+            store.add_many(records)
+    return report
+
+
+def _validate(
+    store: Store,
+    cls: type[Record],
+    frame: Any,
+    columns: list[str],
+    known: set[str],
+    src: str,
+    repair: bool,
+    entered_by: str,
+    report: ImportReport,
+) -> list[Record]:
+    lay = layout_of(cls)
+    problems: list[Problem] = []
+    has_geom = cls.GEOMETRY is not None
     aoi_text = store.get_meta("area_of_interest")
     region = tuple(json.loads(aoi_text)) if aoi_text else None
     json_cols = {c.name for c in lay.columns if c.kind == "json"}
     next_no = store.max_uid_number(cls)
     records: list[Record] = []
     seen_uids: dict[str, int] = {}
-    seen_geoms: dict[bytes, int] = {}
+    seen_features: dict[tuple[Any, ...], int] = {}
     for i, row in enumerate(frame.itertuples(index=False), start=1):
         item = f"feature {i}"
         values = {c: _clean(getattr(row, c)) for c in columns if c in known}
@@ -151,62 +234,112 @@ def import_features(
                 try:
                     values[c] = json.loads(values[c])
                 except json.JSONDecodeError as exc:
-                    problems.append(Problem(src, item, c, f"not valid JSON ({exc.msg})", values[c]))
+                    problems.append(Problem(src, item, c, f"not valid JSON ({exc.msg})", values.pop(c)))
                     bad = True
-        if "uid" not in values:
+        if "uid" in values:
+            values["uid"] = str(values["uid"])
+            item = f"feature {i} ({values['uid']})"
+            if values["uid"] in seen_uids:
+                problems.append(
+                    Problem(
+                        src,
+                        item,
+                        "uid",
+                        f"same identifier as feature {seen_uids[values['uid']]}",
+                        values["uid"],
+                    )
+                )
+                bad = True
+            seen_uids[values["uid"]] = i
+        else:
             next_no += 1
             values["uid"] = f"{cls.UID_PREFIX}-{next_no:05d}"
-        else:
-            values["uid"] = str(values["uid"])
-        item = f"feature {i} ({values['uid']})"
         values.setdefault("entered_by", entered_by)
-        if values["uid"] in seen_uids:
-            problems.append(
-                Problem(
-                    src, item, "uid", f"same identifier as feature {seen_uids[values['uid']]}", values["uid"]
-                )
-            )
-            bad = True
-        seen_uids[values["uid"]] = i
+        geom = None
         if has_geom:
             geom = getattr(row, "geometry", None)
-            issues = check_geometry(geom, expected=cls.GEOMETRY or "GEOMETRY", region=region)  # type: ignore[arg-type]
+            expected = cls.GEOMETRY or "GEOMETRY"
+            issues = check_geometry(geom, expected=expected, region=region)  # type: ignore[arg-type]
             if issues and repair and all(x.repairable for x in issues):
-                geom, changes = repair_geometry(geom, issues)
-                report.repairs += [Problem(src, item, "geometry", ch, repairable=True) for ch in changes]
+                try:
+                    geom, changes = repair_geometry(geom, issues)
+                    after = check_geometry(geom, expected=expected, region=region)
+                    if after:
+                        raise ValueError("after repair: " + "; ".join(x.reason for x in after))
+                    report.repairs += [Problem(src, item, "geometry", ch, repairable=True) for ch in changes]
+                except ValueError as exc:
+                    problems.append(Problem(src, item, "geometry", str(exc)))
+                    bad = True
             elif issues:
                 for x in issues:
                     hint = " (repairable with --repair)" if x.repairable else ""
                     problems.append(Problem(src, item, "geometry", x.reason + hint, repairable=x.repairable))
                 bad = True
-            if geom is not None and not bad:
-                key = geom.normalize().wkb
-                if key in seen_geoms:
-                    problems.append(
-                        Problem(
-                            src, item, "geometry", f"duplicate of feature {seen_geoms[key]} (same geometry)"
-                        )
-                    )
-                    bad = True
-                seen_geoms[key] = i
-            values["geometry"] = geom
-        if bad:
-            continue
+        # every field is checked even when the geometry is bad, so one run lists every problem
+        trial = dict(values)
+        if has_geom:
+            trial["geometry"] = (
+                geom if not bad and geom is not None else _PLACEHOLDER.get(cls.GEOMETRY or "", geom)
+            )
         try:
-            records.append(cls.model_validate(values))
+            rec = cls.model_validate(trial)
         except ValidationError as exc:
             for err in exc.errors():
-                fld = ".".join(str(p) for p in err["loc"]) or "(record)"
+                fld = ".".join(str(p) for p in err["loc"]) or "record"
+                if bad and fld == "geometry":
+                    continue
                 problems.append(Problem(src, item, fld, err["msg"], err.get("input") if err["loc"] else None))
+            continue
+        if bad:
+            continue
+        # a true duplicate repeats geometry and every value, not just the place
+        key = (
+            geom.normalize().wkb if geom is not None else None,
+            json.dumps(
+                {
+                    k: v
+                    for k, v in rec.model_dump(mode="json").items()
+                    if k not in ("uid", "entered_at", "geometry")
+                },
+                sort_keys=True,
+            ),
+        )
+        if key in seen_features:
+            problems.append(
+                Problem(
+                    src, item, "(all)", f"duplicate of feature {seen_features[key]}: same place and values"
+                )
+            )
+            continue
+        seen_features[key] = i
+        records.append(rec)
     stored = store.existing_uids(cls, [r.uid for r in records])
     for r in records:
         if r.uid in stored:
             problems.append(Problem(src, f"record {r.uid}", "uid", "already stored in this layer"))
+    problems += _check_references(store, cls, records, src)
     if problems:
         raise InvalidInput(
             problems, hint_text="fix the file (or use --repair where offered) and import again"
         )
-    report.created = [r.uid for r in records]
-    if not dry_run:
-        store.add_many(records)
-    return report
+    return records
+
+
+def _check_references(store: Store, cls: type[Record], records: list[Record], src: str) -> list[Problem]:
+    problems = []
+    for fld, target_layer in cls.REFERENCES.items():
+        target = RECORD_TYPES[target_layer]
+        wanted = {getattr(r, fld) for r in records if getattr(r, fld, None)}
+        if not wanted:
+            continue
+        same_file = {r.uid for r in records} if target is cls else set()
+        present = store.existing_uids(target, sorted(wanted)) | same_file
+        for r in records:
+            ref = getattr(r, fld, None)
+            if ref and ref not in present:
+                problems.append(
+                    Problem(
+                        src, f"record {r.uid}", fld, f"refers to {ref}, which is not in {target_layer}", ref
+                    )
+                )
+    return problems

@@ -17,6 +17,10 @@ class Activity(Record):
     GEOMETRY: ClassVar[str | None] = "MULTIPOLYGON"
     UID_PREFIX: ClassVar[str] = "ACT"
     TITLE: ClassVar[str] = "Survey and clearance activities (land release)"
+    REFERENCES: ClassVar[dict[str, str]] = {
+        "organisation_uid": "organisations",
+        "hazard_area_uid": "hazard_areas",
+    }
 
     activity_type: ActivityType
     organisation_uid: str

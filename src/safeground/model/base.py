@@ -9,7 +9,7 @@ supersedes it, so a report can always be re-run as of an earlier date.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 import shapely
@@ -19,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from shapely.geometry.base import BaseGeometry
@@ -80,6 +82,8 @@ class Record(BaseModel):
     UID_PREFIX: ClassVar[str] = "REC"
     RESTRICTED: ClassVar[bool] = False
     TITLE: ClassVar[str] = ""
+    #: fields holding the uid of a record in another layer: field → layer
+    REFERENCES: ClassVar[dict[str, str]] = {}
 
     uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
     version: int = Field(default=1, ge=1)
@@ -89,7 +93,7 @@ class Record(BaseModel):
     change_reason: str | None = None
 
     @model_validator(mode="after")
-    def _check_geometry(self) -> Record:
+    def _check_geometry(self, info: ValidationInfo) -> Record:
         if self.GEOMETRY is None:
             return self
         geom = getattr(self, "geometry", None)
@@ -100,10 +104,19 @@ class Record(BaseModel):
             object.__setattr__(self, "geometry", shapely.MultiPolygon([geom]))
         elif expected == "MULTILINESTRING" and geom.geom_type == "LineString":
             object.__setattr__(self, "geometry", shapely.MultiLineString([geom]))
+        if info.context and info.context.get("from_store"):
+            return self
         issues = check_geometry(self.geometry, expected=expected)  # type: ignore[attr-defined]
         if issues:
             raise ValueError("geometry: " + "; ".join(i.reason for i in issues))
         return self
+
+    @field_validator("date_of_information")
+    @classmethod
+    def _not_in_future(cls, v: date) -> date:
+        if v > (datetime.now(UTC).date() + timedelta(days=1)):
+            raise ValueError(f"date of information {v.isoformat()} is in the future")
+        return v
 
     @classmethod
     def restricted_fields(cls) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from safeground.model.base import Geometry, Record, register, restricted
 from safeground.model.vocab import ActivityAtTime, DeviceType, Outcome, Sex, VictimStatus
@@ -30,6 +30,16 @@ class Accident(Record):
     hazard_area_uid: str | None = None
     geometry: Geometry
 
+    @model_validator(mode="after")
+    def _dates(self) -> Accident:
+        if self.accident_date > self.date_of_information:
+            raise ValueError(
+                f"accident_date {self.accident_date} is after date_of_information "
+                f"{self.date_of_information}: "
+                "information about an accident cannot predate it"
+            )
+        return self
+
 
 @register
 class Victim(Record):
@@ -37,6 +47,7 @@ class Victim(Record):
     GEOMETRY: ClassVar[str | None] = None
     UID_PREFIX: ClassVar[str] = "VIC"
     TITLE: ClassVar[str] = "Victims (no identity: see victim_identities)"
+    REFERENCES: ClassVar[dict[str, str]] = {"accident_uid": "accidents"}
 
     accident_uid: str
     victim_status: VictimStatus
@@ -59,6 +70,7 @@ class VictimIdentity(Record):
     UID_PREFIX: ClassVar[str] = "VID"
     RESTRICTED: ClassVar[bool] = True
     TITLE: ClassVar[str] = "Victim identities (restricted)"
+    REFERENCES: ClassVar[dict[str, str]] = {"victim_uid": "victims"}
 
     victim_uid: str
     full_name: str = restricted(min_length=1)

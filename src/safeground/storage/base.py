@@ -104,7 +104,7 @@ class Store(ABC):
         self.close()
 
 
-def open_store(location: str, *, create: bool = True) -> Store:
+def open_store(location: str, *, create: bool = True, readonly: bool = False) -> Store:
     """Open the store a location names: a file path means GeoPackage.
 
     A ``postgresql://`` URL will mean PostGIS once that backend lands; until then
@@ -119,4 +119,4 @@ def open_store(location: str, *, create: bool = True) -> Store:
         )
     from safeground.storage.gpkg import GeoPackageStore
 
-    return GeoPackageStore(location, create=create)
+    return GeoPackageStore(location, create=create, readonly=readonly)

@@ -141,6 +141,10 @@ def _st_func(index: int) -> Any:
     return f
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -148,33 +152,66 @@ def _now_iso() -> str:
 class GeoPackageStore(Store):
     """A SafeGround store in one GeoPackage file."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False) -> None:
+        """Open (or with ``create`` make) a store.
+
+        ``readonly`` opens an existing SafeGround store without ever writing to
+        the file: for summaries, maps and reports, and for files on read-only media.
+        """
         self.path = Path(path)
         self.location = str(self.path)
-        if not create and not self.path.exists():
+        self.readonly = readonly
+        if (readonly or not create) and not self.path.exists():
             raise StoreUnavailable(
                 f"no SafeGround store at {self.path}",
-                hint="run 'safeground demo' or 'safeground generate' to create one",
+                hint="check the path, or run 'safeground demo' or 'safeground generate' to create one",
             )
         try:
-            self._con = sqlite3.connect(
-                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
-            )
-        except sqlite3.Error as exc:  # pragma: no cover - depends on the file system
+            if readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._con = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, timeout=30.0, check_same_thread=False
+                )
+            else:
+                self._con = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+                )
+        except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._depth = 0
         self._touched: set[str] = set()
         self._register_functions()
         try:
-            self._con.execute("PRAGMA journal_mode=WAL")
-            self._con.execute("PRAGMA synchronous=NORMAL")
+            tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not readonly:
+                self._con.execute("PRAGMA journal_mode=WAL")
+                self._con.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
             raise StoreUnavailable(
                 f"{self.path} is not a GeoPackage/SQLite file ({exc})",
                 hint="give the path of a .gpkg written by SafeGround, or a new file name",
             ) from exc
+        if (
+            tables
+            and "safeground_meta" not in tables
+            and (readonly or not create or "gpkg_contents" in tables)
+        ):
+            self._con.close()
+            raise StoreUnavailable(
+                f"{self.path} is a GeoPackage but not a SafeGround store",
+                hint="import its layers with 'safeground import' into a SafeGround store instead",
+            )
+        if readonly:
+            missing = [c.LAYER for c in RECORD_TYPES.values() if c.LAYER not in tables]
+            if missing:
+                self._con.close()
+                raise StoreUnavailable(
+                    f"{self.path} was written by an older SafeGround and lacks: {', '.join(missing)}",
+                    hint="open it once for writing, e.g. with 'safeground maps accuracy --save'",
+                )
+            return
         self._ensure_schema()
 
     # -- setup ------------------------------------------------------------------------
@@ -252,6 +289,8 @@ class GeoPackageStore(Store):
     # -- transactions -----------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        if self.readonly:
+            raise StoreUnavailable(f"{self.path} is open read-only", hint="open it for writing to change it")
         with self._lock:
             outer = self._depth == 0
             sp = f"sp{self._depth}"
@@ -259,6 +298,8 @@ class GeoPackageStore(Store):
             self._depth += 1
             try:
                 yield
+                if outer:
+                    self._refresh_contents()
             except BaseException:
                 self._depth -= 1
                 if outer:
@@ -270,8 +311,11 @@ class GeoPackageStore(Store):
                 raise
             self._depth -= 1
             if outer:
-                self._refresh_contents()
-                self._con.execute("COMMIT")
+                try:
+                    self._con.execute("COMMIT")
+                except sqlite3.Error:
+                    self._con.execute("ROLLBACK")
+                    raise
             else:
                 self._con.execute(f"RELEASE {sp}")
 
@@ -336,9 +380,7 @@ class GeoPackageStore(Store):
         found: set[str] = set()
         for start in range(0, len(uids), 900):
             part = uids[start : start + 900]
-            rows = self._con.execute(
-                f"SELECT uid FROM {_q(table)} WHERE uid IN ({','.join('?' * len(part))})", part
-            )
+            rows = self._rows(f"SELECT uid FROM {_q(table)} WHERE uid IN ({','.join('?' * len(part))})", part)
             found.update(r[0] for r in rows)
         return found
 
@@ -363,7 +405,7 @@ class GeoPackageStore(Store):
                 f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
                 (_now_iso(), record.uid),
             )
-            new = record.model_copy(update={"version": expected_version + 1})
+            new = record.model_copy(update={"version": expected_version + 1, "entered_at": _utc_now()})
             new = type(record).model_validate(new.model_dump())
             values = lay.encode(new)
             if lay.geometry_type:
@@ -374,11 +416,14 @@ class GeoPackageStore(Store):
         return new
 
     # -- reads ------------------------------------------------------------------------
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Reads wait for another thread's open transaction, so no thread sees half of it."""
+        with self._lock:
+            return self._con.execute(sql, tuple(params)).fetchall()
+
     def _select(self, lay: Layout, table: str, where: str = "", params: Iterable[Any] = ()) -> list[Record]:
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
-        rows = self._con.execute(
-            f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", tuple(params)
-        ).fetchall()
+        rows = self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", params)
         if not rows:
             return []
         if lay.geometry_type:
@@ -419,7 +464,7 @@ class GeoPackageStore(Store):
         yield from self._select(lay, lay.table, where + " ORDER BY fid", params)  # type: ignore[misc]
 
     def count(self, record_type: type[Record]) -> int:
-        return int(self._con.execute(f"SELECT count(*) FROM {_q(record_type.LAYER)}").fetchone()[0])
+        return int(self._rows(f"SELECT count(*) FROM {_q(record_type.LAYER)}")[0][0])
 
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
@@ -430,9 +475,9 @@ class GeoPackageStore(Store):
         lay = layout_of(record_type)
         where, params = self._where(lay, bbox, {})
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
-        rows = self._con.execute(
+        rows = self._rows(
             f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} {where} ORDER BY fid", params
-        ).fetchall()
+        )
         df = pd.DataFrame.from_records(rows, columns=names)
         if not lay.geometry_type:
             return gpd.GeoDataFrame(df)
@@ -441,17 +486,17 @@ class GeoPackageStore(Store):
 
     def max_uid_number(self, record_type: type[Record]) -> int:
         prefix = record_type.UID_PREFIX + "-"
-        row = self._con.execute(
+        rows = self._rows(
             f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} "
             "WHERE uid LIKE ? || '%'",
             (len(prefix) + 1, prefix),
-        ).fetchone()
-        return int(row[0] or 0)
+        )
+        return int(rows[0][0] or 0)
 
     # -- metadata ---------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self._con.execute("SELECT value FROM safeground_meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else row[0]
+        rows = self._rows("SELECT value FROM safeground_meta WHERE key = ?", (key,))
+        return default if not rows else rows[0][0]
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
@@ -464,6 +509,10 @@ class GeoPackageStore(Store):
     def close(self) -> None:
         con = getattr(self, "_con", None)
         if con is None:
+            return
+        if self.readonly:
+            con.close()
+            self._con = None  # type: ignore[assignment]
             return
         try:
             # never wait at close: if another process is busy, leave the WAL to it

@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 _HEADER_NO_ENV = struct.Struct("<2sBBi")
 _ENV_XY = struct.Struct("<4d")
+_ENV_XY_BE = struct.Struct(">4d")
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 FLAG_LITTLE_ENDIAN = 0x01
@@ -87,7 +88,8 @@ def envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
     if flags & FLAG_EMPTY:
         return None
     if (flags >> 1) & 0x07:
-        return _ENV_XY.unpack_from(blob, 8)
+        env = _ENV_XY if flags & FLAG_LITTLE_ENDIAN else _ENV_XY_BE
+        return env.unpack_from(blob, 8)
     g = shapely.from_wkb(bytes(blob[_wkb_offset(blob) :]))
     if g.is_empty:
         return None

@@ -80,7 +80,9 @@ class Layout:
             data[c.name] = v
         if self.geometry_type is not None:
             data["geometry"] = geometry
-        return self.record_type.model_validate(data)
+        # what is stored is read back as it is: a vertex added by hand in QGIS must
+        # not make a record unreadable (geometry rules apply to writes)
+        return self.record_type.model_validate(data, context={"from_store": True})
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
