@@ -82,7 +82,11 @@ def test_layers_lists_restricted_layers():
 
 def test_reading_commands_never_write_to_the_store(demo_dir: Path, tmp_path: Path):
     before = (demo_dir / "demo.gpkg").read_bytes()
-    for args in (["summary"], ["map", "--out", str(tmp_path / "m.png")], ["history", "hazard_areas", "HA-00001"]):
+    for args in (
+        ["summary"],
+        ["map", "--out", str(tmp_path / "m.png")],
+        ["history", "hazard_areas", "HA-00001"],
+    ):
         res = run_cli(*args, "--store", str(demo_dir / "demo.gpkg"))
         assert res.returncode == 0, res.stderr
     assert (demo_dir / "demo.gpkg").read_bytes() == before
@@ -105,5 +109,7 @@ def test_bad_options_and_unwritable_output_are_errors_not_tracebacks(demo_dir: P
     assert res.returncode == 2 and "Traceback" not in res.stderr
     res = run_cli("generate", "--size-km", "1", "--store", str(tmp_path / "g.gpkg"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    res = run_cli("map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png"))
+    res = run_cli(
+        "map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png")
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
