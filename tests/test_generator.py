@@ -15,6 +15,7 @@ from safeground.generator.district import build_district
 from safeground.minemaps.matching import match_positions
 from safeground.model import (
     Accident,
+    Activity,
     ClusterStrike,
     EOItem,
     FrontLine,
@@ -168,3 +169,23 @@ def test_records_are_refused_nowhere_and_readable_in_full(demo_store: Store):
 def test_small_district_still_has_every_ingredient(size_km):
     d = build_district(DistrictConfig(seed=3, size_km=size_km))
     assert d.records and d.accidents and d.strikes and d.ops.hazards and d.ops.activities
+
+
+def test_no_accident_happens_in_ground_already_released(demo_store: Store):
+    """Survey and clearance find items in the ground at their date, so later accidents lie elsewhere."""
+    acc = metric(demo_store, Accident)
+    act = metric(demo_store, Activity)
+    done = act[act["end_date"].notna() & act["activity_type"].isin(["technical_survey", "clearance"])]
+    for a in acc.itertuples():
+        before = done[done["end_date"].astype(str) < str(a.accident_date)]
+        inner = shapely.union_all(before.geometry.buffer(-10.0).to_numpy())
+        assert not inner.contains(a.geometry), a.uid
+
+
+def test_references_between_layers_resolve(demo_store: Store):
+    hz = demo_store.read_frame(HazardArea)
+    refs = {e["reference"] for ev in hz["evidence"] for e in json.loads(ev) if e.get("reference")}
+    known = set(demo_store.read_frame(Accident)["uid"]) | set(demo_store.read_frame(ClusterStrike)["uid"])
+    known |= set(demo_store.read_frame(MinefieldRecord)["uid"]) | set(demo_store.read_frame(Activity)["uid"])
+    assert refs <= known
+    assert hz["admin_area_uid"].notna().all()

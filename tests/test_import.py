@@ -154,3 +154,104 @@ def test_projected_file_is_reprojected_and_unlabelled_metres_are_refused(store: 
 def test_unknown_layer(store: Store, tmp_path: Path):
     with pytest.raises(InvalidInput, match="unknown layer"):
         import_features(store, "minefields", tmp_path / "x.geojson")
+
+
+def test_geometry_and_field_problems_of_one_feature_are_reported_together(store: Store, tmp_path: Path):
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]],
+    }
+    f = _write(tmp_path / "f.geojson", [_feature("X", bowtie, contamination="mines", estimated_area_m2=-5)])
+    with pytest.raises(InvalidInput) as exc:
+        import_features(store, "hazard_areas", f)
+    fields = {p.field for p in exc.value.problems}
+    assert {"geometry", "contamination", "estimated_area_m2"} <= fields
+
+
+def test_repair_refuses_what_would_invent_or_lose_area(store: Store, tmp_path: Path):
+    hole_outside = {"type": "Polygon", "coordinates": [
+        [[47, 39], [47.01, 39], [47.01, 39.01], [47, 39.01], [47, 39]],
+        [[47.1, 39.1], [47.11, 39.1], [47.11, 39.11], [47.1, 39.1]]]}  # fmt: skip
+    flat = {"type": "Polygon", "coordinates": [[[47, 39], [47.01, 39.01], [47.02, 39.02], [47, 39]]]}
+    f = _write(tmp_path / "f.geojson", [_feature("H", hole_outside), _feature("F", flat)])
+    with pytest.raises(InvalidInput) as exc:
+        import_features(store, "hazard_areas", f, repair=True)
+    by_item = {p.item.split(" (")[0]: p.reason for p in exc.value.problems}
+    assert "Hole lies outside shell" in by_item["feature 1"]
+    assert "no area" in by_item["feature 2"]
+    assert store.count(HazardArea) == 0
+
+
+def test_repaired_bowtie_that_splits_is_refused_for_a_single_polygon_layer(store: Store, tmp_path: Path):
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[47, 39], [47.01, 39.01], [47.01, 39], [47, 39.01], [47, 39]]],
+    }
+    feat = {"type": "Feature", "geometry": bowtie, "properties": {
+        "date_of_information": "2020-12-01", "strike_date": "2020-10-20", "munition_type": "9M55K",
+        "submunition_count": 72, "center_lon": 47.005, "center_lat": 39.005}}  # fmt: skip
+    f = _write(tmp_path / "strikes.geojson", [feat])
+    with pytest.raises(InvalidInput, match="after repair"):
+        import_features(store, "cluster_strikes", f, repair=True)
+
+
+def _accident(lon: float, lat: float, **kw) -> dict:
+    props = {
+        "date_of_information": "2021-01-05",
+        "accident_date": "2021-01-02",
+        "device_type": "antipersonnel_mine",
+    }
+    props.update(kw)
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+
+
+def test_two_accidents_at_one_place_are_not_duplicates_but_identical_rows_are(store: Store, tmp_path: Path):
+    f = _write(
+        tmp_path / "a.geojson", [_accident(47.1, 39.6), _accident(47.1, 39.6, accident_date="2021-01-03")]
+    )
+    assert len(import_features(store, "accidents", f).created) == 2
+    g = _write(tmp_path / "b.geojson", [_accident(47.2, 39.6), _accident(47.2, 39.6)])
+    with pytest.raises(InvalidInput, match="duplicate of feature 1"):
+        import_features(store, "accidents", g)
+
+
+def test_dates_and_references_are_checked(store: Store, tmp_path: Path):
+    f = _write(tmp_path / "a.geojson", [_accident(47.1, 39.6, accident_date="2021-02-01")])
+    with pytest.raises(InvalidInput, match="after date_of_information"):
+        import_features(store, "accidents", f)
+    v = tmp_path / "victims.csv"
+    v.write_text(
+        "uid,date_of_information,accident_uid,victim_status,outcome,sex,age,activity_at_time\n"
+        "VIC-1,2021-01-05,ACC-404,civilian,injured,male,40,farming\n"
+    )
+    with pytest.raises(InvalidInput, match="refers to ACC-404, which is not in accidents"):
+        import_features(store, "victims", v)
+
+
+def test_csv_of_coordinates_and_area_of_interest(store: Store, tmp_path: Path):
+    store.set_meta("area_of_interest", "[46.9, 39.4, 47.4, 39.8]")
+    c = tmp_path / "accidents.csv"
+    c.write_text(
+        "lon,lat,date_of_information,accident_date,device_type\n"
+        "47.12,39.61,2021-01-05,2021-01-02,antipersonnel_mine\n"
+        "2.35,48.85,2021-01-05,2021-01-02,antipersonnel_mine\n"
+        "39.61,47.12,2021-01-05,2021-01-02,antipersonnel_mine\n"
+    )
+    with pytest.raises(InvalidInput) as exc:
+        import_features(store, "accidents", c)
+    reasons = {p.item.split(" (")[0]: p.reason for p in exc.value.problems}
+    assert "feature 1" not in reasons
+    assert "area of interest" in reasons["feature 2"]
+    assert "swapped" in reasons["feature 3"]
+    c.write_text(c.read_text().splitlines()[0] + "\n" + c.read_text().splitlines()[1] + "\n")
+    assert len(import_features(store, "accidents", c).created) == 1
+
+
+def test_file_with_several_layers_needs_a_choice(store: Store, tmp_path: Path):
+    multi = tmp_path / "survey.gpkg"
+    for name in ("sha", "notes"):
+        gpd.GeoDataFrame({"uid": ["A"]}, geometry=[shapely.Point(47.1, 39.6)], crs=4326).to_file(
+            multi, layer=name
+        )
+    with pytest.raises(InvalidInput, match="2 layers: sha, notes"):
+        import_features(store, "accidents", multi)

@@ -104,13 +104,16 @@ def _print_summary(store_path: str) -> None:
     with open_store(store_path, readonly=True) as store:
         s = summarise(store)
     t = Table(title="Hazard areas (IMAS classification and status)")
-    for col in ("classification", "status", "areas", "area km²", "remaining km²"):
-        t.add_column(col, justify="right" if col not in ("classification", "status") else "left")
+    for col in ("class", "status", "areas", "estimated km²", "polygon km² now", "remaining km²"):
+        t.add_column(col, justify="right" if col not in ("class", "status") else "left")
     for r in s.hazards.itertuples(index=False):
         t.add_row(
-            str(r.classification).replace("_", " "),
+            {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}.get(
+                str(r.classification), str(r.classification)
+            ),
             str(r.status).replace("_", " "),
             str(r.count),
+            f"{r.estimated_km2:.2f}",
             f"{r.area_km2:.2f}",
             f"{r.remaining_km2:.2f}",
         )
@@ -128,12 +131,20 @@ def _print_summary(store_path: str) -> None:
         t.add_row(str(eo_type).replace("_", " "), f"{int(r['recorded']):,}", f"{int(r['found']):,}")
     console.print(t)
     if len(s.casualties):
-        t = Table(title="Casualties (Landmine Monitor categories)")
+        first, last = s.casualty_period or ("?", "?")
+        t = Table(title=f"Casualties {first} … {last} (Landmine Monitor categories)")
         t.add_column("")
         for col in s.casualties.columns:
             t.add_column(str(col))
         for idx, r in s.casualties.iterrows():
             t.add_row(str(idx), *[str(int(v)) for v in r])
+        console.print(t)
+        t = Table(title="Casualties by year")
+        t.add_column("year")
+        for col in s.casualties_by_year.columns:
+            t.add_column(str(col), justify="right")
+        for year, r in s.casualties_by_year.iterrows():
+            t.add_row(str(year), *[str(int(v)) for v in r])
         console.print(t)
         t = Table(title="Civilian casualties by activity at the time")
         t.add_column("activity")

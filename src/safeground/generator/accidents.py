@@ -171,28 +171,39 @@ def _pick_items(truth: Truth, rng: np.random.Generator, n: int, weights: dict[st
     return [int(i) for i in rng.choice(len(w), size=min(n, int((w > 0).sum())), replace=False, p=w / w.sum())]
 
 
-def simulate_accidents(cfg: DistrictConfig, truth: Truth, rng: np.random.Generator) -> list[AccidentDraft]:
-    """Civilian accidents from the return date on, plus two military ones."""
-    out: list[AccidentDraft] = []
-    early_end = cfg.return_date + timedelta(days=121)
-    target = max(3, round(cfg.early_civilian_casualties * cfg.scale))
+class _Recorder:
+    def __init__(self, truth: Truth, rng: np.random.Generator, first_number: int) -> None:
+        self.truth, self.rng, self.next = truth, rng, first_number
+        self.out: list[AccidentDraft] = []
 
-    def record(idx: int, when: date, status: VictimStatus) -> AccidentDraft:
-        eo = truth.eo_type[idx]
-        victims = _victims(eo, truth.context[idx], status, rng)
+    def __call__(self, idx: int, when: date, status: VictimStatus) -> AccidentDraft:
+        t, rng = self.truth, self.rng
+        eo = t.eo_type[idx]
         acc = AccidentDraft(
-            aid=f"ACC-{len(out) + 1:05d}",
+            aid="",
             when=when,
-            xy=truth.xy[idx] + rng.normal(0, 3.0, 2),
+            xy=t.xy[idx] + rng.normal(0, 3.0, 2),
             item=idx,
             device=device_of(eo, rng),
-            context=truth.context[idx],
-            victims=victims,
+            context=t.context[idx],
+            victims=_victims(eo, t.context[idx], status, rng),
         )
-        truth.fate[idx] = "detonated"
-        out.append(acc)
+        t.fate[idx] = "detonated"
+        self.out.append(acc)
         return acc
 
+    def numbered(self) -> list[AccidentDraft]:
+        self.out.sort(key=lambda a: a.when)
+        for k, a in enumerate(self.out):
+            a.aid = f"ACC-{self.next + k:05d}"
+        return self.out
+
+
+def early_accidents(cfg: DistrictConfig, truth: Truth, rng: np.random.Generator) -> list[AccidentDraft]:
+    """The first four months after the return, before any clearance: civilians and engineers."""
+    record = _Recorder(truth, rng, 1)
+    early_end = cfg.return_date + timedelta(days=121)
+    target = max(3, round(cfg.early_civilian_casualties * cfg.scale))
     casualties = 0
     span = (early_end - cfg.return_date).days
     while casualties < target:
@@ -200,17 +211,26 @@ def simulate_accidents(cfg: DistrictConfig, truth: Truth, rng: np.random.Generat
         if not picked:
             break
         when = cfg.return_date + timedelta(days=int(rng.integers(0, span)))
-        acc = record(picked[0], when, VictimStatus.CIVILIAN)
-        casualties += len(acc.victims)
+        casualties += len(record(picked[0], when, VictimStatus.CIVILIAN).victims)
+    # engineers opening routes through the belts in the first weeks
+    for idx in _pick_items(truth, rng, max(1, round(2 * cfg.scale)), {"front_belt": 1.0}):
+        record(idx, cfg.return_date + timedelta(days=int(rng.integers(0, 40))), VictimStatus.MILITARY)
+    return record.numbered()
+
+
+def later_accidents(
+    cfg: DistrictConfig, truth: Truth, rng: np.random.Generator, first_number: int
+) -> list[AccidentDraft]:
+    """Accidents after the first four months, on items that survey and clearance never reached.
+
+    Drawn after the operations so that no accident happens on an item that a
+    survey had already found, or inside ground already released.
+    """
+    record = _Recorder(truth, rng, first_number)
+    early_end = cfg.return_date + timedelta(days=121)
     months_later = max((cfg.as_of - early_end).days / 30.4, 0.0)
     n_later = int(rng.poisson(cfg.later_casualties_per_month * months_later * cfg.scale / 1.3))
     for idx in _pick_items(truth, rng, n_later, CONTEXT_WEIGHT):
         when = early_end + timedelta(days=int(rng.integers(0, max((cfg.as_of - early_end).days, 1))))
         record(idx, when, VictimStatus.CIVILIAN)
-    # engineers opening routes through the belts in the first weeks
-    for idx in _pick_items(truth, rng, max(1, round(2 * cfg.scale)), {"front_belt": 1.0}):
-        record(idx, cfg.return_date + timedelta(days=int(rng.integers(0, 40))), VictimStatus.MILITARY)
-    out.sort(key=lambda a: (a.when, a.aid))
-    for k, a in enumerate(out):
-        a.aid = f"ACC-{k + 1:05d}"
-    return out
+    return record.numbered()

@@ -17,11 +17,16 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from safeground.generator.accidents import AccidentDraft, simulate_accidents
+from safeground.generator.accidents import AccidentDraft, early_accidents, later_accidents
 from safeground.generator.config import DistrictConfig
 from safeground.generator.landscape import Landscape, build_landscape
 from safeground.generator.mines import Minefield, Strike, Truth, lay_mines
-from safeground.generator.operations import NATIONAL_AUTHORITY, Operations, build_operations
+from safeground.generator.operations import (
+    NATIONAL_AUTHORITY,
+    Operations,
+    add_accident_hazards,
+    build_operations,
+)
 from safeground.generator.records import RecordDraft, bearing_distance
 from safeground.geometry.projection import from_wgs84, to_wgs84, utm_epsg
 from safeground.model import (
@@ -107,13 +112,16 @@ def build_district(cfg: DistrictConfig, step: Step | None = None) -> District:
     say("ground truth: defensive belts, nuisance mines, cluster strikes, UXO")
     truth, fields, strikes = lay_mines(cfg, land, rng)
     say("return and accidents")
-    accidents = simulate_accidents(cfg, truth, rng)
+    accidents = early_accidents(cfg, truth, rng)
     say("handed-over minefield records")
     from safeground.generator.records import draw_records
 
     records = draw_records(cfg, fields, rng)
     say("survey, clearance and land release")
     ops = build_operations(cfg, land, truth, records, strikes, accidents, rng)
+    later = later_accidents(cfg, truth, rng, len(accidents) + len(ops.deminer_accidents) + 1)
+    add_accident_hazards(ops, later, truth)
+    accidents = accidents + later
     return District(cfg, epsg, origin, land, truth, fields, strikes, records, accidents, ops)
 
 
@@ -128,6 +136,11 @@ class _Writer:
     def __init__(self, d: District) -> None:
         self.d = d
         self.counters: dict[str, int] = {}
+        self.municipalities: list[tuple[str, BaseGeometry]] = []
+
+    def admin_of(self, geom: BaseGeometry) -> str | None:
+        p = geom.representative_point()
+        return next((uid for uid, cell in self.municipalities if cell.contains(p)), None)
 
     def uid(self, prefix: str) -> str:
         self.counters[prefix] = self.counters.get(prefix, 0) + 1
@@ -204,6 +217,7 @@ class _Writer:
         )
         for k, cell in enumerate(shapely.get_parts(cells)):
             st = next(s for s in land.settlements if cell.contains(s.center))
+            self.municipalities.append((f"ADM-{self.counters['ADM'] + 1:05d}", cell))
             out.append(
                 AdminArea(
                     uid=self.uid("ADM"),
@@ -222,8 +236,8 @@ class _Writer:
                 date_of_information=date(2020, 11, 10),
                 entered_by=ENTERED_BY,
                 name="Former line of contact (1994–2020)",
-                valid_from="1994-05-12",
-                valid_to="2020-11-10",
+                valid_from=date(1994, 5, 12),
+                valid_to=date(2020, 11, 10),
                 geometry=self.g(land.front_line),
             )
         )
@@ -331,7 +345,7 @@ class _Writer:
                 laid_context=t.context[i],
                 minefield_id=t.minefield[i],
                 row_label=t.row[i],
-                date_laid=t.laid[i].isoformat(),
+                date_laid=t.laid[i],
                 fate=t.fate[i],
                 geometry=pts[i],
             )
@@ -443,6 +457,7 @@ class _Writer:
                         estimated_area_m2=round(h.area, 1),
                         remaining_area_m2=round(min(st.remaining, h.area), 1),
                         priority=h.priority,
+                        admin_area_uid=self.admin_of(st.polygon),
                         minefield_record_uids=h.record_uids,
                         geometry=self.g(st.polygon),
                     )
@@ -538,6 +553,7 @@ class _Writer:
                     device_type=a.device,
                     place_description=a.context.replace("_", " "),
                     settlement=nearest,
+                    admin_area_uid=self.admin_of(shapely.Point(a.xy)),
                     geometry=shapely.Point(lon, lat),
                 )
             )
@@ -570,7 +586,7 @@ class _Writer:
             ((lon, lat),) = d.lonlat(s.center)
             out.append(
                 ClusterStrike(
-                    uid=self.uid("CMS"),
+                    uid=s.sid,
                     date_of_information=date(2020, 12, 1),
                     entered_by=ENTERED_BY,
                     strike_date=s.strike_date,

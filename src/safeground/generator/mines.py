@@ -260,7 +260,7 @@ def _cluster_strikes(
         rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
         xy = c + local @ rot.T
         when = _random_date(rng, date(2020, 10, 4), date(2020, 11, 9))
-        sid = f"CS{k + 1:03d}"
+        sid = f"CMS-{k + 1:05d}"
         truth.extend(xy, EOType.SUBMUNITION, mun.submunition, "cluster_strike", when, minefield=sid)
         strikes.append(Strike(sid, mun, c, direction, when, ell, duds))
     return strikes

@@ -136,6 +136,7 @@ class Operations:
     activities: list[ActivityDraft]
     remains: list[RemainsDraft]
     deminer_accidents: list[AccidentDraft]
+    registry: _Registry
 
 
 def _contamination_of(types: set[EOType]) -> Contamination:
@@ -175,9 +176,10 @@ def _open(geom: BaseGeometry, width: float = 2.0) -> BaseGeometry:
 class _Registry:
     """Keeps hazard areas non-overlapping as candidates arrive."""
 
-    def __init__(self) -> None:
+    def __init__(self, settle_zone: BaseGeometry) -> None:
         self.items: list[HazardDraft] = []
         self.union: BaseGeometry = shapely.Polygon()
+        self.settle_zone = settle_zone
 
     def offer(
         self, poly: BaseGeometry, make: Callable[[BaseGeometry], HazardDraft], evidence: EvidenceDraft
@@ -200,6 +202,48 @@ class _Registry:
         return h
 
 
+def _accident_hazard(reg: _Registry, acc: AccidentDraft, truth: Truth) -> None:
+    poly = Point(acc.xy).buffer(100.0)
+    ev = EvidenceDraft(
+        EvidenceKind.DIRECT,
+        f"accident, {acc.device.value.replace('_', ' ')}",
+        "accident report",
+        acc.when,
+        acc.aid,
+    )
+    contam = _contamination_of({truth.eo_type[acc.item]})
+    when = acc.when + timedelta(days=3)
+    settle = reg.settle_zone
+
+    def make(geom: BaseGeometry) -> HazardDraft:
+        hid = f"HA-{len(reg.items) + 1:05d}"
+        state = HazardState(
+            when,
+            HazardClass.CHA,
+            HazardStatus.OPEN,
+            "accident reported",
+            float(geom.area),
+            [ev],
+            contam,
+            geom,
+        )
+        prio = 1 if geom.distance(settle) < 1500 else 2
+        return HazardDraft(hid, geom, f"CHA {hid[3:]}", prio, [], [state], "accident")
+
+    reg.offer(poly, make, ev)
+
+
+def _accident_hazards(reg: _Registry, accidents: list[AccidentDraft], truth: Truth) -> None:
+    for acc in sorted(accidents, key=lambda a: a.when):
+        _accident_hazard(reg, acc, truth)
+
+
+def add_accident_hazards(ops: Operations, accidents: list[AccidentDraft], truth: Truth) -> None:
+    """Confirmed hazardous areas for accidents that happen after the operations were simulated."""
+    _accident_hazards(ops.registry, accidents, truth)
+    ops.hazards = ops.registry.items
+
+
 def build_operations(
     cfg: DistrictConfig,
     land: Landscape,
@@ -209,9 +253,9 @@ def build_operations(
     accidents: list[AccidentDraft],
     rng: np.random.Generator,
 ) -> Operations:
-    reg = _Registry()
-    ntree = shapely.STRtree(shapely.points(truth.xy))
     settle_zone = shapely.union_all([s.footprint for s in land.settlements] + [c for _, c in land.cemeteries])
+    reg = _Registry(settle_zone)
+    ntree = shapely.STRtree(shapely.points(truth.xy))
 
     def new_hazard(
         origin: str,
@@ -235,23 +279,7 @@ def build_operations(
         return make
 
     ops_src = "NTS team, national mine action authority"
-    for acc in sorted(accidents, key=lambda a: a.when):
-        poly = Point(acc.xy).buffer(100.0)
-        ev = EvidenceDraft(
-            EvidenceKind.DIRECT,
-            f"accident, {acc.device.value.replace('_', ' ')}",
-            "accident report",
-            acc.when,
-            acc.aid,
-        )
-        contam = _contamination_of({truth.eo_type[acc.item]})
-        reg.offer(
-            poly,
-            new_hazard(
-                "accident", HazardClass.CHA, contam, acc.when + timedelta(days=3), "accident reported", ev
-            ),
-            ev,
-        )
+    _accident_hazards(reg, accidents, truth)
     for st in strikes:
         ev = EvidenceDraft(
             EvidenceKind.DIRECT,
@@ -570,4 +598,4 @@ def build_operations(
             found=[i],
         )
         activities.append(a)
-    return Operations(reg.items, activities, remains, deminer)
+    return Operations(reg.items, activities, remains, deminer, reg)

@@ -8,6 +8,7 @@ opens in QGIS with one geometry type, as GIS users expect.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import Field
@@ -55,8 +56,8 @@ class FrontLine(Record):
     TITLE: ClassVar[str] = "Former front (contact) line"
 
     name: str
-    valid_from: str | None = None
-    valid_to: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
     geometry: Geometry
 
 

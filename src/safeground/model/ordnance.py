@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import Field, model_validator
@@ -61,6 +62,6 @@ class GroundTruthItem(Record):
     laid_context: str  # front_belt, power_line_pole, cemetery, cluster_strike, ...
     minefield_id: str | None = None
     row_label: str | None = None
-    date_laid: str | None = None
+    date_laid: date | None = None
     fate: str = "in_ground"  # in_ground, found, detonated
     geometry: Geometry

@@ -6,6 +6,7 @@ scale bar in metres, because a field team reads distances off this map.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -47,6 +48,73 @@ def _scale_bar(ax: plt.Axes, length_m: float = 2000.0) -> None:
     )
 
 
+class _Layers:
+    def __init__(self, frame: Callable[..., gpd.GeoDataFrame]) -> None:
+        self.areas = frame(InfrastructureArea)
+        self.lines = frame(InfrastructureLine)
+        self.hazards = frame(HazardArea)
+        self.records = frame(MinefieldRecord)
+        self.strikes = frame(ClusterStrike)
+        self.front = frame(FrontLine)
+        self.found = frame(EOItem, status="found")
+        self.accidents = frame(Accident)
+
+
+def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0) -> None:
+    areas, lines, hz = ly.areas, ly.lines, ly.hazards
+    if len(areas):
+        areas[areas["kind"] == "settlement"].plot(ax=ax, color="#e8e2d0", edgecolor="#b8ad8c", lw=0.5)
+        areas[areas["kind"] == "orchard_or_vineyard"].plot(ax=ax, color="#dcebd2", edgecolor="none")
+        areas[areas["kind"] == "cemetery"].plot(ax=ax, color="#9c8fb0", edgecolor="#4b3d63", lw=0.6)
+    if len(lines):
+        lines[lines["kind"].isin(["river", "canal"])].plot(ax=ax, color="#4a90c2", lw=1.2)
+        lines[lines["kind"] == "road"].plot(ax=ax, color="#6e6e6e", lw=0.8)
+        lines[lines["kind"] == "path"].plot(ax=ax, color="#9a8060", lw=0.5, linestyle=":")
+        lines[lines["kind"] == "power_line"].plot(ax=ax, color="#8c8c3c", lw=0.4, linestyle=(0, (1, 2)))
+    if len(hz):
+        open_ = hz[hz["status"] != "closed"]
+        hz[hz["status"] == "closed"].plot(ax=ax, facecolor="none", edgecolor="#2e8b57", lw=0.6, hatch="..")
+        sha = open_[open_["classification"] == "suspected_hazardous_area"]
+        sha.plot(ax=ax, facecolor="#f4a83a55", edgecolor="#d97a00", lw=0.7)
+        cha = open_[open_["classification"] == "confirmed_hazardous_area"]
+        cha.plot(ax=ax, facecolor="#d7191c66", edgecolor="#a50f15", lw=0.8)
+    if len(ly.records):
+        ly.records.boundary.plot(ax=ax, color="#7b2cbf", lw=0.8)
+    if len(ly.strikes):
+        ly.strikes.boundary.plot(ax=ax, color="#e7298a", lw=0.8, linestyle="--")
+    if len(ly.front):
+        ly.front.plot(ax=ax, color="#b10026", lw=2.0, linestyle=(0, (6, 3)))
+    if len(ly.found):
+        ly.found.plot(ax=ax, color="black", markersize=0.6 * marker_scale)
+    if len(ly.accidents):
+        ly.accidents.plot(
+            ax=ax, color="#ff0000", marker="X", markersize=40 * marker_scale, edgecolor="white", linewidth=0.5
+        )
+
+
+def _town_inset(fig: plt.Figure, ax: plt.Axes, ly: _Layers) -> None:
+    """The largest settlement, where cluster strikes and most accidents are, drawn again at larger scale."""
+    areas = ly.areas
+    if not len(areas):
+        return
+    towns = areas[areas["kind"] == "settlement"]
+    if not len(towns):
+        return
+    town = towns.loc[towns.area.idxmax()]
+    minx, miny, maxx, maxy = town.geometry.buffer(300).bounds
+    inset = ax.inset_axes((0.70, 0.02, 0.29, 0.29))
+    _draw(inset, ly, marker_scale=0.6)
+    inset.set_xlim(minx, maxx)
+    inset.set_ylim(miny, maxy)
+    inset.set_aspect("equal")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.set_title(f"{town['name']} (enlarged)", fontsize=8)
+    ax.indicate_inset_zoom(inset, edgecolor="#333333")
+
+
 def draw_district_map(store: Store, out: str | Path, *, title: str | None = None, dpi: int = 150) -> Path:
     """Write a PNG map of hazards, records, finds, accidents and context."""
     epsg = metric_epsg(store)
@@ -58,53 +126,27 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
         return f.to_crs(epsg) if len(f) else f
 
     fig, ax = plt.subplots(figsize=(11, 11))
-    areas = frame(InfrastructureArea)
-    lines = frame(InfrastructureLine)
-    if len(areas):
-        areas[areas["kind"] == "settlement"].plot(ax=ax, color="#e8e2d0", edgecolor="#b8ad8c", lw=0.5)
-        areas[areas["kind"] == "orchard_or_vineyard"].plot(ax=ax, color="#dcebd2", edgecolor="none")
-        areas[areas["kind"] == "cemetery"].plot(ax=ax, color="#9c8fb0", edgecolor="#4b3d63", lw=0.6)
-    if len(lines):
-        water = lines[lines["kind"].isin(["river", "canal"])]
-        water.plot(ax=ax, color="#4a90c2", lw=1.2)
-        lines[lines["kind"] == "road"].plot(ax=ax, color="#6e6e6e", lw=0.8)
-        lines[lines["kind"] == "path"].plot(ax=ax, color="#9a8060", lw=0.5, linestyle=":")
-        lines[lines["kind"] == "power_line"].plot(ax=ax, color="#c9a400", lw=0.5, linestyle="--")
-    hz = frame(HazardArea)
-    if len(hz):
-        open_ = hz[hz["status"] != "closed"]
-        closed = hz[hz["status"] == "closed"]
-        closed.plot(ax=ax, facecolor="none", edgecolor="#2e8b57", lw=0.6, hatch="..")
-        open_[open_["classification"] == "suspected_hazardous_area"].plot(
-            ax=ax, facecolor="#f4a83a55", edgecolor="#d97a00", lw=0.7
-        )
-        open_[open_["classification"] == "confirmed_hazardous_area"].plot(
-            ax=ax, facecolor="#d7191c66", edgecolor="#a50f15", lw=0.8
-        )
-    recs = frame(MinefieldRecord)
-    if len(recs):
-        recs.boundary.plot(ax=ax, color="#7b2cbf", lw=0.8)
-    strikes = frame(ClusterStrike)
-    if len(strikes):
-        strikes.boundary.plot(ax=ax, color="#e7298a", lw=0.8, linestyle="--")
-    fl = frame(FrontLine)
-    if len(fl):
-        fl.plot(ax=ax, color="#b10026", lw=2.0, linestyle=(0, (6, 3)))
-    found = frame(EOItem, status="found")
-    if len(found):
-        found.plot(ax=ax, color="black", markersize=0.6)
-    acc = frame(Accident)
-    if len(acc):
-        acc.plot(ax=ax, color="#ff0000", marker="X", markersize=40, edgecolor="white", linewidth=0.5)
+    layers = _Layers(frame)
+    _draw(ax, layers)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
     _scale_bar(ax)
+    _town_inset(fig, ax, layers)
+
     legend = [
-        Patch(facecolor="#d7191c66", edgecolor="#a50f15", label="Confirmed hazardous area (open)"),
-        Patch(facecolor="#f4a83a55", edgecolor="#d97a00", label="Suspected hazardous area (open)"),
+        Patch(
+            facecolor="#d7191c66",
+            edgecolor="#a50f15",
+            label="Confirmed hazardous area (open or being worked)",
+        ),
+        Patch(
+            facecolor="#f4a83a55",
+            edgecolor="#d97a00",
+            label="Suspected hazardous area (open or being worked)",
+        ),
         Patch(facecolor="none", edgecolor="#2e8b57", hatch="..", label="Released (closed) area"),
         Line2D([], [], color="#7b2cbf", label="Minefield record perimeter (as handed over)"),
         Line2D([], [], color="#e7298a", linestyle="--", label="Cluster strike footprint"),
@@ -113,16 +155,22 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
         Line2D([], [], marker="X", color="#ff0000", lw=0, markersize=9, label="Accident"),
         Patch(facecolor="#9c8fb0", edgecolor="#4b3d63", label="Cemetery"),
         Patch(facecolor="#e8e2d0", edgecolor="#b8ad8c", label="Settlement"),
+        Line2D([], [], color="#6e6e6e", lw=0.8, label="Road"),
+        Line2D([], [], color="#9a8060", lw=0.8, linestyle=":", label="Rural path"),
+        Line2D([], [], color="#4a90c2", lw=1.2, label="River, canal"),
+        Line2D([], [], color="#8c8c3c", lw=0.8, linestyle=(0, (1, 2)), label="Power line"),
     ]
     ax.legend(handles=legend, loc="upper left", fontsize=8, framealpha=0.9)
     ax.set_title(title or "SafeGround district overview", fontsize=13)
-    fig.text(
-        0.01,
-        0.01,
+    ax.text(
+        0.0,
+        -0.01,
         f"RESTRICTED – exact positions, for mine action staff only. Projection EPSG:{epsg}. "
         f"Source: {Path(store.location).name}",
         fontsize=7,
         color="#555555",
+        transform=ax.transAxes,
+        va="top",
     )
     out = Path(out)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")

@@ -33,6 +33,8 @@ class DistrictSummary:
     civilian_activity: pd.DataFrame
     land_release: dict[str, float]  # km²
     totals: dict[str, float] = field(default_factory=dict)
+    casualties_by_year: pd.DataFrame = field(default_factory=pd.DataFrame)
+    casualty_period: tuple[str, str] | None = None
 
 
 def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
@@ -57,13 +59,21 @@ def summarise(store: Store) -> DistrictSummary:
         hz_m = hz.to_crs(metric_epsg(store, hz))
         hz["area_km2"] = hz_m.area / 1e6
         hz["remaining_km2"] = hz["remaining_area_m2"] / 1e6
+        hz["estimated_km2"] = hz["estimated_area_m2"] / 1e6
         hazards = (
             hz.groupby(["classification", "status"])
-            .agg(count=("uid", "size"), area_km2=("area_km2", "sum"), remaining_km2=("remaining_km2", "sum"))
+            .agg(
+                count=("uid", "size"),
+                estimated_km2=("estimated_km2", "sum"),
+                area_km2=("area_km2", "sum"),
+                remaining_km2=("remaining_km2", "sum"),
+            )
             .reset_index()
         )
     else:
-        hazards = pd.DataFrame(columns=["classification", "status", "count", "area_km2", "remaining_km2"])
+        hazards = pd.DataFrame(
+            columns=["classification", "status", "count", "estimated_km2", "area_km2", "remaining_km2"]
+        )
 
     recs = store.read_frame(MinefieldRecord)
     if len(recs):
@@ -89,6 +99,16 @@ def summarise(store: Store) -> DistrictSummary:
     )
 
     vic = store.read_frame(Victim)
+    acc = store.read_frame(Accident)
+    by_year = pd.DataFrame()
+    period = None
+    if len(vic) and len(acc):
+        dated = vic.merge(
+            acc[["uid", "accident_date"]].rename(columns={"uid": "accident_uid"}), on="accident_uid"
+        )
+        dated["year"] = dated["accident_date"].astype(str).str[:4]
+        by_year = pd.crosstab(dated["year"], dated["victim_status"])
+        period = (str(acc["accident_date"].min()), str(acc["accident_date"].max()))
     if len(vic):
         casualties = pd.crosstab(vic["victim_status"], vic["outcome"], margins=True, margins_name="total")
         civ = vic[vic["victim_status"] == "civilian"]
@@ -111,7 +131,6 @@ def summarise(store: Store) -> DistrictSummary:
         "reduced_km2": float(act["area_reduced_m2"].sum() / 1e6) if len(act) else 0.0,
         "cleared_km2": float(act["area_cleared_m2"].sum() / 1e6) if len(act) else 0.0,
     }
-    acc = store.read_frame(Accident)
     totals = {
         "hazard_areas": float(len(hz)),
         "remaining_km2": float(hz["remaining_area_m2"].sum() / 1e6) if len(hz) else 0.0,
@@ -124,5 +143,13 @@ def summarise(store: Store) -> DistrictSummary:
         "items_found": float((eo["status"] == "found").sum()) if len(eo) else 0.0,
     }
     return DistrictSummary(
-        hazards, records_by_source, items, casualties, civilian_activity, land_release, totals
+        hazards,
+        records_by_source,
+        items,
+        casualties,
+        civilian_activity,
+        land_release,
+        totals,
+        by_year,
+        period,
     )
