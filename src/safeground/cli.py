@@ -317,6 +317,156 @@ def history(
     console.print(t)
 
 
+maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
+app.add_typer(maps_app, name="maps")
+
+
+def _accuracy_options(as_of: str | None) -> object:
+    from datetime import date
+
+    from safeground.minemaps.accuracy import AccuracyOptions
+
+    if as_of is None:
+        return AccuracyOptions()
+    try:
+        return AccuracyOptions(as_of=date.fromisoformat(as_of))
+    except ValueError:
+        raise SafeGroundError(f"--as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+@maps_app.command("accuracy")
+def maps_accuracy(
+    store: StoreOpt = "demo.gpkg",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    as_of: Annotated[
+        str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option(help="Store the assessments and corrected positions as new layers.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write csv/json here instead of the screen.")] = None,
+) -> None:
+    """How good was each minefield record? Scores every record against clearance results."""
+    from safeground.minemaps.accuracy import (
+        assess_record,
+        by_source,
+        gather_evidence,
+        results_table,
+        save_results,
+    )
+    from safeground.minemaps.accuracy import summarise as summarise_accuracy
+    from safeground.storage.base import open_store
+
+    if fmt not in ("table", "csv", "json"):
+        raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table, csv or json")
+    opts = _accuracy_options(as_of)
+    with open_store(store, readonly=not save) as s:
+        evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
+        results = []
+        with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
+            task = prog.add_task("assessing records", total=len(evidence))
+            for ev in evidence:
+                results.append(assess_record(ev, opts))  # type: ignore[arg-type]
+                prog.advance(task)
+        if save:
+            saved = save_results(s, results, opts, entered_by="safeground maps accuracy")  # type: ignore[arg-type]
+            console.print(
+                f"[green]saved[/] {len(saved)} assessments "
+                "(layers minefield_record_assessments and corrected_mine_positions)"
+            )
+    table = results_table(results)
+    if fmt != "table":
+        text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", indent=1)
+        if out:
+            out.write_text(text)
+            console.print(f"[green]written[/] {out}")
+        else:
+            sys.stdout.write(text + "\n")
+        return
+    t = Table(title=f"Minefield record accuracy ({len(results)} records)")
+    for col in (
+        "record",
+        "source",
+        "grade",
+        "found where recorded",
+        "95 % CI",
+        "error median/p90 m",
+        "shift m",
+        "rot °",
+    ):
+        t.add_column(col)
+    for r in results:
+        e = r.error_stats()
+        p = r.precision
+        al = r.alignment
+        t.add_row(
+            r.uid,
+            r.source,
+            r.grade,
+            f"{p.k}/{p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else ""),
+            f"{100 * p.low:.0f}–{100 * p.high:.0f}" if p.low is not None and p.high is not None else "",
+            f"{e['median']:.1f} / {e['p90']:.1f}" if e["median"] is not None else "",
+            f"{al.transform.shift_m:.0f}" if al else "",
+            f"{al.transform.rotation_deg:+.1f}" if al else "",
+        )
+    console.print(t)
+    t = Table(title="By source and overall")
+    for col in (
+        "source",
+        "records",
+        "A",
+        "B",
+        "C",
+        "U",
+        "found where recorded",
+        "95 % CI",
+        "finds the record showed",
+    ):
+        t.add_column(col)
+    for sm in [*by_source(results), summarise_accuracy(results, "all records")]:
+        p = sm.precision
+        t.add_row(
+            sm.label,
+            str(sm.records),
+            *[str(sm.grades[g]) for g in "ABCU"],
+            f"{p.k}/{p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else ""),
+            f"{100 * p.low:.0f}–{100 * p.high:.0f}" if p.low is not None and p.high is not None else "",
+            f"{100 * sm.recall.value:.0f} %" if sm.recall.value is not None else "",
+        )
+    console.print(t)
+    console.print(
+        "Grades: [bold]A[/] reliable as recorded (direct evidence), [bold]B[/] displaced but reliable after "
+        "correction, [bold]C[/] unreliable, [bold]U[/] unverified. Only cleared ground counts as evidence."
+    )
+
+
+@maps_app.command("dossier")
+def maps_dossier(
+    record: Annotated[str, typer.Argument(help="Minefield record uid, e.g. MFR-00012.")],
+    store: StoreOpt = "demo.gpkg",
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF.")] = Path("dossiers"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Write the one-page accuracy dossier (HTML and PDF) of one minefield record."""
+    from safeground.errors import RecordNotFound
+    from safeground.minemaps.accuracy import assess_record, gather_evidence
+    from safeground.reports.dossier import render_dossier
+    from safeground.storage.base import open_store
+
+    opts = _accuracy_options(as_of)
+    with open_store(store, readonly=True) as s:
+        evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
+    if not evidence:
+        raise RecordNotFound(
+            f"no minefield record {record} in {store}", hint="list them with 'safeground maps accuracy'"
+        )
+    result = assess_record(evidence[0], opts)  # type: ignore[arg-type]
+    html, pdf = render_dossier(result, out, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
+    console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
+
+
 @app.command()
 def version() -> None:
     """Print the SafeGround version."""

@@ -252,13 +252,22 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
 def _grade(
     raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
 ) -> tuple[str, str]:
-    if _reliable(raw, opts):
+    clear = al is not None and not al.ambiguous and al.score >= 0.5 * al.inliers
+    # a record shifted along its own rows by whole spacings still "matches" most of
+    # itself; a clear correction that explains clearly more is the better reading
+    better = (
+        clear
+        and corrected is not None
+        and al is not None
+        and al.transform.shift_m > opts.tolerance_m.get(EOType.AP_BLAST, 5.0)
+        and corrected.k >= 1.05 * raw.k + 2
+    )
+    if _reliable(raw, opts) and not better:
         return "A", (
             f"{raw.k} of {raw.n} recorded mines in cleared ground were found where the record "
             f"put them ({100 * (raw.value or 0):.0f} %, 95 % CI {100 * (raw.low or 0):.0f}–"
             f"{100 * (raw.high or 0):.0f} %)"
         )
-    clear = al is not None and not al.ambiguous and al.score >= 0.5 * al.inliers
     if al is not None and clear and _reliable(corrected, opts) and corrected is not None:
         t = al.transform
         return "B", (

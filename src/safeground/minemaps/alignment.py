@@ -190,6 +190,48 @@ def _refine(transform: Transform, ev: _Evidence) -> Transform | None:
     return transform
 
 
+def _slide_along_rows(
+    best: tuple[float, Transform, Matching], ev: _Evidence, rec_dirs: list[float]
+) -> tuple[tuple[float, Transform, Matching], bool]:
+    """Rows are periodic: try the solution moved by whole mine spacings along the rows.
+
+    Returns the best and whether a slid solution explains the evidence equally well
+    (the cleared ground does not reach past the ends of the rows: the position
+    along the rows is then undetermined).
+    """
+    if not rec_dirs or len(ev.rec) < 3:
+        return best, False
+    d, _ = cKDTree(ev.rec).query(ev.rec, k=2)
+    spacing = float(np.median(d[:, 1]))
+    t = best[1]
+    a = np.deg2rad(rec_dirs[0] + t.rotation_deg)
+    step = spacing * np.array([np.cos(a), np.sin(a)])
+    # how many spacings the rows span: every slide that keeps some overlap is a candidate
+    extent = float(np.ptp((ev.rec - ev.rec.mean(axis=0)) @ np.array([np.cos(a), np.sin(a)])))
+    n = int(min(max(extent / max(spacing, 0.5), 3), 40))
+    tried = [best]
+    for k in [k for k in range(-n, n + 1) if k]:
+        cand = Transform(
+            t.center, (t.shift[0] + k * step[0], t.shift[1] + k * step[1]), t.rotation_deg, t.scale
+        )
+        sc, m = _explains(cand, ev)
+        tried.append((sc, cand, m))
+    top = max(tried, key=lambda c: c[0])
+    if top is not best:
+        refined = _refine(top[1], ev)
+        if refined is not None:
+            sc, m = _explains(refined, ev)
+            if sc > best[0] + 1e-9:
+                best = (sc, refined, m)
+    tie = any(
+        # a slide shorter than the tolerance is within the stated accuracy, not an ambiguity
+        sc >= best[0] - 0.5
+        and np.hypot(*np.subtract(tr.shift, best[1].shift)) > max(0.5 * spacing, ev.tol.max())
+        for sc, tr, _ in tried
+    )
+    return best, tie
+
+
 def estimate_alignment(
     recorded: np.ndarray,
     found: np.ndarray,
@@ -266,14 +308,16 @@ def estimate_alignment(
     if not scored:
         return None
     best = max(scored, key=lambda c: c[0])
-    if own is not None and len(own[2]) >= min_inliers and own[0] >= 0.5 * best[0]:
+    elsewhere = own is not None and np.hypot(*np.subtract(best[1].shift, own[1].shift)) > 3 * tol.max()
+    if own is not None and elsewhere and len(own[2]) >= min_inliers and own[0] >= 0.5 * best[0]:
         best = own
+    best, along_rows_tie = _slide_along_rows(best, ev, rec_dirs)
     score, transform, m = best
     if len(m) < min_inliers:
         return None
     # another place that explains the evidence almost as well, with other finds
     best_finds = set(m.found.tolist())
-    ambiguous = any(
+    ambiguous = along_rows_tie or any(
         sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
         for sc, _, mm in scored
         if mm is not m

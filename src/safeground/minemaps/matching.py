@@ -58,18 +58,30 @@ def match_positions(
     comp = label[ri]
     order = np.argsort(comp, kind="stable")
     ri, fi, dist, comp = ri[order], fi[order], dist[order], comp[order]
-    bounds = np.flatnonzero(np.diff(comp)) + 1
+    # components with one recorded or one found item: the optimum is simply the
+    # closest pair, done for all such components at once (most of them, in practice)
+    r_per = _distinct_per_component(comp, ri, label.max() + 1)
+    f_per = _distinct_per_component(comp, fi, label.max() + 1)
+    simple = (r_per == 1) | (f_per == 1)
+    edge_simple = simple[comp]
     out_r: list[np.ndarray] = []
     out_f: list[np.ndarray] = []
     out_d: list[np.ndarray] = []
+    if edge_simple.any():
+        c_s, r_s, f_s, d_s = comp[edge_simple], ri[edge_simple], fi[edge_simple], dist[edge_simple]
+        o = np.lexsort((d_s, c_s))
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = c_s[o][1:] != c_s[o][:-1]
+        out_r.append(r_s[o][first])
+        out_f.append(f_s[o][first])
+        out_d.append(d_s[o][first])
+    ri, fi, dist, comp = ri[~edge_simple], fi[~edge_simple], dist[~edge_simple], comp[~edge_simple]
+    bounds = np.flatnonzero(np.diff(comp)) + 1
     for r_, f_, d_ in zip(np.split(ri, bounds), np.split(fi, bounds), np.split(dist, bounds), strict=True):
+        if len(r_) == 0:
+            continue
         ur, r_loc = np.unique(r_, return_inverse=True)
         uf, f_loc = np.unique(f_, return_inverse=True)
-        if len(ur) == 1 and len(uf) == 1:
-            out_r.append(ur)
-            out_f.append(uf)
-            out_d.append(d_[:1])
-            continue
         big = float(d_.sum()) + 1.0 + float(tol.max())
         cost = np.full((len(ur), len(uf)), big * (len(ur) + len(uf)))
         cost[r_loc, f_loc] = d_
@@ -78,7 +90,14 @@ def match_positions(
         out_r.append(ur[rows[real]])
         out_f.append(uf[cols[real]])
         out_d.append(cost[rows[real], cols[real]])
+    if not out_r:
+        return empty
     return Matching(np.concatenate(out_r), np.concatenate(out_f), np.concatenate(out_d))
+
+
+def _distinct_per_component(comp: np.ndarray, node: np.ndarray, n: int) -> np.ndarray:
+    pairs = np.unique(np.column_stack([comp, node]), axis=0)
+    return np.bincount(pairs[:, 0], minlength=n)
 
 
 def match_typed(
