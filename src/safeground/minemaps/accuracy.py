@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import binomtest
+from scipy.stats import beta
 from shapely.geometry.base import BaseGeometry
 
 from safeground import __version__
@@ -128,11 +128,22 @@ class RecordResult:
         }
 
 
+def clopper_pearson(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial confidence intervals, vectorised (beta quantiles)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = (1.0 - confidence) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, beta.ppf(a, k, n - k + 1), 0.0)
+        high = np.where(k < n, beta.ppf(1 - a, k + 1, n - k), 1.0)
+    return low, high
+
+
 def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
     if n == 0:
         return Proportion(0, 0, None, None)
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
-    return Proportion(k, n, float(ci.low), float(ci.high))
+    low, high = clopper_pearson(np.array([k]), np.array([n]), confidence)
+    return Proportion(k, n, float(low[0]), float(high[0]))
 
 
 def _tolerances(types: np.ndarray, opts: AccuracyOptions) -> np.ndarray:

@@ -209,11 +209,23 @@ def _slide_along_rows(
     # how many spacings the rows span: every slide that keeps some overlap is a candidate
     extent = float(np.ptp((ev.rec - ev.rec.mean(axis=0)) @ np.array([np.cos(a), np.sin(a)])))
     n = int(min(max(extent / max(spacing, 0.5), 3), 40))
-    tried = [best]
+    # cheap pre-score of every slide (items with a find within tolerance), full score for the best few
+    ftree = cKDTree(ev.fnd)
+    slides = []
     for k in [k for k in range(-n, n + 1) if k]:
         cand = Transform(
             t.center, (t.shift[0] + k * step[0], t.shift[1] + k * step[1]), t.rotation_deg, t.scale
         )
+        moved = cand.apply(ev.rec)
+        dist, _ = ftree.query(moved, distance_upper_bound=float(ev.tol.max()))
+        hit = np.isfinite(dist)
+        pre = float(hit.sum())
+        if ev.checked is not None:  # mines moved into cleared ground where nothing was found
+            pre -= 0.5 * float(shapely.contains_xy(ev.checked, moved[~hit, 0], moved[~hit, 1]).sum())
+        slides.append((pre, k, cand))
+    slides.sort(key=lambda c: -c[0])
+    tried = [best]
+    for _, _, cand in slides[:6]:
         sc, m = _explains(cand, ev)
         tried.append((sc, cand, m))
     top = max(tried, key=lambda c: c[0])
@@ -293,7 +305,7 @@ def estimate_alignment(
     candidates.sort(key=lambda c: -c[0])
     starts = [Transform((center[0], center[1]), (0.0, 0.0), 0.0)]
     starts += [
-        Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:20]
+        Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:12]
     ]
     scored: list[tuple[float, Transform, Matching]] = []
     own: tuple[float, Transform, Matching] | None = None  # grown from the record's own position
