@@ -40,9 +40,7 @@ def make_data(n_records: int, seed: int = 1) -> dict[str, np.ndarray]:
         rng.uniform(0, 2, n_records),
         np.where(cls == 1, rng.uniform(10, 60, n_records), rng.uniform(40, 250, n_records)),
     )
-    rot = np.where(
-        cls == 0, 0.0, np.where(cls == 1, rng.uniform(1, 6, n_records), rng.uniform(2, 25, n_records))
-    )
+    rot = np.where(cls == 0, 0.0, np.where(cls == 1, rng.uniform(1, 6, n_records), rng.uniform(2, 25, n_records)))
     rot *= rng.choice([-1, 1], n_records)
     sdir = rng.uniform(0, 2 * np.pi, n_records)
     truth = np.empty((n_records * MINES_PER_RECORD, 2))
@@ -55,9 +53,7 @@ def make_data(n_records: int, seed: int = 1) -> dict[str, np.ndarray]:
         a = np.deg2rad(rot[i])
         r = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         recorded[sl] = (
-            (pts - centers[i]) @ r.T
-            + centers[i]
-            + shift_mag[i] * np.array([np.cos(sdir[i]), np.sin(sdir[i])])
+            (pts - centers[i]) @ r.T + centers[i] + shift_mag[i] * np.array([np.cos(sdir[i]), np.sin(sdir[i])])
         )
     return {
         "truth": truth,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +17,56 @@ import pytest
 
 from safeground.storage.base import Store, open_store
 
-BACKENDS = ["gpkg"]
+BACKENDS = ["gpkg", "postgis"]
+#: the PostGIS server the contract suite runs against (each test gets its own schema)
+PG_URL = os.environ.get("SAFEGROUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/safeground_test")
+
+
+def _postgis_available() -> str | None:
+    """None when the server answers with PostGIS, else why not."""
+    try:
+        import sqlalchemy
+
+        eng = sqlalchemy.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with eng.begin() as c:
+            c.execute(sqlalchemy.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # any failure means: no usable server here
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+_PG_PROBLEM: str | bool | None = False
+
+
+def postgis_problem() -> str | None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _postgis_available()
+    return _PG_PROBLEM  # type: ignore[return-value]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "gpkg":
         s = open_store(str(tmp_path / "store.gpkg"))
-    else:  # pragma: no cover - later backends
-        raise AssertionError(request.param)
-    yield s
-    s.close()
+        s.test_url = str(tmp_path / "store.gpkg")  # type: ignore[attr-defined]
+        yield s
+        s.close()
+        return
+    problem = postgis_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostGIS contract tests, but the server at {PG_URL} is not usable: {problem}")
+        pytest.skip(f"PostGIS tests did NOT run: no usable server at {PG_URL} ({problem})")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    s = open_store(f"{PG_URL}?schema={schema}")
+    s.test_url = f"{PG_URL}?schema={schema}"  # type: ignore[attr-defined]
+    try:
+        yield s
+    finally:
+        s.drop()  # type: ignore[attr-defined]
+        s.close()
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

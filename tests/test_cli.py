@@ -109,7 +109,5 @@ def test_bad_options_and_unwritable_output_are_errors_not_tracebacks(demo_dir: P
     assert res.returncode == 2 and "Traceback" not in res.stderr
     res = run_cli("generate", "--size-km", "1", "--store", str(tmp_path / "g.gpkg"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    res = run_cli(
-        "map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png")
-    )
+    res = run_cli("map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png"))
     assert res.returncode == 2 and "Traceback" not in res.stderr

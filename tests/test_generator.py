@@ -113,9 +113,7 @@ def test_most_accidents_are_off_the_former_contact_line(demo_store: Store):
 
 def test_about_forty_civilian_casualties_in_the_first_four_months(demo_store: Store):
     acc = demo_store.read_frame(Accident)
-    vic = demo_store.read_frame(Victim).merge(
-        acc[["uid", "accident_date"]], left_on="accident_uid", right_on="uid"
-    )
+    vic = demo_store.read_frame(Victim).merge(acc[["uid", "accident_date"]], left_on="accident_uid", right_on="uid")
     first = date(2020, 11, 20)
     early = vic[
         (vic["victim_status"] == "civilian")

@@ -41,15 +41,11 @@ def test_gdal_spatial_filter_uses_our_index(tmp_path: Path):
     with GeoPackageStore(path) as s:
         s.add_many([sample(EOItem, i) for i in range(1, 21)])
     p = sample(EOItem, 10).geometry
-    got = pyogrio.read_dataframe(
-        path, layer="eo_items", bbox=(p.x - 1e-4, p.y - 1e-4, p.x + 1e-4, p.y + 1e-4)
-    )
+    got = pyogrio.read_dataframe(path, layer="eo_items", bbox=(p.x - 1e-4, p.y - 1e-4, p.x + 1e-4, p.y + 1e-4))
     assert list(got["uid"]) == ["EO-00010"]
     # the extent QGIS zooms to is kept up to date
     with sqlite3.connect(path) as con:
-        minx, maxx = con.execute(
-            "SELECT min_x, max_x FROM gpkg_contents WHERE table_name='eo_items'"
-        ).fetchone()
+        minx, maxx = con.execute("SELECT min_x, max_x FROM gpkg_contents WHERE table_name='eo_items'").fetchone()
     assert minx == pytest.approx(sample(EOItem, 1).geometry.x)
     assert maxx == pytest.approx(sample(EOItem, 20).geometry.x)
 
@@ -66,9 +62,7 @@ def test_features_appended_by_gdal_are_read_back(tmp_path: Path):
     with GeoPackageStore(path) as s:
         assert s.get(EOItem, "EO-00002").geometry.equals(sample(EOItem, 2).geometry)
         g = sample(EOItem, 2).geometry
-        assert [r.uid for r in s.find(EOItem, bbox=(g.x - 1e-4, g.y - 1e-4, g.x + 1e-4, g.y + 1e-4))] == [
-            "EO-00002"
-        ]
+        assert [r.uid for r in s.find(EOItem, bbox=(g.x - 1e-4, g.y - 1e-4, g.x + 1e-4, g.y + 1e-4))] == ["EO-00002"]
 
 
 def test_closed_store_is_one_plain_file(tmp_path: Path):

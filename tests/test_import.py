@@ -44,18 +44,14 @@ def _state(store: Store) -> list[dict]:
 
 
 def test_good_file_imports_every_feature(store: Store, tmp_path: Path):
-    f = _write(
-        tmp_path / "sha.geojson", [_feature(f"SHA-{i}", _square(47.1 + i * 0.01, 39.6)) for i in range(5)]
-    )
+    f = _write(tmp_path / "sha.geojson", [_feature(f"SHA-{i}", _square(47.1 + i * 0.01, 39.6)) for i in range(5)])
     rep = import_features(store, "hazard_areas", f)
     assert rep.created == [f"SHA-{i}" for i in range(5)]
     assert store.count(HazardArea) == 5
     assert store.get(HazardArea, "SHA-3").evidence[0].source == "returnee"
 
 
-def test_every_problem_is_reported_with_file_feature_and_field_and_nothing_is_stored(
-    store: Store, tmp_path: Path
-):
+def test_every_problem_is_reported_with_file_feature_and_field_and_nothing_is_stored(store: Store, tmp_path: Path):
     store.add(sample(HazardArea, 1))
     before = _state(store)
     bowtie = {
@@ -206,9 +202,7 @@ def _accident(lon: float, lat: float, **kw) -> dict:
 
 
 def test_two_accidents_at_one_place_are_not_duplicates_but_identical_rows_are(store: Store, tmp_path: Path):
-    f = _write(
-        tmp_path / "a.geojson", [_accident(47.1, 39.6), _accident(47.1, 39.6, accident_date="2021-01-03")]
-    )
+    f = _write(tmp_path / "a.geojson", [_accident(47.1, 39.6), _accident(47.1, 39.6, accident_date="2021-01-03")])
     assert len(import_features(store, "accidents", f).created) == 2
     g = _write(tmp_path / "b.geojson", [_accident(47.2, 39.6), _accident(47.2, 39.6)])
     with pytest.raises(InvalidInput, match="duplicate of feature 1"):
@@ -250,8 +244,6 @@ def test_csv_of_coordinates_and_area_of_interest(store: Store, tmp_path: Path):
 def test_file_with_several_layers_needs_a_choice(store: Store, tmp_path: Path):
     multi = tmp_path / "survey.gpkg"
     for name in ("sha", "notes"):
-        gpd.GeoDataFrame({"uid": ["A"]}, geometry=[shapely.Point(47.1, 39.6)], crs=4326).to_file(
-            multi, layer=name
-        )
+        gpd.GeoDataFrame({"uid": ["A"]}, geometry=[shapely.Point(47.1, 39.6)], crs=4326).to_file(multi, layer=name)
     with pytest.raises(InvalidInput, match="2 layers: sha, notes"):
         import_features(store, "accidents", multi)

@@ -109,9 +109,7 @@ def test_remaining_mines_are_corrected_and_cleared_ones_are_not_listed():
     # margin around the last mines (clearance does not stop at the last mine found)
     west = truth[:, 0] < center[0]
     cleared = (
-        shapely.MultiPoint(truth[west])
-        .convex_hull.buffer(30.0)
-        .intersection(shapely.box(0, 0, center[0] - 1.0, 5000))
+        shapely.MultiPoint(truth[west]).convex_hull.buffer(30.0).intersection(shapely.box(0, 0, center[0] - 1.0, 5000))
     )
     res = assess_record(evidence(recorded, truth[west], cleared))
     assert res.grade == "B"
@@ -242,9 +240,7 @@ def test_accuracy_command_formats_and_save(demo_dir, tmp_path):
         assert all(r.version == 1 for r in s.find(MinefieldRecord))
     # the dossier renders as a real one-page PDF that is not blank
     uid = rows[0]["record"]
-    res = run_cli(
-        "maps", "dossier", uid, "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "d")
-    )
+    res = run_cli("maps", "dossier", uid, "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "d"))
     assert res.returncode == 0, res.stderr
     html = (tmp_path / "d" / f"{uid}.html").read_text()
     assert "Grade" in html and "Method" in html and "SHA-256" in html

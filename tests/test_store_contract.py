@@ -153,3 +153,71 @@ def test_metadata(store: Store):
     store.set_meta("area_of_interest", "[1, 2, 3, 4]")
     store.set_meta("area_of_interest", "[5, 6, 7, 8]")
     assert store.get_meta("area_of_interest") == "[5, 6, 7, 8]"
+
+
+def test_many_concurrent_writers_lose_no_update(store: Store):
+    """Eight editors increment one counter ten times each, retrying on conflicts: all 80 land."""
+    import threading
+
+    from safeground.storage.base import open_store
+
+    store.add(sample(Organisation, 1).model_copy(update={"acronym": "0"}))
+    errors: list[BaseException] = []
+
+    def editor() -> None:
+        s = open_store(store.test_url)  # type: ignore[attr-defined]
+        try:
+            for _ in range(10):
+                while True:
+                    cur = s.get(Organisation, "ORG-00001")
+                    try:
+                        s.update(
+                            cur.model_copy(update={"acronym": str(int(cur.acronym) + 1)}),
+                            expected_version=cur.version,
+                        )
+                        break
+                    except VersionConflict:
+                        continue
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=editor) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    final = store.get(Organisation, "ORG-00001")
+    assert final.acronym == "80" and final.version == 81
+    assert len(store.history(Organisation, "ORG-00001")) == 81
+
+
+def test_the_same_district_is_the_same_in_every_backend(store: Store, tmp_path):
+    """Generated into this backend and into a GeoPackage, the layers hold the same records."""
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import build_district, write_district
+    from safeground.model import Accident, EOItem, HazardArea
+    from safeground.reports.summary import summarise
+    from safeground.storage.gpkg import GeoPackageStore
+
+    cfg = DistrictConfig(seed=11, size_km=6)
+    write_district(build_district(cfg), store)
+    with GeoPackageStore(tmp_path / "ref.gpkg") as ref:
+        write_district(build_district(cfg), ref)
+        assert store.counts() == ref.counts()
+        for cls in (HazardArea, Accident, EOItem):
+            mine = [r.model_dump(mode="json", exclude={"entered_at"}) for r in store.find(cls)]
+            theirs = [r.model_dump(mode="json", exclude={"entered_at"}) for r in ref.find(cls)]
+            assert mine == theirs
+        assert summarise(store).totals == summarise(ref).totals
+
+
+def test_bounding_box_is_exact_not_the_index_approximation(store: Store):
+    """Spatial indexes keep rounded boxes; answers must still follow the exact coordinates."""
+    store.add_many([sample(EOItem, i) for i in range(1, 4)])
+    p = sample(EOItem, 2).geometry
+    assert [r.uid for r in store.find(EOItem, bbox=(p.x, p.y, p.x + 1e-3, p.y + 1e-3))] == ["EO-00002"]
+    assert list(store.find(EOItem, bbox=(p.x + 1e-9, p.y, p.x + 1e-3, p.y + 1e-3))) == []
+    assert len(store.read_frame(EOItem, bbox=(p.x - 1e-9, p.y - 1e-9, p.x - 1e-10, p.y))) == 0

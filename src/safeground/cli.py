@@ -45,6 +45,8 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
     from safeground.generator.district import build_district, write_district
     from safeground.storage.base import open_store
 
+    if _is_url(store_path):
+        return _generate_into_server(store_path, DistrictConfig(seed=seed, size_km=size_km), force)
     path = Path(store_path)
     if path.exists() and not force:
         raise SafeGroundError(
@@ -52,9 +54,7 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
             hint="add --force to replace it, or choose another file with --store",
         )
     if not path.parent.exists():
-        raise SafeGroundError(
-            f"the folder {path.parent} does not exist", hint="create it or choose another --store"
-        )
+        raise SafeGroundError(f"the folder {path.parent} does not exist", hint="create it or choose another --store")
     cfg = DistrictConfig(seed=seed, size_km=size_km)
     tmp = path.with_name(f".{path.name}.partial")
     t0 = time.perf_counter()
@@ -80,9 +80,40 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
     return time.perf_counter() - t0
 
 
-SizeOpt = Annotated[
-    float, typer.Option(min=4.0, max=200.0, help="Side of the square district in km (4–200).")
-]
+def _is_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _generate_into_server(url: str, cfg: object, force: bool) -> float:
+    """On PostGIS the district goes into one schema, in one transaction."""
+    from safeground.generator.district import build_district, write_district
+    from safeground.storage.base import open_store
+
+    t0 = time.perf_counter()
+    store = open_store(url)
+    try:
+        if any(store.counts().values()):
+            if not force:
+                raise SafeGroundError(
+                    f"the store at {store.location} is not empty; SafeGround will not overwrite it",
+                    hint="add --force to replace it, or give another ?schema=",
+                )
+            store.drop()  # type: ignore[attr-defined]
+            store.close()
+            store = open_store(url)
+        with _progress() as prog:
+            task = prog.add_task("building district", total=None)
+
+            def step(msg: str) -> None:
+                prog.update(task, description=msg)
+
+            write_district(build_district(cfg, step), store, step)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    return time.perf_counter() - t0
+
+
+SizeOpt = Annotated[float, typer.Option(min=4.0, max=200.0, help="Side of the square district in km (4–200).")]
 
 
 @app.command()
@@ -216,15 +247,11 @@ def demo(
     _print_summary(store)
     with open_store(store, readonly=True) as s, _progress() as prog:
         prog.add_task("drawing the district map", total=None)
-        draw_district_map(
-            s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)"
-        )
+        draw_district_map(s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
     took = time.perf_counter() - t0
     size_mb = Path(store).stat().st_size / 1e6
     console.print(f"\n[green]Done in {took:.1f} s.[/] Open next:")
-    console.print(
-        f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84"
-    )
+    console.print(f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84")
     console.print(f"  • [bold]{png}[/]: the district map (hazards, records, finds, accidents)")
     console.print(f"  • [bold]safeground summary --store {store}[/] to print this summary again")
 
@@ -232,13 +259,9 @@ def demo(
 @app.command("import")
 def import_(
     layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
-    file: Annotated[
-        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML, CSV with lon/lat …")
-    ],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML, CSV with lon/lat …")],
     store: Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store.")],
-    repair: Annotated[
-        bool, typer.Option(help="Fix repairable geometry problems and list the changes.")
-    ] = False,
+    repair: Annotated[bool, typer.Option(help="Fix repairable geometry problems and list the changes.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
     new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
     source_layer: Annotated[str | None, typer.Option(help="Layer to read from a file with several.")] = None,
@@ -248,9 +271,7 @@ def import_(
     from safeground.storage.base import open_store
 
     if not Path(store).exists() and not new:
-        raise SafeGroundError(
-            f"no SafeGround store at {store}", hint="check the path, or add --new to create it"
-        )
+        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
     with open_store(store, readonly=dry_run and Path(store).exists()) as s:
         if dry_run and s.readonly:
             rep = _dry_run(s, layer, file, repair, source_layer)
@@ -278,9 +299,7 @@ def _dry_run(store: object, layer: str, file: Path, repair: bool, source_layer: 
         copy = Path(tmp) / "dry-run.gpkg"
         shutil.copy(store.location, copy)  # type: ignore[attr-defined]
         with open_store(str(copy)) as scratch:
-            return import_features(
-                scratch, layer, file, repair=repair, dry_run=True, source_layer=source_layer
-            )
+            return import_features(scratch, layer, file, repair=repair, dry_run=True, source_layer=source_layer)
 
 
 @app.command()
@@ -338,12 +357,8 @@ def _accuracy_options(as_of: str | None) -> object:
 def maps_accuracy(
     store: StoreOpt = "demo.gpkg",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    as_of: Annotated[
-        str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")
-    ] = None,
-    save: Annotated[
-        bool, typer.Option(help="Store the assessments and corrected positions as new layers.")
-    ] = False,
+    as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
+    save: Annotated[bool, typer.Option(help="Store the assessments and corrected positions as new layers.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write csv/json here instead of the screen.")] = None,
 ) -> None:
     """How good was each minefield record? Scores every record against clearance results."""
@@ -445,9 +460,7 @@ def maps_dossier(
     record: Annotated[str, typer.Argument(help="Minefield record uid, e.g. MFR-00012.")],
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF.")] = Path("dossiers"),
-    as_of: Annotated[
-        str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Write the one-page accuracy dossier (HTML and PDF) of one minefield record."""
     from safeground.errors import RecordNotFound

@@ -212,9 +212,7 @@ class _Writer:
                 geometry=self.g(district),
             )
         )
-        cells = shapely.voronoi_polygons(
-            shapely.MultiPoint([s.center for s in land.settlements]), extend_to=district
-        )
+        cells = shapely.voronoi_polygons(shapely.MultiPoint([s.center for s in land.settlements]), extend_to=district)
         for k, cell in enumerate(shapely.get_parts(cells)):
             st = next(s for s in land.settlements if cell.contains(s.center))
             self.municipalities.append((f"ADM-{self.counters['ADM'] + 1:05d}", cell))
@@ -242,9 +240,7 @@ class _Writer:
             )
         )
 
-        def pt(
-            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
-        ) -> None:
+        def pt(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
             out.append(
                 InfrastructurePoint(
                     uid=self.uid("INP"),
@@ -257,9 +253,7 @@ class _Writer:
                 )
             )
 
-        def ln(
-            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
-        ) -> None:
+        def ln(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
             if geom.is_empty or geom.length < 1.0:
                 return
             out.append(
@@ -274,9 +268,7 @@ class _Writer:
                 )
             )
 
-        def ar(
-            kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None
-        ) -> None:
+        def ar(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
             out.append(
                 InfrastructureArea(
                     uid=self.uid("INA"),
@@ -492,9 +484,7 @@ class _Writer:
                         eo_model=t.model[i],
                         depth_cm=float(rng.integers(lo, hi + 1)),
                         condition=EOCondition.INTACT if rng.random() < 0.8 else EOCondition.DAMAGED,
-                        how_found=HowFound.EOD_CALL_OUT
-                        if a.activity_type == ActivityType.EOD
-                        else how[a.method],
+                        how_found=HowFound.EOD_CALL_OUT if a.activity_type == ActivityType.EOD else how[a.method],
                         activity_uid=a.aid,
                         hazard_area_uid=a.hazard,
                         geometry=shapely.Point(lon, lat),

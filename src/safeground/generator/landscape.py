@@ -102,9 +102,7 @@ def wiggly(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, amp: float, n
     return LineString(pts)
 
 
-def points_along(
-    line: LineString, spacing: float, rng: np.random.Generator, jitter: float = 0.0
-) -> list[Point]:
+def points_along(line: LineString, spacing: float, rng: np.random.Generator, jitter: float = 0.0) -> list[Point]:
     n = max(int(line.length // spacing), 1)
     d = np.linspace(0.0, line.length, n + 1)
     pts = shapely.line_interpolate_point(line, d)
@@ -145,9 +143,7 @@ def _place_settlements(cfg: DistrictConfig, front: LineString, rng: np.random.Ge
     out = []
     for i, p in enumerate(chosen):
         kind = "town" if i == 0 else "village"
-        name = ("Yenishahar" if kind == "town" else names[(i - 1) % len(names)]) + (
-            "" if i <= len(names) else f" {i}"
-        )
+        name = ("Yenishahar" if kind == "town" else names[(i - 1) % len(names)]) + ("" if i <= len(names) else f" {i}")
         radius = rng.uniform(900, 1100) if kind == "town" else rng.uniform(280, 520)
         out.append(Settlement(name, kind, Point(p), radius))
     return out
@@ -183,9 +179,7 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     for street in st.streets:
         dists = np.arange(house_gap / 2, street.length, house_gap)
         p0 = shapely.get_coordinates(shapely.line_interpolate_point(street, dists))
-        p1 = shapely.get_coordinates(
-            shapely.line_interpolate_point(street, np.minimum(dists + 1.0, street.length))
-        )
+        p1 = shapely.get_coordinates(shapely.line_interpolate_point(street, np.minimum(dists + 1.0, street.length)))
         t = p1 - p0
         t /= np.linalg.norm(t, axis=1, keepdims=True).clip(1e-9)
         nrm = np.column_stack([-t[:, 1], t[:, 0]])
@@ -204,15 +198,11 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     ok = ~shapely.intersects(np.asarray(houses, dtype=object), streets_zone) if houses else np.array([], bool)
     st.houses = [h for h, k in zip(houses, ok, strict=True) if k]
     st.entrances = [e for e, k in zip(entrances, ok, strict=True) if k]
-    hull = (
-        shapely.union_all([*st.houses, *st.streets]).convex_hull if st.houses else st.center.buffer(st.radius)
-    )
+    hull = shapely.union_all([*st.houses, *st.streets]).convex_hull if st.houses else st.center.buffer(st.radius)
     st.footprint = hull.buffer(30.0)
 
 
-def _roads(
-    settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator
-) -> list[LineString]:
+def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator) -> list[LineString]:
     nodes = np.array([[s.center.x, s.center.y] for s in settlements] + [list(c) for c in checkpoints])
     d = cdist(nodes, nodes)
     mst = minimum_spanning_tree(d).toarray()
@@ -344,17 +334,13 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
         streets = st.streets if st.kind == "town" else st.streets[:1]
         for street in streets:
             light_poles.extend(
-                shapely.points(
-                    shapely.get_coordinates(points_along(street, 35.0, rng)) + np.array([4.0, 0.0])
-                )
+                shapely.points(shapely.get_coordinates(points_along(street, 35.0, rng)) + np.array([4.0, 0.0]))
             )
     all_roads = roads + [line for st in settlements for line in st.streets]
     junctions = _junctions(all_roads + [p for _, p in paths])
     water = shapely.union_all([river, *canals])
     bridges = [
-        p
-        for p in shapely.get_parts(shapely.intersection(shapely.union_all(roads), water))
-        if p.geom_type == "Point"
+        p for p in shapely.get_parts(shapely.intersection(shapely.union_all(roads), water)) if p.geom_type == "Point"
     ]
     return Landscape(
         size=s,

@@ -157,9 +157,7 @@ def _layout_field(
         if kind == "av" or (kind == "mixed" and r < max(1, n_rows // 3)):
             models.append(AV)
         else:
-            models.append(
-                AP_BLAST if rng.random() < 0.7 else (AP_FRAG if rng.random() < 0.5 else AP_FRAG_STAKE)
-            )
+            models.append(AP_BLAST if rng.random() < 0.7 else (AP_FRAG if rng.random() < 0.5 else AP_FRAG_STAKE))
     rows: list[Row] = []
     for r, model in enumerate(models):
         # row 1 faces the old enemy (towards the front line)
@@ -239,9 +237,7 @@ def _nuisance(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random
     put(path_sites, 0.07, "path", (1, 2), 1.5, ap)
 
 
-def _cluster_strikes(
-    cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random.Generator
-) -> list[Strike]:
+def _cluster_strikes(cfg: DistrictConfig, land: Landscape, truth: Truth, rng: np.random.Generator) -> list[Strike]:
     town = land.town
     strikes: list[Strike] = []
     n = max(3, round(14 * cfg.scale))

@@ -80,9 +80,7 @@ def check_geometry(
     issues: list[GeometryIssue] = []
     allowed = _FAMILIES[expected.upper()]
     if geom.geom_type not in allowed:
-        issues.append(
-            GeometryIssue("wrong_type", f"{geom.geom_type} where {expected.lower()} expected", False)
-        )
+        issues.append(GeometryIssue("wrong_type", f"{geom.geom_type} where {expected.lower()} expected", False))
     xy = _coords(geom)
     if not np.all(np.isfinite(xy)):
         return [*issues, GeometryIssue("not_finite", "coordinate is NaN or infinite", False)]
@@ -141,9 +139,7 @@ def check_geometry(
 def _near_region(xy: np.ndarray, region: tuple[float, float, float, float], margin: float = 0.5) -> bool:
     minx, miny, maxx, maxy = region
     x, y = xy[:, 0], xy[:, 1]
-    return bool(
-        np.all((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin) & (y <= maxy + margin))
-    )
+    return bool(np.all((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin) & (y <= maxy + margin)))
 
 
 def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:

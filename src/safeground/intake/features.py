@@ -278,9 +278,7 @@ def _validate(
         # every field is checked even when the geometry is bad, so one run lists every problem
         trial = dict(values)
         if has_geom:
-            trial["geometry"] = (
-                geom if not bad and geom is not None else _PLACEHOLDER.get(cls.GEOMETRY or "", geom)
-            )
+            trial["geometry"] = geom if not bad and geom is not None else _PLACEHOLDER.get(cls.GEOMETRY or "", geom)
         try:
             rec = cls.model_validate(trial)
         except ValidationError as exc:
@@ -296,19 +294,13 @@ def _validate(
         key = (
             geom.normalize().wkb if geom is not None else None,
             json.dumps(
-                {
-                    k: v
-                    for k, v in rec.model_dump(mode="json").items()
-                    if k not in ("uid", "entered_at", "geometry")
-                },
+                {k: v for k, v in rec.model_dump(mode="json").items() if k not in ("uid", "entered_at", "geometry")},
                 sort_keys=True,
             ),
         )
         if key in seen_features:
             problems.append(
-                Problem(
-                    src, item, "(all)", f"duplicate of feature {seen_features[key]}: same place and values"
-                )
+                Problem(src, item, "(all)", f"duplicate of feature {seen_features[key]}: same place and values")
             )
             continue
         seen_features[key] = i
@@ -319,9 +311,7 @@ def _validate(
             problems.append(Problem(src, f"record {r.uid}", "uid", "already stored in this layer"))
     problems += _check_references(store, cls, records, src)
     if problems:
-        raise InvalidInput(
-            problems, hint_text="fix the file (or use --repair where offered) and import again"
-        )
+        raise InvalidInput(problems, hint_text="fix the file (or use --repair where offered) and import again")
     return records
 
 
@@ -338,8 +328,6 @@ def _check_references(store: Store, cls: type[Record], records: list[Record], sr
             ref = getattr(r, fld, None)
             if ref and ref not in present:
                 problems.append(
-                    Problem(
-                        src, f"record {r.uid}", fld, f"refers to {ref}, which is not in {target_layer}", ref
-                    )
+                    Problem(src, f"record {r.uid}", fld, f"refers to {ref}, which is not in {target_layer}", ref)
                 )
     return problems

@@ -408,9 +408,7 @@ def evidence_hash(ev: RecordEvidence) -> str:
     return h.hexdigest()
 
 
-def save_results(
-    store: Store, results: list[RecordResult], opts: AccuracyOptions, entered_by: str
-) -> list[str]:
+def save_results(store: Store, results: list[RecordResult], opts: AccuracyOptions, entered_by: str) -> list[str]:
     """Store assessments and corrected positions as new records (never overwriting)."""
     if not results:
         return []
@@ -438,8 +436,7 @@ def save_results(
                 minefield_record_uid=r.uid,
                 source=r.source,
                 as_of=as_of,
-                method=f"SafeGround {__version__}: {METHOD}; evidence sha256 "
-                f"{evidence_hash(r.evidence)[:16]}",
+                method=f"SafeGround {__version__}: {METHOD}; evidence sha256 {evidence_hash(r.evidence)[:16]}",
                 recorded_mines=r.recorded,
                 verified_mines=r.verified,
                 confirmed_mines=r.precision.k,

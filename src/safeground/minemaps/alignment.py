@@ -213,9 +213,7 @@ def _slide_along_rows(
     ftree = cKDTree(ev.fnd)
     slides = []
     for k in [k for k in range(-n, n + 1) if k]:
-        cand = Transform(
-            t.center, (t.shift[0] + k * step[0], t.shift[1] + k * step[1]), t.rotation_deg, t.scale
-        )
+        cand = Transform(t.center, (t.shift[0] + k * step[0], t.shift[1] + k * step[1]), t.rotation_deg, t.scale)
         moved = cand.apply(ev.rec)
         dist, _ = ftree.query(moved, distance_upper_bound=float(ev.tol.max()))
         hit = np.isfinite(dist)
@@ -237,8 +235,7 @@ def _slide_along_rows(
                 best = (sc, refined, m)
     tie = any(
         # a slide shorter than the tolerance is within the stated accuracy, not an ambiguity
-        sc >= best[0] - 0.5
-        and np.hypot(*np.subtract(tr.shift, best[1].shift)) > max(0.5 * spacing, ev.tol.max())
+        sc >= best[0] - 0.5 and np.hypot(*np.subtract(tr.shift, best[1].shift)) > max(0.5 * spacing, ev.tol.max())
         for sc, tr, _ in tried
     )
     return best, tie
@@ -304,9 +301,7 @@ def estimate_alignment(
             candidates.append((votes, ang, off))
     candidates.sort(key=lambda c: -c[0])
     starts = [Transform((center[0], center[1]), (0.0, 0.0), 0.0)]
-    starts += [
-        Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:12]
-    ]
+    starts += [Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:12]]
     scored: list[tuple[float, Transform, Matching]] = []
     own: tuple[float, Transform, Matching] | None = None  # grown from the record's own position
     for k, start in enumerate(starts):

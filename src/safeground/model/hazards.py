@@ -61,11 +61,8 @@ class HazardArea(Record):
             raise ValueError("remaining_area_m2 larger than estimated_area_m2")
         if self.status_history and self.status_history[-1].status != self.status:
             raise ValueError(
-                f"status is {self.status.value} but the last status change says "
-                f"{self.status_history[-1].status.value}"
+                f"status is {self.status.value} but the last status change says {self.status_history[-1].status.value}"
             )
-        if self.classification == HazardClass.CHA and not any(
-            e.kind == EvidenceKind.DIRECT for e in self.evidence
-        ):
+        if self.classification == HazardClass.CHA and not any(e.kind == EvidenceKind.DIRECT for e in self.evidence):
             raise ValueError("a confirmed hazardous area needs at least one item of direct evidence")
         return self

@@ -103,9 +103,7 @@ def summarise(store: Store) -> DistrictSummary:
     by_year = pd.DataFrame()
     period = None
     if len(vic) and len(acc):
-        dated = vic.merge(
-            acc[["uid", "accident_date"]].rename(columns={"uid": "accident_uid"}), on="accident_uid"
-        )
+        dated = vic.merge(acc[["uid", "accident_date"]].rename(columns={"uid": "accident_uid"}), on="accident_uid")
         dated["year"] = dated["accident_date"].astype(str).str[:4]
         by_year = pd.crosstab(dated["year"], dated["victim_status"])
         period = (str(acc["accident_date"].min()), str(acc["accident_date"].max()))
@@ -113,11 +111,7 @@ def summarise(store: Store) -> DistrictSummary:
         casualties = pd.crosstab(vic["victim_status"], vic["outcome"], margins=True, margins_name="total")
         civ = vic[vic["victim_status"] == "civilian"]
         civilian_activity = (
-            civ.groupby("activity_at_time")
-            .size()
-            .sort_values(ascending=False)
-            .rename("victims")
-            .reset_index()
+            civ.groupby("activity_at_time").size().sort_values(ascending=False).rename("victims").reset_index()
         )
         children = int((civ["age"].dropna() < 18).sum())
     else:

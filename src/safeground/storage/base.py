@@ -105,18 +105,12 @@ class Store(ABC):
 
 
 def open_store(location: str, *, create: bool = True, readonly: bool = False) -> Store:
-    """Open the store a location names: a file path means GeoPackage.
-
-    A ``postgresql://`` URL will mean PostGIS once that backend lands; until then
-    it is refused with a clear message rather than treated as a file name.
-    """
-    from safeground.errors import StoreUnavailable
-
+    """Open the store a location names: a file path means GeoPackage, a
+    ``postgresql://`` URL (optionally ``?schema=name``) means PostGIS."""
     if location.startswith(("postgresql://", "postgres://")):
-        raise StoreUnavailable(
-            f"cannot open {location}: the PostGIS backend is not part of this version",
-            hint="use a GeoPackage file path (e.g. demo.gpkg)",
-        )
+        from safeground.storage.postgis import PostGISStore
+
+        return PostGISStore(location.replace("postgres://", "postgresql://", 1), create=create, readonly=readonly)
     from safeground.storage.gpkg import GeoPackageStore
 
     return GeoPackageStore(location, create=create, readonly=readonly)

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from safeground.errors import DuplicateRecord, RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
@@ -149,6 +151,14 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _exact_bbox(geoms: Any, bbox: BBox) -> Any:
+    """The R-tree keeps 32-bit boxes rounded outwards: refine its candidates on the exact envelope,
+    so a bounding-box query answers the same as on PostGIS."""
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    minx, miny, maxx, maxy = bbox
+    return (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
+
+
 class GeoPackageStore(Store):
     """A SafeGround store in one GeoPackage file."""
 
@@ -169,13 +179,9 @@ class GeoPackageStore(Store):
         try:
             if readonly:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._con = sqlite3.connect(
-                    uri, uri=True, isolation_level=None, timeout=30.0, check_same_thread=False
-                )
+                self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0, check_same_thread=False)
             else:
-                self._con = sqlite3.connect(
-                    self.path, isolation_level=None, timeout=30.0, check_same_thread=False
-                )
+                self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -193,11 +199,7 @@ class GeoPackageStore(Store):
                 f"{self.path} is not a GeoPackage/SQLite file ({exc})",
                 hint="give the path of a .gpkg written by SafeGround, or a new file name",
             ) from exc
-        if (
-            tables
-            and "safeground_meta" not in tables
-            and (readonly or not create or "gpkg_contents" in tables)
-        ):
+        if tables and "safeground_meta" not in tables and (readonly or not create or "gpkg_contents" in tables):
             self._con.close()
             raise StoreUnavailable(
                 f"{self.path} is a GeoPackage but not a SafeGround store",
@@ -326,8 +328,7 @@ class GeoPackageStore(Store):
                 f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {_q('rtree_' + table + '_geom')}"
             ).fetchone()
             self._con.execute(
-                "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? "
-                "WHERE table_name=?",
+                "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
                 (*ext, _now_iso(), table),
             )
         self._touched.clear()
@@ -357,10 +358,7 @@ class GeoPackageStore(Store):
                 hint="use update for a new version of an existing record",
             )
         names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-        sql = (
-            f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) "
-            f"VALUES ({', '.join('?' * len(names))})"
-        )
+        sql = f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
         batch = 5000
         for start in range(0, len(recs), batch):
             chunk = recs[start : start + batch]
@@ -387,9 +385,7 @@ class GeoPackageStore(Store):
     def update(self, record: R, *, expected_version: int) -> R:
         lay = layout_of(type(record))
         with self.transaction():
-            row = self._con.execute(
-                f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (record.uid,)
-            ).fetchone()
+            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (record.uid,)).fetchone()
             if row is None:
                 raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
             if row[0] != expected_version:
@@ -461,7 +457,11 @@ class GeoPackageStore(Store):
     def find(self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any) -> Iterator[R]:
         lay = layout_of(record_type)
         where, params = self._where(lay, bbox, equals)
-        yield from self._select(lay, lay.table, where + " ORDER BY fid", params)  # type: ignore[misc]
+        found = self._select(lay, lay.table, where + " ORDER BY fid", params)
+        if bbox is not None and found:
+            keep = _exact_bbox([r.geometry for r in found], bbox)  # type: ignore[attr-defined]
+            found = [r for r, k in zip(found, keep, strict=True) if k]
+        yield from found  # type: ignore[misc]
 
     def count(self, record_type: type[Record]) -> int:
         return int(self._rows(f"SELECT count(*) FROM {_q(record_type.LAYER)}")[0][0])
@@ -475,20 +475,20 @@ class GeoPackageStore(Store):
         lay = layout_of(record_type)
         where, params = self._where(lay, bbox, {})
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
-        rows = self._rows(
-            f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} {where} ORDER BY fid", params
-        )
+        rows = self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} {where} ORDER BY fid", params)
         df = pd.DataFrame.from_records(rows, columns=names)
         if not lay.geometry_type:
             return gpd.GeoDataFrame(df)
         geoms = gpkg_binary.decode(list(df.pop("geom")))
-        return gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+        frame = gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+        if bbox is not None and len(frame):
+            frame = frame[_exact_bbox(geoms, bbox)].reset_index(drop=True)
+        return frame
 
     def max_uid_number(self, record_type: type[Record]) -> int:
         prefix = record_type.UID_PREFIX + "-"
         rows = self._rows(
-            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} "
-            "WHERE uid LIKE ? || '%'",
+            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} WHERE uid LIKE ? || '%'",
             (len(prefix) + 1, prefix),
         )
         return int(rows[0][0] or 0)
@@ -501,8 +501,7 @@ class GeoPackageStore(Store):
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
             self._con.execute(
-                "INSERT INTO safeground_meta VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO safeground_meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 

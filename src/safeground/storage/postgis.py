@@ -1,0 +1,395 @@
+"""The server store: PostgreSQL with PostGIS, for a national authority with many users.
+
+Same contract as the GeoPackage store (``tests/test_store_contract.py`` runs
+unchanged against both). Geometry is ``geometry(<type>, 4326)`` with a GiST
+index; every table has its ``<layer>_history`` twin. Concurrency is PostgreSQL's:
+a write locks the row it updates (``SELECT … FOR UPDATE``) and checks the version
+it was based on, so two editors can never silently overwrite each other.
+
+The URL may name a schema (``postgresql://host/db?schema=district7``) so that
+several districts or a test run can live side by side in one database.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from safeground.errors import DuplicateRecord, RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.model.base import RECORD_TYPES, Record
+from safeground.storage.base import BBox, Progress, R, Store
+from safeground.storage.schema import Layout, layout_of
+
+PG_TYPES = {
+    "text": "TEXT",
+    "integer": "BIGINT",
+    "real": "DOUBLE PRECISION",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMPTZ",
+    "json": "TEXT",  # JSON text, exactly as the GeoPackage keeps it: one layout, one round trip
+}
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "public")
+    if not _SCHEMA_RE.match(schema):
+        raise StoreUnavailable(
+            f"invalid schema name {schema!r} in the store URL", hint="use lower-case letters, digits, _"
+        )
+    scheme = "postgresql+psycopg"
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment)), schema
+
+
+def _to_db(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    if kind == "datetime" and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if kind == "boolean":
+        return bool(value)
+    return value
+
+
+class PostGISStore(Store):
+    """A SafeGround store in a PostgreSQL/PostGIS database (one schema)."""
+
+    def __init__(self, url: str, *, create: bool = True, readonly: bool = False) -> None:
+        self.location = url.split("@")[-1]  # never echo a password
+        self.readonly = readonly
+        sa_url, self.schema = _split_url(url)
+        try:
+            self._engine: Engine = create_engine(sa_url, pool_pre_ping=True)
+            with self._engine.connect() as c:
+                c.execute(text("SELECT 1"))
+        except (OperationalError, ProgrammingError) as exc:
+            raise StoreUnavailable(
+                f"cannot connect to the PostGIS store at {self.location}: {exc.orig}",
+                hint="check that PostgreSQL runs and the database exists (createdb …)",
+            ) from exc
+        self._lock = threading.RLock()
+        self._conn: Connection | None = None
+        self._depth = 0
+        if not readonly:
+            self._ensure_schema(create)
+        elif not self._has_table("safeground_meta"):
+            raise StoreUnavailable(f"no SafeGround store in schema {self.schema} at {self.location}")
+
+    # -- setup ------------------------------------------------------------------------
+    def _t(self, table: str) -> str:
+        return f"{_q(self.schema)}.{_q(table)}"
+
+    def _has_table(self, table: str) -> bool:
+        with self._engine.connect() as c:
+            return bool(
+                c.execute(
+                    text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = :t"),
+                    {"s": self.schema, "t": table},
+                ).first()
+            )
+
+    def _tables(self) -> set[str]:
+        with self._engine.connect() as c:
+            rows = c.execute(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": self.schema}
+            )
+            return {r[0] for r in rows}
+
+    def _ensure_schema(self, create: bool) -> None:
+        tables = self._tables()
+        if "safeground_meta" not in tables and not create:
+            raise StoreUnavailable(f"no SafeGround store in schema {self.schema} at {self.location}")
+        wanted = {"safeground_meta"} | {t for c in RECORD_TYPES.values() for t in (c.LAYER, c.LAYER + "_history")}
+        if wanted <= tables:
+            return  # no DDL on a complete store: DDL locks would collide with other users' writes
+        with self._engine.begin() as c:
+            c.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": "safeground-schema-" + self.schema})
+            try:
+                c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            except ProgrammingError as exc:  # pragma: no cover - needs a non-superuser role
+                raise StoreUnavailable(
+                    f"PostGIS is not available in this database: {exc.orig}",
+                    hint="install postgresql-15-postgis-3 and run CREATE EXTENSION postgis as a superuser",
+                ) from exc
+            c.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}"))
+            c.execute(
+                text(f"CREATE TABLE IF NOT EXISTS {self._t('safeground_meta')} (key TEXT PRIMARY KEY, value TEXT)")
+            )
+            for cls in RECORD_TYPES.values():
+                lay = layout_of(cls)
+                self._create_layer(c, lay, lay.table, history=False)
+                self._create_layer(c, lay, lay.history_table, history=True)
+
+    def _create_layer(self, c: Connection, lay: Layout, table: str, *, history: bool) -> None:
+        cols = ["fid BIGSERIAL PRIMARY KEY"]
+        if lay.geometry_type:
+            cols.append(f"geom geometry({lay.geometry_type}, 4326)")
+        for col in lay.columns:
+            null = "" if col.nullable else " NOT NULL"
+            cols.append(f"{_q(col.name)} {PG_TYPES[col.kind]}{null}")
+        if history:
+            cols.append("superseded_at TIMESTAMPTZ NOT NULL")
+        c.execute(text(f"CREATE TABLE IF NOT EXISTS {self._t(table)} ({', '.join(cols)})"))
+        unique = "" if history else "UNIQUE "
+        key = "(uid, version)" if history else "(uid)"
+        c.execute(text(f"CREATE {unique}INDEX IF NOT EXISTS {_q(table + '_uid')} ON {self._t(table)} {key}"))
+        if lay.geometry_type:
+            c.execute(text(f"CREATE INDEX IF NOT EXISTS {_q(table + '_geom')} ON {self._t(table)} USING GIST (geom)"))
+
+    # -- connections and transactions -------------------------------------------------
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """Inside a transaction read through it (see its own writes); otherwise a fresh snapshot."""
+        with self._lock:
+            if self._conn is not None:
+                yield self._conn
+                return
+        with self._engine.connect() as c:
+            yield c
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.readonly:
+            raise StoreUnavailable(f"{self.location} is open read-only", hint="open it for writing to change it")
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._conn = self._engine.connect()
+                tx = self._conn.begin()
+            else:
+                assert self._conn is not None
+                tx = self._conn.begin_nested()
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                tx.rollback()
+                if outer:
+                    self._conn.close()
+                    self._conn = None
+                raise
+            self._depth -= 1
+            try:
+                tx.commit()
+            finally:
+                if outer:
+                    self._conn.close()
+                    self._conn = None
+
+    def _exec(self, sql: str, params: Any = None) -> Any:
+        assert self._conn is not None, "writes happen inside transaction()"
+        return self._conn.execute(text(sql), params or {})
+
+    # -- writes -----------------------------------------------------------------------
+    def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
+        by_type: dict[type[Record], list[Record]] = {}
+        for rec in records:
+            by_type.setdefault(type(rec), []).append(rec)
+        total = 0
+        with self.transaction():
+            for cls, recs in by_type.items():
+                total += self._insert(layout_of(cls), recs, progress)
+        return total
+
+    def _params(self, lay: Layout, rec: Record) -> dict[str, Any]:
+        values = lay.encode(rec)
+        out = {f"c{i}": _to_db(col.kind, v) for i, (col, v) in enumerate(zip(lay.columns, values, strict=True))}
+        if lay.geometry_type:
+            g = getattr(rec, "geometry", None)
+            out["geom"] = None if g is None else shapely.to_wkb(g, output_dimension=2)
+        return out
+
+    def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
+        seen: set[str] = set()
+        for r in recs:
+            if r.uid in seen:
+                raise DuplicateRecord(f"{lay.table}: identifier {r.uid} appears twice in one write")
+            seen.add(r.uid)
+        existing = self.existing_uids(lay.record_type, [r.uid for r in recs])
+        if existing:
+            some = ", ".join(sorted(existing)[:5])
+            raise DuplicateRecord(
+                f"{lay.table}: {len(existing)} identifier(s) already stored: {some}",
+                hint="use update for a new version of an existing record",
+            )
+        names = [_q(c.name) for c in lay.columns]
+        binds = [f":c{i}" for i in range(len(lay.columns))]
+        if lay.geometry_type:
+            names.insert(0, "geom")
+            binds.insert(0, "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        sql = f"INSERT INTO {self._t(lay.table)} ({', '.join(names)}) VALUES ({', '.join(binds)})"
+        for start in range(0, len(recs), 5000):
+            chunk = recs[start : start + 5000]
+            self._exec(sql, [self._params(lay, r) for r in chunk])
+            if progress:
+                progress(len(chunk))
+        return len(recs)
+
+    def update(self, record: R, *, expected_version: int) -> R:
+        lay = layout_of(type(record))
+        with self.transaction():
+            row = self._exec(
+                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": record.uid}
+            ).first()
+            if row is None:
+                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
+            if row[0] != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
+                    "someone changed it since you read it",
+                    hint="reload the record, re-apply your change and save again",
+                )
+            cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
+            self._exec(
+                f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
+                f"SELECT {cols}, now() FROM {self._t(lay.table)} WHERE uid = :uid",
+                {"uid": record.uid},
+            )
+            new = record.model_copy(
+                update={"version": expected_version + 1, "entered_at": datetime.now(UTC).replace(microsecond=0)}
+            )
+            new = type(record).model_validate(new.model_dump())
+            params = self._params(lay, new)
+            sets = [f"{_q(c.name)} = :c{i}" for i, c in enumerate(lay.columns)]
+            if lay.geometry_type:
+                sets.insert(0, "geom = ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+            params["uid_key"] = record.uid
+            self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
+        return new
+
+    # -- reads ------------------------------------------------------------------------
+    def _select_sql(self, lay: Layout, table: str, where: str) -> str:
+        cols = ([] if not lay.geometry_type else ["ST_AsBinary(geom)"]) + [_q(c.name) for c in lay.columns]
+        return f"SELECT {', '.join(cols)} FROM {self._t(table)} {where}"
+
+    def _select(self, lay: Layout, table: str, where: str = "", params: dict[str, Any] | None = None) -> list[Record]:
+        with self._reading() as c:
+            rows = c.execute(text(self._select_sql(lay, table, where)), params or {}).fetchall()
+        if not rows:
+            return []
+        if lay.geometry_type:
+            geoms = shapely.from_wkb([None if r[0] is None else bytes(r[0]) for r in rows])
+            return [lay.decode(r[1:], g) for r, g in zip(rows, geoms, strict=True)]
+        return [lay.decode(r) for r in rows]
+
+    def get(self, record_type: type[R], uid: str) -> R:
+        lay = layout_of(record_type)
+        found = self._select(lay, lay.table, "WHERE uid = :uid", {"uid": uid})
+        if not found:
+            raise RecordNotFound(f"{lay.table}: no record {uid}")
+        return found[0]  # type: ignore[return-value]
+
+    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        known = {c.name: c for c in lay.columns}
+        for i, (key, value) in enumerate(equals.items()):
+            if key not in known:
+                raise ValueError(f"{lay.table} has no column {key!r}")
+            clauses.append(f"{_q(key)} = :e{i}")
+            params[f"e{i}"] = _to_db(known[key].kind, value.value if hasattr(value, "value") else value)
+        if bbox is not None:
+            if not lay.geometry_type:
+                raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
+            # && uses the index's float4 boxes (rounded outwards); refine on the exact float8 envelope
+            env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+            clauses.append(f"geom && {env} AND ST_Intersects(ST_Envelope(geom), {env})")
+            params.update(dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True)))
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def find(self, record_type: type[R], *, bbox: BBox | None = None, **equals: Any) -> Iterator[R]:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        yield from self._select(lay, lay.table, where + " ORDER BY fid", params)  # type: ignore[misc]
+
+    def count(self, record_type: type[Record]) -> int:
+        with self._reading() as c:
+            return int(c.execute(text(f"SELECT count(*) FROM {self._t(record_type.LAYER)}")).scalar_one())
+
+    def history(self, record_type: type[R], uid: str) -> list[R]:
+        lay = layout_of(record_type)
+        old = self._select(lay, lay.history_table, "WHERE uid = :uid ORDER BY version", {"uid": uid})
+        return [*old, self.get(record_type, uid)]  # type: ignore[list-item]
+
+    def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, {})
+        with self._reading() as c:
+            rows = c.execute(text(self._select_sql(lay, lay.table, where + " ORDER BY fid")), params).fetchall()
+        names = (["geom"] if lay.geometry_type else []) + lay.column_names
+        df = pd.DataFrame.from_records(rows, columns=names)
+        for col in lay.columns:  # the same column types as the GeoPackage frame
+            if col.kind in ("date", "datetime") and len(df):
+                df[col.name] = df[col.name].map(lambda v: None if v is None else v.isoformat())
+        if not lay.geometry_type:
+            return gpd.GeoDataFrame(df)
+        geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df.pop("geom")])
+        return gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+
+    def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
+        if not uids:
+            return set()
+        with self._reading() as c:
+            rows = c.execute(
+                text(f"SELECT uid FROM {self._t(record_type.LAYER)} WHERE uid = ANY(:u)"), {"u": list(uids)}
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def max_uid_number(self, record_type: type[Record]) -> int:
+        prefix = record_type.UID_PREFIX + "-"
+        with self._reading() as c:
+            v = c.execute(
+                text(
+                    f"SELECT max(substr(uid, :n)::bigint) FROM {self._t(record_type.LAYER)} "
+                    "WHERE uid ~ ('^' || :p || '[0-9]+$')"
+                ),
+                {"n": len(prefix) + 1, "p": re.escape(prefix)},
+            ).scalar_one()
+        return int(v or 0)
+
+    # -- metadata ---------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._reading() as c:
+            row = c.execute(text(f"SELECT value FROM {self._t('safeground_meta')} WHERE key = :k"), {"k": key}).first()
+        return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._exec(
+                f"INSERT INTO {self._t('safeground_meta')} VALUES (:k, :v) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {"k": key, "v": value},
+            )
+
+    def drop(self) -> None:
+        """Remove this store's schema and everything in it (tests, re-generation)."""
+        with self._engine.begin() as c:
+            c.execute(text(f"DROP SCHEMA IF EXISTS {_q(self.schema)} CASCADE"))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._engine.dispose()
