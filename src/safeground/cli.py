@@ -336,6 +336,71 @@ def history(
     console.print(t)
 
 
+@app.command()
+def check(
+    lon: Annotated[float | None, typer.Argument(help="Longitude (WGS 84 degrees).")] = None,
+    lat: Annotated[float | None, typer.Argument(help="Latitude (WGS 84 degrees).")] = None,
+    store: StoreOpt = "demo.gpkg",
+    batch: Annotated[Path | None, typer.Option(help="CSV with lon,lat columns: check every row.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the batch results (CSV).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json (single point).")] = "text",
+) -> None:
+    """Is it safe here? Checks a point (or a CSV of points) against every known danger."""
+    import json as _json
+
+    import pandas as pd
+
+    from safeground.safety.check import SafetyIndex
+    from safeground.storage.base import open_store
+
+    if batch is None and (lon is None or lat is None):
+        raise SafeGroundError("give LON LAT, or --batch FILE.csv", hint="e.g. safeground check 47.10 39.62")
+    if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise SafeGroundError(f"{lon}, {lat} is not a longitude/latitude", hint="longitude first, then latitude")
+    with open_store(store, readonly=True) as s:
+        index = SafetyIndex.from_store(s)
+    if batch is not None:
+        pts = pd.read_csv(batch)
+        missing = {"lon", "lat"} - set(pts.columns)
+        if missing:
+            raise SafeGroundError(f"{batch.name}: no column {', '.join(sorted(missing))}", hint="name them lon and lat")
+        bad = pts[~pts["lon"].between(-180, 180) | ~pts["lat"].between(-90, 90)]
+        if len(bad):
+            raise SafeGroundError(f"{batch.name}, row {int(bad.index[0]) + 2}: not a longitude/latitude")
+        res = index.check_many(pts["lon"].to_numpy(), pts["lat"].to_numpy())
+        target = out or batch.with_name(batch.stem + "-checked.csv")
+        res.to_csv(target, index=False)
+        counts = res["level"].value_counts()
+        console.print(
+            f"[green]checked[/] {len(res):,} points → {target}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+        )
+        return
+    ans = index.check(lon, lat)  # type: ignore[arg-type]
+    if fmt == "json":
+        sys.stdout.write(
+            _json.dumps(
+                {
+                    "lon": ans.lon,
+                    "lat": ans.lat,
+                    "level": ans.level.name.lower(),
+                    "verdict": ans.verdict,
+                    "findings": [f.__dict__ for f in ans.findings],
+                    "released": [f.__dict__ for f in ans.released],
+                    "risk": ans.risk,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+        return
+    colour = {2: "red", 1: "yellow", 0: "green"}[int(ans.level)]
+    console.print(f"[bold {colour}]{ans.verdict}[/]")
+    for f in ans.findings[:8]:
+        where = "inside" if f.inside else f"{f.distance_m:.0f} m from"
+        console.print(f"  • {where} {f.label} (safety buffer {f.buffer_m:.0f} m)")
+    console.print(f"  Predicted risk: {ans.risk}")
+
+
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 app.add_typer(maps_app, name="maps")
 

@@ -1,0 +1,1 @@
+"""Keeping returnees alive: "is it safe here?" answered from everything the store knows."""
