@@ -201,18 +201,24 @@ class SafetyIndex:
             for i in self.released.tree.query(pt, predicate="intersects"):
                 uid, label = str(self.released.uids[i]), str(self.released.labels[i])
                 released.append(Finding("released", uid, label, 0.0, 0.0, False))
-        level, verdict = _verdict(findings, released, self._nearest(pt))
+        blocking = [f for f in findings if f.blocks]
+        nearest = (blocking[0].label, blocking[0].distance_m) if blocking else self._nearest(pt)
+        level, verdict = _verdict(findings, released, nearest)
         return SafetyAnswer(float(lon), float(lat), level, verdict, findings, released)
 
     def _nearest(self, pt: shapely.Point, search_m: float = 5000.0) -> tuple[str, float] | None:
-        best: tuple[str, float] | None = None
-        for ly in self.layers:
-            if not ly.blocks:
-                continue
-            idx, dist = ly.tree.query_nearest(pt, max_distance=search_m, return_distance=True)
-            if len(idx) and (best is None or dist[0] < best[1]):
-                best = (str(ly.labels[idx[0]]), float(dist[0]))
-        return best
+        """The nearest blocking danger, searched in widening circles (cheap where dangers are dense)."""
+        for radius in (500.0, search_m):
+            best: tuple[str, float] | None = None
+            for ly in self.layers:
+                if not ly.blocks:
+                    continue
+                idx, dist = ly.tree.query_nearest(pt, max_distance=radius, return_distance=True)
+                if len(idx) and (best is None or dist[0] < best[1]):
+                    best = (str(ly.labels[idx[0]]), float(dist[0]))
+            if best is not None:
+                return best
+        return None
 
     # -- many points ------------------------------------------------------------------
     def check_many(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
@@ -239,11 +245,26 @@ class SafetyIndex:
                 level[p[better]] = lv[better]
                 reason[p[better]] = ly.labels[g[better]]
             if ly.blocks:
-                idx, dist = ly.tree.query_nearest(pts, max_distance=5000.0, return_distance=True, all_matches=False)
-                p, g = idx
-                closer = dist < nearest_m[p]
-                nearest_m[p[closer]] = dist[closer]
-                nearest_uid[p[closer]] = ly.uids[g[closer]]
+                if len(pi):  # candidates within reach already give the nearest distance for most points
+                    o = np.lexsort((d, pi))
+                    f = np.unique(pi[o], return_index=True)[1]
+                    p, g, dd = pi[o][f], gi[o][f], d[o][f]
+                    closer = dd < nearest_m[p]
+                    nearest_m[p[closer]] = dd[closer]
+                    nearest_uid[p[closer]] = ly.uids[g[closer]]
+                # the rest: widening searches, so that dense districts do not pay for a 5 km radius
+                todo = np.flatnonzero(~np.isfinite(nearest_m))
+                for radius in (150.0, 1000.0, 5000.0):
+                    if not len(todo):
+                        break
+                    (p_loc, g), dist = ly.tree.query_nearest(
+                        pts[todo], max_distance=radius, return_distance=True, all_matches=False
+                    )
+                    p = todo[p_loc]
+                    closer = dist < nearest_m[p]
+                    nearest_m[p[closer]] = dist[closer]
+                    nearest_uid[p[closer]] = ly.uids[g[closer]]
+                    todo = todo[~np.isin(todo, p)]
         out = pd.DataFrame(
             {
                 "lon": lon,
