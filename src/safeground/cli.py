@@ -401,6 +401,71 @@ def check(
     console.print(f"  Predicted risk: {ans.risk}")
 
 
+def _place(store: object, name: str) -> tuple[float, float]:
+    """A named settlement, cemetery, checkpoint … of the store, as lon/lat."""
+    from safeground.model import InfrastructureArea, InfrastructurePoint
+
+    for cls in (InfrastructureArea, InfrastructurePoint):
+        frame = store.read_frame(cls)  # type: ignore[attr-defined]
+        hit = frame[frame["name"].fillna("").str.lower() == name.lower()]
+        if len(hit):
+            p = hit.geometry.iloc[0].representative_point()
+            return p.x, p.y
+    raise SafeGroundError(
+        f"no place named {name!r} in the store", hint="use the name of a settlement, cemetery or checkpoint"
+    )
+
+
+def _lonlat(text_: str) -> tuple[float, float]:
+    try:
+        lon_s, lat_s = text_.split(",")
+        lon, lat = float(lon_s), float(lat_s)
+    except ValueError:
+        raise SafeGroundError(f"{text_!r} is neither 'lon,lat' nor a known place") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise SafeGroundError(f"{text_!r} is not a longitude/latitude", hint="longitude first, then latitude")
+    return lon, lat
+
+
+@app.command()
+def route(
+    origin: Annotated[str, typer.Argument(help="'lon,lat' or a place name (e.g. 'Entry checkpoint 1').")],
+    destination: Annotated[str, typer.Argument(help="'lon,lat' or a place name (e.g. 'Dashkend cemetery').")],
+    store: StoreOpt = "demo.gpkg",
+    out: Annotated[Path | None, typer.Option(help="Write the route as GeoJSON here.")] = None,
+) -> None:
+    """A safe walking route that keeps out of hazard areas, records and strike footprints with their buffers."""
+    import json as _json
+
+    import shapely
+
+    from safeground.routing.build import dangers_from_store, network_from_store
+    from safeground.storage.base import open_store
+
+    with open_store(store, readonly=True) as s:
+        a = _lonlat(origin) if "," in origin else _place(s, origin)
+        b = _lonlat(destination) if "," in destination else _place(s, destination)
+        net = network_from_store(s)
+        net.apply_dangers(dangers_from_store(s, net.epsg))
+    ans = net.route(a, b)
+    colour = "green" if ans.found else "red"
+    console.print(f"[bold {colour}]{ans.explanation}[/]")
+    for what, d in ans.near_danger[:10]:
+        console.print(f"  • passes {d:.0f} m from {what}")
+    if ans.snapped_from_m > 50 or ans.snapped_to_m > 50:
+        console.print(
+            f"  note: start is {ans.snapped_from_m:.0f} m, end {ans.snapped_to_m:.0f} m from the nearest road or path"
+        )
+    if out and ans.path is not None:
+        feature = {
+            "type": "Feature",
+            "properties": {"found": ans.found, "length_m": round(ans.length_m, 1), "explanation": ans.explanation},
+            "geometry": _json.loads(shapely.to_geojson(ans.path)),
+        }
+        out.write_text(_json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        console.print(f"[green]route written[/] to {out}")
+
+
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 app.add_typer(maps_app, name="maps")
 

@@ -446,6 +446,35 @@ def build_operations(
                 "with no evidence of contamination",
             )
 
+    # 2b. route clearance: engineers first clear the roads through the suspected ground, so
+    #     that people can come back along them (a 20 m corridor each side of the road)
+    open_union = shapely.union_all([h.current.polygon for h in reg.items if h.current.status != HazardStatus.CLOSED])
+    for road in land.roads:
+        corridor = _open(road.buffer(20.0).intersection(open_union))
+        if corridor.area < 500.0:
+            continue
+        start = date(2020, 12, 1) + timedelta(days=int(rng.integers(0, 45)))
+        end = start + timedelta(days=int(rng.integers(10, 40)))
+        found = [i for i in items_in(corridor) if rng.random() < 0.995]
+        for i in found:
+            truth.fate[i] = "found"
+        a = ActivityDraft(act_id(), ActivityType.CLEARANCE, "ORG-00005", ClearanceMethod.MECHANICAL, start, end, None,
+                          corridor, cleared=float(corridor.area), found=found)  # fmt: skip
+        activities.append(a)
+        for h in reg.items:
+            if h.current.status == HazardStatus.CLOSED or not h.current.polygon.intersects(corridor):
+                continue
+            rest = _open(h.current.polygon.difference(corridor))
+            parts = [g for g in shapely.get_parts(rest) if g.geom_type == "Polygon" and g.area >= 400.0]
+            if not parts:
+                h.change(
+                    when=end, status=HazardStatus.CLOSED, remaining=0.0, reason=f"cleared by route clearance {a.aid}"
+                )
+            else:
+                poly = shapely.MultiPolygon(parts)
+                h.change(when=end, polygon=poly, remaining=min(h.current.remaining, float(poly.area)),
+                         reason=f"route clearance {a.aid} cleared the road through it")  # fmt: skip
+
     # 3. technical survey and clearance on part of the open areas, by priority
     open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]
     open_h.sort(key=lambda h: (h.priority, rng.random()))

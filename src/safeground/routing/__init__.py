@@ -1,0 +1,1 @@
+"""Safe routes over roads and paths that avoid known dangers."""

@@ -1,0 +1,86 @@
+"""Networks and dangers from the places SafeGround finds them: the store, or OpenStreetMap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from safeground.errors import InvalidInput, Problem
+from safeground.model import Activity, ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
+from safeground.model.vocab import Contamination
+from safeground.reports.summary import metric_epsg
+from safeground.routing.network import Danger, RoadNetwork
+from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
+from safeground.storage.base import Store
+
+WALKABLE = ("road", "path")
+
+
+def network_from_store(store: Store) -> RoadNetwork:
+    epsg = metric_epsg(store)
+    lines = store.read_frame(InfrastructureLine)
+    if not len(lines):
+        raise InvalidInput([Problem(store.location, "infrastructure_lines", "kind", "no roads or paths to route on")])
+    lines = lines[lines["kind"].isin(WALKABLE)].to_crs(epsg)
+    return RoadNetwork.from_lines(lines.geometry.to_numpy(), epsg)
+
+
+def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> Danger:
+    """Danger zones: each danger grown by its safety buffer, minus ground already released.
+
+    A road through a minefield belt that engineers cleared is usable even though
+    the belt and its records lie on both sides of it.
+    """
+    geoms, bufs, labels = [], [], []
+    hz = store.read_frame(HazardArea)
+    if len(hz):
+        hz = hz[hz["status"] != "closed"].to_crs(epsg)
+        for uid, c, g in zip(hz["uid"], hz["contamination"], hz.geometry, strict=True):
+            geoms.append(g)
+            bufs.append(buffers.hazard_m.get(Contamination(c), 50.0))
+            labels.append(f"hazard area {uid}")
+    recs = store.read_frame(MinefieldRecord)
+    if len(recs):
+        for uid, g in zip(recs["uid"], recs.to_crs(epsg).geometry, strict=True):
+            geoms.append(g)
+            bufs.append(buffers.minefield_record_m)
+            labels.append(f"minefield record {uid}")
+    st = store.read_frame(ClusterStrike)
+    if len(st):
+        for uid, g in zip(st["uid"], st.to_crs(epsg).geometry, strict=True):
+            geoms.append(g)
+            bufs.append(buffers.cluster_strike_m)
+            labels.append(f"cluster strike {uid}")
+    act = store.read_frame(Activity)
+    released = shapely.Polygon()
+    if len(act):
+        done = act[
+            act["end_date"].notna() & (act[["area_cleared_m2", "area_reduced_m2", "area_cancelled_m2"]].sum(axis=1) > 0)
+        ]
+        if len(done):
+            released = shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
+    zones = shapely.buffer(np.array(geoms, dtype=object), np.array(bufs, dtype=float))
+    if not released.is_empty and len(zones):
+        zones = shapely.difference(zones, released)
+    keep = ~shapely.is_empty(zones)
+    return Danger(zones[keep], np.zeros(int(keep.sum())), np.array(labels, dtype=object)[keep])
+
+
+def network_from_osm(pbf: str | Path, epsg: int | None = None, network_type: str = "walking") -> RoadNetwork:
+    """Walking (or driving) network from an OpenStreetMap extract, read with pyrosm."""
+    try:
+        from pyrosm import OSM
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise InvalidInput(
+            [Problem(str(pbf), "file", "-", "reading OpenStreetMap needs the 'pyrosm' package")],
+            hint_text="pip install pyrosm",
+        ) from exc
+    from safeground.geometry.projection import metric_epsg_for
+
+    edges = OSM(str(pbf)).get_network(network_type=network_type)
+    if edges is None or not len(edges):
+        raise InvalidInput([Problem(str(pbf), "file", "highway", f"no {network_type} ways in this extract")])
+    epsg = epsg or metric_epsg_for(edges.geometry.union_all().envelope)
+    return RoadNetwork.from_lines(edges.to_crs(epsg).geometry.to_numpy(), epsg)
