@@ -144,7 +144,7 @@ class RoadNetwork:
         graph = self._graph()
         straight = float(np.hypot(*(self.nodes[s] - self.nodes[t])))
         dist = pred = None
-        for limit in (max(3.0 * straight, 3000.0) * 4.0, np.inf):  # bounded search first, then all of it
+        for limit in (2.5 * straight + 2000.0, np.inf):  # bounded search first, then all of it
             dist, pred = dijkstra(graph, indices=s, return_predecessors=True, limit=limit)
             if np.isfinite(dist[t]):
                 break
