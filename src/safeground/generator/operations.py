@@ -454,6 +454,10 @@ def build_operations(
         if corridor.area < 500.0:
             continue
         start = date(2020, 12, 1) + timedelta(days=int(rng.integers(0, 45)))
+        # a road where a mine went off after the return was cleared only after that accident
+        hit = [a.when for a in accidents if corridor.buffer(10.0).contains(Point(a.xy))]
+        if hit:
+            start = max(start, max(hit) + timedelta(days=int(rng.integers(2, 20))))
         end = start + timedelta(days=int(rng.integers(10, 40)))
         found = [i for i in items_in(corridor) if rng.random() < 0.995]
         for i in found:
