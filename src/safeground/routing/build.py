@@ -33,26 +33,27 @@ def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT
     A road through a minefield belt that engineers cleared is usable even though
     the belt and its records lie on both sides of it.
     """
-    geoms, bufs, labels = [], [], []
+    geoms: list[object] = []
+    bufs: list[float] = []
+    labels: list[str] = []
+
+    def add(frame: object, what: str, buffer_of: object) -> None:
+        if not len(frame):  # type: ignore[arg-type]
+            return
+        f = frame.to_crs(epsg)  # type: ignore[attr-defined]
+        for i, (uid, g) in enumerate(zip(f["uid"], f.geometry, strict=True)):
+            geoms.append(g)
+            bufs.append(buffer_of(f.iloc[i]))  # type: ignore[operator]
+            labels.append(f"{what} {uid}")
+
     hz = store.read_frame(HazardArea)
-    if len(hz):
-        hz = hz[hz["status"] != "closed"].to_crs(epsg)
-        for uid, c, g in zip(hz["uid"], hz["contamination"], hz.geometry, strict=True):
-            geoms.append(g)
-            bufs.append(buffers.hazard_m.get(Contamination(c), 50.0))
-            labels.append(f"hazard area {uid}")
-    recs = store.read_frame(MinefieldRecord)
-    if len(recs):
-        for uid, g in zip(recs["uid"], recs.to_crs(epsg).geometry, strict=True):
-            geoms.append(g)
-            bufs.append(buffers.minefield_record_m)
-            labels.append(f"minefield record {uid}")
-    st = store.read_frame(ClusterStrike)
-    if len(st):
-        for uid, g in zip(st["uid"], st.to_crs(epsg).geometry, strict=True):
-            geoms.append(g)
-            bufs.append(buffers.cluster_strike_m)
-            labels.append(f"cluster strike {uid}")
+    add(
+        hz[hz["status"] != "closed"] if len(hz) else hz,
+        "hazard area",
+        lambda row: buffers.hazard_m.get(Contamination(row["contamination"]), 50.0),
+    )
+    add(store.read_frame(MinefieldRecord), "minefield record", lambda _row: buffers.minefield_record_m)
+    add(store.read_frame(ClusterStrike), "cluster strike", lambda _row: buffers.cluster_strike_m)
     act = store.read_frame(Activity)
     released = shapely.Polygon()
     if len(act):

@@ -94,6 +94,23 @@ class Store(ABC):
     def next_uid(self, record_type: type[Record]) -> str:
         return f"{record_type.UID_PREFIX}-{self.max_uid_number(record_type) + 1:05d}"
 
+    def _refuse_duplicates(self, record_type: type[Record], recs: list[Record]) -> None:
+        """New records must have identifiers unique in the write and not stored yet (every backend)."""
+        from safeground.errors import DuplicateRecord
+
+        seen: set[str] = set()
+        for r in recs:
+            if r.uid in seen:
+                raise DuplicateRecord(f"{record_type.LAYER}: identifier {r.uid} appears twice in one write")
+            seen.add(r.uid)
+        existing = self.existing_uids(record_type, [r.uid for r in recs])
+        if existing:
+            some = ", ".join(sorted(existing)[:5])
+            raise DuplicateRecord(
+                f"{record_type.LAYER}: {len(existing)} identifier(s) already stored: {some}",
+                hint="use update for a new version of an existing record",
+            )
+
     def counts(self) -> dict[str, int]:
         return {layer: self.count(cls) for layer, cls in RECORD_TYPES.items()}
 

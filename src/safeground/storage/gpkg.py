@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safeground.errors import DuplicateRecord, RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary
 from safeground.storage.base import BBox, Progress, R, Store
@@ -345,18 +345,7 @@ class GeoPackageStore(Store):
         return total
 
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
-        seen: set[str] = set()
-        for r in recs:
-            if r.uid in seen:
-                raise DuplicateRecord(f"{lay.table}: identifier {r.uid} appears twice in one write")
-            seen.add(r.uid)
-        existing = self.existing_uids(lay.record_type, [r.uid for r in recs])
-        if existing:
-            some = ", ".join(sorted(existing)[:5])
-            raise DuplicateRecord(
-                f"{lay.table}: {len(existing)} identifier(s) already stored: {some}",
-                hint="use update for a new version of an existing record",
-            )
+        self._refuse_duplicates(lay.record_type, recs)
         names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
         sql = f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
         batch = 5000

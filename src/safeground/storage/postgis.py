@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from safeground.errors import DuplicateRecord, RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import BBox, Progress, R, Store
 from safeground.storage.schema import Layout, layout_of
@@ -222,18 +222,7 @@ class PostGISStore(Store):
         return out
 
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
-        seen: set[str] = set()
-        for r in recs:
-            if r.uid in seen:
-                raise DuplicateRecord(f"{lay.table}: identifier {r.uid} appears twice in one write")
-            seen.add(r.uid)
-        existing = self.existing_uids(lay.record_type, [r.uid for r in recs])
-        if existing:
-            some = ", ".join(sorted(existing)[:5])
-            raise DuplicateRecord(
-                f"{lay.table}: {len(existing)} identifier(s) already stored: {some}",
-                hint="use update for a new version of an existing record",
-            )
+        self._refuse_duplicates(lay.record_type, recs)
         names = [_q(c.name) for c in lay.columns]
         binds = [f":c{i}" for i in range(len(lay.columns))]
         if lay.geometry_type:
