@@ -466,6 +466,23 @@ def route(
         console.print(f"[green]route written[/] to {out}")
 
 
+@app.command("village-map")
+def village_map(
+    name: Annotated[str, typer.Argument(help="Settlement or cemetery, e.g. 'Chaykend' or 'Chaykend cemetery'.")],
+    store: StoreOpt = "demo.gpkg",
+    out: Annotated[Path | None, typer.Option(help="PDF file to write.")] = None,
+    lang: Annotated[str, typer.Option(help="Languages, comma-separated (files in reports/i18n).")] = "az,en",
+) -> None:
+    """A one-page printable A4 risk map of a settlement or cemetery, in two languages."""
+    from safeground.reports.village_map import render_village_map
+    from safeground.storage.base import open_store
+
+    target = out or Path(f"{name.lower().replace(' ', '-')}-risk-map.pdf")
+    with open_store(store, readonly=True) as s:
+        render_village_map(s, name, target, tuple(x.strip() for x in lang.split(",") if x.strip()))
+    console.print(f"[green]written[/] {target}")
+
+
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 app.add_typer(maps_app, name="maps")
 
