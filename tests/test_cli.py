@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import matplotlib.image as mpimg
 import pyogrio
+import pytest
 
 from safeground.model import RECORD_TYPES
 from tests.conftest import run_cli
@@ -111,3 +113,34 @@ def test_bad_options_and_unwritable_output_are_errors_not_tracebacks(demo_dir: P
     assert res.returncode == 2 and "Traceback" not in res.stderr
     res = run_cli("map", "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "no" / "such" / "m.png"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_every_command_works_on_a_postgis_store(tmp_path):
+    import uuid
+
+    from tests.conftest import PG_URL, postgis_problem
+
+    problem = postgis_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostGIS tests: {problem}")
+        pytest.skip(f"PostGIS tests did NOT run: {problem}")
+    url = f"{PG_URL}?schema=cli_{uuid.uuid4().hex[:8]}"
+    try:
+        assert run_cli("generate", "--store", url, "--size-km", "5").returncode == 0
+        res = run_cli("summary", "--store", url)
+        assert res.returncode == 0 and "Hazard areas" in res.stdout, res.stderr
+        res = run_cli("maps", "accuracy", "--store", url, "--format", "csv")
+        assert res.returncode == 0 and res.stdout.startswith("record,"), res.stderr
+        res = run_cli("check", "47.15", "39.62", "--store", url)
+        assert res.returncode == 0 and ("DANGER" in res.stdout or "CAUTION" in res.stdout or "No known" in res.stdout)
+        res = run_cli("map", "--store", url, "--out", str(tmp_path / "m.png"))
+        assert res.returncode == 0 and (tmp_path / "m.png").stat().st_size > 10_000
+        res = run_cli("generate", "--store", url, "--size-km", "5")
+        assert res.returncode == 2 and "not empty" in res.stderr
+    finally:
+        from safeground.storage.base import open_store
+
+        s = open_store(url)
+        s.drop()  # type: ignore[attr-defined]
+        s.close()

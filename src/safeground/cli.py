@@ -270,9 +270,10 @@ def import_(
     from safeground.intake.features import import_features
     from safeground.storage.base import open_store
 
-    if not Path(store).exists() and not new:
+    url = _is_url(store)
+    if not url and not Path(store).exists() and not new:
         raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
-    with open_store(store, readonly=dry_run and Path(store).exists()) as s:
+    with open_store(store, create=new or not url, readonly=dry_run and not url and Path(store).exists()) as s:
         if dry_run and s.readonly:
             rep = _dry_run(s, layer, file, repair, source_layer)
         else:
