@@ -78,6 +78,7 @@ class RecordEvidence:
     found_type: np.ndarray
     cleared: BaseGeometry  # cleared ground within the search radius
     provenance: dict[str, Any] = field(default_factory=dict)
+    recorded_anchor: np.ndarray | None = None  # first and last mine of each recorded row
 
 
 @dataclass
@@ -186,6 +187,7 @@ def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> Re
         recorded_types=ev.recorded_type,
         found_types=ev.found_type,
         checked=ev.cleared,
+        anchors=ev.recorded_anchor,
         max_shift_m=opts.search_radius_m,
         allow_scale=opts.allow_scale,
         seed=opts.seed,
@@ -340,6 +342,7 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
                 found_xy=fxy[idx],
                 found_type=ftype[idx],
                 cleared=cleared,
+                recorded_anchor=_row_ends(mine["row_label"]) if len(mine) else None,
                 provenance={
                     "epsg": epsg,
                     "date_received": str(r.date_received),
@@ -350,6 +353,19 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
             )
         )
     return out
+
+
+def _row_ends(labels: Any) -> np.ndarray | None:
+    """Row labels look like ``MF0004-R1#12``: the first and the last number of each row are its ends."""
+    parts = labels.fillna("").astype(str).str.rsplit("#", n=1, expand=True)
+    if parts.shape[1] != 2:
+        return None
+    row, num = parts[0], pd.to_numeric(parts[1], errors="coerce")
+    if num.isna().any():
+        return None
+    first = num.groupby(row).transform("min")
+    last = num.groupby(row).transform("max")
+    return ((num == first) | (num == last)).to_numpy()
 
 
 def _date_range(values: Any) -> list[str] | None:

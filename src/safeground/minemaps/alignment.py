@@ -138,6 +138,9 @@ def _peaks(
     return out
 
 
+ANCHOR_WEIGHT = 3.0
+
+
 @dataclass
 class _Evidence:
     rec: np.ndarray
@@ -148,6 +151,10 @@ class _Evidence:
     center: np.ndarray
     allow_scale: bool
     checked: BaseGeometry | None  # ground cleared: a mine moved there but not found is evidence against
+    anchors: np.ndarray | None = None  # recorded mines at the ends of their rows
+
+    def anchor_hits(self, matched_recorded: np.ndarray) -> int:
+        return 0 if self.anchors is None else int(self.anchors[matched_recorded].sum())
 
     def match(self, transform: Transform, gate: float = 1.0) -> Matching:
         return match_typed(transform.apply(self.rec), self.fnd, self.tol * gate, self.rtype, self.ftype)
@@ -177,7 +184,10 @@ def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
     if ev.checked is not None:
         unmatched = np.setdiff1d(np.arange(len(moved)), m.recorded)
         missing = int(shapely.contains_xy(ev.checked, moved[unmatched, 0], moved[unmatched, 1]).sum())
-    return len(m) - 1.0 * unexplained - 0.5 * missing - transform.shift_m / 1000.0, m
+    # row ends are drawn from the record's own turning points; with a misstated mine count the
+    # middle of a row fits many places along it, its ends fit one
+    bonus = ANCHOR_WEIGHT * ev.anchor_hits(m.recorded)
+    return len(m) + bonus - 1.0 * unexplained - 0.5 * missing - transform.shift_m / 1000.0, m
 
 
 def _refine(transform: Transform, ev: _Evidence) -> Transform | None:
@@ -217,7 +227,7 @@ def _slide_along_rows(
         moved = cand.apply(ev.rec)
         dist, _ = ftree.query(moved, distance_upper_bound=float(ev.tol.max()))
         hit = np.isfinite(dist)
-        pre = float(hit.sum())
+        pre = float(hit.sum()) + ANCHOR_WEIGHT * float(hit[ev.anchors].sum() if ev.anchors is not None else 0)
         if ev.checked is not None:  # mines moved into cleared ground where nothing was found
             pre -= 0.5 * float(shapely.contains_xy(ev.checked, moved[~hit, 0], moved[~hit, 1]).sum())
         slides.append((pre, k, cand))
@@ -249,6 +259,7 @@ def estimate_alignment(
     recorded_types: np.ndarray | None = None,
     found_types: np.ndarray | None = None,
     checked: BaseGeometry | None = None,
+    anchors: np.ndarray | None = None,
     max_shift_m: float = 500.0,
     max_rotation_deg: float = 30.0,
     allow_scale: bool = False,
@@ -273,7 +284,9 @@ def estimate_alignment(
     ft = None if found_types is None else np.asarray(found_types)
     if checked is not None:
         shapely.prepare(checked)
-    ev = _Evidence(rec, fnd, tol, rt, ft, center, allow_scale, checked)
+    ev = _Evidence(
+        rec, fnd, tol, rt, ft, center, allow_scale, checked, None if anchors is None else np.asarray(anchors)
+    )
     pick = np.arange(len(rec)) if len(rec) <= 60 else np.sort(rng.choice(len(rec), 60, replace=False))
     tree = cKDTree(fnd)
     angles = {0.0}
