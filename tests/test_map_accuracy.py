@@ -191,7 +191,7 @@ def test_demo_estimated_shift_and_rotation_match_what_the_generator_applied(demo
     # stated tolerance: 10 m and 1.5°. Not every one: a record whose row counts are
     # misstated can fit the real rows equally well several spacings further along,
     # and a neighbouring minefield of the same design can attract the correction.
-    # Measured on the demo (seed 2020): 7 of 10; the bound below is the documented floor.
+    # Measured on the demo (seed 2020): 7 of 8; seeds 7 and 2021: 8 of 11, 9 of 12. The bound is the floor.
     assert good / len(results) >= 0.6, (good, len(results))
 
 

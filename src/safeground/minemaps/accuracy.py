@@ -55,6 +55,7 @@ class AccuracyOptions:
     tolerance_m: dict[EOType, float] = field(default_factory=lambda: dict(MATCH_TOLERANCE_M))
     search_radius_m: float = 500.0  # how far from its perimeter a record's mines may really be
     min_verified: int = 10  # below this a proportion says little: grade U
+    min_correction_support: int = 20  # a correction moves every remaining mine: it needs more evidence
     reliable_precision: float = 0.75
     reliable_ci_low: float = 0.6
     evidence_activities: tuple[str, ...] = ("clearance",)
@@ -265,7 +266,7 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
 def _grade(
     raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
 ) -> tuple[str, str]:
-    clear = al is not None and not al.ambiguous and al.score >= 0.5 * al.inliers
+    clear = al is not None and not al.ambiguous and al.score >= 0.75 * al.inliers
     # a record shifted along its own rows by whole spacings still "matches" most of
     # itself; a clear correction that explains clearly more is the better reading
     better = (
@@ -281,7 +282,8 @@ def _grade(
             f"put them ({100 * (raw.value or 0):.0f} %, 95 % CI {100 * (raw.low or 0):.0f}–"
             f"{100 * (raw.high or 0):.0f} %)"
         )
-    if al is not None and clear and _reliable(corrected, opts) and corrected is not None:
+    supported = corrected is not None and corrected.n >= opts.min_correction_support
+    if al is not None and clear and supported and _reliable(corrected, opts) and corrected is not None:
         t = al.transform
         return "B", (
             f"the record is displaced by {t.shift_m:.0f} m and rotated {t.rotation_deg:+.1f}°; after "
