@@ -157,47 +157,16 @@ class _Writer:
     def context(self) -> list[Record]:
         cfg, land = self.d.cfg, self.d.land
         info = date(2020, 12, 1)
+        organisations = (
+            (NATIONAL_AUTHORITY, "National Mine Action Authority (demo)", "NMAA", OrganisationType.NATIONAL_AUTHORITY),
+            ("ORG-00002", "Humanitarian Demining Group (demo NGO)", "HDG", OrganisationType.NGO),
+            ("ORG-00003", "Qarabag Mechanical Clearance (demo company)", "QMC", OrganisationType.COMMERCIAL),
+            ("ORG-00004", "Mine Detection Dog Centre (demo)", "MDDC", OrganisationType.NGO),
+            ("ORG-00005", "Army Engineer Battalion (demo)", "AEB", OrganisationType.MILITARY),
+        )
         out: list[Record] = [
-            Organisation(
-                uid=NATIONAL_AUTHORITY,
-                date_of_information=info,
-                entered_by=ENTERED_BY,
-                name="National Mine Action Authority (demo)",
-                acronym="NMAA",
-                org_type=OrganisationType.NATIONAL_AUTHORITY,
-            ),
-            Organisation(
-                uid="ORG-00002",
-                date_of_information=info,
-                entered_by=ENTERED_BY,
-                name="Humanitarian Demining Group (demo NGO)",
-                acronym="HDG",
-                org_type=OrganisationType.NGO,
-            ),
-            Organisation(
-                uid="ORG-00003",
-                date_of_information=info,
-                entered_by=ENTERED_BY,
-                name="Qarabag Mechanical Clearance (demo company)",
-                acronym="QMC",
-                org_type=OrganisationType.COMMERCIAL,
-            ),
-            Organisation(
-                uid="ORG-00004",
-                date_of_information=info,
-                entered_by=ENTERED_BY,
-                name="Mine Detection Dog Centre (demo)",
-                acronym="MDDC",
-                org_type=OrganisationType.NGO,
-            ),
-            Organisation(
-                uid="ORG-00005",
-                date_of_information=info,
-                entered_by=ENTERED_BY,
-                name="Army Engineer Battalion (demo)",
-                acronym="AEB",
-                org_type=OrganisationType.MILITARY,
-            ),
+            Organisation(uid=uid, date_of_information=info, entered_by=ENTERED_BY, name=n, acronym=a, org_type=t)
+            for uid, n, a, t in organisations
         ]
         self.counters["ORG"] = 5
         district = shapely.box(0, 0, land.size, land.size)
@@ -240,10 +209,12 @@ class _Writer:
             )
         )
 
-        def pt(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
+        def feature(
+            cls: type[Record], kind: InfrastructureKind, geom: BaseGeometry, name: str | None, st: str | None
+        ) -> None:
             out.append(
-                InfrastructurePoint(
-                    uid=self.uid("INP"),
+                cls(
+                    uid=self.uid(cls.UID_PREFIX),
                     date_of_information=info,
                     entered_by=ENTERED_BY,
                     kind=kind,
@@ -252,34 +223,16 @@ class _Writer:
                     geometry=self.g(geom),
                 )
             )
+
+        def pt(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
+            feature(InfrastructurePoint, kind, geom, name, st)
 
         def ln(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
-            if geom.is_empty or geom.length < 1.0:
-                return
-            out.append(
-                InfrastructureLine(
-                    uid=self.uid("INL"),
-                    date_of_information=info,
-                    entered_by=ENTERED_BY,
-                    kind=kind,
-                    name=name,
-                    settlement=st,
-                    geometry=self.g(geom),
-                )
-            )
+            if not geom.is_empty and geom.length >= 1.0:
+                feature(InfrastructureLine, kind, geom, name, st)
 
         def ar(kind: InfrastructureKind, geom: BaseGeometry, name: str | None = None, st: str | None = None) -> None:
-            out.append(
-                InfrastructureArea(
-                    uid=self.uid("INA"),
-                    date_of_information=info,
-                    entered_by=ENTERED_BY,
-                    kind=kind,
-                    name=name,
-                    settlement=st,
-                    geometry=self.g(geom),
-                )
-            )
+            feature(InfrastructureArea, kind, geom, name, st)
 
         for st in land.settlements:
             ar(InfrastructureKind.SETTLEMENT, st.footprint, st.name, st.name)

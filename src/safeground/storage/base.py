@@ -11,11 +11,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
 
 from safeground.model.base import RECORD_TYPES, Record
+
+if TYPE_CHECKING:
+    from safeground.storage.schema import Layout
 
 R = TypeVar("R", bound=Record)
 
@@ -42,9 +45,23 @@ class Store(ABC):
     def transaction(self) -> AbstractContextManager[None]: ...
 
     # -- writes -----------------------------------------------------------------------
-    @abstractmethod
     def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
-        """Insert new records (all in one transaction); returns how many."""
+        """Insert new records (all in one transaction, grouped by layer); returns how many."""
+        from safeground.storage.schema import layout_of
+
+        by_type: dict[type[Record], list[Record]] = {}
+        for rec in records:
+            by_type.setdefault(type(rec), []).append(rec)
+        total = 0
+        with self.transaction():
+            for cls, recs in by_type.items():
+                self._refuse_duplicates(cls, recs)
+                total += self._insert(layout_of(cls), recs, progress)
+        return total
+
+    @abstractmethod
+    def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
+        """Write new records of one layer inside the open transaction (identifiers already checked)."""
 
     def add(self, record: R) -> R:
         self.add_many([record])

@@ -334,18 +334,7 @@ class GeoPackageStore(Store):
         self._touched.clear()
 
     # -- writes -----------------------------------------------------------------------
-    def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
-        by_type: dict[type[Record], list[Record]] = {}
-        for rec in records:
-            by_type.setdefault(type(rec), []).append(rec)
-        total = 0
-        with self.transaction():
-            for cls, recs in by_type.items():
-                total += self._insert(layout_of(cls), recs, progress)
-        return total
-
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
-        self._refuse_duplicates(lay.record_type, recs)
         names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
         sql = f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
         batch = 5000

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -203,16 +203,6 @@ class PostGISStore(Store):
         return self._conn.execute(text(sql), params or {})
 
     # -- writes -----------------------------------------------------------------------
-    def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
-        by_type: dict[type[Record], list[Record]] = {}
-        for rec in records:
-            by_type.setdefault(type(rec), []).append(rec)
-        total = 0
-        with self.transaction():
-            for cls, recs in by_type.items():
-                total += self._insert(layout_of(cls), recs, progress)
-        return total
-
     def _params(self, lay: Layout, rec: Record) -> dict[str, Any]:
         values = lay.encode(rec)
         out = {f"c{i}": _to_db(col.kind, v) for i, (col, v) in enumerate(zip(lay.columns, values, strict=True))}
@@ -222,7 +212,6 @@ class PostGISStore(Store):
         return out
 
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
-        self._refuse_duplicates(lay.record_type, recs)
         names = [_q(c.name) for c in lay.columns]
         binds = [f":c{i}" for i in range(len(lay.columns))]
         if lay.geometry_type:
