@@ -67,8 +67,9 @@ def _start_for(store: Store, place: Any, kind: str, settlement: str | None) -> t
     if not len(cps):
         p = place.representative_point()
         return p.x, p.y
-    c = place.representative_point()
-    best = cps.geometry.distance(c).idxmin()
+    epsg = metric_epsg(store)
+    c = project(place.representative_point(), 4326, epsg)
+    best = cps.to_crs(epsg).geometry.distance(c).idxmin()  # nearest in metres, not degrees
     return cps.geometry[best].x, cps.geometry[best].y
 
 
