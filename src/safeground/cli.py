@@ -628,6 +628,41 @@ def maps_dossier(
     console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
 
 
+@maps_app.command("traverse")
+def maps_traverse(
+    file: Annotated[Path, typer.Argument(help="Record drawn by bearing and distance (JSON or YAML).")],
+    max_misclosure: Annotated[float, typer.Option(help="Refuse a chain that misses closing by more (m).")] = 5.0,
+    store: Annotated[str | None, typer.Option("--store", "-s", help="Store to save the record into.")] = None,
+    save: Annotated[bool, typer.Option(help="Store the record and its recorded mines.")] = False,
+) -> None:
+    """Compute a minefield record drawn from a reference point with bearings and distances."""
+    from safeground.minemaps.traverse import read_record, solve, to_records
+    from safeground.storage.base import open_store
+
+    record = read_record(file)
+    result = solve(record, max_misclosure_m=max_misclosure, src=file.name)
+    console.print(f"[bold]{record.source}[/] {record.source_reference or ''}: {result.bearing_note}")
+    if result.misclosure_m is not None:
+        console.print(f"traverse misclosure: {result.misclosure_m:.2f} m (allowed {max_misclosure:g} m)")
+    t = Table(title="Points")
+    for col in ("point", "longitude", "latitude"):
+        t.add_column(col)
+    for label, (lon, lat) in result.points.items():
+        t.add_row(label, f"{lon:.6f}", f"{lat:.6f}")
+    console.print(t)
+    for w in result.warnings:
+        console.print(f"[yellow]warning[/]: {w}")
+    n = sum(len(xy) for *_, xy in result.mines)
+    console.print(f"{len(result.mines)} rows, {n} mine positions")
+    if save:
+        if not store:
+            raise SafeGroundError("--save needs --store", hint="e.g. --store demo.gpkg")
+        with open_store(store) as s:
+            recs = to_records(record, result, s, entered_by="safeground maps traverse")
+            s.add_many(recs)
+        console.print(f"[green]saved[/] {recs[0].uid} with {len(recs) - 1} recorded mines into {store}")
+
+
 @app.command()
 def version() -> None:
     """Print the SafeGround version."""

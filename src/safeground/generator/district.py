@@ -137,6 +137,11 @@ class _Writer:
         self.d = d
         self.counters: dict[str, int] = {}
         self.municipalities: list[tuple[str, BaseGeometry]] = []
+        from pyproj import Proj
+
+        self.scale_factor = float(
+            Proj(f"EPSG:{d.epsg}").get_factors(d.cfg.center_lon, d.cfg.center_lat).meridional_scale
+        )
 
     def admin_of(self, geom: BaseGeometry) -> str | None:
         p = geom.representative_point()
@@ -305,6 +310,8 @@ class _Writer:
             prev: np.ndarray | None = None
             for (label, role, xy), (lon, lat) in zip(rec.reference_points, ll_refs, strict=True):
                 bearing, dist = bearing_distance(prev, xy) if prev is not None else (None, None)
+                if dist is not None:  # a record gives ground distances: grid distance / point scale factor
+                    dist = dist / self.scale_factor
                 refs.append(
                     ReferencePoint(
                         label=label,

@@ -1,0 +1,314 @@
+"""Minefield records drawn by bearing and distance (Amended Protocol II, Technical Annex).
+
+An operator's record is a chain: a landmark with known coordinates, then a
+benchmark, then start, turning and end points, each given by a bearing and a
+distance from the previous point; rows run between named points. This module
+computes every point, the perimeter and the expected position of every mine.
+
+Bearings may be magnetic, true or grid. Magnetic bearings are turned into true
+ones with the declination (given, or computed for the record's date and place
+with the World Magnetic Model through ``pygeomag``), and true into grid with the
+meridian convergence of the UTM zone; the answer states which was applied. The
+traverse misclosure (how far a chain that should close on a point misses it) is
+reported, and a record above the user's threshold is refused.
+
+Record format (JSON or YAML)::
+
+    source: Handover batch 1
+    source_reference: No. 97
+    date: 2021-06-12            # date of the survey the bearings were measured
+    bearing_reference: magnetic # magnetic | true | grid
+    declination_deg: 6.2        # optional: otherwise from the World Magnetic Model
+    start: {label: LM, lon: 47.1512, lat: 39.6203, description: corner of the school}
+    legs:                       # each from the previous point
+      - {label: BM, role: benchmark, bearing_deg: 81.5, distance_m: 412.0}
+      - {label: TP1, role: start, bearing_deg: 90.0, distance_m: 25.0}
+      - {label: TP2, role: turning, bearing_deg: 0.0, distance_m: 150.0}
+      ...
+      - {label: TP1, role: end, bearing_deg: 180.0, distance_m: 60.0}   # closes on TP1
+    rows:
+      - {label: R1, from: TP1, to: TP2, mine_type: ap_blast, mine_model: PMN-2, mine_count: 34}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pyproj import Proj
+
+from safeground.errors import InvalidInput, Problem
+from safeground.geometry.projection import from_wgs84, project, utm_epsg
+from safeground.model.vocab import EOType
+
+
+class StartPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    description: str | None = None
+
+
+class TraverseLeg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1)
+    role: Literal["landmark", "benchmark", "start", "turning", "end"] = "turning"
+    bearing_deg: float = Field(ge=0, lt=360)
+    distance_m: float = Field(gt=0, le=20_000)
+
+
+class TraverseRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    label: str = Field(min_length=1)
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    mine_type: EOType
+    mine_model: str | None = None
+    mine_count: int = Field(ge=1)
+
+
+class TraverseRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1)
+    source_reference: str | None = None
+    date: date
+    bearing_reference: Literal["magnetic", "true", "grid"]
+    declination_deg: float | None = Field(default=None, ge=-60, le=60)
+    start: StartPoint
+    legs: list[TraverseLeg] = Field(min_length=2)
+    rows: list[TraverseRow] = Field(default_factory=list)
+
+
+@dataclass
+class TraverseResult:
+    points: dict[str, tuple[float, float]]  # label → lon, lat (the first position of a label)
+    perimeter: shapely.Polygon | None  # WGS 84, from start/turning/end points
+    mines: list[tuple[str, EOType, str | None, np.ndarray]]  # row label, type, model, (n, 2) lon/lat
+    misclosure_m: float | None
+    bearing_note: str
+    epsg: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def declination(lon: float, lat: float, when: date) -> tuple[float, str]:
+    """Magnetic declination (degrees east) from the World Magnetic Model of the record's epoch."""
+    from pygeomag import GeoMag
+
+    year = when.year + (when.timetuple().tm_yday - 0.5) / 365.25
+    epochs = {2010: "wmm/WMM_2010.COF", 2015: "wmm/WMM_2015v2.COF", 2020: "wmm/WMM_2020.COF", 2025: "wmm/WMM_2025.COF"}
+    epoch = max((e for e in epochs if e <= year), default=None)
+    if epoch is None or year >= 2030:
+        raise ValueError(
+            f"no World Magnetic Model for {when.isoformat()} (models cover 2010–2029): give declination_deg"
+        )
+    d = GeoMag(coefficients_file=epochs[epoch]).calculate(glat=lat, glon=lon, alt=0, time=year).d
+    return float(d), f"WMM{epoch}"
+
+
+def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: str = "record") -> TraverseResult:
+    """All points, the perimeter and every mine of a bearing-and-distance record."""
+    s = record.start
+    epsg = utm_epsg(s.lon, s.lat)
+    proj = Proj(f"EPSG:{epsg}")
+    factors = proj.get_factors(s.lon, s.lat)
+    convergence = float(factors.meridian_convergence)  # grid north is this far from true north
+    scale = float(factors.meridional_scale)  # ground distance × point scale factor = grid distance
+    if record.bearing_reference == "grid":
+        to_grid, note = 0.0, "bearings are grid bearings: used as given"
+    else:
+        decl, model = 0.0, ""
+        if record.bearing_reference == "magnetic":
+            if record.declination_deg is not None:
+                decl, model = record.declination_deg, "as given on the record"
+            else:
+                try:
+                    decl, model = declination(s.lon, s.lat, record.date)
+                except ValueError as exc:
+                    raise InvalidInput([Problem(src, "record", "declination_deg", str(exc))]) from exc
+        to_grid = decl - convergence
+        head = (
+            f"magnetic bearings: declination {decl:+.2f}° ({model}, {record.date.isoformat()}) and "
+            if record.bearing_reference == "magnetic"
+            else "true bearings: "
+        )
+        note = head + f"grid convergence {convergence:+.2f}° at {s.label}: {to_grid:+.2f}° added to every bearing"
+    x, y = from_wgs84(epsg).transform(s.lon, s.lat)
+    pos: dict[str, np.ndarray] = {s.label: np.array([x, y])}
+    chain = [np.array([x, y])]
+    misclosure = None
+    closing_label = None
+    perimeter_labels: list[str] = []
+    for leg in record.legs:
+        b = np.deg2rad((leg.bearing_deg + to_grid) % 360.0)
+        d = leg.distance_m * scale
+        p = chain[-1] + d * np.array([np.sin(b), np.cos(b)])
+        chain.append(p)
+        if leg.label in pos and leg.role in ("end", "turning", "start"):
+            misclosure = float(np.hypot(*(p - pos[leg.label])))  # the chain should close here
+            closing_label = leg.label
+        else:
+            pos[leg.label] = p
+        if leg.role in ("start", "turning", "end") and leg.label not in perimeter_labels:
+            perimeter_labels.append(leg.label)
+    warnings: list[str] = []
+    if misclosure is not None and max_misclosure_m is not None and misclosure > max_misclosure_m:
+        raise InvalidInput(
+            [
+                Problem(
+                    src,
+                    f"leg closing on {closing_label}",
+                    "bearing_deg/distance_m",
+                    f"traverse misclosure {misclosure:.1f} m exceeds the allowed {max_misclosure_m:g} m",
+                )
+            ],
+            hint_text="check the bearings and distances of the legs (or raise --max-misclosure knowingly)",
+        )
+    perimeter = None
+    if len(perimeter_labels) >= 3:
+        ring = shapely.Polygon([pos[lb] for lb in perimeter_labels])
+        if not ring.is_valid:
+            warnings.append("the turning points do not form a simple polygon: perimeter is their convex hull")
+            ring = shapely.MultiPoint([pos[lb] for lb in perimeter_labels]).convex_hull
+        perimeter = project(ring, epsg, 4326)
+    mines = []
+    problems = []
+    for i, row in enumerate(record.rows, start=1):
+        missing = [lb for lb in (row.start, row.end) if lb not in pos]
+        if missing:
+            problems.append(
+                Problem(src, f"row {i} ({row.label})", "from/to", f"no point {', '.join(missing)} in the legs")
+            )
+            continue
+        a, b = pos[row.start], pos[row.end]
+        t = np.linspace(0.0, 1.0, row.mine_count)[:, None] if row.mine_count > 1 else np.zeros((1, 1))
+        xy = a + t * (b - a)
+        ll = shapely.get_coordinates(project(shapely.points(xy), epsg, 4326))
+        mines.append((row.label, row.mine_type, row.mine_model, ll))
+    if problems:
+        raise InvalidInput(problems)
+    points = {lb: tuple(shapely.get_coordinates(project(shapely.Point(p), epsg, 4326))[0]) for lb, p in pos.items()}
+    return TraverseResult(points, perimeter, mines, misclosure, note, epsg, warnings)  # type: ignore[arg-type]
+
+
+def read_record(path: str | Path) -> TraverseRecord:
+    """Read and validate a record file; every problem is named with its leg or row and field."""
+    path = Path(path)
+    src = path.name
+    if not path.exists():
+        raise InvalidInput([Problem(src, "file", "-", "file not found")])
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data: Any = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:
+        raise InvalidInput([Problem(src, "file", "-", f"cannot be read: {exc}")]) from exc
+    try:
+        return TraverseRecord.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            item = "record"
+            if len(loc) >= 2 and loc[0] in ("legs", "rows") and isinstance(loc[1], int):
+                item = f"{loc[0][:-1]} {loc[1] + 1}"
+                loc = loc[2:]
+            problems.append(Problem(src, item, ".".join(map(str, loc)) or "-", err["msg"], err.get("input")))
+        raise InvalidInput(problems) from exc
+
+
+def to_records(record: TraverseRecord, result: TraverseResult, store: Any, entered_by: str) -> list[Any]:
+    """The minefield record and its recorded mines, ready to store in one transaction."""
+    from safeground.model import EOItem, MinefieldRecord, MineRow, ReferencePoint
+
+    if result.perimeter is None:
+        raise InvalidInput(
+            [Problem("record", "legs", "role", "fewer than three start/turning/end points: no perimeter")]
+        )
+    uid = store.next_uid(MinefieldRecord)
+    refs = [
+        ReferencePoint(
+            label=record.start.label,
+            role="landmark",
+            lon=record.start.lon,
+            lat=record.start.lat,
+            description=record.start.description,
+        )
+    ]
+    seen = {record.start.label}
+    for leg in record.legs:
+        if leg.label in seen:
+            continue
+        seen.add(leg.label)
+        lon, lat = result.points[leg.label]
+        refs.append(
+            ReferencePoint(
+                label=leg.label,
+                role=leg.role,
+                lon=lon,
+                lat=lat,
+                bearing_deg=leg.bearing_deg,
+                bearing_reference=record.bearing_reference,
+                distance_m=leg.distance_m,
+            )
+        )
+    rows, expected = [], {}
+    for row in record.rows:
+        (slon, slat), (elon, elat) = result.points[row.start], result.points[row.end]
+        rows.append(
+            MineRow(
+                label=row.label,
+                mine_type=row.mine_type,
+                mine_model=row.mine_model,
+                start_lon=slon,
+                start_lat=slat,
+                end_lon=elon,
+                end_lat=elat,
+                mine_count=row.mine_count,
+            )
+        )
+        expected[row.mine_type] = expected.get(row.mine_type, 0) + row.mine_count
+    out: list[Any] = [
+        MinefieldRecord(
+            uid=uid,
+            date_of_information=record.date,
+            entered_by=entered_by,
+            source=record.source,
+            source_reference=record.source_reference,
+            date_received=record.date,
+            reference_points=refs,
+            rows=rows,
+            expected_mines=expected,
+            notes=result.bearing_note,
+            geometry=result.perimeter,
+        )
+    ]
+    first = store.max_uid_number(EOItem)
+    k = 0
+    for label, eo_type, model, xy in result.mines:
+        for j, (lon, lat) in enumerate(xy, start=1):
+            k += 1
+            out.append(
+                EOItem(
+                    uid=f"EO-{first + k:05d}",
+                    date_of_information=record.date,
+                    entered_by=entered_by,
+                    status="recorded",
+                    eo_type=eo_type,
+                    eo_model=model,
+                    minefield_record_uid=uid,
+                    row_label=f"{label}#{j}",
+                    geometry=shapely.Point(lon, lat),
+                )
+            )
+    return out
