@@ -27,8 +27,7 @@ from safeground.model import (
     Victim,
 )
 from safeground.model.vocab import EOType
-from safeground.reports.summary import metric_epsg
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 CIVILIAN_PLACES = {
     "power_line_pole",

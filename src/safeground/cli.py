@@ -516,6 +516,7 @@ def maps_accuracy(
         gather_evidence,
         results_table,
         save_results,
+        to_json,
     )
     from safeground.minemaps.accuracy import summarise as summarise_accuracy
     from safeground.storage.base import open_store
@@ -539,7 +540,7 @@ def maps_accuracy(
             )
     table = results_table(results)
     if fmt != "table":
-        text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", indent=1)
+        text = table.to_csv(index=False) if fmt == "csv" else to_json(results)
         if out:
             out.write_text(text)
             console.print(f"[green]written[/] {out}")

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 import shapely
 import shapely.affinity
-from shapely import LineString, Point, Polygon
+from shapely import Point, Polygon
 
 from safeground.generator.config import (
     AP_BLAST,
@@ -301,7 +301,3 @@ def lay_mines(
     strikes = _cluster_strikes(cfg, land, truth, rng)
     _uxo(cfg, land, truth, rng)
     return truth, fields, strikes
-
-
-def lines_of(geom: LineString) -> list[LineString]:
-    return [g for g in shapely.get_parts(geom) if g.geom_type == "LineString" and not g.is_empty]

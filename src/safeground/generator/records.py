@@ -15,7 +15,7 @@ checked against them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import shapely
@@ -165,7 +165,3 @@ def bearing_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Grid bearing (degrees clockwise from grid north) and distance from a to b."""
     d = b - a
     return float(np.degrees(np.arctan2(d[0], d[1])) % 360.0), float(np.hypot(*d))
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)

@@ -40,8 +40,7 @@ from safeground.minemaps.matching import match_typed
 from safeground.model import Activity, EOItem, MinefieldRecord
 from safeground.model.minemaps import CorrectedMinePosition, RecordAssessment
 from safeground.model.vocab import EOType
-from safeground.reports.summary import metric_epsg
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 METHOD = (
     "one-to-one optimal matching of recorded and found items of the same type within a per-type "

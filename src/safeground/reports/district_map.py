@@ -27,8 +27,7 @@ from safeground.model import (
     InfrastructureLine,
     MinefieldRecord,
 )
-from safeground.reports.summary import metric_epsg
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 
 def _scale_bar(ax: plt.Axes, length_m: float = 2000.0) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import pandas as pd
 
-from safeground.geometry.projection import metric_epsg_for
 from safeground.model import (
     Accident,
     Activity,
@@ -21,7 +19,7 @@ from safeground.model import (
     MinefieldRecord,
     Victim,
 )
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 
 @dataclass
@@ -35,22 +33,6 @@ class DistrictSummary:
     totals: dict[str, float] = field(default_factory=dict)
     casualties_by_year: pd.DataFrame = field(default_factory=pd.DataFrame)
     casualty_period: tuple[str, str] | None = None
-
-
-def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
-    """The UTM zone the store declares, or the one holding its data."""
-    stored = store.get_meta("metric_epsg")
-    if stored:
-        return int(stored)
-    aoi = store.get_meta("area_of_interest")
-    if aoi:
-        minx, miny, maxx, maxy = json.loads(aoi)
-        from shapely import box
-
-        return metric_epsg_for(box(minx, miny, maxx, maxy))
-    if frame is not None and len(frame):
-        return metric_epsg_for(frame.union_all())
-    return 4326
 
 
 def summarise(store: Store) -> DistrictSummary:

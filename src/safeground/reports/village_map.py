@@ -28,9 +28,8 @@ from matplotlib.patches import Patch
 from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
 from safeground.model import Accident, HazardArea, InfrastructureArea, InfrastructureLine, InfrastructurePoint
-from safeground.reports.summary import metric_epsg
 from safeground.routing.build import dangers_from_store, network_from_store
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 A4 = (8.27, 11.69)
 

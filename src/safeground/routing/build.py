@@ -10,10 +10,9 @@ import shapely
 from safeground.errors import InvalidInput, Problem
 from safeground.model import Activity, ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
 from safeground.model.vocab import Contamination
-from safeground.reports.summary import metric_epsg
 from safeground.routing.network import Danger, RoadNetwork
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 WALKABLE = ("road", "path")
 

@@ -27,9 +27,8 @@ import shapely
 from safeground.geometry.projection import from_wgs84
 from safeground.model import Accident, ClusterStrike, EOItem, HazardArea, MinefieldRecord
 from safeground.model.vocab import Contamination
-from safeground.reports.summary import metric_epsg
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
-from safeground.storage.base import Store
+from safeground.storage.base import Store, metric_epsg
 
 #: a point this close to an outline counts as on it: projection round-off is millimetres,
 #: survey accuracy is metres, and at the edge of a hazard the answer must be "inside"

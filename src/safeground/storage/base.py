@@ -8,6 +8,7 @@ passes that suite unchanged.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -136,6 +137,26 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
+    """The metric projection (UTM zone) a store declares, or the one holding its data."""
+    stored = store.get_meta("metric_epsg")
+    if stored:
+        return int(stored)
+    aoi = store.get_meta("area_of_interest")
+    if aoi:
+        minx, miny, maxx, maxy = json.loads(aoi)
+        from shapely import box
+
+        from safeground.geometry.projection import metric_epsg_for
+
+        return metric_epsg_for(box(minx, miny, maxx, maxy))
+    if frame is not None and len(frame):
+        from safeground.geometry.projection import metric_epsg_for
+
+        return metric_epsg_for(frame.union_all())
+    return 4326
 
 
 def open_store(location: str, *, create: bool = True, readonly: bool = False) -> Store:

@@ -254,9 +254,7 @@ class GeoPackageStore(Store):
         cols = ['"fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL']
         if lay.geometry_type:
             cols.append(f'"geom" {lay.geometry_type}')
-        for col in lay.columns:
-            null = "" if col.nullable else " NOT NULL"
-            cols.append(f"{_q(col.name)} {GPKG_TYPES[col.kind]}{null}")
+        cols += lay.column_sql(GPKG_TYPES, _q)
         if history:
             cols.append('"superseded_at" DATETIME NOT NULL')
         c.execute(f"CREATE TABLE {_q(table)} ({', '.join(cols)})")

@@ -145,9 +145,7 @@ class PostGISStore(Store):
         cols = ["fid BIGSERIAL PRIMARY KEY"]
         if lay.geometry_type:
             cols.append(f"geom geometry({lay.geometry_type}, 4326)")
-        for col in lay.columns:
-            null = "" if col.nullable else " NOT NULL"
-            cols.append(f"{_q(col.name)} {PG_TYPES[col.kind]}{null}")
+        cols += lay.column_sql(PG_TYPES, _q)
         if history:
             cols.append("superseded_at TIMESTAMPTZ NOT NULL")
         c.execute(text(f"CREATE TABLE IF NOT EXISTS {self._t(table)} ({', '.join(cols)})"))

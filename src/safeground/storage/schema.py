@@ -55,6 +55,10 @@ class Layout:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def column_sql(self, types: dict[str, str], quote: Any) -> list[str]:
+        """Column definitions (name, backend type, NOT NULL) shared by every backend's DDL."""
+        return [f"{quote(c.name)} {types[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in self.columns]
+
     def encode(self, record: Record) -> list[Any]:
         """Column values in ``columns`` order, without the geometry."""
         data = record.model_dump(mode="json", exclude={"geometry"})
