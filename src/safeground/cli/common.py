@@ -1,0 +1,25 @@
+"""What every command module shares: the consoles, common options, progress display."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for logs and grep
+
+StoreOpt = Annotated[
+    str, typer.Option("--store", "-s", help="Store: a GeoPackage file, or postgresql://…?schema=… for PostGIS.")
+]
+SizeOpt = Annotated[float, typer.Option(min=4.0, max=200.0, help="Side of the square district in km (4–200).")]
+
+
+def progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))

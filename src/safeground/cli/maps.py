@@ -1,0 +1,192 @@
+"""Commands about minefield records: accuracy against clearance, dossier, bearing-and-distance records."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from safeground.cli.common import StoreOpt, console, err
+from safeground.errors import SafeGroundError
+
+maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
+
+
+def _accuracy_options(as_of: str | None) -> object:
+    from datetime import date
+
+    from safeground.minemaps.accuracy import AccuracyOptions
+
+    if as_of is None:
+        return AccuracyOptions()
+    try:
+        return AccuracyOptions(as_of=date.fromisoformat(as_of))
+    except ValueError:
+        raise SafeGroundError(f"--as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+@maps_app.command("accuracy")
+def maps_accuracy(
+    store: StoreOpt = "demo.gpkg",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
+    save: Annotated[bool, typer.Option(help="Store the assessments and corrected positions as new layers.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write csv/json here instead of the screen.")] = None,
+) -> None:
+    """How good was each minefield record? Scores every record against clearance results."""
+    from safeground.minemaps.accuracy import (
+        assess_record,
+        by_source,
+        gather_evidence,
+        results_table,
+        save_results,
+        to_json,
+    )
+    from safeground.minemaps.accuracy import summarise as summarise_accuracy
+    from safeground.storage.base import open_store
+
+    if fmt not in ("table", "csv", "json"):
+        raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table, csv or json")
+    opts = _accuracy_options(as_of)
+    with open_store(store, readonly=not save) as s:
+        evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
+        results = []
+        with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
+            task = prog.add_task("assessing records", total=len(evidence))
+            for ev in evidence:
+                results.append(assess_record(ev, opts))  # type: ignore[arg-type]
+                prog.advance(task)
+        if save:
+            saved = save_results(s, results, opts, entered_by="safeground maps accuracy")  # type: ignore[arg-type]
+            console.print(
+                f"[green]saved[/] {len(saved)} assessments "
+                "(layers minefield_record_assessments and corrected_mine_positions)"
+            )
+    table = results_table(results)
+    if fmt != "table":
+        text = table.to_csv(index=False) if fmt == "csv" else to_json(results)
+        if out:
+            out.write_text(text)
+            console.print(f"[green]written[/] {out}")
+        else:
+            sys.stdout.write(text + "\n")
+        return
+    t = Table(title=f"Minefield record accuracy ({len(results)} records)")
+    for col in (
+        "record",
+        "source",
+        "grade",
+        "found where recorded",
+        "95 % CI",
+        "error median/p90 m",
+        "shift m",
+        "rot °",
+    ):
+        t.add_column(col)
+    for r in results:
+        e = r.error_stats()
+        p = r.precision
+        al = r.alignment
+        t.add_row(
+            r.uid,
+            r.source,
+            r.grade,
+            f"{p.k}/{p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else ""),
+            f"{100 * p.low:.0f}–{100 * p.high:.0f}" if p.low is not None and p.high is not None else "",
+            f"{e['median']:.1f} / {e['p90']:.1f}" if e["median"] is not None else "",
+            f"{al.transform.shift_m:.0f}" if al else "",
+            f"{al.transform.rotation_deg:+.1f}" if al else "",
+        )
+    console.print(t)
+    t = Table(title="By source and overall")
+    for col in (
+        "source",
+        "records",
+        "A",
+        "B",
+        "C",
+        "U",
+        "found where recorded",
+        "95 % CI",
+        "finds the record showed",
+    ):
+        t.add_column(col)
+    for sm in [*by_source(results), summarise_accuracy(results, "all records")]:
+        p = sm.precision
+        t.add_row(
+            sm.label,
+            str(sm.records),
+            *[str(sm.grades[g]) for g in "ABCU"],
+            f"{p.k}/{p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else ""),
+            f"{100 * p.low:.0f}–{100 * p.high:.0f}" if p.low is not None and p.high is not None else "",
+            f"{100 * sm.recall.value:.0f} %" if sm.recall.value is not None else "",
+        )
+    console.print(t)
+    console.print(
+        "Grades: [bold]A[/] reliable as recorded (direct evidence), [bold]B[/] displaced but reliable after "
+        "correction, [bold]C[/] unreliable, [bold]U[/] unverified. Only cleared ground counts as evidence."
+    )
+
+
+@maps_app.command("dossier")
+def maps_dossier(
+    record: Annotated[str, typer.Argument(help="Minefield record uid, e.g. MFR-00012.")],
+    store: StoreOpt = "demo.gpkg",
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF.")] = Path("dossiers"),
+    as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Write the one-page accuracy dossier (HTML and PDF) of one minefield record."""
+    from safeground.errors import RecordNotFound
+    from safeground.minemaps.accuracy import assess_record, gather_evidence
+    from safeground.reports.dossier import render_dossier
+    from safeground.storage.base import open_store
+
+    opts = _accuracy_options(as_of)
+    with open_store(store, readonly=True) as s:
+        evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
+    if not evidence:
+        raise RecordNotFound(
+            f"no minefield record {record} in {store}", hint="list them with 'safeground maps accuracy'"
+        )
+    result = assess_record(evidence[0], opts)  # type: ignore[arg-type]
+    html, pdf = render_dossier(result, out, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
+    console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
+
+
+@maps_app.command("traverse")
+def maps_traverse(
+    file: Annotated[Path, typer.Argument(help="Record drawn by bearing and distance (JSON or YAML).")],
+    max_misclosure: Annotated[float, typer.Option(help="Refuse a chain that misses closing by more (m).")] = 5.0,
+    store: Annotated[str | None, typer.Option("--store", "-s", help="Store to save the record into.")] = None,
+    save: Annotated[bool, typer.Option(help="Store the record and its recorded mines.")] = False,
+) -> None:
+    """Compute a minefield record drawn from a reference point with bearings and distances."""
+    from safeground.minemaps.traverse import read_record, solve, to_records
+    from safeground.storage.base import open_store
+
+    record = read_record(file)
+    result = solve(record, max_misclosure_m=max_misclosure, src=file.name)
+    console.print(f"[bold]{record.source}[/] {record.source_reference or ''}: {result.bearing_note}")
+    if result.misclosure_m is not None:
+        console.print(f"traverse misclosure: {result.misclosure_m:.2f} m (allowed {max_misclosure:g} m)")
+    t = Table(title="Points")
+    for col in ("point", "longitude", "latitude"):
+        t.add_column(col)
+    for label, (lon, lat) in result.points.items():
+        t.add_row(label, f"{lon:.6f}", f"{lat:.6f}")
+    console.print(t)
+    for w in result.warnings:
+        console.print(f"[yellow]warning[/]: {w}")
+    n = sum(len(xy) for *_, xy in result.mines)
+    console.print(f"{len(result.mines)} rows, {n} mine positions")
+    if save:
+        if not store:
+            raise SafeGroundError("--save needs --store", hint="e.g. --store demo.gpkg")
+        with open_store(store) as s:
+            recs = to_records(record, result, s, entered_by="safeground maps traverse")
+            s.add_many(recs)
+        console.print(f"[green]saved[/] {recs[0].uid} with {len(recs) - 1} recorded mines into {store}")
