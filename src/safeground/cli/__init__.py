@@ -13,6 +13,7 @@ import typer
 from safeground import __version__
 from safeground.cli import district, maps, records, returnees
 from safeground.cli.common import console, err
+from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.command()(returnees.check)
 app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
 app.add_typer(maps.maps_app, name="maps")
+app.add_typer(risk_app, name="risk")
 
 
 @app.command()

@@ -62,6 +62,7 @@ def check(
                     "findings": [f.__dict__ for f in ans.findings],
                     "released": [f.__dict__ for f in ans.released],
                     "risk": ans.risk,
+                    "risk_probability": ans.risk_probability,
                 },
                 indent=1,
             )

@@ -26,6 +26,7 @@ from safeground.model.minemaps import (
     ReferencePoint,
 )
 from safeground.model.ordnance import EOItem, GroundTruthItem
+from safeground.model.risk import PredictedHazard
 
 __all__ = [
     "RECORD_TYPES",
@@ -46,6 +47,7 @@ __all__ = [
     "MineRow",
     "MinefieldRecord",
     "Organisation",
+    "PredictedHazard",
     "Record",
     "RecordAssessment",
     "ReferencePoint",

@@ -64,6 +64,7 @@ class SafetyAnswer:
     findings: list[Finding] = field(default_factory=list)
     released: list[Finding] = field(default_factory=list)
     risk: str = "not available (no risk model in this store)"
+    risk_probability: float | None = None
 
 
 @dataclass
@@ -93,8 +94,11 @@ _HAZARD_WORDS = {
 class SafetyIndex:
     """Every known danger of a district, indexed for point checks."""
 
-    def __init__(self, epsg: int, layers: list[_Layer], released: _Layer | None = None) -> None:
+    def __init__(
+        self, epsg: int, layers: list[_Layer], released: _Layer | None = None, risk: object | None = None
+    ) -> None:
         self.epsg = epsg
+        self.risk = risk  # a RiskSampler over the store's current risk map, when one was saved
         self.layers = [ly for ly in layers if len(ly.geoms)]
         self.released = released if released is not None and len(released.geoms) else None
         self._to_metric = from_wgs84(epsg)
@@ -102,8 +106,10 @@ class SafetyIndex:
     # -- building ---------------------------------------------------------------------
     @classmethod
     def from_store(cls, store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> SafetyIndex:
+        from safeground.risk.output import RiskSampler, latest_risk
+
         epsg = metric_epsg(store)
-        return cls.from_frames(
+        index = cls.from_frames(
             epsg,
             hazards=store.read_frame(HazardArea),
             records=store.read_frame(MinefieldRecord),
@@ -112,6 +118,15 @@ class SafetyIndex:
             accidents=store.read_frame(Accident),
             buffers=buffers,
         )
+        info = latest_risk(store)
+        if info is not None:
+            index.risk = RiskSampler(info)
+        return index
+
+    def _risk_at(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
+        if self.risk is None:
+            return None
+        return self.risk.sample(lon, lat)  # type: ignore[attr-defined]
 
     @classmethod
     def from_frames(
@@ -203,7 +218,26 @@ class SafetyIndex:
         blocking = [f for f in findings if f.blocks]
         nearest = (blocking[0].label, blocking[0].distance_m) if blocking else self._nearest(pt)
         level, verdict = _verdict(findings, released, nearest)
-        return SafetyAnswer(float(lon), float(lat), level, verdict, findings, released)
+        ans = SafetyAnswer(float(lon), float(lat), level, verdict, findings, released)
+        risk = self._risk_at(np.array([lon]), np.array([lat]))
+        if risk is not None and np.isfinite(risk[0]):
+            info = self.risk.info  # type: ignore[union-attr]
+            p = float(risk[0])
+            high = p >= float(info.get("threshold", 1.0))
+            ans.risk_probability = round(p, 4)
+            ans.risk = (
+                f"{p:.2f} ({'HIGH: among the riskiest ground of the district' if high else 'below the survey threshold'}"
+                f"; model {info.get('model_version')}, evidence as of {info.get('features_as_of')})"
+            )
+            if high and level == Level.NO_KNOWN_HAZARD:
+                ans.level = Level.CAUTION
+                ans.verdict = (
+                    "CAUTION: no hazard is recorded here, but the risk model rates this ground among the most likely "
+                    "to be contaminated (mines were laid at places like this). Stay on used paths; do not go off them."
+                )
+        elif risk is not None:
+            ans.risk = "outside the area of the risk map"
+        return ans
 
     def _nearest(self, pt: shapely.Point, search_m: float = 5000.0) -> tuple[str, float] | None:
         """The nearest blocking danger, searched in widening circles (cheap where dangers are dense)."""
@@ -274,6 +308,9 @@ class SafetyIndex:
                 "nearest_danger_m": np.where(np.isfinite(nearest_m), np.round(nearest_m, 1), np.nan),
             }
         )
+        risk = self._risk_at(np.asarray(lon, float), np.asarray(lat, float))
+        if risk is not None:
+            out["predicted_risk"] = np.round(risk, 4)
         return out
 
 

@@ -1,0 +1,242 @@
+"""What a prediction leaves behind: a Cloud-Optimized GeoTIFF and predicted hazard polygons.
+
+The raster is written tile by tile (memory bounded by a tile) and converted
+to a COG so QGIS and web maps can read any part of a national map without the
+whole file. Polygons are traced in a second pass over the written raster, so
+the threshold can be a share of the area ("the riskiest 5 %"), which only the
+finished map can tell.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import shapely
+from rasterio.features import shapes
+from rasterio.windows import Window as RWindow
+from scipy import ndimage
+
+from safeground.errors import SafeGroundError
+from safeground.risk.grid import Grid, Window
+
+HIST_BINS = 10_000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RasterResult:
+    path: Path
+    cells: int
+    histogram: np.ndarray  # counts over [0, 1] in HIST_BINS bins
+
+    def quantile_threshold(self, top_share: float) -> float:
+        """The probability above which the riskiest ``top_share`` of the area lies."""
+        if not 0 < top_share < 1:
+            raise SafeGroundError(f"--top {top_share} is not a share between 0 and 1", hint="e.g. --top 0.05")
+        cum = np.cumsum(self.histogram[::-1])
+        idx = int(np.searchsorted(cum, top_share * cum[-1]))
+        return float(1.0 - (idx + 1) / HIST_BINS)
+
+
+def write_risk_raster(
+    path: Path,
+    grid: Grid,
+    tiles: Iterable[tuple[Window, np.ndarray]],
+    tags: dict[str, str],
+    progress: Progress | None = None,
+    total: int = 0,
+) -> RasterResult:
+    """Write tiles into a tiled GeoTIFF, then copy it to a COG; the partial file never takes the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial.tif")
+    profile = {
+        "driver": "GTiff",
+        "width": grid.ncols,
+        "height": grid.nrows,
+        "count": 1,
+        "dtype": "float32",
+        "crs": grid.crs_wkt,
+        "transform": grid.transform,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+        "predictor": 3,
+        "nodata": np.nan,
+        "BIGTIFF": "IF_SAFER",
+    }
+    hist = np.zeros(HIST_BINS, np.int64)
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for i, (w, arr) in enumerate(tiles):
+                dst.write(arr.astype(np.float32, copy=False), 1, window=RWindow(w.col0, w.row0, w.width, w.height))
+                ok = arr[np.isfinite(arr)]
+                hist += np.bincount(np.minimum((ok * HIST_BINS).astype(np.int64), HIST_BINS - 1), minlength=HIST_BINS)
+                if progress:
+                    progress(i + 1, total)
+            dst.update_tags(**tags)
+            dst.set_band_description(1, "probability of contamination")
+        rasterio.shutil.copy(
+            tmp, path, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES", OVERVIEWS="AUTO", BIGTIFF="IF_SAFER"
+        )
+    finally:
+        for p in (tmp, Path(f"{tmp}.aux.xml")):
+            p.unlink(missing_ok=True)
+    return RasterResult(path, grid.size, hist)
+
+
+@dataclass
+class HazardPolygon:
+    geometry: shapely.Geometry  # grid CRS
+    cells: int
+    risk_sum: float
+    risk_max: float
+
+
+def trace_polygons(raster: Path, threshold: float, min_cells: int = 4, block: int = 2048) -> list[HazardPolygon]:
+    """Connected areas at or above the threshold, traced window by window and joined across window edges."""
+    inner: list[HazardPolygon] = []
+    edge: list[HazardPolygon] = []
+    with rasterio.open(raster) as src:
+        for r0 in range(0, src.height, block):
+            for c0 in range(0, src.width, block):
+                win = RWindow(c0, r0, min(block, src.width - c0), min(block, src.height - r0))
+                arr = src.read(1, window=win)
+                mask = np.isfinite(arr) & (arr >= threshold)
+                if not mask.any():
+                    continue
+                lab, n = ndimage.label(mask)
+                idx = np.arange(1, n + 1)
+                count = ndimage.sum_labels(mask, lab, idx)
+                total = ndimage.sum_labels(np.where(mask, arr, 0), lab, idx)
+                top = ndimage.maximum(np.where(mask, arr, 0), lab, idx)
+                border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+                for geom, value in shapes(lab.astype(np.int32), mask=mask, transform=src.window_transform(win)):
+                    k = int(value) - 1
+                    poly = HazardPolygon(shapely.geometry.shape(geom), int(count[k]), float(total[k]), float(top[k]))
+                    (edge if int(value) in border else inner).append(poly)
+    if edge:
+        merged = shapely.get_parts(shapely.union_all([p.geometry for p in edge]))
+        tree = shapely.STRtree(merged)
+        reps = shapely.point_on_surface([p.geometry for p in edge])
+        ei, mi = tree.query(reps, predicate="within")
+        acc = [HazardPolygon(m, 0, 0.0, 0.0) for m in merged]
+        for e, m in zip(ei, mi, strict=True):
+            acc[m].cells += edge[e].cells
+            acc[m].risk_sum += edge[e].risk_sum
+            acc[m].risk_max = max(acc[m].risk_max, edge[e].risk_max)
+        inner += acc
+    return [p for p in inner if p.cells >= min_cells]
+
+
+def store_polygons(
+    store: object,
+    polygons: list[HazardPolygon],
+    grid: Grid,
+    *,
+    run_id: str,
+    model_version: str,
+    data_fingerprint: str,
+    as_of: date,
+    threshold: float,
+    raster: Path,
+    entered_by: str,
+) -> int:
+    """Save the polygons (WGS 84) and point the store at the latest risk map, in one transaction."""
+    from safeground.model import PredictedHazard
+
+    if not polygons:
+        return 0
+    geoms = np.array([p.geometry for p in polygons], dtype=object)
+    t = grid.to_wgs84()
+    wgs = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    wgs = shapely.make_valid(wgs)
+    start = store.max_uid_number(PredictedHazard)  # type: ignore[attr-defined]
+    cell_area = grid.cell * grid.cell
+    recs = []
+    for i, (p, g) in enumerate(zip(polygons, wgs, strict=True)):
+        if g.geom_type == "Polygon":
+            g = shapely.MultiPolygon([g])
+        elif g.geom_type != "MultiPolygon":
+            g = shapely.MultiPolygon([x for x in shapely.get_parts(g) if x.geom_type == "Polygon"])
+        recs.append(
+            PredictedHazard(
+                uid=f"{PredictedHazard.UID_PREFIX}-{start + i + 1:06d}",
+                date_of_information=date.today(),
+                entered_by=entered_by,
+                change_reason=f"risk model run {run_id}",
+                run_id=run_id,
+                model_version=model_version,
+                data_fingerprint=data_fingerprint,
+                features_as_of=as_of,
+                threshold=round(threshold, 6),
+                mean_risk=min(1.0, p.risk_sum / max(p.cells, 1)),
+                max_risk=min(1.0, p.risk_max),
+                area_m2=p.cells * cell_area,
+                raster=str(raster),
+                geometry=g,
+            )
+        )
+    store.add_many(recs)  # type: ignore[attr-defined]
+    return len(recs)
+
+
+def register_latest(store: object, info: dict) -> None:
+    """The risk map the safe-check and routing read from, named in the store's metadata."""
+    store.set_meta("risk.latest", json.dumps(info))  # type: ignore[attr-defined]
+
+
+def latest_risk(store: object) -> dict | None:
+    raw = store.get_meta("risk.latest")  # type: ignore[attr-defined]
+    if not raw:
+        return None
+    info = json.loads(raw)
+    return info if Path(info.get("raster", "")).exists() else None
+
+
+class RiskSampler:
+    """Reads the stored risk map at WGS 84 points (for the safe-check and route costs)."""
+
+    def __init__(self, info: dict) -> None:
+        self.info = info
+        self._src = rasterio.open(info["raster"])
+        from pyproj import Transformer
+
+        self._t = Transformer.from_crs(4326, self._src.crs, always_xy=True)
+
+    def sample(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        x, y = self._t.transform(np.asarray(lon, float), np.asarray(lat, float))
+        rows, cols = rasterio.transform.rowcol(self._src.transform, x, y)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        out = np.full(len(rows), np.nan)
+        ok = (rows >= 0) & (rows < self._src.height) & (cols >= 0) & (cols < self._src.width)
+        if ok.any():
+            # one read of the covering window: cheaper than point reads for batches
+            r0, r1, c0, c1 = rows[ok].min(), rows[ok].max(), cols[ok].min(), cols[ok].max()
+            if (r1 - r0 + 1) * (c1 - c0 + 1) <= 50_000_000:
+                arr = self._src.read(1, window=RWindow(c0, r0, c1 - c0 + 1, r1 - r0 + 1))
+                out[ok] = arr[rows[ok] - r0, cols[ok] - c0]
+            else:
+                out[ok] = [v[0] for v in self._src.sample(zip(np.asarray(x)[ok], np.asarray(y)[ok], strict=True))]
+        return out
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def copy_model_card(model_path: Path, out_dir: Path) -> None:
+    card = model_path.with_suffix(model_path.suffix + ".json")
+    if card.exists():
+        shutil.copy(card, out_dir / card.name)
+
+
+def now_id() -> str:
+    return datetime.now().strftime("%Y%m%dT%H%M%S")
