@@ -225,9 +225,9 @@ class SafetyIndex:
             p = float(risk[0])
             high = p >= float(info.get("threshold", 1.0))
             ans.risk_probability = round(p, 4)
+            rating = "HIGH: among the riskiest ground of the district" if high else "below the survey threshold"
             ans.risk = (
-                f"{p:.2f} ({'HIGH: among the riskiest ground of the district' if high else 'below the survey threshold'}"
-                f"; model {info.get('model_version')}, evidence as of {info.get('features_as_of')})"
+                f"{p:.2f} ({rating}; model {info.get('model_version')}, evidence as of {info.get('features_as_of')})"
             )
             if high and level == Level.NO_KNOWN_HAZARD:
                 ans.level = Level.CAUTION
