@@ -72,6 +72,38 @@ class Store(ABC):
     def update(self, record: R, *, expected_version: int) -> R:
         """Store a new version of an existing record and return it (version + 1)."""
 
+    # -- field sync and migrations ---------------------------------------------------
+    @abstractmethod
+    def apply_versions(
+        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
+    ) -> None:
+        """Store versions of one record made in another store exactly as they were made (same
+        numbers, authors, times), for field sync. ``chain`` is oldest first and ends with the new
+        current version; versions already kept here are skipped. The record must be at
+        ``expected_version`` here (None: not stored yet), else ``VersionConflict``. ``rewind_to``
+        first drops this store's versions above that number (a resolved conflict: the dropped
+        versions are kept by the caller in the conflict list)."""
+
+    @abstractmethod
+    def current_versions(self, record_type: type[Record]) -> dict[str, int]:
+        """uid → current version of every record of a layer (cheap: no geometry decoded)."""
+
+    @abstractmethod
+    def chains(self, record_type: type[Record], uids: list[str]) -> dict[str, list[Record]]:
+        """Every version of each of these records, oldest first (two queries, not one per record)."""
+
+    @abstractmethod
+    def log_sync(self, peer_id: str, peer_location: str, direction: str, records: int, conflicts: int) -> None:
+        """One row in ``safeground_sync_log``: which other store synced with this one, and how much."""
+
+    @abstractmethod
+    def schema_revision(self) -> str | None:
+        """The schema version (GeoPackage) or Alembic revision (PostGIS) this store is at."""
+
+    @abstractmethod
+    def upgrade(self, target: str = "head") -> list[str]:
+        """Run pending schema migrations in one transaction; returns what was applied."""
+
     # -- reads ------------------------------------------------------------------------
     @abstractmethod
     def get(self, record_type: type[R], uid: str) -> R: ...
