@@ -191,6 +191,7 @@ class GeoPackageStore(Store):
         self._lock = threading.RLock()
         self._depth = 0
         self._touched: set[str] = set()
+        self.model_changes: list[str] = []  # what the last upgrade() added from the model
         self._register_functions()
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -485,7 +486,22 @@ class GeoPackageStore(Store):
                 step(self._con)
                 self._con.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
                 done.append(version)
+            self.model_changes = self._add_model_changes()
         return done
+
+    def _add_model_changes(self) -> list[str]:
+        """New fields of the model as nullable columns (new layers are created on open):
+        the additive part of a model change needs no migration step."""
+        added: list[str] = []
+        for cls in RECORD_TYPES.values():
+            lay = layout_of(cls)
+            for table in (lay.table, lay.history_table):
+                have = {r[1] for r in self._con.execute(f"PRAGMA table_info({_q(table)})")}
+                for col in lay.columns:
+                    if col.name not in have:
+                        self._con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(col.name)} {GPKG_TYPES[col.kind]}")
+                        added.append(f"{table}.{col.name}")
+        return added
 
     # -- reads ------------------------------------------------------------------------
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:

@@ -91,6 +91,7 @@ class PostGISStore(Store):
                 hint="check that PostgreSQL runs and the database exists (createdb …)",
             ) from exc
         self._lock = threading.RLock()
+        self.model_changes: list[str] = []  # what the last upgrade() added from the model
         self._conn: Connection | None = None
         self._depth = 0
         if not readonly:
@@ -144,10 +145,32 @@ class PostGISStore(Store):
             ).first()
             if fresh:
                 self._run_alembic(c, "upgrade", "head")
-            for cls in RECORD_TYPES.values():
-                lay = layout_of(cls)
-                self._create_layer(c, lay, lay.table, history=False)
-                self._create_layer(c, lay, lay.history_table, history=True)
+            self._add_model_changes(c)
+
+    def _add_model_changes(self, c: Connection) -> list[str]:
+        """The additive part of a model change, applied without a revision: layers of new record
+        types and new fields (as nullable columns: existing rows have no value). Renames, type
+        changes and data moves need an Alembic revision. Returns what was added."""
+        added: list[str] = []
+        rows = c.execute(
+            text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s"),
+            {"s": self.schema},
+        ).fetchall()
+        have: dict[str, set[str]] = {}
+        for table, column in rows:
+            have.setdefault(table, set()).add(column)
+        for cls in RECORD_TYPES.values():
+            lay = layout_of(cls)
+            for table, history in ((lay.table, False), (lay.history_table, True)):
+                if table not in have:
+                    self._create_layer(c, lay, table, history=history)
+                    added.append(table)
+                    continue
+                for col in lay.columns:
+                    if col.name not in have[table]:
+                        c.execute(text(f"ALTER TABLE {self._t(table)} ADD COLUMN {_q(col.name)} {PG_TYPES[col.kind]}"))
+                        added.append(f"{table}.{col.name}")
+        return added
 
     # -- migrations -------------------------------------------------------------------
     def _run_alembic(self, c: Connection, command_name: str, target: str) -> None:
@@ -178,6 +201,7 @@ class PostGISStore(Store):
             if before is None:
                 self._run_alembic(c, "stamp", BASELINE_REVISION)
             self._run_alembic(c, "upgrade", target)
+            self.model_changes = self._add_model_changes(c)
         after = self.schema_revision()
         script = ScriptDirectory.from_config(alembic_config(None, self.schema))
         path = [r.revision for r in script.iterate_revisions(after, before or BASELINE_REVISION)]
