@@ -8,6 +8,7 @@ passes that suite unchanged.
 
 from __future__ import annotations
 
+import itertools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -83,6 +84,28 @@ class Store(ABC):
         ``expected_version`` here (None: not stored yet), else ``VersionConflict``. ``rewind_to``
         first drops this store's versions above that number (a resolved conflict: the dropped
         versions are kept by the caller in the conflict list)."""
+
+    def add_chains(self, chains: list[list[Record]]) -> int:
+        """Records new to this store with their whole history (oldest first), in bulk: what a first
+        sync moves. Identifiers already stored are refused like ``add_many``; returns how many."""
+        from safeground.storage.schema import layout_of
+
+        by_type: dict[type[Record], list[list[Record]]] = {}
+        for chain in chains:
+            by_type.setdefault(type(chain[-1]), []).append(chain)
+        with self.transaction():
+            for cls, group in by_type.items():
+                self._refuse_duplicates(cls, [c[-1] for c in group])
+                lay = layout_of(cls)
+                older = [(v, nxt.entered_at) for c in group for v, nxt in itertools.pairwise(c)]
+                if older:
+                    self._insert_history(lay, older)
+                self._insert(lay, [c[-1] for c in group], None)
+        return len(chains)
+
+    @abstractmethod
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        """Write superseded versions (each with the time it was superseded) inside the open transaction."""
 
     @abstractmethod
     def current_versions(self, record_type: type[Record]) -> dict[str, int]:

@@ -430,18 +430,24 @@ class GeoPackageStore(Store):
                 r[0] for r in self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
             }
             newer = [v for v in chain if v.version not in have]
-            for older, nxt in itertools.pairwise(newer):
-                values = lay.encode(older)
-                if lay.geometry_type:
-                    values = [gpkg_binary.encode([older.geometry])[0], *values]  # type: ignore[attr-defined]
-                self._con.execute(
-                    f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
-                    f"VALUES ({', '.join('?' * (len(names) + 1))})",
-                    (*values, _iso(nxt.entered_at)),
-                )
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
             self._insert(lay, [chain[-1]], None)
             if lay.geometry_type:
                 self._touched.add(lay.history_table)
+
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names + ["superseded_at"]
+        sql = (
+            f"INSERT INTO {_q(lay.history_table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
+        )
+        rows = [[*lay.encode(v), _iso(at)] for v, at in versions]
+        if lay.geometry_type:
+            blobs = gpkg_binary.encode([getattr(v, "geometry", None) for v, _ in versions])
+            rows = [[b, *row] for b, row in zip(blobs, rows, strict=True)]
+            self._touched.add(lay.history_table)
+        self._con.executemany(sql, rows)
 
     def current_versions(self, record_type: type[Record]) -> dict[str, int]:
         return {u: int(v) for u, v in self._rows(f"SELECT uid, version FROM {_q(record_type.LAYER)}")}

@@ -358,18 +358,24 @@ class PostGISStore(Store):
                 for r in self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
             }
             newer = [v for v in chain if v.version not in have]
-            names = [_q(c.name) for c in lay.columns]
-            binds = [f":c{i}" for i in range(len(lay.columns))]
-            if lay.geometry_type:
-                names.insert(0, "geom")
-                binds.insert(0, "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
-            sql = (
-                f"INSERT INTO {self._t(lay.history_table)} ({', '.join(names)}, superseded_at) "
-                f"VALUES ({', '.join(binds)}, :superseded_at)"
-            )
-            for older, nxt in itertools.pairwise(newer):
-                self._exec(sql, {**self._params(lay, older), "superseded_at": nxt.entered_at})
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
             self._insert(lay, [chain[-1]], None)
+
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        names = [_q(c.name) for c in lay.columns]
+        binds = [f":c{i}" for i in range(len(lay.columns))]
+        if lay.geometry_type:
+            names.insert(0, "geom")
+            binds.insert(0, "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        sql = (
+            f"INSERT INTO {self._t(lay.history_table)} ({', '.join(names)}, superseded_at) "
+            f"VALUES ({', '.join(binds)}, :superseded_at)"
+        )
+        for start in range(0, len(versions), 5000):
+            chunk = versions[start : start + 5000]
+            self._exec(sql, [{**self._params(lay, v), "superseded_at": at} for v, at in chunk])
 
     def current_versions(self, record_type: type[Record]) -> dict[str, int]:
         with self._reading() as c:
