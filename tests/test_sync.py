@@ -281,3 +281,20 @@ def test_pull_into_a_new_file_makes_a_geopackage_gdal_reads(tmp_path, server):
         pull(f, server)
     assert len(pyogrio.read_dataframe(path, layer="eo_items")) == 2
     assert len(pyogrio.read_dataframe(path, layer="eo_items_history")) == 1
+
+
+def test_same_identifier_created_on_both_sides_is_a_conflict(tmp_path, server_url):
+    """Two teams offline both number their new record ORG-00001: never merged silently."""
+    path = tmp_path / "f.gpkg"
+    with open_store(str(path)) as f, open_store(server_url) as s:
+        push(f, s)  # bind the field store to this server, nothing else
+        s.add(sample(Organisation, 1).model_copy(update={"name": "HQ's NGO"}))
+        f.add(sample(Organisation, 1).model_copy(update={"name": "Field NGO"}))
+        report = push(f, s)
+        assert report.conflicts == [("organisations", "ORG-00001")]
+        assert s.get(Organisation, "ORG-00001").name == "HQ's NGO"
+        (c,) = FieldState(f).conflicts()
+        assert c.base_version is None
+    shown = run_cli("sync", "conflicts", "--store", str(path))
+    assert "created on both sides independently" in shown.stdout
+    assert "Field NGO" in shown.stdout and "HQ's NGO" in shown.stdout

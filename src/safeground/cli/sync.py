@@ -75,7 +75,7 @@ def sync_conflicts(
     from safeground.storage.base import open_store
     from safeground.sync import FieldState
 
-    with open_store(store, create=False) as field:
+    with open_store(store, readonly=True) as field:
         found = FieldState(field).conflicts(include_resolved=all_)
     if not found:
         typer.echo("no open sync conflicts" if not all_ else "no sync conflicts")
@@ -92,6 +92,12 @@ def sync_conflicts(
         for name, (a, b) in c.differences().items():
             table.add_row(name, _short(a), _short(b))
         console.print(table)
+        if c.base_version is None and not c.resolved_at:
+            typer.echo(
+                f"  {c.uid} was created on both sides independently: probably two different records. Rather than "
+                "lose one, keep theirs and enter the field record again under a new identifier (the field version "
+                "stays listed in 'sync conflicts --all')."
+            )
 
 
 def _short(value: object, limit: int = 90) -> str:

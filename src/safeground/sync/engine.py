@@ -211,6 +211,11 @@ def resolve(field_store: Store, server: Store, uid: str, keep: str, *, layer: st
         )
         theirs = server.chains(cls, [uid])[uid]
     floor = conflict.base_version or 0
+    if theirs[-1].version <= floor:
+        raise SafeGroundError(
+            f"the server holds {uid} only up to version {theirs[-1].version}, below the last agreed version {floor}",
+            hint="the server store was restored from an older copy: push from the field instead of resolving",
+        )
     with field_store.transaction():
         field_store.apply_versions(
             [v for v in theirs if v.version > floor], expected_version=mine[-1].version, rewind_to=floor
