@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import district, maps, records, returnees
+from safeground.cli import db, district, maps, records, returnees, sync
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
@@ -37,6 +37,8 @@ app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
 app.add_typer(maps.maps_app, name="maps")
 app.add_typer(risk_app, name="risk")
+app.add_typer(db.db_app, name="db")
+app.add_typer(sync.sync_app, name="sync")
 
 
 @app.command()

@@ -14,6 +14,13 @@ err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for logs an
 StoreOpt = Annotated[
     str, typer.Option("--store", "-s", help="Store: a GeoPackage file, or postgresql://…?schema=… for PostGIS.")
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(help="Run on this Dask cluster (tcp://host:8786; see docs/deployment.md) instead of in-process."),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Run on a local Dask cluster of this many worker processes.")
+]
 SizeOpt = Annotated[float, typer.Option(min=4.0, max=200.0, help="Side of the square district in km (4–200).")]
 
 

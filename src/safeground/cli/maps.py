@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from safeground.cli.common import StoreOpt, console, err
+from safeground.cli.common import SchedulerOpt, StoreOpt, WorkersOpt, console, err
 from safeground.errors import SafeGroundError
 
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
@@ -36,6 +36,8 @@ def maps_accuracy(
     as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
     save: Annotated[bool, typer.Option(help="Store the assessments and corrected positions as new layers.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write csv/json here instead of the screen.")] = None,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """How good was each minefield record? Scores every record against clearance results."""
     from safeground.minemaps.accuracy import (
@@ -55,11 +57,19 @@ def maps_accuracy(
     with open_store(store, readonly=not save) as s:
         evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
         results = []
-        with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
-            task = prog.add_task("assessing records", total=len(evidence))
-            for ev in evidence:
-                results.append(assess_record(ev, opts))  # type: ignore[arg-type]
-                prog.advance(task)
+        if scheduler or workers:
+            from safeground.compute import client_for, map_partitions
+            from safeground.minemaps.accuracy import assess_records
+
+            with client_for(scheduler, workers) as client:
+                err.print(f"assessing {len(evidence)} records on Dask")
+                results = map_partitions(assess_records, evidence, client=client, opts=opts)
+        else:
+            with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
+                task = prog.add_task("assessing records", total=len(evidence))
+                for ev in evidence:
+                    results.append(assess_record(ev, opts))  # type: ignore[arg-type]
+                    prog.advance(task)
         if save:
             saved = save_results(s, results, opts, entered_by="safeground maps accuracy")  # type: ignore[arg-type]
             console.print(

@@ -379,6 +379,11 @@ def assess_store(store: Store, opts: AccuracyOptions | None = None) -> list[Reco
     return [assess_record(ev, opts) for ev in gather_evidence(store, opts)]
 
 
+def assess_records(evidence: list[RecordEvidence], opts: AccuracyOptions) -> list[RecordResult]:
+    """One partition of records (the unit of work ``safeground.compute.map_partitions`` sends to Dask)."""
+    return [assess_record(ev, opts) for ev in evidence]
+
+
 @dataclass
 class Summary:
     label: str

@@ -8,6 +8,7 @@ passes that suite unchanged.
 
 from __future__ import annotations
 
+import itertools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -71,6 +72,60 @@ class Store(ABC):
     @abstractmethod
     def update(self, record: R, *, expected_version: int) -> R:
         """Store a new version of an existing record and return it (version + 1)."""
+
+    # -- field sync and migrations ---------------------------------------------------
+    @abstractmethod
+    def apply_versions(
+        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
+    ) -> None:
+        """Store versions of one record made in another store exactly as they were made (same
+        numbers, authors, times), for field sync. ``chain`` is oldest first and ends with the new
+        current version; versions already kept here are skipped. The record must be at
+        ``expected_version`` here (None: not stored yet), else ``VersionConflict``. ``rewind_to``
+        first drops this store's versions above that number (a resolved conflict: the dropped
+        versions are kept by the caller in the conflict list)."""
+
+    def add_chains(self, chains: list[list[Record]]) -> int:
+        """Records new to this store with their whole history (oldest first), in bulk: what a first
+        sync moves. Identifiers already stored are refused like ``add_many``; returns how many."""
+        from safeground.storage.schema import layout_of
+
+        by_type: dict[type[Record], list[list[Record]]] = {}
+        for chain in chains:
+            by_type.setdefault(type(chain[-1]), []).append(chain)
+        with self.transaction():
+            for cls, group in by_type.items():
+                self._refuse_duplicates(cls, [c[-1] for c in group])
+                lay = layout_of(cls)
+                older = [(v, nxt.entered_at) for c in group for v, nxt in itertools.pairwise(c)]
+                if older:
+                    self._insert_history(lay, older)
+                self._insert(lay, [c[-1] for c in group], None)
+        return len(chains)
+
+    @abstractmethod
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        """Write superseded versions (each with the time it was superseded) inside the open transaction."""
+
+    @abstractmethod
+    def current_versions(self, record_type: type[Record]) -> dict[str, int]:
+        """uid → current version of every record of a layer (cheap: no geometry decoded)."""
+
+    @abstractmethod
+    def chains(self, record_type: type[Record], uids: list[str]) -> dict[str, list[Record]]:
+        """Every version of each of these records, oldest first (two queries, not one per record)."""
+
+    @abstractmethod
+    def log_sync(self, peer_id: str, peer_location: str, direction: str, records: int, conflicts: int) -> None:
+        """One row in ``safeground_sync_log``: which other store synced with this one, and how much."""
+
+    @abstractmethod
+    def schema_revision(self) -> str | None:
+        """The schema version (GeoPackage) or Alembic revision (PostGIS) this store is at."""
+
+    @abstractmethod
+    def upgrade(self, target: str = "head") -> list[str]:
+        """Run pending schema migrations in one transaction; returns what was applied."""
 
     # -- reads ------------------------------------------------------------------------
     @abstractmethod

@@ -14,6 +14,7 @@ back into a single plain file for copying to a USB stick.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,13 +30,12 @@ import shapely
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage import gpkg_binary
+from safeground.storage import gpkg_binary, gpkg_migrations
 from safeground.storage.base import BBox, Progress, R, Store
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10400  # GeoPackage 1.4.0
-SCHEMA_VERSION = "1"
 
 WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -151,6 +151,10 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _exact_bbox(geoms: Any, bbox: BBox) -> Any:
     """The R-tree keeps 32-bit boxes rounded outwards: refine its candidates on the exact envelope,
     so a bounding-box query answers the same as on PostGIS."""
@@ -187,6 +191,7 @@ class GeoPackageStore(Store):
         self._lock = threading.RLock()
         self._depth = 0
         self._touched: set[str] = set()
+        self.model_changes: list[str] = []  # what the last upgrade() added from the model
         self._register_functions()
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -240,10 +245,15 @@ class GeoPackageStore(Store):
             for ddl in _CORE_DDL:
                 c.execute(ddl)
             c.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS_ROWS)
+            fresh = "safeground_meta" not in tables
             c.execute(
                 "INSERT OR IGNORE INTO safeground_meta VALUES ('schema_version', ?)",
-                (SCHEMA_VERSION,),
+                (gpkg_migrations.BASELINE,),
             )
+            if fresh:  # a new store is born at the latest version
+                for version, _, step in gpkg_migrations.pending(gpkg_migrations.BASELINE):
+                    step(c)
+                    c.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
             for cls in missing:
                 lay = layout_of(cls)
                 self._create_layer(lay, lay.table, cls.TITLE, history=False)
@@ -386,6 +396,118 @@ class GeoPackageStore(Store):
             sets = ", ".join(f"{_q(n)} = ?" for n in names)
             self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid))
         return new
+
+    # -- sync support -----------------------------------------------------------------
+    def apply_versions(
+        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
+    ) -> None:
+        lay = layout_of(type(chain[0]))
+        uid = chain[0].uid
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
+        cols = ", ".join(map(_q, names))
+        with self.transaction():
+            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (uid,)).fetchone()
+            cur = None if row is None else int(row[0])
+            if cur != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {uid} is at version {cur}, not {expected_version}: someone changed it meanwhile",
+                    hint="run the sync again: it will compare the versions afresh",
+                )
+            if cur is not None:
+                if rewind_to is not None and cur > rewind_to:
+                    self._con.execute(
+                        f"DELETE FROM {_q(lay.history_table)} WHERE uid = ? AND version > ?", (uid, rewind_to)
+                    )
+                else:
+                    nxt = next((v for v in chain if v.version > cur), None)
+                    self._con.execute(
+                        f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
+                        f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
+                        (_now_iso() if nxt is None else _iso(nxt.entered_at), uid),
+                    )
+                self._con.execute(f"DELETE FROM {_q(lay.table)} WHERE uid = ?", (uid,))
+            have = {
+                r[0] for r in self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
+            }
+            newer = [v for v in chain if v.version not in have]
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
+            self._insert(lay, [chain[-1]], None)
+            if lay.geometry_type:
+                self._touched.add(lay.history_table)
+
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names + ["superseded_at"]
+        sql = (
+            f"INSERT INTO {_q(lay.history_table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
+        )
+        rows = [[*lay.encode(v), _iso(at)] for v, at in versions]
+        if lay.geometry_type:
+            blobs = gpkg_binary.encode([getattr(v, "geometry", None) for v, _ in versions])
+            rows = [[b, *row] for b, row in zip(blobs, rows, strict=True)]
+            self._touched.add(lay.history_table)
+        self._con.executemany(sql, rows)
+
+    def current_versions(self, record_type: type[Record]) -> dict[str, int]:
+        return {u: int(v) for u, v in self._rows(f"SELECT uid, version FROM {_q(record_type.LAYER)}")}
+
+    def chains(self, record_type: type[Record], uids: list[str]) -> dict[str, list[Record]]:
+        lay = layout_of(record_type)
+        out: dict[str, list[Record]] = {u: [] for u in uids}
+        for start in range(0, len(uids), 900):
+            part = uids[start : start + 900]
+            marks = ",".join("?" * len(part))
+            for table in (lay.history_table, lay.table):
+                for rec in self._select(lay, table, f"WHERE uid IN ({marks}) ORDER BY version", part):
+                    out[rec.uid].append(rec)
+        return {u: c for u, c in out.items() if c}
+
+    def log_sync(self, peer_id: str, peer_location: str, direction: str, records: int, conflicts: int) -> None:
+        with self.transaction():
+            self._con.execute(
+                "INSERT INTO safeground_sync_log (peer_id, peer_location, direction, records, conflicts) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (peer_id, peer_location, direction, records, conflicts),
+            )
+
+    def sql(self, statement: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Run SQL on SafeGround's auxiliary tables (sync state, conflicts), never on record layers:
+        those are written only through the versioned methods above."""
+        with self._lock:
+            return self._con.execute(statement, params if isinstance(params, dict) else tuple(params)).fetchall()
+
+    # -- migrations -------------------------------------------------------------------
+    def schema_revision(self) -> str | None:
+        return self.get_meta("schema_version")
+
+    def upgrade(self, target: str = "head") -> list[str]:
+        """Run the pending migration steps (all of them, or up to ``target``) in one transaction."""
+        current = self.schema_revision() or gpkg_migrations.BASELINE
+        done: list[str] = []
+        with self.transaction():
+            for version, _, step in gpkg_migrations.pending(current):
+                if target != "head" and int(version) > int(target):
+                    break
+                step(self._con)
+                self._con.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
+                done.append(version)
+            self.model_changes = self._add_model_changes()
+        return done
+
+    def _add_model_changes(self) -> list[str]:
+        """New fields of the model as nullable columns (new layers are created on open):
+        the additive part of a model change needs no migration step."""
+        added: list[str] = []
+        for cls in RECORD_TYPES.values():
+            lay = layout_of(cls)
+            for table in (lay.table, lay.history_table):
+                have = {r[1] for r in self._con.execute(f"PRAGMA table_info({_q(table)})")}
+                for col in lay.columns:
+                    if col.name not in have:
+                        self._con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(col.name)} {GPKG_TYPES[col.kind]}")
+                        added.append(f"{table}.{col.name}")
+        return added
 
     # -- reads ------------------------------------------------------------------------
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:

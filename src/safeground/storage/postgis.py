@@ -12,6 +12,7 @@ several districts or a test run can live side by side in one database.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ PG_TYPES = {
     "datetime": "TIMESTAMPTZ",
     "json": "TEXT",  # JSON text, exactly as the GeoPackage keeps it: one layout, one round trip
 }
+BASELINE_REVISION = "0001"
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -89,6 +91,7 @@ class PostGISStore(Store):
                 hint="check that PostgreSQL runs and the database exists (createdb …)",
             ) from exc
         self._lock = threading.RLock()
+        self.model_changes: list[str] = []  # what the last upgrade() added from the model
         self._conn: Connection | None = None
         self._depth = 0
         if not readonly:
@@ -117,6 +120,9 @@ class PostGISStore(Store):
             return {r[0] for r in rows}
 
     def _ensure_schema(self, create: bool) -> None:
+        """A new schema is built by running every migration (``alembic upgrade head``); an existing
+        one is left at its revision (upgrades are explicit: ``safeground db upgrade``). Layers of
+        record types newer than the last revision are created from the model as before."""
         tables = self._tables()
         if "safeground_meta" not in tables and not create:
             raise StoreUnavailable(f"no SafeGround store in schema {self.schema} at {self.location}")
@@ -133,13 +139,73 @@ class PostGISStore(Store):
                     hint="install postgresql-15-postgis-3 and run CREATE EXTENSION postgis as a superuser",
                 ) from exc
             c.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}"))
-            c.execute(
-                text(f"CREATE TABLE IF NOT EXISTS {self._t('safeground_meta')} (key TEXT PRIMARY KEY, value TEXT)")
-            )
-            for cls in RECORD_TYPES.values():
-                lay = layout_of(cls)
-                self._create_layer(c, lay, lay.table, history=False)
-                self._create_layer(c, lay, lay.history_table, history=True)
+            fresh = not c.execute(
+                text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = :t"),
+                {"s": self.schema, "t": "safeground_meta"},
+            ).first()
+            if fresh:
+                self._run_alembic(c, "upgrade", "head")
+            self._add_model_changes(c)
+
+    def _add_model_changes(self, c: Connection) -> list[str]:
+        """The additive part of a model change, applied without a revision: layers of new record
+        types and new fields (as nullable columns: existing rows have no value). Renames, type
+        changes and data moves need an Alembic revision. Returns what was added."""
+        added: list[str] = []
+        rows = c.execute(
+            text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s"),
+            {"s": self.schema},
+        ).fetchall()
+        have: dict[str, set[str]] = {}
+        for table, column in rows:
+            have.setdefault(table, set()).add(column)
+        for cls in RECORD_TYPES.values():
+            lay = layout_of(cls)
+            for table, history in ((lay.table, False), (lay.history_table, True)):
+                if table not in have:
+                    self._create_layer(c, lay, table, history=history)
+                    added.append(table)
+                    continue
+                for col in lay.columns:
+                    if col.name not in have[table]:
+                        c.execute(text(f"ALTER TABLE {self._t(table)} ADD COLUMN {_q(col.name)} {PG_TYPES[col.kind]}"))
+                        added.append(f"{table}.{col.name}")
+        return added
+
+    # -- migrations -------------------------------------------------------------------
+    def _run_alembic(self, c: Connection, command_name: str, target: str) -> None:
+        from alembic import command
+
+        from safeground.storage.migrations import alembic_config
+
+        getattr(command, command_name)(alembic_config(c, self.schema), target)
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision this store's schema is at (None: made before migrations existed)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self._engine.connect() as c:
+            ctx = MigrationContext.configure(c, opts={"version_table_schema": self.schema})
+            return ctx.get_current_revision()
+
+    def upgrade(self, target: str = "head") -> list[str]:
+        """Run the migrations up to ``target`` in this store's schema, in one transaction; returns
+        the revisions applied. A store without a version table is taken to be at the baseline."""
+        from alembic.script import ScriptDirectory
+
+        from safeground.storage.migrations import alembic_config
+
+        before = self.schema_revision()
+        with self._engine.begin() as c:
+            c.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": "safeground-schema-" + self.schema})
+            if before is None:
+                self._run_alembic(c, "stamp", BASELINE_REVISION)
+            self._run_alembic(c, "upgrade", target)
+            self.model_changes = self._add_model_changes(c)
+        after = self.schema_revision()
+        script = ScriptDirectory.from_config(alembic_config(None, self.schema))
+        path = [r.revision for r in script.iterate_revisions(after, before or BASELINE_REVISION)]
+        return [r for r in reversed(path) if r != (before or BASELINE_REVISION)]
 
     def _create_layer(self, c: Connection, lay: Layout, table: str, *, history: bool) -> None:
         cols = ["fid BIGSERIAL PRIMARY KEY"]
@@ -254,6 +320,83 @@ class PostGISStore(Store):
             params["uid_key"] = record.uid
             self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
         return new
+
+    # -- sync support -----------------------------------------------------------------
+    def apply_versions(
+        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
+    ) -> None:
+        lay = layout_of(type(chain[0]))
+        uid = chain[0].uid
+        cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
+        with self.transaction():
+            row = self._exec(
+                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": uid}
+            ).first()
+            if (row is None and expected_version is not None) or (row is not None and row[0] != expected_version):
+                raise VersionConflict(
+                    f"{lay.table} {uid} is at version {None if row is None else row[0]}, not {expected_version}: "
+                    "someone changed it meanwhile",
+                    hint="run the sync again: it will compare the versions afresh",
+                )
+            cur = None if row is None else int(row[0])
+            if cur is not None:
+                if rewind_to is not None and cur > rewind_to:
+                    self._exec(
+                        f"DELETE FROM {self._t(lay.history_table)} WHERE uid = :uid AND version > :v",
+                        {"uid": uid, "v": rewind_to},
+                    )
+                else:
+                    nxt = next((v for v in chain if v.version > cur), None)
+                    self._exec(
+                        f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
+                        f"SELECT {cols}, :at FROM {self._t(lay.table)} WHERE uid = :uid",
+                        {"uid": uid, "at": datetime.now(UTC) if nxt is None else nxt.entered_at},
+                    )
+                self._exec(f"DELETE FROM {self._t(lay.table)} WHERE uid = :uid", {"uid": uid})
+            have = {
+                r[0]
+                for r in self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
+            }
+            newer = [v for v in chain if v.version not in have]
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
+            self._insert(lay, [chain[-1]], None)
+
+    def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
+        names = [_q(c.name) for c in lay.columns]
+        binds = [f":c{i}" for i in range(len(lay.columns))]
+        if lay.geometry_type:
+            names.insert(0, "geom")
+            binds.insert(0, "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        sql = (
+            f"INSERT INTO {self._t(lay.history_table)} ({', '.join(names)}, superseded_at) "
+            f"VALUES ({', '.join(binds)}, :superseded_at)"
+        )
+        for start in range(0, len(versions), 5000):
+            chunk = versions[start : start + 5000]
+            self._exec(sql, [{**self._params(lay, v), "superseded_at": at} for v, at in chunk])
+
+    def current_versions(self, record_type: type[Record]) -> dict[str, int]:
+        with self._reading() as c:
+            rows = c.execute(text(f"SELECT uid, version FROM {self._t(record_type.LAYER)}")).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def chains(self, record_type: type[Record], uids: list[str]) -> dict[str, list[Record]]:
+        lay = layout_of(record_type)
+        out: dict[str, list[Record]] = {u: [] for u in uids}
+        for table in (lay.history_table, lay.table):
+            for rec in self._select(lay, table, "WHERE uid = ANY(:u) ORDER BY version", {"u": list(uids)}):
+                out[rec.uid].append(rec)
+        return {u: c for u, c in out.items() if c}
+
+    def log_sync(self, peer_id: str, peer_location: str, direction: str, records: int, conflicts: int) -> None:
+        with self.transaction():
+            self._exec(
+                f"INSERT INTO {self._t('safeground_sync_log')} (peer_id, peer_location, direction, records, conflicts) "
+                "VALUES (:p, :l, :d, :r, :c)",
+                {"p": peer_id, "l": peer_location, "d": direction, "r": records, "c": conflicts},
+            )
 
     # -- reads ------------------------------------------------------------------------
     def _select_sql(self, lay: Layout, table: str, where: str) -> str:

@@ -1,0 +1,59 @@
+"""Commands about the store's schema: which version it is at, and upgrading it in place."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from safeground.cli.common import StoreOpt, console
+
+db_app = typer.Typer(help="The store's schema: current version, migration history, upgrade (keeps every record).")
+
+
+@db_app.command("current")
+def db_current(store: StoreOpt = "demo.gpkg") -> None:
+    """Print the schema version (GeoPackage) or Alembic revision (PostGIS) the store is at."""
+    from safeground.storage.base import open_store
+    from safeground.storage.migrations import steps_for
+
+    with open_store(store, create=False, readonly=True) as s:
+        current = s.schema_revision()
+        latest = steps_for(s)[-1][0]
+    shown = current or "none (made before migrations: the baseline)"
+    state = "up to date" if current == latest else f"upgrade available to {latest}: safeground db upgrade"
+    typer.echo(f"{store.split('@')[-1]}: {shown} ({state})")
+
+
+@db_app.command("history")
+def db_history(store: StoreOpt = "demo.gpkg") -> None:
+    """List every schema step of the store's backend, marking the one the store is at."""
+    from safeground.storage.base import open_store
+    from safeground.storage.migrations import steps_for
+
+    with open_store(store, create=False, readonly=True) as s:
+        current = s.schema_revision()
+        steps = steps_for(s)
+    t = Table(title="Schema steps (oldest first)")
+    for col in ("revision", "what it does", ""):
+        t.add_column(col)
+    for rev, doc in steps:
+        t.add_row(rev, doc, "← current" if rev == current else "")
+    console.print(t)
+
+
+@db_app.command("upgrade")
+def db_upgrade(store: StoreOpt = "demo.gpkg") -> None:
+    """Bring the store's schema to the latest version in one transaction; every record is kept."""
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False) as s:
+        before = s.schema_revision()
+        applied = s.upgrade()
+        after = s.schema_revision()
+        added = s.model_changes  # type: ignore[attr-defined]
+    if not applied and not added:
+        typer.echo(f"already at {after}: nothing to do")
+        return
+    typer.echo(f"upgraded from {before or 'baseline'} to {after}: applied {', '.join(applied) or 'none'}")
+    if added:
+        typer.echo(f"added from the model: {', '.join(added)}")
