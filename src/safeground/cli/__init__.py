@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import district, maps, records, returnees, scans
+from safeground.cli import district, forms, maps, records, returnees, scans
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
 
@@ -36,6 +36,7 @@ app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
 app.add_typer(maps.maps_app, name="maps")
 app.add_typer(scans.scan_app, name="scan")
+app.add_typer(forms.forms_app, name="forms")
 
 
 @app.command()
