@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import district, forms, maps, records, returnees, scans
+from safeground.cli import district, forms, maps, records, returnees, scans, templates
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
 
@@ -34,6 +34,7 @@ app.command()(records.history)
 app.command()(returnees.check)
 app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
+maps.maps_app.command("template")(templates.maps_template)
 app.add_typer(maps.maps_app, name="maps")
 app.add_typer(scans.scan_app, name="scan")
 app.add_typer(forms.forms_app, name="forms")
