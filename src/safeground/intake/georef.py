@@ -364,7 +364,16 @@ def fit(gcps: GcpSet, method: Method | Literal["auto"] = "auto") -> Georeference
     fx, fy = geo.to_world(col, row)
     px = geo.pixel_size_m(col, row) * unit
     if np.any(px <= 0) or not np.all(np.isfinite(px)):
-        raise InvalidInput([Problem(gcps.source, "file", "-", "the fitted transform folds the scan over itself")])
+        raise InvalidInput(
+            [
+                Problem(
+                    gcps.source,
+                    "file",
+                    "-",
+                    "the fitted transform has no area: control points with the same world coordinates?",
+                )
+            ]
+        )
     dx, dy = (fx - x) * unit, (fy - y) * unit
     res = np.hypot(dx, dy)
     loo = np.full(n, np.nan)
