@@ -285,3 +285,23 @@ def test_cli_import_dry_run_then_real_then_again(store, tmp_path):
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     assert len(rows) == 5 and rows[1]["field"] == "priority" and rows[1]["value"] == "high"
     assert store.count(HazardArea) == 0
+
+
+def test_submissions_rejected_by_a_reviewer_are_skipped_and_said_so(store, tmp_path):
+    central = (DATA / "accident_central.csv").read_text().splitlines()
+    header = central[0].split(",")
+    row = next(csv.reader([central[2]]))
+    row[header.index("ReviewState")] = "rejected"
+    out = [central[0], central[1], ",".join(f'"{v}"' for v in row)]
+    (tmp_path / "central.csv").write_text("\n".join(out) + "\n")
+    (tmp_path / "central-victims.csv").write_text((DATA / "accident_central-victims.csv").read_text())
+    plan = import_submissions(store, "accident_report", [tmp_path / "central.csv", tmp_path / "central-victims.csv"])
+    assert store.count(Accident) == 1 and store.count(Victim) == 2
+    assert plan.notes == [
+        "central.csv, submission 7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d: skipped, rejected in ODK Central (ReviewState)"
+    ]
+    data = json.loads((DATA / "eo_find_kobo.json").read_text())
+    data["results"][0]["_validation_status"] = {"uid": "validation_status_not_approved", "label": "Not Approved"}
+    (tmp_path / "eo.json").write_text(json.dumps(data))
+    plan = import_submissions(store, "eo_find", [tmp_path / "eo.json"])
+    assert store.count(EOItem) == 1 and "not approved in KoboToolbox" in plan.notes[0]

@@ -303,3 +303,20 @@ def test_too_few_or_collinear_points_are_refused():
     line = parse_gcps("col,row,lon,lat\n0,0,47.1,39.6\n100,100,47.2,39.5\n200,200,47.3,39.4\n300,300,47.4,39.3\n")
     with pytest.raises(InvalidInput, match="in a line"):
         fit(line, "affine")
+
+
+def test_interpolated_inverse_of_the_polynomial_is_within_a_twentieth_of_a_pixel():
+    from scipy.ndimage import map_coordinates
+
+    from safeground.intake.georef import _inverse_grid
+
+    geo = known("polynomial")
+    geo.coef[3:] *= 20  # a strongly distorted sheet: ~200 m of bending at the corners
+    res, minx, maxy, ow, oh = 2.5, 599_000.0, 4_390_500.0, 1200, 1000
+    node_col, node_row, cell = _inverse_grid(geo, minx, maxy, res, ow, oh)
+    pts = np.random.default_rng(3).uniform([0, 0], [oh, ow], (5000, 2))  # output pixel (row, col), edge units
+    col = map_coordinates(node_col, [pts[:, 0] / cell, pts[:, 1] / cell], order=1)
+    row = map_coordinates(node_row, [pts[:, 0] / cell, pts[:, 1] / cell], order=1)
+    ec, er = geo.to_pixel(minx + pts[:, 1] * res, maxy - pts[:, 0] * res)
+    assert np.max(np.hypot(col - ec, row - er)) < 0.05
+    assert cell < 32  # the strong distortion made it refine the grid

@@ -69,6 +69,6 @@ def import_(
     if plan.unchanged:
         console.print(f"{len(plan.unchanged)} record(s) already stored and unchanged: not duplicated")
     for note in plan.notes:
-        console.print(f"[yellow]not changed[/]: {note}")
+        console.print(f"[yellow]note[/]: {note}")
     if dry_run:
         console.print("[cyan]dry run[/]: nothing was written")

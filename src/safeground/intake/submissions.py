@@ -64,6 +64,10 @@ class Submission:
     values: dict[str, Any]
     repeats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
+    @property
+    def rejected(self) -> str | None:
+        return _rejected(self.values)
+
 
 # -- reading exports ----------------------------------------------------------------------
 
@@ -110,11 +114,21 @@ def _collapse(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _uuid_of(values: dict[str, Any]) -> str | None:
-    for key in ("_uuid", "instanceID", "KEY", "__id"):
+    for key in ("rootUuid", "_uuid", "instanceID", "KEY", "__id"):  # rootUuid: stays the same when edited
         raw = values.get(key)
         if raw not in (None, ""):
             text = str(raw).strip()
             return text[5:] if text.lower().startswith("uuid:") else text
+    return None
+
+
+def _rejected(values: dict[str, Any]) -> str | None:
+    """Why a reviewer rejected the submission (ODK Central review state, Kobo validation status), if so."""
+    if str(values.get("ReviewState") or "").strip().lower() == "rejected":
+        return "rejected in ODK Central (ReviewState)"
+    status = str(values.get("_validation_status") or "").strip().lower()
+    if status in ("validation_status_not_approved", "not approved"):
+        return "not approved in KoboToolbox (_validation_status)"
     return None
 
 
@@ -279,7 +293,9 @@ def _flatten(obj: dict, prefix: str, flat: dict, reps: dict, repeats: list[str])
     for key, value in obj.items():
         path = f"{prefix}/{key}" if prefix else str(key)
         name, _ = _short(str(key))
-        if isinstance(value, list) and name in repeats:
+        if key == "_validation_status" and isinstance(value, dict):
+            flat[key] = value.get("uid")
+        elif isinstance(value, list) and name in repeats:
             rows = []
             for x in value:
                 if isinstance(x, dict):
@@ -613,7 +629,10 @@ MAPPERS: dict[str, Callable[[Submission, list[Problem]], list[Record]]] = {
 
 
 def to_records(
-    form: str, subs: list[Submission], area_of_interest: tuple[float, float, float, float] | None = None
+    form: str,
+    subs: list[Submission],
+    area_of_interest: tuple[float, float, float, float] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Record]:
     """Every record of every submission, or InvalidInput listing every problem of every submission.
 
@@ -624,6 +643,10 @@ def to_records(
     out: list[Record] = []
     seen: dict[str, str] = {}
     for sub in subs:
+        if sub.rejected:
+            if notes is not None:
+                notes.append(f"{sub.source}, {sub.item}: skipped, {sub.rejected}")
+            continue
         if sub.uuid and sub.uuid in seen:
             problems.append(Problem(sub.source, sub.item, "_uuid", f"the same submission twice ({seen[sub.uuid]})"))
             continue
@@ -698,5 +721,8 @@ def import_submissions(store: Store, form: str, paths: list[Path], *, dry_run: b
     definition = form_definition(form)
     subs = read_exports(definition, paths)
     aoi = store.get_meta("area_of_interest")
-    records = to_records(form, subs, tuple(json.loads(aoi)) if aoi else None)
-    return commit(store, plan(store, records), dry_run=dry_run)
+    skipped: list[str] = []
+    records = to_records(form, subs, tuple(json.loads(aoi)) if aoi else None, skipped)
+    todo = plan(store, records)
+    todo.notes[:0] = skipped
+    return commit(store, todo, dry_run=dry_run)
