@@ -112,6 +112,7 @@ def test_affine_fit_recovers_the_transform_and_flags_the_blunder(affine_scan):
     assert geo.crs.to_epsg() == UTM
     suspects = [r.id for r in geo.residuals if r.suspect]
     assert suspects == ["L3"] and geo.worst == "L3"
+    assert geo.rms_m > 15 and geo.rms_without_worst_m < 1.0  # 0.5 m noise once the blunder is out
     l3 = next(r for r in geo.residuals if r.id == "L3")
     assert 60 < l3.loo_residual_m < 100  # the 80 m blunder, seen from the other points
     assert l3.loo_residual_px == pytest.approx(l3.loo_residual_m / 2.5, rel=0.03)  # the blunder skews the scale
@@ -160,6 +161,16 @@ def test_affine_geotiff_puts_every_gcp_pixel_on_its_world_position(affine_scan, 
         x, y = ds.transform @ (c, r)
         rr, cc = ds.index(x, y)
         assert band[0][rr, cc] > 200 and band[1][rr, cc] < 60
+        # QGIS shows a rotated geotransform through GDAL's auto-created warped VRT: north-up, same place
+        from rasterio.vrt import WarpedVRT
+
+        with WarpedVRT(ds, crs=ds.crs) as vrt:
+            assert vrt.transform.b == 0 and vrt.transform.d == 0
+            red, green = vrt.read(1), vrt.read(2)
+            for pid in ("L0", "L5", "L9"):
+                c, r = LANDMARKS[pid]
+                vr, vc = vrt.index(*(ds.transform @ (c, r)))
+                assert red[vr, vc] > 200 and green[vr, vc] < 60, pid
 
 
 def test_polynomial_fit_of_a_distorted_copy_and_its_north_up_geotiff(tmp_path):

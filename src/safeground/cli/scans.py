@@ -45,7 +45,8 @@ def _show(geo: Any) -> None:
             flag,
         )
     console.print(t)
-    console.print(f"RMS error: {geo.rms_m:.2f} m ({geo.rms_px:.2f} px); worst point: {geo.worst}")
+    without = "" if geo.rms_without_worst_m is None else f" (RMS without it: {geo.rms_without_worst_m:.2f} m)"
+    console.print(f"RMS error: {geo.rms_m:.2f} m ({geo.rms_px:.2f} px); worst point: {geo.worst}{without}")
     if any(r.suspect for r in geo.residuals):
         console.print(
             "[yellow]warning[/]: a control point disagrees with all the others: check its pixel position "

@@ -109,6 +109,7 @@ class Georeference:
     rms_m: float = 0.0
     rms_px: float = 0.0
     worst: str | None = None
+    rms_without_worst_m: float | None = None  # what the fit would be if the worst point were left out
     source: str = "gcps"
 
     # -- the transform ------------------------------------------------------------------
@@ -435,6 +436,8 @@ def _flag_worst(
     unit = geo.crs.axis_info[0].unit_conversion_factor or 1.0
     res_px = np.hypot(pred[:, 0] - x[keep], pred[:, 1] - y[keep]) * unit / px[keep]
     sigma = float(np.sqrt(np.sum(res_px**2) / (n - 1 - terms)))
+    res_m = np.hypot(pred[:, 0] - x[keep], pred[:, 1] - y[keep]) * unit
+    geo.rms_without_worst_m = float(np.sqrt(np.sum(res_m**2) / (n - 1 - terms)))
     if key[i] > BLUNDER_FACTOR * sigma and key[i] > BLUNDER_FLOOR_PX:
         rs[i].suspect = True
 
