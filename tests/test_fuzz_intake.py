@@ -140,3 +140,41 @@ def test_fuzzed_gcp_text(text):
         fit(parse_gcps(text, "g.csv", "EPSG:32638"), "auto")
     except SafeGroundError as exc:
         assert str(exc)
+
+
+# -- the clerk's XLSX template for bearing-and-distance records ---------------------------------
+
+CELL = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**6), 10**6),
+    st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=10),  # what a cell can hold
+    st.sampled_from(
+        ["TP1", "TP2", "BM", "end", "turning", "start", "ap_blast", "magnetic", "grid", "mils (6400)", "feet"]
+    ),
+    st.dates().map(lambda d: d.isoformat()),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_traverse_workbooks(data):
+    from openpyxl import load_workbook
+
+    from safeground.minemaps.traverse import read_record, solve
+    from safeground.minemaps.traverse_xlsx import write_template
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "rec.xlsx"
+        write_template(path, read_record(Path(__file__).parent / "data" / "records" / "handover_97.json"))
+        wb = load_workbook(path)
+        for _ in range(data.draw(st.integers(1, 8))):
+            sheet = data.draw(st.sampled_from(["Record", "Reference point", "Legs", "Rows"]))
+            row, col = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 6))
+            value = data.draw(CELL)
+            wb[sheet].cell(row, col).value = value
+        wb.save(path)
+        try:
+            solve(read_record(path), max_misclosure_m=data.draw(st.sampled_from([None, 5.0])))
+        except SafeGroundError as exc:
+            assert str(exc)
