@@ -305,3 +305,11 @@ def test_submissions_rejected_by_a_reviewer_are_skipped_and_said_so(store, tmp_p
     (tmp_path / "eo.json").write_text(json.dumps(data))
     plan = import_submissions(store, "eo_find", [tmp_path / "eo.json"])
     assert store.count(EOItem) == 1 and "not approved in KoboToolbox" in plan.notes[0]
+
+
+def test_odk_central_odata_json_with_geojson_points(store):
+    plan = import_submissions(store, "eo_find", [DATA / "eo_find_central_odata.json"])
+    (item,) = list(store.find(EOItem))
+    assert item.uid == "EO-0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9" and item.eo_model == "122 mm rocket (9M22)"
+    assert item.geometry.equals_exact(shapely.Point(47.13012, 39.61544), 1e-9) and not item.geometry.has_z
+    assert "rejected in ODK Central" in plan.notes[0] and "1c2d3e4f" in plan.notes[0]

@@ -124,7 +124,7 @@ def _uuid_of(values: dict[str, Any]) -> str | None:
 
 def _rejected(values: dict[str, Any]) -> str | None:
     """Why a reviewer rejected the submission (ODK Central review state, Kobo validation status), if so."""
-    if str(values.get("ReviewState") or "").strip().lower() == "rejected":
+    if str(values.get("ReviewState") or values.get("reviewState") or "").strip().lower() == "rejected":
         return "rejected in ODK Central (ReviewState)"
     status = str(values.get("_validation_status") or "").strip().lower()
     if status in ("validation_status_not_approved", "not approved"):
@@ -413,7 +413,7 @@ def parse_odk_geometry(value: Any, kind: str) -> BaseGeometry:
     """An ODK geopoint / geotrace / geoshape string (or a GeoJSON object) as a WGS 84 geometry."""
     if isinstance(value, dict):
         try:
-            geom = shapely.from_geojson(json.dumps(value))
+            geom = shapely.force_2d(shapely.from_geojson(json.dumps(value)))  # altitude is not kept
         except Exception as exc:
             raise ValueError(f"not a GeoJSON geometry: {exc}") from None
     else:
