@@ -313,3 +313,15 @@ def test_odk_central_odata_json_with_geojson_points(store):
     assert item.uid == "EO-0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9" and item.eo_model == "122 mm rocket (9M22)"
     assert item.geometry.equals_exact(shapely.Point(47.13012, 39.61544), 1e-9) and not item.geometry.has_z
     assert "rejected in ODK Central" in plan.notes[0] and "1c2d3e4f" in plan.notes[0]
+
+
+def test_odk_central_half_given_position_is_an_error_not_latitude_zero(store, tmp_path):
+    lines = (DATA / "accident_central.csv").read_text().splitlines()
+    (tmp_path / "c.csv").write_text("\n".join([lines[0], lines[1].replace(",47.13377,", ",,")]) + "\n")
+    (tmp_path / "c-victims.csv").write_text(
+        "\n".join((DATA / "accident_central-victims.csv").read_text().splitlines()[:3])
+    )
+    with pytest.raises(InvalidInput) as exc:
+        import_submissions(store, "accident_report", [tmp_path / "c.csv", tmp_path / "c-victims.csv"])
+    assert f"submission {ACC1}, field 'location': a GPS point must be numbers" in str(exc.value)
+    assert store.count(Accident) == 0 and store.count(Victim) == 0

@@ -108,8 +108,8 @@ def _collapse(row: dict[str, Any]) -> dict[str, Any]:
             continue
         out[name] = value
     for name, parts in geo.items():
-        if out.get(name) in (None, "") and any(parts[:2]):
-            out[name] = " ".join(p or "0" for p in parts).strip()
+        if out.get(name) in (None, "") and any(parts[:2]):  # a half-given position stays visibly wrong
+            out[name] = " ".join(p or "?" for p in (parts if all(parts[2:]) else parts[:2]))
     return out
 
 
