@@ -325,3 +325,14 @@ def test_odk_central_half_given_position_is_an_error_not_latitude_zero(store, tm
         import_submissions(store, "accident_report", [tmp_path / "c.csv", tmp_path / "c-victims.csv"])
     assert f"submission {ACC1}, field 'location': a GPS point must be numbers" in str(exc.value)
     assert store.count(Accident) == 0 and store.count(Victim) == 0
+
+
+def test_cli_refuses_a_mistyped_store_path_instead_of_creating_it(tmp_path):
+    res = run_cli("forms", "import", "eo_find", str(DATA / "eo_find_kobo.json"), "--store", str(tmp_path / "typo.gpkg"))
+    assert res.returncode == 2 and "no SafeGround store at" in res.stderr and "--new" in res.stderr
+    assert not (tmp_path / "typo.gpkg").exists()
+    res = run_cli(
+        "forms", "import", "eo_find", str(DATA / "eo_find_kobo.json"), "--store", str(tmp_path / "n.gpkg"), "--new"
+    )
+    assert res.returncode == 0, res.stderr
+    assert "created eo_items EO-e3f4a5b6-c7d8-4e9f-a0b1-c2d3e4f5a6b7" in res.stdout

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from safeground.cli.common import StoreOpt, console, err
-from safeground.errors import InvalidInput
+from safeground.cli.common import StoreOpt, console, err, is_url
+from safeground.errors import InvalidInput, SafeGroundError
 
 forms_app = typer.Typer(help="Field reports from phones (KoboToolbox / ODK): the forms and their submissions.")
 
@@ -33,6 +33,12 @@ def write_problems_csv(exc: InvalidInput, path: Path) -> None:
             w.writerow([p.source, p.item, p.field, p.reason, "" if p.value is None else str(p.value)])
 
 
+def _existing_store(store: str, new: bool = False) -> None:
+    """A mistyped path must not silently create a new, empty store."""
+    if not new and not is_url(store) and not Path(store).exists():
+        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+
+
 @forms_app.command("import")
 def import_(
     form: Annotated[str, typer.Argument(help="hazard_report, accident_report or eo_find.")],
@@ -42,12 +48,14 @@ def import_(
     store: StoreOpt,
     dry_run: Annotated[bool, typer.Option(help="Check everything and show what would change; write nothing.")] = False,
     problems: Annotated[Path | None, typer.Option(help="Write the problems found as CSV here.")] = None,
+    new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
     from safeground.intake.submissions import form_definition, import_submissions
     from safeground.storage.base import open_store
 
     form_definition(form)
+    _existing_store(store, new)
     with open_store(store) as s:
         try:
             plan = import_submissions(s, form, files, dry_run=dry_run)

@@ -118,8 +118,11 @@ def features(
             problems.append(Problem("(command line)", "--date", "date", "not a date (YYYY-MM-DD)", date_of_information))
     if problems:
         raise InvalidInput(problems)
+    from safeground.cli.forms import _existing_store
+
+    _existing_store(store)
     with open_store(store) as s:
         recs = records_from_features(s, layer, feats, defaults, file.name)
         commit(s, WritePlan(create=recs), dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
-    console.print(f"[green]{verb}[/] {len(recs)} record(s) into {layer}")
+    console.print(f"[green]{verb}[/] {len(recs)} record(s) into {layer}: " + ", ".join(r.uid for r in recs[:20]))
