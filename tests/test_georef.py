@@ -331,3 +331,27 @@ def test_interpolated_inverse_of_the_polynomial_is_within_a_twentieth_of_a_pixel
     ec, er = geo.to_pixel(minx + pts[:, 1] * res, maxy - pts[:, 0] * res)
     assert np.max(np.hypot(col - ec, row - er)) < 0.05
     assert cell < 32  # the strong distortion made it refine the grid
+
+
+def test_a_qgis_georeferencer_points_file_is_read_as_saved(affine_scan, tmp_path):
+    _, gcps, _ = affine_scan
+    pts = read_gcps(gcps).points
+    to_utm = Transformer.from_crs(4326, UTM, always_xy=True)
+    lines = [f"#CRS: {CRS.from_epsg(UTM).to_wkt()}", "mapX,mapY,sourceX,sourceY,enable,dX,dY,residual"]
+    for p in pts:
+        x, y = to_utm.transform(p.x, p.y)
+        lines.append(f"{x:.3f},{y:.3f},{p.col},{-p.row},{0 if p.id == 'L3' else 1},0,0,0")  # the blunder switched off
+    (tmp_path / "scan.png.points").write_text("\n".join(lines) + "\n")
+    g = read_gcps(tmp_path / "scan.png.points")
+    assert len(g.points) == 9 and g.crs.to_epsg() == UTM and g.points[0].row == pts[0].row > 0
+    geo = fit(g, "affine")
+    assert geo.rms_m < 1.0 and not any(r.suspect for r in geo.residuals)
+    no_crs = "\n".join(lines[1:])
+    with pytest.raises(InvalidInput, match="without a #CRS line"):
+        parse_gcps(no_crs, "old.points")
+    assert len(parse_gcps(no_crs, "old.points", "EPSG:32638").points) == 9
+
+
+def test_a_quoted_newline_does_not_shift_line_numbers():
+    with pytest.raises(InvalidInput, match=r"line 3, field 'col'"):
+        parse_gcps('id,col,row,lon,lat\n"a,1,2,47.1,39.6\nb,x,2,47.2,39.6\n', "g.csv")

@@ -26,6 +26,10 @@ or with projected coordinates (the CRS is given to the command, e.g. ``--crs EPS
     id,col,row,x,y
     church,412.5,233.0,598231.4,4386112.9
 
+A GCP file saved by the QGIS georeferencer (``.points``: a ``#CRS:`` line, then
+``mapX,mapY,sourceX,sourceY,enable,…`` with the pixel row negated) is read as it
+is; points switched off there (``enable`` 0) are left out.
+
 ``col``/``row`` follow GDAL and the QGIS georeferencer: pixel coordinates from
 the top-left corner of the image, ``row`` growing downwards; the centre of the
 first pixel is (0.5, 0.5). ``id`` is optional (the line number is used).
@@ -207,33 +211,46 @@ def read_gcps(path: str | Path, crs: str | None = None) -> GcpSet:
 
 
 def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpSet:
-    """Parse the text of a GCP CSV file (see the module docstring for the format)."""
+    """Parse the text of a GCP CSV file or a QGIS georeferencer ``.points`` file (see the module docstring)."""
+    file_crs = None
+    for ln in text.splitlines():
+        if ln.strip().upper().startswith("#CRS:"):  # QGIS 3 writes the CRS of mapX/mapY here
+            file_crs = ln.split(":", 1)[1].strip() or None
     lines = [
         (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")
     ]
     if not lines:
         raise InvalidInput([Problem(src, "file", "-", "no header and no control points: the file is empty")])
-    try:
-        rows = list(csv.reader(io.StringIO("\n".join(ln for _, ln in lines))))
-    except csv.Error as exc:
-        raise InvalidInput([Problem(src, "file", "-", f"not a readable CSV file: {exc}")]) from None
+    rows = [next(csv.reader([ln]), []) for _, ln in lines]  # line by line: line numbers stay true
     header = [h.strip().lower() for h in rows[0]]
     problems: list[Problem] = []
+    qgis = {"mapx", "mapy", "sourcex", "sourcey"} <= set(header)
     geographic = {"lon", "lat"} <= set(header)
     projected = {"x", "y"} <= set(header)
     missing = [c for c in ("col", "row") if c not in header]
     if not geographic and not projected:
         missing.append("lon,lat or x,y")
-    if missing:
+    if missing and not qgis:
         raise InvalidInput(
             [Problem(src, f"line {lines[0][0]} (header)", ", ".join(missing), "missing column(s)", ",".join(header))],
-            hint_text="the header must be id,col,row,lon,lat (WGS 84) or id,col,row,x,y (with --crs)",
+            hint_text="the header must be id,col,row,lon,lat (WGS 84) or id,col,row,x,y (with --crs), "
+            "or a QGIS georeferencer .points file",
         )
+    cname, rname, flip = ("sourcex", "sourcey", -1.0) if qgis else ("col", "row", 1.0)  # QGIS: row as -y
+    if qgis:
+        wx, wy = "mapx", "mapy"
+        crs = crs or file_crs
+        if crs is None:
+            raise InvalidInput(
+                [Problem(src, "file", "mapX,mapY", "a QGIS .points file without a #CRS line and no CRS given")],
+                hint_text="give the CRS of mapX/mapY, e.g. --crs EPSG:32638",
+            )
     if geographic and crs is None:
         gcp_crs = CRS.from_epsg(4326)
         wx, wy = "lon", "lat"
     else:
-        wx, wy = ("x", "y") if projected else ("lon", "lat")
+        if not qgis:
+            wx, wy = ("x", "y") if projected else ("lon", "lat")
         if crs is None:
             raise InvalidInput(
                 [Problem(src, "file", "x,y", "projected coordinates but no CRS given")],
@@ -253,10 +270,12 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
                 Problem(src, item, "-", f"{len(values)} values for {len(header)} columns", ",".join(values))
             )
             continue
+        if qgis and "enable" in idx and values[idx["enable"]].strip() == "0":
+            continue  # switched off in the QGIS georeferencer
         pid = values[idx["id"]].strip() if "id" in idx else ""
         pid = pid or f"line {lineno}"
         nums: dict[str, float] = {}
-        for name in ("col", "row", wx, wy):
+        for name in (cname, rname, wx, wy):
             raw = values[idx[name]].strip()
             try:
                 v = float(raw)
@@ -269,6 +288,7 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
             nums[name] = v
         if len(nums) < 4:
             continue
+        nums["col"], nums["row"] = nums.pop(cname), flip * nums.pop(rname)
         if gcp_crs.is_geographic and not (-180 <= nums[wx] <= 180 and -90 <= nums[wy] <= 90):
             problems.append(Problem(src, item, f"{wx},{wy}", "not a longitude/latitude", f"{nums[wx]},{nums[wy]}"))
             continue
