@@ -149,6 +149,8 @@ def test_a_newer_submission_updates_and_an_older_conflicting_one_is_reported(sto
     history = store.history(Accident, f"ACC-{ACC1}")
     assert [h.device_type.value for h in history] == ["antipersonnel_mine", "improvised_mine"]
     assert store.count(Accident) == 2
+    again = import_submissions(store, "accident_report", [tmp_path / "newer.json"])  # the same newer export again
+    assert again.update == [] and again.notes == [] and len(again.unchanged) == 6
     # the old export again: older information is reported, not applied and not silently dropped
     plan = import_submissions(store, "accident_report", [DATA / "accident_kobo.json"])
     assert plan.update == [] and any(f"ACC-{ACC1}" in n and "not changed" in n for n in plan.notes)

@@ -678,7 +678,7 @@ def _check_inside(sub: Submission, recs: list[Record], aoi: tuple[float, ...], p
 
 # -- planning and writing -----------------------------------------------------------------
 
-_IGNORE = {"version", "entered_at", "entered_by", "geometry"}
+_IGNORE = {"version", "entered_at", "entered_by", "change_reason", "geometry"}
 
 
 def _same(a: Record, b: Record) -> bool:
