@@ -338,3 +338,17 @@ def test_cli_refuses_a_mistyped_store_path_instead_of_creating_it(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "created eo_items EO-e3f4a5b6-c7d8-4e9f-a0b1-c2d3e4f5a6b7" in res.stdout
+
+
+def test_odk_central_zip_export(store, tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "safeground_accident_report.zip", "w") as z:
+        z.write(DATA / "accident_central.csv", "safeground_accident_report.csv")
+        z.write(DATA / "accident_central-victims.csv", "safeground_accident_report-victims.csv")
+        z.writestr("media/photo.jpg", b"\xff\xd8")
+    import_submissions(store, "accident_report", [tmp_path / "safeground_accident_report.zip"])
+    assert store.count(Accident) == 2 and store.count(Victim) == 3 and store.count(VictimIdentity) == 1
+    (tmp_path / "trunc.zip").write_bytes((tmp_path / "safeground_accident_report.zip").read_bytes()[:200])
+    with pytest.raises(InvalidInput, match="not a readable zip export"):
+        import_submissions(store, "accident_report", [tmp_path / "trunc.zip"])

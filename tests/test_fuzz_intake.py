@@ -100,7 +100,9 @@ def test_fuzzed_csv_exports(form, data):
 
 @FUZZ
 @given(
-    form=st.sampled_from(list(FORMS)), blob=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".json", ".xlsx"])
+    form=st.sampled_from(list(FORMS)),
+    blob=st.binary(max_size=300),
+    suffix=st.sampled_from([".csv", ".json", ".xlsx", ".zip"]),
 )
 def test_fuzzed_bytes(form, blob, suffix):
     _run(form, {f"export{suffix}": blob})

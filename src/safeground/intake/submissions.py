@@ -139,6 +139,11 @@ def read_exports(form: FormDefinition, paths: list[Path]) -> list[Submission]:
     for p in paths:
         if not p.exists():
             raise InvalidInput([Problem(p.name, "file", "-", "file not found")])
+    if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return read_exports(form, _unzip(paths[0], Path(tmp)))
     repeats = _repeat_names(form)
     main = [p for p in paths if not any(p.stem.endswith(r) for r in repeats)]
     extra = [p for p in paths if p not in main]
@@ -164,6 +169,25 @@ def read_exports(form: FormDefinition, paths: list[Path]) -> list[Submission]:
             rep = next(r for r in repeats if p.stem.endswith(r))
             repeat_rows[rep] = (p.name, _read_csv(p))
     return _join(path.name, main_rows, repeat_rows)
+
+
+def _unzip(path: Path, into: Path) -> list[Path]:
+    """The CSV files of an ODK Central / KoboToolbox zip export (media folders are left out)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.lower().endswith(".csv") and "/" not in n.strip("/")]
+            out = []
+            for n in names:
+                target = into / Path(n).name
+                target.write_bytes(z.read(n))
+                out.append(target)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
+        raise InvalidInput([Problem(path.name, "file", "-", f"not a readable zip export: {exc}")]) from None
+    if not out:
+        raise InvalidInput([Problem(path.name, "file", "-", "no CSV file in the zip export")])
+    return out
 
 
 def _decode(path: Path) -> str:
