@@ -352,3 +352,50 @@ def test_odk_central_zip_export(store, tmp_path):
     (tmp_path / "trunc.zip").write_bytes((tmp_path / "safeground_accident_report.zip").read_bytes()[:200])
     with pytest.raises(InvalidInput, match="not a readable zip export"):
         import_submissions(store, "accident_report", [tmp_path / "trunc.zip"])
+
+
+def _answer(q: dict[str, str], form) -> object:
+    """A valid answer to one question of the form, as ODK Collect would send it."""
+    kind = q["type"].split()[0]
+    if kind == "select_one":
+        choices = [c["name"] for c in form.choices() if c["list_name"] == q["type"].split()[1]]
+        wanted = {"classification": "suspected_hazardous_area", "area_kind": "polygon", "name_known": "yes"}
+        return wanted.get(q["name"], choices[0])
+    return {
+        "date": "2021-05-01",
+        "integer": "3",
+        "decimal": "12.5",
+        "text": f"{q['name']} text",
+        "geopoint": "39.6101 47.1610 290.0 4.0",
+        "geotrace": "39.6101 47.1610 0 4;39.6132 47.1622 0 4",
+        "geoshape": "39.6221 47.1502 0 5;39.6221 47.1531 0 5;39.6204 47.1533 0 5;39.6221 47.1502 0 5",
+    }.get(kind)
+
+
+@pytest.mark.parametrize("name", list(FORMS))
+def test_a_submission_answering_every_question_of_the_form_imports(store, tmp_path, name):
+    """The forms and the importer agree: every field name and choice the phone can send is understood."""
+    form = FORMS[name]
+    sub: dict[str, object] = {"_uuid": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "_submitted_by": "tester"}
+    group, victim = [], {}
+    for q in form.survey:
+        if q["type"] in ("begin_group", "begin_repeat"):
+            group.append(q["name"])
+        elif q["type"] in ("end_group", "end_repeat"):
+            group.pop()
+        elif (value := _answer(q, form)) is not None:
+            key = "/".join([*group, q["name"]])
+            (victim if group[:1] == ["victims"] else sub)[key] = value
+    if victim:
+        sub["victims"] = [victim, victim]
+    (tmp_path / "one.json").write_text(json.dumps({"results": [sub]}))
+    plan = import_submissions(store, name, [tmp_path / "one.json"])
+    layers = {r.LAYER for r in plan.create}
+    expected = {
+        "hazard_report": {"hazard_areas"},
+        "accident_report": {"accidents", "victims", "victim_identities"},
+        "eo_find": {"eo_items"},
+    }[name]
+    assert layers == expected
+    if name == "accident_report":
+        assert store.count(Victim) == 2 and store.get(Victim, "VIC-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-2").age == 3
