@@ -286,6 +286,11 @@ def test_cli_features_import_and_dry_run(affine_scan, tmp_path, store):
     res = run_cli(*args)
     assert res.returncode == 0, res.stderr + res.stdout
     assert store.count(EOItem) == 2
+    (tmp_path / "bad.csv").write_text("col,row,eo_type\n100,100,ap_blast\n110,100,banana\n")
+    bad = [a if a != str(tmp_path / "mines.csv") else str(tmp_path / "bad.csv") for a in args]
+    res = run_cli(*bad, "--problems", str(tmp_path / "p.csv"))
+    assert res.returncode == 2 and "bad.csv, line 3" in res.stderr and "nothing was stored" in res.stderr
+    assert "banana" in (tmp_path / "p.csv").read_text() and store.count(EOItem) == 2
     assert len(json.loads((tmp_path / "m.geojson").read_text())["features"]) == 2
 
 

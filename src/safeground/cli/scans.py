@@ -88,6 +88,9 @@ def features(
     set_: Annotated[list[str] | None, typer.Option("--set", help="field=value for every feature.")] = None,
     date_of_information: Annotated[str | None, typer.Option("--date", help="Date of information (YYYY-MM-DD).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
+    problems_csv: Annotated[
+        Path | None, typer.Option("--problems", help="Write the problems found as CSV here.")
+    ] = None,
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
     from safeground.intake.commit import WritePlan, commit
@@ -122,7 +125,14 @@ def features(
 
     _existing_store(store)
     with open_store(store) as s:
-        recs = records_from_features(s, layer, feats, defaults, file.name)
+        try:
+            recs = records_from_features(s, layer, feats, defaults, file.name)
+        except InvalidInput as exc:
+            if problems_csv:
+                from safeground.cli.forms import write_problems_csv
+
+                write_problems_csv(exc, problems_csv)
+            raise
         commit(s, WritePlan(create=recs), dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     console.print(f"[green]{verb}[/] {len(recs)} record(s) into {layer}: " + ", ".join(r.uid for r in recs[:20]))
