@@ -184,8 +184,8 @@ def test_polynomial_fit_of_a_distorted_copy_and_its_north_up_geotiff(tmp_path):
     assert [r.id for r in poly.residuals if r.suspect] == ["L7"]
     clean = fit(type(gcps)([p for p in gcps.points if p.id != "L7"], gcps.crs, "x"), "auto")
     assert clean.method == "polynomial"  # auto sees the distortion: affine leaves metres of misfit
-    assert fit(type(gcps)([p for p in gcps.points if p.id != "L7"], gcps.crs, "x"), "affine").rms_m > 2.0
-    assert clean.rms_m < 1.0
+    affine = fit(type(gcps)([p for p in gcps.points if p.id != "L7"], gcps.crs, "x"), "affine")
+    assert clean.rms_m < 0.5 and affine.rms_m > 1.5 and affine.rms_m > 4 * clean.rms_m
     cc, rr = np.meshgrid(np.linspace(0, W, 9), np.linspace(0, H, 7))
     tx, ty = truth.to_world(cc.ravel(), rr.ravel())
     fx, fy = clean.to_world(cc.ravel(), rr.ravel())

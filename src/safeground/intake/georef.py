@@ -407,9 +407,8 @@ def fit(gcps: GcpSet, method: Method | Literal["auto"] = "auto") -> Georeference
             c_i = _solve(method, col[keep], row[keep], x[keep], y[keep], centre, scale)
             pi = _design(method, (col[i : i + 1] - centre[0]) / scale, (row[i : i + 1] - centre[1]) / scale) @ c_i
             loo[i] = math.hypot(pi[0, 0] - x[i], pi[0, 1] - y[i]) * unit
-    dof = max(n - design.shape[1], 1)
-    geo.rms_m = float(np.sqrt(np.sum(res**2) / dof))  # unbiased: per redundant observation
-    geo.rms_px = float(np.sqrt(np.sum((res / px) ** 2) / dof))
+    geo.rms_m = float(np.sqrt(np.mean(res**2)))  # as QGIS and ArcGIS report it: root mean square of the residuals
+    geo.rms_px = float(np.sqrt(np.mean((res / px) ** 2)))
     for i, p in enumerate(pts):
         geo.residuals.append(
             PointResidual(
@@ -457,7 +456,7 @@ def _flag_worst(
     res_px = np.hypot(pred[:, 0] - x[keep], pred[:, 1] - y[keep]) * unit / px[keep]
     sigma = float(np.sqrt(np.sum(res_px**2) / (n - 1 - terms)))
     res_m = np.hypot(pred[:, 0] - x[keep], pred[:, 1] - y[keep]) * unit
-    geo.rms_without_worst_m = float(np.sqrt(np.sum(res_m**2) / (n - 1 - terms)))
+    geo.rms_without_worst_m = float(np.sqrt(np.mean(res_m**2)))
     if key[i] > BLUNDER_FACTOR * sigma and key[i] > BLUNDER_FLOOR_PX:
         rs[i].suspect = True
 
