@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import db, district, maps, records, returnees, sync
+from safeground.cli import db, district, forms, maps, records, returnees, scans, sync, templates
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
@@ -35,10 +35,13 @@ app.command()(records.history)
 app.command()(returnees.check)
 app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
+maps.maps_app.command("template")(templates.maps_template)
 app.add_typer(maps.maps_app, name="maps")
 app.add_typer(risk_app, name="risk")
 app.add_typer(db.db_app, name="db")
 app.add_typer(sync.sync_app, name="sync")
+app.add_typer(scans.scan_app, name="scan")
+app.add_typer(forms.forms_app, name="forms")
 
 
 @app.command()

@@ -169,7 +169,9 @@ def maps_dossier(
 
 @maps_app.command("traverse")
 def maps_traverse(
-    file: Annotated[Path, typer.Argument(help="Record drawn by bearing and distance (JSON or YAML).")],
+    file: Annotated[
+        Path, typer.Argument(help="Record drawn by bearing and distance (JSON, YAML or the XLSX template).")
+    ],
     max_misclosure: Annotated[float, typer.Option(help="Refuse a chain that misses closing by more (m).")] = 5.0,
     store: Annotated[str | None, typer.Option("--store", "-s", help="Store to save the record into.")] = None,
     save: Annotated[bool, typer.Option(help="Store the record and its recorded mines.")] = False,

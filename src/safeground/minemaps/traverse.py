@@ -12,7 +12,7 @@ meridian convergence of the UTM zone; the answer states which was applied. The
 traverse misclosure (how far a chain that should close on a point misses it) is
 reported, and a record above the user's threshold is refused.
 
-Record format (JSON or YAML)::
+Record format (JSON or YAML; or the XLSX template of ``safeground maps template``)::
 
     source: Handover batch 1
     source_reference: No. 97
@@ -201,6 +201,10 @@ def read_record(path: str | Path) -> TraverseRecord:
     """Read and validate a record file; every problem is named with its leg or row and field."""
     path = Path(path)
     src = path.name
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # the clerk's template: safeground.minemaps.traverse_xlsx
+        from safeground.minemaps.traverse_xlsx import read_xlsx_record
+
+        return read_xlsx_record(path)
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
     text = path.read_text(encoding="utf-8")

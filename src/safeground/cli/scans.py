@@ -1,0 +1,138 @@
+"""Commands for scanned paper maps: georeference a scan, bring features digitised on it into the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from safeground.cli.common import console
+from safeground.errors import InvalidInput, Problem, SafeGroundError
+
+scan_app = typer.Typer(help="Scanned paper maps: georeference from control points, digitised features to coordinates.")
+
+GcpOpt = Annotated[Path, typer.Option("--gcps", help="Control points CSV: id,col,row,lon,lat or id,col,row,x,y.")]
+CrsOpt = Annotated[str | None, typer.Option(help="CRS of x,y in the GCP file, e.g. EPSG:32638.")]
+MethodOpt = Annotated[str, typer.Option("--method", help="affine (3+ points), polynomial (6+) or auto.")]
+
+
+def _fit(gcps: Path, crs: str | None, method: str) -> Any:
+    from safeground.intake.georef import fit, read_gcps
+
+    if method not in ("affine", "polynomial", "auto"):
+        raise SafeGroundError(f"unknown --method {method!r}", hint="use affine, polynomial or auto")
+    return fit(read_gcps(gcps, crs), method)  # type: ignore[arg-type]
+
+
+def _show(geo: Any) -> None:
+    t = Table(title=f"Control points ({geo.method} transform, working CRS EPSG:{geo.crs.to_epsg()})")
+    for col in ("point", "col", "row", "residual m", "residual px", "leave-one-out m", "leave-one-out px", ""):
+        t.add_column(col, justify="right" if col not in ("point", "") else "left")
+    for r in geo.residuals:
+        flag = "[red]SUSPECT: check this point[/]" if r.suspect else ("worst" if r.id == geo.worst else "")
+        t.add_row(
+            r.id,
+            f"{r.col:g}",
+            f"{r.row:g}",
+            f"{r.residual_m:.2f}",
+            f"{r.residual_px:.2f}",
+            "-" if r.loo_residual_m is None else f"{r.loo_residual_m:.2f}",
+            "-" if r.loo_residual_px is None else f"{r.loo_residual_px:.2f}",
+            flag,
+        )
+    console.print(t)
+    without = "" if geo.rms_without_worst_m is None else f" (RMS without it: {geo.rms_without_worst_m:.2f} m)"
+    console.print(f"RMS error: {geo.rms_m:.2f} m ({geo.rms_px:.2f} px); worst point: {geo.worst}{without}")
+    if any(r.suspect for r in geo.residuals):
+        console.print(
+            "[yellow]warning[/]: a control point disagrees with all the others: check its pixel position "
+            "and coordinates, or leave it out"
+        )
+
+
+@scan_app.command("georef")
+def georef(
+    image: Annotated[Path, typer.Argument(help="The scanned map: PNG, JPEG or TIFF.")],
+    gcps: GcpOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="GeoTIFF to write.")],
+    crs: CrsOpt = None,
+    method: MethodOpt = "auto",
+    residuals: Annotated[Path | None, typer.Option(help="Also write the residual table as CSV here.")] = None,
+) -> None:
+    """Georeference a scanned map from control points and write it as a GeoTIFF (opens in QGIS in place)."""
+    from safeground.intake.georef import read_scan, residuals_csv, write_geotiff
+
+    pixels = read_scan(image)
+    geo = _fit(gcps, crs, method)
+    _show(geo)
+    info = write_geotiff(geo, pixels, out)
+    if residuals:
+        residuals.write_text(residuals_csv(geo), encoding="utf-8")
+    how = "resampled north-up" if info["resampled"] else "pixels kept, geotransform written"
+    console.print(f"[green]wrote[/] {out} ({info['width']} × {info['height']} px, EPSG:{geo.crs.to_epsg()}, {how})")
+
+
+@scan_app.command("features")
+def features(
+    file: Annotated[Path, typer.Argument(help="Features digitised on the scan: CSV of col,row or pixel GeoJSON.")],
+    gcps: GcpOpt,
+    crs: CrsOpt = None,
+    method: MethodOpt = "auto",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoJSON (WGS 84) to write.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Import into this layer, e.g. eo_items, hazard_areas.")] = None,
+    store: Annotated[str | None, typer.Option("--store", "-s", help="Store to import into.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value for every feature.")] = None,
+    date_of_information: Annotated[str | None, typer.Option("--date", help="Date of information (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
+    problems_csv: Annotated[
+        Path | None, typer.Option("--problems", help="Write the problems found as CSV here.")
+    ] = None,
+) -> None:
+    """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
+    from safeground.intake.commit import WritePlan, commit
+    from safeground.intake.georef import features_geojson, read_digitised, records_from_features, to_world_features
+    from safeground.storage.base import open_store
+
+    geo = _fit(gcps, crs, method)
+    console.print(f"{geo.method} transform, RMS {geo.rms_m:.2f} m; worst control point {geo.worst}")
+    feats = to_world_features(geo, read_digitised(file))
+    if out:
+        out.write_text(json.dumps(features_geojson(feats)), encoding="utf-8")
+        console.print(f"[green]wrote[/] {len(feats)} feature(s) in WGS 84 to {out}")
+    if not layer:
+        return
+    if not store:
+        raise SafeGroundError("--layer needs --store", hint="e.g. --store demo.gpkg")
+    defaults: dict[str, Any] = {"entered_by": "safeground scan features"}
+    problems = []
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem("(command line)", "--set", "-", "write it as field=value", item))
+        defaults[key.strip()] = value
+    if date_of_information:
+        try:
+            defaults["date_of_information"] = date.fromisoformat(date_of_information)
+        except ValueError:
+            problems.append(Problem("(command line)", "--date", "date", "not a date (YYYY-MM-DD)", date_of_information))
+    if problems:
+        raise InvalidInput(problems)
+    from safeground.cli.forms import _existing_store
+
+    _existing_store(store)
+    with open_store(store) as s:
+        try:
+            recs = records_from_features(s, layer, feats, defaults, file.name)
+        except InvalidInput as exc:
+            if problems_csv:
+                from safeground.cli.forms import write_problems_csv
+
+                write_problems_csv(exc, problems_csv)
+            raise
+        commit(s, WritePlan(create=recs), dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    console.print(f"[green]{verb}[/] {len(recs)} record(s) into {layer}: " + ", ".join(r.uid for r in recs[:20]))
