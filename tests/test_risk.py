@@ -371,6 +371,10 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
     assert res.returncode == 0, res.stderr
     risk = json.loads(res.stdout)["risk"]
     assert "not available" not in str(risk)
+    # and routes weigh the predicted risk of the ground they cross
+    res = run_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(store))
+    assert res.returncode == 0, res.stderr
+    assert "Predicted contamination along it" in res.stdout or "No safe route" in res.stdout
 
 
 def test_dask_local_cluster_gives_the_same_map(demo_store, demo_model):

@@ -117,3 +117,26 @@ def test_demo_routes_avoid_every_danger_zone(demo_store):
             assert ans.found or (ans.closest_safe_point is not None and ans.short_of_destination_m is not None)
             answered += 1
     assert answered >= 6
+
+
+def test_predicted_risk_makes_a_route_go_round_likely_contaminated_ground():
+    """Straight line (0,0)→(1000,0) along the bottom road; the risk map rates its middle high."""
+    net = grid()
+
+    def sample(lon, lat):
+        pts = shapely.points(np.column_stack([lon, lat]))
+        xy = shapely.get_coordinates(project(pts, 4326, EPSG))
+        hot = (xy[:, 0] > X0 + 300) & (xy[:, 0] < X0 + 700) & (xy[:, 1] < Y0 + 150)
+        return np.where(hot, 0.9, 0.01)
+
+    plain = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert plain.length_m == pytest.approx(1000.0, abs=1.0) and plain.mean_risk is None
+    net.apply_risk(sample, weight=4.0)
+    ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert ans.found and ans.length_m > 1000.0 + 150  # it leaves the bottom road round the hot stretch
+    assert ans.max_risk is not None and ans.max_risk < 0.5
+    assert "Predicted contamination" in ans.explanation
+    # a prediction penalises but never blocks: with every edge hot the straight route is still found
+    net.apply_risk(lambda lon, lat: np.full(len(lon), 0.9), weight=4.0)
+    ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert ans.found and ans.length_m == pytest.approx(1000.0, abs=1.0) and ans.mean_risk == pytest.approx(0.9)

@@ -122,6 +122,13 @@ def route(
         b = _lonlat(destination) if "," in destination else _place(s, destination)
         net = network_from_store(s)
         net.apply_dangers(dangers_from_store(s, net.epsg))
+        from safeground.risk.output import RiskSampler, latest_risk
+
+        info = latest_risk(s)
+        if info is not None:  # the store's current risk map makes likely-contaminated ground dearer to cross
+            sampler = RiskSampler(info)
+            net.apply_risk(sampler.sample)
+            sampler.close()
     ans = net.route(a, b)
     colour = "green" if ans.found else "red"
     console.print(f"[bold {colour}]{ans.explanation}[/]")

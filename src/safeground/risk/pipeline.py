@@ -217,10 +217,31 @@ def aligned_layers(data: RiskData, as_of: date | None, names: list[tuple[str, st
     known = [la.known_on(as_of) for la in data.layers if la.name != "event:target"] + [
         la.known_on(as_of) for la in data.layers if la.name == "event:target"
     ]
+    known += _recent(known, as_of)
     if names is None:
         return known
     by_name = {la.name: la for la in known}
     return [by_name.get(n, Layer(n, kind, np.array([], dtype=object))) for n, kind in names]
+
+
+RECENT_YEARS = 2
+
+
+def _recent(layers: list[Layer], as_of: date | None) -> list[Layer]:
+    """Events of the last two years before the date, as layers of their own.
+
+    Conflict moves: where accidents happened lately says more about next year than where they happened
+    fifteen years ago, and counts over a recent window keep their meaning as the total keeps growing
+    (a model trained on 2005 densities would otherwise misread the denser map of 2012)."""
+    if as_of is None:
+        return []
+    lo = np.datetime64(as_of, "D") - np.timedelta64(int(365.25 * RECENT_YEARS), "D")
+    out = []
+    for la in layers:
+        if la.kind == POINT and la.name.startswith("event:") and la.dates is not None:
+            keep = la.dates > lo
+            out.append(Layer(f"{la.name}:last{RECENT_YEARS}y", POINT, la.geoms[keep], la.dates[keep]))
+    return out
 
 
 # ------------------------------------------------------------------ the model bundle

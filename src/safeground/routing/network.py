@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from safeground.geometry.projection import from_wgs84, project
+from safeground.geometry.projection import from_wgs84, project, to_wgs84
 
 
 @dataclass
@@ -48,6 +48,8 @@ class RouteAnswer:
     closest_safe_point: tuple[float, float] | None = None  # lon, lat, when not found
     short_of_destination_m: float | None = None
     explanation: str = ""
+    mean_risk: float | None = None  # predicted contamination along the route, length-weighted (risk map present)
+    max_risk: float | None = None
 
 
 class RoadNetwork:
@@ -60,6 +62,8 @@ class RoadNetwork:
         self.length = np.hypot(*(nodes[u] - nodes[v]).T)
         self.blocked = np.zeros(len(u), dtype=bool)
         self.penalty = np.ones(len(u))
+        self.risk: np.ndarray | None = None  # predicted risk at each edge's midpoint
+        self.risk_factor = np.ones(len(u))
         self.near: dict[int, tuple[str, float]] = {}
         self._tree = cKDTree(nodes)
         self._to_metric = from_wgs84(epsg)
@@ -112,6 +116,18 @@ class RoadNetwork:
                 self.near[int(e)] = (str(danger.labels[g]), float(dist))
         self._csr = None
 
+    def apply_risk(self, sample: object, weight: float = 4.0) -> None:
+        """Make edges through ground the risk model rates likely contaminated dearer: cost × (1 + weight · p).
+
+        ``sample(lon, lat) -> p`` reads the risk map. A recorded hazard blocks; a prediction only
+        penalises, because it is a likelihood, not evidence, and a route that exists should be found."""
+        mid = (self.nodes[self.u] + self.nodes[self.v]) / 2
+        lon, lat = to_wgs84(self.epsg).transform(mid[:, 0], mid[:, 1])
+        p = np.nan_to_num(np.asarray(sample(np.asarray(lon), np.asarray(lat)), float), nan=0.0)  # type: ignore[operator]
+        self.risk = np.clip(p, 0.0, 1.0)
+        self.risk_factor = 1.0 + weight * self.risk
+        self._csr = None
+
     def _edge_ids(self, path_nodes: list[int]) -> list[int]:
         """Edge ids along a node path (the cheapest edge where two nodes have several)."""
         if self._edge_csr is None:
@@ -126,7 +142,7 @@ class RoadNetwork:
     def _graph(self) -> csr_matrix:
         if self._csr is None:
             ok = ~self.blocked
-            w = (self.length * self.penalty)[ok] + 1e-9
+            w = (self.length * self.penalty * self.risk_factor)[ok] + 1e-9
             n = len(self.nodes)
             u, v = self.u[ok], self.v[ok]
             self._csr = csr_matrix((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
@@ -169,8 +185,23 @@ class RoadNetwork:
         ll = project(line, self.epsg, 4326)
         msg = f"Safe route found: {length:,.0f} m along roads and paths"
         msg += f", {near_len:,.0f} m of it close to known dangers (stay on the track there)." if near else "."
+        mean_risk = max_risk = None
+        if self.risk is not None and edges:
+            e = np.asarray(edges)
+            mean_risk = float(np.average(self.risk[e], weights=self.length[e] + 1e-9))
+            max_risk = float(self.risk[e].max())
+            msg += f" Predicted contamination along it: mean {mean_risk:.2f}, highest {max_risk:.2f}."
         return RouteAnswer(
-            True, length, ll, sorted(near.items(), key=lambda kv: kv[1]), near_len, ds, dt, explanation=msg
+            True,
+            length,
+            ll,
+            sorted(near.items(), key=lambda kv: kv[1]),
+            near_len,
+            ds,
+            dt,
+            explanation=msg,
+            mean_risk=mean_risk,
+            max_risk=max_risk,
         )
 
     def _blocked_answer(
