@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--tile", type=int, default=1024)
     ap.add_argument("--naive-share", type=float, default=0.01)
     args = ap.parse_args()
-    reps = max(1, int(round(args.km / 20)))
+    reps = max(1, round(args.km / 20))
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         store_path = Path(tmp) / "demo.gpkg"
@@ -136,7 +136,7 @@ def main() -> None:
         scaled = naive_t / args.naive_share
         print(
             f"naive per-cell shapely (features only) on {n:,} cells: {naive_t:.1f} s → scaled to the region "
-            f"{scaled:.0f} s ({scaled / 3600:.1f} h); SafeGround is {scaled / ours:.1f}× faster with prediction included"
+            f"{scaled:.0f} s ({scaled / 3600:.1f} h); SafeGround is {scaled / ours:.1f}× faster, prediction included"
         )
 
 
