@@ -38,7 +38,7 @@ def main() -> None:
     data = from_files(
         args.events, "event_type in 1,2", type_column="event_type", block_column="department", region=COLOMBIA
     )
-    n_events = sum(len(la) for la in data.layers if la.name != "event:target")
+    n_events = next(len(la) for la in data.layers if la.name == "event:all")
     print(f"{len(data.targets):,} accidents (types 1, 2) among {n_events:,} events")
     rows = []
     for domain in (None, 25_000.0):

@@ -51,6 +51,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[object |
 
 
 def _tile_task(model: object, grid: Grid, layers: list[Layer], spec: object, tile: Tile) -> tuple[Window, np.ndarray]:
+    model.params["predict_threads"] = 1  # type: ignore[attr-defined]  # the cluster parallelises, not the model
     fb = FeatureBuilder(grid, layers, spec)  # type: ignore[arg-type]
     X = fb.tile(tile)
     p = model.predict_proba(X).astype(np.float32)  # type: ignore[attr-defined]

@@ -105,9 +105,13 @@ class LightGBMRisk(RiskModel):
     def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None:
         import lightgbm as lgb
 
-        self.booster = lgb.LGBMClassifier(**{**self.DEFAULTS, **self.params}).fit(X, y)
+        params = {k: v for k, v in self.params.items() if k != "predict_threads"}
+        self.booster = lgb.LGBMClassifier(**{**self.DEFAULTS, **params}).fit(X, y)
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
+        threads = self.params.get("predict_threads")
+        if threads:  # one per Dask worker process: two workers × two threads on two cores only thrash
+            return self.booster.predict(X, raw_score=True, num_threads=int(threads))
         return self.booster.predict(X, raw_score=True)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
