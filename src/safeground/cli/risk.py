@@ -28,6 +28,9 @@ ContextIn = Annotated[
 ]
 CellIn = Annotated[float, typer.Option(help="Cell size in metres (10 m for a village … 1000 m for a country).")]
 ModelName = Annotated[str, typer.Option("--model", help="lightgbm (default) or logistic.")]
+RegionIn = Annotated[
+    str | None, typer.Option(help="With --events: keep only events inside west,south,east,north (WGS 84).")
+]
 AsOf = Annotated[str | None, typer.Option(help="Features from what was known on this date (YYYY-MM-DD).")]
 
 
@@ -45,6 +48,7 @@ def _data(
     date_column: str | None = None,
     block_column: str | None = None,
     crs_wkt: str | None = None,
+    region: str | None = None,
 ) -> object:
     from safeground.risk.sources import from_files, from_store
     from safeground.storage.base import open_store
@@ -54,8 +58,23 @@ def _data(
     if events is not None:
         if not target:
             raise SafeGroundError("--events needs --target", hint="e.g. --target 'event_type in 1,2'")
+        box = None
+        if region:
+            try:
+                box = tuple(float(v) for v in region.split(","))
+                assert len(box) == 4
+            except (ValueError, AssertionError):
+                raise SafeGroundError(
+                    f"--region {region!r} is not west,south,east,north", hint="e.g. -82,-5,-66,14"
+                ) from None
         return from_files(
-            events, target, context=context, date_column=date_column, block_column=block_column, crs_wkt=crs_wkt
+            events,
+            target,
+            context=context,
+            date_column=date_column,
+            block_column=block_column,
+            crs_wkt=crs_wkt,
+            region=box,  # type: ignore[arg-type]
         )
     assert store is not None
     with open_store(store, readonly=True) as s:
@@ -104,6 +123,7 @@ def train_cmd(
     target: TargetIn = None,
     context: ContextIn = None,
     date_column: Annotated[str | None, typer.Option(help="Date or year column of --events.")] = None,
+    region: RegionIn = None,
     block_column: Annotated[str | None, typer.Option(help="Admin area column of --events (for blocks).")] = None,
     cell: CellIn = 25.0,
     model: ModelName = "lightgbm",
@@ -117,7 +137,7 @@ def train_cmd(
     """Learn where contamination is from what was known on a date and what was found after it."""
     from safeground.risk.pipeline import train
 
-    data = _data(store, events, target, context, date_column, block_column)
+    data = _data(store, events, target, context, date_column, block_column, region=region)
     with _bar() as prog:
         tm = train(
             data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance), as_of, until, _step(prog)
@@ -137,6 +157,7 @@ def evaluate_cmd(
     target: TargetIn = None,
     context: ContextIn = None,
     date_column: Annotated[str | None, typer.Option(help="Date or year column of --events.")] = None,
+    region: RegionIn = None,
     block_column: Annotated[str | None, typer.Option(help="Admin area column of --events (for blocks).")] = None,
     cell: CellIn = 25.0,
     model: ModelName = "lightgbm",
@@ -158,7 +179,7 @@ def evaluate_cmd(
         raise SafeGroundError(f"unknown --method {method!r}", hint="use blocks or temporal")
     if method == "temporal" and not cut:
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
-    data = _data(store, events, target, context, date_column, block_column)
+    data = _data(store, events, target, context, date_column, block_column, region=region)
     settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance)
     t0 = time.perf_counter()
     with _bar() as prog:
@@ -197,6 +218,7 @@ def predict_cmd(
     target: TargetIn = None,
     context: ContextIn = None,
     date_column: Annotated[str | None, typer.Option(help="Date or year column of --events.")] = None,
+    region: RegionIn = None,
     as_of: AsOf = None,
     out: Annotated[Path | None, typer.Option(help="Risk raster (COG) to write, or CSV of scores with --at.")] = None,
     at: Annotated[Path | None, typer.Option(help="CSV with lon,lat: write one score per location instead.")] = None,
@@ -221,7 +243,7 @@ def predict_cmd(
     from safeground.risk.pipeline import TrainedModel, _as_date, aligned_layers, make_grid, score_points
 
     tm = TrainedModel.load(model_file)
-    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt)
+    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt, region=region)
     as_of_d = _as_date(as_of) or date.today()
     if at is not None:
         pts = pd.read_csv(at)
@@ -290,6 +312,7 @@ def explain_cmd(
     target: TargetIn = None,
     context: ContextIn = None,
     date_column: Annotated[str | None, typer.Option(help="Date or year column of --events.")] = None,
+    region: RegionIn = None,
     as_of: AsOf = None,
     top_n: Annotated[int, typer.Option("--top", help="How many features up and down.")] = 5,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
@@ -301,7 +324,7 @@ def explain_cmd(
     from safeground.risk.pipeline import TrainedModel, _as_date, explain_points
 
     tm = TrainedModel.load(model_file)
-    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt)
+    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt, region=region)
     if Path(at).exists():
         pts = pd.read_csv(at)
         lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)

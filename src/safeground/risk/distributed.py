@@ -50,9 +50,21 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[object |
         yield client
 
 
+_BUILDERS: dict[tuple[int, int, int], FeatureBuilder] = {}
+
+
+def _builder(grid: Grid, layers: list[Layer], spec: object) -> FeatureBuilder:
+    """One builder per worker for the broadcast layers: its indexes cost more than a tile to build."""
+    key = (id(grid), id(layers), id(spec))
+    if key not in _BUILDERS:
+        _BUILDERS.clear()
+        _BUILDERS[key] = FeatureBuilder(grid, layers, spec)  # type: ignore[arg-type]
+    return _BUILDERS[key]
+
+
 def _tile_task(model: object, grid: Grid, layers: list[Layer], spec: object, tile: Tile) -> tuple[Window, np.ndarray]:
     model.params["predict_threads"] = 1  # type: ignore[attr-defined]  # the cluster parallelises, not the model
-    fb = FeatureBuilder(grid, layers, spec)  # type: ignore[arg-type]
+    fb = _builder(grid, layers, spec)
     X = fb.tile(tile)
     p = model.predict_proba(X).astype(np.float32)  # type: ignore[attr-defined]
     return tile.core, p.reshape(tile.core.height, tile.core.width)
