@@ -11,6 +11,7 @@ statistics do not need it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 
@@ -169,7 +170,7 @@ def _band_label(lo: float, hi: float) -> str:
 def by_distance(frame: pd.DataFrame) -> pd.DataFrame:
     """Victims and accidents by distance band from the former front line."""
     edges = DISTANCE_BANDS_M
-    labels = [_band_label(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [_band_label(a, b) for a, b in itertools.pairwise(edges)]
     if not len(frame) or frame["distance_to_front_m"].isna().all():
         return pd.DataFrame(0, index=pd.Index(labels, name="distance"), columns=["accidents", "victims"])
     band = pd.cut(frame["distance_to_front_m"], bins=list(edges), labels=labels, right=False)

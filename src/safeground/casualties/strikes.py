@@ -58,12 +58,10 @@ def footprint_of(strike: ClusterStrike, epsg: int) -> StrikeFootprint:
     mun = MUNITIONS_BY_NAME[strike.munition_type]
     cx, cy = _xy(strike, epsg)
     geom = ellipse(cx, cy, mun.semi_major_m, mun.semi_minor_m, strike.direction_deg)
-    duds = (
-        float(strike.estimated_duds) if strike.estimated_duds is not None else strike.submunition_count * mun.dud_rate
-    )
-    note = (
-        "from the strike record" if strike.estimated_duds is not None else f"{mun.dud_rate:.0%} dud rate of {mun.name}"
-    )
+    duds = strike.submunition_count * mun.dud_rate
+    note = f"{mun.dud_rate:.0%} dud rate of {mun.name}"
+    if strike.estimated_duds is not None:
+        note += f"; the strike record estimates {strike.estimated_duds}"
     if strike.direction_deg is None:
         note += "; " + UNKNOWN_DIRECTION
     return StrikeFootprint(

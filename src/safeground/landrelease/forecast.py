@@ -1,8 +1,10 @@
 """When will each hazard area, and the district, be released? A range, not a date.
 
-Teams work through the open areas in priority order: each area goes to the team
-that is free first (list scheduling), and takes ``remaining m² / productivity``
-working days. Productivity (m² per team per working day, by method) is either
+All teams work through the open areas together, in priority order (a large area
+is shared between teams, as programmes do): area k is released when the teams'
+combined daily output has covered the remaining m² of areas 1…k.
+
+Productivity (m² per team per working day, by method) is either
 given or measured from the recorded activities; its day-to-day spread is the
 uncertainty. A Monte Carlo run draws each area's productivity from a lognormal
 distribution with the measured (or given) mean and coefficient of variation and
@@ -149,20 +151,17 @@ def simulate(remaining_m2: pd.Series, settings: ForecastSettings) -> Forecast:
     methods = _check(settings)
     n_sim = max(1, settings.simulations)
     rng = np.random.default_rng(settings.seed)
-    mean = np.array([settings.productivity[m].m2_per_team_day for m in methods])
-    cv = np.array([settings.productivity[m].cv for m in methods])
-    # lognormal with the given mean and coefficient of variation
+    kinds = sorted(set(methods))
+    count = np.array([settings.teams[m] for m in kinds], dtype=float)
+    mean = np.array([settings.productivity[m].m2_per_team_day for m in kinds])
+    cv = np.array([settings.productivity[m].cv for m in kinds])
+    # lognormal with the given mean and coefficient of variation, drawn per area and method
     sigma = np.sqrt(np.log1p(cv**2))
     mu = np.log(mean) - sigma**2 / 2
-    free = np.zeros((n_sim, len(methods)))  # working days until each team is free
-    done = np.zeros((n_sim, len(remaining_m2)))
-    sims = np.arange(n_sim)
-    for k, m2 in enumerate(remaining_m2.to_numpy(dtype=float)):
-        team = np.argmin(free, axis=1)
-        z = rng.standard_normal(n_sim)
-        rate = np.exp(mu[team] + sigma[team] * z)
-        free[sims, team] += m2 / rate
-        done[:, k] = free[sims, team]
+    m2 = remaining_m2.to_numpy(dtype=float)
+    z = rng.standard_normal((n_sim, len(m2), len(kinds)))
+    pool = (np.exp(mu + sigma * z) * count).sum(axis=2)  # m² per working day of all teams together
+    done = np.cumsum(m2 / pool, axis=1)  # working days until each area is released
     start = np.datetime64(settings.start, "D")
     hol = np.array(settings.holidays, dtype="datetime64[D]")
 
@@ -183,7 +182,7 @@ def simulate(remaining_m2: pd.Series, settings: ForecastSettings) -> Forecast:
             "p90": to_date(q[2]),
         }
     )
-    district_days = done.max(axis=1) if len(remaining_m2) else np.zeros(n_sim)
+    district_days = done[:, -1] if len(remaining_m2) else np.zeros(n_sim)
     dq = np.percentile(district_days, [10, 50, 90])
     district = dict(zip(("p10", "p50", "p90"), to_date(dq), strict=True))
     return Forecast(areas, district, settings, methods)
