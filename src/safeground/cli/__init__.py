@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import district, maps, records, returnees
+from safeground.cli import district, maps, records, reports, returnees
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
 
@@ -35,6 +35,9 @@ app.command()(returnees.check)
 app.command()(returnees.route)
 app.command("village-map")(returnees.village_map)
 app.add_typer(maps.maps_app, name="maps")
+app.command()(reports.report)
+app.add_typer(reports.export_app, name="export")
+app.add_typer(reports.strikes_app, name="strikes")
 
 
 @app.command()
