@@ -161,11 +161,17 @@ def test_public_outputs_never_show_a_victim_name_or_an_exact_position(demo_store
     assert any(n in restricted for n in names) and leaks(restricted)
 
 
-def test_public_tables_suppress_cells_under_five_people():
-    t = pd.DataFrame({"killed": [0, 3, 7], "injured": [4, 5, 1]})
+def test_public_tables_suppress_small_cells_and_what_would_give_them_away():
+    t = pd.DataFrame({"killed": [2, 0, 7], "injured": [12, 6, 8]})
+    t["total"] = t.sum(axis=1)
     pub = suppress(t, Audience.PUBLIC)
-    assert pub["killed"].tolist() == ["0", "<5", "7"] and pub["injured"].tolist() == ["<5", "5", "<5"]
-    assert suppress(t, Audience.RESTRICTED)["killed"].tolist() == ["0", "3", "7"]
+    assert pub.loc[0, "killed"] == "<5"
+    # 12 injured next to 2 killed and a total of 14 would give the 2 away: hidden too, marked c
+    assert pub.loc[0, "injured"] == "c"
+    hidden = pub.isin(["<5", "c"])
+    assert (hidden.sum(axis=1) != 1).all() and (hidden.sum(axis=0) != 1).all()
+    assert (pub[t == 0] == "0").sum().sum() == (t == 0).sum().sum()  # zeros stay visible
+    assert suppress(t, Audience.RESTRICTED)["killed"].tolist() == ["2", "0", "7"]
 
 
 def test_hdx_exports_carry_hxl_hashtags_and_match_the_store(demo_store, outputs):

@@ -247,6 +247,16 @@ def landmine_monitor_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out[cols].astype(int)
 
 
+#: Groups of columns of the Monitor table that each add up to ``total``.
+LM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("killed", "injured"),
+    ("civilian", "military", "deminer"),
+    ("children", "adults", "age_unknown"),
+    ("female", "male", "sex_unknown"),
+    tuple(d.value for d in DeviceType),
+)
+
+
 def accident_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     """Accidents of the selection as points (WGS 84), with their victim counts."""
     if not len(frame):

@@ -113,7 +113,7 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             tables=[
                 (
                     "Casualties per year",
-                    table_html(suppress(cs.landmine_monitor_table(frame).T, audience).rename_axis("category")),
+                    _lm_html(frame, audience),
                 )
             ],
         ),
@@ -140,7 +140,9 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
         f"On the contact line means within {cs.CONTACT_ZONE_M / 1000:g} km of the former front line (the depth of "
         "the defensive minefield belts); distances measured in the local UTM zone.",
         "A child is a person under 18 at the time of the accident; unknown ages are counted as unknown.",
-        f"Public edition: table cells counting 1 to {MIN_CELL - 1} people are shown as <{MIN_CELL}; zeros are shown.",
+        f"Public edition: table cells counting 1 to {MIN_CELL - 1} people are shown as <{MIN_CELL}; zeros are shown. "
+        "Where a hidden cell could be worked out from a total and the other cells of its row or column, the "
+        "smallest other cell is hidden too and shown as c (5 or more).",
     ]
     return Report(
         kind="casualties",
@@ -160,6 +162,23 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             "accidents_off_contact_line": off.off_contact_line,
         },
     )
+
+
+def lm_lines(years: list[object]) -> list[list[tuple[object, object]]]:
+    """Cells of the (transposed) Monitor table whose sums are published: each group with its total, per year,
+    and each category across the years."""
+    lines: list[list[tuple[object, object]]] = []
+    for y in years:
+        for group in cs.LM_GROUPS:
+            lines.append([(c, y) for c in ("total", *group)])
+    for c in ["total", *(c for g in cs.LM_GROUPS for c in g)]:
+        lines.append([(c, y) for y in years])
+    return lines
+
+
+def _lm_html(frame: pd.DataFrame, audience: Audience) -> object:
+    t = cs.landmine_monitor_table(frame).T
+    return table_html(suppress(t, audience, lines=lm_lines(list(t.columns))).rename_axis("category"))
 
 
 def _victim_list(store: Store, frame: pd.DataFrame) -> Section:

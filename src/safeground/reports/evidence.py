@@ -46,6 +46,8 @@ MIN_CELL = 5
 #: Side (m) of the grid cells public maps generalise positions to.
 PUBLIC_GRID_M = 1000.0
 SUPPRESSED = "<5"
+#: a cell of 5 or more hidden so that a "<5" cell in the same row or column cannot be worked out
+SECONDARY = "c"
 
 
 class Audience(StrEnum):
@@ -110,16 +112,65 @@ def provenance(store: Store, layers: list[type[Record]]) -> Provenance:
 
 
 # -- privacy ------------------------------------------------------------------------------------------
-def suppress(table: pd.DataFrame, audience: Audience, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
-    """Counts of people as text; in public outputs cells of 1 to ``min_cell - 1`` become "<5".
+Cell = tuple[object, object]  # (row label, column label)
 
-    Zero stays zero (no one to identify). Totals are suppressed by the same rule.
+
+def default_lines(table: pd.DataFrame) -> list[list[Cell]]:
+    """Sets of cells whose sum is published: every row (with its total) and every column (its total is a
+    key figure or another table's cell)."""
+    rows = [[(r, c) for c in table.columns] for r in table.index]
+    cols = [[(r, c) for r in table.index] for c in table.columns]
+    return rows + cols
+
+
+def suppression_mask(
+    table: pd.DataFrame, *, min_cell: int = MIN_CELL, lines: list[list[Cell]] | None = None
+) -> pd.DataFrame:
+    """Which cells a public table hides: primary (1 to ``min_cell - 1`` people) and secondary.
+
+    Primary suppression alone is not enough: when one cell of a row is hidden but the
+    row total and the other cells are shown, subtraction gives it back. So along every
+    line of cells whose sum is published (``lines``), a lone hidden cell gets a second
+    one: the smallest non-zero cell still shown. Repeated until no line has a lone
+    hidden cell (the usual "at least two per line" rule of statistical disclosure control).
     """
+    vals = table.apply(pd.to_numeric, errors="coerce").fillna(0)
+    mask = (vals > 0) & (vals < min_cell)
+    lines = default_lines(table) if lines is None else lines
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            hidden = [cell for cell in line if mask.at[cell]]
+            if len(hidden) != 1:
+                continue
+            shown = [cell for cell in line if not mask.at[cell] and vals.at[cell] > 0]
+            if shown:
+                mask.at[min(shown, key=lambda cell: vals.at[cell])] = True
+                changed = True
+    return mask
+
+
+def suppress(
+    table: pd.DataFrame, audience: Audience, *, min_cell: int = MIN_CELL, lines: list[list[Cell]] | None = None
+) -> pd.DataFrame:
+    """Counts of people as text; in public outputs hidden cells (see :func:`suppression_mask`) read
+    "<5" (1 to 4 people) or "c" (5 or more, hidden so that a "<5" cell cannot be worked out).
+
+    Zero stays zero (no one to identify). Restricted outputs show every count.
+    """
+    mask = (
+        suppression_mask(table, min_cell=min_cell, lines=lines)
+        if audience == Audience.PUBLIC
+        else pd.DataFrame(False, index=table.index, columns=table.columns)
+    )
     out = table.copy().astype(object)
     for c in out.columns:
         vals = pd.to_numeric(table[c], errors="coerce")
-        small = (vals > 0) & (vals < min_cell) if audience == Audience.PUBLIC else vals < -1
-        out[c] = [SUPPRESSED if s else ("" if pd.isna(v) else f"{int(v):,}") for v, s in zip(vals, small, strict=True)]
+        out[c] = [
+            (SUPPRESSED if 0 < v < min_cell else SECONDARY) if s else ("" if pd.isna(v) else f"{int(v):,}")
+            for v, s in zip(vals, mask[c], strict=True)
+        ]
     return out
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, AdminArea, Organisation, Victim
-from safeground.reports.evidence import MIN_CELL, Audience, provenance
+from safeground.reports.evidence import MIN_CELL, Audience, provenance, suppression_mask
 from safeground.storage.base import Store
 
 PEOPLE = {
@@ -38,25 +38,28 @@ PEOPLE = {
 DEVICES = {d: f"#affected+device+{d}" for d in cs.CATEGORIES["device_type"]}
 
 
+def _lines(frame: pd.DataFrame) -> list[list[tuple[object, object]]]:
+    """Published sums of a casualty table (rows = years or month × place): each Monitor group with its
+    total in every row, and every column over all rows."""
+    lines = [[(r, c) for c in ("total", *g)] for r in frame.index for g in cs.LM_GROUPS]
+    lines += [[(r, c) for r in frame.index] for c in frame.columns]
+    return lines
+
+
 def _write(path: Path, frame: pd.DataFrame, tags: dict[str, str], audience: Audience) -> int:
-    """Header, HXL row, data rows; in public outputs people counts 1–4 are written as empty cells."""
-    suppressed = 0
+    """Header, HXL row, data rows; public outputs leave hidden people counts empty (primary and secondary)."""
+    people = [c for c in frame.columns if tags.get(c, "").startswith("#affected")]
+    hide = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    if audience == Audience.PUBLIC and people and len(frame):
+        hide[people] = suppression_mask(frame[people], lines=_lines(frame[people]))
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         cols = list(frame.columns)
         w.writerow(cols)
         w.writerow([tags.get(c, "") for c in cols])
-        people = {c for c in cols if tags.get(c, "").startswith("#affected")}
-        for row in frame.itertuples(index=False):
-            out = []
-            for c, v in zip(cols, row, strict=True):
-                if audience == Audience.PUBLIC and c in people and 0 < int(v) < MIN_CELL:
-                    out.append("")
-                    suppressed += 1
-                else:
-                    out.append(v)
-            w.writerow(out)
-    return suppressed
+        for idx, row in zip(frame.index, frame.itertuples(index=False), strict=True):
+            w.writerow(["" if hide.at[idx, c] else v for c, v in zip(cols, row, strict=True)])
+    return int(hide.to_numpy().sum())
 
 
 def _admin_names(store: Store) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -136,7 +139,9 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
         "SafeGround export for the Humanitarian Data Exchange (CSV with HXL hashtags on the second row).\n"
         f"Audience: {audience.value}."
         + (
-            f" Cells counting 1 to {MIN_CELL - 1} people are left empty (suppressed); zeros are real zeros.\n"
+            f" Cells counting 1 to {MIN_CELL - 1} people are left empty (suppressed), and so is the smallest other"
+            " cell of a row group or column where the hidden one could otherwise be worked out from the totals;"
+            " zeros are real zeros.\n"
             if audience == Audience.PUBLIC
             else " No suppression: not for publication.\n"
         )
