@@ -260,3 +260,28 @@ def test_cluster_strike_becomes_one_confirmed_footprint_once(store):
     with pytest.raises(InvalidInput, match=r"CMS-00002.*munition_type.*Unknown rocket"):
         strikes_to_hazards(store, entered_by="test")
     assert store.count(HazardArea) == 1
+
+
+def test_reports_give_the_same_figures_on_every_backend(store, tmp_path):
+    """A small district generated into this backend and into a GeoPackage: same report figures."""
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import build_district, write_district
+    from safeground.reports.casualty_report import casualty_report
+    from safeground.reports.hdx import export_hdx
+    from safeground.reports.land_release_report import PlanningInputs, land_release_report
+    from safeground.storage.gpkg import GeoPackageStore
+
+    d = build_district(DistrictConfig(seed=11, size_km=6))
+    write_district(d, store)
+    plan = PlanningInputs(simulations=50)
+    with GeoPackageStore(tmp_path / "ref.gpkg") as ref:
+        write_district(d, ref)
+        for build in (lambda s: casualty_report(s), lambda s: land_release_report(s, plan=plan)):
+            mine, theirs = build(store).figures_checked, build(ref).figures_checked
+            assert mine.keys() == theirs.keys()
+            for k in mine:
+                assert mine[k] == pytest.approx(theirs[k], nan_ok=True), k
+        export_hdx(store, tmp_path / "a", Audience.RESTRICTED)
+        export_hdx(ref, tmp_path / "b", Audience.RESTRICTED)
+        for name in ("casualties_landmine_monitor_by_year.csv", "land_release_by_month.csv"):
+            assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
