@@ -285,3 +285,33 @@ def test_reports_give_the_same_figures_on_every_backend(store, tmp_path):
         export_hdx(ref, tmp_path / "b", Audience.RESTRICTED)
         for name in ("casualties_landmine_monitor_by_year.csv", "land_release_by_month.csv"):
             assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+
+
+def test_new_strike_in_the_demo_district_adds_one_area_and_changes_nothing_else(demo_dir, tmp_path):
+    from safeground.casualties.strikes import strikes_to_hazards
+    from safeground.model import ClusterStrike
+
+    copy = tmp_path / "copy.gpkg"
+    copy.write_bytes((demo_dir / "demo.gpkg").read_bytes())
+    with open_store(str(copy), create=False) as s:
+        before = {h.uid: h.version for h in s.find(HazardArea)}
+        acc = next(s.find(Accident))
+        s.add(
+            ClusterStrike(
+                uid=s.next_uid(ClusterStrike),
+                date_of_information="2021-03-01",
+                strike_date="2020-11-01",
+                munition_type="M095 DPICM (160 mm rocket)",
+                submunition_count=104,
+                center_lon=acc.geometry.x,
+                center_lat=acc.geometry.y,
+                geometry=acc.geometry.buffer(0.001),
+            )
+        )
+        res = strikes_to_hazards(s, entered_by="test")
+        assert len(res.created) == 1 and len(res.already_covered) == s.count(ClusterStrike) - 1
+        new = s.get(HazardArea, res.created[0].uid)
+        assert new.uid not in before and new.admin_area_uid == acc.admin_area_uid
+        assert {h.uid: h.version for h in s.find(HazardArea) if h.uid != new.uid} == before
+        res = run_cli("strikes", "to-hazards", "--store", str(copy))
+        assert res.returncode == 0 and "added 0 hazard areas" in res.stdout

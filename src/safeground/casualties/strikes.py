@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import geopandas as gpd
 import shapely
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
@@ -23,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from safeground.casualties.munitions import MUNITIONS, MUNITIONS_BY_NAME, Munition
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import project
-from safeground.model import ClusterStrike, Evidence, HazardArea, StatusChange
+from safeground.model import AdminArea, ClusterStrike, Evidence, HazardArea, StatusChange
 from safeground.model.vocab import Contamination, EvidenceKind, HazardClass, HazardStatus
 from safeground.storage.base import Store, metric_epsg
 
@@ -80,6 +81,13 @@ def _xy(strike: ClusterStrike, epsg: int) -> tuple[float, float]:
     return float(p.x), float(p.y)  # type: ignore[union-attr]
 
 
+def _admin_of(admin: gpd.GeoDataFrame, strike: ClusterStrike) -> str | None:
+    if not len(admin):
+        return None
+    hit = admin[admin.contains(shapely.Point(strike.center_lon, strike.center_lat))]
+    return str(hit["uid"].iloc[0]) if len(hit) else None
+
+
 @dataclass(frozen=True)
 class StrikeConversion:
     """What converting the strikes did (or would do, in a dry run)."""
@@ -131,6 +139,9 @@ def strikes_to_hazards(
     created: list[HazardArea] = []
     prints: list[StrikeFootprint] = []
     next_no = store.max_uid_number(HazardArea)
+    admin = store.read_frame(AdminArea)
+    # the finest admin area holding the strike: municipalities before districts
+    admin = admin.sort_values("level", key=lambda s: s.map({"municipality": 0, "district": 1}).fillna(2))
     for s in strikes:
         fp = footprint_of(s, epsg)
         prints.append(fp)
@@ -165,6 +176,7 @@ def strikes_to_hazards(
                 estimated_area_m2=round(fp.area_m2, 1),
                 remaining_area_m2=round(fp.area_m2, 1),
                 priority=2,
+                admin_area_uid=_admin_of(admin, s),
                 geometry=shapely.MultiPolygon([fp.footprint_wgs84]),
             )
         )
