@@ -315,3 +315,22 @@ def test_new_strike_in_the_demo_district_adds_one_area_and_changes_nothing_else(
         assert {h.uid: h.version for h in s.find(HazardArea) if h.uid != new.uid} == before
         res = run_cli("strikes", "to-hazards", "--store", str(copy))
         assert res.returncode == 0 and "added 0 hazard areas" in res.stdout
+
+
+def test_plan_commands_rank_and_forecast_from_the_store(demo_dir, tmp_path):
+    store = str(demo_dir / "demo.gpkg")
+    w = tmp_path / "weights.json"
+    w.write_text('{"returnees": 0, "infrastructure": 0, "accidents": 1}')
+    res = run_cli("plan", "priorities", "--store", store, "--weights", str(w), "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    ranked = pd.read_csv(pd.io.common.StringIO(res.stdout))
+    assert ranked["accidents_nearby"].is_monotonic_decreasing  # only accidents count
+    assert ranked["c_accidents"].to_numpy() == pytest.approx(ranked["score"].to_numpy())
+    # constant productivity large enough for everything in one working day: the start day itself
+    total = ranked["remaining_m2"].sum()
+    res = run_cli(
+        "plan", "forecast", "--store", store, "--teams", "manual=1", "--productivity",
+        f"manual={total * 1.01:.0f}:0", "--start", "2025-03-03",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "P10 2025-03-03, P50 2025-03-03, P90 2025-03-03" in res.stdout

@@ -38,6 +38,7 @@ app.add_typer(maps.maps_app, name="maps")
 app.command()(reports.report)
 app.add_typer(reports.export_app, name="export")
 app.add_typer(reports.strikes_app, name="strikes")
+app.add_typer(reports.plan_app, name="plan")
 
 
 @app.command()

@@ -151,3 +151,102 @@ def strikes_to_hazards(
         )
     verb = "would add" if dry_run else "added"
     console.print(f"{verb} {len(res.created)} hazard areas; {len(res.already_covered)} strikes already covered")
+
+
+plan_app = typer.Typer(help="Clearance planning: priorities by impact and the completion forecast.")
+WeightsOpt = Annotated[Path | None, typer.Option(help="Priority weights: a TOML, YAML or JSON file.")]
+RiskOpt = Annotated[Path | None, typer.Option(help="Predicted risk per hazard area: CSV with uid,risk.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
+
+
+def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[object, str]:
+    from safeground.landrelease.priority import impact_factors, load_weights, rank
+    from safeground.storage.base import open_store
+
+    w = load_weights(weights)
+    with open_store(store, create=False, readonly=True) as s:
+        return rank(impact_factors(s, w), w, _risk(risk))  # type: ignore[arg-type]
+
+
+def _show(frame: object, fmt: str, title: str, out: Path | None) -> None:
+    import sys
+
+    import pandas as pd
+    from rich.table import Table
+
+    assert isinstance(frame, pd.DataFrame)
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+        if out:
+            out.write_text(text)
+            console.print(f"[green]written[/] {out}")
+        else:
+            sys.stdout.write(text)
+        return
+    if fmt != "table":
+        raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table or csv")
+    t = Table(title=title)
+    for c in frame.columns:
+        t.add_column(str(c).replace("_", " "), justify="right")
+    for row in frame.itertuples(index=False):
+        t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(t)
+
+
+@plan_app.command("priorities")
+def plan_priorities(
+    store: StoreOpt = "demo.gpkg",
+    weights: WeightsOpt = None,
+    risk: RiskOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows shown in the table.")] = 20,
+    fmt: FormatOpt = "table",
+    out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+) -> None:
+    """Open hazard areas ranked by impact, with each factor's contribution to the score."""
+    ranking, note = _ranking(store, weights, risk)
+    cols = ["rank", "uid", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
+    cols += [c for c in ranking.columns if c.startswith("c_")] + ["score"]  # type: ignore[attr-defined]
+    frame = ranking if fmt == "csv" else ranking[cols].head(top)  # type: ignore[index]
+    _show(frame, fmt, "Hazard areas by impact (c_: contribution of each factor)", out)
+    if fmt == "table":
+        console.print(note)
+
+
+@plan_app.command("forecast")
+def plan_forecast(
+    store: StoreOpt = "demo.gpkg",
+    teams: Annotated[str, typer.Option(help="Teams by method.")] = "manual=4,mechanical=1,mine_detection_dog=2",
+    productivity: Annotated[
+        str | None, typer.Option(help="m² per team per day by method (default: measured), e.g. manual=60:0.3.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First working day (default: after the last activity).")] = None,
+    simulations: Annotated[int, typer.Option(min=1, max=100000)] = 1000,
+    weights: WeightsOpt = None,
+    risk: RiskOpt = None,
+    top: Annotated[int, typer.Option(min=1)] = 20,
+    fmt: FormatOpt = "table",
+    out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+) -> None:
+    """When each area and the district will be released: P10/P50/P90 dates (Monte Carlo)."""
+    import pandas as pd
+
+    from safeground.landrelease import accounting as la
+    from safeground.landrelease import forecast as lf
+    from safeground.storage.base import open_store
+
+    ranking, _ = _ranking(store, weights, risk)
+    with open_store(store, create=False, readonly=True) as s:
+        act = la.activities_frame(s)
+    prod = lf.parse_productivity(productivity) if productivity else lf.productivity_from_activities(act)
+    first = _date(start, "--start")
+    if first is None:
+        first = (pd.Timestamp(max(act["released_on"])) + pd.Timedelta(days=1)).date() if len(act) else date.today()
+    settings = lf.ForecastSettings(lf.parse_teams(teams), prod, first, simulations=simulations)
+    fc = lf.simulate(ranking.set_index("uid")["remaining_m2"], settings)  # type: ignore[attr-defined]
+    _show(fc.areas if fmt == "csv" else fc.areas.head(top), fmt, f"Completion forecast from {first}", out)
+    if fmt == "table":
+        for p in prod.values():
+            if p.method in settings.teams:
+                console.print(f"{p.method}: {p.m2_per_team_day:,.0f} m²/team/day, variation {p.cv:.0%} ({p.source})")
+        d = fc.district
+        console.print(f"[bold]district released[/]: P10 {d['p10']}, P50 {d['p50']}, P90 {d['p90']}")
