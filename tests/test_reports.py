@@ -334,3 +334,16 @@ def test_plan_commands_rank_and_forecast_from_the_store(demo_dir, tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "P10 2025-03-03, P50 2025-03-03, P90 2025-03-03" in res.stdout
+
+
+def test_map_accuracy_and_national_reports_show_the_store_figures(demo_store, outputs):
+    from safeground.model import MinefieldRecord
+
+    uids = [r.uid for r in demo_store.find(MinefieldRecord)]
+    html = (outputs / "map-accuracy-public.html").read_text()
+    assert uids and all(f"<td>{u}</td>" in html for u in uids)
+    nat = _pdf_text(outputs / "national-public.pdf")
+    vic = demo_store.read_frame(Victim)
+    cleared = sum(a.area_cleared_m2 for a in demo_store.find(Activity))
+    assert f"{len(vic)} people were killed or injured" in nat
+    assert f"{cleared / 1e6:,.2f} km²" in nat

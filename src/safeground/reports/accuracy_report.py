@@ -98,7 +98,8 @@ def accuracy_report(store: Store, audience: Audience = Audience.PUBLIC, opts: Ac
     return Report(
         kind="map-accuracy",
         title="How good were the handed-over minefield records?",
-        subtitle=f"evidence: {', '.join(opts.evidence_activities)} as of {opts.as_of or 'all evidence in the store'}",
+        subtitle=f"evidence: {', '.join(opts.evidence_activities)} activities; "
+        f"as of {opts.as_of or 'the last record in the store'}",
         audience=audience,
         key_figures=[
             ("records assessed", str(overall.records)),
