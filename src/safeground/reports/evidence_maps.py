@@ -27,7 +27,7 @@ def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True) -> Non
     st = st[st["kind"] == "settlement"].to_crs(epsg)
     for _, row in st.iterrows():
         c = row.geometry.representative_point()
-        ax.text(c.x, c.y, row["name"] or row["settlement"] or "", fontsize=5, ha="center", color="#333")
+        ax.text(c.x, c.y, row["name"] or row["settlement"] or "", fontsize=5, ha="center", color="#333", clip_on=True)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -61,20 +61,30 @@ def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: A
 
 
 def hazard_rank_map(store: Store, ranking: pd.DataFrame, epsg: int, top: int = 20) -> str:
-    """Open hazard areas, the ``top`` highest priorities numbered by rank."""
-    fig, ax = plt.subplots(figsize=(6.6, 6.2))
-    _base(store, epsg, ax)
+    """Open hazard areas with the ``top`` priorities numbered: the district, and a zoom on those areas."""
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(9.0, 4.6))
     hz = store.read_frame(HazardArea)
     best = hz.merge(ranking[["uid", "rank"]], on="uid")
     best = best[best["rank"] <= top].to_crs(epsg)
-    if len(best):
-        best.plot(ax=ax, color="#b2182b", edgecolor="black", lw=0.3)
-        for _, row in best.iterrows():
-            c = row.geometry.representative_point()
-            ax.annotate(str(int(row["rank"])), (c.x, c.y), fontsize=6, fontweight="bold", color="#111")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_title(f"Open hazard areas (orange); the {top} highest priorities numbered", fontsize=9)
+    for k, a in enumerate((ax, zoom)):
+        _base(store, epsg, a)
+        if not len(best):
+            continue
+        best.plot(ax=a, color="#b2182b", edgecolor="black", lw=0.3)
+        if k == 1:
+            for _, row in best.iterrows():
+                c = row.geometry.representative_point()
+                a.annotate(
+                    str(int(row["rank"])), (c.x, c.y), fontsize=6, fontweight="bold", color="#111", annotation_clip=True
+                )
+            minx, miny, maxx, maxy = best.total_bounds
+            pad = max(maxx - minx, maxy - miny) * 0.08 + 100
+            a.set_xlim(minx - pad, maxx + pad)
+            a.set_ylim(miny - pad, maxy + pad)
+        a.set_xlabel("")
+        a.set_ylabel("")
+    ax.set_title(f"District: open hazard areas (orange), the {top} highest priorities (red)", fontsize=8)
+    zoom.set_title(f"The {top} highest priorities, numbered by rank", fontsize=8)
     return figure(fig)
 
 

@@ -83,6 +83,7 @@ def land_release_report(
         ("district released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"),
     ]
     km = monthly[la.RELEASE_COLUMNS] / 1e6 if len(monthly) else monthly
+    km = km.rename(columns={"cancelled_m2": "cancelled (NTS)", "reduced_m2": "reduced (TS)", "cleared_m2": "cleared"})
     sections = [
         Section(
             "Land released over time",
@@ -94,7 +95,11 @@ def land_release_report(
                 ("Land released per month (km²)", bars(km, "Released per month", "km²")) if len(km) else ("", ""),
                 (
                     "Remaining suspected (SHA) and confirmed (CHA) area at the end of each month (km²)",
-                    lines(rem_month[["sha_remaining_m2", "cha_remaining_m2"]] / 1e6, "Remaining area", "km²"),
+                    lines(
+                        rem_month[["sha_remaining_m2", "cha_remaining_m2"]].set_axis(["SHA", "CHA"], axis=1) / 1e6,
+                        "Remaining area",
+                        "km²",
+                    ),
                 )
                 if len(rem_month)
                 else ("", ""),
