@@ -347,3 +347,18 @@ def test_map_accuracy_and_national_reports_show_the_store_figures(demo_store, ou
     cleared = sum(a.area_cleared_m2 for a in demo_store.find(Activity))
     assert f"{len(vic)} people were killed or injured" in nat
     assert f"{cleared / 1e6:,.2f} km²" in nat
+
+
+def test_reports_on_an_empty_store_say_so_instead_of_failing(store, tmp_path):
+    from safeground.reports.casualty_report import casualty_report
+    from safeground.reports.evidence import render
+    from safeground.reports.land_release_report import PlanningInputs, land_release_report
+
+    for aud in Audience:
+        rep = casualty_report(store, aud)
+        assert rep.figures_checked["victims"] == 0
+        html, _ = render(rep, tmp_path, pdf=False)
+        assert "No one was recorded killed or injured" in html.read_text()
+        lr = land_release_report(store, aud, plan=PlanningInputs(simulations=10))
+        assert lr.figures_checked["released_m2"] == 0 and lr.figures_checked["open_areas"] == 0
+        render(lr, tmp_path, pdf=False)

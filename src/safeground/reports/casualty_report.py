@@ -33,7 +33,9 @@ LABELS = {
 def monthly_chart(monthly: pd.DataFrame, audience: Audience) -> str:
     """Killed and injured per month (restricted) or per quarter with small counts hidden (public)."""
     fig, ax = plt.subplots(figsize=(7.0, 2.6))
-    if audience == Audience.RESTRICTED:
+    if not len(monthly):
+        ax.text(0.5, 0.5, "no casualties recorded in this period", ha="center", transform=ax.transAxes)
+    elif audience == Audience.RESTRICTED:
         monthly[["killed", "injured"]].plot(kind="bar", stacked=True, ax=ax, color=["#67001f", "#f4a582"], width=0.8)
         ax.set_title("Victims per month", fontsize=9)
     else:
@@ -82,8 +84,10 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             [
                 f"{total} people were killed or injured in {frame['accident_uid'].nunique()} accidents "
                 f"({sel.describe()})."
-                if audience == Audience.RESTRICTED or total >= MIN_CELL
+                if total and (audience == Audience.RESTRICTED or total >= MIN_CELL)
                 else f"Fewer than {MIN_CELL} people were killed or injured ({sel.describe()})."
+                if total
+                else f"No one was recorded killed or injured ({sel.describe()})."
             ],
             tables=[("Victims per month", table_html(suppress(monthly, audience)))],
             figures=[("Victims over time", monthly_chart(monthly, audience))],
