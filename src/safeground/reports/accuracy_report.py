@@ -18,10 +18,11 @@ from safeground.minemaps.accuracy import (
     results_table,
     summarise,
 )
-from safeground.model import Activity, EOItem, MinefieldRecord
+from safeground.model import Activity, AdminArea, EOItem, FrontLine, InfrastructureArea, MinefieldRecord
 from safeground.reports.dossier import GRADE_TEXT
 from safeground.reports.evidence import Audience, Report, Section, figure, provenance, table_html
-from safeground.storage.base import Store
+from safeground.reports.evidence_maps import records_map
+from safeground.storage.base import Store, metric_epsg
 
 
 def _pct(p: Proportion) -> str:
@@ -59,7 +60,7 @@ def _grade_chart(results: list[RecordResult]) -> str:
         bottom += n
     ax.set_xlabel("records", fontsize=8)
     ax.tick_params(labelsize=6)
-    ax.legend(fontsize=5.5, loc="lower right")
+    ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax.set_title("Grades by source of the record", fontsize=9)
     return figure(fig)
 
@@ -84,7 +85,15 @@ def accuracy_report(store: Store, audience: Audience = Audience.PUBLIC, opts: Ac
                 "intervals are exact (Clopper–Pearson)."
             ],
             tables=[("Accuracy by source of the record", table_html(_summary_rows(by_source(results)), index=False))],
-            figures=[("Grades", _grade_chart(results))] if results else [],
+            figures=[
+                ("Grades", _grade_chart(results)),
+                (
+                    "Where the records are: perimeters as recorded, coloured by grade; red dashed: former front line",
+                    records_map(store, {r.uid: r.grade for r in results}, metric_epsg(store)),
+                ),
+            ]
+            if results
+            else [],
         ),
         Section(
             "Record by record",
@@ -108,7 +117,7 @@ def accuracy_report(store: Store, audience: Audience = Audience.PUBLIC, opts: Ac
             ("grade C (unreliable)", str(overall.grades["C"])),
         ],
         sections=sections,
-        provenance=provenance(store, [MinefieldRecord, EOItem, Activity]),
+        provenance=provenance(store, [MinefieldRecord, EOItem, Activity, AdminArea, FrontLine, InfrastructureArea]),
         method_notes=[METHOD[0].upper() + METHOD[1:] + "."],
         figures_checked={
             "records": overall.records,

@@ -88,6 +88,31 @@ def hazard_rank_map(store: Store, ranking: pd.DataFrame, epsg: int, top: int = 2
     return figure(fig)
 
 
+GRADE_COLOURS = {"A": "#1a9850", "B": "#91cf60", "C": "#d73027", "U": "#888888"}
+
+
+def records_map(store: Store, grades: dict[str, str], epsg: int) -> str:
+    """Recorded minefield perimeters coloured by grade (perimeters only: no mine positions)."""
+    from matplotlib.patches import Patch
+
+    from safeground.model import MinefieldRecord
+
+    fig, ax = plt.subplots(figsize=(6.6, 6.2))
+    _base(store, epsg, ax, hazards=False)
+    rec = store.read_frame(MinefieldRecord)
+    if len(rec):
+        rec = rec.to_crs(epsg).assign(grade=rec["uid"].map(grades).fillna("U"))
+        for g, part in rec.groupby("grade"):
+            part.plot(ax=ax, color=GRADE_COLOURS.get(str(g), "#888888"), edgecolor="black", lw=0.3)
+    ax.legend(
+        handles=[Patch(color=c, label=f"grade {g}") for g, c in GRADE_COLOURS.items()], fontsize=6, loc="lower left"
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Recorded minefield perimeters by grade", fontsize=9)
+    return figure(fig)
+
+
 def bars(frame: pd.DataFrame, title: str, ylabel: str, *, stacked: bool = True, kind: str = "bar") -> str:
     fig, ax = plt.subplots(figsize=(7.0, 2.6))
     frame.plot(kind=kind, stacked=stacked, ax=ax, width=0.8 if kind == "bar" else None)
