@@ -5,8 +5,10 @@ Run:  .venv/bin/python bench/bench_reports.py [--store demo.gpkg] [--repeat 1]
 Generates the demo district into a temporary GeoPackage unless ``--store`` is
 given, then times, in this run: each report (computing its figures, rendering
 HTML, rendering PDF), the HDX export, and two baselines on the same store:
-reading every layer the reports use into memory (the floor set by I/O) and the
-existing district summary (``safeground summary``'s computation).
+reading every layer the reports use into memory (the floor set by I/O), the
+existing district summary (``safeground summary``'s computation) and assessing
+every minefield record (``safeground maps accuracy``), which the map-accuracy and
+national reports include.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from safeground.generator.district import generate
+from safeground.minemaps.accuracy import assess_store
 from safeground.model import RECORD_TYPES
 from safeground.reports.accuracy_report import accuracy_report
 from safeground.reports.casualty_report import casualty_report
@@ -59,8 +62,10 @@ def main() -> None:
     ]  # fmt: skip
     t_read, _ = timed(lambda: [s.read_frame(RECORD_TYPES[name]) for name in used], args.repeat)
     t_summary, _ = timed(lambda: summarise(s), args.repeat)
+    t_assess, _ = timed(lambda: assess_store(s), args.repeat)
     print(f"baseline: read the {len(used)} layers the reports use   {t_read:6.2f} s")
     print(f"baseline: district summary (safeground summary)       {t_summary:6.2f} s")
+    print(f"baseline: assess every record (maps accuracy)         {t_assess:6.2f} s")
     print(f"{'report':<28}{'figures':>9}{'HTML':>8}{'PDF':>8}{'total':>8}{'× read':>8}")
     builders: dict[str, Callable[[Audience], Report]] = {
         "casualties": lambda a: casualty_report(s, a),
