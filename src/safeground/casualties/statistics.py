@@ -109,7 +109,7 @@ def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
         acc = acc[acc["accident_date"] <= sel.end]
     area = _area_geometry(store, sel)
     if area is not None:
-        acc = acc[acc.geometry.within(area) | acc.geometry.intersects(area)]
+        acc = acc[acc.geometry.intersects(area)]
     epsg = metric_epsg(store, acc)
     line = front_line(store, epsg)
     if line is not None and len(acc):
