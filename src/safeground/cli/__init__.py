@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import db, district, forms, maps, records, returnees, scans, sync, templates
+from safeground.cli import db, district, forms, maps, records, reports, returnees, scans, sync, templates
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
@@ -42,6 +42,10 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(scans.scan_app, name="scan")
 app.add_typer(forms.forms_app, name="forms")
+app.command()(reports.report)
+app.add_typer(reports.export_app, name="export")
+app.add_typer(reports.strikes_app, name="strikes")
+app.add_typer(reports.plan_app, name="plan")
 
 
 @app.command()

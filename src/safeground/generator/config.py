@@ -29,27 +29,8 @@ MATCH_TOLERANCE_M: dict[EOType, float] = {
 CONTACT_ZONE_M = 2000.0
 
 
-@dataclass(frozen=True)
-class Munition:
-    """A cluster munition type: how many submunitions, how wide, how many fail.
-
-    Footprints and failure rates are typical published orders of magnitude for
-    these systems, not measurements; they are settings, not facts.
-    """
-
-    name: str
-    submunition: str
-    count: int
-    semi_major_m: float
-    semi_minor_m: float
-    dud_rate: float
-
-
-MUNITIONS: tuple[Munition, ...] = (
-    Munition("9M55K rocket (Smerch 300 mm)", "9N235", 72, 220.0, 140.0, 0.10),
-    Munition("9M27K rocket (Uragan 220 mm)", "9N210", 30, 160.0, 110.0, 0.12),
-    Munition("M095 DPICM (160 mm rocket)", "M095", 104, 150.0, 90.0, 0.06),
-)
+# Cluster munition types (footprint, dud rate) live in safeground.casualties.munitions,
+# the one table shared with the strike-to-hazard conversion.
 
 
 @dataclass(frozen=True)

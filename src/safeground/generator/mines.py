@@ -22,15 +22,14 @@ import shapely
 import shapely.affinity
 from shapely import Point, Polygon
 
+from safeground.casualties.munitions import MUNITIONS, Munition
 from safeground.generator.config import (
     AP_BLAST,
     AP_FRAG,
     AP_FRAG_STAKE,
     AV,
-    MUNITIONS,
     DistrictConfig,
     MineModel,
-    Munition,
 )
 from safeground.generator.landscape import Landscape, points_along
 from safeground.model.vocab import EOType

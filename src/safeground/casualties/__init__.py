@@ -1,0 +1,1 @@
+"""Casualty monitoring: Landmine Monitor statistics and cluster munition strike footprints."""

@@ -1,0 +1,271 @@
+"""Casualty statistics in the categories of the Landmine Monitor.
+
+One row per victim (never per accident: the Monitor counts people), joined with
+its accident for the date, the device and the place, and measured against the
+former front line. Every table is computed from that one frame, so the figures
+of a report, an export and a test cannot drift apart.
+
+Identities are never read here: the victim_identities layer is restricted and
+statistics do not need it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from safeground.errors import SafeGroundError
+from safeground.model import Accident, AdminArea, FrontLine, Victim
+from safeground.model.vocab import ActivityAtTime, DeviceType, Outcome, Sex, VictimStatus
+from safeground.storage.base import Store, metric_epsg
+
+#: Distance (m) from the former contact line within which an accident counts as on
+#: the contact line: the depth of the defensive minefield belts (up to 2 km).
+CONTACT_ZONE_M = 2000.0
+#: Distance bands (m) for the "distance from the former front line" table.
+DISTANCE_BANDS_M: tuple[float, ...] = (0.0, 500.0, 2000.0, 5000.0, 10000.0, np.inf)
+
+#: The Landmine Monitor's categories, in the order its tables use.
+CATEGORIES: dict[str, list[str]] = {
+    "victim_status": [v.value for v in VictimStatus],
+    "outcome": [v.value for v in Outcome],
+    "sex": [v.value for v in Sex],
+    "age_group": ["child", "adult", "unknown"],
+    "device_type": [v.value for v in DeviceType],
+    "activity_at_time": [v.value for v in ActivityAtTime],
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which casualties a statistic covers: a period (inclusive) and an area."""
+
+    start: date | None = None
+    end: date | None = None
+    admin_area: str | None = None  # uid or name of an admin area
+    area: BaseGeometry | None = None  # any WGS 84 polygon
+
+    def describe(self) -> str:
+        when = f"{self.start or 'first record'} to {self.end or 'last record'}"
+        where = self.admin_area or ("the given area" if self.area is not None else "the whole store")
+        return f"{when}, {where}"
+
+
+def _area_geometry(store: Store, sel: Selection) -> BaseGeometry | None:
+    if sel.area is not None:
+        return sel.area
+    if not sel.admin_area:
+        return None
+    adm = store.read_frame(AdminArea)
+    hit = adm[(adm["uid"] == sel.admin_area) | (adm["name"] == sel.admin_area)] if len(adm) else adm
+    if not len(hit):
+        names = ", ".join(sorted(adm["name"])) if len(adm) else "none stored"
+        raise SafeGroundError(f"no admin area {sel.admin_area!r}", hint=f"use one of: {names}")
+    return hit.geometry.union_all()
+
+
+def front_line(store: Store, epsg: int) -> BaseGeometry | None:
+    """The former contact line in metric coordinates (all stored front lines together)."""
+    fl = store.read_frame(FrontLine)
+    if not len(fl):
+        return None
+    return fl.to_crs(epsg).geometry.union_all()
+
+
+def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
+    """One row per victim with the accident's date, device, place and distance to the front line."""
+    sel = sel or Selection()
+    vic = pd.DataFrame(store.read_frame(Victim).drop(columns="geometry", errors="ignore"))
+    acc = store.read_frame(Accident)
+    cols = [
+        "victim_uid",
+        "accident_uid",
+        "accident_date",
+        "month",
+        "year",
+        *CATEGORIES,
+        "age",
+        "settlement",
+        "admin_area_uid",
+        "distance_to_front_m",
+        "on_contact_line",
+        "lon",
+        "lat",
+    ]
+    if not len(vic) or not len(acc):
+        return pd.DataFrame(columns=cols)
+    acc = acc.copy()
+    acc["accident_date"] = pd.to_datetime(acc["accident_date"]).dt.date
+    if sel.start:
+        acc = acc[acc["accident_date"] >= sel.start]
+    if sel.end:
+        acc = acc[acc["accident_date"] <= sel.end]
+    area = _area_geometry(store, sel)
+    if area is not None:
+        acc = acc[acc.geometry.intersects(area)]
+    epsg = metric_epsg(store, acc)
+    line = front_line(store, epsg)
+    if line is not None and len(acc):
+        acc["distance_to_front_m"] = acc.to_crs(epsg).geometry.distance(line).to_numpy()
+    else:
+        acc["distance_to_front_m"] = np.nan
+    acc["on_contact_line"] = acc["distance_to_front_m"] <= CONTACT_ZONE_M
+    acc["lon"] = acc.geometry.x
+    acc["lat"] = acc.geometry.y
+    keep = ["uid", "accident_date", "device_type", "settlement", "admin_area_uid"]
+    keep += ["distance_to_front_m", "on_contact_line", "lon", "lat"]
+    merged = vic.rename(columns={"uid": "victim_uid"}).merge(
+        pd.DataFrame(acc[keep]).rename(columns={"uid": "accident_uid"}), on="accident_uid", how="inner"
+    )
+    age = pd.to_numeric(merged["age"], errors="coerce")
+    merged["age_group"] = np.where(age.isna(), "unknown", np.where(age < 18, "child", "adult"))
+    merged["month"] = pd.to_datetime(merged["accident_date"]).dt.strftime("%Y-%m")
+    merged["year"] = pd.to_datetime(merged["accident_date"]).dt.year.astype(int)
+    return merged[cols].sort_values(["accident_date", "victim_uid"]).reset_index(drop=True)
+
+
+def by_month(frame: pd.DataFrame, column: str = "outcome") -> pd.DataFrame:
+    """Victims per month (rows, every month of the period even when zero) × a category."""
+    levels = CATEGORIES.get(column)
+    if not len(frame):
+        return pd.DataFrame(columns=[*(levels or []), "total"])
+    t = pd.crosstab(frame["month"], frame[column])
+    if levels:
+        t = t.reindex(columns=levels, fill_value=0)
+    months = pd.period_range(frame["month"].min(), frame["month"].max(), freq="M").strftime("%Y-%m")
+    t = t.reindex(months, fill_value=0)
+    t["total"] = t.sum(axis=1)
+    t.index.name = "month"
+    t.columns.name = None
+    return t
+
+
+def by_category(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Victims of one category (rows, every level) × killed / injured, with totals."""
+    levels = CATEGORIES[column]
+    if not len(frame):
+        t = pd.DataFrame(0, index=levels, columns=["killed", "injured"])
+    else:
+        t = pd.crosstab(frame[column], frame["outcome"]).reindex(index=levels, columns=["killed", "injured"])
+        t = t.fillna(0).astype(int)
+    t["total"] = t.sum(axis=1)
+    t.index.name = column
+    t.columns.name = None
+    return t
+
+
+def _band_label(lo: float, hi: float) -> str:
+    if np.isinf(hi):
+        return f"over {lo / 1000:g} km"
+    return f"{lo / 1000:g}–{hi / 1000:g} km"
+
+
+def by_distance(frame: pd.DataFrame) -> pd.DataFrame:
+    """Victims and accidents by distance band from the former front line."""
+    edges = DISTANCE_BANDS_M
+    labels = [_band_label(a, b) for a, b in itertools.pairwise(edges)]
+    if not len(frame) or frame["distance_to_front_m"].isna().all():
+        return pd.DataFrame(0, index=pd.Index(labels, name="distance"), columns=["accidents", "victims"])
+    band = pd.cut(frame["distance_to_front_m"], bins=list(edges), labels=labels, right=False)
+    f = frame.assign(band=band)
+    out = pd.DataFrame(
+        {
+            "accidents": f.groupby("band", observed=False)["accident_uid"].nunique(),
+            "victims": f.groupby("band", observed=False).size(),
+        }
+    ).reindex(labels, fill_value=0)
+    out.index.name = "distance"
+    return out.astype(int)
+
+
+@dataclass(frozen=True)
+class OffFrontShare:
+    accidents: int
+    off_contact_line: int
+    victims: int
+    victims_off_contact_line: int
+    contact_zone_m: float
+
+    @property
+    def share(self) -> float | None:
+        return None if not self.accidents else self.off_contact_line / self.accidents
+
+
+def off_front_share(frame: pd.DataFrame) -> OffFrontShare:
+    """Accidents (and victims) more than ``CONTACT_ZONE_M`` from the former contact line."""
+    acc = frame.drop_duplicates("accident_uid")
+    known = acc[acc["distance_to_front_m"].notna()]
+    off = int((~known["on_contact_line"].astype(bool)).sum())
+    vic_known = frame[frame["distance_to_front_m"].notna()]
+    return OffFrontShare(
+        len(known),
+        off,
+        len(vic_known),
+        int((~vic_known["on_contact_line"].astype(bool)).sum()),
+        CONTACT_ZONE_M,
+    )
+
+
+def landmine_monitor_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Casualties per year laid out like the Monitor's country casualty table.
+
+    Columns: total, killed, injured; civilian, military, deminer; children, adults,
+    age unknown; women/girls, men/boys, sex unknown; and one column per device type.
+    """
+    cols = ["total", "killed", "injured", "civilian", "military", "deminer"]
+    cols += ["children", "adults", "age_unknown", "female", "male", "sex_unknown"]
+    cols += [d.value for d in DeviceType]
+    if not len(frame):
+        return pd.DataFrame(columns=cols)
+    g = frame.groupby("year")
+    out = pd.DataFrame(
+        {
+            "total": g.size(),
+            "killed": g["outcome"].apply(lambda s: int((s == "killed").sum())),
+            "injured": g["outcome"].apply(lambda s: int((s == "injured").sum())),
+            "civilian": g["victim_status"].apply(lambda s: int((s == "civilian").sum())),
+            "military": g["victim_status"].apply(lambda s: int((s == "military").sum())),
+            "deminer": g["victim_status"].apply(lambda s: int((s == "deminer").sum())),
+            "children": g["age_group"].apply(lambda s: int((s == "child").sum())),
+            "adults": g["age_group"].apply(lambda s: int((s == "adult").sum())),
+            "age_unknown": g["age_group"].apply(lambda s: int((s == "unknown").sum())),
+            "female": g["sex"].apply(lambda s: int((s == "female").sum())),
+            "male": g["sex"].apply(lambda s: int((s == "male").sum())),
+            "sex_unknown": g["sex"].apply(lambda s: int((s == "unknown").sum())),
+        }
+    )
+    for d in DeviceType:
+        out[d.value] = g["device_type"].apply(lambda s, v=d.value: int((s == v).sum()))
+    out.index.name = "year"
+    return out[cols].astype(int)
+
+
+#: Groups of columns of the Monitor table that each add up to ``total``.
+LM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("killed", "injured"),
+    ("civilian", "military", "deminer"),
+    ("children", "adults", "age_unknown"),
+    ("female", "male", "sex_unknown"),
+    tuple(d.value for d in DeviceType),
+)
+
+
+def accident_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Accidents of the selection as points (WGS 84), with their victim counts."""
+    if not len(frame):
+        return gpd.GeoDataFrame({"accident_uid": [], "victims": []}, geometry=[], crs=4326)
+    acc = frame.groupby("accident_uid").agg(
+        victims=("victim_uid", "size"),
+        killed=("outcome", lambda s: int((s == "killed").sum())),
+        lon=("lon", "first"),
+        lat=("lat", "first"),
+        settlement=("settlement", "first"),
+    )
+    return gpd.GeoDataFrame(acc.reset_index(), geometry=shapely.points(acc["lon"], acc["lat"]), crs=4326)

@@ -1,0 +1,252 @@
+"""Evidence reports, HDX exports and strike footprints: ``safeground report``, ``export``, ``strikes``."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safeground.cli.common import StoreOpt, console
+from safeground.errors import SafeGroundError
+
+export_app = typer.Typer(help="Data exports (HDX: CSV with HXL hashtags).")
+strikes_app = typer.Typer(help="Cluster munition strikes.")
+
+
+class Kind(StrEnum):
+    national = "national"
+    casualties = "casualties"
+    land_release = "land-release"
+    map_accuracy = "map-accuracy"
+
+
+AudienceOpt = Annotated[
+    str, typer.Option(help="public (default: no identities, no exact positions, cells <5 suppressed) or restricted.")
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML and PDF.")]
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SafeGroundError(f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+def _risk(path: Path | None) -> object:
+    """Mean predicted risk per hazard uid from a CSV with columns uid,risk (the risk model's output)."""
+    if path is None:
+        return None
+    import pandas as pd
+
+    from safeground.errors import InvalidInput, Problem
+
+    df = pd.read_csv(path)
+    missing = [c for c in ("uid", "risk") if c not in df.columns]
+    if missing:
+        raise InvalidInput([Problem(str(path), "header", c, "column missing", list(df.columns)) for c in missing])
+    bad = df[pd.to_numeric(df["risk"], errors="coerce").isna()]
+    if len(bad):
+        raise InvalidInput(
+            [Problem(str(path), f"row {i + 2}", "risk", "not a number", v) for i, v in bad["risk"].items()]
+        )
+    return df.set_index("uid")["risk"].astype(float)
+
+
+def report(
+    kind: Annotated[Kind, typer.Argument(help="national, casualties, land-release or map-accuracy.")],
+    store: StoreOpt = "demo.gpkg",
+    out: OutOpt = Path("reports"),
+    audience: AudienceOpt = "public",
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")] = None,
+    area: Annotated[str | None, typer.Option(help="Casualties: an admin area (name or uid).")] = None,
+    weights: Annotated[Path | None, typer.Option(help="Priority weights: a TOML, YAML or JSON file.")] = None,
+    risk: Annotated[Path | None, typer.Option(help="Predicted risk per hazard area: CSV with uid,risk.")] = None,
+    teams: Annotated[str, typer.Option(help="Teams by method.")] = "manual=4,mechanical=1,mine_detection_dog=2",
+    productivity: Annotated[
+        str | None, typer.Option(help="m² per team per day by method, e.g. manual=60,mechanical=1500:0.3 (:cv).")
+    ] = None,
+    simulations: Annotated[int, typer.Option(min=1, max=100000, help="Forecast simulations.")] = 1000,
+    pdf: Annotated[bool, typer.Option(help="Also write the PDF.")] = True,
+) -> None:
+    """Write an evidence report (national, casualties, land-release, map-accuracy) as HTML and PDF with provenance."""
+    import time
+
+    from safeground.casualties.statistics import Selection
+    from safeground.landrelease import forecast as lf
+    from safeground.landrelease.priority import load_weights
+    from safeground.reports.evidence import Audience, render
+    from safeground.reports.land_release_report import PlanningInputs
+    from safeground.storage.base import open_store
+
+    aud = Audience.parse(audience)
+    t0 = time.perf_counter()
+    plan = PlanningInputs(
+        weights=load_weights(weights),
+        risk=_risk(risk),  # type: ignore[arg-type]
+        teams=lf.parse_teams(teams),
+        productivity=None if productivity is None else lf.parse_productivity(productivity),
+        simulations=simulations,
+    )
+    first, last = _date(start, "--from"), _date(end, "--to")
+    with open_store(store, create=False, readonly=True) as s:
+        if kind == Kind.casualties:
+            from safeground.reports.casualty_report import casualty_report
+
+            rep = casualty_report(s, aud, Selection(start=first, end=last, admin_area=area))
+        elif kind == Kind.land_release:
+            from safeground.reports.land_release_report import land_release_report
+
+            rep = land_release_report(s, aud, start=first, end=last, plan=plan)
+        elif kind == Kind.map_accuracy:
+            from safeground.minemaps.accuracy import AccuracyOptions
+            from safeground.reports.accuracy_report import accuracy_report
+
+            rep = accuracy_report(s, aud, AccuracyOptions(as_of=last))
+        else:
+            from safeground.reports.national_report import national_report
+
+            rep = national_report(s, aud, start=first, end=last, plan=plan)
+        html, pdf_path = render(rep, out, pdf=pdf)
+    console.print(f"[green]written[/] {html}" + (f" and {pdf_path}" if pdf_path else ""))
+    console.print(f"data hash {rep.provenance.content_hash[:16]}… · {time.perf_counter() - t0:.1f} s")
+
+
+@export_app.command("hdx")
+def export_hdx(store: StoreOpt = "demo.gpkg", out: OutOpt = Path("hdx"), audience: AudienceOpt = "public") -> None:
+    """CSV files with HXL hashtags for the Humanitarian Data Exchange (and the Landmine Monitor table)."""
+    from safeground.reports.evidence import Audience
+    from safeground.reports.hdx import export_hdx as run
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=True) as s:
+        for p in run(s, out, Audience.parse(audience)):
+            console.print(f"[green]written[/] {p}")
+
+
+@strikes_app.command("to-hazards")
+def strikes_to_hazards(
+    store: StoreOpt = "demo.gpkg",
+    dry_run: Annotated[bool, typer.Option(help="Show what would be added; store nothing.")] = False,
+    entered_by: Annotated[str, typer.Option(help="Who records the new hazard areas.")] = "safeground strikes",
+) -> None:
+    """One confirmed hazard area per strike not yet covered: typical footprint and expected duds."""
+    from safeground.casualties.strikes import strikes_to_hazards as run
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=dry_run) as s:
+        res = run(s, entered_by=entered_by, dry_run=dry_run)
+    for fp in res.footprints:
+        where = res.already_covered.get(fp.strike_uid)
+        state = f"already covered by {where}" if where else ("would add" if dry_run else "added")
+        console.print(
+            f"{fp.strike_uid}: {fp.munition.name}, footprint {fp.area_m2:,.0f} m², "
+            f"expected {fp.expected_duds:.0f} duds ({fp.note}) — {state}"
+        )
+    verb = "would add" if dry_run else "added"
+    console.print(f"{verb} {len(res.created)} hazard areas; {len(res.already_covered)} strikes already covered")
+
+
+plan_app = typer.Typer(help="Clearance planning: priorities by impact and the completion forecast.")
+WeightsOpt = Annotated[Path | None, typer.Option(help="Priority weights: a TOML, YAML or JSON file.")]
+RiskOpt = Annotated[Path | None, typer.Option(help="Predicted risk per hazard area: CSV with uid,risk.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
+
+
+def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[object, str]:
+    from safeground.landrelease.priority import impact_factors, load_weights, rank
+    from safeground.storage.base import open_store
+
+    w = load_weights(weights)
+    with open_store(store, create=False, readonly=True) as s:
+        return rank(impact_factors(s, w), w, _risk(risk))  # type: ignore[arg-type]
+
+
+def _show(frame: object, fmt: str, title: str, out: Path | None) -> None:
+    import sys
+
+    import pandas as pd
+    from rich.table import Table
+
+    assert isinstance(frame, pd.DataFrame)
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+        if out:
+            out.write_text(text)
+            console.print(f"[green]written[/] {out}")
+        else:
+            sys.stdout.write(text)
+        return
+    if fmt != "table":
+        raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table or csv")
+    t = Table(title=title)
+    for c in frame.columns:
+        t.add_column(str(c).replace("_", " "), justify="right")
+    for row in frame.itertuples(index=False):
+        t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(t)
+
+
+@plan_app.command("priorities")
+def plan_priorities(
+    store: StoreOpt = "demo.gpkg",
+    weights: WeightsOpt = None,
+    risk: RiskOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows shown in the table.")] = 20,
+    fmt: FormatOpt = "table",
+    out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+) -> None:
+    """Open hazard areas ranked by impact, with each factor's contribution to the score."""
+    ranking, note = _ranking(store, weights, risk)
+    cols = ["rank", "uid", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
+    cols += [c for c in ranking.columns if c.startswith("c_")] + ["score"]  # type: ignore[attr-defined]
+    frame = ranking if fmt == "csv" else ranking[cols].head(top)  # type: ignore[index]
+    _show(frame, fmt, "Hazard areas by impact (c_: contribution of each factor)", out)
+    if fmt == "table":
+        console.print(note)
+
+
+@plan_app.command("forecast")
+def plan_forecast(
+    store: StoreOpt = "demo.gpkg",
+    teams: Annotated[str, typer.Option(help="Teams by method.")] = "manual=4,mechanical=1,mine_detection_dog=2",
+    productivity: Annotated[
+        str | None, typer.Option(help="m² per team per day by method (default: measured), e.g. manual=60:0.3.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First working day (default: after the last activity).")] = None,
+    simulations: Annotated[int, typer.Option(min=1, max=100000)] = 1000,
+    weights: WeightsOpt = None,
+    risk: RiskOpt = None,
+    top: Annotated[int, typer.Option(min=1)] = 20,
+    fmt: FormatOpt = "table",
+    out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+) -> None:
+    """When each area and the district will be released: P10/P50/P90 dates (Monte Carlo)."""
+    import pandas as pd
+
+    from safeground.landrelease import accounting as la
+    from safeground.landrelease import forecast as lf
+    from safeground.storage.base import open_store
+
+    ranking, _ = _ranking(store, weights, risk)
+    with open_store(store, create=False, readonly=True) as s:
+        act = la.activities_frame(s)
+    prod = lf.parse_productivity(productivity) if productivity else lf.productivity_from_activities(act)
+    first = _date(start, "--start")
+    if first is None:
+        first = (pd.Timestamp(max(act["released_on"])) + pd.Timedelta(days=1)).date() if len(act) else date.today()
+    settings = lf.ForecastSettings(lf.parse_teams(teams), prod, first, simulations=simulations)
+    fc = lf.simulate(ranking.set_index("uid")["remaining_m2"], settings)  # type: ignore[attr-defined]
+    _show(fc.areas if fmt == "csv" else fc.areas.head(top), fmt, f"Completion forecast from {first}", out)
+    if fmt == "table":
+        for p in prod.values():
+            if p.method in settings.teams:
+                console.print(f"{p.method}: {p.m2_per_team_day:,.0f} m²/team/day, variation {p.cv:.0%} ({p.source})")
+        d = fc.district
+        console.print(f"[bold]district released[/]: P10 {d['p10']}, P50 {d['p50']}, P90 {d['p90']}")

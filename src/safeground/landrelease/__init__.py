@@ -1,0 +1,1 @@
+"""Land release: accounting, prioritisation by impact, completion forecast."""

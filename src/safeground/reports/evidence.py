@@ -1,0 +1,246 @@
+"""What every evidence report shares: audience rules, provenance, tables, figures, rendering.
+
+A report for an international organisation must be checkable (which data, as of
+when, which software) and must not hurt anyone it describes. So every report is
+built from the same pieces:
+
+* an :class:`Audience` — ``public`` (the default) never reads victim identities,
+  never prints an exact position, generalises places to a 1 km grid or the
+  settlement, and suppresses table cells counting 1–4 people; ``restricted``
+  may show them;
+* a :class:`Provenance` block — a SHA-256 content hash of every layer the report
+  read, the date-of-information range of that data, the SafeGround version and
+  the time of generation;
+* sections of text, tables and matplotlib figures, rendered by one Jinja2
+  template to HTML and, through weasyprint, to PDF.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shapely
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from safeground import __version__
+from safeground.errors import SafeGroundError
+from safeground.model.base import Record
+from safeground.storage.base import Store
+
+#: Cells counting fewer people than this are suppressed in public outputs.
+MIN_CELL = 5
+#: Side (m) of the grid cells public maps generalise positions to.
+PUBLIC_GRID_M = 1000.0
+SUPPRESSED = "<5"
+#: a cell of 5 or more hidden so that a "<5" cell in the same row or column cannot be worked out
+SECONDARY = "c"
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    RESTRICTED = "restricted"
+
+    @classmethod
+    def parse(cls, text: str) -> Audience:
+        try:
+            return cls(text)
+        except ValueError:
+            raise SafeGroundError(f"unknown audience {text!r}", hint="use public or restricted") from None
+
+
+# -- provenance --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Provenance:
+    content_hash: str
+    layers: dict[str, int]  # layer → records read
+    information_from: str | None
+    information_to: str | None
+    version: str
+    generated_at: str
+    store_name: str
+
+
+def _frame_digest(frame: pd.DataFrame) -> bytes:
+    """Stable bytes of a frame: rows sorted by uid, geometry as WKB hex, every column."""
+    if not len(frame):
+        return b""
+    df = pd.DataFrame(frame).copy()
+    if "geometry" in df:
+        df["geometry"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in df["geometry"]]
+    df = df.sort_values("uid").reindex(sorted(df.columns), axis=1)
+    return df.to_csv(index=False).encode()
+
+
+def provenance(store: Store, layers: list[type[Record]]) -> Provenance:
+    """Content hash and date-of-information range of exactly the layers a report read."""
+    h = hashlib.sha256()
+    counts: dict[str, int] = {}
+    lo: list[str] = []
+    hi: list[str] = []
+    for cls in sorted(layers, key=lambda c: c.LAYER):
+        frame = store.read_frame(cls)
+        counts[cls.LAYER] = len(frame)
+        h.update(cls.LAYER.encode() + b"\n")
+        h.update(_frame_digest(frame))
+        if len(frame):
+            d = pd.to_datetime(frame["date_of_information"])
+            lo.append(d.min().date().isoformat())
+            hi.append(d.max().date().isoformat())
+    return Provenance(
+        h.hexdigest(),
+        counts,
+        min(lo) if lo else None,
+        max(hi) if hi else None,
+        __version__,
+        datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        Path(store.location).name if not store.location.startswith("postgres") else "PostGIS store",
+    )
+
+
+# -- privacy ------------------------------------------------------------------------------------------
+Cell = tuple[object, object]  # (row label, column label)
+
+
+def default_lines(table: pd.DataFrame) -> list[list[Cell]]:
+    """Sets of cells whose sum is published: every row (with its total) and every column (its total is a
+    key figure or another table's cell)."""
+    rows = [[(r, c) for c in table.columns] for r in table.index]
+    cols = [[(r, c) for r in table.index] for c in table.columns]
+    return rows + cols
+
+
+def suppression_mask(
+    table: pd.DataFrame, *, min_cell: int = MIN_CELL, lines: list[list[Cell]] | None = None
+) -> pd.DataFrame:
+    """Which cells a public table hides: primary (1 to ``min_cell - 1`` people) and secondary.
+
+    Primary suppression alone is not enough: when one cell of a row is hidden but the
+    row total and the other cells are shown, subtraction gives it back. So along every
+    line of cells whose sum is published (``lines``), a lone hidden cell gets a second
+    one: the smallest non-zero cell still shown. Repeated until no line has a lone
+    hidden cell (the usual "at least two per line" rule of statistical disclosure control).
+    """
+    vals = table.apply(pd.to_numeric, errors="coerce").fillna(0)
+    mask = (vals > 0) & (vals < min_cell)
+    lines = default_lines(table) if lines is None else lines
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            hidden = [cell for cell in line if mask.at[cell]]
+            if len(hidden) != 1:
+                continue
+            shown = [cell for cell in line if not mask.at[cell] and vals.at[cell] > 0]
+            if shown:
+                mask.at[min(shown, key=lambda cell: vals.at[cell])] = True
+                changed = True
+    return mask
+
+
+def suppress(
+    table: pd.DataFrame, audience: Audience, *, min_cell: int = MIN_CELL, lines: list[list[Cell]] | None = None
+) -> pd.DataFrame:
+    """Counts of people as text; in public outputs hidden cells (see :func:`suppression_mask`) read
+    "<5" (1 to 4 people) or "c" (5 or more, hidden so that a "<5" cell cannot be worked out).
+
+    Zero stays zero (no one to identify). Restricted outputs show every count.
+    """
+    mask = (
+        suppression_mask(table, min_cell=min_cell, lines=lines)
+        if audience == Audience.PUBLIC
+        else pd.DataFrame(False, index=table.index, columns=table.columns)
+    )
+    out = table.copy().astype(object)
+    for c in out.columns:
+        vals = pd.to_numeric(table[c], errors="coerce")
+        out[c] = [
+            (SUPPRESSED if 0 < v < min_cell else SECONDARY) if s else ("" if pd.isna(v) else f"{int(v):,}")
+            for v, s in zip(vals, mask[c], strict=True)
+        ]
+    return out
+
+
+def generalise(points: gpd.GeoDataFrame, epsg: int, grid_m: float = PUBLIC_GRID_M) -> gpd.GeoDataFrame:
+    """Points counted per grid cell (metric grid, returned as cell squares in the metric CRS)."""
+    pm = points.to_crs(epsg)
+    ix = np.floor(pm.geometry.x / grid_m).astype(int)
+    iy = np.floor(pm.geometry.y / grid_m).astype(int)
+    cells = pd.DataFrame({"ix": ix, "iy": iy}).value_counts().rename("count").reset_index()
+    boxes = shapely.box(
+        cells["ix"] * grid_m, cells["iy"] * grid_m, (cells["ix"] + 1) * grid_m, (cells["iy"] + 1) * grid_m
+    )
+    return gpd.GeoDataFrame(cells, geometry=boxes, crs=epsg)
+
+
+# -- building blocks -----------------------------------------------------------------------------------
+def figure(fig: plt.Figure) -> str:
+    """A matplotlib figure as base64 PNG (embedded: the report is one self-contained file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def table_html(df: pd.DataFrame, *, index: bool = True, floats: str = "{:,.0f}") -> Markup:
+    shown = df.copy()
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c]):
+            shown[c] = [("—" if pd.isna(v) else floats.format(v)) for v in shown[c]]
+    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+    if index and shown.index.name:
+        shown.index.name = str(shown.index.name).replace("_", " ")
+    return Markup(shown.to_html(index=index, na_rep="—", border=0, classes="t", escape=True))
+
+
+@dataclass
+class Section:
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, Markup]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    figures_first: bool = False
+
+
+@dataclass
+class Report:
+    kind: str
+    title: str
+    subtitle: str
+    audience: Audience
+    key_figures: list[tuple[str, str]]
+    sections: list[Section]
+    provenance: Provenance
+    method_notes: list[str] = field(default_factory=list)
+    figures_checked: dict[str, float] = field(default_factory=dict)  # machine-readable key figures
+
+
+def render(report: Report, out_dir: str | Path, *, pdf: bool = True) -> tuple[Path, Path | None]:
+    """Write ``<kind>-<audience>.html`` (and ``.pdf``) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env = Environment(loader=PackageLoader("safeground.reports", "templates"), autoescape=select_autoescape())
+    html = env.get_template("evidence_report.html.j2").render(r=report, p=report.provenance)
+    stem = f"{report.kind}-{report.audience.value}"
+    html_path = out / f"{stem}.html"
+    html_path.write_text(html, encoding="utf-8")
+    if not pdf:
+        return html_path, None
+    from weasyprint import HTML
+
+    pdf_path = out / f"{stem}.pdf"
+    HTML(string=html, base_url=str(out)).write_pdf(pdf_path)
+    return html_path, pdf_path

@@ -1,0 +1,135 @@
+"""Small maps and charts for the evidence reports (matplotlib, metric coordinates)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from safeground.model import AdminArea, FrontLine, HazardArea, InfrastructureArea
+from safeground.reports.evidence import PUBLIC_GRID_M, Audience, figure, generalise
+from safeground.storage.base import Store
+
+
+def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True) -> None:
+    adm = store.read_frame(AdminArea)
+    if len(adm):
+        adm.to_crs(epsg).boundary.plot(ax=ax, color="#999", lw=0.4)
+    if hazards:
+        hz = store.read_frame(HazardArea)
+        hz = hz[hz["status"] != "closed"]
+        if len(hz):
+            hz.to_crs(epsg).plot(ax=ax, color="#f4a582", edgecolor="none", alpha=0.7)
+    fl = store.read_frame(FrontLine)
+    if len(fl):
+        fl.to_crs(epsg).plot(ax=ax, color="#b2182b", lw=1.2, ls="--")
+    st = store.read_frame(InfrastructureArea)
+    st = st[st["kind"] == "settlement"].to_crs(epsg)
+    for _, row in st.iterrows():
+        c = row.geometry.representative_point()
+        ax.text(c.x, c.y, row["name"] or row["settlement"] or "", fontsize=5, ha="center", color="#333", clip_on=True)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+
+
+def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: Audience) -> str:
+    """Accidents on the district map: exact points (restricted) or counts per 1 km cell (public)."""
+    fig, ax = plt.subplots(figsize=(6.6, 6.2))
+    _base(store, epsg, ax)
+    if len(points):
+        if audience == Audience.RESTRICTED:
+            pm = points.to_crs(epsg)
+            ax.scatter(pm.geometry.x, pm.geometry.y, s=10 + 8 * pm["victims"], c="black", marker="x", lw=0.8)
+        else:
+            cells = generalise(points, epsg)
+            cells.plot(ax=ax, column="count", cmap="Purples", edgecolor="#333", lw=0.4, alpha=0.85)
+            for _, c in cells.iterrows():
+                p = c.geometry.centroid
+                ax.text(p.x, p.y, str(int(c["count"])), fontsize=5, ha="center", va="center")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(
+        "Accidents (exact positions)"
+        if audience == Audience.RESTRICTED
+        else f"Accidents per {PUBLIC_GRID_M / 1000:g} km cell",
+        fontsize=9,
+    )
+    return figure(fig)
+
+
+def hazard_rank_map(store: Store, ranking: pd.DataFrame, epsg: int, top: int = 20) -> str:
+    """Open hazard areas with the ``top`` priorities numbered: the district, and a zoom on those areas."""
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(9.0, 4.6))
+    hz = store.read_frame(HazardArea)
+    best = hz.merge(ranking[["uid", "rank"]], on="uid")
+    best = best[best["rank"] <= top].to_crs(epsg)
+    for k, a in enumerate((ax, zoom)):
+        _base(store, epsg, a)
+        if not len(best):
+            continue
+        best.plot(ax=a, color="#b2182b", edgecolor="black", lw=0.3)
+        if k == 1:
+            for _, row in best.iterrows():
+                c = row.geometry.representative_point()
+                a.annotate(
+                    str(int(row["rank"])), (c.x, c.y), fontsize=6, fontweight="bold", color="#111", annotation_clip=True
+                )
+            minx, miny, maxx, maxy = best.total_bounds
+            pad = max(maxx - minx, maxy - miny) * 0.08 + 100
+            a.set_xlim(minx - pad, maxx + pad)
+            a.set_ylim(miny - pad, maxy + pad)
+        a.set_xlabel("")
+        a.set_ylabel("")
+    ax.set_title(f"District: open hazard areas (orange), the {top} highest priorities (red)", fontsize=8)
+    zoom.set_title(f"The {top} highest priorities, numbered by rank", fontsize=8)
+    return figure(fig)
+
+
+GRADE_COLOURS = {"A": "#1a9850", "B": "#91cf60", "C": "#d73027", "U": "#888888"}
+
+
+def records_map(store: Store, grades: dict[str, str], epsg: int) -> str:
+    """Recorded minefield perimeters coloured by grade (perimeters only: no mine positions)."""
+    from matplotlib.patches import Patch
+
+    from safeground.model import MinefieldRecord
+
+    fig, ax = plt.subplots(figsize=(6.6, 6.2))
+    _base(store, epsg, ax, hazards=False)
+    rec = store.read_frame(MinefieldRecord)
+    if len(rec):
+        rec = rec.to_crs(epsg).assign(grade=rec["uid"].map(grades).fillna("U"))
+        for g, part in rec.groupby("grade"):
+            part.plot(ax=ax, color=GRADE_COLOURS.get(str(g), "#888888"), edgecolor="black", lw=0.3)
+    ax.legend(
+        handles=[Patch(color=c, label=f"grade {g}") for g, c in GRADE_COLOURS.items()], fontsize=6, loc="lower left"
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Recorded minefield perimeters by grade", fontsize=9)
+    return figure(fig)
+
+
+def bars(frame: pd.DataFrame, title: str, ylabel: str, *, stacked: bool = True, kind: str = "bar") -> str:
+    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    frame.plot(kind=kind, stacked=stacked, ax=ax, width=0.8 if kind == "bar" else None)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_xlabel("")
+    ax.tick_params(labelsize=6)
+    ax.legend(fontsize=6)
+    return figure(fig)
+
+
+def lines(frame: pd.DataFrame, title: str, ylabel: str) -> str:
+    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    frame.plot(ax=ax)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_xlabel("")
+    ax.tick_params(labelsize=6)
+    ax.legend(fontsize=6)
+    return figure(fig)

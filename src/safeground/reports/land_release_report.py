@@ -1,0 +1,199 @@
+"""The land release report: what was released, what remains, what to do next, and when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from safeground.landrelease import accounting as la
+from safeground.landrelease import forecast as lf
+from safeground.landrelease import priority as lp
+from safeground.model import (
+    Accident,
+    Activity,
+    AdminArea,
+    FrontLine,
+    HazardArea,
+    InfrastructureArea,
+    InfrastructureLine,
+    InfrastructurePoint,
+    Organisation,
+)
+from safeground.reports.evidence import Audience, Report, Section, provenance, table_html
+from safeground.reports.evidence_maps import bars, hazard_rank_map, lines
+from safeground.storage.base import Store, metric_epsg
+
+
+@dataclass
+class PlanningInputs:
+    """What the planning part needs beyond the store; all optional with documented defaults."""
+
+    weights: lp.PriorityWeights = field(default_factory=lp.PriorityWeights)
+    risk: pd.Series | None = None  # mean predicted risk per hazard uid, from the risk model
+    teams: dict[str, int] = field(default_factory=lambda: {"manual": 4, "mechanical": 1, "mine_detection_dog": 2})
+    productivity: dict[str, lf.Productivity] | None = None  # None: measured from the activities
+    start: date | None = None  # None: the day after the last recorded activity
+    simulations: int = 1000
+    top: int = 20
+
+
+def km2(m2: float) -> str:
+    return f"{m2 / 1e6:,.2f} km²"
+
+
+def land_release_report(
+    store: Store,
+    audience: Audience = Audience.PUBLIC,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    plan: PlanningInputs | None = None,
+) -> Report:
+    plan = plan or PlanningInputs()
+    act = la.activities_frame(store, start=start, end=end)
+    tot = la.totals(act)
+    monthly = la.by_month(act)
+    versions = la.hazard_versions(store)
+    as_of = end or (max(versions["date_of_information"]) if len(versions) else date.today())
+    now = la.remaining_on(versions, as_of)
+    open_now = now[now["status"] != "closed"] if len(now) else now
+    remaining = float(open_now["remaining_m2"].sum()) if len(open_now) else 0.0
+    rem_month = la.remaining_by_month(versions, list(monthly.index)) if len(monthly) else pd.DataFrame()
+    org = la.by_organisation_and_method(act)
+
+    factors = lp.impact_factors(store, plan.weights)
+    ranking, rank_note = lp.rank(factors, plan.weights, plan.risk)
+    productivity = plan.productivity or lf.productivity_from_activities(act)
+    last = max(act["released_on"]) if len(act) else as_of
+    settings = lf.ForecastSettings(
+        teams=plan.teams,
+        productivity=productivity,
+        start=plan.start or (pd.Timestamp(last) + pd.Timedelta(days=1)).date(),
+        simulations=plan.simulations,
+    )
+    fc = lf.simulate(ranking.set_index("uid")["remaining_m2"], settings)
+    key = [
+        ("cancelled by non-technical survey", km2(tot["cancelled_m2"])),
+        ("reduced by technical survey", km2(tot["reduced_m2"])),
+        ("cleared", km2(tot["cleared_m2"])),
+        ("items found per hectare searched", f"{tot['items_per_ha']:.2f}"),
+        (f"remaining contaminated area on {as_of}", km2(remaining)),
+        ("district released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"),
+    ]
+    km = monthly[la.RELEASE_COLUMNS] / 1e6 if len(monthly) else monthly
+    km = km.rename(columns={"cancelled_m2": "cancelled (NTS)", "reduced_m2": "reduced (TS)", "cleared_m2": "cleared"})
+    sections = [
+        Section(
+            "Land released over time",
+            [
+                f"{len(act)} activities released {km2(tot['released_m2'])} and found {int(tot['items_found'])} items. "
+                "Cancelled land was never searched, so items per hectare are counted over land reduced or cleared."
+            ],
+            figures=[
+                ("Land released per month (km²)", bars(km, "Released per month", "km²")) if len(km) else ("", ""),
+                (
+                    "Remaining suspected (SHA) and confirmed (CHA) area at the end of each month (km²)",
+                    lines(
+                        rem_month[["sha_remaining_m2", "cha_remaining_m2"]].set_axis(["SHA", "CHA"], axis=1) / 1e6,
+                        "Remaining area",
+                        "km²",
+                    ),
+                )
+                if len(rem_month)
+                else ("", ""),
+            ],
+            tables=[("Released per month (m²)", table_html(monthly))],
+            figures_first=True,
+        ),
+        Section(
+            "By organisation and method",
+            tables=[("Activities, area and items by organisation and method", table_html(org, index=False))],
+        ),
+        Section(
+            "Priorities by impact",
+            [
+                rank_note,
+                "Each factor is scaled 0–1 over the open areas; a contribution is weight share × factor, and the "
+                "score is their sum. Homes: buildings within "
+                f"{plan.weights.near_m:,.0f} m; blocked: weighted infrastructure within "
+                f"{plan.weights.blocked_m:,.0f} m "
+                f"(kinds and weights: {', '.join(f'{k} {v:g}' for k, v in lp.INFRASTRUCTURE_WEIGHTS.items())}; "
+                f"lines per km); accidents within {plan.weights.near_m:,.0f} m.",
+            ],
+            tables=[
+                (
+                    f"The {plan.top} highest priorities",
+                    table_html(_ranking_table(ranking).head(plan.top), index=False, floats="{:,.2f}"),
+                )
+            ],
+            figures=[("Highest priorities on the map", hazard_rank_map(store, ranking, metric_epsg(store), plan.top))],
+        ),
+        Section(
+            "Completion forecast",
+            [
+                f"Teams: {', '.join(f'{n} {m}' for m, n in plan.teams.items())}; working days Monday–Saturday; "
+                f"start {settings.start}; {settings.simulations} simulations. All teams work the open areas together "
+                "in priority order. Productivity (m² cleared per team per day): "
+                + "; ".join(
+                    f"{p.method} {p.m2_per_team_day:,.0f} (variation {p.cv:.0%}, {p.source})"
+                    for p in productivity.values()
+                    if p.method in plan.teams
+                )
+                + ".",
+                f"The whole district is released between {fc.district['p10']} (P10) and {fc.district['p90']} (P90), "
+                f"most likely around {fc.district['p50']} (P50).",
+            ],
+            tables=[
+                (
+                    f"Completion dates of the {plan.top} highest priorities",
+                    table_html(fc.areas.head(plan.top), index=False),
+                )
+            ],
+        ),
+    ]
+    for s in sections:
+        s.figures = [f for f in s.figures if f[1]]
+    return Report(
+        kind="land-release",
+        title="Land release",
+        subtitle=f"activities {start or 'from the first record'} to {end or 'the last record'}; "
+        f"remaining as of {as_of}",
+        audience=audience,
+        key_figures=key,
+        sections=sections,
+        provenance=provenance(
+            store,
+            [
+                Activity,
+                Organisation,
+                HazardArea,
+                Accident,
+                InfrastructureArea,
+                InfrastructureLine,
+                InfrastructurePoint,
+                AdminArea,
+                FrontLine,
+            ],
+        ),
+        method_notes=[
+            "Areas in m² measured in the local UTM zone; released land from each activity's recorded outcome "
+            "(IMAS 07.11): cancelled by non-technical survey, reduced by technical survey, cleared.",
+            "Remaining area read from each hazard area's version history as known on the date shown.",
+            "The forecast plans the remaining area as if it all had to be cleared: technical survey will "
+            "reduce part of it faster, so the dates are conservative.",
+        ],
+        figures_checked={**tot, "remaining_m2": remaining, "open_areas": float(len(open_now))},
+    )
+
+
+def _ranking_table(r: pd.DataFrame) -> pd.DataFrame:
+    cols = ["rank", "uid", "classification", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
+    cols += [c for c in r.columns if c.startswith("c_")] + ["score"]
+    out = r[cols].copy()
+    out["classification"] = out["classification"].map(
+        {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}
+    )
+    out["remaining_m2"] = out["remaining_m2"].round(0).astype(int)
+    return out.rename(columns={c: "from " + c[2:] for c in cols if c.startswith("c_")})
