@@ -3,6 +3,7 @@ pattern, honest validation, external files, outputs, and the CLI on the demo dis
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -371,6 +372,11 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
     assert res.returncode == 0, res.stderr
     risk = json.loads(res.stdout)["risk"]
     assert "not available" not in str(risk)
+    # the prioritisation of hazard areas takes the map's mean risk per area
+    res = run_cli("plan", "priorities", "--store", str(store), "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    ranking = pd.read_csv(io.StringIO(res.stdout))
+    assert "c_predicted_risk" in ranking.columns and ranking["predicted_risk"].notna().sum() > 10
     # and routes weigh the predicted risk of the ground they cross
     res = run_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(store))
     assert res.returncode == 0, res.stderr

@@ -38,10 +38,17 @@ def _date(text: str | None, option: str) -> date | None:
         raise SafeGroundError(f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD") from None
 
 
-def _risk(path: Path | None) -> object:
-    """Mean predicted risk per hazard uid from a CSV with columns uid,risk (the risk model's output)."""
+def _risk(path: Path | None, store: str | None = None) -> object:
+    """Mean predicted risk per hazard uid from a CSV with columns uid,risk, or else from the store's current
+    risk map (``safeground risk predict --save``)."""
     if path is None:
-        return None
+        if store is None:
+            return None
+        from safeground.risk.output import risk_per_hazard
+        from safeground.storage.base import open_store
+
+        with open_store(store, create=False, readonly=True) as s:
+            return risk_per_hazard(s)
     import pandas as pd
 
     from safeground.errors import InvalidInput, Problem
@@ -89,7 +96,7 @@ def report(
     t0 = time.perf_counter()
     plan = PlanningInputs(
         weights=load_weights(weights),
-        risk=_risk(risk),  # type: ignore[arg-type]
+        risk=_risk(risk, store),  # type: ignore[arg-type]
         teams=lf.parse_teams(teams),
         productivity=None if productivity is None else lf.parse_productivity(productivity),
         simulations=simulations,
@@ -165,7 +172,7 @@ def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[objec
 
     w = load_weights(weights)
     with open_store(store, create=False, readonly=True) as s:
-        return rank(impact_factors(s, w), w, _risk(risk))  # type: ignore[arg-type]
+        return rank(impact_factors(s, w), w, _risk(risk, store))  # type: ignore[arg-type]
 
 
 def _show(frame: object, fmt: str, title: str, out: Path | None) -> None:

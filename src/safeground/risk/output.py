@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.shutil
 import shapely
@@ -240,3 +241,35 @@ def copy_model_card(model_path: Path, out_dir: Path) -> None:
 
 def now_id() -> str:
     return datetime.now().strftime("%Y%m%dT%H%M%S")
+
+
+def risk_per_hazard(store: object) -> pd.Series | None:
+    """Mean predicted risk inside each hazard area, from the store's current risk map (None without one).
+
+    What the prioritisation weighs: a hazard area the model rates riskier, other things equal, goes first."""
+    from rasterio.features import geometry_mask
+
+    from safeground.model import HazardArea
+
+    info = latest_risk(store)
+    if info is None:
+        return None
+    hz = store.read_frame(HazardArea)  # type: ignore[attr-defined]
+    out: dict[str, float] = {}
+    with rasterio.open(info["raster"]) as src:
+        geoms = hz.to_crs(src.crs).geometry
+        for uid, g in zip(hz["uid"], geoms, strict=True):
+            if g is None or g.is_empty:
+                continue
+            win = rasterio.windows.from_bounds(*g.bounds, transform=src.transform).round_offsets().round_lengths()
+            win = win.intersection(RWindow(0, 0, src.width, src.height)) if win.width and win.height else None
+            if win is None:
+                continue
+            arr = src.read(1, window=win, boundless=False)
+            if not arr.size:
+                continue
+            inside = ~geometry_mask([g], out_shape=arr.shape, transform=src.window_transform(win), all_touched=True)
+            vals = arr[inside & np.isfinite(arr)]
+            if len(vals):
+                out[str(uid)] = float(vals.mean())
+    return pd.Series(out, name="risk", dtype=float)
