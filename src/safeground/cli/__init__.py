@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import district, maps, records, returnees
+from safeground.cli import district, intake, maps, records, returnees
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
 
@@ -28,7 +28,9 @@ app.command()(district.generate)
 app.command()(district.demo)
 app.command()(district.summary)
 app.command("map")(district.map_)
-app.command("import")(records.import_)
+app.command("import")(intake.import_)
+app.command()(intake.export)
+app.add_typer(intake.mapping_app, name="mapping")
 app.command()(records.layers)
 app.command()(records.history)
 app.command()(returnees.check)

@@ -349,6 +349,57 @@ class GeoPackageStore(Store):
             self._touched.add(lay.table)
         return len(recs)
 
+    def insert_encoded(self, lay: Layout, rows: list[list[Any]], geoms: Any = None) -> int:
+        """Bulk insert of validated column values: one ``executemany``, the R-tree filled in one go.
+
+        The R-tree insert trigger calls Python functions for every row; for a bulk
+        insert it is dropped, the index rows are written from the envelopes already
+        at hand, and the trigger is re-created, all inside the caller's transaction
+        (a rollback restores the trigger with everything else).
+        """
+        if not rows:
+            return 0
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
+        sql = f"INSERT INTO {_q(lay.table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
+        with self.transaction():
+            if not lay.geometry_type:
+                self._con.executemany(sql, rows)
+                return len(rows)
+            garr = np.asarray(geoms, dtype=object)
+            blobs = gpkg_binary.encode(garr)
+            trigger = f"rtree_{lay.table}_geom_insert"
+            ddl = self._con.execute(
+                "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", (trigger,)
+            ).fetchone()
+            first = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (lay.table,)).fetchone()
+            top = self._con.execute(f"SELECT max(fid) FROM {_q(lay.table)}").fetchone()[0]
+            start = max(first[0] if first else 0, top or 0) + 1
+            if ddl:
+                self._con.execute(f"DROP TRIGGER {_q(trigger)}")
+            fids = list(range(start, start + len(rows)))
+            self._con.executemany(
+                f"INSERT INTO {_q(lay.table)} (fid, {', '.join(map(_q, names))}) VALUES (?, {', '.join('?' * len(names))})",
+                ((fid, blob, *row) for fid, blob, row in zip(fids, blobs, rows, strict=True)),
+            )
+            present = np.array([g is not None and not g.is_empty for g in garr], dtype=bool)
+            b = shapely.bounds(garr[present]) if present.any() else np.empty((0, 4))
+            fid_arr = np.asarray(fids)[present]
+            self._con.executemany(
+                f"INSERT INTO {_q('rtree_' + lay.table + '_geom')} VALUES (?,?,?,?,?)",
+                zip(
+                    fid_arr.tolist(),
+                    b[:, 0].tolist(),
+                    b[:, 2].tolist(),
+                    b[:, 1].tolist(),
+                    b[:, 3].tolist(),
+                    strict=True,
+                ),
+            )
+            if ddl:
+                self._con.execute(ddl[0])
+            self._touched.add(lay.table)
+        return len(rows)
+
     def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
         table = record_type.LAYER
         found: set[str] = set()
