@@ -447,6 +447,9 @@ class _Importer:
                         self.seen_uids[uid] = items[i]
                 if bad:
                     continue
+                if uid is not None:  # an identified record: two with the same values are still two
+                    matches.append((i, uid, combo))
+                    continue
                 content = hash((wkbs[i], combo.content))
                 if content in self.seen_content:
                     self.problems.append(
@@ -456,9 +459,6 @@ class _Importer:
                     )
                     continue
                 self.seen_content[content] = items[i]
-                if uid is not None:
-                    matches.append((i, uid, combo))
-                    continue
                 if self.key or self.store_has_records:
                     self._load_stored()
                     if self.key:
