@@ -20,7 +20,12 @@ from safeground.errors import InvalidInput, Problem
 from safeground.storage.base import Store
 from safeground.storage.schema import layout_of
 
-FORMATS = {"gpkg": ("GPKG", ".gpkg"), "geojson": ("GeoJSON", ".geojson"), "kml": ("LIBKML", ".kml"), "csv": ("CSV", ".csv")}
+FORMATS = {
+    "gpkg": ("GPKG", ".gpkg"),
+    "geojson": ("GeoJSON", ".geojson"),
+    "kml": ("LIBKML", ".kml"),
+    "csv": ("CSV", ".csv"),
+}
 
 #: HXL hashtags (https://hxlstandard.org) for the fields HDX users look for; others get #meta+<field>
 _HXL = {
@@ -58,7 +63,9 @@ def export_layer(
     fmt = (fmt or out.suffix.lstrip(".")).lower()
     fmt = {"json": "geojson", "kmz": "kml"}.get(fmt, fmt)
     if fmt not in FORMATS:
-        raise InvalidInput([Problem("(command line)", "--format", "format", f"choose one of: {', '.join(FORMATS)}", fmt)])
+        raise InvalidInput(
+            [Problem("(command line)", "--format", "format", f"choose one of: {', '.join(FORMATS)}", fmt)]
+        )
     if cls.RESTRICTED and not include_restricted:
         raise InvalidInput(
             [Problem("(command line)", "layer", "layer", "is restricted (identities or exact positions)", layer)],
@@ -82,7 +89,9 @@ def export_layer(
         return len(frame), left_out
     driver = FORMATS[fmt][0]
     if cls.GEOMETRY is None:
-        raise InvalidInput([Problem("(command line)", "--format", "format", f"{layer} has no geometry: export it as csv")])
+        raise InvalidInput(
+            [Problem("(command line)", "--format", "format", f"{layer} has no geometry: export it as csv")]
+        )
     if driver == "LIBKML" and "LIBKML" not in pyogrio.list_drivers(write=True):
         driver = "KML"
     frame = frame[[*cols, "geometry"]]

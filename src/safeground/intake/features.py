@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -77,6 +78,13 @@ class ImportReport:
     dry_run: bool = False
     #: keep at most this many uids per action in the lists above (None: all); counts are always exact
     list_limit: int | None = None
+
+    def add_many(self, action: str, items: list[str], uids: list[str]) -> None:
+        """Many changes of one kind at once; beyond ``list_limit`` only counted."""
+        room = len(uids) if self.list_limit is None else max(self.list_limit - self.counts[action], 0)
+        for item, uid in zip(items[:room], uids[:room], strict=True):
+            self.add(Change(item, uid, action))
+        self.counts[action] += max(len(uids) - room, 0)
 
     def add(self, change: Change) -> None:
         self.counts[change.action] += 1
@@ -178,9 +186,11 @@ class _Importer:
         self.entered_at = datetime.now(UTC).replace(microsecond=0)
         aoi_text = store.get_meta("area_of_interest")
         self.region = tuple(json.loads(aoi_text)) if aoi_text else None
-        self.combos: dict[tuple[Any, ...], _Combo] = {}
+        self.combo_ids: dict[tuple[Any, ...], int] = {}
+        self.combo_list: list[_Combo] = []
         self.seen_uids: dict[str, str] = {}
-        self.seen_content: dict[int, str] = {}
+        self.seen_hash = np.empty(0, dtype=np.int64)
+        self.seen_number = np.empty(0, dtype=np.int64)
         self.next_no = store.max_uid_number(cls)
         self.declared_crs = declared_crs
         self.crs_checked = False
@@ -399,91 +409,159 @@ class _Importer:
                 self.stored_by_key[tuple(_key_value(getattr(rec, k)) for k in self.key)] = rec.uid
 
     def run(self) -> None:
-        has_uid_col = "uid" in self.rename.values()
+        """Read, check and (unless a dry run) write every batch; problems are collected, not raised."""
+        batches = self._prepared()
+        if self.dry_run:
+            for _ in batches:
+                pass
+        else:
+            self.store.insert_stream(self.lay, batches)
+
+    def _combo_ids(self, keys: list[tuple[Any, ...]], items: list[str]) -> np.ndarray:
+        get = self.combo_ids.get
+        cids = [get(k, -1) for k in keys]
+        for i, c in enumerate(cids):
+            if c < 0:
+                c = self.combo_ids.get(keys[i], -1)
+                if c < 0:
+                    c = self.combo_ids[keys[i]] = len(self.combo_list)
+                    self.combo_list.append(self._combo(keys[i], items[i]))
+                cids[i] = c
+        return np.asarray(cids, dtype=np.int64)
+
+    def _prepared(self) -> Iterator[tuple[list[tuple[Any, ...]], Any]]:
+        """Per batch: the new rows to insert (encoded) and their geometry; updates are applied on the way."""
+        item_word = "row" if self.source.is_table else "feature"
         for batch in self.source.batches():
             self.report.notes.extend(n for n in self.source.notes if n not in self.report.notes)
             cols = self._columns(batch)
-            uids = [None if u is None else str(u).strip() for u in cols["uid"].tolist()] if len(cols) else []
+            n = len(cols)
+            if n == 0:
+                continue
+            uids = [None if u is None else str(u).strip() for u in cols["uid"].tolist()]
             items = batch.items
             named = [it if u is None else f"{it} ({u})" for it, u in zip(items, uids, strict=True)]
             geoms, good = self._geometry(batch, named)
-            keys = list(zip(*[cols[c].tolist() for c in self.attr_cols], strict=True)) if len(cols) else []
-            wkbs = (
-                shapely.to_wkb(geoms, byte_order=1, flavor="iso", output_dimension=2)
-                if self.has_geom
-                else [None] * len(items)
-            )
-            new_rows: list[list[Any]] = []
-            new_geoms: list[Any] = []
+            keys = list(zip(*[cols[c].tolist() for c in self.attr_cols], strict=True))
+            cids = self._combo_ids(keys, named)
+            counts = np.bincount(cids, minlength=len(self.combo_list))
+            for c in np.flatnonzero(counts):
+                self.combo_list[c].count += int(counts[c])
+            combo_bad = np.array([bool(c.errors) for c in self.combo_list], dtype=bool)
+            bad = ~good | combo_bad[cids]
+            for i in np.flatnonzero(combo_bad[cids]):
+                for fld, msg, val in self.combo_list[cids[i]].errors:
+                    if not good[i] and fld == "geometry":
+                        continue
+                    self.problems.append(Problem(self.src, named[i], fld, msg, val))
+            has_uid = np.array([u is not None for u in uids], dtype=bool)
             matches: list[tuple[int, str, _Combo]] = []
-            for i, key in enumerate(keys):
-                combo = self.combos.get(key)
-                item = named[i]
+            for i in np.flatnonzero(has_uid):
                 uid = uids[i]
-                if combo is None:
-                    combo = self.combos[key] = self._combo(key, item)
-                combo.count += 1
-                bad = not good[i]
-                if combo.errors:
-                    for fld, msg, val in combo.errors:
-                        if bad and fld == "geometry":
-                            continue
-                        self.problems.append(Problem(self.src, item, fld, msg, val))
-                    bad = True
-                if uid is not None:
-                    if not _UID.match(uid) or len(uid) > 64:
-                        self.problems.append(
-                            Problem(
-                                self.src, item, "uid", "an identifier is letters, digits and _.:- (at most 64)", uid
-                            )
-                        )
-                        bad = True
-                    elif uid in self.seen_uids:
-                        self.problems.append(
-                            Problem(self.src, item, "uid", f"same identifier as {self.seen_uids[uid]}", uid)
-                        )
-                        bad = True
-                    else:
-                        self.seen_uids[uid] = items[i]
-                if bad:
-                    continue
-                if uid is not None:  # an identified record: two with the same values are still two
-                    matches.append((i, uid, combo))
-                    continue
-                content = hash((wkbs[i], combo.content))
-                if content in self.seen_content:
+                if not _UID.match(uid) or len(uid) > 64:  # type: ignore[arg-type]
                     self.problems.append(
                         Problem(
-                            self.src, item, "(all)", f"duplicate of {self.seen_content[content]}: same place and values"
+                            self.src, named[i], "uid", "an identifier is letters, digits and _.:- (at most 64)", uid
                         )
                     )
-                    continue
-                self.seen_content[content] = items[i]
-                if self.key or self.store_has_records:
-                    self._load_stored()
+                    bad[i] = True
+                elif uid in self.seen_uids:
+                    self.problems.append(
+                        Problem(self.src, named[i], "uid", f"same identifier as {self.seen_uids[uid]}", uid)  # type: ignore[index]
+                    )
+                    bad[i] = True
+                else:
+                    self.seen_uids[uid] = items[i]  # type: ignore[index]
+                    if not bad[i]:
+                        matches.append((int(i), uid, self.combo_list[cids[i]]))  # type: ignore[arg-type]
+            # rows without an identifier: a second identical row is a duplicate, an identical stored one is skipped
+            anon = np.flatnonzero(~has_uid & ~bad)
+            wkbs = (
+                shapely.to_wkb(geoms[anon], byte_order=1, flavor="iso", output_dimension=2)
+                if self.has_geom
+                else [None] * len(anon)
+            )
+            contents = [self.combo_list[c].content for c in cids[anon].tolist()]
+            hashes = np.fromiter((hash(t) for t in zip(wkbs, contents, strict=True)), dtype=np.int64, count=len(anon))
+            numbers = np.fromiter((int(items[i].split()[1]) for i in anon), dtype=np.int64, count=len(anon))
+            dup_of = self._duplicates(hashes, numbers)
+            create: list[int] = []
+            for j in np.flatnonzero(dup_of >= 0):
+                self.problems.append(
+                    Problem(
+                        self.src,
+                        named[anon[j]],
+                        "(all)",
+                        f"duplicate of {item_word} {dup_of[j]}: same place and values",
+                    )
+                )
+            fresh = anon[dup_of < 0]
+            if self.key or self.store_has_records:
+                self._load_stored()
+                lookup = dict(zip(anon.tolist(), hashes.tolist(), strict=True))
+                for i in fresh.tolist():
+                    combo = self.combo_list[cids[i]]
                     if self.key:
                         kv = tuple(_key_value(combo.encoded[self.lay.column_names.index(k)]) for k in self.key)  # type: ignore[index]
                         stored_uid = self.stored_by_key.get(kv)  # type: ignore[union-attr]
                         if stored_uid is not None:
                             matches.append((i, stored_uid, combo))
                             continue
-                    same = self.stored_content.get(content)  # type: ignore[union-attr]
+                    same = self.stored_content.get(lookup[i])  # type: ignore[union-attr]
                     if same is not None:
                         self.report.add(Change(items[i], same, "unchanged", "identical to the stored record"))
                         continue
-                self.next_no += 1
-                new_uid = f"{self.cls.UID_PREFIX}-{self.next_no:05d}"
-                row = list(combo.encoded)  # type: ignore[arg-type]
-                row[self.uid_index] = new_uid
-                new_rows.append(row)
-                new_geoms.append(geoms[i])
-                self.report.add(Change(items[i], new_uid, "create"))
+                    create.append(i)
+            else:
+                create = fresh.tolist()
+            new_uids = [
+                f"{self.cls.UID_PREFIX}-{k:05d}" for k in range(self.next_no + 1, self.next_no + 1 + len(create))
+            ]
+            self.next_no += len(create)
+            u = self.uid_index
+            parts = [
+                (tuple(c.encoded[:u]), tuple(c.encoded[u + 1 :])) if c.encoded else ((), ()) for c in self.combo_list
+            ]
+            rows = [parts[c][0] + (uid,) + parts[c][1] for c, uid in zip(cids[create].tolist(), new_uids, strict=True)]
+            new_geoms = list(geoms[create]) if self.has_geom else None
+            self.report.add_many("create", [items[i] for i in create], new_uids)
             if matches:
-                self._resolve(matches, items, geoms, new_rows, new_geoms, has_uid_col)
-            if new_rows and not self.problems and not self.dry_run:
-                self.store.insert_encoded(
-                    self.lay, new_rows, np.asarray(new_geoms, dtype=object) if self.has_geom else None
-                )
+                extra_rows: list[list[Any]] = []
+                extra_geoms: list[Any] = []
+                self._resolve(matches, items, geoms, extra_rows, extra_geoms, True)
+                rows += [tuple(r) for r in extra_rows]
+                if new_geoms is not None:
+                    new_geoms += extra_geoms
+            if not self.problems and rows:
+                yield rows, (np.asarray(new_geoms, dtype=object) if new_geoms is not None else None)
+
+    def _duplicates(self, hashes: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """For each row: the number of an earlier identical row (this batch or before), or -1.
+
+        Kept as sorted int64 arrays (16 bytes a row), not a dict of strings, so a
+        million-row import stays small.
+        """
+        out = np.full(len(hashes), -1, dtype=np.int64)
+        if len(hashes) == 0:
+            return out
+        if len(self.seen_hash):
+            pos = np.searchsorted(self.seen_hash, hashes)
+            pos_c = np.minimum(pos, len(self.seen_hash) - 1)
+            hit = self.seen_hash[pos_c] == hashes
+            out[hit] = self.seen_number[pos_c[hit]]
+        order = np.argsort(hashes, kind="stable")
+        sh = hashes[order]
+        same = np.r_[False, sh[1:] == sh[:-1]]
+        first = np.maximum.accumulate(np.where(~same, np.arange(len(sh)), 0))
+        inner = np.full(len(hashes), -1, dtype=np.int64)
+        inner[order[same]] = numbers[order[first[same]]]
+        out = np.where(out >= 0, out, inner)
+        keep = out < 0
+        self.seen_hash = np.concatenate([self.seen_hash, hashes[keep]])
+        self.seen_number = np.concatenate([self.seen_number, numbers[keep]])
+        o = np.argsort(self.seen_hash, kind="stable")
+        self.seen_hash, self.seen_number = self.seen_hash[o], self.seen_number[o]
+        return out
 
     @property
     def store_has_records(self) -> bool:
@@ -542,7 +620,7 @@ class _Importer:
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
             wanted: dict[str, list[_Combo]] = {}
-            for combo in self.combos.values():
+            for combo in self.combo_list:
                 if fld in combo.refs and combo.encoded is not None:
                     wanted.setdefault(combo.refs[fld], []).append(combo)
             if not wanted:

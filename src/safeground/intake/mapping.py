@@ -136,7 +136,7 @@ def parse_mapping(text: str, source: str, *, name: str | None = None) -> FieldMa
         values={
             str(k): {str(a): b for a, b in (v or {}).items()} if isinstance(v, dict) else v
             for k, v in (data.get("values") or {}).items()
-        },  # fmt: skip
+        },
         constants=dict(data.get("constants") or {}),
         coordinates=dict(data.get("coordinates") or {}),
         date_format=data.get("date_format"),

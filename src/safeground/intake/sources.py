@@ -137,7 +137,10 @@ def _gis_batches(source: Source, size: int) -> Iterator[Batch]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # GDAL's notes on the file, not problems of it
-            with pyogrio.open_arrow(source.path, layer=source.layer, batch_size=size, use_pyarrow=True) as (meta, reader):
+            with pyogrio.open_arrow(source.path, layer=source.layer, batch_size=size, use_pyarrow=True) as (
+                meta,
+                reader,
+            ):
                 geom_name = meta.get("geometry_name") or "wkb_geometry"
                 for rb in reader:
                     names = rb.schema.names
@@ -192,8 +195,7 @@ def _table_rows(source: Source) -> Iterator[list[Any]]:
             fh.seek(0)
             delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(sample)
             reader = csv.reader(fh, delimiter=delimiter, strict=True)
-            for row in reader:
-                yield row
+            yield from reader
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             [Problem(source.name, "file", "-", f"is not UTF-8 text (byte {exc.start})")],
