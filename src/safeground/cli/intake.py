@@ -173,7 +173,7 @@ def mapping_list(store: StoreOpt = "demo.gpkg") -> None:
     if not found:
         console.print("no saved mappings")
     for fm in found:
-        console.print(f"{fm.name}\t{fm.layer}\t{len(fm.columns)} columns")
+        console.print(f"{fm.name}: {fm.layer}, {len(fm.columns)} columns, {len(fm.values)} value tables")
 
 
 @mapping_app.command("show")

@@ -199,6 +199,9 @@ class _Importer:
         # the column renaming: mapping first, then Shapefile's cut names, then same-named fields
         rename = dict(mapping.columns) if mapping else {}
         rename.update(_untruncate([c for c in source.columns if c not in rename], self.known, report.notes))
+        for c in source.columns:  # 'Name' in KML, 'UID' or 'Date_Of_Information' in hand-made sheets
+            if c not in rename and c not in self.known and c.strip().lower() in self.known:
+                rename[c] = c.strip().lower()
         self.locator: Locator | None = None
         if source.is_table and self.has_geom:
             coords = dict(mapping.coordinates) if mapping else {}
@@ -285,7 +288,8 @@ class _Importer:
         except ValidationError as exc:
             for err in exc.errors():
                 fld = ".".join(str(p) for p in err["loc"]) or "record"
-                errors.append((fld, err["msg"], err.get("input") if err["loc"] else None))
+                shown = err.get("input") if err["loc"] and err["type"] != "missing" else None
+                errors.append((fld, err["msg"] if err["type"] != "missing" else "missing: the column is absent or empty", shown))
         if rec is not None and not errors:
             encoded = self.lay.encode(rec)
         content = hash(tuple(encoded[i] for i in self.content_index)) if encoded else 0

@@ -149,7 +149,7 @@ def _refuse(src: str, field_: str, reason: str, hint: str) -> InvalidInput:
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    return np.array(pd.to_numeric(series, errors="coerce"), dtype=float)  # a writable copy
 
 
 def locate(frame: pd.DataFrame, items: list[str], loc: Locator, src: str) -> tuple[np.ndarray, list[Problem]]:

@@ -85,7 +85,8 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
         return source
     source = Source(path)
     read_path = path
-    if path.suffix.lower() == ".kmz" and "LIBKML" not in pyogrio.list_drivers():
+    if path.suffix.lower() == ".kmz":
+        # GDAL's LIBKML opens a KMZ but loses the <Schema> of its attributes: read the document itself
         read_path = _unzip_kml(source)
     try:
         layers = [name for name, _ in pyogrio.list_layers(read_path)]
