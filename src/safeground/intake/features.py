@@ -649,6 +649,11 @@ class _Importer:
                     )
 
 
+def _row_order(p: Problem) -> int:
+    m = re.search(r"\d+", p.item)
+    return int(m.group()) if m and not p.item.startswith("record") else 0
+
+
 def _wkb(geom: Any) -> bytes | None:
     return None if geom is None else shapely.to_wkb(geom, byte_order=1, flavor="iso", output_dimension=2)
 
@@ -703,6 +708,7 @@ def import_features(
             imp.run()
             imp.check_references()
             if imp.problems:
+                imp.problems.sort(key=_row_order)  # in file order, as the clerk reads the file
                 raise InvalidInput(
                     imp.problems, hint_text="fix the file (or use --repair where offered) and import again"
                 )
