@@ -142,7 +142,11 @@ def test_mapping_renames_columns_values_and_dates_and_reimport_follows_the_rules
     rep = import_features(store, "eo_items", DATA / "halo_sheet.csv", mapping=fm)
     assert rep.created == ["AGD-17-001", "AGD-17-002", "AGD-17-003"]
     a = store.get(EOItem, "AGD-17-002")
-    assert a.eo_type.value == "av" and a.how_found.value == "manual_clearance" and str(a.date_of_information) == "2021-04-02"
+    assert (
+        a.eo_type.value == "av"
+        and a.how_found.value == "manual_clearance"
+        and str(a.date_of_information) == "2021-04-02"
+    )
     # the same file again: nothing new
     again = import_features(store, "eo_items", DATA / "halo_sheet.csv", mapping=fm)
     assert again.counts == {"create": 0, "update": 0, "unchanged": 3, "older": 0}
