@@ -48,7 +48,7 @@ def test_tables_in_every_notation_give_the_same_positions(store: Store, name: st
         assert abs(x - ex) < tolerance and abs(y - ey) < tolerance, (name, got)
 
 
-def test_utm_zone_38S_is_refused_as_ambiguous_unless_settled(store: Store):
+def test_utm_zone_38s_is_refused_as_ambiguous_unless_settled(store: Store):
     with pytest.raises(InvalidInput, match=r"38S.*ambiguous.*band"):
         import_features(store, "eo_items", DATA / "eo_finds_utm_band.csv")
     assert store.count(EOItem) == 0
@@ -56,7 +56,7 @@ def test_utm_zone_38S_is_refused_as_ambiguous_unless_settled(store: Store):
     assert rep.counts["create"] == 2 and abs(_positions(store)[0][1] - 39.6102) < 1e-5
 
 
-def test_utm_38S_settled_by_the_area_of_interest(store: Store):
+def test_utm_38s_settled_by_the_area_of_interest(store: Store):
     store.set_meta("area_of_interest", AOI)
     assert import_features(store, "eo_items", DATA / "eo_finds_utm_band.csv").counts["create"] == 2
 
@@ -76,7 +76,7 @@ def test_gis_formats(store: Store, name: str):
     assert rep.counts["create"] == 2
     a = store.get(HazardArea, "SHA-AGD-001")
     assert a.estimated_area_m2 == 12000 and a.contamination.value == "antipersonnel_mines"
-    minx, miny, maxx, maxy = a.geometry.bounds
+    minx, _, _, maxy = a.geometry.bounds
     assert abs(minx - 46.750) < 1e-6 and abs(maxy - 39.611) < 1e-6
     if name.endswith("utm.gpkg"):
         assert any("reprojected" in n for n in rep.notes)

@@ -243,8 +243,12 @@ class _Importer:
         for c in self.lay.column_names:
             if c in frame.columns:
                 col = frame[c]
-                values = col.tolist() if col.dtype == object else col.astype(object).where(col.notna(), None).tolist()
-                values = [_clean(v) for v in values] if col.dtype == object or col.dtype.kind in "fMm" else values
+                if col.dtype != object:
+                    values = [_clean(v) for v in col.astype(object).where(col.notna(), None).tolist()]
+                elif self.source.is_table:
+                    values = col.tolist()  # cells already read as text or None
+                else:
+                    values = [v if type(v) is str and v and not v.isspace() else _clean(v) for v in col.tolist()]
             else:
                 values = [None] * n
             if c in self.constants:
@@ -289,7 +293,9 @@ class _Importer:
             for err in exc.errors():
                 fld = ".".join(str(p) for p in err["loc"]) or "record"
                 shown = err.get("input") if err["loc"] and err["type"] != "missing" else None
-                errors.append((fld, err["msg"] if err["type"] != "missing" else "missing: the column is absent or empty", shown))
+                errors.append(
+                    (fld, err["msg"] if err["type"] != "missing" else "missing: the column is absent or empty", shown)
+                )
         if rec is not None and not errors:
             encoded = self.lay.encode(rec)
         content = hash(tuple(encoded[i] for i in self.content_index)) if encoded else 0
@@ -602,10 +608,8 @@ class _Importer:
                 continue
             new_date, old_date = combo.date, old.date_of_information
             if new_date is not None and new_date < old_date:
-                self.report.add(
-                    Change(items[i], uid, "older",
-                           f"date_of_information {new_date} is older than the stored {old_date} (version {old.version}); not applied")
-                )  # fmt: skip
+                detail = f"date_of_information {new_date} is older than the stored {old_date} (version {old.version})"
+                self.report.add(Change(items[i], uid, "older", detail + "; not applied"))
                 continue
             if new_date == old_date:
                 self.problems.append(

@@ -28,7 +28,7 @@ from pyproj import CRS
 from safeground.errors import InvalidInput, Problem
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
-_UNREADABLE_HINT = "check that the file is complete (not truncated) and in a format GDAL reads"
+_UNREADABLE_HINT = "check that the file is complete (not truncated) and is a GIS file GDAL reads, a CSV or an XLSX"
 
 
 @dataclass
@@ -241,7 +241,118 @@ def _is_hxl_row(row: list[Any]) -> bool:
     return bool(cells) and all(c.startswith("#") for c in cells)
 
 
+def _has_blank_lines(path: Path) -> bool:
+    """Blank lines shift Arrow's row count away from the spreadsheet's row numbers."""
+    tail = b""
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            text = (tail + block).replace(b"\r\n", b"\n")
+            if b"\n\n" in text:
+                return True
+            tail = block[-2:]
+    return False
+
+
+def _arrow_csv_batches(source: Source, size: int) -> Iterator[Batch]:
+    """CSV read by Arrow's C++ reader, every cell as text; row numbers as the spreadsheet shows them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    names = source.columns
+    with source.path.open(encoding="utf-8-sig", newline="") as fh:
+        sample = fh.read(64 * 1024)
+    delimiter = "\t" if source.path.suffix.lower() == ".tsv" else _sniff_delimiter(sample)
+    second = (
+        next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
+        and list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:2]
+    )
+    hxl = bool(second) and _is_hxl_row(second[0])
+    if hxl:
+        source.notes.append("row 2 holds HXL hashtags; read as a second header")
+    bad: list[Problem] = []
+
+    def invalid(row: Any) -> str:
+        bad.append(
+            Problem(
+                source.name,
+                f"row {row.number}" if row.number else "a row",
+                "-",
+                f"has {row.actual_columns} cells but the header has {row.expected_columns} columns",
+                row.text[:80],
+            )
+        )
+        return "error"
+
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, skip_rows_after_names=int(hxl), block_size=1 << 22)
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid)
+    conv = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+    )
+    first = 3 if hxl else 2
+    pending: list[Any] = []
+    count = 0
+    try:
+        reader = pacsv.open_csv(source.path, read_options=read, parse_options=parse, convert_options=conv)
+        for rb in reader:
+            pending.append(rb)
+            count += rb.num_rows
+            if count >= size:
+                yield _arrow_batch(pa.Table.from_batches(pending), first, pc)
+                first += count
+                pending, count = [], 0
+        if pending:
+            yield _arrow_batch(pa.Table.from_batches(pending), first, pc)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        # Arrow does not know row numbers when values may hold line breaks: find the row the careful way
+        for _ in _python_rows_checked(source):
+            pass
+        if bad:
+            raise InvalidInput(bad, hint_text="a value with a comma must be in quotes; or the file was cut") from None
+        raise _unreadable(source.name, exc) from None
+
+
+def _arrow_batch(table: Any, first: int, pc: Any) -> Batch:
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+        cols[name] = pc.if_else(blank, None, col)
+    frame = pd.DataFrame({n: c.to_numpy(zero_copy_only=False) for n, c in cols.items()}, dtype=object)
+    frame = frame.where(frame.notna(), None)
+    empty = frame.isna().all(axis=1).to_numpy()
+    items = [f"row {first + i}" for i in range(len(frame))]
+    if empty.any():  # rows of empty cells (",,,,") are blank lines too
+        keep = np.flatnonzero(~empty)
+        frame = frame.iloc[keep].reset_index(drop=True)
+        items = [items[i] for i in keep]
+    return Batch(frame, None, items)
+
+
+def _python_rows_checked(source: Source) -> Iterator[list[Any]]:
+    """Every row through Python's csv module, which names the row of a cut or malformed line."""
+    rows = _table_rows(source)
+    header = next(rows)
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(header) and any(row):
+            raise InvalidInput(
+                [
+                    Problem(
+                        source.name,
+                        f"row {line}",
+                        "-",
+                        f"has {len(row)} cells but the header has {len(header)} columns",
+                    )
+                ],
+                hint_text="a value with a comma must be in quotes; or the file was cut",
+            )
+        yield row
+
+
 def _table_batches(source: Source, size: int) -> Iterator[Batch]:
+    if source.path.suffix.lower() in (".csv", ".txt", ".tsv") and not _has_blank_lines(source.path):
+        yield from _arrow_csv_batches(source, size)
+        return
     rows = _table_rows(source)
     header = next(rows)
     width = len(header)
@@ -254,15 +365,24 @@ def _table_batches(source: Source, size: int) -> Iterator[Batch]:
         if line == 2 and _is_hxl_row(row):
             source.notes.append("row 2 holds HXL hashtags; read as a second header")
             continue
-        if not any(c is not None and str(c).strip() for c in row):
+        # a cell of spaces is an empty cell; CSV cells are all text, so the common case is one pass
+        cells = [c if c and (type(c) is not str or not c.isspace()) else (c if c == 0 else None) for c in row]
+        if cells.count(None) == len(cells):
             continue  # blank lines between blocks are common in hand-made sheets
-        if len(row) > width and any(c not in (None, "") for c in row[width:]):
-            raise InvalidInput(
-                [Problem(source.name, f"row {line}", "-", f"has {len(row)} cells but the header has {width} columns")],
-                hint_text="a value with a comma must be in quotes; or the file was cut",
-            )
-        row = row[:width] + [None] * (width - len(row))
-        chunk.append([None if (c is None or (isinstance(c, str) and not c.strip())) else c for c in row])
+        if len(cells) > width:
+            if any(c is not None for c in cells[width:]):
+                raise InvalidInput(
+                    [
+                        Problem(
+                            source.name, f"row {line}", "-", f"has {len(row)} cells but the header has {width} columns"
+                        )
+                    ],
+                    hint_text="a value with a comma must be in quotes; or the file was cut",
+                )
+            cells = cells[:width]
+        elif len(cells) < width:
+            cells += [None] * (width - len(cells))
+        chunk.append(cells)
         items.append(f"row {line}")
         if len(chunk) >= size:
             yield Batch(pd.DataFrame(chunk, columns=names, dtype=object), None, items)
