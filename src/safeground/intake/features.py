@@ -243,12 +243,14 @@ class _Importer:
         for c in self.lay.column_names:
             if c in frame.columns:
                 col = frame[c]
-                if col.dtype != object:
-                    values = [_clean(v) for v in col.astype(object).where(col.notna(), None).tolist()]
-                elif self.source.is_table:
+                if self.source.is_table and col.dtype == object:
                     values = col.tolist()  # cells already read as text or None
+                elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                    # text columns (pandas' own string dtype included): only odd cells need cleaning
+                    raw = col.astype(object).where(col.notna(), None).tolist()
+                    values = [v if type(v) is str and v and not v.isspace() else _clean(v) for v in raw]
                 else:
-                    values = [v if type(v) is str and v and not v.isspace() else _clean(v) for v in col.tolist()]
+                    values = [_clean(v) for v in col.astype(object).where(col.notna(), None).tolist()]
             else:
                 values = [None] * n
             if c in self.constants:

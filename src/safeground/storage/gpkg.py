@@ -368,6 +368,9 @@ class GeoPackageStore(Store):
                     self._con.executemany(sql, rows)
                     total += len(rows)
                 return total
+            # a bigger page cache for the bulk write: the uid index is written all over, not at its end
+            cache = self._con.execute("PRAGMA cache_size").fetchone()[0]
+            self._con.execute("PRAGMA cache_size=-65536")
             rtree = f"rtree_{lay.table}_geom"
             trigger = f"{rtree}_insert"
             ddl = self._con.execute(
@@ -407,6 +410,7 @@ class GeoPackageStore(Store):
                 gpkg_rtree.bulk_load(self._con, rtree, np.concatenate(all_ids), np.concatenate(all_bounds))
             if ddl:
                 self._con.execute(ddl[0])
+            self._con.execute(f"PRAGMA cache_size={int(cache)}")
             if total:
                 self._con.execute(
                     "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS "
