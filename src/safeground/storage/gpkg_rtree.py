@@ -62,11 +62,9 @@ def bulk_load(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
     minx, maxx = _outward(bounds[order, 0], bounds[order, 2])
     miny, maxy = _outward(bounds[order, 1], bounds[order, 3])
     boxes = np.column_stack([minx, maxx, miny, maxy])
-    levels: list[tuple[np.ndarray, np.ndarray]] = []  # per level: cell ids, cell boxes (leaves first)
     cell_ids, cell_boxes = ids, boxes
     next_node = 2
     node_rows: list[tuple[int, bytes]] = []
-    rowid_rows: list[tuple[int, int]] = []
     parent_rows: list[tuple[int, int]] = []
     depth = 0
     while True:
@@ -86,11 +84,16 @@ def bulk_load(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
             node_rows.append((int(numbers[k]), blob + bytes(node_size - len(blob))))
             b = cell_boxes[sl]
             parent_boxes[k] = (b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max())
-            if depth == 0:
-                rowid_rows.extend(zip(cell_ids[sl].tolist(), [int(numbers[k])] * len(cells), strict=True))
-            else:
+            if depth > 0:
                 parent_rows.extend(zip(cell_ids[sl].tolist(), [int(numbers[k])] * len(cells), strict=True))
-        levels.append((cell_ids, cell_boxes))
+        if depth == 0:  # which leaf holds each entry, written in slices so no million-tuple list is built
+            leaf_of = np.repeat(numbers, fanout)[: len(cell_ids)]
+            for start in range(0, len(cell_ids), 100_000):
+                part = slice(start, start + 100_000)
+                con.executemany(
+                    f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) VALUES (?, ?)",
+                    zip(cell_ids[part].tolist(), leaf_of[part].tolist(), strict=True),
+                )
         if root:
             break
         cell_ids, cell_boxes = numbers.astype(np.int64), parent_boxes
@@ -100,5 +103,4 @@ def bulk_load(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
     node_rows[-1] = (number, depth.to_bytes(2, "big") + blob[2:])
     con.execute(f"DELETE FROM {_q(rtree + '_node')}")
     con.executemany(f"INSERT INTO {_q(rtree + '_node')} (nodeno, data) VALUES (?, ?)", node_rows)
-    con.executemany(f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) VALUES (?, ?)", rowid_rows)
     con.executemany(f"INSERT INTO {_q(rtree + '_parent')} (nodeno, parentnode) VALUES (?, ?)", parent_rows)
