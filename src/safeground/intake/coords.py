@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from functools import cache
 from typing import Literal
 
@@ -186,9 +187,13 @@ def parse_mgrs(value: object) -> tuple[float, float]:
             "digits, e.g. 38SNJ5012386456)"
         )
     try:
-        lat, lon = mgrs.MGRS().toLatLon(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lat, lon = mgrs.MGRS().toLatLon(text)
     except Exception as exc:  # the C library reports every bad reference the same way
         raise CoordinateError(f"MGRS reference {value!r} does not exist ({exc})") from None
+    if caught:  # e.g. "Latitude Warning": the point is not in the latitude band the reference names
+        raise CoordinateError(f"MGRS reference {value!r} is not in its own latitude band ({caught[0].message})")
     if not (math.isfinite(lat) and math.isfinite(lon)):
         raise CoordinateError(f"MGRS reference {value!r} does not exist")
     # the library accepts a square letter pair that is not in the zone; check the round trip
