@@ -11,7 +11,7 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import db, district, forms, maps, records, reports, returnees, scans, sync, templates
+from safeground.cli import db, district, forms, intake, maps, records, reports, returnees, scans, sync, templates
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
@@ -29,7 +29,9 @@ app.command()(district.generate)
 app.command()(district.demo)
 app.command()(district.summary)
 app.command("map")(district.map_)
-app.command("import")(records.import_)
+app.command("import")(intake.import_)
+
+app.add_typer(intake.mapping_app, name="mapping")
 app.command()(records.layers)
 app.command()(records.history)
 app.command()(returnees.check)
@@ -43,6 +45,7 @@ app.add_typer(sync.sync_app, name="sync")
 app.add_typer(scans.scan_app, name="scan")
 app.add_typer(forms.forms_app, name="forms")
 app.command()(reports.report)
+reports.export_app.command("layer")(intake.export)  # one "export" group: a layer, or the HDX set
 app.add_typer(reports.export_app, name="export")
 app.add_typer(reports.strikes_app, name="strikes")
 app.add_typer(reports.plan_app, name="plan")

@@ -1,61 +1,13 @@
-"""Commands that put records in and show what is stored: import, layers, history."""
+"""Commands that show what is stored: layers, history (import and export are in cli/intake.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from safeground.cli.common import StoreOpt, console, is_url
-from safeground.errors import SafeGroundError
-
-
-def import_(
-    layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML, CSV with lon/lat …")],
-    store: Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store.")],
-    repair: Annotated[bool, typer.Option(help="Fix repairable geometry problems and list the changes.")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
-    new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
-    source_layer: Annotated[str | None, typer.Option(help="Layer to read from a file with several.")] = None,
-) -> None:
-    """Import a GIS file into one layer: all features or none."""
-    from safeground.intake.features import import_features
-    from safeground.storage.base import open_store
-
-    url = is_url(store)
-    if not url and not Path(store).exists() and not new:
-        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
-    with open_store(store, create=new or not url, readonly=dry_run and not url and Path(store).exists()) as s:
-        if dry_run and s.readonly:
-            rep = _dry_run(s, layer, file, repair, source_layer)
-        else:
-            rep = import_features(s, layer, file, repair=repair, dry_run=dry_run, source_layer=source_layer)
-            if not dry_run:
-                s.set_meta("imported", "yes")
-    for note in rep.notes:
-        console.print(f"[yellow]note[/]: {note}")
-    for p in rep.repairs:
-        console.print(f"[yellow]repaired[/]: {p.describe()}")
-    verb = "would import" if dry_run else "imported"
-    console.print(f"[green]{verb}[/] {len(rep.created)} record(s) into {layer} from {file.name}")
-
-
-def _dry_run(store: object, layer: str, file: Path, repair: bool, source_layer: str | None) -> object:
-    """A dry run must not touch the file: validate against a scratch copy."""
-    import shutil
-    import tempfile
-
-    from safeground.intake.features import import_features
-    from safeground.storage.base import open_store
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "dry-run.gpkg"
-        shutil.copy(store.location, copy)  # type: ignore[attr-defined]
-        with open_store(str(copy)) as scratch:
-            return import_features(scratch, layer, file, repair=repair, dry_run=True, source_layer=source_layer)
+from safeground.cli.common import StoreOpt, console
 
 
 def layers() -> None:

@@ -12,7 +12,7 @@ import typer
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
 
-export_app = typer.Typer(help="Data exports (HDX: CSV with HXL hashtags).")
+export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
 strikes_app = typer.Typer(help="Cluster munition strikes.")
 
 

@@ -65,6 +65,22 @@ class Store(ABC):
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
         """Write new records of one layer inside the open transaction (identifiers already checked)."""
 
+    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[list[Any]], Any]]) -> int:
+        """Insert new records given batch by batch as validated column values (``Layout.encode`` order).
+
+        The bulk path of imports: each batch is (rows, geometries); the caller has
+        validated every value with the model and checked that no identifier is
+        stored yet. All batches land in one transaction. Backends override it to
+        skip rebuilding record objects.
+        """
+        total = 0
+        with self.transaction():
+            for rows, geoms in batches:
+                recs = [lay.decode(row, None if geoms is None else geoms[i]) for i, row in enumerate(rows)]
+                self._refuse_duplicates(lay.record_type, recs)
+                total += self._insert(lay, recs, None)
+        return total
+
     def add(self, record: R) -> R:
         self.add_many([record])
         return record

@@ -30,7 +30,7 @@ import shapely
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage import gpkg_binary, gpkg_migrations
+from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
 from safeground.storage.base import BBox, Progress, R, Store
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
@@ -358,6 +358,78 @@ class GeoPackageStore(Store):
         if lay.geometry_type:
             self._touched.add(lay.table)
         return len(recs)
+
+    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[list[Any]], Any]]) -> int:
+        """Bulk insert of validated column values, batch by batch, with the R-tree built at the end.
+
+        The R-tree insert trigger calls Python functions for every row; during a
+        bulk insert it is dropped, and the index is filled afterwards: packed in one
+        go when the layer's index was empty (``gpkg_rtree.bulk_load``), entry by
+        entry otherwise. Everything, the trigger included, happens inside one
+        transaction, so a rollback restores the layer as it was.
+        """
+        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
+        cols = ", ".join(map(_q, names))
+        total = 0
+        with self.transaction():
+            if not lay.geometry_type:
+                sql = f"INSERT INTO {_q(lay.table)} ({cols}) VALUES ({', '.join('?' * len(names))})"
+                for rows, _ in batches:
+                    self._con.executemany(sql, rows)
+                    total += len(rows)
+                return total
+            # a bigger page cache for the bulk write: the uid index is written all over, not at its end
+            cache = self._con.execute("PRAGMA cache_size").fetchone()[0]
+            self._con.execute("PRAGMA cache_size=-65536")
+            rtree = f"rtree_{lay.table}_geom"
+            trigger = f"{rtree}_insert"
+            ddl = self._con.execute(
+                "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", (trigger,)
+            ).fetchone()
+            bulk = gpkg_rtree.is_empty(self._con, rtree)
+            seq = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (lay.table,)).fetchone()
+            top = self._con.execute(f"SELECT max(fid) FROM {_q(lay.table)}").fetchone()[0]
+            start = max(seq[0] if seq else 0, top or 0) + 1
+            if ddl:
+                self._con.execute(f"DROP TRIGGER {_q(trigger)}")
+            sql = f"INSERT INTO {_q(lay.table)} (fid, {cols}) VALUES (?, {', '.join('?' * len(names))})"
+            all_ids: list[np.ndarray] = []
+            all_bounds: list[np.ndarray] = []
+            for rows, geoms in batches:
+                if not rows:
+                    continue
+                garr = np.asarray(geoms, dtype=object)
+                blobs = gpkg_binary.encode(garr)
+                fids = np.arange(start, start + len(rows), dtype=np.int64)
+                start += len(rows)
+                self._con.executemany(
+                    sql, [(fid, blob, *row) for fid, blob, row in zip(fids.tolist(), blobs, rows, strict=True)]
+                )
+                present = ~(shapely.is_missing(garr) | shapely.is_empty(garr))
+                ids, bounds = fids[present], shapely.bounds(garr[present])
+                if bulk:
+                    all_ids.append(ids)
+                    all_bounds.append(bounds)
+                else:
+                    self._con.executemany(
+                        f"INSERT INTO {_q(rtree)} VALUES (?,?,?,?,?)",
+                        zip(ids.tolist(), *(bounds[:, k].tolist() for k in (0, 2, 1, 3)), strict=True),
+                    )
+                total += len(rows)
+            if bulk and all_ids:
+                gpkg_rtree.bulk_load(self._con, rtree, np.concatenate(all_ids), np.concatenate(all_bounds))
+            if ddl:
+                self._con.execute(ddl[0])
+            self._con.execute(f"PRAGMA cache_size={int(cache)}")
+            if total:
+                self._con.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS "
+                    "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                    (lay.table, lay.table),
+                )
+                self._con.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (start - 1, lay.table))
+                self._touched.add(lay.table)
+        return total
 
     def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
         table = record_type.LAYER

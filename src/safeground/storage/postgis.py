@@ -15,13 +15,14 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import create_engine, text
@@ -274,6 +275,34 @@ class PostGISStore(Store):
             g = getattr(rec, "geometry", None)
             out["geom"] = None if g is None else shapely.to_wkb(g, output_dimension=2)
         return out
+
+    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[Any], Any]]) -> int:
+        """Bulk insert of validated column values (the import path): no record objects rebuilt."""
+        names = [_q(c.name) for c in lay.columns]
+        binds = [f":c{i}" for i in range(len(lay.columns))]
+        if lay.geometry_type:
+            names.insert(0, "geom")
+            binds.insert(0, "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        sql = f"INSERT INTO {self._t(lay.table)} ({', '.join(names)}) VALUES ({', '.join(binds)})"
+        kinds = [c.kind for c in lay.columns]
+        total = 0
+        with self.transaction():
+            for rows, geoms in batches:
+                if not rows:
+                    continue
+                wkbs = (
+                    shapely.to_wkb(np.asarray(geoms, dtype=object), output_dimension=2) if lay.geometry_type else None
+                )
+                params = []
+                for i, row in enumerate(rows):
+                    p = {f"c{k}": _to_db(kinds[k], v) for k, v in enumerate(row)}
+                    if wkbs is not None:
+                        p["geom"] = wkbs[i]
+                    params.append(p)
+                for start in range(0, len(params), 5000):
+                    self._exec(sql, params[start : start + 5000])
+                total += len(rows)
+        return total
 
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
         names = [_q(c.name) for c in lay.columns]

@@ -1,0 +1,189 @@
+"""Commands that take files in and give them out: import, export, field mappings."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from safeground.cli.common import StoreOpt, console, err, is_url
+from safeground.errors import InvalidInput, Problem, SafeGroundError
+
+mapping_app = typer.Typer(help="Field mappings: how your columns and values become SafeGround fields, saved once.")
+
+_SHOW = 20  # changes listed per action on screen; --changes has them all
+
+
+def import_(
+    layer: Annotated[str, typer.Argument(help="Target layer, e.g. hazard_areas, eo_items, accidents.")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, CSV or XLSX of coordinates …")
+    ],
+    store: Annotated[str, typer.Option("--store", "-s", help="GeoPackage file of the store (or postgresql://…).")],
+    repair: Annotated[bool, typer.Option(help="Fix repairable geometry problems and list the changes.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check everything and show what would change; write nothing.")] = False,
+    new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
+    source_layer: Annotated[
+        str | None, typer.Option(help="Layer (or XLSX sheet) to read from a file with several.")
+    ] = None,
+    mapping: Annotated[str | None, typer.Option(help="Saved field mapping name, or a mapping YAML/JSON file.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32638.")] = None,
+    utm_zone: Annotated[str | None, typer.Option(help="UTM zone of easting/northing columns, e.g. 38N or 38T.")] = None,
+    utm_letter: Annotated[
+        str | None, typer.Option(help="What the letter of a zone like 38S means: 'band' (MGRS) or 'hemisphere'.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write every problem to this CSV (file,item,field,value,reason).")
+    ] = None,
+    changes: Annotated[Path | None, typer.Option(help="Write what happens to every row to this CSV.")] = None,
+) -> None:
+    """Import a file into one layer: all features or none; re-imports update, never duplicate."""
+    from safeground.intake.features import import_features
+    from safeground.intake.mapping import load_mapping
+    from safeground.storage.base import open_store
+
+    if utm_letter not in (None, "band", "hemisphere"):
+        raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
+    url = is_url(store)
+    if not url and not Path(store).exists() and not new:
+        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+    coords = {"utm_zone": utm_zone, "utm_letter": utm_letter}
+    readonly = dry_run and not url and Path(store).exists()
+    try:
+        with open_store(store, create=new or not url, readonly=readonly) as s:
+            fm = load_mapping(s, mapping) if mapping else None
+            kwargs: dict[str, Any] = dict(
+                repair=repair, dry_run=dry_run, source_layer=source_layer, mapping=fm, crs=crs, coordinates=coords,
+                list_limit=None if changes else 10_000,
+            )  # fmt: skip
+            if readonly:
+                # a dry run must not touch the file: validate against a scratch copy
+                with tempfile.TemporaryDirectory() as tmp:
+                    copy = Path(tmp) / "dry-run.gpkg"
+                    shutil.copy(s.location, copy)
+                    with open_store(str(copy)) as scratch:
+                        rep = import_features(scratch, layer, file, **kwargs)
+            else:
+                rep = import_features(s, layer, file, **kwargs)
+                if not dry_run:
+                    s.set_meta("imported", "yes")
+    except InvalidInput as exc:
+        if report:
+            write_problems(report, exc.problems)
+            err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {report}")
+        raise
+    if report:
+        write_problems(report, [])
+    for note in rep.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    for p in rep.repairs:
+        console.print(f"[yellow]repaired[/]: {p.describe()}")
+    if changes:
+        with changes.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["item", "uid", "action", "detail"])
+            w.writerows([c.item, c.uid, c.action, c.detail] for c in rep.changes)
+    verbs = {
+        "create": "create",
+        "update": "update",
+        "unchanged": "skip (unchanged)",
+        "older": "skip (older information)",
+    }
+    would = "would " if dry_run else ""
+    for action, verb in verbs.items():
+        listed = [c for c in rep.changes if c.action == action]
+        if action in ("update", "older") or dry_run:
+            for c in listed[:_SHOW]:
+                console.print(f"  {would}{verb}: {c.item} → {c.uid}" + (f"  ({c.detail})" if c.detail else ""))
+            if rep.counts[action] > _SHOW:
+                console.print(
+                    f"  … and {rep.counts[action] - _SHOW} more to {verb}" + (" (see --changes)" if not changes else "")
+                )
+    c = rep.counts
+    head = "[green]would import[/]" if dry_run else "[green]imported[/]"
+    console.print(
+        f"{head} {c['create'] + c['update']} record(s) into {layer} from {file.name}: {c['create']} new, "
+        f"{c['update']} updated, {c['unchanged']} unchanged, {c['older']} older than stored (not applied)"
+    )
+
+
+def write_problems(path: Path, problems: list[Problem]) -> None:
+    """The validation report as CSV: one line per problem, in the clerk's terms."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "item", "field", "value", "reason"])
+        for p in problems:
+            w.writerow([p.source, p.item, p.field, "" if p.value is None else p.value, p.reason])
+
+
+def export(
+    layer: Annotated[str, typer.Argument(help="Layer to export, e.g. hazard_areas.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
+    store: StoreOpt = "demo.gpkg",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="gpkg, geojson, kml or csv (CSV with HXL hashtags).")] = "",
+    include_restricted: Annotated[
+        bool, typer.Option(help="Include restricted layers and fields (victims' identities, exact positions).")
+    ] = False,
+) -> None:
+    """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
+    from safeground.intake.export import export_layer
+    from safeground.storage.base import open_store
+
+    with open_store(store, readonly=not is_url(store)) as s:
+        n, left_out = export_layer(s, layer, out, fmt=fmt or None, include_restricted=include_restricted)
+    if left_out:
+        console.print(
+            f"[yellow]note[/]: restricted fields left out: {', '.join(left_out)} (--include-restricted to keep)"
+        )
+    console.print(f"[green]exported[/] {n} record(s) of {layer} to {out}")
+
+
+@mapping_app.command("save")
+def mapping_save(
+    name: Annotated[str, typer.Argument(help="Name to save the mapping under.")],
+    file: Annotated[Path, typer.Argument(help="Mapping as YAML or JSON (format in safeground/intake/mapping.py).")],
+    store: StoreOpt = "demo.gpkg",
+) -> None:
+    """Check a field mapping against its layer and save it in the store under a name."""
+    from safeground.intake.mapping import parse_mapping, save_mapping
+    from safeground.storage.base import open_store
+
+    if not file.exists():
+        raise SafeGroundError(f"no mapping file {file}")
+    fm = parse_mapping(file.read_text(encoding="utf-8"), file.name, name=name)
+    with open_store(store, create=False) as s:
+        save_mapping(s, fm)
+    console.print(
+        f"[green]saved[/] mapping {name!r} for {fm.layer} ({len(fm.columns)} columns, {len(fm.values)} value tables)"
+    )
+
+
+@mapping_app.command("list")
+def mapping_list(store: StoreOpt = "demo.gpkg") -> None:
+    """List the field mappings saved in the store."""
+    from safeground.intake.mapping import list_mappings
+    from safeground.storage.base import open_store
+
+    with open_store(store, readonly=not is_url(store)) as s:
+        found = list_mappings(s)
+    if not found:
+        console.print("no saved mappings")
+    for fm in found:
+        console.print(f"{fm.name}: {fm.layer}, {len(fm.columns)} columns, {len(fm.values)} value tables")
+
+
+@mapping_app.command("show")
+def mapping_show(
+    name: Annotated[str, typer.Argument(help="Saved mapping name.")], store: StoreOpt = "demo.gpkg"
+) -> None:
+    """Print a saved field mapping as YAML (edit it and save it again to change it)."""
+    from safeground.intake.mapping import load_mapping
+    from safeground.storage.base import open_store
+
+    with open_store(store, readonly=not is_url(store)) as s:
+        fm = load_mapping(s, name)
+    console.print(fm.to_yaml(), markup=False, highlight=False)
