@@ -14,6 +14,7 @@ Peak memory is the largest resident set of this process and of each worker.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import tempfile
 import time
@@ -57,7 +58,38 @@ def tiled_region(data: RiskData, reps: int, side_m: float) -> RiskData:
     return RiskData(layers, data.targets, data.crs_wkt, data.bounds_wgs84)
 
 
+class TreeMemory:
+    """Samples the resident memory of this process and all its children (the Dask workers) together."""
+
+    def __init__(self, every_s: float = 0.5) -> None:
+        import threading
+
+        import psutil
+
+        self.peak = 0
+        self._stop = threading.Event()
+        me = psutil.Process()
+
+        def run() -> None:
+            while not self._stop.is_set():
+                total = 0
+                for p in [me, *me.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                self.peak = max(self.peak, total)
+                self._stop.wait(every_s)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop_mb(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
 def peak_mb() -> float:
+    """The largest resident set of this process or of a finished child (getrusage)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, kids) / 1024
@@ -122,15 +154,17 @@ def main() -> None:
                 el = time.perf_counter() - t
                 print(f"  {d}/{total} tiles, {el:.0f} s, eta {el / d * (total - d):.0f} s", flush=True)
 
+        mem = TreeMemory()
         with dask_client(None, args.workers or None) as client:
             tiles = predict_tiles(tm.model, grid, layers, tm.spec, args.tile, client)
             write_risk_raster(Path(tmp) / "risk.tif", grid, tiles, {"bench": "scale"}, progress, n_tiles)
         ours = time.perf_counter() - t
         size_mb = (Path(tmp) / "risk.tif").stat().st_size / 1e6
-        ours_peak = peak_mb()
+        tree_peak = mem.stop_mb()
         print(
             f"\nSafeGround tiled features + prediction: {ours:.0f} s for {grid.size:,} cells "
-            f"({grid.size / ours / 1e6:.2f} M cells/s), COG {size_mb:.0f} MB, peak memory {ours_peak:.0f} MB"
+            f"({grid.size / ours / 1e6:.2f} M cells/s), COG {size_mb:.0f} MB; peak memory of all processes "
+            f"together {tree_peak:.0f} MB (largest single process {peak_mb():.0f} MB)"
         )
         naive_t, n = naive_sample(grid, layers, tm.spec, args.naive_share)
         scaled = naive_t / args.naive_share

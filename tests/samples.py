@@ -25,6 +25,7 @@ from safeground.model import (
     MinefieldRecord,
     MineRow,
     Organisation,
+    PredictedHazard,
     Record,
     RecordAssessment,
     ReferencePoint,
@@ -185,6 +186,20 @@ def sample(cls: type[Record], i: int = 1) -> Record:
         )
     if cls is AdminArea:
         return AdminArea(**base, name="Test district", level="district", geometry=square(i))
+    if cls is PredictedHazard:
+        return PredictedHazard(
+            **base,
+            run_id="lightgbm-abc@2026-01-01#1",
+            model_version="lightgbm-abcdef12-20260101T000000",
+            data_fingerprint="abcdef1234567890",
+            features_as_of=D,
+            threshold=0.25,
+            mean_risk=0.4,
+            max_risk=0.9,
+            area_m2=12_500.0,
+            raster="/data/risk.tif",
+            geometry=shapely.MultiPolygon([square(i)]),
+        )
     raise AssertionError(f"no sample for {cls.__name__}")
 
 

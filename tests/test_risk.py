@@ -243,7 +243,7 @@ def test_target_filter_parsing():
 def test_external_events_temporal_holdout_on_real_colombian_sample():
     data = from_files(DATA / "colombia-sample.csv", "event_type in 1,2", block_column="department")
     assert "Lambert" in data.crs_wkt or "laea" in data.crs_wkt.lower() or "UTM" in data.crs_wkt
-    ev = evaluate_temporal(data, RiskSettings(cell_m=2000, model="logistic"), "2006-12-31")
+    ev = evaluate_temporal(data, RiskSettings(cell_m=2000), "2006-12-31")
     d = ev.as_dict()
     assert d["test_labels"].startswith("2006-12-31")
     for s in (ev.model, ev.baseline):
