@@ -9,45 +9,20 @@ few tiles per worker are in flight so the client's memory stays bounded.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
+from contextlib import AbstractContextManager
 
 import numpy as np
 
-from safeground.errors import SafeGroundError
 from safeground.risk.features import FeatureBuilder
 from safeground.risk.grid import Grid, Tile, Window
 from safeground.risk.sources import Layer
 
 
-@contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[object | None]:
-    """A client for a running scheduler (``tcp://host:8786``), a LocalCluster of ``workers``, or None (in-process)."""
-    if scheduler is None and not workers:
-        yield None
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - dask is a dependency
-        raise SafeGroundError("Dask is not installed", hint="pip install 'dask[distributed]'") from None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise SafeGroundError(
-                f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                hint="start it with 'dask scheduler' and workers with 'dask worker ADDRESS', or leave out --scheduler",
-            ) from None
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+def dask_client(scheduler: str | None, workers: int | None) -> AbstractContextManager[object | None]:
+    """The project's one way to choose where work runs (safeground.compute.client_for)."""
+    from safeground.compute import client_for
+
+    return client_for(scheduler, workers)  # type: ignore[return-value]
 
 
 _BUILDERS: dict[tuple[int, int, int], FeatureBuilder] = {}
@@ -109,7 +84,3 @@ def _take(it: Iterator[Tile], n: int) -> Iterator[Tile]:
         if v is None:
             return
         yield v
-
-
-def as_of_or_today(d: date | None) -> date:
-    return d or date.today()
