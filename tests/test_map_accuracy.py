@@ -188,11 +188,13 @@ def test_demo_estimated_shift_and_rotation_match_what_the_generator_applied(demo
         shift_err = np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift))
         rot_err = abs(r.alignment.transform.rotation_deg + e["rotation_deg"])
         good += shift_err <= 10.0 and rot_err <= 1.5
-    # stated tolerance: 10 m and 1.5°. Not every one: a record whose row counts are
-    # misstated can fit the real rows equally well several spacings further along,
-    # and a neighbouring minefield of the same design can attract the correction.
-    # Measured on the demo (seed 2020): 7 of 8; seeds 7 and 2021: 8 of 11, 9 of 12. The bound is the floor.
-    assert good / len(results) >= 0.6, (good, len(results))
+    # stated tolerance: 10 m and 1.5°, for every record graded B. A correction along periodic rows is graded B
+    # only when found row ends with cleared ground past them fix the position along the rows (see
+    # AccuracyOptions.min_row_ends_checked); without that gate seed 2020 had 7 of 8 within tolerance.
+    # Measured with the gate: seed 2020 8 → 7 B, all within; seeds 7 and 2021: 8 of 10 and 9 of 11 within
+    # (misses: slides across the rows by whole row spacings when rows are omitted or invented, and rotations
+    # 2–3° off when the cleared part is small). Those seeds are not checked here.
+    assert good == len(results), (good, len(results))
 
 
 def test_demo_reliable_records_are_the_accurate_ones(demo_store: Store, demo_results):

@@ -62,6 +62,8 @@ class Alignment:
     candidates_tried: int
     ambiguous: bool = False  # another place explains the finds almost as well
     score: float = 0.0  # matches minus contradicting evidence (see _explains)
+    # matched row ends with cleared ground one mine spacing beyond them (None: row ends unknown)
+    ends_checked: int | None = None
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray, center: np.ndarray, *, allow_scale: bool) -> Transform:
@@ -251,6 +253,29 @@ def _slide_along_rows(
     return best, tie
 
 
+def _ends_checked(transform: Transform, ev: _Evidence, matched: np.ndarray, rec_dirs: list[float]) -> int | None:
+    """How many matched row ends have cleared ground one mine spacing beyond them.
+
+    Rows are periodic, so the middle of a row fits many places along it; only a row
+    end that was found, with the ground past it cleared, fixes the position along
+    the rows. None when the record does not say which mines end its rows.
+    """
+    if ev.anchors is None or ev.checked is None or not rec_dirs or len(ev.rec) < 3:
+        return None
+    tree = cKDTree(ev.rec)
+    d, _ = tree.query(ev.rec, k=2)
+    spacing = float(np.median(d[:, 1]))
+    a = np.deg2rad(rec_dirs[0])
+    step = spacing * np.array([np.cos(a), np.sin(a)])
+    ends = np.intersect1d(np.flatnonzero(ev.anchors), matched)
+    if len(ends) == 0:
+        return 0
+    beyond = np.vstack([ev.rec[ends] + step, ev.rec[ends] - step])
+    outward = tree.query(beyond)[0] > 0.5 * spacing  # past the end, not back into the row
+    moved = transform.apply(beyond[outward])
+    return int(shapely.contains_xy(ev.checked, moved[:, 0], moved[:, 1]).sum())
+
+
 def estimate_alignment(
     recorded: np.ndarray,
     found: np.ndarray,
@@ -342,6 +367,7 @@ def estimate_alignment(
         for sc, _, mm in scored
         if mm is not m
     )
+    ends_checked = _ends_checked(transform, ev, m.recorded, rec_dirs)
     src, dst = rec[m.recorded], fnd[m.found]
     resid = np.hypot(*(transform.apply(src) - dst).T)
     boots = []
@@ -353,4 +379,4 @@ def estimate_alignment(
     sr = float(np.std([b.rotation_deg for b in boots]))
     ss = float(np.std([b.scale for b in boots]))
     rms = float(np.sqrt((resid**2).mean()))
-    return Alignment(transform, len(m), rms, (sx, sy), sr, ss, len(candidates), ambiguous, float(score))
+    return Alignment(transform, len(m), rms, (sx, sy), sr, ss, len(candidates), ambiguous, float(score), ends_checked)
