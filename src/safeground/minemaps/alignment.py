@@ -276,6 +276,34 @@ def _ends_checked(transform: Transform, ev: _Evidence, matched: np.ndarray, rec_
     return int(shapely.contains_xy(ev.checked, moved[:, 0], moved[:, 1]).sum())
 
 
+ACROSS_ROWS_TIE = 0.9
+
+
+def _across_rows_tie(best: tuple[float, Transform, Matching], ev: _Evidence, rec_dirs: list[float]) -> bool:
+    """Whether the record moved across its rows, onto the place of another of its rows, fits almost as well.
+
+    With a row omitted or invented in the record, its rows can land one or more rows over
+    and still match most finds; only a clear margin over every such reading fixes the
+    position across the rows.
+    """
+    score, t, _ = best
+    if not rec_dirs or len(ev.rec) < 3 or score <= 0:
+        return False
+    a = np.deg2rad(rec_dirs[0])
+    normal = np.array([-np.sin(a), np.cos(a)])
+    proj = np.sort(ev.rec @ normal)
+    centers = np.array([g.mean() for g in np.split(proj, np.flatnonzero(np.diff(proj) > 3.0) + 1)])
+    b = np.deg2rad(rec_dirs[0] + t.rotation_deg)
+    moved_normal = np.array([-np.sin(b), np.cos(b)])
+    offsets = {round(float(ci - cj), 1) for ci in centers for cj in centers if abs(ci - cj) > float(ev.tol.max())}
+    for off in sorted(offsets):
+        shift = np.asarray(t.shift) + off * moved_normal
+        cand = Transform(t.center, (float(shift[0]), float(shift[1])), t.rotation_deg, t.scale)
+        if _explains(cand, ev)[0] >= ACROSS_ROWS_TIE * score:
+            return True
+    return False
+
+
 def estimate_alignment(
     recorded: np.ndarray,
     found: np.ndarray,
@@ -362,10 +390,14 @@ def estimate_alignment(
         return None
     # another place that explains the evidence almost as well, with other finds
     best_finds = set(m.found.tolist())
-    ambiguous = along_rows_tie or any(
-        sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
-        for sc, _, mm in scored
-        if mm is not m
+    ambiguous = (
+        along_rows_tie
+        or _across_rows_tie(best, ev, rec_dirs)
+        or any(
+            sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
+            for sc, _, mm in scored
+            if mm is not m
+        )
     )
     ends_checked = _ends_checked(transform, ev, m.recorded, rec_dirs)
     src, dst = rec[m.recorded], fnd[m.found]
