@@ -55,6 +55,8 @@ class AccuracyOptions:
     search_radius_m: float = 500.0  # how far from its perimeter a record's mines may really be
     min_verified: int = 10  # below this a proportion says little: grade U
     min_correction_support: int = 20  # a correction moves every remaining mine: it needs more evidence
+    # a correction along periodic rows needs found row ends with cleared ground past them: fewer, grade C
+    min_row_ends_checked: int = 2
     reliable_precision: float = 0.75
     reliable_ci_low: float = 0.6
     evidence_activities: tuple[str, ...] = ("clearance",)
@@ -266,6 +268,9 @@ def _grade(
     raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
 ) -> tuple[str, str]:
     clear = al is not None and not al.ambiguous and al.score >= 0.75 * al.inliers
+    # the position along the rows is fixed only by found row ends with cleared ground past them
+    undetermined = al is not None and al.ends_checked is not None and al.ends_checked < opts.min_row_ends_checked
+    clear = clear and not undetermined
     # a record shifted along its own rows by whole spacings still "matches" most of
     # itself; a clear correction that explains clearly more is the better reading
     better = (
@@ -293,6 +298,11 @@ def _grade(
         why = ""
         if al is not None and al.ambiguous:
             why = "ambiguous correction (another place fits as well)"
+        elif undetermined and al is not None:
+            why = (
+                f"position along the rows undetermined (cleared ground reaches past {al.ends_checked} found row "
+                f"end(s), fewer than {opts.min_row_ends_checked})"
+            )
         elif al is not None and not clear:
             why = "the best correction is contradicted by finds around it"
 

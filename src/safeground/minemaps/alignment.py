@@ -62,6 +62,8 @@ class Alignment:
     candidates_tried: int
     ambiguous: bool = False  # another place explains the finds almost as well
     score: float = 0.0  # matches minus contradicting evidence (see _explains)
+    # matched row ends with cleared ground one mine spacing beyond them (None: row ends unknown)
+    ends_checked: int | None = None
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray, center: np.ndarray, *, allow_scale: bool) -> Transform:
@@ -251,6 +253,57 @@ def _slide_along_rows(
     return best, tie
 
 
+def _ends_checked(transform: Transform, ev: _Evidence, matched: np.ndarray, rec_dirs: list[float]) -> int | None:
+    """How many matched row ends have cleared ground one mine spacing beyond them.
+
+    Rows are periodic, so the middle of a row fits many places along it; only a row
+    end that was found, with the ground past it cleared, fixes the position along
+    the rows. None when the record does not say which mines end its rows.
+    """
+    if ev.anchors is None or ev.checked is None or not rec_dirs or len(ev.rec) < 3:
+        return None
+    tree = cKDTree(ev.rec)
+    d, _ = tree.query(ev.rec, k=2)
+    spacing = float(np.median(d[:, 1]))
+    a = np.deg2rad(rec_dirs[0])
+    step = spacing * np.array([np.cos(a), np.sin(a)])
+    ends = np.intersect1d(np.flatnonzero(ev.anchors), matched)
+    if len(ends) == 0:
+        return 0
+    beyond = np.vstack([ev.rec[ends] + step, ev.rec[ends] - step])
+    outward = tree.query(beyond)[0] > 0.5 * spacing  # past the end, not back into the row
+    moved = transform.apply(beyond[outward])
+    return int(shapely.contains_xy(ev.checked, moved[:, 0], moved[:, 1]).sum())
+
+
+ACROSS_ROWS_TIE = 0.9
+
+
+def _across_rows_tie(best: tuple[float, Transform, Matching], ev: _Evidence, rec_dirs: list[float]) -> bool:
+    """Whether the record moved across its rows, onto the place of another of its rows, fits almost as well.
+
+    With a row omitted or invented in the record, its rows can land one or more rows over
+    and still match most finds; only a clear margin over every such reading fixes the
+    position across the rows.
+    """
+    score, t, _ = best
+    if not rec_dirs or len(ev.rec) < 3 or score <= 0:
+        return False
+    a = np.deg2rad(rec_dirs[0])
+    normal = np.array([-np.sin(a), np.cos(a)])
+    proj = np.sort(ev.rec @ normal)
+    centers = np.array([g.mean() for g in np.split(proj, np.flatnonzero(np.diff(proj) > 3.0) + 1)])
+    b = np.deg2rad(rec_dirs[0] + t.rotation_deg)
+    moved_normal = np.array([-np.sin(b), np.cos(b)])
+    offsets = {round(float(ci - cj), 1) for ci in centers for cj in centers if abs(ci - cj) > float(ev.tol.max())}
+    for off in sorted(offsets):
+        shift = np.asarray(t.shift) + off * moved_normal
+        cand = Transform(t.center, (float(shift[0]), float(shift[1])), t.rotation_deg, t.scale)
+        if _explains(cand, ev)[0] >= ACROSS_ROWS_TIE * score:
+            return True
+    return False
+
+
 def estimate_alignment(
     recorded: np.ndarray,
     found: np.ndarray,
@@ -337,11 +390,16 @@ def estimate_alignment(
         return None
     # another place that explains the evidence almost as well, with other finds
     best_finds = set(m.found.tolist())
-    ambiguous = along_rows_tie or any(
-        sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
-        for sc, _, mm in scored
-        if mm is not m
+    ambiguous = (
+        along_rows_tie
+        or _across_rows_tie(best, ev, rec_dirs)
+        or any(
+            sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
+            for sc, _, mm in scored
+            if mm is not m
+        )
     )
+    ends_checked = _ends_checked(transform, ev, m.recorded, rec_dirs)
     src, dst = rec[m.recorded], fnd[m.found]
     resid = np.hypot(*(transform.apply(src) - dst).T)
     boots = []
@@ -353,4 +411,4 @@ def estimate_alignment(
     sr = float(np.std([b.rotation_deg for b in boots]))
     ss = float(np.std([b.scale for b in boots]))
     rms = float(np.sqrt((resid**2).mean()))
-    return Alignment(transform, len(m), rms, (sx, sy), sr, ss, len(candidates), ambiguous, float(score))
+    return Alignment(transform, len(m), rms, (sx, sy), sr, ss, len(candidates), ambiguous, float(score), ends_checked)
