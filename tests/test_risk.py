@@ -398,3 +398,26 @@ def test_dask_local_cluster_gives_the_same_map(demo_store, demo_model):
     assert local.keys() == dist.keys() and len(local) > 4
     for k, a in local.items():
         np.testing.assert_array_equal(a, dist[k])
+
+
+def test_dem_gives_elevation_and_slope(tmp_path):
+    """A plane rising 1 m every 10 m eastwards: elevation follows x, slope is atan(0.1) = 5.71° everywhere inside."""
+    from rasterio.transform import from_origin
+
+    g = tiny_grid(20)
+    dem = tmp_path / "dem.tif"
+    cols = np.arange(40)
+    z = np.tile(100.0 + (cols + 0.5) * 5 * 0.1, (40, 1)).astype("float32")  # 5 m pixels over the grid
+    with rasterio.open(dem, "w", driver="GTiff", width=40, height=40, count=1, dtype="float32",
+                       crs=UTM38, transform=from_origin(g.x0, g.y0, 5, 5)) as dst:  # fmt: skip
+        dst.write(z, 1)
+    spec = FeatureSpec(max_distance_m=50.0, radii_m=(10.0,), dem_path=str(dem))
+    fb = FeatureBuilder(g, [Layer("p", POINT, np.array([shapely.Point(*centre(g, 3, 3))]))], spec)
+    assert fb.names[-2:] == ["elevation_m", "slope_deg"]
+    X = fb.window(Window(0, 0, 20, 20))
+    elev = X[:, -2].reshape(20, 20)
+    slope = X[:, -1].reshape(20, 20)
+    assert elev[5, 4] == pytest.approx(100.0 + (4 * 10 + 5) * 0.1, abs=0.05)
+    assert elev[5, 12] - elev[5, 2] == pytest.approx(10 * 10 * 0.1, abs=0.05)
+    assert slope[2:18, 2:18] == pytest.approx(np.full((16, 16), np.degrees(np.arctan(0.1))), abs=0.05)
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec

@@ -88,21 +88,25 @@ def _settings(
     domain_buffer_m: float | None,
     radii: str | None = None,
     max_distance: float | None = None,
+    dem: Path | None = None,
 ) -> object:
     from safeground.risk.features import FeatureSpec
     from safeground.risk.pipeline import RiskSettings
 
     spec = None
-    if radii or max_distance:
+    if dem is not None and not dem.exists():
+        raise SafeGroundError(f"no DEM file {dem}", hint="give a GeoTIFF (or any raster GDAL reads) of elevations")
+    if radii or max_distance or dem:
         try:
             r = tuple(float(v) for v in radii.split(",")) if radii else None
         except ValueError:
             raise SafeGroundError(f"--radii {radii!r} is not a list of metres", hint="e.g. --radii 250,1000") from None
-        spec = FeatureSpec.for_cell(cell, r, max_distance)
+        spec = FeatureSpec.for_cell(cell, r, max_distance, str(dem.resolve()) if dem else None)
     return RiskSettings(cell_m=cell, model=model, block_km=block_km, domain_buffer_m=domain_buffer_m, spec=spec)
 
 
 Radii = Annotated[str | None, typer.Option(help="Density radii in metres, e.g. 250,1000 (default 10 and 40 cells).")]
+DemIn = Annotated[Path | None, typer.Option(help="Elevation raster: adds elevation and slope features.")]
 MaxDist = Annotated[float | None, typer.Option(help="Distances capped at this many metres (default 80 cells).")]
 
 
@@ -133,6 +137,7 @@ def train_cmd(
     domain_buffer_m: Annotated[float | None, typer.Option(help="Negatives only this close to earlier events.")] = None,
     radii: Radii = None,
     max_distance: MaxDist = None,
+    dem: DemIn = None,
 ) -> None:
     """Learn where contamination is from what was known on a date and what was found after it."""
     from safeground.risk.pipeline import train
@@ -140,7 +145,7 @@ def train_cmd(
     data = _data(store, events, target, context, date_column, block_column, region=region)
     with _bar() as prog:
         tm = train(
-            data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance), as_of, until, _step(prog)
+            data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem), as_of, until, _step(prog)
         )  # type: ignore[arg-type]
     tm.save(out)
     console.print(
@@ -169,6 +174,7 @@ def evaluate_cmd(
     domain_buffer_m: Annotated[float | None, typer.Option(help="Evaluate cells this close to earlier events.")] = None,
     radii: Radii = None,
     max_distance: MaxDist = None,
+    dem: DemIn = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Also write the evaluation as JSON here.")] = None,
 ) -> None:
@@ -180,7 +186,7 @@ def evaluate_cmd(
     if method == "temporal" and not cut:
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
     data = _data(store, events, target, context, date_column, block_column, region=region)
-    settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance)
+    settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
     t0 = time.perf_counter()
     with _bar() as prog:
         step = _step(prog)

@@ -36,11 +36,19 @@ class FeatureSpec:
     radii_m: tuple[float, ...] = (250.0, 1000.0)
     distance: bool = True
     density: bool = True
-    terrain: bool = False  # elevation and slope from a DEM
+    dem_path: str | None = None  # a DEM (any CRS GDAL reads) adds elevation and slope
+
+    @property
+    def terrain(self) -> bool:
+        return self.dem_path is not None
 
     @classmethod
     def for_cell(
-        cls, cell_m: float, radii_m: tuple[float, ...] | None = None, max_distance_m: float | None = None
+        cls,
+        cell_m: float,
+        radii_m: tuple[float, ...] | None = None,
+        max_distance_m: float | None = None,
+        dem_path: str | None = None,
     ) -> FeatureSpec:
         """Scales that suit the cell: 3, 10 and 40 cells for densities, 80 cells for distances, unless given.
 
@@ -49,6 +57,7 @@ class FeatureSpec:
         return cls(
             max_distance_m=max_distance_m or 80 * cell_m,
             radii_m=tuple(radii_m) if radii_m else (3 * cell_m, 10 * cell_m, 40 * cell_m),
+            dem_path=dem_path,
         )
 
     def halo_cells(self, cell: float) -> int:
@@ -75,7 +84,7 @@ class FeatureSpec:
             "radii_m": list(self.radii_m),
             "distance": self.distance,
             "density": self.density,
-            "terrain": self.terrain,
+            "dem_path": self.dem_path,
         }
 
     @classmethod
@@ -85,7 +94,7 @@ class FeatureSpec:
             tuple(float(r) for r in d["radii_m"]),
             bool(d["distance"]),
             bool(d["density"]),
-            bool(d.get("terrain", False)),
+            d.get("dem_path"),
         )
 
 
@@ -96,15 +105,12 @@ class FeatureBuilder:
     grid: Grid
     layers: list[Layer]
     spec: FeatureSpec = field(default_factory=FeatureSpec)
-    dem_path: str | None = None
 
     def __post_init__(self) -> None:
         self._trees = [shapely.STRtree(la.geoms) if len(la) and la.kind != LINE else None for la in self.layers]
         # lines become weighted vertices once, for the whole layer: clipping them per tile would move the
         # vertices and make a cell's value depend on where the tile edges fall
         self._lines = [_line_vertices(la, self.grid.cell / 2) if la.kind == LINE else None for la in self.layers]
-        if self.spec.terrain and not self.dem_path:
-            raise ValueError("terrain features need a DEM")
 
     @property
     def names(self) -> list[str]:
@@ -232,7 +238,7 @@ class FeatureBuilder:
         from rasterio.warp import Resampling, reproject
 
         elev = np.full((h.height, h.width), np.nan, np.float32)
-        with rasterio.open(self.dem_path) as src:
+        with rasterio.open(self.spec.dem_path) as src:
             reproject(
                 rasterio.band(src, 1),
                 elev,
