@@ -54,8 +54,7 @@ def predict_tiles(
     client: object | None,
 ) -> Iterator[tuple[Window, np.ndarray]]:
     """Probabilities per tile, in process or on the cluster (order of arrival, not row-major)."""
-    halo = FeatureBuilder(grid, layers[:0], spec).halo  # type: ignore[arg-type]
-    tiles = list(grid.tiles(tile_cells, halo))
+    tiles = list(grid.tiles(tile_cells, spec.halo_cells(grid.cell)))  # type: ignore[attr-defined]
     if client is None:
         fb = FeatureBuilder(grid, layers, spec)  # type: ignore[arg-type]
         for t in tiles:

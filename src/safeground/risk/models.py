@@ -8,7 +8,7 @@ true if the probability was calibrated on ground the model had not seen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,7 +33,7 @@ def make_model(name: str, **params: Any) -> RiskModel:
 
 
 @dataclass
-class RiskModel:
+class RiskModel(ABC):
     """Fit raw scores, then a monotone calibration; explain in the raw score's units (log-odds)."""
 
     NAME: ClassVar[str] = ""
@@ -67,16 +67,15 @@ class RiskModel:
     def _new(self) -> RiskModel:
         return type(self)(params=dict(self.params))
 
-    # subclasses
-    def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None: ...
 
-    def _raw(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _raw(self, X: np.ndarray) -> np.ndarray: ...
 
+    @abstractmethod
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(n, features + 1): each feature's push on the log-odds; the last column is the base value."""
-        raise NotImplementedError
 
 
 @register
@@ -155,6 +154,3 @@ def block_folds(groups: np.ndarray, n_splits: int = 5) -> list[tuple[np.ndarray,
         load[f] += counts[b]
     fold = fold_of_block[inverse]
     return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
-
-
-ModelFactory = Callable[[], RiskModel]

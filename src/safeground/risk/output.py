@@ -10,7 +10,6 @@ finished map can tell.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -231,12 +230,6 @@ class RiskSampler:
 
     def close(self) -> None:
         self._src.close()
-
-
-def copy_model_card(model_path: Path, out_dir: Path) -> None:
-    card = model_path.with_suffix(model_path.suffix + ".json")
-    if card.exists():
-        shutil.copy(card, out_dir / card.name)
 
 
 def now_id() -> str:

@@ -11,7 +11,7 @@ random cells, because neighbouring cells of one minefield share everything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ import shapely
 from safeground import __version__
 from safeground.errors import SafeGroundError
 from safeground.risk.features import FeatureBuilder, FeatureSpec
-from safeground.risk.grid import Grid, Window
+from safeground.risk.grid import Grid
 from safeground.risk.metrics import Scores, evaluate_scores
 from safeground.risk.models import RiskModel, block_folds, make_model
 from safeground.risk.sources import POINT, Events, Layer, RiskData
@@ -504,16 +504,6 @@ def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step =
 
 
 # ------------------------------------------------------------------ prediction
-
-
-def iter_predictions(
-    tm: TrainedModel, data: RiskData, grid: Grid, as_of: date | None, tile_cells: int = 1024
-) -> Iterator[tuple[Window, np.ndarray]]:
-    """Probabilities tile by tile (row-major), memory bounded by one tile."""
-    fb = FeatureBuilder(grid, aligned_layers(data, as_of, tm.layers), tm.spec)
-    for tile in grid.tiles(tile_cells, fb.halo):
-        X = fb.tile(tile)
-        yield tile.core, tm.model.predict_proba(X).astype(np.float32).reshape(tile.core.height, tile.core.width)
 
 
 def score_points(tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None) -> np.ndarray:
