@@ -45,7 +45,7 @@ from safeground.intake.locate import Locator, locate, plan
 from safeground.intake.mapping import FieldMapping
 from safeground.intake.sources import Batch, Source, open_source
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage.base import Store
+from safeground.storage.base import RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
 
 #: fields that say who/when/which version, not what: two rows differing only here are the same information
@@ -79,12 +79,18 @@ class ImportReport:
     #: keep at most this many uids per action in the lists above (None: all); counts are always exact
     list_limit: int | None = None
 
-    def add_many(self, action: str, items: list[str], uids: list[str]) -> None:
-        """Many changes of one kind at once; beyond ``list_limit`` only counted."""
-        room = len(uids) if self.list_limit is None else max(self.list_limit - self.counts[action], 0)
+    def room(self, action: str) -> int | None:
+        """How many more changes of this kind are listed (None: all)."""
+        return None if self.list_limit is None else max(self.list_limit - self.counts[action], 0)
+
+    def add_many(self, action: str, items: list[str], uids: list[str], count: int | None = None) -> None:
+        """``count`` changes of one kind; only the first ``room(action)`` need their item and uid given."""
+        count = len(uids) if count is None else count
+        room = self.room(action)
+        room = count if room is None else min(room, count)
         for item, uid in zip(items[:room], uids[:room], strict=True):
             self.add(Change(item, uid, action))
-        self.counts[action] += max(len(uids) - room, 0)
+        self.counts[action] += count - room
 
     def add(self, change: Change) -> None:
         self.counts[change.action] += 1
@@ -234,35 +240,78 @@ class _Importer:
         self.placeholder = _PLACEHOLDER.get(cls.GEOMETRY or "", shapely.Point(0, 0))
 
     # -- attribute columns ----------------------------------------------------------
-    def _columns(self, batch: Batch) -> pd.DataFrame:
+    def _tidy(self, column: str, value: Any) -> Any:
+        """One source value as the model will see it: blanks empty, constants filled, values mapped."""
+        value = _clean(value)
+        if value is None and column in self.constants:
+            value = self.constants[column]
+        if value is not None and column in self.values:
+            value = self.values[column].get(str(value).strip().casefold(), value)
+        if value is None and column == "entered_by":
+            value = self.entered_by
+        return value
+
+    def _attributes(self, batch: Batch, named: list[str]) -> np.ndarray:
+        """Per row, the id of its combination of attribute values (``combo_list``), new ones validated.
+
+        Each column is factorised first, so cleaning and value mapping run once per
+        distinct value, and rows are only ever handled as integer codes.
+        """
         frame = batch.frame.rename(columns=self.rename)
         frame = frame.loc[:, [c for c in frame.columns if c in self.known]]
         frame = frame.loc[:, ~frame.columns.duplicated()]
         n = len(frame)
-        out = {}
-        for c in self.lay.column_names:
+        codes_of: list[np.ndarray] = []
+        values_of: list[list[Any]] = []
+        for c in self.attr_cols:
             if c in frame.columns:
-                col = frame[c]
-                if self.source.is_table and col.dtype == object:
-                    values = col.tolist()  # cells already read as text or None
-                elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-                    # text columns (pandas' own string dtype included): only odd cells need cleaning
-                    raw = col.astype(object).where(col.notna(), None).tolist()
-                    values = [v if type(v) is str and v and not v.isspace() else _clean(v) for v in raw]
-                else:
-                    values = [_clean(v) for v in col.astype(object).where(col.notna(), None).tolist()]
+                raw_codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+                raw = [*uniques.tolist(), None]  # the last one stands for missing cells
+                raw_codes = np.where(raw_codes < 0, len(raw) - 1, raw_codes)
             else:
-                values = [None] * n
-            if c in self.constants:
-                const = self.constants[c]
-                values = [const if v is None else v for v in values]
-            if c in self.values:
-                table = self.values[c]
-                values = [table.get(str(v).strip().casefold(), v) if v is not None else None for v in values]
-            out[c] = values
-        out.setdefault("entered_by", [None] * n)
-        out["entered_by"] = [self.entered_by if v is None else v for v in out["entered_by"]]
-        return pd.DataFrame(out, dtype=object) if n else pd.DataFrame(columns=self.lay.column_names)
+                raw, raw_codes = [None], np.zeros(n, dtype=np.int64)
+            # two source values may become one ('' and missing, 'Yes' and 'yes' mapped alike)
+            tidy: dict[Any, int] = {}
+            values: list[Any] = []
+            remap = np.empty(len(raw), dtype=np.int64)
+            for k, v in enumerate(raw):
+                t = self._tidy(c, v)
+                key = (type(t), t)
+                if key not in tidy:
+                    tidy[key] = len(values)
+                    values.append(t)
+                remap[k] = tidy[key]
+            codes_of.append(remap[raw_codes])
+            values_of.append(values)
+        key = np.zeros(n, dtype=np.int64)
+        card = 1
+        for codes, values in zip(codes_of, values_of, strict=True):
+            if card * len(values) >= 1 << 62:  # renumber what is distinct so far before it overflows
+                _, key = np.unique(key, return_inverse=True)
+                card = int(key.max()) + 1
+            key = key * len(values) + codes
+            card *= len(values)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        ids = np.empty(len(first), dtype=np.int64)
+        for j, r in enumerate(first.tolist()):
+            combo = tuple(values[codes[r]] for codes, values in zip(codes_of, values_of, strict=True))
+            cid = self.combo_ids.get(combo)
+            if cid is None:
+                cid = self.combo_ids[combo] = len(self.combo_list)
+                self.combo_list.append(self._combo(combo, named[r]))
+            ids[j] = cid
+        cids = ids[inverse.reshape(-1)]
+        counts = np.bincount(cids, minlength=len(self.combo_list))
+        for c in np.flatnonzero(counts).tolist():
+            self.combo_list[c].count += int(counts[c])
+        return cids
+
+    def _uids(self, batch: Batch) -> list[str | None]:
+        source = [c for c, t in self.rename.items() if t == "uid" and c in batch.frame.columns]
+        if not source:
+            return [None] * len(batch.frame)
+        col = batch.frame[source[0]].astype(object)
+        return [None if (u := _clean(v)) is None else str(u).strip() for v in col.tolist()]
 
     def _combo(self, key: tuple[Any, ...], item: str) -> _Combo:
         values = dict(zip(self.attr_cols, key, strict=True))
@@ -290,7 +339,8 @@ class _Importer:
         encoded = None
         rec = None
         try:
-            rec = self.cls.model_validate(trial)
+            # the geometry here is a placeholder: the real one is checked row by row in _geometry
+            rec = self.cls.model_validate(trial, context={"geometry_checked": True})
         except ValidationError as exc:
             for err in exc.errors():
                 fld = ".".join(str(p) for p in err["loc"]) or "record"
@@ -413,12 +463,20 @@ class _Importer:
         self.stored_content, self.stored_by_key = {}, {}
         if self.store.count(self.cls) == 0:
             return
+        uids: list[str] = []
+        contents: list[int] = []
+        geoms: list[Any] = []
         for rec in self.store.find(self.cls):
             enc = self.lay.encode(rec)
-            wkb = _wkb(getattr(rec, "geometry", None))
-            self.stored_content[hash((wkb, hash(tuple(enc[i] for i in self.content_index))))] = rec.uid
+            uids.append(rec.uid)
+            contents.append(hash(tuple(enc[i] for i in self.content_index)))
+            geoms.append(getattr(rec, "geometry", None))
             if self.key:
                 self.stored_by_key[tuple(_key_value(getattr(rec, k)) for k in self.key)] = rec.uid
+        hashes = _row_hashes(
+            np.asarray(geoms, dtype=object) if self.has_geom else None, np.asarray(contents, dtype=np.int64)
+        )
+        self.stored_content = dict(zip(hashes.tolist(), uids, strict=True))
 
     def run(self) -> None:
         """Read, check and (unless a dry run) write every batch; problems are collected, not raised."""
@@ -429,36 +487,20 @@ class _Importer:
         else:
             self.store.insert_stream(self.lay, batches)
 
-    def _combo_ids(self, keys: list[tuple[Any, ...]], items: list[str]) -> np.ndarray:
-        get = self.combo_ids.get
-        cids = [get(k, -1) for k in keys]
-        for i, c in enumerate(cids):
-            if c < 0:
-                c = self.combo_ids.get(keys[i], -1)
-                if c < 0:
-                    c = self.combo_ids[keys[i]] = len(self.combo_list)
-                    self.combo_list.append(self._combo(keys[i], items[i]))
-                cids[i] = c
-        return np.asarray(cids, dtype=np.int64)
-
-    def _prepared(self) -> Iterator[tuple[list[tuple[Any, ...]], Any]]:
-        """Per batch: the new rows to insert (encoded) and their geometry; updates are applied on the way."""
+    def _prepared(self) -> Iterator[RowBatch]:
+        """Per batch: the new rows to insert; updates of stored records are applied on the way."""
         item_word = "row" if self.source.is_table else "feature"
+        contents = np.empty(0, dtype=np.int64)
         for batch in self.source.batches():
             self.report.notes.extend(n for n in self.source.notes if n not in self.report.notes)
-            cols = self._columns(batch)
-            n = len(cols)
+            items = batch.items
+            n = len(items)
             if n == 0:
                 continue
-            uids = [None if u is None else str(u).strip() for u in cols["uid"].tolist()]
-            items = batch.items
+            uids = self._uids(batch)
             named = [it if u is None else f"{it} ({u})" for it, u in zip(items, uids, strict=True)]
             geoms, good = self._geometry(batch, named)
-            keys = list(zip(*[cols[c].tolist() for c in self.attr_cols], strict=True))
-            cids = self._combo_ids(keys, named)
-            counts = np.bincount(cids, minlength=len(self.combo_list))
-            for c in np.flatnonzero(counts):
-                self.combo_list[c].count += int(counts[c])
+            cids = self._attributes(batch, named)
             combo_bad = np.array([bool(c.errors) for c in self.combo_list], dtype=bool)
             bad = ~good | combo_bad[cids]
             for i in np.flatnonzero(combo_bad[cids]):
@@ -467,8 +509,8 @@ class _Importer:
                         continue
                     self.problems.append(Problem(self.src, named[i], fld, msg, val))
             has_uid = np.array([u is not None for u in uids], dtype=bool)
-            matches: list[tuple[int, str, _Combo]] = []
-            for i in np.flatnonzero(has_uid):
+            matches: list[tuple[int, str, int]] = []
+            for i in np.flatnonzero(has_uid).tolist():
                 uid = uids[i]
                 if not _UID.match(uid) or len(uid) > 64:  # type: ignore[arg-type]
                     self.problems.append(
@@ -485,20 +527,14 @@ class _Importer:
                 else:
                     self.seen_uids[uid] = items[i]  # type: ignore[index]
                     if not bad[i]:
-                        matches.append((int(i), uid, self.combo_list[cids[i]]))  # type: ignore[arg-type]
+                        matches.append((i, uid, int(cids[i])))  # type: ignore[arg-type]
             # rows without an identifier: a second identical row is a duplicate, an identical stored one is skipped
             anon = np.flatnonzero(~has_uid & ~bad)
-            wkbs = (
-                shapely.to_wkb(geoms[anon], byte_order=1, flavor="iso", output_dimension=2)
-                if self.has_geom
-                else [None] * len(anon)
-            )
-            contents = [self.combo_list[c].content for c in cids[anon].tolist()]
-            hashes = np.fromiter((hash(t) for t in zip(wkbs, contents, strict=True)), dtype=np.int64, count=len(anon))
-            numbers = np.fromiter((int(items[i].split()[1]) for i in anon), dtype=np.int64, count=len(anon))
-            dup_of = self._duplicates(hashes, numbers)
-            create: list[int] = []
-            for j in np.flatnonzero(dup_of >= 0):
+            if len(contents) < len(self.combo_list):
+                contents = np.fromiter((c.content for c in self.combo_list), dtype=np.int64, count=len(self.combo_list))
+            hashes = _row_hashes(geoms[anon] if self.has_geom else None, contents[cids[anon]])
+            dup_of = self._duplicates(hashes, batch.item_numbers()[anon])
+            for j in np.flatnonzero(dup_of >= 0).tolist():
                 self.problems.append(
                     Problem(
                         self.src,
@@ -508,16 +544,18 @@ class _Importer:
                     )
                 )
             fresh = anon[dup_of < 0]
+            create: list[int]
             if self.key or self.store_has_records:
                 self._load_stored()
                 lookup = dict(zip(anon.tolist(), hashes.tolist(), strict=True))
+                create = []
                 for i in fresh.tolist():
-                    combo = self.combo_list[cids[i]]
                     if self.key:
-                        kv = tuple(_key_value(combo.encoded[self.lay.column_names.index(k)]) for k in self.key)  # type: ignore[index]
+                        encoded = self.combo_list[cids[i]].encoded
+                        kv = tuple(_key_value(encoded[self.lay.column_names.index(k)]) for k in self.key)  # type: ignore[index]
                         stored_uid = self.stored_by_key.get(kv)  # type: ignore[union-attr]
                         if stored_uid is not None:
-                            matches.append((i, stored_uid, combo))
+                            matches.append((i, stored_uid, int(cids[i])))
                             continue
                     same = self.stored_content.get(lookup[i])  # type: ignore[union-attr]
                     if same is not None:
@@ -526,26 +564,30 @@ class _Importer:
                     create.append(i)
             else:
                 create = fresh.tolist()
-            new_uids = [
-                f"{self.cls.UID_PREFIX}-{k:05d}" for k in range(self.next_no + 1, self.next_no + 1 + len(create))
-            ]
+            numbers = np.arange(self.next_no + 1, self.next_no + 1 + len(create), dtype=np.int64)
             self.next_no += len(create)
-            u = self.uid_index
-            parts = [
-                (tuple(c.encoded[:u]), tuple(c.encoded[u + 1 :])) if c.encoded else ((), ()) for c in self.combo_list
-            ]
-            rows = [parts[c][0] + (uid,) + parts[c][1] for c, uid in zip(cids[create].tolist(), new_uids, strict=True)]
-            new_geoms = list(geoms[create]) if self.has_geom else None
-            self.report.add_many("create", [items[i] for i in create], new_uids)
-            if matches:
-                extra_rows: list[list[Any]] = []
-                extra_geoms: list[Any] = []
-                self._resolve(matches, items, geoms, extra_rows, extra_geoms, True)
-                rows += [tuple(r) for r in extra_rows]
-                if new_geoms is not None:
-                    new_geoms += extra_geoms
-            if not self.problems and rows:
-                yield rows, (np.asarray(new_geoms, dtype=object) if new_geoms is not None else None)
+            listed = len(create) if (room := self.report.room("create")) is None else min(room, len(create))
+            self.report.add_many(
+                "create",
+                [items[i] for i in create[:listed]],
+                [_uid(self.cls.UID_PREFIX, k) for k in numbers[:listed].tolist()],
+                len(create),
+            )
+            batches = []
+            if create:
+                rows = np.asarray(create, dtype=np.int64)
+                batches.append(
+                    RowBatch(
+                        _Encoded(self.combo_list), cids[rows], None, geoms[rows] if self.has_geom else None,
+                        self.uid_index, numbers, self.cls.UID_PREFIX,
+                    )
+                )  # fmt: skip
+            if matches and (more := self._resolve(matches, items, geoms)):
+                rows = np.asarray([i for i, _ in more], dtype=np.int64)
+                batches.append(RowBatch(_Encoded(self.combo_list), cids[rows], [u for _, u in more],
+                                        geoms[rows] if self.has_geom else None, self.uid_index))  # fmt: skip
+            if not self.problems:
+                yield from batches
 
     def _duplicates(self, hashes: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         """For each row: the number of an earlier identical row (this batch or before), or -1.
@@ -582,22 +624,17 @@ class _Importer:
         return self._has_records
 
     def _resolve(
-        self,
-        matches: list[tuple[int, str, _Combo]],
-        items: list[str],
-        geoms: np.ndarray,
-        new_rows: list[list[Any]],
-        new_geoms: list[Any],
-        has_uid_col: bool,
-    ) -> None:
-        """Rows that name a record: new ones are created; stored ones updated, skipped or reported."""
+        self, matches: list[tuple[int, str, int]], items: list[str], geoms: np.ndarray
+    ) -> list[tuple[int, str]]:
+        """Rows that name a record: stored ones are updated, skipped or reported; the new ones are returned."""
         stored = self.store.existing_uids(self.cls, [u for _, u, _ in matches])
-        for i, uid, combo in matches:
+        new: list[tuple[int, str]] = []
+        for i, uid, cid in matches:
+            combo = self.combo_list[cid]
             row = list(combo.encoded)  # type: ignore[arg-type]
             row[self.uid_index] = uid
             if uid not in stored:
-                new_rows.append(row)
-                new_geoms.append(geoms[i])
+                new.append((i, uid))
                 self.report.add(Change(items[i], uid, "create"))
                 continue
             old = self.store.get(self.cls, uid)
@@ -626,6 +663,7 @@ class _Importer:
             data = self.lay.decode(row, geoms[i] if self.has_geom else None).model_dump()
             data.update(version=old.version, change_reason=f"re-imported from {self.src}")
             self.store.update(self.cls.model_validate(data), expected_version=old.version)
+        return new
 
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
@@ -655,9 +693,63 @@ class _Importer:
                     )
 
 
+class _Encoded:
+    """The stored column values of each combination, as ``RowBatch.combos`` (a live view: it grows)."""
+
+    def __init__(self, combos: list[_Combo]) -> None:
+        self._combos = combos
+
+    def __len__(self) -> int:
+        return len(self._combos)
+
+    def __getitem__(self, k: int) -> list[Any]:
+        return self._combos[k].encoded  # type: ignore[return-value]
+
+
+_M1, _M2, _M3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * _M2
+    h = h ^ (h >> np.uint64(27))
+    h = h * _M3
+    return h ^ (h >> np.uint64(31))
+
+
+def _row_hashes(geoms: np.ndarray | None, contents: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint of (geometry, attribute content) per row, to find identical rows.
+
+    Points, nearly all of a large import, are hashed from the bits of their
+    coordinates with array operations; other geometry from its WKB.
+    """
+    with np.errstate(over="ignore"):
+        h = _mix(np.asarray(contents, dtype=np.int64).view(np.uint64) ^ _M1)
+        if geoms is None or len(geoms) == 0:
+            return h.view(np.int64)
+        g = np.zeros(len(h), dtype=np.uint64)
+        missing = shapely.is_missing(geoms)
+        point = (shapely.get_type_id(geoms) == 0) & ~missing
+        point[point] = ~shapely.is_empty(geoms[point])
+        if point.any():
+            bits = np.ascontiguousarray(shapely.get_coordinates(geoms[point])).view(np.uint64)
+            g[point] = _mix(bits[:, 0] ^ _M2) ^ _mix(bits[:, 1] ^ _M3) * _M1
+        other = ~point & ~missing
+        if other.any():
+            wkbs = shapely.to_wkb(geoms[other], byte_order=1, flavor="iso", output_dimension=2)
+            g[other] = np.fromiter((hash(w) & 0xFFFFFFFFFFFFFFFF for w in wkbs), dtype=np.uint64, count=len(wkbs))
+        return _mix(h ^ g ^ _M3).view(np.int64)
+
+
 def _row_order(p: Problem) -> int:
     m = re.search(r"\d+", p.item)
     return int(m.group()) if m and not p.item.startswith("record") else 0
+
+
+def _uid(prefix: str, number: int) -> str:
+    """A generated identifier; ``RowBatch.uid_list`` writes the same."""
+    return f"{prefix}-{number:05d}"
 
 
 def _wkb(geom: Any) -> bytes | None:

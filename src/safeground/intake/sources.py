@@ -38,6 +38,12 @@ class Batch:
     frame: pd.DataFrame
     geometry: np.ndarray | None
     items: list[str]
+    numbers: np.ndarray | None = None  # the number in each item's label, when the reader knows it
+
+    def item_numbers(self) -> np.ndarray:
+        if self.numbers is not None:
+            return self.numbers
+        return np.fromiter((int(it.split()[1]) for it in self.items), dtype=np.int64, count=len(self.items))
 
 
 @dataclass
@@ -150,9 +156,10 @@ def _gis_batches(source: Source, size: int) -> Iterator[Batch]:
                         col = rb.column(names.index(geom_name))
                         geoms = shapely.from_wkb(np.asarray(col.to_numpy(zero_copy_only=False), dtype=object))
                     frame = rb.drop_columns([geom_name]).to_pandas() if geom_name in names else rb.to_pandas()
-                    items = [f"feature {number + i + 1}" for i in range(len(frame))]
+                    numbers = np.arange(number + 1, number + 1 + len(frame), dtype=np.int64)
+                    items = [f"feature {k}" for k in numbers.tolist()]
                     number += len(frame)
-                    yield Batch(frame, geoms, items)
+                    yield Batch(frame, geoms, items, numbers)
     except InvalidInput:
         raise
     except Exception as exc:  # a file truncated in the middle fails only when that part is read
@@ -321,12 +328,12 @@ def _arrow_batch(table: Any, first: int, pc: Any) -> Batch:
     frame = pd.DataFrame({n: c.to_numpy(zero_copy_only=False) for n, c in cols.items()}, dtype=object)
     frame = frame.where(frame.notna(), None)
     empty = frame.isna().all(axis=1).to_numpy()
-    items = [f"row {first + i}" for i in range(len(frame))]
+    numbers = np.arange(first, first + len(frame), dtype=np.int64)
     if empty.any():  # rows of empty cells (",,,,") are blank lines too
         keep = np.flatnonzero(~empty)
         frame = frame.iloc[keep].reset_index(drop=True)
-        items = [items[i] for i in keep]
-    return Batch(frame, None, items)
+        numbers = numbers[keep]
+    return Batch(frame, None, [f"row {k}" for k in numbers.tolist()], numbers)
 
 
 def _python_rows_checked(source: Source) -> Iterator[list[Any]]:

@@ -104,7 +104,7 @@ class Record(BaseModel):
             object.__setattr__(self, "geometry", shapely.MultiPolygon([geom]))
         elif expected == "MULTILINESTRING" and geom.geom_type == "LineString":
             object.__setattr__(self, "geometry", shapely.MultiLineString([geom]))
-        if info.context and info.context.get("from_store"):
+        if info.context and (info.context.get("from_store") or info.context.get("geometry_checked")):
             return self
         issues = check_geometry(self.geometry, expected=expected)  # type: ignore[attr-defined]
         if issues:

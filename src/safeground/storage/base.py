@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
+import numpy as np
 
 from safeground.model.base import RECORD_TYPES, Record
 
@@ -26,6 +28,46 @@ R = TypeVar("R", bound=Record)
 
 BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in WGS 84 degrees
 Progress = Callable[[int], None]
+
+
+@dataclass
+class RowBatch:
+    """New records of one layer as the bulk import hands them over.
+
+    A million recorded mines share a few thousand distinct combinations of
+    attribute values. Each combination travels once, in ``combos``; a row is its
+    uid, the index of its combination and its geometry. A backend can then write
+    the attributes set-wise instead of binding sixteen values for every row.
+    """
+
+    #: every distinct combination so far, in ``Layout.encode`` order; the uid slot is ignored.
+    #: The importer only appends to it, so a backend may remember how much it has already seen.
+    combos: Sequence[Sequence[Any]]
+    combo: np.ndarray  # per row: index into combos
+    #: per row: its uid; or None when the uids are generated as ``{uid_prefix}-{number:05d}``
+    uids: list[str] | None
+    geoms: np.ndarray | None  # per row (None when the layer has no geometry)
+    uid_index: int
+    uid_numbers: np.ndarray | None = None
+    uid_prefix: str = ""
+
+    def __len__(self) -> int:
+        return len(self.combo)
+
+    def uid_list(self) -> list[str]:
+        if self.uids is not None:
+            return self.uids
+        assert self.uid_numbers is not None
+        return [f"{self.uid_prefix}-{k:05d}" for k in self.uid_numbers.tolist()]
+
+    def rows(self) -> list[list[Any]]:
+        """Full column values per row, for backends that write row by row."""
+        out = []
+        for c, uid in zip(self.combo.tolist(), self.uid_list(), strict=True):
+            row = list(self.combos[c])
+            row[self.uid_index] = uid
+            out.append(row)
+        return out
 
 
 class Store(ABC):
@@ -65,18 +107,18 @@ class Store(ABC):
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
         """Write new records of one layer inside the open transaction (identifiers already checked)."""
 
-    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[list[Any]], Any]]) -> int:
-        """Insert new records given batch by batch as validated column values (``Layout.encode`` order).
+    def insert_stream(self, lay: Layout, batches: Iterable[RowBatch]) -> int:
+        """Insert new records given batch by batch as validated column values.
 
-        The bulk path of imports: each batch is (rows, geometries); the caller has
-        validated every value with the model and checked that no identifier is
-        stored yet. All batches land in one transaction. Backends override it to
-        skip rebuilding record objects.
+        The bulk path of imports: the caller has validated every value with the
+        model and checked that no identifier is stored yet. All batches land in
+        one transaction. Backends override it to skip rebuilding record objects.
         """
         total = 0
         with self.transaction():
-            for rows, geoms in batches:
-                recs = [lay.decode(row, None if geoms is None else geoms[i]) for i, row in enumerate(rows)]
+            for batch in batches:
+                geoms = batch.geoms
+                recs = [lay.decode(row, None if geoms is None else geoms[i]) for i, row in enumerate(batch.rows())]
                 self._refuse_duplicates(lay.record_type, recs)
                 total += self._insert(lay, recs, None)
         return total

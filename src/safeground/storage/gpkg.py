@@ -31,7 +31,7 @@ import shapely
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
-from safeground.storage.base import BBox, Progress, R, Store
+from safeground.storage.base import BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -359,76 +359,112 @@ class GeoPackageStore(Store):
             self._touched.add(lay.table)
         return len(recs)
 
-    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[list[Any]], Any]]) -> int:
+    def insert_stream(self, lay: Layout, batches: Iterable[RowBatch]) -> int:
         """Bulk insert of validated column values, batch by batch, with the R-tree built at the end.
+
+        Binding every value of every row costs Python more than SQLite takes to
+        write it. So each distinct combination of attribute values is staged once
+        in a temporary table, each row only as (fid, geometry, uid, combination),
+        and one ``INSERT … SELECT`` per batch joins them inside SQLite.
 
         The R-tree insert trigger calls Python functions for every row; during a
         bulk insert it is dropped, and the index is filled afterwards: packed in one
         go when the layer's index was empty (``gpkg_rtree.bulk_load``), entry by
-        entry otherwise. Everything, the trigger included, happens inside one
-        transaction, so a rollback restores the layer as it was.
+        entry otherwise. Everything, the staging tables and the trigger included,
+        happens inside one transaction, so a rollback restores the layer as it was.
         """
-        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-        cols = ", ".join(map(_q, names))
+        attrs = [c for i, c in enumerate(lay.column_names) if c != "uid"]
+        keep = [i for i, c in enumerate(lay.column_names) if c != "uid"]
+        attr_cols = ", ".join(map(_q, attrs))
         total = 0
         with self.transaction():
-            if not lay.geometry_type:
-                sql = f"INSERT INTO {_q(lay.table)} ({cols}) VALUES ({', '.join('?' * len(names))})"
-                for rows, _ in batches:
-                    self._con.executemany(sql, rows)
-                    total += len(rows)
-                return total
-            # a bigger page cache for the bulk write: the uid index is written all over, not at its end
-            cache = self._con.execute("PRAGMA cache_size").fetchone()[0]
-            self._con.execute("PRAGMA cache_size=-65536")
+            con = self._con
+            # a bigger page cache for the bulk write: a uid index of the file's own uids is written all over
+            cache = con.execute("PRAGMA cache_size").fetchone()[0]
+            con.execute("PRAGMA cache_size=-65536")
+            con.execute(f"CREATE TEMP TABLE sg_combos (id INTEGER PRIMARY KEY, {attr_cols})")
+            con.execute(
+                "CREATE TEMP TABLE sg_rows (fid INTEGER PRIMARY KEY, geom BLOB, uid TEXT, num INTEGER, cid INTEGER)"
+            )
+            stage_combo = f"INSERT INTO temp.sg_combos VALUES (?, {', '.join('?' * len(attrs))})"
+            geom_col = "geom, " if lay.geometry_type else ""
+            move = (
+                f"INSERT INTO {_q(lay.table)} (fid, {geom_col}uid, {attr_cols}) "
+                f"SELECT r.fid, {'r.geom, ' if lay.geometry_type else ''}coalesce(r.uid, printf('%s-%05d', ?, r.num)), "
+                f"{', '.join('c.' + _q(a) for a in attrs)} "
+                "FROM temp.sg_rows r JOIN temp.sg_combos c ON c.id = r.cid ORDER BY r.fid"
+            )
+            staged = 0
             rtree = f"rtree_{lay.table}_geom"
             trigger = f"{rtree}_insert"
-            ddl = self._con.execute(
-                "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", (trigger,)
-            ).fetchone()
-            bulk = gpkg_rtree.is_empty(self._con, rtree)
-            seq = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (lay.table,)).fetchone()
-            top = self._con.execute(f"SELECT max(fid) FROM {_q(lay.table)}").fetchone()[0]
+            ddl = None
+            bulk = False
+            if lay.geometry_type:
+                ddl = con.execute(
+                    "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", (trigger,)
+                ).fetchone()
+                bulk = gpkg_rtree.is_empty(con, rtree)
+                if ddl:
+                    con.execute(f"DROP TRIGGER {_q(trigger)}")
+            seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (lay.table,)).fetchone()
+            top = con.execute(f"SELECT max(fid) FROM {_q(lay.table)}").fetchone()[0]
             start = max(seq[0] if seq else 0, top or 0) + 1
-            if ddl:
-                self._con.execute(f"DROP TRIGGER {_q(trigger)}")
-            sql = f"INSERT INTO {_q(lay.table)} (fid, {cols}) VALUES (?, {', '.join('?' * len(names))})"
             all_ids: list[np.ndarray] = []
             all_bounds: list[np.ndarray] = []
-            for rows, geoms in batches:
-                if not rows:
+            for batch in batches:
+                if not len(batch):
                     continue
-                garr = np.asarray(geoms, dtype=object)
-                blobs = gpkg_binary.encode(garr)
-                fids = np.arange(start, start + len(rows), dtype=np.int64)
-                start += len(rows)
-                self._con.executemany(
-                    sql, [(fid, blob, *row) for fid, blob, row in zip(fids.tolist(), blobs, rows, strict=True)]
-                )
-                present = ~(shapely.is_missing(garr) | shapely.is_empty(garr))
-                ids, bounds = fids[present], shapely.bounds(garr[present])
-                if bulk:
-                    all_ids.append(ids)
-                    all_bounds.append(bounds)
+                if len(batch.combos) > staged:
+                    new = range(staged, len(batch.combos))
+                    con.executemany(stage_combo, ([k, *(batch.combos[k][i] for i in keep)] for k in new))
+                    staged = len(batch.combos)
+                fids = np.arange(start, start + len(batch), dtype=np.int64)
+                start += len(batch)
+                if lay.geometry_type:
+                    garr = np.asarray(batch.geoms, dtype=object)
+                    blobs = gpkg_binary.encode(garr)
                 else:
-                    self._con.executemany(
-                        f"INSERT INTO {_q(rtree)} VALUES (?,?,?,?,?)",
-                        zip(ids.tolist(), *(bounds[:, k].tolist() for k in (0, 2, 1, 3)), strict=True),
+                    blobs = [None] * len(batch)
+                if batch.uids is None:  # generated uids: staged as numbers, written by SQLite's printf
+                    con.executemany(
+                        "INSERT INTO temp.sg_rows (fid, geom, num, cid) VALUES (?, ?, ?, ?)",
+                        zip(fids.tolist(), blobs, batch.uid_numbers.tolist(), batch.combo.tolist(), strict=True),  # type: ignore[union-attr]
                     )
-                total += len(rows)
+                else:
+                    con.executemany(
+                        "INSERT INTO temp.sg_rows (fid, geom, uid, cid) VALUES (?, ?, ?, ?)",
+                        zip(fids.tolist(), blobs, batch.uids, batch.combo.tolist(), strict=True),
+                    )
+                con.execute(move, (batch.uid_prefix,))
+                con.execute("DELETE FROM temp.sg_rows")
+                if lay.geometry_type:
+                    present = ~(shapely.is_missing(garr) | shapely.is_empty(garr))
+                    ids, bounds = fids[present], shapely.bounds(garr[present])
+                    if bulk:
+                        all_ids.append(ids)
+                        all_bounds.append(bounds)
+                    else:
+                        con.executemany(
+                            f"INSERT INTO {_q(rtree)} VALUES (?,?,?,?,?)",
+                            zip(ids.tolist(), *(bounds[:, k].tolist() for k in (0, 2, 1, 3)), strict=True),
+                        )
+                total += len(batch)
+            con.execute("DROP TABLE temp.sg_rows")
+            con.execute("DROP TABLE temp.sg_combos")
             if bulk and all_ids:
-                gpkg_rtree.bulk_load(self._con, rtree, np.concatenate(all_ids), np.concatenate(all_bounds))
+                gpkg_rtree.bulk_load(con, rtree, np.concatenate(all_ids), np.concatenate(all_bounds))
             if ddl:
-                self._con.execute(ddl[0])
-            self._con.execute(f"PRAGMA cache_size={int(cache)}")
+                con.execute(ddl[0])
+            con.execute(f"PRAGMA cache_size={int(cache)}")
             if total:
-                self._con.execute(
+                con.execute(
                     "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS "
                     "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
                     (lay.table, lay.table),
                 )
-                self._con.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (start - 1, lay.table))
-                self._touched.add(lay.table)
+                con.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (start - 1, lay.table))
+                if lay.geometry_type:
+                    self._touched.add(lay.table)
         return total
 
     def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import create_engine, text
@@ -31,7 +30,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage.base import BBox, Progress, R, Store
+from safeground.storage.base import BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
 
 PG_TYPES = {
@@ -276,7 +275,7 @@ class PostGISStore(Store):
             out["geom"] = None if g is None else shapely.to_wkb(g, output_dimension=2)
         return out
 
-    def insert_stream(self, lay: Layout, batches: Iterable[tuple[list[Any], Any]]) -> int:
+    def insert_stream(self, lay: Layout, batches: Iterable[RowBatch]) -> int:
         """Bulk insert of validated column values (the import path): no record objects rebuilt."""
         names = [_q(c.name) for c in lay.columns]
         binds = [f":c{i}" for i in range(len(lay.columns))]
@@ -287,21 +286,19 @@ class PostGISStore(Store):
         kinds = [c.kind for c in lay.columns]
         total = 0
         with self.transaction():
-            for rows, geoms in batches:
-                if not rows:
+            for batch in batches:
+                if not len(batch):
                     continue
-                wkbs = (
-                    shapely.to_wkb(np.asarray(geoms, dtype=object), output_dimension=2) if lay.geometry_type else None
-                )
+                wkbs = shapely.to_wkb(batch.geoms, output_dimension=2) if lay.geometry_type else None
                 params = []
-                for i, row in enumerate(rows):
+                for i, row in enumerate(batch.rows()):
                     p = {f"c{k}": _to_db(kinds[k], v) for k, v in enumerate(row)}
                     if wkbs is not None:
                         p["geom"] = wkbs[i]
                     params.append(p)
                 for start in range(0, len(params), 5000):
                     self._exec(sql, params[start : start + 5000])
-                total += len(rows)
+                total += len(batch)
         return total
 
     def _insert(self, lay: Layout, recs: list[Record], progress: Progress | None) -> int:
