@@ -146,6 +146,28 @@ def test_projected_file_is_reprojected_and_unlabelled_metres_are_refused(store: 
     assert [r.uid for r in store.find(HazardArea)] == ["U1"]
 
 
+def test_degrees_without_a_crs_are_refused_until_the_datum_is_declared(store: Store, tmp_path: Path):
+    """A Shapefile without its .prj holding degrees: WGS 84 or Pulkovo 1942 differ by about 100 m here."""
+    from pyproj import Geod
+
+    frame = gpd.GeoDataFrame(
+        {"uid": ["P1"], "date_of_information": ["2021-03-01"], "classification": ["suspected_hazardous_area"],
+         "contamination": ["antivehicle_mines"], "estimated_area_m2": [10000.0], "remaining_area_m2": [10000.0]},
+        geometry=[shapely.box(46.75, 39.80, 46.751, 39.801)], crs=4326,
+    )  # fmt: skip
+    shp = tmp_path / "soviet.shp"
+    frame.to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    with pytest.raises(InvalidInput, match=r"soviet\.shp.*look like longitude/latitude degrees.*Pulkovo") as exc:
+        import_features(store, "hazard_areas", shp)
+    assert "--crs EPSG:4284" in str(exc.value)
+    assert store.count(HazardArea) == 0
+    import_features(store, "hazard_areas", shp, crs="EPSG:4284")
+    c = store.get(HazardArea, "P1").geometry.centroid
+    moved = Geod(ellps="WGS84").inv(46.7505, 39.8005, c.x, c.y)[2]
+    assert 80 < moved < 130, moved
+
+
 def test_unknown_layer(store: Store, tmp_path: Path):
     with pytest.raises(InvalidInput, match="unknown layer"):
         import_features(store, "minefields", tmp_path / "x.geojson")

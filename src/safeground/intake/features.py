@@ -430,13 +430,19 @@ class _Importer:
                 present = [g for g in geoms if g is not None]
                 xy = shapely.get_coordinates(np.asarray(present, dtype=object)) if present else np.empty((0, 2))
                 if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
-                    raise InvalidInput(
-                        [Problem(self.src, "file", "CRS", "the file declares no coordinate reference system and its "
-                                 "coordinates are not longitude/latitude degrees")],
-                        hint_text="declare it with --crs (e.g. --crs EPSG:32638), or save the file with its CRS "
-                        "(e.g. the .prj beside a Shapefile)",
-                    )  # fmt: skip
-                self.report.notes.append("the file declares no CRS; coordinates read as WGS 84 longitude/latitude")
+                    why = "its coordinates are not longitude/latitude degrees"
+                    hint = "declare it with --crs (e.g. --crs EPSG:32638 for UTM zone 38N)"
+                else:
+                    # degrees, but of which datum: Soviet-era maps use Pulkovo 1942, about 100 m from WGS 84
+                    why = (
+                        "its coordinates look like longitude/latitude degrees, but not which datum: degrees on "
+                        "Pulkovo 1942 (Soviet-era maps) lie about 100 m from the same numbers on WGS 84"
+                    )
+                    hint = "declare it with --crs EPSG:4326 (GPS, WGS 84) or --crs EPSG:4284 (Pulkovo 1942)"
+                raise InvalidInput(
+                    [Problem(self.src, "file", "CRS", f"the file declares no coordinate reference system and {why}")],
+                    hint_text=hint + ", or save the file with its CRS (e.g. the .prj beside a Shapefile)",
+                )  # fmt: skip
             elif crs is not None and declared is not None and not crs.equals(declared, ignore_axis_order=True):
                 raise InvalidInput(
                     [Problem(self.src, "file", "CRS", f"the file says {crs.name} but --crs says {declared.name}")],
