@@ -137,9 +137,64 @@ def maps_accuracy(
         )
     console.print(t)
     console.print(
-        "Grades: [bold]A[/] reliable as recorded (direct evidence), [bold]B[/] displaced but reliable after "
-        "correction, [bold]C[/] unreliable, [bold]U[/] unverified. Only cleared ground counts as evidence."
+        "Grades: [bold]A[/] reliable as recorded, [bold]B[/] displaced but reliable after "
+        "correction (both direct evidence), [bold]C[/] unreliable, [bold]U[/] unverified. "
+        "Only cleared ground counts as evidence."
     )
+
+
+@maps_app.command("evidence")
+def maps_evidence(
+    store: StoreOpt = "demo.gpkg",
+    apply: Annotated[bool, typer.Option(help="Write the evidence into the hazard areas (new versions).")] = False,
+    confirm: Annotated[
+        bool, typer.Option(help="With --apply: also reclassify an SHA that now has direct evidence as a CHA.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the list as CSV here.")] = None,
+) -> None:
+    """Carry each record's latest assessment into the hazard areas that cite it, as direct or indirect evidence."""
+    import csv
+
+    from safeground.minemaps.hazard_evidence import apply_updates, plan_updates
+    from safeground.model.vocab import HazardClass
+    from safeground.storage.base import open_store
+
+    if confirm and not apply:
+        raise SafeGroundError("--confirm needs --apply", hint="review the list first, then add --apply --confirm")
+    with open_store(store, readonly=not apply) as s:
+        updates = plan_updates(s)
+        if not updates:
+            raise SafeGroundError(
+                "no hazard area cites an assessed minefield record",
+                hint="save assessments first: safeground maps accuracy --save",
+            )
+        changed = apply_updates(s, updates, confirm=confirm, entered_by="safeground maps evidence") if apply else []
+    t = Table(title=f"Evidence from minefield record assessments ({len(updates)} hazard–record links)")
+    for col in ("hazard", "class", "record", "grade", "evidence", "new", "suggestion"):
+        t.add_column(col)
+    for u in updates:
+        t.add_row(
+            u.hazard.uid,
+            "CHA" if u.hazard.classification == HazardClass.CHA else "SHA",
+            u.record_uid,
+            u.assessment.grade,
+            u.item.kind.value,
+            "yes" if u.changed else "",
+            u.suggestion,
+        )  # fmt: skip
+    console.print(t)
+    if out:
+        with out.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["hazard", "classification", "record", "assessment", "grade", "evidence", "new", "suggestion"])
+            for u in updates:
+                w.writerow([u.hazard.uid, u.hazard.classification.value, u.record_uid, u.assessment.uid,
+                            u.assessment.grade, u.item.kind.value, int(u.changed), u.suggestion])  # fmt: skip
+        console.print(f"[green]written[/] {out}")
+    if apply:
+        console.print(f"[green]updated[/] {len(changed)} hazard areas (previous versions kept in history)")
+    else:
+        console.print("nothing written; add --apply to write this evidence into the hazard areas")
 
 
 @maps_app.command("dossier")

@@ -15,8 +15,9 @@ Method (stated in every dossier):
   record's not-yet-cleared mines to say where they most likely are.
 * Grade: **A** reliable as recorded (direct evidence); **B** systematically
   displaced, reliable after correction; **C** unreliable; **U** unverified
-  (too little cleared ground). Only A is direct evidence for hazard
-  classification; the others are indirect.
+  (too little cleared ground). A and B are direct evidence for hazard
+  classification (IMAS 07.11: clearance has verified the record; for B, at its
+  corrected position); C and U are indirect: a record says so, nothing more.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class RecordResult:
 
     @property
     def evidence_kind(self) -> str:
-        return "direct" if self.grade == "A" else "indirect"
+        return "direct" if self.grade in ("A", "B") else "indirect"
 
     def error_stats(self) -> dict[str, float | None]:
         e = self.errors_m
