@@ -33,7 +33,7 @@ from safeground.minemaps.accuracy import (
 
 GRADE_TEXT = {
     "A": "Reliable as recorded: direct evidence",
-    "B": "Displaced as a whole: reliable after correction",
+    "B": "Displaced as a whole: reliable after correction, direct evidence at its corrected position",
     "C": "Unreliable: indirect evidence only",
     "U": "Unverified: too little cleared ground",
 }
