@@ -182,3 +182,28 @@ def test_upgrade_adds_a_new_model_field_as_a_column(tmp_path, monkeypatch):
     with open_store(str(path)) as s:
         s.upgrade()
         assert s.model_changes == ["organisations.radio_call", "organisations_history.radio_call"]  # type: ignore[attr-defined]
+
+
+def test_an_older_geopackage_without_a_new_layer_is_refused_read_only_and_upgraded(tmp_path):
+    """A store written before a layer existed: reading commands say how to upgrade; the upgrade adds it."""
+    path = tmp_path / "old.gpkg"
+    with open_store(str(path)) as s:
+        s.add(sample(Organisation))
+    c = sqlite3.connect(path)
+    for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name LIKE 'predicted_%'"):
+        c.execute(f'DROP TRIGGER "{name}"')
+    for t in ("predicted_hazards", "predicted_hazards_history"):
+        c.execute(f'DROP TABLE IF EXISTS "rtree_{t}_geom"')
+        c.execute(f'DROP TABLE "{t}"')
+        for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions"):
+            c.execute(f"DELETE FROM {meta} WHERE table_name = ?", (t,))
+    c.commit()
+    c.close()
+    res = run_cli("maps", "accuracy", "--store", str(path))
+    assert res.returncode != 0
+    assert "lacks: predicted_hazards" in res.stderr and f"safeground db upgrade --store {path}" in res.stderr
+    res = run_cli("db", "upgrade", "--store", str(path))
+    assert res.returncode == 0, res.stderr
+    assert "added the layers of this version: predicted_hazards" in res.stdout
+    with open_store(str(path), readonly=True) as s:
+        assert s.count(Organisation) == 1

@@ -51,7 +51,12 @@ def db_upgrade(store: StoreOpt = "demo.gpkg") -> None:
         applied = s.upgrade()
         after = s.schema_revision()
         added = s.model_changes  # type: ignore[attr-defined]
+        layers = getattr(s, "layers_added", [])
+    if layers:
+        typer.echo(f"added the layers of this version: {', '.join(layers)} (and their history)")
     if not applied and not added:
+        if layers:
+            return
         typer.echo(f"already at {after}: nothing to do")
         return
     typer.echo(f"upgraded from {before or 'baseline'} to {after}: applied {', '.join(applied) or 'none'}")

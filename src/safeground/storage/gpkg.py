@@ -192,6 +192,7 @@ class GeoPackageStore(Store):
         self._depth = 0
         self._touched: set[str] = set()
         self.model_changes: list[str] = []  # what the last upgrade() added from the model
+        self.layers_added: list[str] = []  # layers of a newer model that opening an older store created
         self._register_functions()
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -216,7 +217,7 @@ class GeoPackageStore(Store):
                 self._con.close()
                 raise StoreUnavailable(
                     f"{self.path} was written by an older SafeGround and lacks: {', '.join(missing)}",
-                    hint="open it once for writing, e.g. with 'safeground maps accuracy --save'",
+                    hint=f"add the new layers (nothing else changes): safeground db upgrade --store {self.path}",
                 )
             return
         self._ensure_schema()
@@ -254,6 +255,8 @@ class GeoPackageStore(Store):
                 for version, _, step in gpkg_migrations.pending(gpkg_migrations.BASELINE):
                     step(c)
                     c.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
+            if tables and "gpkg_contents" in tables:  # an existing store: say what opening it added
+                self.layers_added = [cls.LAYER for cls in missing]
             for cls in missing:
                 lay = layout_of(cls)
                 self._create_layer(lay, lay.table, cls.TITLE, history=False)
