@@ -56,6 +56,19 @@ def test_utm_zone_38s_is_refused_as_ambiguous_unless_settled(store: Store):
     assert rep.counts["create"] == 2 and abs(_positions(store)[0][1] - 39.6102) < 1e-5
 
 
+def test_one_bad_utm_row_is_named_alone(store: Store, tmp_path: Path):
+    """A clerk with 5,000 rows must be told which one is wrong, not every row of its zone."""
+    text = (DATA / "eo_finds_utm.csv").read_text() + "2021-04-03,found,av,visual,38N,65064.4,4386176.8\n"
+    (tmp_path / "utm.csv").write_text(text)
+    with pytest.raises(InvalidInput) as exc:
+        import_features(store, "eo_items", tmp_path / "utm.csv")
+    problems = exc.value.problems
+    assert [p.item for p in problems] == ["row 5"], problems
+    assert problems[0].field == "easting/northing" and problems[0].value == "65064.4 / 4386176.8"
+    assert "np.float64" not in str(exc.value)
+    assert store.count(EOItem) == 0
+
+
 def test_utm_38s_settled_by_the_area_of_interest(store: Store):
     store.set_meta("area_of_interest", AOI)
     assert import_features(store, "eo_items", DATA / "eo_finds_utm_band.csv").counts["create"] == 2

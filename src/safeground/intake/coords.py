@@ -153,16 +153,25 @@ def _utm_transformer(zone: int, south: bool) -> Transformer:
     return Transformer.from_crs(32700 + zone if south else 32600 + zone, 4326, always_xy=True)
 
 
+UTM_RANGE = "easting 100 000…900 000 m, northing 0…10 000 000 m"
+
+
+def not_utm(easting: np.ndarray, northing: np.ndarray) -> np.ndarray:
+    """Which (easting, northing) pairs cannot be UTM coordinates at all."""
+    e = np.asarray(easting, dtype=float)
+    n = np.asarray(northing, dtype=float)
+    return ~np.isfinite(e) | ~np.isfinite(n) | (e < 100_000) | (e > 900_000) | (n < 0) | (n > 10_000_000)
+
+
 def utm_to_lonlat(easting: np.ndarray, northing: np.ndarray, zone: int, south: bool) -> tuple[np.ndarray, np.ndarray]:
     """UTM (WGS 84) metres to longitude/latitude; raises if a value cannot be a UTM coordinate."""
     e = np.asarray(easting, dtype=float)
     n = np.asarray(northing, dtype=float)
-    bad = ~np.isfinite(e) | ~np.isfinite(n) | (e < 100_000) | (e > 900_000) | (n < 0) | (n > 10_000_000)
+    bad = not_utm(e, n)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise CoordinateError(
-            f"UTM easting {e[i]!r} / northing {n[i]!r} is not a UTM coordinate "
-            "(easting 100 000…900 000 m, northing 0…10 000 000 m)"
+            f"UTM easting {float(e[i]):.10g} / northing {float(n[i]):.10g} is not a UTM coordinate ({UTM_RANGE})"
         )
     lon, lat = _utm_transformer(zone, south).transform(e, n)
     return np.asarray(lon), np.asarray(lat)

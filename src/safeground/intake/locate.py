@@ -24,7 +24,15 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safeground.errors import InvalidInput, Problem
-from safeground.intake.coords import CoordinateError, parse_angle, parse_mgrs, parse_utm_zone, utm_to_lonlat
+from safeground.intake.coords import (
+    UTM_RANGE,
+    CoordinateError,
+    not_utm,
+    parse_angle,
+    parse_mgrs,
+    parse_utm_zone,
+    utm_to_lonlat,
+)
 
 _NAMES = {
     "wkt": ("geometry_wkt", "wkt", "geom_wkt", "geometry"),
@@ -205,8 +213,15 @@ def locate(frame: pd.DataFrame, items: list[str], loc: Locator, src: str) -> tup
         out[ok] = shapely.points(e[ok], nn[ok])
         return _reproject(out, loc.crs, src, problems), problems
     groups: dict[Any, list[int]] = {}
+    outside = not_utm(e, nn)
     for i, z in enumerate(zones):
         if not (np.isfinite(e[i]) and np.isfinite(nn[i])):
+            continue
+        if outside[i]:  # the row's own numbers, so the clerk finds the one bad row among thousands
+            problems.append(
+                Problem(src, items[i], f"{loc.columns['easting']}/{loc.columns['northing']}",
+                        f"not a UTM coordinate ({UTM_RANGE})", f"{float(e[i]):.10g} / {float(nn[i]):.10g}")
+            )  # fmt: skip
             continue
         if z is None:
             problems.append(Problem(src, items[i], zcol, "no UTM zone"))
