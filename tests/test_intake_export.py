@@ -57,6 +57,33 @@ def test_csv_has_hxl_row_and_restricted_layers_need_asking(store: Store, tmp_pat
     assert left_out == [] and {"full_name", "contact"} <= set(header)
 
 
+@pytest.mark.parametrize("layer", ["hazard_areas", "eo_items"])
+def test_kml_export_imports_back_into_the_same_store_unchanged(store: Store, tmp_path: Path, layer: str):
+    """KML keeps fewer digits than the store: a re-import of it must not look like a change."""
+    _fill(store)
+    out = tmp_path / f"{layer}.kml"
+    export_layer(store, layer, out)
+    rep = import_features(store, layer, out)
+    assert rep.counts == {"create": 0, "update": 0, "unchanged": 3, "older": 0}
+
+
+def test_a_changed_value_with_the_same_date_names_the_field(store: Store, tmp_path: Path):
+    _fill(store)
+    out = tmp_path / "eo.csv"
+    export_layer(store, "eo_items", out, include_restricted=True)
+    rows = list(csv.reader(out.open()))
+    col = rows[0].index("depth_cm")
+    old = rows[2][col]
+    rows[2][col] = "99.5"
+    with out.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(InvalidInput) as exc:
+        import_features(store, "eo_items", out)
+    (p,) = exc.value.problems
+    assert p.item.startswith("row 3") and f"depth_cm {float(old) if old else '(empty)'} → 99.5" in p.reason
+    assert "same date_of_information" in p.reason
+
+
 def test_kml_export_opens_in_gdal_with_positions(store: Store, tmp_path: Path):
     _fill(store)
     out = tmp_path / "eo.kml"

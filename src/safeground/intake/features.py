@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pydantic import ValidationError
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.validate import check_geometry, repair_geometry
@@ -645,8 +645,8 @@ class _Importer:
                 continue
             old = self.store.get(self.cls, uid)
             old_enc = self.lay.encode(old)
-            same_geom = _wkb(getattr(old, "geometry", None)) == _wkb(geoms[i])
-            same = same_geom and all(old_enc[k] == row[k] for k in self.content_index)
+            diff = self._differences(old_enc, row, getattr(old, "geometry", None), geoms[i])
+            same = not diff
             item = f"{items[i]} ({uid})"
             if same:
                 self.report.add(Change(items[i], uid, "unchanged", f"identical to stored version {old.version}"))
@@ -659,17 +659,41 @@ class _Importer:
             if new_date == old_date:
                 self.problems.append(
                     Problem(self.src, item, "date_of_information",
-                            f"differs from stored version {old.version} but has the same date_of_information: "
-                            "a changed record needs the date its new information became true", str(new_date))
+                            f"differs from stored version {old.version} ({'; '.join(diff)}) but has the same "
+                            "date_of_information: a changed record needs the date its new information became true",
+                            str(new_date))
                 )  # fmt: skip
                 continue
-            self.report.add(Change(items[i], uid, "update", f"newer information ({old_date} → {new_date})"))
+            self.report.add(
+                Change(items[i], uid, "update", f"newer information ({old_date} → {new_date}): {'; '.join(diff)}")
+            )
             if self.dry_run or self.problems:
                 continue
             data = self.lay.decode(row, geoms[i] if self.has_geom else None).model_dump()
             data.update(version=old.version, change_reason=f"re-imported from {self.src}")
             self.store.update(self.cls.model_validate(data), expected_version=old.version)
         return new
+
+    def _differences(self, old: list[Any], new: list[Any], old_geom: Any, new_geom: Any) -> list[str]:
+        """What a row changes in its stored record, field by field, as a clerk would check it.
+
+        Geometry equal within 1e-8 degrees (about 1 mm) is the same: formats such as
+        KML write coordinates with fewer digits than they were stored with.
+        """
+        out = []
+        for k in self.content_index:
+            name = self.lay.column_names[k]
+            if name == "date_of_information" or old[k] == new[k]:
+                continue
+            out.append(f"{name} {_shown(old[k])} → {_shown(new[k])}")
+        if self.has_geom and old_geom is not None and new_geom is not None:
+            if not shapely.equals_exact(old_geom, new_geom, tolerance=1e-8):
+                a, b = shapely.centroid(old_geom), shapely.centroid(new_geom)
+                moved = _GEOD.inv(a.x, a.y, b.x, b.y)[2]
+                out.append(f"geometry moved {moved:.1f} m" if moved >= 0.05 else "geometry reshaped")
+        elif self.has_geom and (old_geom is None) != (new_geom is None):
+            out.append("geometry added" if old_geom is None else "geometry removed")
+        return out
 
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
@@ -751,6 +775,14 @@ def _row_hashes(geoms: np.ndarray | None, contents: np.ndarray) -> np.ndarray:
 def _row_order(p: Problem) -> int:
     m = re.search(r"\d+", p.item)
     return int(m.group()) if m and not p.item.startswith("record") else 0
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def _shown(v: Any) -> str:
+    text = "(empty)" if v is None else str(v)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _uid(prefix: str, number: int) -> str:
