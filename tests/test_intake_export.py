@@ -62,7 +62,7 @@ def test_kml_export_imports_back_into_the_same_store_unchanged(store: Store, tmp
     """KML keeps fewer digits than the store: a re-import of it must not look like a change."""
     _fill(store)
     out = tmp_path / f"{layer}.kml"
-    export_layer(store, layer, out)
+    export_layer(store, layer, out, include_restricted=True)  # exact mine positions: an authorised copy
     rep = import_features(store, layer, out)
     assert rep.counts == {"create": 0, "update": 0, "unchanged": 3, "older": 0}
 
@@ -87,7 +87,7 @@ def test_a_changed_value_with_the_same_date_names_the_field(store: Store, tmp_pa
 def test_kml_export_opens_in_gdal_with_positions(store: Store, tmp_path: Path):
     _fill(store)
     out = tmp_path / "eo.kml"
-    export_layer(store, "eo_items", out)
+    export_layer(store, "eo_items", out, include_restricted=True)
     frame = pyogrio.read_dataframe(out)
     assert len(frame) == 3
     got = np.sort(shapely.get_coordinates(frame.geometry.to_numpy())[:, 0])
@@ -110,3 +110,31 @@ def test_cli_export(tmp_path: Path):
         "export", "layer", "eo_items", "--store", str(db), "--format", "kml", "--out", str(tmp_path / "eo.kml")
     )
     assert res.returncode == 0 and len(pyogrio.read_dataframe(tmp_path / "eo.kml")) == 3
+
+
+def test_exact_mine_and_accident_positions_are_generalised_unless_asked(store: Store, tmp_path: Path):
+    from pyproj import Geod
+
+    from safeground.model import Accident
+    from safeground.storage.base import metric_epsg
+
+    _fill(store)
+    for cls in (EOItem, Accident):
+        out = tmp_path / f"{cls.LAYER}.csv"
+        n, left_out = export_layer(store, cls.LAYER, out)
+        assert n == 3 and any("exact positions" in x for x in left_out)
+        rows = list(csv.DictReader(out.open()))[1:]  # the HXL row first
+        exact = {r.uid: r.geometry for r in store.find(cls)}
+        epsg = metric_epsg(store, store.read_frame(cls))
+        for row in rows:
+            lon, lat = float(row["lon"]), float(row["lat"])
+            g = exact[row["uid"]]
+            moved = Geod(ellps="WGS84").inv(g.x, g.y, lon, lat)[2]
+            assert 0 < moved <= 710, moved  # within half the diagonal of a 1 km cell
+            from pyproj import Transformer
+
+            x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+            assert abs(x % 1000 - 500) < 0.01 and abs(y % 1000 - 500) < 0.01  # a cell centre
+    # hazard areas are public warnings: exact
+    n, left_out = export_layer(store, "hazard_areas", tmp_path / "ha.geojson")
+    assert not any("exact positions" in x for x in left_out)

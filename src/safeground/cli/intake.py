@@ -137,7 +137,7 @@ def export(
         n, left_out = export_layer(s, layer, out, fmt=fmt or None, include_restricted=include_restricted)
     if left_out:
         console.print(
-            f"[yellow]note[/]: restricted fields left out: {', '.join(left_out)} (--include-restricted to keep)"
+            f"[yellow]note[/]: restricted data left out: {', '.join(left_out)} (--include-restricted to keep)"
         )
     console.print(f"[green]exported[/] {n} record(s) of {layer} to {out}")
 

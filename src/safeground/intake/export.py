@@ -1,7 +1,10 @@
 """Exports: GeoPackage and GeoJSON for GIS, KML for Google Earth, CSV with HXL hashtags for HDX.
 
 Restricted layers (victims' identities, human remains, the ground truth) and
-restricted fields are left out unless the caller asks for them explicitly.
+restricted fields are left out unless the caller asks for them explicitly. Exact
+positions of mines and accidents are restricted too: without the explicit request
+each point is moved to the centre of its 1 km grid cell (the same grid the
+public reports use), so an export for HDX cannot lead anyone to a mine.
 Every export can be imported back unchanged (``safeground import``): columns
 keep SafeGround's field names, nested fields are JSON text, and the CSV carries
 the geometry as WKT in full precision (plus lon/lat for points).
@@ -17,6 +20,7 @@ import pyogrio
 import shapely
 
 from safeground.errors import InvalidInput, Problem
+from safeground.geometry.generalise import PUBLIC_GRID_M, cell_centres
 from safeground.storage.base import Store
 from safeground.storage.schema import layout_of
 
@@ -75,6 +79,9 @@ def export_layer(
     frame = store.read_frame(cls)
     left_out = [] if include_restricted else [c.name for c in lay.columns if c.restricted]
     frame = frame.drop(columns=[c for c in left_out if c in frame.columns])
+    if cls.SENSITIVE_POSITION and not include_restricted and len(frame):
+        frame = _generalised(store, frame)
+        left_out.append(f"exact positions (points moved to the centre of their {PUBLIC_GRID_M / 1000:g} km cell)")
     cols = [c.name for c in lay.columns if c.name in frame.columns]
     for c in lay.columns:
         if c.name in frame.columns and c.kind in ("date", "datetime"):
@@ -99,6 +106,19 @@ def export_layer(
     kwargs = {"COORDINATE_PRECISION": 17} if fmt == "geojson" else {}  # exact round trip of doubles
     pyogrio.write_dataframe(frame, out, driver=driver, **opts, **kwargs)
     return len(frame), left_out
+
+
+def _generalised(store: Store, frame: object) -> object:
+    """Each point at the centre of its grid cell in the store's metric projection."""
+    from safeground.storage.base import metric_epsg
+
+    epsg = metric_epsg(store, frame)  # type: ignore[arg-type]
+    m = frame.to_crs(epsg)  # type: ignore[attr-defined]
+    present = ~(m.geometry.isna() | m.geometry.is_empty).to_numpy()
+    xy = shapely.get_coordinates(m.geometry.to_numpy()[present])
+    geoms = m.geometry.to_numpy().copy()
+    geoms[present] = shapely.points(cell_centres(xy))
+    return m.set_geometry(geoms, crs=epsg).to_crs(4326)  # type: ignore[attr-defined]
 
 
 def _write_csv(frame: object, cols: list[str], out: Path, has_geom: bool) -> None:

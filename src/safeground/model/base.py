@@ -81,6 +81,8 @@ class Record(BaseModel):
     GEOMETRY: ClassVar[str | None] = None
     UID_PREFIX: ClassVar[str] = "REC"
     RESTRICTED: ClassVar[bool] = False
+    #: exact positions are restricted (mines, accidents): outside exports get them generalised
+    SENSITIVE_POSITION: ClassVar[bool] = False
     TITLE: ClassVar[str] = ""
     #: fields holding the uid of a record in another layer: field → layer
     REFERENCES: ClassVar[dict[str, str]] = {}

@@ -21,6 +21,7 @@ class Accident(Record):
     GEOMETRY: ClassVar[str | None] = "POINT"
     UID_PREFIX: ClassVar[str] = "ACC"
     TITLE: ClassVar[str] = "Mine/ERW accidents"
+    SENSITIVE_POSITION: ClassVar[bool] = True
 
     accident_date: date
     device_type: DeviceType

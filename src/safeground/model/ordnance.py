@@ -17,6 +17,7 @@ class EOItem(Record):
     GEOMETRY: ClassVar[str | None] = "POINT"
     UID_PREFIX: ClassVar[str] = "EO"
     TITLE: ClassVar[str] = "Explosive ordnance: recorded on maps and found on the ground"
+    SENSITIVE_POSITION: ClassVar[bool] = True
     REFERENCES: ClassVar[dict[str, str]] = {
         "minefield_record_uid": "minefield_records",
         "activity_uid": "activities",

@@ -38,13 +38,12 @@ from markupsafe import Markup
 
 from safeground import __version__
 from safeground.errors import SafeGroundError
+from safeground.geometry.generalise import PUBLIC_GRID_M
 from safeground.model.base import Record
 from safeground.storage.base import Store
 
 #: Cells counting fewer people than this are suppressed in public outputs.
 MIN_CELL = 5
-#: Side (m) of the grid cells public maps generalise positions to.
-PUBLIC_GRID_M = 1000.0
 SUPPRESSED = "<5"
 #: a cell of 5 or more hidden so that a "<5" cell in the same row or column cannot be worked out
 SECONDARY = "c"
