@@ -241,6 +241,13 @@ def test_dates_and_references_are_checked(store: Store, tmp_path: Path):
     )
     with pytest.raises(InvalidInput, match="refers to ACC-404, which is not in accidents"):
         import_features(store, "victims", v)
+    finds = tmp_path / "finds.csv"  # a field form's hint once suggested 'CHA-00012': hazard areas are HA-…
+    finds.write_text(
+        "lon,lat,date_of_information,status,eo_type,how_found,hazard_area_uid\n"
+        "47.1,39.6,2021-04-02,found,ap_blast,visual,CHA-00012\n"
+    )
+    with pytest.raises(InvalidInput, match=r"hazard_area_uid.*refers to CHA-00012, which is not in hazard_areas"):
+        import_features(store, "eo_items", finds)
 
 
 def test_csv_of_coordinates_and_area_of_interest(store: Store, tmp_path: Path):

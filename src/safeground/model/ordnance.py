@@ -21,6 +21,7 @@ class EOItem(Record):
     REFERENCES: ClassVar[dict[str, str]] = {
         "minefield_record_uid": "minefield_records",
         "activity_uid": "activities",
+        "hazard_area_uid": "hazard_areas",
     }
 
     status: EOStatus
