@@ -143,3 +143,33 @@ def test_traverse_command_prints_and_saves(tmp_path):
     g.write_text(yaml.safe_dump(square(stretch=12.0).model_dump(mode="json", by_alias=True)))
     res = run_cli("maps", "traverse", str(g))
     assert res.returncode == 2 and "misclosure 12.0 m" in res.stderr
+
+
+def test_saving_the_same_sheet_twice_stores_it_once_and_a_correction_versions_it(store):
+    """Source and record number identify a record: a second save must not double its mines."""
+    from datetime import date
+
+    from safeground.minemaps.traverse import save_record
+    from safeground.model import EOItem, MinefieldRecord
+
+    rec = square().model_copy(update={"source_reference": "No. 97"})
+    first = save_record(store, rec, solve(rec), "test")
+    assert first.action == "create" and first.mines_created == 23
+    again = save_record(store, rec, solve(rec), "test")
+    assert again.action == "unchanged" and again.uid == first.uid
+    assert store.count(MinefieldRecord) == 1 and store.count(EOItem) == 23
+    # the same number, different content, same date: refused, nothing written
+    moved = rec.model_copy(update={"start": rec.start.model_copy(update={"lon": 47.1503})})
+    with pytest.raises(InvalidInput, match="same date"):
+        save_record(store, moved, solve(moved), "test")
+    assert store.count(EOItem) == 23 and store.get(MinefieldRecord, first.uid).version == 1
+    # a corrected sheet with a later date: new versions, old ones in history, no new records
+    fixed = moved.model_copy(update={"date": date(2021, 7, 1)})
+    done = save_record(store, fixed, solve(fixed), "test")
+    assert (done.action, done.uid, done.mines_updated, done.mines_created) == ("update", first.uid, 23, 0)
+    assert store.count(MinefieldRecord) == 1 and store.count(EOItem) == 23
+    assert store.get(MinefieldRecord, first.uid).version == 2
+    assert len(store.history(EOItem, next(iter(store.find(EOItem))).uid)) == 2
+    # the first sheet again: older information, reported, not applied
+    old = save_record(store, rec, solve(rec), "test")
+    assert old.action == "older" and store.get(MinefieldRecord, first.uid).version == 2

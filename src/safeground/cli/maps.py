@@ -232,7 +232,7 @@ def maps_traverse(
     save: Annotated[bool, typer.Option(help="Store the record and its recorded mines.")] = False,
 ) -> None:
     """Compute a minefield record drawn from a reference point with bearings and distances."""
-    from safeground.minemaps.traverse import read_record, solve, to_records
+    from safeground.minemaps.traverse import read_record, save_record, solve
     from safeground.storage.base import open_store
 
     record = read_record(file)
@@ -254,6 +254,13 @@ def maps_traverse(
         if not store:
             raise SafeGroundError("--save needs --store", hint="e.g. --store demo.gpkg")
         with open_store(store) as s:
-            recs = to_records(record, result, s, entered_by="safeground maps traverse")
-            s.add_many(recs)
-        console.print(f"[green]saved[/] {recs[0].uid} with {len(recs) - 1} recorded mines into {store}")
+            done = save_record(s, record, result, entered_by="safeground maps traverse")
+        if done.action == "create":
+            console.print(f"[green]saved[/] {done.uid} with {done.mines_created} recorded mines into {store}")
+        elif done.action == "update":
+            console.print(
+                f"[green]updated[/] {done.uid} (new version; the old one kept in history): "
+                f"{done.mines_updated} recorded mines moved, {done.mines_created} added"
+            )
+        for note in done.notes:
+            console.print(f"[yellow]note[/]: {note}")

@@ -316,3 +316,103 @@ def to_records(record: TraverseRecord, result: TraverseResult, store: Any, enter
                 )
             )
     return out
+
+
+@dataclass
+class SaveOutcome:
+    """What saving a record did: ``create``, ``update``, ``unchanged`` or ``older``."""
+
+    action: str
+    uid: str
+    mines_created: int = 0
+    mines_updated: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _same_record(a: Any, b: Any) -> bool:
+    keep = {"geometry", "uid", "version", "entered_at", "entered_by", "change_reason", "date_of_information",
+            "date_received"}  # fmt: skip
+    return a.model_dump(exclude=keep) == b.model_dump(exclude=keep) and shapely.equals_exact(
+        a.geometry, b.geometry, tolerance=1e-8
+    )
+
+
+def save_record(store: Any, record: TraverseRecord, result: TraverseResult, entered_by: str) -> SaveOutcome:
+    """Store a computed record and its recorded mines, once: a record is identified by source and number.
+
+    Saving the same sheet twice must not double the mines a minefield holds (the
+    accuracy scoring would count them twice). The same source and record number
+    again is: unchanged (nothing written), a correction with a later date (new
+    versions of the record and of each recorded mine, matched by row and place in
+    the row; the old versions go to history), or an older or same-dated
+    difference, which is refused or reported as every import does.
+    """
+    from safeground.model import EOItem, MinefieldRecord
+
+    with store.transaction():
+        recs = to_records(record, result, store, entered_by)
+        new, mines = recs[0], recs[1:]
+        if record.source_reference:
+            stored = list(store.find(MinefieldRecord, source=record.source, source_reference=record.source_reference))
+        else:  # no number on the sheet: only an identical perimeter from the same source is the same record
+            stored = [
+                r
+                for r in store.find(MinefieldRecord, source=record.source)
+                if shapely.equals_exact(r.geometry, new.geometry, tolerance=1e-8)
+            ]
+        if not stored:
+            store.add_many(recs)
+            return SaveOutcome("create", new.uid, mines_created=len(mines))
+        old = stored[0]
+        label = f"{record.source} {record.source_reference or '(no number)'}"
+        old_mines = {m.row_label: m for m in store.find(EOItem, minefield_record_uid=old.uid, status="recorded")}
+        same_mines = len(old_mines) == len(mines) and all(
+            m.row_label in old_mines
+            and old_mines[m.row_label].eo_type == m.eo_type
+            and shapely.equals_exact(old_mines[m.row_label].geometry, m.geometry, tolerance=1e-8)
+            for m in mines
+        )
+        if _same_record(new.model_copy(update={"uid": old.uid}), old) and same_mines:
+            return SaveOutcome("unchanged", old.uid, notes=[f"{label} is already stored as {old.uid}; nothing saved"])
+        if record.date < old.date_of_information:
+            return SaveOutcome(
+                "older",
+                old.uid,
+                notes=[f"{label} is stored as {old.uid} with information of {old.date_of_information}, newer than "
+                       f"this sheet's {record.date}: not applied"],
+            )  # fmt: skip
+        if record.date == old.date_of_information:
+            raise InvalidInput(
+                [Problem(record.source, label, "date", f"differs from the stored {old.uid} (version {old.version}) "
+                         "but has the same date: a corrected record needs the date of its new information",
+                         str(record.date))],
+                hint_text="give the corrected sheet the date the correction was made",
+            )  # fmt: skip
+        data = new.model_dump()
+        data.update(uid=old.uid, version=old.version, change_reason=f"corrected sheet of {record.date}")
+        store.update(MinefieldRecord.model_validate(data), expected_version=old.version)
+        out = SaveOutcome("update", old.uid)
+        fresh = []
+        next_no = store.max_uid_number(EOItem)
+        for m in mines:
+            prev = old_mines.pop(m.row_label, None)
+            if prev is None:
+                next_no += 1
+                fresh.append(m.model_copy(update={"uid": f"EO-{next_no:05d}", "minefield_record_uid": old.uid}))
+                continue
+            if prev.eo_type == m.eo_type and shapely.equals_exact(prev.geometry, m.geometry, tolerance=1e-8):
+                continue
+            d = m.model_dump()
+            d.update(uid=prev.uid, version=prev.version, minefield_record_uid=old.uid,
+                     change_reason=f"corrected sheet of {record.date}")  # fmt: skip
+            store.update(EOItem.model_validate(d), expected_version=prev.version)
+            out.mines_updated += 1
+        if fresh:
+            store.add_many(fresh)
+        out.mines_created = len(fresh)
+        if old_mines:
+            out.notes.append(
+                f"{len(old_mines)} recorded mines of {old.uid} are not on the corrected sheet and were left as they "
+                f"were (e.g. {', '.join(sorted(m.uid for m in old_mines.values())[:3])}): review them"
+            )
+        return out
