@@ -19,15 +19,16 @@ from safeground.errors import InvalidInput
 from safeground.intake.georef import (
     Georeference,
     fit,
+    import_digitised,
     parse_gcps,
     read_digitised,
     read_gcps,
-    records_from_features,
     to_world_features,
     write_geotiff,
 )
-from safeground.model import EOItem, HazardArea
+from safeground.model import EOItem, HazardArea, MinefieldRecord
 from tests.conftest import run_cli
+from tests.samples import sample
 
 UTM = 32638  # UTM 38N, holds the Karabakh test district
 W, H = 800, 600  # scan size in pixels
@@ -218,10 +219,17 @@ def test_digitised_features_become_records_in_one_transaction(affine_scan, tmp_p
     x, y = truth.to_world(np.array([100.0]), np.array([100.0]))
     lon, lat = TO84.transform(x[0], y[0])
     assert feats[0].geometry.distance(shapely.Point(lon, lat)) < 2e-5  # about 2 m
-    defaults = {"status": "recorded", "minefield_record_uid": "MFR-00001", "date_of_information": "2021-03-01"}
-    recs = records_from_features(store, "eo_items", feats, defaults, "mines.csv")
-    store.add_many(recs)
-    assert store.count(EOItem) == 2 and store.get(EOItem, recs[1].uid).row_label == "A#2"
+    store.add(sample(MinefieldRecord))
+    mfr = next(iter(store.find(MinefieldRecord))).uid
+    defaults = {"status": "recorded", "minefield_record_uid": mfr, "date_of_information": "2021-03-01"}
+    rep = import_digitised(store, "eo_items", feats, defaults, "mines.csv")
+    assert store.count(EOItem) == 2 and store.get(EOItem, rep.created[1]).row_label == "A#2"
+    # the same digitised sheet again is recognised, not stored twice
+    again = import_digitised(store, "eo_items", feats, defaults, "mines.csv")
+    assert again.counts["unchanged"] == 2 and store.count(EOItem) == 2
+    # a record that does not exist is refused, as by 'safeground import'
+    with pytest.raises(InvalidInput, match="refers to MFR-99999"):
+        import_digitised(store, "eo_items", feats, {**defaults, "minefield_record_uid": "MFR-99999"}, "mines.csv")
     # a hazard polygon digitised in pixel space, area measured from the georeferenced polygon
     poly = {
         "type": "Feature",
@@ -229,7 +237,7 @@ def test_digitised_features_become_records_in_one_transaction(affine_scan, tmp_p
         "geometry": {"type": "Polygon", "coordinates": [[[300, 300], [340, 300], [340, 340], [300, 340], [300, 300]]]},
     }
     (tmp_path / "ha.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [poly]}))
-    ha = records_from_features(
+    ha = import_digitised(
         store,
         "hazard_areas",
         to_world_features(geo, read_digitised(tmp_path / "ha.geojson")),
@@ -240,7 +248,8 @@ def test_digitised_features_become_records_in_one_transaction(affine_scan, tmp_p
         },
         "ha.geojson",
     )
-    assert ha[0].estimated_area_m2 == pytest.approx(100 * 100, rel=0.01)  # 40 px × 2.5 m squared
+    area = store.get(HazardArea, ha.created[0]).estimated_area_m2
+    assert area == pytest.approx(100 * 100, rel=0.01)  # 40 px × 2.5 m squared
     # a bad feature: everything is reported, nothing is stored
     (tmp_path / "bad.csv").write_text("col,row,eo_type\n100,100,ap_blast\n120,abc,ap_blast\n130,100,banana\n")
     with pytest.raises(InvalidInput) as exc:
@@ -248,16 +257,17 @@ def test_digitised_features_become_records_in_one_transaction(affine_scan, tmp_p
     assert "bad.csv, line 3, field 'col,row'" in str(exc.value) and "abc" in str(exc.value)
     (tmp_path / "bad2.csv").write_text("col,row,eo_type\n100,100,ap_blast\n130,100,banana\n")
     with pytest.raises(InvalidInput) as exc:
-        records_from_features(
+        import_digitised(
             store, "eo_items", to_world_features(geo, read_digitised(tmp_path / "bad2.csv")), defaults, "bad2.csv"
         )
-    assert "bad2.csv, line 3" in str(exc.value) and "eo_type" in str(exc.value)
-    assert store.count(HazardArea) == 0
+    assert "bad2.csv, row 3" in str(exc.value) and "eo_type" in str(exc.value)
+    assert store.count(EOItem) == 2
 
 
 def test_cli_features_import_and_dry_run(affine_scan, tmp_path, store):
     _, gcps, _ = affine_scan
     (tmp_path / "mines.csv").write_text("col,row,eo_type\n100,100,ap_blast\n110,100,av\n")
+    store.add(sample(MinefieldRecord))  # MFR-00001, which the features refer to
     args = [
         "scan",
         "features",
@@ -286,10 +296,12 @@ def test_cli_features_import_and_dry_run(affine_scan, tmp_path, store):
     res = run_cli(*args)
     assert res.returncode == 0, res.stderr + res.stdout
     assert store.count(EOItem) == 2
+    res = run_cli(*args)  # the same sheet twice: recognised, not duplicated
+    assert res.returncode == 0 and "2 unchanged" in res.stdout and store.count(EOItem) == 2
     (tmp_path / "bad.csv").write_text("col,row,eo_type\n100,100,ap_blast\n110,100,banana\n")
     bad = [a if a != str(tmp_path / "mines.csv") else str(tmp_path / "bad.csv") for a in args]
     res = run_cli(*bad, "--problems", str(tmp_path / "p.csv"))
-    assert res.returncode == 2 and "bad.csv, line 3" in res.stderr and "nothing was stored" in res.stderr
+    assert res.returncode == 2 and "bad.csv, row 3" in res.stderr and "nothing was stored" in res.stderr
     assert "banana" in (tmp_path / "p.csv").read_text() and store.count(EOItem) == 2
     assert len(json.loads((tmp_path / "m.geojson").read_text())["features"]) == 2
 

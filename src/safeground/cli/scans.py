@@ -93,8 +93,7 @@ def features(
     ] = None,
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
-    from safeground.intake.commit import WritePlan, commit
-    from safeground.intake.georef import features_geojson, read_digitised, records_from_features, to_world_features
+    from safeground.intake.georef import features_geojson, import_digitised, read_digitised, to_world_features
     from safeground.storage.base import open_store
 
     geo = _fit(gcps, crs, method)
@@ -126,13 +125,17 @@ def features(
     _existing_store(store)
     with open_store(store) as s:
         try:
-            recs = records_from_features(s, layer, feats, defaults, file.name)
+            rep = import_digitised(s, layer, feats, defaults, file.name, dry_run=dry_run)
         except InvalidInput as exc:
             if problems_csv:
                 from safeground.cli.forms import write_problems_csv
 
                 write_problems_csv(exc, problems_csv)
             raise
-        commit(s, WritePlan(create=recs), dry_run=dry_run)
+    c = rep.counts
     verb = "would import" if dry_run else "imported"
-    console.print(f"[green]{verb}[/] {len(recs)} record(s) into {layer}: " + ", ".join(r.uid for r in recs[:20]))
+    console.print(
+        f"[green]{verb}[/] {c['create'] + c['update']} record(s) into {layer}: {c['create']} new, "
+        f"{c['update']} updated, {c['unchanged']} unchanged (already stored), {c['older']} older than stored"
+        + (": " + ", ".join(rep.created[:20]) if rep.created else "")
+    )

@@ -732,37 +732,59 @@ def features_geojson(feats: list[DigitisedFeature]) -> dict[str, Any]:
     }
 
 
-def records_from_features(
-    store: Any, layer: str, feats: list[DigitisedFeature], defaults: dict[str, Any], src: str
-) -> list[Any]:
-    """Validated records of one layer from georeferenced features (properties over ``defaults``).
+def import_digitised(
+    store: Any,
+    layer: str,
+    feats: list[DigitisedFeature],
+    defaults: dict[str, Any],
+    src: str,
+    *,
+    dry_run: bool = False,
+    entered_by: str = "safeground scan features",
+) -> Any:
+    """Import georeferenced features with every rule of ``safeground import`` (properties over ``defaults``).
 
-    Every problem of every feature is collected; a hazard area without a given
+    The features are written to a scratch file of the same kind and name as the
+    digitised one (a CSV with WKT, or GeoJSON), so problems name the same row or
+    feature the user digitised, and the import path does the rest: one
+    transaction, references and the area of interest checked, a second run
+    skipped as unchanged instead of duplicating. A hazard area without a given
     area gets the area of its polygon (measured in UTM).
     """
-    from pydantic import ValidationError
+    import csv
+    import tempfile
 
     from safeground.geometry.projection import area_m2
-    from safeground.intake.features import record_type_for
+    from safeground.intake.features import import_features, record_type_for
 
     cls = record_type_for(layer)
     if cls.GEOMETRY is None:
         raise InvalidInput([Problem("(command line)", "--layer", "layer", "this layer has no geometry", layer)])
-    first = store.max_uid_number(cls)
-    out, problems = [], []
-    for k, f in enumerate(feats, start=1):
-        data = {**defaults, **f.properties, "geometry": f.geometry}
-        data.setdefault("uid", f"{cls.UID_PREFIX}-{first + k:05d}")
+    rows = []
+    for f in feats:
+        data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in {**defaults, **f.properties}.items()}
         if "estimated_area_m2" in cls.model_fields and "estimated_area_m2" not in data:
             data["estimated_area_m2"] = round(area_m2(f.geometry), 1)
             data.setdefault("remaining_area_m2", data["estimated_area_m2"])
-        data = {key: val for key, val in data.items() if key in cls.model_fields or key == "geometry"}
-        try:
-            out.append(cls.model_validate(data))
-        except ValidationError as exc:
-            for e in exc.errors():
-                field_name = ".".join(map(str, e["loc"])) or "-"
-                problems.append(Problem(src, f"{f.item} ({data['uid']})", field_name, e["msg"], e.get("input")))
-    if problems:
-        raise InvalidInput(problems)
-    return out
+        rows.append(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        if src.lower().endswith(".csv"):
+            path = Path(tmp) / src
+            names = list(dict.fromkeys(k for r in rows for k in r))
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow([*names, "geometry_wkt"])
+                for r, f in zip(rows, feats, strict=True):
+                    w.writerow([*("" if r.get(k) is None else r[k] for k in names),
+                                shapely.to_wkt(f.geometry, rounding_precision=-1)])  # fmt: skip
+        else:
+            path = Path(tmp) / (Path(src).stem + ".geojson")
+            fc = {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": r, "geometry": json.loads(shapely.to_geojson(f.geometry))}
+                    for r, f in zip(rows, feats, strict=True)
+                ],
+            }
+            path.write_text(json.dumps(fc), encoding="utf-8")
+        return import_features(store, layer, path, dry_run=dry_run, entered_by=entered_by)
