@@ -217,3 +217,17 @@ def test_cli_mapping_import_dry_run_and_problem_report(tmp_path: Path):
 def test_kml_reads_back_in_google_earth_terms(tmp_path: Path):
     info = pyogrio.read_info(DATA / "hazard_areas.kmz")
     assert info["features"] == 2
+
+
+def test_area_of_interest_set_from_the_command_line_turns_on_position_checks(tmp_path: Path):
+    db = tmp_path / "s.gpkg"
+    res = run_cli("import", "eo_items", str(DATA / "eo_finds_dd.csv"), "--store", str(db), "--new")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("db", "area", "--store", str(db))
+    assert "no area of interest set" in res.stdout
+    res = run_cli("db", "area", "--store", str(db), "--bbox", "39.3,46.5,40.0,47.5")  # latitude first: refused
+    assert res.returncode != 0 and "3 of the 3 stored records" in res.stderr and "longitude first" in res.stderr
+    res = run_cli("db", "area", "--store", str(db), "--bbox", "46.5,39.3,47.5,40.0")
+    assert res.returncode == 0 and "EPSG:32638" in res.stdout
+    res = run_cli("import", "eo_items", str(DATA / "eo_finds_swapped.csv"), "--store", str(db))
+    assert res.returncode == 2 and "appear swapped" in res.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -62,3 +64,69 @@ def db_upgrade(store: StoreOpt = "demo.gpkg") -> None:
     typer.echo(f"upgraded from {before or 'baseline'} to {after}: applied {', '.join(applied) or 'none'}")
     if added:
         typer.echo(f"added from the model: {', '.join(added)}")
+
+
+@db_app.command("area")
+def db_area(
+    store: StoreOpt = "demo.gpkg",
+    bbox: Annotated[
+        str | None, typer.Option(help="Set it: west,south,east,north in WGS 84 degrees, e.g. 46.5,39.3,47.5,40.0.")
+    ] = None,
+) -> None:
+    """Show or set the store's area of interest.
+
+    Imports check positions against it (a point far outside, or with latitude and
+    longitude swapped, is refused), it settles the hemisphere of a zone like 38S,
+    and its UTM zone is where distances and areas are measured.
+    """
+    import json
+
+    from safeground.errors import SafeGroundError
+    from safeground.geometry.projection import metric_epsg_for
+    from safeground.storage.base import open_store
+
+    if bbox is None:
+        with open_store(store, create=False, readonly=True) as s:
+            aoi, epsg = s.get_meta("area_of_interest"), s.get_meta("metric_epsg")
+        if not aoi:
+            typer.echo("no area of interest set: imports cannot check positions against it (set it with --bbox)")
+            return
+        typer.echo(f"area of interest (west, south, east, north): {aoi}; distances measured in EPSG:{epsg}")
+        return
+    try:
+        w, s_, e, n = (float(v) for v in bbox.split(","))
+    except ValueError:
+        raise SafeGroundError(
+            f"--bbox {bbox!r} is not west,south,east,north", hint="e.g. 46.5,39.3,47.5,40.0"
+        ) from None
+    if not (-180 <= w < e <= 180 and -90 <= s_ < n <= 90):
+        raise SafeGroundError(
+            f"--bbox {bbox!r}: need west < east within ±180 and south < north within ±90",
+            hint="longitude first: e.g. 46.5,39.3,47.5,40.0 for Aghdam",
+        )
+    import shapely
+
+    from safeground.model import RECORD_TYPES
+
+    area = shapely.box(w, s_, e, n)
+    epsg = metric_epsg_for(area)
+    with open_store(store, create=False) as st:
+        # records already stored are the check on the order of the four numbers
+        outside = total = 0
+        for cls in RECORD_TYPES.values():
+            if cls.GEOMETRY is None or cls.RESTRICTED or not st.count(cls):
+                continue
+            geoms = st.read_frame(cls).geometry
+            total += len(geoms)
+            outside += int((~geoms.intersects(area.buffer(0.5))).sum())
+        if total and outside > total / 2:
+            raise SafeGroundError(
+                f"{outside:,} of the {total:,} stored records lie more than 0.5° outside {bbox}",
+                hint="check the order: west,south,east,north (longitude first)",
+            )
+        with st.transaction():
+            st.set_meta("area_of_interest", json.dumps([w, s_, e, n]))
+            st.set_meta("metric_epsg", str(epsg))
+    typer.echo(f"area of interest set to {w}, {s_}, {e}, {n}; distances measured in EPSG:{epsg}")
+    if outside:
+        typer.echo(f"note: {outside:,} of {total:,} stored records lie more than 0.5° outside it")
