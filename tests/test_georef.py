@@ -172,6 +172,22 @@ def test_affine_geotiff_puts_every_gcp_pixel_on_its_world_position(affine_scan, 
                 c, r = LANDMARKS[pid]
                 vr, vc = vrt.index(*(ds.transform @ (c, r)))
                 assert red[vr, vc] > 200 and green[vr, vc] < 60, pid
+    # a threshold refuses the bad fit and writes nothing; leaving the suspect point out passes it
+    base = ["scan", "georef", str(scan), "--gcps", str(gcps), "--method", "affine", "--out", str(tmp_path / "g2.tif")]
+    res = run_cli(*base, "--max-rms", "5")
+    assert res.returncode != 0 and "above --max-rms 5 m" in res.stderr and "--exclude L3" in res.stderr
+    assert not (tmp_path / "g2.tif").exists()
+    res = run_cli(*base, "--max-rms", "5", "--exclude", "L3")
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert (tmp_path / "g2.tif").exists() and "L3" not in res.stdout
+    res = run_cli(*base, "--exclude", "L99")
+    assert res.returncode != 0 and "no such control point" in res.stderr
+    # exactly three points: the fit passes through them all, which the user is told
+    three = tmp_path / "three.csv"
+    three.write_text("\n".join(gcps.read_text().splitlines()[:4]))
+    res = run_cli("scan", "georef", str(scan), "--gcps", str(three), "--method", "affine", "--out",
+                  str(tmp_path / "g3.tif"))  # fmt: skip
+    assert res.returncode == 0 and "residuals are 0 by construction" in res.stdout.replace("\n", " ")
 
 
 def test_polynomial_fit_of_a_distorted_copy_and_its_north_up_geotiff(tmp_path):

@@ -18,14 +18,41 @@ scan_app = typer.Typer(help="Scanned paper maps: georeference from control point
 GcpOpt = Annotated[Path, typer.Option("--gcps", help="Control points CSV: id,col,row,lon,lat or id,col,row,x,y.")]
 CrsOpt = Annotated[str | None, typer.Option(help="CRS of x,y in the GCP file, e.g. EPSG:32638.")]
 MethodOpt = Annotated[str, typer.Option("--method", help="affine (3+ points), polynomial (6+) or auto.")]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Leave out this control point (by id); repeat for more.")
+]
+MaxRmsOpt = Annotated[
+    float | None, typer.Option(help="Refuse the fit (write nothing) if its RMS error is above this many metres.")
+]
+_MIN_POINTS = {"affine": 3, "polynomial": 6}
 
 
-def _fit(gcps: Path, crs: str | None, method: str) -> Any:
+def _fit(gcps: Path, crs: str | None, method: str, exclude: list[str] | None = None,
+         max_rms: float | None = None) -> Any:  # fmt: skip
+    from dataclasses import replace
+
     from safeground.intake.georef import fit, read_gcps
 
     if method not in ("affine", "polynomial", "auto"):
         raise SafeGroundError(f"unknown --method {method!r}", hint="use affine, polynomial or auto")
-    return fit(read_gcps(gcps, crs), method)  # type: ignore[arg-type]
+    points = read_gcps(gcps, crs)
+    if exclude:
+        unknown = sorted(set(exclude) - {p.id for p in points.points})
+        if unknown:
+            raise SafeGroundError(
+                f"--exclude {', '.join(unknown)}: no such control point in {gcps.name}",
+                hint="the ids are in the first column: " + ", ".join(p.id for p in points.points),
+            )
+        points = replace(points, points=[p for p in points.points if p.id not in exclude])
+    geo = fit(points, method)  # type: ignore[arg-type]
+    if max_rms is not None and geo.rms_m > max_rms:
+        _show(geo)
+        raise SafeGroundError(
+            f"RMS error {geo.rms_m:.2f} m is above --max-rms {max_rms:g} m: nothing written "
+            f"(worst control point: {geo.worst})",
+            hint=f"check {geo.worst}'s pixel position and coordinates, or leave it out with --exclude {geo.worst}",
+        )
+    return geo
 
 
 def _show(geo: Any) -> None:
@@ -47,6 +74,12 @@ def _show(geo: Any) -> None:
     console.print(t)
     without = "" if geo.rms_without_worst_m is None else f" (RMS without it: {geo.rms_without_worst_m:.2f} m)"
     console.print(f"RMS error: {geo.rms_m:.2f} m ({geo.rms_px:.2f} px); worst point: {geo.worst}{without}")
+    if len(geo.residuals) == _MIN_POINTS.get(geo.method, 0):
+        console.print(
+            f"[yellow]warning[/]: {len(geo.residuals)} control points are the fewest a {geo.method} fit needs: it "
+            "passes through all of them, so the residuals are 0 by construction and a wrong point cannot show. "
+            "Add at least one more control point"
+        )
     if any(r.suspect for r in geo.residuals):
         console.print(
             "[yellow]warning[/]: a control point disagrees with all the others: check its pixel position "
@@ -62,12 +95,14 @@ def georef(
     crs: CrsOpt = None,
     method: MethodOpt = "auto",
     residuals: Annotated[Path | None, typer.Option(help="Also write the residual table as CSV here.")] = None,
+    exclude: ExcludeOpt = None,
+    max_rms: MaxRmsOpt = None,
 ) -> None:
     """Georeference a scanned map from control points and write it as a GeoTIFF (opens in QGIS in place)."""
     from safeground.intake.georef import read_scan, residuals_csv, write_geotiff
 
     pixels = read_scan(image)
-    geo = _fit(gcps, crs, method)
+    geo = _fit(gcps, crs, method, exclude, max_rms)
     _show(geo)
     info = write_geotiff(geo, pixels, out)
     if residuals:
@@ -82,6 +117,8 @@ def features(
     gcps: GcpOpt,
     crs: CrsOpt = None,
     method: MethodOpt = "auto",
+    exclude: ExcludeOpt = None,
+    max_rms: MaxRmsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoJSON (WGS 84) to write.")] = None,
     layer: Annotated[str | None, typer.Option(help="Import into this layer, e.g. eo_items, hazard_areas.")] = None,
     store: Annotated[str | None, typer.Option("--store", "-s", help="Store to import into.")] = None,
@@ -96,7 +133,7 @@ def features(
     from safeground.intake.georef import features_geojson, import_digitised, read_digitised, to_world_features
     from safeground.storage.base import open_store
 
-    geo = _fit(gcps, crs, method)
+    geo = _fit(gcps, crs, method, exclude, max_rms)
     console.print(f"{geo.method} transform, RMS {geo.rms_m:.2f} m; worst control point {geo.worst}")
     feats = to_world_features(geo, read_digitised(file))
     if out:
