@@ -161,6 +161,8 @@ class _Combo:
     first_item: str = ""
     count: int = 0
     refs: dict[str, str] = field(default_factory=dict)
+    bad_rows: int = 0  # rows of this combination that were read with it (for the problem list)
+    bad_items: list[str] = field(default_factory=list)  # the first few of them
 
 
 class _Importer:
@@ -188,6 +190,7 @@ class _Importer:
         self.uid_index = self.lay.column_names.index("uid")
         self.content_index = [i for i, c in enumerate(self.lay.columns) if c.name not in _BOOKKEEPING]
         self.problems: list[Problem] = []
+        self.bad_values = False
         self.entered_by = entered_by
         self.entered_at = datetime.now(UTC).replace(microsecond=0)
         aoi_text = store.get_meta("area_of_interest")
@@ -509,11 +512,12 @@ class _Importer:
             cids = self._attributes(batch, named)
             combo_bad = np.array([bool(c.errors) for c in self.combo_list], dtype=bool)
             bad = ~good | combo_bad[cids]
-            for i in np.flatnonzero(combo_bad[cids]):
-                for fld, msg, val in self.combo_list[cids[i]].errors:
-                    if not good[i] and fld == "geometry":
-                        continue
-                    self.problems.append(Problem(self.src, named[i], fld, msg, val))
+            for i in np.flatnonzero(combo_bad[cids]).tolist():
+                self.bad_values = True  # listed at the end (value_problems), one line per bad value
+                combo = self.combo_list[cids[i]]
+                combo.bad_rows += 1
+                if len(combo.bad_items) < _LISTED:
+                    combo.bad_items.append(named[i])
             has_uid = np.array([u is not None for u in uids], dtype=bool)
             matches: list[tuple[int, str, int]] = []
             for i in np.flatnonzero(has_uid).tolist():
@@ -592,7 +596,7 @@ class _Importer:
                 rows = np.asarray([i for i, _ in more], dtype=np.int64)
                 batches.append(RowBatch(_Encoded(self.combo_list), cids[rows], [u for _, u in more],
                                         geoms[rows] if self.has_geom else None, self.uid_index))  # fmt: skip
-            if not self.problems:
+            if not self.problems and not self.bad_values:
                 yield from batches
 
     def _duplicates(self, hashes: np.ndarray, numbers: np.ndarray) -> np.ndarray:
@@ -695,6 +699,27 @@ class _Importer:
             out.append("geometry added" if old_geom is None else "geometry removed")
         return out
 
+    def value_problems(self) -> None:
+        """One problem per bad value, naming the rows that hold it (the first few, then how many).
+
+        A missing column or a misspelt term is the same mistake in every row: a clerk
+        with 3,000 rows needs it once, with where it is, not 3,000 times.
+        """
+        grouped: dict[tuple[str, str, str], tuple[list[str], int, Any]] = {}
+        for combo in self.combo_list:
+            if not combo.bad_rows:
+                continue
+            for fld, msg, val in combo.errors:
+                key = (fld, msg, repr(val))
+                items, n, _ = grouped.get(key, ([], 0, val))
+                grouped[key] = (items + combo.bad_items, n + combo.bad_rows, val)
+        for (fld, msg, _), (items, n, val) in grouped.items():
+            # the first rows of the file: each is among the first few of its own combination
+            items = sorted(items, key=_item_number)[:_LISTED]
+            more = n - len(items)
+            where = ", ".join(items) + (f" and {more:,} more" if more else "")
+            self.problems.append(Problem(self.src, where, fld, msg, val))
+
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
             wanted: dict[str, list[_Combo]] = {}
@@ -772,12 +797,19 @@ def _row_hashes(geoms: np.ndarray | None, contents: np.ndarray) -> np.ndarray:
         return _mix(h ^ g ^ _M3).view(np.int64)
 
 
+def _item_number(item: str) -> int:
+    m = re.search(r"\d+", item)
+    return int(m.group()) if m else 0
+
+
 def _row_order(p: Problem) -> int:
     m = re.search(r"\d+", p.item)
     return int(m.group()) if m and not p.item.startswith("record") else 0
 
 
 _GEOD = Geod(ellps="WGS84")
+#: rows named in a problem that many rows share
+_LISTED = 5
 
 
 def _shown(v: Any) -> str:
@@ -842,6 +874,7 @@ def import_features(
                 declared_crs=crs, coordinates=coordinates or {}, report=report,
             )  # fmt: skip
             imp.run()
+            imp.value_problems()
             imp.check_references()
             if imp.problems:
                 imp.problems.sort(key=_row_order)  # in file order, as the clerk reads the file

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -270,10 +271,10 @@ def _arrow_csv_batches(source: Source, size: int) -> Iterator[Batch]:
     with source.path.open(encoding="utf-8-sig", newline="") as fh:
         sample = fh.read(64 * 1024)
     delimiter = "\t" if source.path.suffix.lower() == ".tsv" else _sniff_delimiter(sample)
-    second = (
-        next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
-        and list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:2]
-    )
+    try:  # a lone carriage return in a cell is the reader's to report, with its line, not the HXL check's
+        second = list(itertools.islice(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), 1, 2))
+    except csv.Error:
+        second = []
     hxl = bool(second) and _is_hxl_row(second[0])
     if hxl:
         source.notes.append("row 2 holds HXL hashtags; read as a second header")

@@ -419,7 +419,11 @@ class GeoPackageStore(Store):
                     continue
                 if len(batch.combos) > staged:
                     new = range(staged, len(batch.combos))
-                    con.executemany(stage_combo, ([k, *(batch.combos[k][i] for i in keep)] for k in new))
+                    rows = ((k, batch.combos[k]) for k in new)
+                    con.executemany(
+                        stage_combo,
+                        ([k, *((c[i] for i in keep) if c is not None else [None] * len(keep))] for k, c in rows),
+                    )
                     staged = len(batch.combos)
                 fids = np.arange(start, start + len(batch), dtype=np.int64)
                 start += len(batch)
