@@ -18,10 +18,19 @@ GPS values are ODK strings: a geopoint ``"lat lon alt acc"``, a geotrace or
 geoshape ``"lat lon alt acc;lat lon alt acc;…"`` (latitude first!).
 
 Every submission becomes SafeGround records whose identifiers derive from the
-submission's ``_uuid`` / ``instanceID`` (``ACC-<uuid>``, ``VIC-<uuid>-1`` …):
-the uuid is the source reference, so importing the same export twice creates
-nothing new; a submission with a newer date of information updates its record
-(the old version stays in history), an older or conflicting one is reported.
+submission's identity (``ACC-<uuid>``, ``VIC-<uuid>-<victim>`` …): the uuid is
+the source reference, so importing the same export twice creates nothing new; a
+submission with a newer date of information updates its record (the old version
+stays in history), an older or conflicting one is reported.
+
+The identity survives edits: Kobo's ``meta/rootUuid`` or ODK Central's ``KEY`` /
+``__id`` when the export has them, else the ``_uuid`` / ``instanceID``, with an
+edit (``meta/deprecatedID`` = the instance it replaces) matched to the record of
+that instance; the instance ids of edits are remembered in the store's metadata
+(``form_instance:<id>``) so a chain of edits keeps finding its record. Victims are
+told apart by the form's hidden ``victim_id`` (``VIC-<uuid>-<first 8 of it>``); an
+export without it falls back to the position in the repeat (``VIC-<uuid>-1``), and
+a newer version with a different number of victims is then refused, not re-mapped.
 """
 
 from __future__ import annotations
@@ -628,12 +637,10 @@ def accident_records(sub: Submission, problems: list[Problem]) -> list[Record]:
     for i, values in enumerate(victims, start=1):
         item = f"{sub.item}, victim {i}"
         vr = _Values(sub, values, item, problems)
-        key = _victim_key(vr, seen_ids, i)
-        if key is None:
-            continue  # reported
+        key = _victim_key(vr, seen_ids, i)  # None: reported; the victim's other fields are still checked
         if key == str(i):
             sub.victims_by_position = True
-        vuid = _uid("VIC", sub, [], f"-{key}")
+        vuid = _uid("VIC", sub, [], f"-{key}") if key else None
         if vuid:
             sub.victim_uids.append(vuid)
         vdata = {
