@@ -573,3 +573,11 @@ def test_the_export_of_another_form_is_named_instead_of_listing_every_missing_fi
     (problem,) = exc.value.problems
     assert "accident_report" in problem.reason and "hazard_report" in problem.reason
     assert store.count(Accident) == 0
+
+
+def test_an_edit_of_a_submission_never_imported_is_imported_as_new_and_said_so(store, tmp_path):
+    plan = import_submissions(
+        store, "accident_report", [_edit(tmp_path, "e.json", EDIT1, ACC1, "2021-03-20", "other_erw")]
+    )
+    assert {r.uid for r in plan.create if isinstance(r, Accident)} == {f"ACC-{EDIT1}"}
+    assert any(f"an edit of instance {ACC1}, which was never imported" in n for n in plan.notes)
