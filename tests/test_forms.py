@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -399,3 +400,184 @@ def test_a_submission_answering_every_question_of_the_form_imports(store, tmp_pa
     assert layers == expected
     if name == "accident_report":
         assert store.count(Victim) == 2 and store.get(Victim, "VIC-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-2").age == 3
+
+
+# -- stable identities: victims, edited submissions, the wrong form ----------------------------
+
+
+def test_eo_find_hint_gives_a_hazard_area_id_as_the_store_writes_them():
+    label = next(q["label"] for q in FORMS["eo_find"].survey if q["name"] == "hazard_area_uid")
+    example = re.search(r"e\.g\. ([A-Za-z]+)-\d+", label)
+    assert example and example.group(1) == HazardArea.UID_PREFIX
+
+
+def test_each_victim_carries_a_stable_hidden_id(form_dir):
+    rows = list(load_workbook(form_dir / "accident_report.xlsx")["survey"].iter_rows(min_row=1, values_only=True))
+    header, rows = rows[0], rows[1:]
+    names = [r[1] for r in rows]
+    start, end = names.index("victims"), len(names) - 1 - names[::-1].index("victims")
+    row = dict(zip(header, rows[names.index("victim_id")], strict=True))
+    assert start < names.index("victim_id") < end
+    assert (row["type"], row["calculation"]) == ("calculate", "once(uuid())")
+
+
+VA, VB = "3c1d0e9f-8a7b-4c6d-9e5f-4a3b2c1d0e9f", "a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d"
+
+
+def _kobo_victims(tmp_path: Path, name: str, victims: list[int], *, ids: bool, report_date: str) -> Path:
+    """The first sample accident with a choice of its two victims (1: named, 2: not), with or without victim_id."""
+    data = json.loads((DATA / "accident_kobo.json").read_text())
+    sub = data["results"][0]
+    both = sub["victims"]
+    if ids:
+        both[0]["victims/victim_id"], both[1]["victims/victim_id"] = VA, VB
+    sub["victims"] = [both[i - 1] for i in victims]
+    sub["report_date"] = report_date
+    data["results"] = [sub]
+    (tmp_path / name).write_text(json.dumps(data))
+    return tmp_path / name
+
+
+def test_victims_keyed_by_their_victim_id_survive_the_removal_of_another_victim(store, tmp_path):
+    import_submissions(
+        store, "accident_report", [_kobo_victims(tmp_path, "a.json", [1, 2], ids=True, report_date="2021-03-14")]
+    )
+    va, vb = f"VIC-{ACC1}-{VA[:8]}", f"VIC-{ACC1}-{VB[:8]}"
+    assert {v.uid for v in store.find(Victim)} == {va, vb}
+    assert store.get(VictimIdentity, f"VID-{ACC1}-{VA[:8]}").victim_uid == va
+    # the named victim 1 was a mistake, deleted in Kobo: the newer version has only the (unnamed) second victim
+    plan = import_submissions(
+        store, "accident_report", [_kobo_victims(tmp_path, "b.json", [2], ids=True, report_date="2021-03-20")]
+    )
+    assert {r.uid for r, _ in plan.update} == {f"ACC-{ACC1}", vb}
+    assert (store.get(Victim, vb).age, store.get(Victim, va).age) == (17, 54)  # nobody took anybody's data
+    assert store.get(VictimIdentity, f"VID-{ACC1}-{VA[:8]}").victim_uid == va  # the name stays on its own victim
+    stale = [n for n in plan.notes if va in n]
+    assert len(stale) == 1 and f"submission {ACC1}" in stale[0] and "not in this version" in stale[0]
+    assert f"VID-{ACC1}-{VA[:8]}" in stale[0]
+
+
+def test_victims_matched_by_position_are_not_silently_remapped_when_their_number_changes(store, tmp_path):
+    import_submissions(
+        store, "accident_report", [_kobo_victims(tmp_path, "a.json", [1, 2], ids=False, report_date="2021-03-14")]
+    )
+    newer = _kobo_victims(tmp_path, "b.json", [2], ids=False, report_date="2021-03-20")
+    with pytest.raises(InvalidInput) as exc:
+        import_submissions(store, "accident_report", [newer])
+    (problem,) = exc.value.problems
+    assert (problem.source, problem.item, problem.field) == ("b.json", f"submission {ACC1}", "victims")
+    assert "the stored version had 2 victims" in problem.reason and "this one has 1" in problem.reason
+    assert f"VIC-{ACC1}-1" in problem.reason and f"VIC-{ACC1}-2" in problem.reason
+    assert "by position" in problem.reason
+    v1 = store.get(Victim, f"VIC-{ACC1}-1")
+    assert (v1.age, v1.version) == (54, 1) and store.get(VictimIdentity, f"VID-{ACC1}-1").victim_uid == v1.uid
+
+
+def test_two_victims_with_the_same_victim_id_are_a_problem(store, tmp_path):
+    path = _kobo_victims(tmp_path, "a.json", [1, 2], ids=True, report_date="2021-03-14")
+    data = json.loads(path.read_text())
+    data["results"][0]["victims"][1]["victims/victim_id"] = VA
+    path.write_text(json.dumps(data))
+    with pytest.raises(InvalidInput, match=r"victim 2, field 'victim_id': the same victim_id as victim 1"):
+        import_submissions(store, "accident_report", [path])
+
+
+EDIT1, EDIT2 = "e1e1e1e1-0000-4000-8000-000000000001", "e2e2e2e2-0000-4000-8000-000000000002"
+
+
+def _edit(tmp_path: Path, name: str, instance: str, deprecated: str, report_date: str, device: str, **extra) -> Path:
+    """The first sample accident as Kobo exports it after an edit: a new _uuid, and the previous one as deprecatedID."""
+    data = json.loads((DATA / "accident_kobo.json").read_text())
+    sub = data["results"][0]
+    sub.update({"_uuid": instance, "meta/instanceID": f"uuid:{instance}", "meta/deprecatedID": f"uuid:{deprecated}"})
+    sub.update({"report_date": report_date, "accident/device_type": device, **extra})
+    data["results"] = [sub]
+    (tmp_path / name).write_text(json.dumps(data))
+    return tmp_path / name
+
+
+def test_an_edited_kobo_submission_updates_its_record_through_a_chain_of_edits(store, tmp_path):
+    import_submissions(store, "accident_report", [DATA / "accident_kobo.json"])
+    edit1 = _edit(tmp_path, "e1.json", EDIT1, ACC1, "2021-03-20", "improvised_mine")
+    dry = import_submissions(store, "accident_report", [edit1], dry_run=True)
+    assert {r.uid for r, _ in dry.update} == {f"ACC-{ACC1}", f"VIC-{ACC1}-1", f"VIC-{ACC1}-2", f"VID-{ACC1}-1"}
+    assert dry.create == [] and store.get_meta(f"form_instance:{EDIT1}") is None  # a dry run writes nothing
+    import_submissions(store, "accident_report", [edit1])
+    assert store.count(Accident) == 2 and store.count(Victim) == 3  # not duplicated as ACC-<edit 1>
+    assert store.get(Accident, f"ACC-{ACC1}").device_type.value == "improvised_mine"
+    # edit 2 names only edit 1 (its deprecatedID), not the original: the stored mapping finds the record
+    edit2 = _edit(tmp_path, "e2.json", EDIT2, EDIT1, "2021-03-25", "antivehicle_mine")
+    plan = import_submissions(store, "accident_report", [edit2])
+    assert plan.create == [] and f"ACC-{ACC1}" in {r.uid for r, _ in plan.update}
+    assert [h.device_type.value for h in store.history(Accident, f"ACC-{ACC1}")] == [
+        "antipersonnel_mine",
+        "improvised_mine",
+        "antivehicle_mine",
+    ]
+    again = import_submissions(store, "accident_report", [edit2])  # the same export again: nothing new
+    assert again.create == [] and again.update == [] and store.count(Accident) == 2
+
+
+def test_an_edited_submission_in_kobo_csv_is_matched_by_its_deprecated_id(store, tmp_path):
+    import_submissions(store, "accident_report", [DATA / "accident_kobo.json"])
+    main = list(csv.reader((DATA / "accident_kobo.csv").read_text().splitlines(), delimiter=";"))
+    header = [*main[0], "meta/deprecatedID"]
+    row = main[1]
+    row[header.index("_uuid")], row[header.index("meta/instanceID")] = EDIT1, f"uuid:{EDIT1}"
+    row[header.index("report_date")], row[header.index("accident/device_type")] = "2021-03-20", "improvised_mine"
+    with (tmp_path / "edit.csv").open("w", newline="") as f:
+        csv.writer(f, delimiter=";").writerows([header, [*row, f"uuid:{ACC1}"]])
+    victims = (DATA / "accident_kobo-victims.csv").read_text().replace(ACC1, EDIT1).splitlines()[:3]
+    (tmp_path / "edit-victims.csv").write_text("\n".join(victims) + "\n")
+    import_submissions(store, "accident_report", [tmp_path / "edit.csv", tmp_path / "edit-victims.csv"])
+    assert store.count(Accident) == 2 and store.count(Victim) == 3
+    assert store.get(Accident, f"ACC-{ACC1}").device_type.value == "improvised_mine"
+
+
+def test_an_edited_odk_central_submission_keeps_its_key(store, tmp_path):
+    """Central's KEY (and OData __id) is the first instanceID of the submission; meta-instanceID is the edit's."""
+    import_submissions(store, "accident_report", [DATA / "accident_kobo.json"])
+    lines = (DATA / "accident_central.csv").read_text().splitlines()
+    header = lines[0] + ",meta-deprecatedID"
+    edited = lines[1].replace("2021-03-14,2021-03-14,2021-03-12", "2021-03-14,2021-03-20,2021-03-12")
+    edited = edited.replace(f"Family visit to graves,uuid:{ACC1}", f"Family visit to graves,uuid:{EDIT1}")
+    (tmp_path / "c.csv").write_text("\n".join([header, edited + f",uuid:{ACC1}"]) + "\n")
+    (tmp_path / "c-victims.csv").write_text(
+        "\n".join((DATA / "accident_central-victims.csv").read_text().splitlines()[:3]) + "\n"
+    )
+    plan = import_submissions(store, "accident_report", [tmp_path / "c.csv", tmp_path / "c-victims.csv"])
+    assert plan.create == [] and f"ACC-{ACC1}" in {r.uid for r, _ in plan.update}
+    assert store.count(Accident) == 2
+
+
+def test_root_uuid_wins_over_deprecated_id(store, tmp_path):
+    import_submissions(store, "accident_report", [DATA / "accident_kobo.json"])
+    root = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"  # the second sample accident, deliberately
+    path = _edit(tmp_path, "e.json", EDIT1, ACC1, "2021-04-05", "improvised_mine", **{"meta/rootUuid": f"uuid:{root}"})
+    data = json.loads(path.read_text())
+    data["results"][0]["accident/accident_date"] = "2021-04-01"
+    data["results"][0]["victims"] = data["results"][0]["victims"][1:]  # the second sample has one victim
+    path.write_text(json.dumps(data))
+    plan = import_submissions(store, "accident_report", [path])
+    assert f"ACC-{root}" in {r.uid for r, _ in plan.update} and f"ACC-{ACC1}" not in {r.uid for r, _ in plan.update}
+
+
+def test_the_export_of_another_form_is_named_instead_of_listing_every_missing_field(store):
+    with pytest.raises(InvalidInput) as exc:
+        import_submissions(store, "eo_find", [DATA / "accident_kobo.json"])
+    (problem,) = exc.value.problems
+    assert "safeground_accident_report" in problem.reason and "safeground_eo_find" in problem.reason
+    assert "safeground forms import accident_report" in problem.reason
+    with pytest.raises(InvalidInput) as exc:  # ODK Central CSV: no form id column, but the fields tell
+        import_submissions(store, "hazard_report", [DATA / "accident_central.csv"])
+    (problem,) = exc.value.problems
+    assert "accident_report" in problem.reason and "hazard_report" in problem.reason
+    assert store.count(Accident) == 0
+
+
+def test_an_edit_of_a_submission_never_imported_is_imported_as_new_and_said_so(store, tmp_path):
+    plan = import_submissions(
+        store, "accident_report", [_edit(tmp_path, "e.json", EDIT1, ACC1, "2021-03-20", "other_erw")]
+    )
+    assert {r.uid for r in plan.create if isinstance(r, Accident)} == {f"ACC-{EDIT1}"}
+    assert any(f"an edit of instance {ACC1}, which was never imported" in n for n in plan.notes)

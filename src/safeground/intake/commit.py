@@ -26,6 +26,8 @@ class WritePlan:
     update: list[tuple[Record, int]] = field(default_factory=list)  # new version, expected (stored) version
     unchanged: list[str] = field(default_factory=list)  # "layer uid": already stored, same or newer
     notes: list[str] = field(default_factory=list)
+    #: store metadata written in the same transaction (e.g. which record an edited submission's instance id is)
+    meta: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -44,6 +46,8 @@ def commit(store: Store, plan: WritePlan, *, dry_run: bool = False) -> WritePlan
                 store.add_many(_ordered(plan.create))
             for rec, expected in plan.update:
                 store.update(rec, expected_version=expected)
+            for key, value in plan.meta.items():
+                store.set_meta(key, value)
             if dry_run:
                 raise _RollBack
     except _RollBack:

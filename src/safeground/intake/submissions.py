@@ -18,10 +18,19 @@ GPS values are ODK strings: a geopoint ``"lat lon alt acc"``, a geotrace or
 geoshape ``"lat lon alt acc;lat lon alt acc;…"`` (latitude first!).
 
 Every submission becomes SafeGround records whose identifiers derive from the
-submission's ``_uuid`` / ``instanceID`` (``ACC-<uuid>``, ``VIC-<uuid>-1`` …):
-the uuid is the source reference, so importing the same export twice creates
-nothing new; a submission with a newer date of information updates its record
-(the old version stays in history), an older or conflicting one is reported.
+submission's identity (``ACC-<uuid>``, ``VIC-<uuid>-<victim>`` …): the uuid is
+the source reference, so importing the same export twice creates nothing new; a
+submission with a newer date of information updates its record (the old version
+stays in history), an older or conflicting one is reported.
+
+The identity survives edits: Kobo's ``meta/rootUuid`` or ODK Central's ``KEY`` /
+``__id`` when the export has them, else the ``_uuid`` / ``instanceID``, with an
+edit (``meta/deprecatedID`` = the instance it replaces) matched to the record of
+that instance; the instance ids of edits are remembered in the store's metadata
+(``form_instance:<id>``) so a chain of edits keeps finding its record. Victims are
+told apart by the form's hidden ``victim_id`` (``VIC-<uuid>-<first 8 of it>``); an
+export without it falls back to the position in the repeat (``VIC-<uuid>-1``), and
+a newer version with a different number of victims is then refused, not re-mapped.
 """
 
 from __future__ import annotations
@@ -60,9 +69,18 @@ class Submission:
 
     source: str
     item: str  # "submission <uuid>" (or the row when there is no uuid)
-    uuid: str | None
+    uuid: str | None  # the submission's identity, the same for every version (records' uids derive from it)
     values: dict[str, Any]
     repeats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: this version's own instance id (Kobo ``_uuid`` / ``meta/instanceID``): changes with each edit
+    instance: str | None = None
+    #: the instance id of the version this one replaces (``meta/deprecatedID``), when it is an edit
+    deprecated: str | None = None
+    #: ``uuid`` came from an identity that stays the same across edits (Kobo rootUuid, ODK Central KEY / __id)
+    stable: bool = False
+    #: the victims' uids, in the order of the repeat, and whether some are known only by their position
+    victim_uids: list[str] = field(default_factory=list)
+    victims_by_position: bool = False
 
     @property
     def rejected(self) -> str | None:
@@ -113,13 +131,44 @@ def _collapse(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _uuid_of(values: dict[str, Any]) -> str | None:
-    for key in ("rootUuid", "_uuid", "instanceID", "KEY", "__id"):  # rootUuid: stays the same when edited
-        raw = values.get(key)
-        if raw not in (None, ""):
-            text = str(raw).strip()
-            return text[5:] if text.lower().startswith("uuid:") else text
-    return None
+#: identities that stay the same when a submission is edited: Kobo's rootUuid, ODK Central's KEY (CSV) and
+#: __id (OData), which are the first instanceID of the submission
+_STABLE_IDS = ("rootUuid", "KEY", "__id")
+#: this version's own instance id: a new one with each edit (the previous one becomes its deprecatedID)
+_INSTANCE_IDS = ("_uuid", "instanceID")
+
+
+def _id_text(raw: Any) -> str | None:
+    if raw in (None, "") or isinstance(raw, (dict, list)):
+        return None
+    text = str(raw).strip()
+    text = text[5:] if text.lower().startswith("uuid:") else text
+    return text or None
+
+
+def _first_id(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    return next((t for k in keys if (t := _id_text(values.get(k))) is not None), None)
+
+
+def _submission(source: str, item_default: str, values: dict[str, Any], repeats: dict | None = None) -> Submission:
+    """A submission with its identity, its own instance id and (when it is an edit) the one it replaces.
+
+    The identity is a stable id when the export has one, else this version's instance id; an edit
+    without a stable id is matched to its record later, from its deprecatedID (``resolve_edits``).
+    """
+    stable = _first_id(values, _STABLE_IDS)
+    instance = _first_id(values, _INSTANCE_IDS)
+    uuid = stable or instance
+    return Submission(
+        source,
+        f"submission {uuid}" if uuid else item_default,
+        uuid,
+        values,
+        repeats if repeats is not None else {},
+        instance=instance,
+        deprecated=_id_text(values.get("deprecatedID")),  # meta/deprecatedID (Kobo), meta-deprecatedID (Central)
+        stable=stable is not None,
+    )
 
 
 def _rejected(values: dict[str, Any]) -> str | None:
@@ -259,10 +308,8 @@ def _join(src: str, main_rows: list, repeat_rows: dict[str, tuple[str, list]]) -
     by_index: dict[str, Submission] = {}
     by_key: dict[str, Submission] = {}
     for line, row in main_rows:
-        values = _collapse(row)
-        uuid = _uuid_of(values)
-        item = f"submission {uuid}" if uuid else f"row {line}"
-        sub = Submission(src, item, uuid, values)
+        sub = _submission(src, f"row {line}", _collapse(row))
+        values = sub.values
         subs.append(sub)
         if values.get("_index") not in (None, ""):
             by_index[_key(values["_index"])] = sub
@@ -278,7 +325,8 @@ def _join(src: str, main_rows: list, repeat_rows: dict[str, tuple[str, list]]) -
             elif values.get("_parent_index") not in (None, ""):
                 parent = by_index.get(_key(values["_parent_index"]))
             elif values.get("_submission__uuid"):
-                parent = next((s for s in subs if s.uuid == values["_submission__uuid"]), None)
+                ref = _id_text(values["_submission__uuid"])  # Kobo: the _uuid of this version
+                parent = next((s for s in subs if ref in (s.instance, s.uuid)), None)
             if parent is None:
                 ref = row.get("PARENT_KEY") or values.get("_parent_index")
                 problems.append(Problem(rsrc, f"row {line}", "_parent_index/PARENT_KEY", "no such submission", ref))
@@ -307,9 +355,7 @@ def _from_json(path: Path, repeats: list[str]) -> list[Submission]:
         flat: dict[str, Any] = {}
         reps: dict[str, list[dict[str, Any]]] = {}
         _flatten(entry, "", flat, reps, repeats)
-        values = _collapse(flat)
-        uuid = _uuid_of(values)
-        subs.append(Submission(path.name, f"submission {uuid}" if uuid else f"entry {i}", uuid, values, reps))
+        subs.append(_submission(path.name, f"entry {i}", _collapse(flat), reps))
     return subs
 
 
@@ -586,10 +632,17 @@ def accident_records(sub: Submission, problems: list[Problem]) -> list[Record]:
     victims = sub.repeats.get("victims", [])
     if not victims:
         problems.append(Problem(sub.source, sub.item, "victims", "an accident report needs at least one victim", None))
+    sub.victim_uids, sub.victims_by_position = [], False
+    seen_ids: dict[str, int] = {}
     for i, values in enumerate(victims, start=1):
         item = f"{sub.item}, victim {i}"
         vr = _Values(sub, values, item, problems)
-        vuid = _uid("VIC", sub, [], f"-{i}")
+        key = _victim_key(vr, seen_ids, i)  # None: reported; the victim's other fields are still checked
+        if key == str(i):
+            sub.victims_by_position = True
+        vuid = _uid("VIC", sub, [], f"-{key}") if key else None
+        if vuid:
+            sub.victim_uids.append(vuid)
         vdata = {
             "uid": _req(vuid),
             "date_of_information": _req(when),
@@ -609,7 +662,7 @@ def accident_records(sub: Submission, problems: list[Problem]) -> list[Record]:
             ident = _make(
                 VictimIdentity,
                 {
-                    "uid": f"VID-{sub.uuid}-{i}",
+                    "uid": f"VID-{sub.uuid}-{key}",
                     "date_of_information": _req(when),
                     "entered_by": _entered_by(sub),
                     "victim_uid": vuid,
@@ -624,6 +677,27 @@ def accident_records(sub: Submission, problems: list[Problem]) -> list[Record]:
             if ident:
                 out.append(ident)
     return out
+
+
+def _victim_key(vr: _Values, seen: dict[str, int], position: int) -> str | None:
+    """What tells this victim apart in its submission: its victim_id (first 8 letters or digits), else its position.
+
+    Exports of forms without ``victim_id`` (older SafeGround forms, other forms) fall back to the position
+    in the repeat, which an edit removing or inserting a victim shifts (``check_victims`` catches that).
+    """
+    raw = vr.raw("victim_id")
+    if raw is None:
+        return str(position)
+    text = _id_text(raw) or ""
+    key = re.sub(r"[^A-Za-z0-9]", "", text)[:8]
+    if len(key) < 8 or isinstance(raw, (dict, list, bool)):
+        vr._bad("victim_id", "not a victim identifier (the form computes it with once(uuid()))", raw)
+        return None
+    if key in seen:
+        vr._bad("victim_id", f"the same victim_id as victim {seen[key]}: each victim needs its own", raw)
+        return None
+    seen[key] = position
+    return key
 
 
 def eo_records(sub: Submission, problems: list[Problem]) -> list[Record]:
@@ -744,13 +818,184 @@ def plan(store: Store, records: list[Record]) -> WritePlan:
     return out
 
 
+# -- edits: which record an edited submission belongs to -------------------------------------
+
+#: store metadata key of an instance id → the identity of its submission (``form_instance:<instanceID>``)
+INSTANCE_META = "form_instance:"
+_MAIN: dict[str, type[Record]] = {"hazard_report": HazardArea, "accident_report": Accident, "eo_find": EOItem}
+
+
+def resolve_edits(store: Store, form: str, subs: list[Submission], notes: list[str]) -> dict[str, str]:
+    """Give each edited submission the identity of the submission it edits; the instance ids to remember.
+
+    KoboToolbox and ODK record an edit as a new instance (new ``_uuid`` / ``instanceID``) naming the one it
+    replaces in ``meta/deprecatedID``. Without a stable id in the export (Kobo's ``meta/rootUuid``, ODK
+    Central's ``KEY`` / ``__id``, which win), the edit is matched through its deprecatedID: to an instance id
+    remembered in the store's metadata (the previous edits of a chain), or to a record imported from that
+    instance itself. The answer maps every instance id that is not its submission's identity to that
+    identity, to be written with the records (same transaction), so that the next edit is found too.
+    """
+    cls = _MAIN[form]
+    known: dict[str, str] = {}  # instance id → identity, for edits of earlier submissions in this file
+    remember: dict[str, str] = {}
+    for sub in subs:
+        if sub.rejected or not sub.uuid:
+            continue
+        prev = sub.deprecated
+        if not sub.stable and prev and prev != sub.uuid and _UUID.match(prev):
+            root = known.get(prev) or store.get_meta(INSTANCE_META + prev)
+            if root is None and store.existing_uids(cls, [f"{cls.UID_PREFIX}-{prev}"]):
+                root = prev
+            if root is not None and _UUID.match(root):
+                sub.item = f"submission {sub.instance} (edit of {root})"
+                sub.uuid = root
+            else:
+                notes.append(
+                    f"{sub.source}, {sub.item}: an edit of instance {prev}, which was never imported: "
+                    "imported as a new submission"
+                )
+        for iid in (sub.instance, prev if sub.stable else None):  # a stable id vouches for its deprecatedID too
+            if iid and iid != sub.uuid and _UUID.match(iid):
+                known[iid] = sub.uuid
+                if store.get_meta(INSTANCE_META + iid) != sub.uuid:
+                    remember[INSTANCE_META + iid] = sub.uuid
+    return remember
+
+
+# -- victims that an edit removed, added or moved -----------------------------------------------
+
+
+def check_victims(store: Store, subs: list[Submission], records: list[Record]) -> tuple[list[Problem], list[str]]:
+    """Stored victims of a submission that its newer version no longer has: problems and notes.
+
+    Victims with a ``victim_id`` keep their uid whatever the edit; a stored one that the newer version
+    lacks (removed in Kobo/ODK) is kept and reported. Victims known only by their position cannot be
+    told apart once their number changes: that is a problem, not a silent re-mapping (victim 2's data on
+    victim 1's record, and victim 1's restricted name on it).
+    """
+    problems: list[Problem] = []
+    notes: list[str] = []
+    accidents = {r.uid: r for r in records if isinstance(r, Accident)}
+    existing = store.existing_uids(Accident, list(accidents))
+    if not existing:
+        return problems, notes
+    if len(existing) > 50:  # one pass over the layers, as in plan()
+        stored_acc = {a.uid: a for a in store.find(Accident) if a.uid in existing}
+        stored_vic: dict[str, list[str]] = {}
+        for vic in store.find(Victim):
+            if vic.accident_uid in existing:
+                stored_vic.setdefault(vic.accident_uid, []).append(vic.uid)
+    else:
+        stored_acc = {uid: store.get(Accident, uid) for uid in existing}
+        stored_vic = {uid: [x.uid for x in store.find(Victim, accident_uid=uid)] for uid in existing}
+    for sub in subs:
+        acc_uid = f"ACC-{sub.uuid}"
+        if sub.rejected or acc_uid not in existing or acc_uid not in accidents:
+            continue
+        if accidents[acc_uid].date_of_information < stored_acc[acc_uid].date_of_information:
+            continue  # an older version: plan() reports it, nothing of it is applied
+        before = sorted(stored_vic.get(acc_uid, []))
+        gone = [u for u in before if u not in set(sub.victim_uids)]
+        if sub.victims_by_position and len(before) != len(sub.victim_uids):
+            problems.append(
+                Problem(
+                    sub.source,
+                    sub.item,
+                    "victims",
+                    f"the stored version had {_victims(len(before))} ({', '.join(before) or 'none'}), this one has "
+                    f"{len(sub.victim_uids)}: victims are matched by position in this form version (no victim_id), "
+                    "so a removed or added victim cannot be told apart and the wrong victim would get another's "
+                    "data and name; re-export with the current SafeGround form (its victims carry a victim_id), "
+                    "or mark this submission 'Not approved' in KoboToolbox / 'Rejected' in ODK Central to skip it "
+                    f"and correct the victims of {acc_uid} by hand",
+                )
+            )
+        elif gone:
+            idents = sorted(store.existing_uids(VictimIdentity, ["VID-" + u.removeprefix("VIC-") for u in gone]))
+            notes.append(
+                f"{sub.source}, {sub.item}: victim(s) {', '.join(gone)} stored for this submission are not in this "
+                "version (removed in KoboToolbox/ODK?): kept unchanged"
+                + (f", with their restricted identities {', '.join(idents)}" if idents else "")
+                + (
+                    "; this version identifies its victims by victim_id and the stored ones by their position, "
+                    "so they may be the same people counted twice"
+                    if any(_by_position(u, acc_uid) for u in gone) and not sub.victims_by_position
+                    else ""
+                )
+                + ": correct or remove them by hand"
+            )
+    return problems, notes
+
+
+def _victims(n: int) -> str:
+    return f"{n} victim" + ("" if n == 1 else "s")
+
+
+def _by_position(victim_uid: str, acc_uid: str) -> bool:
+    return victim_uid.removeprefix("VIC-" + acc_uid.removeprefix("ACC-") + "-").isdigit()
+
+
+# -- the export of another form -------------------------------------------------------------
+
+_NOT_QUESTIONS = {"begin_group", "end_group", "begin_repeat", "end_repeat", "start", "end", "deviceid", "today"}
+
+
+def _questions(form: FormDefinition) -> set[str]:
+    return {q["name"] for q in form.survey if q["type"] not in _NOT_QUESTIONS}
+
+
+def check_form(form: str, subs: list[Submission]) -> None:
+    """Refuse an export of another form, naming it (``_xform_id_string``, else the fields it has)."""
+    expected = form_definition(form)
+    if not subs:
+        return
+    source = subs[0].source
+    by_id = {f.form_id: name for name, f in FORMS.items()}
+    ids = {str(s.values["_xform_id_string"]).strip() for s in subs if s.values.get("_xform_id_string")}
+    other = sorted(i for i in ids if i != expected.form_id)
+    found, field_name = (other[0], "_xform_id_string") if other else (None, "-")
+    name = by_id.get(found) if found else None
+    if found is None:
+        present = {k for s in subs for k in s.values} | {
+            k for s in subs for r in s.repeats.values() for x in r for k in x
+        }
+        own = len(_questions(expected) & present)
+        best = max(FORMS, key=lambda n: len(_questions(FORMS[n]) & present))
+        if best != form and len(_questions(FORMS[best]) & present) > own and own < len(_questions(expected)) / 2:
+            name, found = best, FORMS[best].form_id
+    if found is None:
+        return
+    then = f": import it with 'safeground forms import {name} …'" if name else ""
+    raise InvalidInput(
+        [
+            Problem(
+                source,
+                "file",
+                field_name,
+                f"this is an export of the form {found}"
+                + (f" ({name})" if name else "")
+                + f", not of {expected.form_id} ({form}){then}",
+                found if field_name != "-" else None,
+            )
+        ]
+    )
+
+
 def import_submissions(store: Store, form: str, paths: list[Path], *, dry_run: bool = False) -> WritePlan:
     """Read, check and store one export of one form, all or nothing."""
     definition = form_definition(form)
     subs = read_exports(definition, paths)
+    check_form(form, subs)
     aoi = store.get_meta("area_of_interest")
     skipped: list[str] = []
+    remember = resolve_edits(store, form, subs, skipped)
     records = to_records(form, subs, tuple(json.loads(aoi)) if aoi else None, skipped)
+    if form == "accident_report":
+        problems, victim_notes = check_victims(store, subs, records)
+        if problems:
+            raise InvalidInput(problems, hint_text="each problem says how to go on")
+        skipped.extend(victim_notes)
     todo = plan(store, records)
     todo.notes[:0] = skipped
+    todo.meta.update(remember)
     return commit(store, todo, dry_run=dry_run)
