@@ -173,3 +173,19 @@ def test_saving_the_same_sheet_twice_stores_it_once_and_a_correction_versions_it
     # the first sheet again: older information, reported, not applied
     old = save_record(store, rec, solve(rec), "test")
     assert old.action == "older" and store.get(MinefieldRecord, first.uid).version == 2
+
+
+def test_a_last_leg_back_to_the_benchmark_is_a_closure_and_an_open_chain_is_warned_about():
+    rec = square().model_dump(mode="json", by_alias=True)
+    # close on the benchmark instead of the start point: 20 m west of TP1 … but 12 m short
+    rec["legs"].append({"label": "BM", "role": "end", "bearing_deg": 270.0, "distance_m": 8.0})
+    with pytest.raises(InvalidInput, match=r"closing on BM.*misclosure 12\.0 m"):
+        solve(TraverseRecord.model_validate(rec))
+    rec["legs"][-1]["distance_m"] = 20.0
+    res = solve(TraverseRecord.model_validate(rec))
+    assert res.misclosure_m is not None and res.misclosure_m < 0.01
+    assert res.points["BM"] == solve(square()).points["BM"]  # the benchmark stays where it was placed
+    open_chain = square().model_dump(mode="json", by_alias=True)
+    open_chain["legs"] = open_chain["legs"][:-1]  # never comes back to TP1
+    res = solve(TraverseRecord.model_validate(open_chain))
+    assert res.misclosure_m is None and any("cannot be checked" in w for w in res.warnings)

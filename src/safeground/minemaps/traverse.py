@@ -150,14 +150,20 @@ def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: 
         d = leg.distance_m * scale
         p = chain[-1] + d * np.array([np.sin(b), np.cos(b)])
         chain.append(p)
-        if leg.label in pos and leg.role in ("end", "turning", "start"):
-            misclosure = float(np.hypot(*(p - pos[leg.label])))  # the chain should close here
-            closing_label = leg.label
+        if leg.label in pos:  # back at a point already placed (start, benchmark or landmark): the chain closes
+            miss = float(np.hypot(*(p - pos[leg.label])))
+            if misclosure is None or miss > misclosure:  # the worst closure is the one to judge
+                misclosure, closing_label = miss, leg.label
         else:
             pos[leg.label] = p
         if leg.role in ("start", "turning", "end") and leg.label not in perimeter_labels:
             perimeter_labels.append(leg.label)
     warnings: list[str] = []
+    if misclosure is None:
+        warnings.append(
+            "the chain never returns to a point it has already placed, so its misclosure cannot be checked: "
+            "a record whose last leg comes back to its start or benchmark can be"
+        )
     if misclosure is not None and max_misclosure_m is not None and misclosure > max_misclosure_m:
         raise InvalidInput(
             [
