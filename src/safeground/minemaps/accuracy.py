@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import beta
+from scipy.stats import beta, norm
 from shapely.geometry.base import BaseGeometry
 
 from safeground import __version__
@@ -45,7 +45,8 @@ from safeground.storage.base import Store, metric_epsg
 METHOD = (
     "one-to-one optimal matching of recorded and found items of the same type within a per-type "
     "tolerance; only cleared ground counts as evidence; exact binomial confidence intervals; "
-    "systematic error by offset voting and trimmed ICP, bootstrap uncertainty"
+    "systematic error by offset voting and trimmed ICP, refitted with rows as lines, uncertainty from the "
+    "rows' drawing error"
 )
 
 
@@ -57,6 +58,10 @@ class AccuracyOptions:
     min_correction_support: int = 20  # a correction moves every remaining mine: it needs more evidence
     # a correction along periodic rows needs found row ends with cleared ground past them: fewer, grade C
     min_row_ends_checked: int = 2
+    # a grade B promises the correction to within these, at ``confidence`` (issue 4: 10 m and 1.5°):
+    # the rotation, and the corrected position of every mine of the record (which includes the shift)
+    correction_tolerance_m: float = 10.0
+    correction_tolerance_deg: float = 1.5
     reliable_precision: float = 0.75
     reliable_ci_low: float = 0.6
     evidence_activities: tuple[str, ...] = ("clearance",)
@@ -81,6 +86,7 @@ class RecordEvidence:
     cleared: BaseGeometry  # cleared ground within the search radius
     provenance: dict[str, Any] = field(default_factory=dict)
     recorded_anchor: np.ndarray | None = None  # first and last mine of each recorded row
+    recorded_row: np.ndarray | None = None  # the recorded row each mine belongs to
 
 
 @dataclass
@@ -190,6 +196,7 @@ def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> Re
         found_types=ev.found_type,
         checked=ev.cleared,
         anchors=ev.recorded_anchor,
+        rows=ev.recorded_row,
         max_shift_m=opts.search_radius_m,
         allow_scale=opts.allow_scale,
         seed=opts.seed,
@@ -212,7 +219,8 @@ def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> Re
         union = shapely.union(ev.perimeter, contaminated).area
         iou = float(shapely.intersection(ev.perimeter, contaminated).area / union) if union else None
 
-    grade, reason = _grade(precision, corrected_precision, alignment, opts)
+    spread = float(alignment.position_sigma(rec).max()) if alignment is not None and len(rec) else None
+    grade, reason = _grade(precision, corrected_precision, alignment, opts, spread)
     use_correction = grade == "B" and alignment is not None
     remaining = ~_inside(ev.cleared, moved if use_correction else rec)
     by_type: dict[str, dict[str, int]] = {}
@@ -264,8 +272,26 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
     )
 
 
+def _determined(al: Alignment, spread_m: float | None, opts: AccuracyOptions) -> tuple[bool, float, float]:
+    """Whether the correction is known to within the stated tolerance, at the stated confidence.
+
+    Its uncertainty comes from how records are drawn (``alignment.drawing_covariance``): a
+    correction resting on few rows, or a short stretch of them, inherits those rows' own
+    drawing errors, however many mines were found along them. Returns the decision and the
+    half-widths of the rotation and of the worst corrected position.
+    """
+    z = float(norm.ppf(0.5 + opts.confidence / 2.0))
+    rot = z * al.sigma_rotation_deg
+    pos = z * (spread_m if spread_m is not None else float(np.hypot(*al.sigma_shift_m)))
+    return rot <= opts.correction_tolerance_deg and pos <= opts.correction_tolerance_m, rot, pos
+
+
 def _grade(
-    raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
+    raw: Proportion,
+    corrected: Proportion | None,
+    al: Alignment | None,
+    opts: AccuracyOptions,
+    spread_m: float | None = None,
 ) -> tuple[str, str]:
     clear = al is not None and not al.ambiguous and al.score >= 0.75 * al.inliers
     # the position along the rows is fixed only by found row ends with cleared ground past them
@@ -287,7 +313,9 @@ def _grade(
             f"{100 * (raw.high or 0):.0f} %)"
         )
     supported = corrected is not None and corrected.n >= opts.min_correction_support
-    if al is not None and clear and supported and _reliable(corrected, opts) and corrected is not None:
+    determined, rot_hw, pos_hw = _determined(al, spread_m, opts) if al is not None else (False, 0.0, 0.0)
+    fits = clear and supported and _reliable(corrected, opts)
+    if al is not None and fits and determined and corrected is not None:
         t = al.transform
         return "B", (
             f"the record is displaced by {t.shift_m:.0f} m and rotated {t.rotation_deg:+.1f}°; after "
@@ -305,6 +333,12 @@ def _grade(
             )
         elif al is not None and not clear:
             why = "the best correction is contradicted by finds around it"
+        elif al is not None and fits and not determined:
+            why = (
+                f"the correction rests on too little of the record to be trusted to {opts.correction_tolerance_deg}° "
+                f"and {opts.correction_tolerance_m:.0f} m ({100 * opts.confidence:.0f} % bounds ±{rot_hw:.1f}°, "
+                f"±{pos_hw:.0f} m over the record, from {al.rows_matched} matched row(s))"
+            )
 
         return "C", (
             f"only {raw.k} of {raw.n} recorded mines in cleared ground were found where recorded"
@@ -354,6 +388,7 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
                 found_type=ftype[idx],
                 cleared=cleared,
                 recorded_anchor=_row_ends(mine["row_label"]) if len(mine) else None,
+                recorded_row=_row_ids(mine["row_label"]) if len(mine) else None,
                 provenance={
                     "epsg": epsg,
                     "date_received": str(r.date_received),
@@ -377,6 +412,14 @@ def _row_ends(labels: Any) -> np.ndarray | None:
     first = num.groupby(row).transform("min")
     last = num.groupby(row).transform("max")
     return ((num == first) | (num == last)).to_numpy()
+
+
+def _row_ids(labels: Any) -> np.ndarray | None:
+    """Row labels look like ``MF0004-R1#12``: mines with the same part before ``#`` share a row."""
+    parts = labels.fillna("").astype(str).str.rsplit("#", n=1, expand=True)
+    if parts.shape[1] != 2 or (parts[0] == "").any():
+        return None
+    return pd.factorize(parts[0])[0]
 
 
 def _date_range(values: Any) -> list[str] | None:
