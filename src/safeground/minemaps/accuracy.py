@@ -277,13 +277,16 @@ def _determined(al: Alignment, spread_m: float | None, opts: AccuracyOptions) ->
 
     Its uncertainty comes from how records are drawn (``alignment.drawing_covariance``): a
     correction resting on few rows, or a short stretch of them, inherits those rows' own
-    drawing errors, however many mines were found along them. Returns the decision and the
-    half-widths of the rotation and of the worst corrected position.
+    drawing errors, however many mines were found along them. With a single matched row it is
+    not determined at all: the fit takes that row's line as it is, so the residuals cannot show
+    how far the row itself was drawn off (its error is the correction's). Returns the decision
+    and the half-widths of the rotation and of the worst corrected position.
     """
     z = float(norm.ppf(0.5 + opts.confidence / 2.0))
     rot = z * al.sigma_rotation_deg
     pos = z * (spread_m if spread_m is not None else float(np.hypot(*al.sigma_shift_m)))
-    return rot <= opts.correction_tolerance_deg and pos <= opts.correction_tolerance_m, rot, pos
+    ok = al.rows_matched >= 2 and rot <= opts.correction_tolerance_deg and pos <= opts.correction_tolerance_m
+    return ok, rot, pos
 
 
 def _grade(
@@ -546,9 +549,9 @@ def save_results(store: Store, results: list[RecordResult], opts: AccuracyOption
         )
         if r.grade == "B" and al is not None and len(r.remaining_corrected):
             ll = project(shapely.points(r.remaining_corrected), epsg, 4326)
-            sigma = float(np.hypot(*al.sigma_shift_m))
-            for j, (pt, ruid, t) in enumerate(
-                zip(ll, r.remaining_uids, r.evidence.recorded_type[_remaining_mask(r)], strict=True)
+            sigma = remaining_uncertainty(r)
+            for j, (pt, ruid, t, sig) in enumerate(
+                zip(ll, r.remaining_uids, r.evidence.recorded_type[_remaining_mask(r)], sigma, strict=True)
             ):
                 out.append(
                     CorrectedMinePosition(
@@ -560,13 +563,28 @@ def save_results(store: Store, results: list[RecordResult], opts: AccuracyOption
                         recorded_item_uid=str(ruid),
                         eo_type=t,
                         shift_m=al.transform.shift_m,
-                        uncertainty_m=sigma,
+                        uncertainty_m=float(sig),
                         geometry=pt,
                     )
                 )
             next_c += len(r.remaining_uids)
     store.add_many(out)
     return uids
+
+
+def remaining_uncertainty(r: RecordResult) -> np.ndarray:
+    """Standard error (m) of each remaining mine's corrected position.
+
+    The correction's own uncertainty where the mine is (a rotation error grows with the distance
+    from the matched part), together with the mine's own share of its row's drawing error, which
+    no correction of the whole record removes (per axis 2/3 of an end's variance on average).
+    """
+    al = r.alignment
+    if al is None or len(r.remaining_uids) == 0:
+        return np.zeros(len(r.remaining_uids))
+    recorded = r.evidence.recorded_xy[_remaining_mask(r)]
+    own = np.sqrt(2.0 * (2.0 / 3.0)) * al.drawing_sigma_m
+    return np.hypot(al.position_sigma(recorded), own)
 
 
 def _remaining_mask(r: RecordResult) -> np.ndarray:
@@ -608,6 +626,8 @@ def results_table(results: list[RecordResult]) -> pd.DataFrame:
                 "sigma_shift_m": float(np.hypot(*al.sigma_shift_m)) if al else None,
                 "sigma_rotation_deg": al.sigma_rotation_deg if al else None,
                 "ambiguous": al.ambiguous if al else None,
+                "rows_matched": al.rows_matched if al else None,
+                "drawing_sigma_m": al.drawing_sigma_m if al else None,
                 "corrected_precision": r.corrected_precision.value if r.corrected_precision else None,
                 "reason": r.grade_reason,
             }
