@@ -15,7 +15,7 @@ minefields, so the estimate is robust in three steps:
 2. trimmed iterative closest points with optimal one-to-one matching inside the
    tolerance, refitting a least-squares rigid/similarity transform (Umeyama);
 3. a final fit the way records are drawn (rows as lines, each row one observation),
-   and its uncertainty from the rows' drawing error (``fit_rows``, ``drawing_covariance``).
+   and its uncertainty from the rows' drawing error (``fit_rows``, ``correction_covariance``).
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ class Alignment:
     ends_checked: int | None = None
     # recorded rows with a matched find: the independent observations (the mines of a row share its error)
     rows_matched: int = 0
-    # error of each drawn row end, estimated from the residuals (see drawing_covariance)
+    # error of each drawn row end, estimated from the residuals (see _drawing_sigma)
     drawing_sigma_m: float = 0.0
-    # covariance of (rotation in radians, shift east, shift north[, scale]) under that drawing error
+    # covariance of (rotation in radians, shift east, shift north[, scale]): see correction_covariance
     covariance: tuple[tuple[float, ...], ...] | None = None
 
     def position_sigma(self, xy: np.ndarray) -> np.ndarray:
@@ -503,6 +503,8 @@ def _polish(
         )
         m = ev.match(transform)
     sc, m = _explains(transform, ev)
+    if len(m) < 0.8 * len(best[2]):  # the refit ran off (it should only settle the rows on their lines)
+        return best
     return (sc, transform, m)
 
 
