@@ -186,3 +186,15 @@ def test_references_between_layers_resolve(demo_store: Store):
     known |= set(demo_store.read_frame(MinefieldRecord)["uid"]) | set(demo_store.read_frame(Activity)["uid"])
     assert refs <= known
     assert hz["admin_area_uid"].notna().all()
+
+
+def test_an_area_cut_into_a_polygon_and_a_sliver_line_is_written_as_its_polygon():
+    # seed 99 cut a clearance area into a polygon and a line, which the activity layer refused
+    from types import SimpleNamespace
+
+    from safeground.generator.district import _Writer
+
+    w = SimpleNamespace(d=SimpleNamespace(to_wgs84=lambda g: g))
+    cut = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), shapely.LineString([(1, 1), (2, 2)])])
+    out = _Writer.g(w, cut)  # type: ignore[arg-type]
+    assert out.geom_type == "Polygon" and out.equals(shapely.box(0, 0, 1, 1))

@@ -14,7 +14,7 @@ from pyproj import Transformer
 
 from safeground.generator.config import MATCH_TOLERANCE_M
 from safeground.minemaps.accuracy import AccuracyOptions, RecordEvidence, assess_record, assess_store
-from safeground.minemaps.alignment import Transform
+from safeground.minemaps.alignment import Transform, correction_covariance, estimate_alignment
 from safeground.minemaps.matching import match_positions
 from safeground.model import GroundTruthItem
 from safeground.model.vocab import EOType
@@ -26,7 +26,9 @@ def minefield(rows: int = 3, per_row: int = 30, spacing: float = 4.5, gap: float
     return np.array(xy)
 
 
-def evidence(recorded: np.ndarray, found: np.ndarray, cleared: shapely.Geometry) -> RecordEvidence:
+def evidence(
+    recorded: np.ndarray, found: np.ndarray, cleared: shapely.Geometry, rows: np.ndarray | None = None
+) -> RecordEvidence:
     perimeter = shapely.MultiPoint(recorded).convex_hull.buffer(10.0)
     return RecordEvidence(
         uid="MFR-T",
@@ -38,7 +40,27 @@ def evidence(recorded: np.ndarray, found: np.ndarray, cleared: shapely.Geometry)
         found_xy=found,
         found_type=np.array(["ap_blast"] * len(found)),
         cleared=cleared,
+        recorded_row=rows,
     )
+
+
+def drawn_record(
+    rows: int, per_row: int, drawing_sigma: float, wrong: Transform, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A minefield (rows 15 m apart, mines 4.5 m apart) and its record as records are made.
+
+    Each row is drawn from its two ends, moved by the record's systematic error ``wrong`` and
+    each off by its own drawing error; the recorded mines are spread evenly between them.
+    Returns the truth, the recorded positions and the row of each.
+    """
+    truth, recorded = [], []
+    for r in range(rows):
+        a = np.array([1000.0, 2000.0 + 15.0 * r])
+        b = a + np.array([4.5 * (per_row - 1), 0.0])
+        truth.append(np.linspace(a, b, per_row))
+        ends = wrong.apply(np.array([a, b])) + rng.normal(0.0, drawing_sigma, (2, 2))
+        recorded.append(np.linspace(ends[0], ends[1], per_row))
+    return np.vstack(truth), np.vstack(recorded), np.repeat(np.arange(rows), per_row)
 
 
 def test_matching_is_one_to_one_and_optimal():
@@ -129,6 +151,93 @@ def test_position_along_the_rows_is_ambiguous_when_clearance_stops_at_the_mines(
     assert res.grade == "C" and "ambiguous" in res.grade_reason
 
 
+def test_rotation_uncertainty_of_one_row_is_its_drawn_direction_error():
+    # a row drawn between two ends each off by sigma turns by (difference of the across errors) / length:
+    # variance 2 sigma^2 / L^2, whether the whole row or a short stretch of it was matched; the finds'
+    # own scatter adds sigma_f^2 / sum((x - mean x)^2), which is large on a short stretch
+    length, sigma, scatter = 200.0, 3.0, 0.5
+    for lo, hi in ((0.0, 1.0), (0.4, 0.55)):
+        f = np.linspace(lo, hi, 12)
+        src = np.column_stack([1000.0 + length * f, np.full(12, 2000.0)])
+        cov = correction_covariance(
+            src,
+            np.array([1100.0, 2000.0]),
+            Transform((1100.0, 2000.0), (0.0, 0.0), 0.0),
+            np.zeros(12, int),
+            np.tile([1.0, 0.0], (12, 1)),
+            f,
+            drawing_sigma=sigma,
+            scatter_sigma=scatter,
+            allow_scale=False,
+        )
+        x = src[:, 0]
+        expected = 2 * sigma**2 / length**2 + scatter**2 / ((x - x.mean()) ** 2).sum()
+        assert cov[0, 0] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_correction_resting_on_two_short_badly_drawn_rows_is_not_graded_b(seed):
+    """Grade B promises the correction to 1.5° and 10 m: two rows of 100 m, each end drawn 3 m off, cannot."""
+    wrong = Transform((1050.0, 2007.5), (120.0, -40.0), 4.0)
+    for drawing_sigma, graded_b in ((3.0, False), (0.3, True)):
+        rng = np.random.default_rng(seed)
+        truth, recorded, rows = drawn_record(2, 23, drawing_sigma, wrong, rng)
+        found = truth + rng.normal(0, 0.3, truth.shape)
+        cleared = shapely.MultiPoint(truth).convex_hull.buffer(30.0)
+        res = assess_record(evidence(recorded, found, cleared, rows))
+        al = res.alignment
+        assert al is not None and al.rows_matched == 2
+        # each row turns the fit by its own drawn direction error: about 3 m * sqrt(2) / 100 m = 2.4° a row
+        assert (res.grade == "B") is graded_b, res.grade_reason
+        if graded_b:
+            assert abs(al.transform.rotation_deg + 4.0) <= 1.5
+        else:
+            assert "too little of the record" in res.grade_reason
+            assert 1.96 * al.sigma_rotation_deg > 1.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_short_cleared_stretch_reports_a_wide_rotation_uncertainty(seed):
+    wrong = Transform((1100.0, 2007.5), (120.0, -40.0), 4.0)
+    sigmas = {}
+    for stretch in (30.0, None):
+        rng = np.random.default_rng(seed)
+        truth, recorded, rows = drawn_record(2, 45, 1.0, wrong, rng)
+        found = truth + rng.normal(0, 0.5, truth.shape)
+        cleared = shapely.MultiPoint(truth).convex_hull.buffer(30.0)
+        if stretch is not None:
+            cleared = cleared.intersection(shapely.box(1080.0, 0.0, 1080.0 + stretch, 5000.0))
+        keep = shapely.contains_xy(cleared, found[:, 0], found[:, 1])
+        res = assess_record(evidence(recorded, found[keep], cleared, rows))
+        assert res.alignment is not None
+        sigmas[stretch] = res.alignment.sigma_rotation_deg
+        assert (res.grade == "B") is (stretch is None), res.grade_reason
+    assert sigmas[30.0] > 2 * sigmas[None]
+
+
+def test_a_row_end_in_the_middle_of_a_row_of_finds_does_not_pin_the_record():
+    # the record shows the first half of each row (its count was misstated): its last mines lie in the
+    # middle of rows of finds, so only the first mines, with cleared and empty ground before them, are row ends
+    truth = minefield(3, 40)
+    rows = np.repeat(np.arange(3), 40)
+    first_half = np.tile(np.arange(40) < 20, 3)
+    ends = np.tile(np.isin(np.arange(20), [0, 19]), 3)
+    cleared = shapely.MultiPoint(truth).convex_hull.buffer(30.0)
+    al = estimate_alignment(truth[first_half], truth, 5.0, checked=cleared, anchors=ends, rows=rows[first_half])
+    assert al is not None and al.ends_checked == 3
+
+
+def test_a_record_of_two_rows_of_a_four_row_minefield_is_ambiguous_across_the_rows():
+    truth = minefield(4, 40)
+    rows = np.repeat(np.arange(4), 40)
+    shown = (rows == 1) | (rows == 2)
+    recorded = Transform((1090.0, 2022.5), (120.0, -40.0), 4.0).apply(truth[shown])
+    found = truth + np.random.default_rng(0).normal(0, 0.3, truth.shape)
+    res = assess_record(evidence(recorded, found, shapely.MultiPoint(truth).convex_hull.buffer(30.0), rows[shown]))
+    assert res.alignment is not None and res.alignment.ambiguous
+    assert res.grade == "C"
+
+
 def test_confidence_interval_narrows_with_evidence():
     small = assess_record(evidence(minefield(1, 12), minefield(1, 12), shapely.box(0, 0, 5000, 5000)))
     big = assess_record(evidence(minefield(10, 120), minefield(10, 120), shapely.box(0, 0, 5000, 5000)))
@@ -147,11 +256,22 @@ def demo_results(demo_dir):
         return assess_store(s)
 
 
-def test_demo_accuracy_agrees_with_the_ground_truth(demo_store: Store, demo_results):
-    """The reported share of verified recorded mines found where recorded must be what the truth says."""
-    results = demo_results
-    assert len(results) > 20
-    truth = demo_store.read_frame(GroundTruthItem).to_crs(int(demo_store.get_meta("metric_epsg")))
+@pytest.fixture(scope="module")
+def seed7(tmp_path_factory):
+    """A second demo district (seed 7, the default size) and its assessment: about 25 s."""
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import generate
+    from safeground.storage.base import open_store
+
+    path = tmp_path_factory.mktemp("seed7") / "seed7.gpkg"
+    with open_store(str(path)) as s:
+        generate(s, DistrictConfig(seed=7))
+    with open_store(str(path), readonly=True) as s:
+        yield s, assess_store(s)
+
+
+def _reported_and_true_share(store: Store, results) -> tuple[int, int, int]:
+    truth = store.read_frame(GroundTruthItem).to_crs(int(store.get_meta("metric_epsg")))
     txy = truth.get_coordinates().to_numpy()
     ttype = truth["eo_type"].to_numpy()
     reported_k = reported_n = truth_k = 0
@@ -166,18 +286,25 @@ def test_demo_accuracy_agrees_with_the_ground_truth(demo_store: Store, demo_resu
             sel = ev.recorded_type[inside] == t
             tol = MATCH_TOLERANCE_M[EOType(t)]
             truth_k += len(match_positions(ev.recorded_xy[inside][sel], txy[ttype == t], tol))
-    assert reported_n > 300
-    assert abs(reported_k / reported_n - truth_k / reported_n) < 0.05
+    return reported_k, reported_n, truth_k
 
 
-def test_demo_estimated_shift_and_rotation_match_what_the_generator_applied(demo_store: Store, demo_results):
-    """For records graded B (systematic error, reliable after correction)."""
-    errors = json.loads(demo_store.get_meta("generator.record_errors"))
-    tr = _utm(demo_store)
-    results = [r for r in demo_results if r.grade == "B"]
-    assert len(results) >= 5
-    good = 0
-    for r in results:
+def test_demo_accuracy_agrees_with_the_ground_truth(demo_store: Store, demo_results, seed7):
+    """The reported share of verified recorded mines found where recorded must be what the truth says."""
+    for store, results in ((demo_store, demo_results), seed7):
+        assert len(results) > 20
+        reported_k, reported_n, truth_k = _reported_and_true_share(store, results)
+        assert reported_n > 300
+        assert abs(reported_k / reported_n - truth_k / reported_n) < 0.05
+
+
+def _b_outside_tolerance(store: Store, results) -> tuple[int, dict[str, tuple[float, float]]]:
+    """Records graded B, and those whose correction is more than 10 m or 1.5° from what the generator applied."""
+    errors = json.loads(store.get_meta("generator.record_errors"))
+    tr = _utm(store)
+    graded = [r for r in results if r.grade == "B"]
+    outside = {}
+    for r in graded:
         e = errors[r.uid]
         pivot = np.array(tr.transform(*e["pivot_lonlat"]))
         a = np.deg2rad(-e["rotation_deg"])
@@ -185,16 +312,36 @@ def test_demo_estimated_shift_and_rotation_match_what_the_generator_applied(demo
         c = np.array(r.alignment.transform.center)
         applied = np.array([e["shift_east_m"], e["shift_north_m"]])
         expected_shift = (c - pivot - applied) @ rot.T + pivot - c
-        shift_err = np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift))
-        rot_err = abs(r.alignment.transform.rotation_deg + e["rotation_deg"])
-        good += shift_err <= 10.0 and rot_err <= 1.5
-    # stated tolerance: 10 m and 1.5°, for every record graded B. A correction along periodic rows is graded B
-    # only when found row ends with cleared ground past them fix the position along the rows (see
-    # AccuracyOptions.min_row_ends_checked), and not when the record moved onto the place of another of its
-    # rows fits almost as well (alignment._across_rows_tie). Without these, seed 2020 had 7 of 8 B within.
-    # Measured with them: seed 2020: 7 of 7; seeds 7 and 2021 (not checked here): 8 of 10 and 9 of 10 (misses:
-    # a slide of 29 m across the rows, and rotations 2–3° off where the cleared part of the record is small).
-    assert good == len(results), (good, len(results))
+        shift_err = float(np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift)))
+        rot_err = float(abs(r.alignment.transform.rotation_deg + e["rotation_deg"]))
+        if shift_err > 10.0 or rot_err > 1.5:
+            outside[r.uid] = (shift_err, rot_err)
+    return len(graded), outside
+
+
+def test_demo_estimated_shift_and_rotation_match_what_the_generator_applied(demo_store: Store, demo_results):
+    """For records graded B (systematic error, reliable after correction)."""
+    graded, outside = _b_outside_tolerance(demo_store, demo_results)
+    assert graded >= 5
+    # stated tolerance: 10 m and 1.5°, for every record graded B. Measured on seeds 2020, 7, 2021, 11, 42,
+    # 99, 5 and 123 (README, "map accuracy"): 60 of 61 records graded B within it (before these rules 65 of 78:
+    # 174–225 m off along the rows, 13–29 m across them, or rotated 1.6–4.6° off where the fit rested on few rows).
+    # B needs the fit pinned along its rows by found row ends with cleared, empty ground past them, no
+    # reading one row over that fits nearly as well, two matched rows at least, and the 95 % bounds of the
+    # rotation (≤ 1.5°) and of every corrected position (≤ 10 m) from the rows' drawing error.
+    # Seed 2020: 6 of 6.
+    assert not outside, outside
+
+
+def test_demo_seed_7_estimated_shift_and_rotation_match_what_the_generator_applied(seed7):
+    store, results = seed7
+    graded, outside = _b_outside_tolerance(store, results)
+    assert graded >= 5
+    # the one known miss (9 of 10 within): MFR-00020 shows rows R1 and R2 of a four-row minefield and an
+    # invented row that the generator drew on the line of the real R1. Moved 29 m across the rows, its rows
+    # fall on R3, R4 and R1 and explain the finds better (142 matches against 96, none unexplained) than the
+    # true reading: nothing in the store tells the two apart.
+    assert set(outside) <= {"MFR-00020"}, outside
 
 
 def test_demo_reliable_records_are_the_accurate_ones(demo_store: Store, demo_results):

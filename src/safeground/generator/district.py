@@ -153,6 +153,10 @@ class _Writer:
 
     def g(self, geom: BaseGeometry) -> BaseGeometry:
         out = shapely.remove_repeated_points(self.d.to_wgs84(geom), 0.0)
+        if out.geom_type == "GeometryCollection":
+            # an area cut by another can leave slivers of line or point beside its polygons (seed 99)
+            polys = [p for p in shapely.get_parts(out) if p.geom_type in ("Polygon", "MultiPolygon")]
+            out = shapely.union_all(polys) if polys else out
         if out.geom_type in ("Polygon", "MultiPolygon") and not out.is_valid:
             # differences of neighbouring areas can touch themselves after reprojection
             fixed = shapely.make_valid(out, method="structure")

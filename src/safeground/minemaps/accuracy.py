@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import beta
+from scipy.stats import beta, norm
 from shapely.geometry.base import BaseGeometry
 
 from safeground import __version__
@@ -46,7 +46,8 @@ from safeground.storage.base import Store, metric_epsg
 METHOD = (
     "one-to-one optimal matching of recorded and found items of the same type within a per-type "
     "tolerance; only cleared ground counts as evidence; exact binomial confidence intervals; "
-    "systematic error by offset voting and trimmed ICP, bootstrap uncertainty"
+    "systematic error by offset voting and trimmed ICP, refitted with rows as lines, uncertainty from the "
+    "rows' drawing error"
 )
 
 
@@ -58,6 +59,10 @@ class AccuracyOptions:
     min_correction_support: int = 20  # a correction moves every remaining mine: it needs more evidence
     # a correction along periodic rows needs found row ends with cleared ground past them: fewer, grade C
     min_row_ends_checked: int = 2
+    # a grade B promises the correction to within these, at ``confidence`` (issue 4: 10 m and 1.5°):
+    # the rotation, and the corrected position of every mine of the record (which includes the shift)
+    correction_tolerance_m: float = 10.0
+    correction_tolerance_deg: float = 1.5
     reliable_precision: float = 0.75
     reliable_ci_low: float = 0.6
     evidence_activities: tuple[str, ...] = ("clearance",)
@@ -82,6 +87,7 @@ class RecordEvidence:
     cleared: BaseGeometry  # cleared ground within the search radius
     provenance: dict[str, Any] = field(default_factory=dict)
     recorded_anchor: np.ndarray | None = None  # first and last mine of each recorded row
+    recorded_row: np.ndarray | None = None  # the recorded row each mine belongs to
 
 
 @dataclass
@@ -191,6 +197,7 @@ def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> Re
         found_types=ev.found_type,
         checked=ev.cleared,
         anchors=ev.recorded_anchor,
+        rows=ev.recorded_row,
         max_shift_m=opts.search_radius_m,
         allow_scale=opts.allow_scale,
         seed=opts.seed,
@@ -213,7 +220,8 @@ def assess_record(ev: RecordEvidence, opts: AccuracyOptions | None = None) -> Re
         union = shapely.union(ev.perimeter, contaminated).area
         iou = float(shapely.intersection(ev.perimeter, contaminated).area / union) if union else None
 
-    grade, reason = _grade(precision, corrected_precision, alignment, opts)
+    spread = float(alignment.position_sigma(rec).max()) if alignment is not None and len(rec) else None
+    grade, reason = _grade(precision, corrected_precision, alignment, opts, spread)
     use_correction = grade == "B" and alignment is not None
     remaining = ~_inside(ev.cleared, moved if use_correction else rec)
     by_type: dict[str, dict[str, int]] = {}
@@ -265,8 +273,29 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
     )
 
 
+def _determined(al: Alignment, spread_m: float | None, opts: AccuracyOptions) -> tuple[bool, float, float]:
+    """Whether the correction is known to within the stated tolerance, at the stated confidence.
+
+    Its uncertainty comes from how records are drawn (``alignment.correction_covariance``): a
+    correction resting on few rows, or a short stretch of them, inherits those rows' own
+    drawing errors, however many mines were found along them. With a single matched row it is
+    not determined at all: the fit takes that row's line as it is, so the residuals cannot show
+    how far the row itself was drawn off (its error is the correction's). Returns the decision
+    and the half-widths of the rotation and of the worst corrected position.
+    """
+    z = float(norm.ppf(0.5 + opts.confidence / 2.0))
+    rot = z * al.sigma_rotation_deg
+    pos = z * (spread_m if spread_m is not None else float(np.hypot(*al.sigma_shift_m)))
+    ok = al.rows_matched >= 2 and rot <= opts.correction_tolerance_deg and pos <= opts.correction_tolerance_m
+    return ok, rot, pos
+
+
 def _grade(
-    raw: Proportion, corrected: Proportion | None, al: Alignment | None, opts: AccuracyOptions
+    raw: Proportion,
+    corrected: Proportion | None,
+    al: Alignment | None,
+    opts: AccuracyOptions,
+    spread_m: float | None = None,
 ) -> tuple[str, str]:
     clear = al is not None and not al.ambiguous and al.score >= 0.75 * al.inliers
     # the position along the rows is fixed only by found row ends with cleared ground past them
@@ -288,7 +317,9 @@ def _grade(
             f"{100 * (raw.high or 0):.0f} %)"
         )
     supported = corrected is not None and corrected.n >= opts.min_correction_support
-    if al is not None and clear and supported and _reliable(corrected, opts) and corrected is not None:
+    determined, rot_hw, pos_hw = _determined(al, spread_m, opts) if al is not None else (False, 0.0, 0.0)
+    fits = clear and supported and _reliable(corrected, opts)
+    if al is not None and fits and determined and corrected is not None:
         t = al.transform
         return "B", (
             f"the record is displaced by {t.shift_m:.0f} m and rotated {t.rotation_deg:+.1f}°; after "
@@ -306,6 +337,12 @@ def _grade(
             )
         elif al is not None and not clear:
             why = "the best correction is contradicted by finds around it"
+        elif al is not None and fits and not determined:
+            why = (
+                f"the correction rests on too little of the record to be trusted to {opts.correction_tolerance_deg}° "
+                f"and {opts.correction_tolerance_m:.0f} m ({100 * opts.confidence:.0f} % bounds ±{rot_hw:.1f}°, "
+                f"±{pos_hw:.0f} m over the record, from {al.rows_matched} matched row(s))"
+            )
 
         return "C", (
             f"only {raw.k} of {raw.n} recorded mines in cleared ground were found where recorded"
@@ -355,6 +392,7 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
                 found_type=ftype[idx],
                 cleared=cleared,
                 recorded_anchor=_row_ends(mine["row_label"]) if len(mine) else None,
+                recorded_row=_row_ids(mine["row_label"]) if len(mine) else None,
                 provenance={
                     "epsg": epsg,
                     "date_received": str(r.date_received),
@@ -378,6 +416,14 @@ def _row_ends(labels: Any) -> np.ndarray | None:
     first = num.groupby(row).transform("min")
     last = num.groupby(row).transform("max")
     return ((num == first) | (num == last)).to_numpy()
+
+
+def _row_ids(labels: Any) -> np.ndarray | None:
+    """Row labels look like ``MF0004-R1#12``: mines with the same part before ``#`` share a row."""
+    parts = labels.fillna("").astype(str).str.rsplit("#", n=1, expand=True)
+    if parts.shape[1] != 2 or (parts[0] == "").any():
+        return None
+    return pd.factorize(parts[0])[0]
 
 
 def _date_range(values: Any) -> list[str] | None:
@@ -504,9 +550,9 @@ def save_results(store: Store, results: list[RecordResult], opts: AccuracyOption
         )
         if r.grade == "B" and al is not None and len(r.remaining_corrected):
             ll = project(shapely.points(r.remaining_corrected), epsg, 4326)
-            sigma = float(np.hypot(*al.sigma_shift_m))
-            for j, (pt, ruid, t) in enumerate(
-                zip(ll, r.remaining_uids, r.evidence.recorded_type[_remaining_mask(r)], strict=True)
+            sigma = remaining_uncertainty(r)
+            for j, (pt, ruid, t, sig) in enumerate(
+                zip(ll, r.remaining_uids, r.evidence.recorded_type[_remaining_mask(r)], sigma, strict=True)
             ):
                 out.append(
                     CorrectedMinePosition(
@@ -518,13 +564,28 @@ def save_results(store: Store, results: list[RecordResult], opts: AccuracyOption
                         recorded_item_uid=str(ruid),
                         eo_type=t,
                         shift_m=al.transform.shift_m,
-                        uncertainty_m=sigma,
+                        uncertainty_m=float(sig),
                         geometry=pt,
                     )
                 )
             next_c += len(r.remaining_uids)
     store.add_many(out)
     return uids
+
+
+def remaining_uncertainty(r: RecordResult) -> np.ndarray:
+    """Standard error (m) of each remaining mine's corrected position.
+
+    The correction's own uncertainty where the mine is (a rotation error grows with the distance
+    from the matched part), together with the mine's own share of its row's drawing error, which
+    no correction of the whole record removes (per axis 2/3 of an end's variance on average).
+    """
+    al = r.alignment
+    if al is None or len(r.remaining_uids) == 0:
+        return np.zeros(len(r.remaining_uids))
+    recorded = r.evidence.recorded_xy[_remaining_mask(r)]
+    own = np.sqrt(2.0 * (2.0 / 3.0)) * al.drawing_sigma_m
+    return np.hypot(al.position_sigma(recorded), own)
 
 
 def _remaining_mask(r: RecordResult) -> np.ndarray:
@@ -566,6 +627,8 @@ def results_table(results: list[RecordResult]) -> pd.DataFrame:
                 "sigma_shift_m": float(np.hypot(*al.sigma_shift_m)) if al else None,
                 "sigma_rotation_deg": al.sigma_rotation_deg if al else None,
                 "ambiguous": al.ambiguous if al else None,
+                "rows_matched": al.rows_matched if al else None,
+                "drawing_sigma_m": al.drawing_sigma_m if al else None,
                 "corrected_precision": r.corrected_precision.value if r.corrected_precision else None,
                 "reason": r.grade_reason,
             }

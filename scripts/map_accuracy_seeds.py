@@ -1,0 +1,102 @@
+"""How often is a grade-B correction within 10 m and 1.5° of what the demo generator applied? Per seed.
+
+Run:  .venv/bin/python scripts/map_accuracy_seeds.py 2020 7 2021 11 42 99 5 123 --dir /tmp/seeds --json after.json
+      .venv/bin/python scripts/map_accuracy_seeds.py ... --json after.json --compare before.json
+
+Generates each seed's demo district (default size) into ``--dir`` unless it is already there, assesses
+every record (``assess_store``) and compares the estimated correction of each record graded B with the
+shift and rotation the generator applied (``generator.record_errors``), the way the demo test does.
+To measure another version of the code (e.g. before a change), run this script with that version's
+``src`` first on ``PYTHONPATH`` (``git archive <commit> src | tar -x -C /tmp/old``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from pyproj import Transformer
+
+from safeground.minemaps.accuracy import RecordResult, assess_store
+from safeground.storage.base import open_store
+
+SHIFT_TOL_M = 10.0
+ROTATION_TOL_DEG = 1.5
+
+
+def correction_error(r: RecordResult, e: dict, tr: Transformer) -> tuple[float, float]:
+    """Distance (m, at the record's centre) and angle (°) between the estimated and the applied correction."""
+    pivot = np.array(tr.transform(*e["pivot_lonlat"]))
+    a = np.deg2rad(-e["rotation_deg"])
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    c = np.array(r.alignment.transform.center)
+    applied = np.array([e["shift_east_m"], e["shift_north_m"]])
+    expected_shift = (c - pivot - applied) @ rot.T + pivot - c
+    shift_err = float(np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift)))
+    rot_err = float(abs(r.alignment.transform.rotation_deg + e["rotation_deg"]))
+    return shift_err, rot_err
+
+
+def assess_seed(path: Path) -> dict[str, dict]:
+    with open_store(str(path), readonly=True) as s:
+        errors = json.loads(s.get_meta("generator.record_errors"))
+        tr = Transformer.from_crs(4326, int(s.get_meta("metric_epsg")), always_xy=True)
+        results = assess_store(s)
+    out = {}
+    for r in results:
+        shift_err = rot_err = None
+        if r.alignment is not None:
+            shift_err, rot_err = correction_error(r, errors[r.uid], tr)
+        ok = shift_err is not None and shift_err <= SHIFT_TOL_M and rot_err <= ROTATION_TOL_DEG
+        out[r.uid] = {
+            "grade": r.grade,
+            "error_class": errors[r.uid]["error_class"],
+            "shift_err_m": shift_err,
+            "rotation_err_deg": rot_err,
+            "within": ok,
+            "reason": r.grade_reason,
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("seeds", type=int, nargs="+")
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/safeground-seeds"))
+    ap.add_argument("--json", type=Path, help="write the per-record results here")
+    ap.add_argument("--compare", type=Path, help="per-record results of another run (e.g. before a change)")
+    args = ap.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import generate
+
+    before = json.loads(args.compare.read_text()) if args.compare else {}
+    runs: dict[str, dict] = {}
+    for seed in args.seeds:
+        path = args.dir / f"seed{seed}.gpkg"
+        if not path.exists():
+            with open_store(str(path)) as s:
+                generate(s, DistrictConfig(seed=seed))
+        runs[str(seed)] = rows = assess_seed(path)
+        grades = "/".join(str(sum(v["grade"] == g for v in rows.values())) for g in "ABCU")
+        b = [k for k, v in rows.items() if v["grade"] == "B"]
+        line = f"seed {seed}: A/B/C/U {grades}; B within 10 m and 1.5°: {sum(rows[k]['within'] for k in b)} of {len(b)}"
+        misses = [k for k in b if not rows[k]["within"]]
+        if misses:
+            line += "; outside: " + ", ".join(
+                f"{k} ({rows[k]['shift_err_m']:.1f} m, {rows[k]['rotation_err_deg']:.2f}°)" for k in misses
+            )
+        if str(seed) in before:
+            old = before[str(seed)]
+            lost = [k for k, v in old.items() if v["grade"] == "B" and v["within"] and rows[k]["grade"] != "B"]
+            gained = [k for k in b if old[k]["grade"] != "B"]
+            line += f"; lost B although within: {len(lost)} {lost}; gained B: {len(gained)} {gained}"
+        print(line, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=1))
+
+
+if __name__ == "__main__":
+    main()
