@@ -73,3 +73,15 @@ def test_any_csv_imports_or_fails_with_a_clear_error_and_stores_nothing(rows, wi
             except SafeGroundError as exc:
                 assert exc.message
                 assert store.count(EOItem) == 0
+
+
+def test_a_short_mgrs_reference_means_the_centre_of_its_square():
+    """6 digits name a 100 m square: its centre, not its south-west corner, is the position."""
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    full = parse_mgrs("38SNJ5015086450")  # the centre of 38SNJ501864, written out to 1 m
+    assert geod.inv(*full, *parse_mgrs("38SNJ501864"))[2] < 0.01
+    assert geod.inv(*full, *parse_mgrs("38SNJ 501 864"))[2] < 0.01
+    corner = parse_mgrs("38SNJ5010086400")
+    assert 65 < geod.inv(*corner, *parse_mgrs("38SNJ501864"))[2] < 75  # half the diagonal of 100 m

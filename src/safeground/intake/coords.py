@@ -181,10 +181,11 @@ _MGRS = re.compile(r"^(\d{1,2})([C-HJ-NP-X])([A-HJ-NP-Z]{2})(\d*)$")
 
 
 def parse_mgrs(value: object) -> tuple[float, float]:
-    """An MGRS reference (``38SNJ5012386456``, spaces allowed) as (lon, lat) of its south-west corner.
+    """An MGRS reference (``38SNJ5012386456``, spaces allowed) as (lon, lat) of the centre of its square.
 
-    The precision is what the digits give (10 digits: 1 m); fewer digits mean a
-    larger square, which the record's accuracy must then state.
+    The precision is what the digits give (10 digits: a 1 m square; 6 digits: 100 m).
+    MGRS names the south-west corner of that square; the centre is the honest
+    position, at most half a diagonal from the truth instead of a whole one.
     """
     import mgrs
 
@@ -195,10 +196,15 @@ def parse_mgrs(value: object) -> tuple[float, float]:
             f"MGRS reference {value!r} is not valid (expected zone, band, square and an even number of "
             "digits, e.g. 38SNJ5012386456)"
         )
+    digits = len(m[4]) // 2
+    centre = text  # the square's centre: each half of the digits extended with 5, then 0s
+    if digits < 5:
+        e, n = m[4][:digits], m[4][digits:]
+        centre = text[: len(text) - len(m[4])] + (e + "5").ljust(5, "0") + (n + "5").ljust(5, "0")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            lat, lon = mgrs.MGRS().toLatLon(text)
+            lat, lon = mgrs.MGRS().toLatLon(centre)
     except Exception as exc:  # the C library reports every bad reference the same way
         raise CoordinateError(f"MGRS reference {value!r} does not exist ({exc})") from None
     if caught:  # e.g. "Latitude Warning": the point is not in the latitude band the reference names

@@ -344,10 +344,12 @@ def _grade(
                 f"±{pos_hw:.0f} m over the record, from {al.rows_matched} matched row(s))"
             )
 
-        return "C", (
+        found = (
             f"only {raw.k} of {raw.n} recorded mines in cleared ground were found where recorded"
-            + (f"; {why}" if why else "; no correction explains the finds")
+            if raw.n
+            else f"none of its recorded mines lies, as recorded, in cleared ground ({corrected.n} would, corrected)"  # type: ignore[union-attr]
         )
+        return "C", found + (f"; {why}" if why else "; no correction explains the finds")
     return "U", f"only {raw.n} recorded mines lie in cleared ground (fewer than {opts.min_verified})"
 
 
