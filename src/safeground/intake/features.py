@@ -296,8 +296,11 @@ class _Importer:
             card *= len(values)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         ids = np.empty(len(first), dtype=np.int64)
-        for j, r in enumerate(first.tolist()):
-            combo = tuple(values[codes[r]] for codes, values in zip(codes_of, values_of, strict=True))
+        # the combinations as tuples, built column by column (one list per column, then zipped)
+        columns = [
+            [values[c] for c in codes[first].tolist()] for codes, values in zip(codes_of, values_of, strict=True)
+        ]
+        for j, (r, combo) in enumerate(zip(first.tolist(), zip(*columns, strict=True), strict=True)):
             cid = self.combo_ids.get(combo)
             if cid is None:
                 cid = self.combo_ids[combo] = len(self.combo_list)
@@ -620,11 +623,12 @@ class _Importer:
         inner = np.full(len(hashes), -1, dtype=np.int64)
         inner[order[same]] = numbers[order[first[same]]]
         out = np.where(out >= 0, out, inner)
-        keep = out < 0
-        self.seen_hash = np.concatenate([self.seen_hash, hashes[keep]])
-        self.seen_number = np.concatenate([self.seen_number, numbers[keep]])
-        o = np.argsort(self.seen_hash, kind="stable")
-        self.seen_hash, self.seen_number = self.seen_hash[o], self.seen_number[o]
+        keep = np.flatnonzero(out < 0)
+        # merged into the sorted arrays (linear), rather than sorting everything seen again each batch
+        new_order = keep[np.argsort(hashes[keep], kind="stable")]
+        at = np.searchsorted(self.seen_hash, hashes[new_order], side="right")
+        self.seen_hash = np.insert(self.seen_hash, at, hashes[new_order])
+        self.seen_number = np.insert(self.seen_number, at, numbers[new_order])
         return out
 
     @property

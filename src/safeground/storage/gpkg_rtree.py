@@ -89,8 +89,8 @@ def bulk_load(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
         if depth == 0:  # which leaf holds each entry: leaves are numbered in order, fanout entries each
             # passed as one JSON array per slice and inserted in rowid order by SQLite itself: binding two
             # values per entry from Python cost twice as long, and random rowid order thrashes the B-tree
-            for start in range(0, len(cell_ids), 500_000):
-                part = cell_ids[start : start + 500_000]
+            for start in range(0, len(cell_ids), 200_000):
+                part = cell_ids[start : start + 200_000]
                 con.execute(
                     f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) "
                     "SELECT value, ? + (? + key) / ? FROM json_each(?) ORDER BY value",
