@@ -16,9 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 from pyproj import Transformer
 
+from safeground.generator.records import correction_error as applied_error
 from safeground.minemaps.accuracy import RecordResult, assess_store
 from safeground.storage.base import open_store
 
@@ -28,15 +28,8 @@ ROTATION_TOL_DEG = 1.5
 
 def correction_error(r: RecordResult, e: dict, tr: Transformer) -> tuple[float, float]:
     """Distance (m, at the record's centre) and angle (°) between the estimated and the applied correction."""
-    pivot = np.array(tr.transform(*e["pivot_lonlat"]))
-    a = np.deg2rad(-e["rotation_deg"])
-    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    c = np.array(r.alignment.transform.center)
-    applied = np.array([e["shift_east_m"], e["shift_north_m"]])
-    expected_shift = (c - pivot - applied) @ rot.T + pivot - c
-    shift_err = float(np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift)))
-    rot_err = float(abs(r.alignment.transform.rotation_deg + e["rotation_deg"]))
-    return shift_err, rot_err
+    t = r.alignment.transform
+    return applied_error(t.shift, t.rotation_deg, t.center, e, tr)
 
 
 def assess_seed(path: Path) -> dict[str, dict]:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from safeground.generator.config import MATCH_TOLERANCE_M
+from safeground.generator.records import correction_error
 from safeground.minemaps.accuracy import AccuracyOptions, RecordEvidence, assess_record, assess_store
 from safeground.minemaps.alignment import Transform, correction_covariance, estimate_alignment
 from safeground.minemaps.matching import match_positions
@@ -305,15 +306,8 @@ def _b_outside_tolerance(store: Store, results) -> tuple[int, dict[str, tuple[fl
     graded = [r for r in results if r.grade == "B"]
     outside = {}
     for r in graded:
-        e = errors[r.uid]
-        pivot = np.array(tr.transform(*e["pivot_lonlat"]))
-        a = np.deg2rad(-e["rotation_deg"])
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        c = np.array(r.alignment.transform.center)
-        applied = np.array([e["shift_east_m"], e["shift_north_m"]])
-        expected_shift = (c - pivot - applied) @ rot.T + pivot - c
-        shift_err = float(np.hypot(*(np.array(r.alignment.transform.shift) - expected_shift)))
-        rot_err = float(abs(r.alignment.transform.rotation_deg + e["rotation_deg"]))
+        t = r.alignment.transform
+        shift_err, rot_err = correction_error(t.shift, t.rotation_deg, t.center, errors[r.uid], tr)
         if shift_err > 10.0 or rot_err > 1.5:
             outside[r.uid] = (shift_err, rot_err)
     return len(graded), outside

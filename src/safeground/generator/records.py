@@ -165,3 +165,23 @@ def bearing_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Grid bearing (degrees clockwise from grid north) and distance from a to b."""
     d = b - a
     return float(np.degrees(np.arctan2(d[0], d[1])) % 360.0), float(np.hypot(*d))
+
+
+def correction_error(
+    shift: tuple[float, float], rotation_deg: float, center: tuple[float, float], applied: dict, to_metric: object
+) -> tuple[float, float]:
+    """How far an estimated correction is from the one the generator applied to a record (m, °).
+
+    ``applied`` is the record's entry in the store's ``generator.record_errors``;
+    the estimate (``shift`` then ``rotation_deg`` about ``center``, metric CRS) undoes
+    the generator's rotation about the landmark followed by its shift. The distance
+    is measured at ``center``, the angle is the difference of rotations.
+    """
+    pivot = np.array(to_metric.transform(*applied["pivot_lonlat"]))  # type: ignore[attr-defined]
+    a = np.deg2rad(-applied["rotation_deg"])
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    c = np.asarray(center, dtype=float)
+    moved = np.array([applied["shift_east_m"], applied["shift_north_m"]])
+    expected_shift = (c - pivot - moved) @ rot.T + pivot - c
+    shift_err = float(np.hypot(*(np.asarray(shift, dtype=float) - expected_shift)))
+    return shift_err, float(abs(rotation_deg + applied["rotation_deg"]))
