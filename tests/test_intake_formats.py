@@ -240,3 +240,20 @@ def test_area_of_interest_set_from_the_command_line_turns_on_position_checks(tmp
     assert res.returncode == 0 and "EPSG:32638" in res.stdout
     res = run_cli("import", "eo_items", str(DATA / "eo_finds_swapped.csv"), "--store", str(db))
     assert res.returncode == 2 and "appear swapped" in res.stderr
+
+
+def test_utm_zone_is_detected_from_the_area_of_interest(store: Store, tmp_path: Path):
+    rows = (DATA / "eo_finds_utm.csv").read_text().splitlines()
+    no_zone = [",".join(c for i, c in enumerate(r.split(",")) if i != 4) for r in rows]  # drop the zone column
+    (tmp_path / "nozone.csv").write_text("\n".join(no_zone) + "\n")
+    with pytest.raises(InvalidInput, match=r"without a zone.*") as exc:
+        import_features(store, "eo_items", tmp_path / "nozone.csv")
+    assert "safeground db area" in str(exc.value)
+    store.set_meta("area_of_interest", "[44.5, 39.3, 48.5, 40.0]")  # zones 38 and 39
+    with pytest.raises(InvalidInput, match="spans more than one"):
+        import_features(store, "eo_items", tmp_path / "nozone.csv")
+    store.set_meta("area_of_interest", AOI)  # Aghdam: all in zone 38, north
+    rep = import_features(store, "eo_items", tmp_path / "nozone.csv")
+    assert rep.counts["create"] == 3 and any("zone 38 north" in n for n in rep.notes)
+    for (x, y), (ex, ey) in zip(_positions(store), sorted(FINDS), strict=True):
+        assert abs(x - ex) < 2e-6 and abs(y - ey) < 2e-6

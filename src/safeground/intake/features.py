@@ -216,6 +216,7 @@ class _Importer:
             coords = dict(mapping.coordinates) if mapping else {}
             coords.update({k: v for k, v in coordinates.items() if v is not None})
             self.locator = plan(source.columns, coords, declared_crs, self.src, self.region)  # type: ignore[arg-type]
+            report.notes.extend(self.locator.notes)
         consumed = self.locator.consumed if self.locator else set()
         self.rename = {c: rename.get(c, c) for c in source.columns if c not in consumed}
         targets = [t for t in self.rename.values() if t in self.known]

@@ -117,13 +117,21 @@ def plan(
         if "zone" in found:
             cols["zone"] = found["zone"]
         elif zone_opt is None and (crs is None or crs.is_geographic):
-            raise _refuse(
-                src,
-                "easting/northing",
-                "UTM easting/northing without a zone fit 60 zones and two hemispheres",
-                "add a zone column (e.g. 38T or 38N), give --utm-zone 38N, or declare --crs EPSG:32638",
-            )
+            zone_opt = _zone_of_region(region)
+            if zone_opt is None:
+                raise _refuse(
+                    src,
+                    "easting/northing",
+                    "UTM easting/northing without a zone fit 60 zones and two hemispheres"
+                    + ("; the store's area of interest spans more than one" if region else ""),
+                    "add a zone column (e.g. 38T or 38N), give --utm-zone 38N, declare --crs EPSG:32638, or set "
+                    "the store's area of interest (safeground db area) so the zone can be detected",
+                )
+            detected = f"{zone_opt[:-1]} {'north' if zone_opt.endswith('N') else 'south'}"
+            note = f"no UTM zone given: zone {detected}, the only one the store's area of interest lies in"
         loc = Locator("utm", cols, crs, str(zone_opt) if zone_opt is not None else None, letter)
+        if "zone" not in found and zone_opt is not None and not opts.get("utm_zone"):
+            loc.notes.append(note)
     elif "x" in found and "y" in found:
         if crs is None:
             raise _refuse(
@@ -143,6 +151,21 @@ def plan(
         )  # fmt: skip
     loc.region = region
     return loc
+
+
+def _zone_of_region(region: tuple[float, float, float, float] | None) -> str | None:
+    """The UTM zone (``38N``; ``38M`` for south, a latitude band south of the equator) holding the
+    whole area of interest, or None when there is none or it spans two zones or the equator.
+
+    Rows are then still checked against the area: a point the zone puts outside it is refused.
+    """
+    if region is None:
+        return None
+    west, south, east, north = region
+    zones = {int((lon + 180.0) // 6.0) % 60 + 1 for lon in (west, east - 1e-9)}
+    if len(zones) != 1 or (south < 0 < north):
+        return None
+    return f"{zones.pop()}{'N' if south >= 0 else 'M'}"
 
 
 def _crs(text: str, src: str) -> CRS:
