@@ -57,9 +57,8 @@ def db_upgrade(store: StoreOpt = "demo.gpkg") -> None:
     if layers:
         typer.echo(f"added the layers of this version: {', '.join(layers)} (and their history)")
     if not applied and not added:
-        if layers:
-            return
-        typer.echo(f"already at {after}: nothing to do")
+        if not layers:
+            typer.echo(f"already at {after}: nothing to do")
         return
     typer.echo(f"upgraded from {before or 'baseline'} to {after}: applied {', '.join(applied) or 'none'}")
     if added:

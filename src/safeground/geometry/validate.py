@@ -186,3 +186,16 @@ def repair_geometry(
             else "rebuilt invalid geometry with make_valid"
         )
     return geom, changes
+
+
+#: Stored coordinates closer than this (degrees, about 1 mm) are the same place.
+SAME_PLACE_DEG = 1e-8
+
+
+def same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Whether two WGS 84 geometries are the same, vertex by vertex, within ``SAME_PLACE_DEG``.
+
+    Files such as KML keep fewer digits than a store does: a record that went out and
+    came back must not look changed.
+    """
+    return bool(shapely.equals_exact(a, b, tolerance=SAME_PLACE_DEG))

@@ -40,12 +40,12 @@ from pydantic import ValidationError
 from pyproj import CRS, Geod, Transformer
 
 from safeground.errors import InvalidInput, Problem
-from safeground.geometry.validate import check_geometry, repair_geometry
+from safeground.geometry.validate import check_geometry, repair_geometry, same_geometry
 from safeground.intake.locate import Locator, locate, plan
 from safeground.intake.mapping import FieldMapping
 from safeground.intake.sources import Batch, Source, open_source
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage.base import RowBatch, Store
+from safeground.storage.base import RowBatch, Store, format_uid
 from safeground.storage.schema import Layout, layout_of
 
 #: fields that say who/when/which version, not what: two rows differing only here are the same information
@@ -584,7 +584,7 @@ class _Importer:
             self.report.add_many(
                 "create",
                 [items[i] for i in create[:listed]],
-                [_uid(self.cls.UID_PREFIX, k) for k in numbers[:listed].tolist()],
+                [format_uid(self.cls.UID_PREFIX, k) for k in numbers[:listed].tolist()],
                 len(create),
             )
             batches = []
@@ -686,7 +686,7 @@ class _Importer:
     def _differences(self, old: list[Any], new: list[Any], old_geom: Any, new_geom: Any) -> list[str]:
         """What a row changes in its stored record, field by field, as a clerk would check it.
 
-        Geometry equal within 1e-8 degrees (about 1 mm) is the same: formats such as
+        Geometry is compared with ``same_geometry`` (within about 1 mm): formats such as
         KML write coordinates with fewer digits than they were stored with.
         """
         out = []
@@ -696,7 +696,7 @@ class _Importer:
                 continue
             out.append(f"{name} {_shown(old[k])} → {_shown(new[k])}")
         if self.has_geom and old_geom is not None and new_geom is not None:
-            if not shapely.equals_exact(old_geom, new_geom, tolerance=1e-8):
+            if not same_geometry(old_geom, new_geom):
                 a, b = shapely.centroid(old_geom), shapely.centroid(new_geom)
                 moved = _GEOD.inv(a.x, a.y, b.x, b.y)[2]
                 out.append(f"geometry moved {moved:.1f} m" if moved >= 0.05 else "geometry reshaped")
@@ -808,8 +808,7 @@ def _item_number(item: str) -> int:
 
 
 def _row_order(p: Problem) -> int:
-    m = re.search(r"\d+", p.item)
-    return int(m.group()) if m and not p.item.startswith("record") else 0
+    return 0 if p.item.startswith("record") else _item_number(p.item)
 
 
 _GEOD = Geod(ellps="WGS84")
@@ -820,11 +819,6 @@ _LISTED = 5
 def _shown(v: Any) -> str:
     text = "(empty)" if v is None else str(v)
     return text if len(text) <= 40 else text[:37] + "…"
-
-
-def _uid(prefix: str, number: int) -> str:
-    """A generated identifier; ``RowBatch.uid_list`` writes the same."""
-    return f"{prefix}-{number:05d}"
 
 
 def _wkb(geom: Any) -> bytes | None:

@@ -114,6 +114,7 @@ def plan(
         loc = Locator("mgrs", {"mgrs": found["mgrs"]})
     elif "easting" in found and "northing" in found:
         cols = {"easting": found["easting"], "northing": found["northing"]}
+        detected = None
         if "zone" in found:
             cols["zone"] = found["zone"]
         elif zone_opt is None and (crs is None or crs.is_geographic):
@@ -128,10 +129,9 @@ def plan(
                     "the store's area of interest (safeground db area) so the zone can be detected",
                 )
             detected = f"{zone_opt[:-1]} {'north' if zone_opt.endswith('N') else 'south'}"
-            note = f"no UTM zone given: zone {detected}, the only one the store's area of interest lies in"
         loc = Locator("utm", cols, crs, str(zone_opt) if zone_opt is not None else None, letter)
-        if "zone" not in found and zone_opt is not None and not opts.get("utm_zone"):
-            loc.notes.append(note)
+        if detected:
+            loc.notes.append(f"no UTM zone given: zone {detected}, the only one the store's area of interest lies in")
     elif "x" in found and "y" in found:
         if crs is None:
             raise _refuse(

@@ -45,7 +45,9 @@ from pyproj import Proj
 
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import from_wgs84, project, utm_epsg
+from safeground.geometry.validate import same_geometry
 from safeground.model.vocab import EOType
+from safeground.storage.base import format_uid
 
 
 class StartPoint(BaseModel):
@@ -310,7 +312,7 @@ def to_records(record: TraverseRecord, result: TraverseResult, store: Any, enter
             k += 1
             out.append(
                 EOItem(
-                    uid=f"EO-{first + k:05d}",
+                    uid=format_uid(EOItem.UID_PREFIX, first + k),
                     date_of_information=record.date,
                     entered_by=entered_by,
                     status="recorded",
@@ -338,9 +340,11 @@ class SaveOutcome:
 def _same_record(a: Any, b: Any) -> bool:
     keep = {"geometry", "uid", "version", "entered_at", "entered_by", "change_reason", "date_of_information",
             "date_received"}  # fmt: skip
-    return a.model_dump(exclude=keep) == b.model_dump(exclude=keep) and shapely.equals_exact(
-        a.geometry, b.geometry, tolerance=1e-8
-    )
+    return a.model_dump(exclude=keep) == b.model_dump(exclude=keep) and same_geometry(a.geometry, b.geometry)
+
+
+def _same_mine(a: Any, b: Any) -> bool:
+    return a.eo_type == b.eo_type and same_geometry(a.geometry, b.geometry)
 
 
 def save_record(store: Any, record: TraverseRecord, result: TraverseResult, entered_by: str) -> SaveOutcome:
@@ -362,9 +366,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
             stored = list(store.find(MinefieldRecord, source=record.source, source_reference=record.source_reference))
         else:  # no number on the sheet: only an identical perimeter from the same source is the same record
             stored = [
-                r
-                for r in store.find(MinefieldRecord, source=record.source)
-                if shapely.equals_exact(r.geometry, new.geometry, tolerance=1e-8)
+                r for r in store.find(MinefieldRecord, source=record.source) if same_geometry(r.geometry, new.geometry)
             ]
         if not stored:
             store.add_many(recs)
@@ -373,10 +375,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
         label = f"{record.source} {record.source_reference or '(no number)'}"
         old_mines = {m.row_label: m for m in store.find(EOItem, minefield_record_uid=old.uid, status="recorded")}
         same_mines = len(old_mines) == len(mines) and all(
-            m.row_label in old_mines
-            and old_mines[m.row_label].eo_type == m.eo_type
-            and shapely.equals_exact(old_mines[m.row_label].geometry, m.geometry, tolerance=1e-8)
-            for m in mines
+            m.row_label in old_mines and _same_mine(old_mines[m.row_label], m) for m in mines
         )
         if _same_record(new.model_copy(update={"uid": old.uid}), old) and same_mines:
             return SaveOutcome("unchanged", old.uid, notes=[f"{label} is already stored as {old.uid}; nothing saved"])
@@ -404,9 +403,10 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
             prev = old_mines.pop(m.row_label, None)
             if prev is None:
                 next_no += 1
-                fresh.append(m.model_copy(update={"uid": f"EO-{next_no:05d}", "minefield_record_uid": old.uid}))
+                uid = format_uid(EOItem.UID_PREFIX, next_no)
+                fresh.append(m.model_copy(update={"uid": uid, "minefield_record_uid": old.uid}))
                 continue
-            if prev.eo_type == m.eo_type and shapely.equals_exact(prev.geometry, m.geometry, tolerance=1e-8):
+            if _same_mine(prev, m):
                 continue
             d = m.model_dump()
             d.update(uid=prev.uid, version=prev.version, minefield_record_uid=old.uid,

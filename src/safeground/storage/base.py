@@ -30,6 +30,11 @@ BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in WGS 84 deg
 Progress = Callable[[int], None]
 
 
+def format_uid(prefix: str, number: int) -> str:
+    """The identifier a store generates: ``EO-00042`` (the GeoPackage bulk path writes the same with printf)."""
+    return f"{prefix}-{number:05d}"
+
+
 @dataclass
 class RowBatch:
     """New records of one layer as the bulk import hands them over.
@@ -58,7 +63,7 @@ class RowBatch:
         if self.uids is not None:
             return self.uids
         assert self.uid_numbers is not None
-        return [f"{self.uid_prefix}-{k:05d}" for k in self.uid_numbers.tolist()]
+        return [format_uid(self.uid_prefix, k) for k in self.uid_numbers.tolist()]
 
     def rows(self) -> list[list[Any]]:
         """Full column values per row, for backends that write row by row."""
@@ -223,7 +228,7 @@ class Store(ABC):
 
     # -- helpers common to all backends -----------------------------------------------
     def next_uid(self, record_type: type[Record]) -> str:
-        return f"{record_type.UID_PREFIX}-{self.max_uid_number(record_type) + 1:05d}"
+        return format_uid(record_type.UID_PREFIX, self.max_uid_number(record_type) + 1)
 
     def _refuse_duplicates(self, record_type: type[Record], recs: list[Record]) -> None:
         """New records must have identifiers unique in the write and not stored yet (every backend)."""

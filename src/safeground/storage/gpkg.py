@@ -376,8 +376,8 @@ class GeoPackageStore(Store):
         entry otherwise. Everything, the staging tables and the trigger included,
         happens inside one transaction, so a rollback restores the layer as it was.
         """
-        attrs = [c for i, c in enumerate(lay.column_names) if c != "uid"]
         keep = [i for i, c in enumerate(lay.column_names) if c != "uid"]
+        attrs = [lay.column_names[i] for i in keep]
         attr_cols = ", ".join(map(_q, attrs))
         total = 0
         with self.transaction():
