@@ -178,10 +178,9 @@ def correction_error(
     is measured at ``center``, the angle is the difference of rotations.
     """
     pivot = np.array(to_metric.transform(*applied["pivot_lonlat"]))  # type: ignore[attr-defined]
-    a = np.deg2rad(-applied["rotation_deg"])
-    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     c = np.asarray(center, dtype=float)
     moved = np.array([applied["shift_east_m"], applied["shift_north_m"]])
-    expected_shift = (c - pivot - moved) @ rot.T + pivot - c
+    # undo the generator's transform at c: take the shift off, turn back about the landmark
+    expected_shift = _transform(c - moved, pivot, -applied["rotation_deg"], np.zeros(2)) - c
     shift_err = float(np.hypot(*(np.asarray(shift, dtype=float) - expected_shift)))
     return shift_err, float(abs(rotation_deg + applied["rotation_deg"]))

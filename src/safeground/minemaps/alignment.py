@@ -20,7 +20,7 @@ minefields, so the estimate is robust in three steps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
@@ -40,12 +40,27 @@ class Transform:
     rotation_deg: float  # counter-clockwise
     scale: float = 1.0
 
+    @property
+    def rotation(self) -> np.ndarray:
+        """R(rotation) as a 2 × 2 matrix (row vectors are turned by ``xy @ rotation.T``)."""
+        a = np.deg2rad(self.rotation_deg)
+        return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
     def apply(self, xy: np.ndarray) -> np.ndarray:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        a = np.deg2rad(self.rotation_deg)
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         c = np.asarray(self.center)
-        return self.scale * (xy - c) @ rot.T + c + np.asarray(self.shift)
+        return self.scale * (xy - c) @ self.rotation.T + c + np.asarray(self.shift)
+
+    def jacobian(self, xy: np.ndarray, allow_scale: bool) -> np.ndarray:
+        """d(moved position)/d(rotation in radians, shift east, shift north[, scale]) for each of ``xy``: (n, 2, p)."""
+        p = (np.asarray(xy, dtype=float).reshape(-1, 2) - np.asarray(self.center)) @ self.rotation.T
+        jac = np.zeros((len(p), 2, 4 if allow_scale else 3))
+        jac[:, :, 0] = self.scale * np.column_stack([-p[:, 1], p[:, 0]])
+        jac[:, 0, 1] = 1.0
+        jac[:, 1, 2] = 1.0
+        if allow_scale:
+            jac[:, :, 3] = p
+        return jac
 
     @property
     def shift_m(self) -> float:
@@ -82,15 +97,7 @@ class Alignment:
         if self.covariance is None:
             return np.full(len(xy), float(np.hypot(*self.sigma_shift_m)))
         cov = np.asarray(self.covariance)
-        t = self.transform
-        a = np.deg2rad(t.rotation_deg)
-        p = (xy - np.asarray(t.center)) @ np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]).T
-        jac = np.zeros((len(xy), 2, len(cov)))
-        jac[:, :, 0] = t.scale * np.column_stack([-p[:, 1], p[:, 0]])
-        jac[:, 0, 1] = 1.0
-        jac[:, 1, 2] = 1.0
-        if len(cov) > 3:
-            jac[:, :, 3] = p
+        jac = self.transform.jacobian(xy, allow_scale=len(cov) > 3)
         return np.sqrt(np.einsum("kiq,qr,kir->k", jac, cov, jac))
 
 
@@ -172,17 +179,9 @@ def _row_jacobians(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Derivatives of the along-row and across-row parts of each moved position by the parameters,
     and the moved rows' along and across unit vectors."""
-    a = np.deg2rad(transform.rotation_deg)
-    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    p = (src - center) @ rot.T
-    u = directions @ rot.T
+    u = directions @ transform.rotation.T
     n = np.column_stack([-u[:, 1], u[:, 0]])
-    jac = np.zeros((len(src), 2, 4 if allow_scale else 3))
-    jac[:, :, 0] = transform.scale * np.column_stack([-p[:, 1], p[:, 0]])
-    jac[:, 0, 1] = 1.0
-    jac[:, 1, 2] = 1.0
-    if allow_scale:
-        jac[:, :, 3] = p
+    jac = replace(transform, center=(float(center[0]), float(center[1]))).jacobian(src, allow_scale)
     return np.einsum("ki,kiq->kq", u, jac), np.einsum("ki,kiq->kq", n, jac), u, n
 
 
@@ -420,10 +419,8 @@ class _Evidence:
             return is_end
         if self._ftree is None:
             self._ftree = cKDTree(self.fnd)
-        a = np.deg2rad(transform.rotation_deg)
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         k = np.flatnonzero(is_end)
-        u = out[pos[k]] @ rot.T
+        u = out[pos[k]] @ transform.rotation.T
         s = spacing[pos[k]] * transform.scale
         f = self.fnd[fnd_idx[k]]
         probe = f + u * s[:, None]

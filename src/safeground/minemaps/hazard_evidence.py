@@ -85,6 +85,12 @@ def _suggestion(h: HazardArea, evidence: list[Evidence]) -> str:
     return ""
 
 
+def _with_items(evidence: list[Evidence], items: list[Evidence]) -> list[Evidence]:
+    """Evidence with these assessment items in place of any earlier ones about the same records."""
+    refs = {i.reference for i in items}
+    return [e for e in evidence if not (e.source == SOURCE and e.reference in refs)] + items
+
+
 def plan_updates(store: Store) -> list[EvidenceUpdate]:
     """For every open hazard area citing an assessed record: the evidence item it should carry."""
     latest = latest_assessments(store)
@@ -99,9 +105,8 @@ def plan_updates(store: Store) -> list[EvidenceUpdate]:
             if a is None:
                 continue
             item = _item(a)
-            kept = [e for e in h.evidence if not (e.source == SOURCE and e.reference == rec)]
             changed = item not in h.evidence
-            out.append(EvidenceUpdate(h, rec, a, item, changed, _suggestion(h, [*kept, item])))
+            out.append(EvidenceUpdate(h, rec, a, item, changed, _suggestion(h, _with_items(h.evidence, [item]))))
     return out
 
 
@@ -116,26 +121,21 @@ def apply_updates(
     with store.transaction():
         for uid, ups in by_hazard.items():
             h = store.get(HazardArea, uid)  # the stored version, not the one planned from
-            refs = {u.record_uid for u in ups}
-            evidence = [e for e in h.evidence if not (e.source == SOURCE and e.reference in refs)]
-            evidence += [u.item for u in ups]
+            evidence = _with_items(h.evidence, [u.item for u in ups])
+            reasons = [f"evidence from the assessment of {', '.join(sorted({u.record_uid for u in ups}))}"]
             data = h.model_dump()
-            data["evidence"] = [e.model_dump() for e in evidence]
-            reasons = [f"evidence from the assessment of {', '.join(sorted(refs))}"]
-            last = max(u.assessment.as_of for u in ups)
             if confirm and h.classification == HazardClass.SHA and any(e.kind == EvidenceKind.DIRECT for e in evidence):
                 data["classification"] = HazardClass.CHA
                 reasons.append("confirmed as CHA: direct evidence from a record verified by clearance")
-            new = HazardArea.model_validate(data)
-            if new.evidence == h.evidence and new.classification == h.classification:
-                continue
-            data = new.model_dump()
             data.update(
-                version=h.version,
-                date_of_information=max(h.date_of_information, last),
+                evidence=[e.model_dump() for e in evidence],
+                date_of_information=max(h.date_of_information, *(u.assessment.as_of for u in ups)),
                 entered_by=entered_by,
                 change_reason="; ".join(reasons),
             )
-            store.update(HazardArea.model_validate(data), expected_version=h.version)
+            new = HazardArea.model_validate(data)
+            if new.evidence == h.evidence and new.classification == h.classification:
+                continue
+            store.update(new, expected_version=h.version)
             changed.append(uid)
     return changed
