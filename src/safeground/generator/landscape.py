@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 import shapely.affinity
+import shapely.ops
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 from shapely import LineString, Point, Polygon
@@ -222,6 +223,31 @@ def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np
     return [wiggly(nodes[i], nodes[j], rng, amp=min(250.0, 0.06 * d[i, j])) for i, j in sorted(edges)]
 
 
+def _fork(roads: list[LineString], avoid: Polygon, target: Point, within: float) -> Point | None:
+    """Where a path to ``target`` leaves the roads (outside ``avoid``), made a vertex of its road.
+
+    The path then starts exactly on a vertex of the road, so the network nodes the two."""
+    best: tuple[float, int, Point] | None = None
+    for k, road in enumerate(roads):
+        outside = road.difference(avoid)
+        if outside.is_empty:
+            continue
+        p = shapely.ops.nearest_points(outside, target)[0]
+        d = p.distance(target)
+        if d < within and (best is None or d < best[0]):
+            best = (d, k, p)
+    if best is None:
+        return None
+    _, k, p = best
+    road = roads[k]
+    at = road.project(p)
+    coords = shapely.get_coordinates(road)
+    along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(coords, axis=0).T))]
+    cut = int(np.searchsorted(along, at))
+    roads[k] = LineString(np.vstack([coords[:cut], [[p.x, p.y]], coords[cut:]]))
+    return p
+
+
 def _junctions(lines: list[LineString]) -> list[Point]:
     """Points where three or more road/street/path segments meet."""
     noded = shapely.union_all(lines)
@@ -279,6 +305,8 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
     paths: list[tuple[str, LineString]] = []
     for st in settlements:
         c = np.array([st.center.x, st.center.y])
+        # the roads just outside the houses: where a cemetery path leaves the road network
+        village = st.center.buffer(st.radius * 1.05)
         for _ in range(2 if st.kind == "town" else 1):
             ang = rng.uniform(0, 2 * np.pi)
             dist = st.radius + rng.uniform(250, 700)
@@ -289,6 +317,9 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
             )
             cemeteries.append((st.name, cem))
             edge = c + st.radius * 0.9 * np.array([np.cos(ang), np.sin(ang)])
+            fork = _fork(roads, village, Point(cc), 4.0 * dist)
+            if fork is not None:  # families walk to the graves from the road, not across the fields
+                edge = np.array([fork.x, fork.y])
             paths.append(("cemetery", wiggly(edge, cc, rng, amp=40, n=8)))
         for _ in range(int(rng.integers(2, 6))):
             ang = rng.uniform(0, 2 * np.pi)
