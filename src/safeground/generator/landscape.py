@@ -72,6 +72,7 @@ class Landscape:
     settlements: list[Settlement]
     cemeteries: list[tuple[str, Polygon]]
     roads: list[LineString]
+    road_names: list[str]  # one per road, in the same order
     paths: list[tuple[str, LineString]]  # (purpose, line); purpose: cemetery, orchard, spring, field
     junctions: list[Point]
     river: LineString
@@ -203,7 +204,9 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     st.footprint = hull.buffer(30.0)
 
 
-def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator) -> list[LineString]:
+def _roads(
+    settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator
+) -> tuple[list[LineString], list[str]]:
     nodes = np.array([[s.center.x, s.center.y] for s in settlements] + [list(c) for c in checkpoints])
     d = cdist(nodes, nodes)
     mst = minimum_spanning_tree(d).toarray()
@@ -220,7 +223,11 @@ def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np
         ci = n_set + k
         j = int(np.argmin(d[ci, :n_set]))
         edges.add((min(ci, j), max(ci, j)))
-    return [wiggly(nodes[i], nodes[j], rng, amp=min(250.0, 0.06 * d[i, j])) for i, j in sorted(edges)]
+    names = [st.name for st in settlements] + [f"Entry checkpoint {k + 1}" for k in range(len(checkpoints))]
+
+    pairs = sorted(edges)
+    lines = [wiggly(nodes[i], nodes[j], rng, amp=min(250.0, 0.06 * d[i, j])) for i, j in pairs]
+    return lines, [f"{names[i]} – {names[j]} road" for i, j in pairs]  # as people name a road: by its ends
 
 
 def _fork(roads: list[LineString], avoid: Polygon, target: Point, within: float) -> Point | None:
@@ -297,7 +304,7 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
     # checkpoints on the eastern edge, where people come back across the old line
     n_cp = max(2, round(3 * cfg.size_km / 20))
     checkpoints = [np.array([s - 20.0, (k + 0.5) / n_cp * s + rng.normal(0, 0.05 * s)]) for k in range(n_cp)]
-    roads = _roads(settlements, checkpoints, rng)
+    roads, road_names = _roads(settlements, checkpoints, rng)
 
     cemeteries: list[tuple[str, Polygon]] = []
     orchards: list[tuple[str, Polygon]] = []
@@ -379,6 +386,7 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
         settlements=settlements,
         cemeteries=cemeteries,
         roads=roads,
+        road_names=road_names,
         paths=[(k, p) for k, p in paths if district.contains(p)],
         junctions=junctions,
         river=river,
