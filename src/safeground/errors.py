@@ -73,6 +73,13 @@ class InvalidInput(SafeGroundError):
         return SafeGroundError.__str__(self)
 
 
+class OutsideArea(SafeGroundError):
+    """A position far outside the area a store covers: most often latitude and longitude swapped."""
+
+    code = "outside_area"
+    http_status = 422
+
+
 class RecordNotFound(SafeGroundError):
     code = "not_found"
     http_status = 404

@@ -48,6 +48,7 @@ app.command()(reports.report)
 reports.export_app.command("layer")(intake.export)  # one "export" group: a layer, or the HDX set
 app.add_typer(reports.export_app, name="export")
 app.add_typer(reports.strikes_app, name="strikes")
+app.add_typer(reports.accidents_app, name="accidents")
 app.add_typer(reports.plan_app, name="plan")
 
 

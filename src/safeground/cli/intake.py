@@ -109,6 +109,24 @@ def import_(
         f"{head} {c['create'] + c['update']} record(s) into {layer} from {file.name}: {c['create']} new, "
         f"{c['update']} updated, {c['unchanged']} unchanged, {c['older']} older than stored (not applied)"
     )
+    if layer == "accidents" and not dry_run and c["create"]:
+        _emergency_hint(store)
+
+
+def _emergency_hint(store: str) -> None:
+    """After new accidents arrive: say which lie where nobody has surveyed, and how to open their SHAs."""
+    from safeground.casualties.emergency import propose_emergency_hazards
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=True) as s:
+        proposals = propose_emergency_hazards(s, entered_by="-")
+    if proposals:
+        uids = ", ".join(p.accident_uid for p in proposals[:10]) + (" …" if len(proposals) > 10 else "")
+        console.print(
+            f"[yellow]attention[/]: {len(proposals)} accident(s) at places nobody has surveyed ({uids}): "
+            f"an emergency SHA for survey is proposed for each; review with `safeground accidents to-hazards "
+            f"--store {store}` and confirm with --apply"
+        )
 
 
 def write_problems(path: Path, problems: list[Problem]) -> None:

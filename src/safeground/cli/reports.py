@@ -13,6 +13,7 @@ from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
+accidents_app = typer.Typer(help="Accidents: emergency hazard areas for survey.")
 strikes_app = typer.Typer(help="Cluster munition strikes.")
 
 
@@ -158,6 +159,29 @@ def strikes_to_hazards(
         )
     verb = "would add" if dry_run else "added"
     console.print(f"{verb} {len(res.created)} hazard areas; {len(res.already_covered)} strikes already covered")
+
+
+@accidents_app.command("to-hazards")
+def accidents_to_hazards(
+    store: StoreOpt = "demo.gpkg",
+    apply: Annotated[bool, typer.Option(help="Store the proposed emergency SHAs (a reviewer's decision).")] = False,
+    entered_by: Annotated[str, typer.Option(help="Who records the new hazard areas.")] = "safeground accidents",
+) -> None:
+    """An emergency SHA for survey around each accident at a place nobody has surveyed since."""
+    from safeground.casualties.emergency import propose_emergency_hazards
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=not apply) as s:
+        proposals = propose_emergency_hazards(s, entered_by=entered_by, apply=apply)
+    for p in proposals:
+        console.print(
+            f"{p.accident_uid}: {'opened' if apply else 'proposed'} {p.hazard.uid} "
+            f"({p.hazard.estimated_area_m2:,.0f} m²) — {p.reason}"
+        )
+    if not proposals:
+        console.print("every accident lies in a hazard area or in ground surveyed since: nothing to propose")
+    elif not apply:
+        console.print(f"{len(proposals)} emergency SHA(s) proposed; nothing stored. Confirm with --apply.")
 
 
 plan_app = typer.Typer(help="Clearance planning: priorities by impact and the completion forecast.")

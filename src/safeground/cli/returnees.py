@@ -23,6 +23,7 @@ def check(
     """Is it safe here? Checks a point (or a CSV of points) against every known danger."""
     import json as _json
 
+    import numpy as np
     import pandas as pd
 
     from safeground.safety.check import SafetyIndex
@@ -42,6 +43,14 @@ def check(
         bad = pts[~pts["lon"].between(-180, 180) | ~pts["lat"].between(-90, 90)]
         if len(bad):
             raise SafeGroundError(f"{batch.name}, row {int(bad.index[0]) + 2}: not a longitude/latitude")
+        far = np.flatnonzero(index.outside(pts["lon"].to_numpy(), pts["lat"].to_numpy()))
+        if len(far):
+            first = int(far[0])
+            more = f" (and {len(far) - 1} more rows)" if len(far) > 1 else ""
+            index.refuse_outside(
+                float(pts["lon"].iloc[first]), float(pts["lat"].iloc[first]),
+                where=f"{batch.name}, row {first + 2}{more}, fields lon/lat: ",
+            )  # fmt: skip
         res = index.check_many(pts["lon"].to_numpy(), pts["lat"].to_numpy())
         target = out or batch.with_name(batch.stem + "-checked.csv")
         res.to_csv(target, index=False)

@@ -13,11 +13,29 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from safeground.model import Activity, HazardArea, Organisation
+from safeground.model.vocab import ActivityType
 from safeground.storage.base import Store
 
 RELEASE_COLUMNS = ["cancelled_m2", "reduced_m2", "cleared_m2"]
+
+
+def released_ground(store: Store, epsg: int) -> BaseGeometry:
+    """Ground that finished survey or clearance released or verified (metric): NTS, TS and clearance.
+
+    An EOD spot task removes one item and verifies no ground, so it is left out; an activity
+    still in progress has released nothing yet."""
+    act = store.read_frame(Activity)
+    if not len(act):
+        return shapely.Polygon()
+    kinds = {ActivityType.NTS.value, ActivityType.TS.value, ActivityType.CLEARANCE.value}
+    done = act[act["end_date"].notna() & act["activity_type"].isin(kinds)]
+    if not len(done):
+        return shapely.Polygon()
+    return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
 
 
 def activities_frame(store: Store, *, start: date | None = None, end: date | None = None) -> pd.DataFrame:

@@ -9,8 +9,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import InvalidInput, Problem
-from safeground.model import Activity, ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
-from safeground.model.vocab import ActivityType, Contamination
+from safeground.landrelease.accounting import released_ground
+from safeground.model import ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
+from safeground.model.vocab import Contamination
 from safeground.routing.network import Danger, RoadNetwork
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
 from safeground.storage.base import Store, metric_epsg
@@ -46,21 +47,6 @@ def safe_network(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS, *, risk
             net.apply_risk(sampler.sample)
             sampler.close()
     return net
-
-
-def released_ground(store: Store, epsg: int) -> BaseGeometry:
-    """Ground that finished survey or clearance released or verified (metric): NTS, TS and clearance.
-
-    An EOD spot task removes one item and verifies no ground, so it is left out; an activity
-    still in progress has released nothing yet."""
-    act = store.read_frame(Activity)
-    if not len(act):
-        return shapely.Polygon()
-    kinds = {ActivityType.NTS.value, ActivityType.TS.value, ActivityType.CLEARANCE.value}
-    done = act[act["end_date"].notna() & act["activity_type"].isin(kinds)]
-    if not len(done):
-        return shapely.Polygon()
-    return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
 
 
 def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> Danger:

@@ -10,12 +10,16 @@ Levels, in the order a person must act on them:
   cluster strike footprint: do not enter;
 * **caution**: within the safety buffer of one of them, of a found item or of an
   accident: stay on used roads and paths, go no closer;
+* an accident whose place no survey or clearance has covered since is itself a
+  **danger** within its buffer: where one mine went off, others lie until someone
+  has looked;
 * **no known hazard**: nothing known within the buffers, which never proves the
   ground is safe.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -24,8 +28,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from safeground.casualties.emergency import unsurveyed_accidents
+from safeground.errors import OutsideArea
 from safeground.geometry.projection import from_wgs84
-from safeground.model import Accident, ClusterStrike, EOItem, HazardArea, MinefieldRecord
+from safeground.model import Accident, Activity, ClusterStrike, EOItem, HazardArea, MinefieldRecord
 from safeground.model.vocab import Contamination
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
 from safeground.storage.base import Store, metric_epsg
@@ -33,6 +39,8 @@ from safeground.storage.base import Store, metric_epsg
 #: a point this close to an outline counts as on it: projection round-off is millimetres,
 #: survey accuracy is metres, and at the edge of a hazard the answer must be "inside"
 ON_EDGE_M = 0.05
+#: how far (degrees) outside the store's area a point may lie before it is refused as a mistake
+AREA_MARGIN_DEG = 0.5
 
 
 class Level(IntEnum):
@@ -95,9 +103,15 @@ class SafetyIndex:
     """Every known danger of a district, indexed for point checks."""
 
     def __init__(
-        self, epsg: int, layers: list[_Layer], released: _Layer | None = None, risk: object | None = None
+        self,
+        epsg: int,
+        layers: list[_Layer],
+        released: _Layer | None = None,
+        risk: object | None = None,
+        region: tuple[float, float, float, float] | None = None,
     ) -> None:
         self.epsg = epsg
+        self.region = region  # lon/lat bounds of the area the store covers: points far outside are refused
         self.risk = risk  # a RiskSampler over the store's current risk map, when one was saved
         self.layers = [ly for ly in layers if len(ly.geoms)]
         self.released = released if released is not None and len(released.geoms) else None
@@ -108,16 +122,22 @@ class SafetyIndex:
     def from_store(cls, store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> SafetyIndex:
         from safeground.risk.output import RiskSampler, latest_risk
 
-        epsg = metric_epsg(store)
-        index = cls.from_frames(
-            epsg,
-            hazards=store.read_frame(HazardArea),
-            records=store.read_frame(MinefieldRecord),
-            strikes=store.read_frame(ClusterStrike),
-            items=store.read_frame(EOItem),
-            accidents=store.read_frame(Accident),
-            buffers=buffers,
-        )
+        frames = {
+            "hazards": store.read_frame(HazardArea),
+            "records": store.read_frame(MinefieldRecord),
+            "strikes": store.read_frame(ClusterStrike),
+            "items": store.read_frame(EOItem),
+            "accidents": store.read_frame(Accident),
+        }
+        known = [f for f in frames.values() if len(f)]
+        epsg = metric_epsg(store, known[0] if known else None)
+        index = cls.from_frames(epsg, **frames, activities=store.read_frame(Activity), buffers=buffers)
+        aoi = store.get_meta("area_of_interest")
+        if aoi:
+            index.region = tuple(json.loads(aoi))  # type: ignore[assignment]
+        elif known:  # no declared area: the extent of what the store holds
+            b = np.array([f.total_bounds for f in known])
+            index.region = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
         info = latest_risk(store)
         if info is not None:
             index.risk = RiskSampler(info)
@@ -138,6 +158,7 @@ class SafetyIndex:
         strikes: gpd.GeoDataFrame | None = None,
         items: gpd.GeoDataFrame | None = None,
         accidents: gpd.GeoDataFrame | None = None,
+        activities: gpd.GeoDataFrame | None = None,
         buffers: SafetyBuffers = DEFAULT_BUFFERS,
     ) -> SafetyIndex:
         def metric(f: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -183,9 +204,18 @@ class SafetyIndex:
             layers.append(_Layer("found_item", found.geometry.to_numpy(), found["uid"].to_numpy(), labels, buf, False))
         acc = metric(accidents)
         if len(acc):
-            labels = np.array([f"the place of accident {u}" for u in acc["uid"]])
-            buf = np.full(len(acc), buffers.accident_m)
-            layers.append(_Layer("accident", acc.geometry.to_numpy(), acc["uid"].to_numpy(), labels, buf, False))
+            fresh = unsurveyed_accidents(acc, hz, metric(activities))
+            old = acc[~fresh]
+            if len(old):
+                labels = np.array([f"the place of accident {u}" for u in old["uid"]])
+                buf = np.full(len(old), buffers.accident_m)
+                layers.append(_Layer("accident", old.geometry.to_numpy(), old["uid"].to_numpy(), labels, buf, False))
+            new = acc[fresh]
+            if len(new):
+                labels = np.array([f"the place of accident {u}, not yet surveyed" for u in new["uid"]])
+                zones = shapely.buffer(new.geometry.to_numpy(), buffers.accident_m)
+                buf = np.full(len(new), buffers.accident_m)
+                layers.append(_Layer("accident_unsurveyed", zones, new["uid"].to_numpy(), labels, buf, True))
         released = None
         if len(hz):
             closed = hz[hz["status"] == "closed"]
@@ -195,8 +225,32 @@ class SafetyIndex:
                                   np.zeros(len(closed)), False)  # fmt: skip
         return cls(epsg, layers, released)
 
+    # -- where answers mean something ---------------------------------------------------------
+    def outside(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """True where a point lies far outside the store's area: its answer would be meaningless."""
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        if self.region is None:
+            return np.zeros(lon.shape, dtype=bool)
+        minx, miny, maxx, maxy = self.region
+        m = AREA_MARGIN_DEG
+        return ~((lon >= minx - m) & (lon <= maxx + m) & (lat >= miny - m) & (lat <= maxy + m))
+
+    def refuse_outside(self, lon: float, lat: float, where: str = "") -> None:
+        """Raise when a point is far outside the store's area, saying what was probably meant."""
+        if not self.outside(np.array([lon]), np.array([lat]))[0]:
+            return
+        minx, miny, maxx, maxy = self.region  # type: ignore[misc]
+        swapped = not self.outside(np.array([lat]), np.array([lon]))[0]
+        raise OutsideArea(
+            f"{where}{lon}, {lat} lies outside the area this store covers (lon {minx:.2f}…{maxx:.2f}, "
+            f"lat {miny:.2f}…{maxy:.2f}), so nothing here can say whether it is safe"
+            + (": latitude and longitude look swapped" if swapped else ""),
+            hint=f"give longitude first: {lat} {lon}" if swapped else "check the coordinates, or use another store",
+        )
+
     # -- one point --------------------------------------------------------------------
     def check(self, lon: float, lat: float) -> SafetyAnswer:
+        self.refuse_outside(lon, lat)
         x, y = self._to_metric.transform(lon, lat)
         pt = shapely.Point(x, y)
         findings: list[Finding] = []
