@@ -15,6 +15,7 @@ from safeground.intake.export import export_layer
 from safeground.intake.features import import_features
 from safeground.model import RECORD_TYPES, EOItem, VictimIdentity
 from safeground.storage.base import Store, open_store
+from tests.conftest import run_cli
 from tests.samples import sample
 
 
@@ -112,8 +113,8 @@ def test_cli_export(tmp_path: Path):
     assert res.returncode == 0 and len(pyogrio.read_dataframe(tmp_path / "eo.kml")) == 3
 
 
-def test_exact_mine_and_accident_positions_are_generalised_unless_asked(store: Store, tmp_path: Path):
-    from pyproj import Geod
+def test_exact_mine_and_accident_positions_are_aggregated_per_cell_unless_asked(store: Store, tmp_path: Path):
+    from pyproj import Transformer
 
     from safeground.model import Accident
     from safeground.storage.base import metric_epsg
@@ -122,19 +123,35 @@ def test_exact_mine_and_accident_positions_are_generalised_unless_asked(store: S
     for cls in (EOItem, Accident):
         out = tmp_path / f"{cls.LAYER}.csv"
         n, left_out = export_layer(store, cls.LAYER, out)
-        assert n == 3 and any("exact positions" in x for x in left_out)
+        assert any("aggregated" in x for x in left_out)
         rows = list(csv.DictReader(out.open()))[1:]  # the HXL row first
-        exact = {r.uid: r.geometry for r in store.find(cls)}
+        assert "uid" not in rows[0]  # no individual record leaves
         epsg = metric_epsg(store, store.read_frame(cls))
+        to_m = Transformer.from_crs(4326, epsg, always_xy=True)
+        exact = [to_m.transform(r.geometry.x, r.geometry.y) for r in store.find(cls)]
+        cells: dict[tuple[int, int], int] = {}
+        for x, y in exact:
+            cells[(int(x // 1000), int(y // 1000))] = cells.get((int(x // 1000), int(y // 1000)), 0) + 1
+        assert n == len(rows) == len(cells)
+        assert sum(int(r["count"]) for r in rows) == len(exact)
         for row in rows:
-            lon, lat = float(row["lon"]), float(row["lat"])
-            g = exact[row["uid"]]
-            moved = Geod(ellps="WGS84").inv(g.x, g.y, lon, lat)[2]
-            assert 0 < moved <= 710, moved  # within half the diagonal of a 1 km cell
-            from pyproj import Transformer
-
-            x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+            x, y = to_m.transform(float(row["lon"]), float(row["lat"]))
             assert abs(x % 1000 - 500) < 0.01 and abs(y % 1000 - 500) < 0.01  # a cell centre
+            assert int(row["count"]) == cells[(int(x // 1000), int(y // 1000))]
     # hazard areas are public warnings: exact
     n, left_out = export_layer(store, "hazard_areas", tmp_path / "ha.geojson")
     assert not any("exact positions" in x for x in left_out)
+
+
+def test_public_kml_of_the_demo_mines_counts_per_cell_instead_of_stacking(demo_dir: Path, tmp_path: Path):
+    out = tmp_path / "eo.kml"
+    res = run_cli("export", "layer", "eo_items", "--store", str(demo_dir / "demo.gpkg"), "--format", "kml",
+                  "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "aggregated" in res.stdout and "cell(s)" in res.stdout
+    kml = pyogrio.read_dataframe(out)
+    with open_store(str(demo_dir / "demo.gpkg"), readonly=True) as s:
+        items = s.count(EOItem)
+    assert kml["count"].astype(int).sum() == items
+    assert len(kml) == len(set(zip(kml.geometry.x.round(7), kml.geometry.y.round(7), strict=True)))  # one per place
+    assert all(n.endswith(" items") for n in kml["Name"])

@@ -157,7 +157,8 @@ def export(
         console.print(
             f"[yellow]note[/]: restricted data left out: {', '.join(left_out)} (--include-restricted to keep)"
         )
-    console.print(f"[green]exported[/] {n} record(s) of {layer} to {out}")
+    what = "cell(s), each with its count of records," if any("aggregated" in x for x in left_out) else "record(s)"
+    console.print(f"[green]exported[/] {n} {what} of {layer} to {out}")
 
 
 @mapping_app.command("save")

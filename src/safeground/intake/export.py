@@ -3,11 +3,15 @@
 Restricted layers (victims' identities, human remains, the ground truth) and
 restricted fields are left out unless the caller asks for them explicitly. Exact
 positions of mines and accidents are restricted too: without the explicit request
-each point is moved to the centre of its 1 km grid cell (the same grid the
-public reports use), so an export for HDX cannot lead anyone to a mine.
-Every export can be imported back unchanged (``safeground import``): columns
-keep SafeGround's field names, nested fields are JSON text, and the CSV carries
-the geometry as WKT in full precision (plus lon/lat for points).
+the layer is aggregated to its 1 km grid cells (the same grid the public reports
+use): one point per cell at the cell's centre, with how many records it holds and
+of which types. Stacking every record on its cell centre would look like one
+point in Google Earth while hiding hundreds, and each stacked record would still
+carry its own fields; a count per cell says what is there and no more, so an
+export for HDX cannot lead anyone to a mine.
+Every export with exact positions can be imported back unchanged (``safeground
+import``): columns keep SafeGround's field names, nested fields are JSON text, and
+the CSV carries the geometry as WKT in full precision (plus lon/lat for points).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import csv
 import json
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 
@@ -79,10 +86,14 @@ def export_layer(
     frame = store.read_frame(cls)
     left_out = [] if include_restricted else [c.name for c in lay.columns if c.restricted]
     frame = frame.drop(columns=[c for c in left_out if c in frame.columns])
-    if cls.SENSITIVE_POSITION and not include_restricted and len(frame):
-        frame = _generalised(store, frame)
-        left_out.append(f"exact positions (points moved to the centre of their {PUBLIC_GRID_M / 1000:g} km cell)")
     cols = [c.name for c in lay.columns if c.name in frame.columns]
+    if cls.SENSITIVE_POSITION and not include_restricted and len(frame):
+        frame = _per_cell(store, frame, layer)
+        cols = [c for c in frame.columns if c != "geometry"]
+        left_out.append(
+            f"exact positions and individual records (aggregated: one point per {PUBLIC_GRID_M / 1000:g} km cell "
+            "with the number of records and their types)"
+        )
     for c in lay.columns:
         if c.name in frame.columns and c.kind in ("date", "datetime"):
             frame[c.name] = frame[c.name].map(lambda v: None if v is None else str(v))
@@ -108,17 +119,41 @@ def export_layer(
     return len(frame), left_out
 
 
-def _generalised(store: Store, frame: object) -> object:
-    """Each point at the centre of its grid cell in the store's metric projection."""
+#: per layer, the field whose values a public cell counts (what kind of thing is there)
+_TYPE_FIELD = {"eo_items": "eo_type", "accidents": "device_type"}
+
+
+def _per_cell(store: Store, frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
+    """One point per public grid cell at its centre: how many records it holds and of which types."""
     from safeground.storage.base import metric_epsg
 
-    epsg = metric_epsg(store, frame)  # type: ignore[arg-type]
-    m = frame.to_crs(epsg)  # type: ignore[attr-defined]
-    present = ~(m.geometry.isna() | m.geometry.is_empty).to_numpy()
-    xy = shapely.get_coordinates(m.geometry.to_numpy()[present])
-    geoms = m.geometry.to_numpy().copy()
-    geoms[present] = shapely.points(cell_centres(xy))
-    return m.set_geometry(geoms, crs=epsg).to_crs(4326)  # type: ignore[attr-defined]
+    epsg = metric_epsg(store, frame)
+    m = frame.to_crs(epsg)
+    m = m[~(m.geometry.isna() | m.geometry.is_empty).to_numpy()]
+    xy = shapely.get_coordinates(m.geometry.representative_point().to_numpy())
+    centres = cell_centres(xy)
+    key = [f"E{x:.0f} N{y:.0f}" for x, y in centres]
+    kind = _TYPE_FIELD.get(layer)
+    types = m[kind].astype(str).to_numpy() if kind in m else np.full(len(m), "records")
+    rows: dict[str, dict[str, object]] = {}
+    for k, c, t in zip(key, centres, types, strict=True):
+        r = rows.setdefault(k, {"cell": k, "count": 0, "types": {}, "x": c[0], "y": c[1]})
+        r["count"] = int(r["count"]) + 1  # type: ignore[call-overload]
+        r["types"][t] = r["types"].get(t, 0) + 1  # type: ignore[index, union-attr]
+    noun = {"eo_items": "items", "accidents": "accidents"}.get(layer, "records")
+    out = pd.DataFrame(
+        {
+            "name": [f"{r['count']} {noun}" for r in rows.values()],  # the label Google Earth shows
+            "cell": [r["cell"] for r in rows.values()],
+            "count": [r["count"] for r in rows.values()],
+            "types": [
+                ", ".join(f"{t.replace('_', ' ')}: {n}" for t, n in sorted(r["types"].items(), key=lambda kv: -kv[1]))  # type: ignore[union-attr]
+                for r in rows.values()
+            ],
+        }
+    )
+    pts = shapely.points([r["x"] for r in rows.values()], [r["y"] for r in rows.values()])
+    return gpd.GeoDataFrame(out, geometry=pts, crs=epsg).to_crs(4326)
 
 
 def _write_csv(frame: object, cols: list[str], out: Path, has_geom: bool) -> None:
