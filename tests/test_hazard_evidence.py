@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 import shapely
 
+from safeground.geometry.projection import project
+from safeground.minemaps.accuracy import AccuracyOptions, assess_store, save_results
+from safeground.minemaps.evidence_quality import evidence_decision_quality
 from safeground.minemaps.hazard_evidence import SOURCE, Action, EvidencePlan, apply_plan, plan, plan_updates
-from safeground.model import HazardArea, MinefieldRecord, RecordAssessment
+from safeground.model import EOItem, GroundTruthItem, HazardArea, MinefieldRecord, Record, RecordAssessment
 from safeground.model.hazards import Evidence
 from safeground.model.minemaps import CorrectedMinePosition
-from safeground.model.vocab import Contamination, EOType, EvidenceKind, HazardClass, HazardStatus
+from safeground.model.vocab import Contamination, EOStatus, EOType, EvidenceKind, HazardClass, HazardStatus, HowFound
 from safeground.storage.base import Store, open_store
 from tests.conftest import run_cli
 
@@ -24,17 +28,36 @@ def _box(k: int, dx: float = 0.0) -> shapely.MultiPolygon:
     return shapely.MultiPolygon([shapely.box(46.90 + 0.02 * k + dx, 39.90, 46.91 + 0.02 * k + dx, 39.91)])
 
 
-def _corrected(assessment: str, record: str, box: shapely.Polygon, n: int = 12) -> list[CorrectedMinePosition]:
-    """``n`` corrected positions of a record's remaining mines, spread over ``box``."""
+def _corrected(assessment: str, record: str, box: shapely.Polygon, n: int = 12, found: bool = True) -> list[Record]:
+    """A record's row of mines, recorded 0.005° (about 430 m) west of where its correction puts them.
+
+    ``n`` remaining mines, corrected positions spread over ``box``, and one more mine 0.001° west of it,
+    already cleared; with ``found`` it was found where the correction put it, which verifies the row.
+    """
     x0, y0, x1, y1 = box.bounds
-    return [
-        CorrectedMinePosition(
-            uid=f"CMP-{assessment[-2:]}{k:03d}", date_of_information=date(2023, 1, 1), assessment_uid=assessment,
-            minefield_record_uid=record, recorded_item_uid=f"EO-{record[-2:]}{k:03d}", eo_type=EOType.AP_BLAST,
-            shift_m=400.0, geometry=shapely.Point(x0 + (x1 - x0) * (k + 0.5) / n, (y0 + y1) / 2),
-        )
-        for k in range(n)
+    y = (y0 + y1) / 2
+    xs = [x0 - 0.001] + [x0 + (x1 - x0) * (k + 0.5) / n for k in range(n)]
+    tag = assessment[-2:]
+    out: list[Record] = [
+        EOItem(uid=f"EO-{tag}{k:03d}", date_of_information=date(2021, 1, 5), status=EOStatus.RECORDED,
+               eo_type=EOType.AP_BLAST, minefield_record_uid=record, row_label=f"{record}-R1#{k + 1}",
+               geometry=shapely.Point(x - 0.005, y))
+        for k, x in enumerate(xs)
     ]  # fmt: skip
+    out += [
+        CorrectedMinePosition(
+            uid=f"CMP-{tag}{k:03d}", date_of_information=date(2023, 1, 1), assessment_uid=assessment,
+            minefield_record_uid=record, recorded_item_uid=f"EO-{tag}{k:03d}", eo_type=EOType.AP_BLAST,
+            shift_m=400.0, geometry=shapely.Point(x, y),
+        )
+        for k, x in enumerate(xs) if k
+    ]  # fmt: skip
+    if found:
+        out.append(
+            EOItem(uid=f"EO-9{tag}00", date_of_information=date(2022, 6, 1), status=EOStatus.FOUND,
+                   eo_type=EOType.AP_BLAST, how_found=HowFound.MANUAL_CLEARANCE, geometry=shapely.Point(xs[0], y))
+        )  # fmt: skip
+    return out
 
 
 def _assessment(
@@ -234,3 +257,76 @@ def test_release_and_create_are_taken_only_when_asked(store: Store):
     # applied, the plan has nothing more to release or create; the new SHA can now be confirmed
     again = plan(store)
     assert {(p.action, p.hazard_uid) for p in again.proposals} == {(Action.CONFIRM, new_uid)}
+
+
+@pytest.fixture(scope="module")
+def assessed_districts(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The demo district (seed 2020) and seeds 7 and 2021, their assessments saved: about two minutes.
+
+    On all three, before issue 13, ``maps evidence`` proposed confirming SHAs with no mine inside.
+    """
+    from safeground.generator.config import DistrictConfig
+    from safeground.generator.district import generate
+
+    d = tmp_path_factory.mktemp("evidence")
+    paths = [d / "seed2020.gpkg", d / "seed7.gpkg", d / "seed2021.gpkg"]
+    shutil.copyfile(demo_dir / "demo.gpkg", paths[0])
+    for seed, path in zip((7, 2021), paths[1:], strict=True):
+        with open_store(str(path)) as s:
+            generate(s, DistrictConfig(seed=seed))
+    for path in paths:
+        with open_store(str(path)) as s:
+            save_results(s, assess_store(s), AccuracyOptions(), entered_by="test")
+    return paths
+
+
+def test_proposals_are_right_against_the_ground_truth(assessed_districts: list[Path]):
+    """No area proposed for confirmation (or as a new SHA) without a true mine inside; no release over one."""
+    displaced_on_sha = releases = 0
+    for path in assessed_districts:
+        with open_store(str(path), readonly=True) as s:
+            planned = plan(s)
+            q = evidence_decision_quality(s, planned)
+            assert q.confirmations >= 1, path.name
+            assert q.confirmations_with_true_mine == q.confirmations, (path.name, q.rows)
+            assert q.new_shas_with_true_mine == q.new_shas, (path.name, q.rows)
+            assert q.releases_over_true_mine == 0 and q.true_mines_released == 0, (path.name, q.rows)
+            assert q.without_reason == 0
+            releases += q.releases
+            # what the command prints per link says the same: every "confirm" has a true mine inside
+            epsg = int(s.get_meta("metric_epsg"))
+            truth = s.read_frame(GroundTruthItem)
+            live = truth[truth["fate"] == "in_ground"].to_crs(epsg).get_coordinates().to_numpy()
+            for u in planned.updates:
+                if "confirm as CHA" in u.suggestion:
+                    g = project(u.hazard.geometry, 4326, epsg)
+                    assert shapely.contains_xy(g, live[:, 0], live[:, 1]).any(), (path.name, u.hazard.uid)
+            # the case of the issue: an SHA citing a record graded B none of whose remaining mines lies inside
+            bad = [u for u in planned.updates if u.assessment.grade == "B" and u.remaining_inside == 0
+                   and u.hazard.classification == HazardClass.SHA]  # fmt: skip
+            displaced_on_sha += len(bad)
+            for u in bad:
+                assert u.item.kind == EvidenceKind.INDIRECT and "no evidence of mines here" in u.item.description
+                assert "confirm as CHA" not in u.suggestion or any(
+                    x.remaining_inside for x in planned.updates if x.hazard.uid == u.hazard.uid
+                )
+    assert displaced_on_sha >= 3  # the case is there to be got right (HA-00162 and HA-00184 on the demo)
+    assert releases >= 3  # and its areas are proposed for release, none over a mine
+
+
+def test_mines_on_a_row_clearance_never_found_are_the_records_word_only(store: Store):
+    """A record graded B may show rows never laid: their mines are no direct evidence (seed 99, MFR-00009)."""
+    store.add_many(
+        [
+            MinefieldRecord(uid="MFR-00008", date_of_information=date(2021, 1, 5), source="Handover batch 2",
+                            date_received=date(2020, 12, 1), geometry=_box(14)),
+            _hazard("HA-00008", ["MFR-00008"], geometry=_box(14)),
+            _assessment("MRA-00008", "MFR-00008", "B", date(2023, 1, 1), geometry=_box(14)),
+            *_corrected("MRA-00008", "MFR-00008", _box(14).geoms[0], found=False),
+        ]
+    )  # fmt: skip
+    planned = plan(store)
+    (u,) = planned.updates
+    assert u.item.kind == EvidenceKind.INDIRECT and u.remaining_inside == 0
+    assert "rows of which clearance found no mine" in u.item.description
+    assert planned.proposals == []  # neither confirmed, nor a new SHA, nor released: the record still says so

@@ -44,7 +44,15 @@ from safeground.geometry.projection import project
 from safeground.model import Activity, EOItem, HazardArea, MinefieldRecord, RecordAssessment
 from safeground.model.hazards import Evidence, StatusChange
 from safeground.model.minemaps import CorrectedMinePosition
-from safeground.model.vocab import ActivityType, Contamination, EOStatus, EvidenceKind, HazardClass, HazardStatus
+from safeground.model.vocab import (
+    ActivityType,
+    Contamination,
+    EOStatus,
+    EOType,
+    EvidenceKind,
+    HazardClass,
+    HazardStatus,
+)
 from safeground.storage.base import Store, metric_epsg
 
 #: the ``source`` of evidence items written here; items with another source are never touched
@@ -67,8 +75,12 @@ class Action(StrEnum):
 class RecordPlace:
     """Where, by its latest assessment, a record says mines remain (metric coordinates).
 
-    ``remaining_xy``: for grade A the recorded positions outside cleared ground, for grade B the
+    ``remaining_xy``: for grade A the recorded positions outside checked ground, for grade B the
     corrected positions saved with the assessment; empty for C and U, whose positions are unproven.
+    Only mines on rows of which clearance found at least one mine count: a record may show rows that
+    were planned and never laid (on seed 99 two invented rows of a record graded B put 78 mines
+    100 m from any real one), and nothing but a find tells such a row from one not yet cleared.
+    The others are ``unverified_xy``: the record's word, indirect evidence.
     ``place``: the ground the record justifies suspecting now: around its (corrected) perimeter when
     mines remain, nothing when an A or B record has none left; for C, U and unassessed records the
     recorded perimeter, since a record nobody could check still says so.
@@ -79,6 +91,7 @@ class RecordPlace:
     remaining_xy: np.ndarray
     types: np.ndarray  # the type of each remaining mine
     place: BaseGeometry
+    unverified_xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
 
     @property
     def direct(self) -> bool:
@@ -149,15 +162,54 @@ def _contamination_of(types: np.ndarray) -> Contamination:
     return Contamination.AP_MINES
 
 
+def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The similarity transform taking ``src`` to ``dst`` (least squares), as a function of points."""
+    ps, qs = src.mean(axis=0), dst.mean(axis=0)
+    p, q = src - ps, dst - qs
+    if len(src) < 2 or not (p**2).sum():
+        return lambda xy: np.asarray(xy) + (qs - ps)  # type: ignore[return-value]
+    ang = np.arctan2((p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]).sum(), (p * q).sum())
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    scale = float((q * (p @ rot.T)).sum() / (p**2).sum())
+    return lambda xy: scale * (np.asarray(xy) - ps) @ rot.T + qs  # type: ignore[return-value]
+
+
+def _rows(labels: np.ndarray) -> np.ndarray:
+    """Row labels look like ``MF0004-R1#12``: the part before ``#`` is the row (no label: one row)."""
+    return np.array([str(x).rsplit("#", 1)[0] if x else "" for x in labels])
+
+
+def _verified_rows(xy: np.ndarray, types: np.ndarray, rows: np.ndarray, finds: dict[str, object]) -> set[str]:
+    """The rows of which at least one mine, where the record (corrected) puts it, matches a find of its type."""
+
+    from safeground.generator.config import MATCH_TOLERANCE_M
+
+    out: set[str] = set()
+    for t in np.unique(types):
+        tree = finds.get(str(t))
+        if tree is None:
+            continue
+        sel = types == t
+        d, _ = tree.query(xy[sel], distance_upper_bound=MATCH_TOLERANCE_M.get(EOType(t), 5.0))  # type: ignore[attr-defined]
+        out |= set(rows[sel][np.isfinite(d)])
+    return out
+
+
 def record_places(store: Store, epsg: int, latest: dict[str, RecordAssessment]) -> dict[str, RecordPlace]:
     """Every minefield record's place (``RecordPlace``), from its latest assessment."""
+    from scipy.spatial import cKDTree
+
     recs = store.read_frame(MinefieldRecord)
     if len(recs) == 0:
         return {}
     recs = recs.to_crs(epsg)
     eo = store.read_frame(EOItem)
+    eo = eo.to_crs(epsg) if len(eo) else eo
     recorded = eo[eo["status"] == EOStatus.RECORDED.value] if len(eo) else eo
-    recorded = recorded.to_crs(epsg) if len(recorded) else recorded
+    found = eo[eo["status"] == EOStatus.FOUND.value] if len(eo) else eo
+    fxy = found.get_coordinates().to_numpy() if len(found) else np.empty((0, 2))
+    ftype = found["eo_type"].to_numpy().astype(str) if len(found) else np.empty(0, dtype=str)
+    finds: dict[str, object] = {str(t): cKDTree(fxy[ftype == t]) for t in np.unique(ftype)}
     cmp_ = store.read_frame(CorrectedMinePosition)
     cmp_ = cmp_.to_crs(epsg) if len(cmp_) else cmp_
     act = store.read_frame(Activity)
@@ -171,16 +223,29 @@ def record_places(store: Store, epsg: int, latest: dict[str, RecordAssessment]) 
     out: dict[str, RecordPlace] = {}
     for r in recs.itertuples(index=False):
         a = latest.get(r.uid)
-        xy, types = np.empty((0, 2)), np.empty(0, dtype=str)
-        sel = None  # A: where it recorded them; B: where the correction puts them; C, U: not known
-        if a is not None and a.grade == "B" and len(cmp_):
-            sel = cmp_[cmp_["assessment_uid"] == a.uid]
-        elif a is not None and a.grade == "A" and len(recorded):
-            sel = recorded[recorded["minefield_record_uid"] == r.uid]
-        if sel is not None and len(sel):
-            xy, types = sel.get_coordinates().to_numpy(), sel["eo_type"].to_numpy().astype(str)
+        mine = recorded[recorded["minefield_record_uid"] == r.uid] if len(recorded) else recorded
+        xy, types, rows = np.empty((0, 2)), np.empty(0, dtype=str), np.empty(0, dtype=str)
+        verified: set[str] = set()
+        if a is not None and a.grade in ("A", "B") and len(mine):
+            m_xy, m_types = mine.get_coordinates().to_numpy(), mine["eo_type"].to_numpy().astype(str)
+            m_rows = _rows(mine["row_label"].to_numpy())
+            if a.grade == "B":  # the mines where the correction puts them: fitted on the stored corrected ones
+                sel = cmp_[cmp_["assessment_uid"] == a.uid] if len(cmp_) else cmp_
+                at = {u: i for i, u in enumerate(mine["uid"].astype(str))}
+                idx = np.array([at.get(str(u), -1) for u in sel["recorded_item_uid"]] if len(sel) else [], dtype=int)
+                ok = idx >= 0
+                if ok.any():
+                    c_xy = sel.get_coordinates().to_numpy()[ok]
+                    moved = _fit(m_xy[idx[ok]], c_xy)(m_xy)
+                    verified = _verified_rows(moved, m_types, m_rows, finds)
+                    xy, types, rows = c_xy, m_types[idx[ok]], m_rows[idx[ok]]
+            else:
+                verified = _verified_rows(m_xy, m_types, m_rows, finds)
+                xy, types, rows = m_xy, m_types, m_rows
+        if len(xy):
             left = ~_inside(checked, xy)
-            xy, types = xy[left], types[left]
+            xy, types, rows = xy[left], types[left], rows[left]
+        on_found_row = np.isin(rows, list(verified))
         if a is None or a.grade in ("C", "U"):
             place = r.geometry.buffer(PLACE_MARGIN_M)
         elif len(xy):
@@ -189,7 +254,9 @@ def record_places(store: Store, epsg: int, latest: dict[str, RecordAssessment]) 
             place = shapely.union(perimeter.buffer(PLACE_MARGIN_M), mines)
         else:
             place = shapely.Polygon()
-        out[r.uid] = RecordPlace(r.uid, a, xy, types, place)
+        out[r.uid] = RecordPlace(
+            r.uid, a, xy[on_found_row], types[on_found_row], place, unverified_xy=xy[~on_found_row]
+        )
     return out
 
 
@@ -209,8 +276,12 @@ def _where(p: RecordPlace) -> str:
     return "where it recorded them"
 
 
-def _item(p: RecordPlace, inside: int, elsewhere: str) -> Evidence:
-    """The evidence item for one hazard: direct only where the record's remaining mines lie inside it."""
+def _item(p: RecordPlace, inside: int, elsewhere: str, unverified: int = 0) -> Evidence:
+    """The evidence item for one hazard: direct only where the record's remaining mines lie inside it.
+
+    ``inside``: its remaining mines on rows clearance verified that lie in the area; ``unverified``:
+    those on rows of which clearance found no mine (indirect: the record says so, nothing more).
+    """
     a = p.assessment
     assert a is not None
     found = _found(a)
@@ -219,6 +290,12 @@ def _item(p: RecordPlace, inside: int, elsewhere: str) -> Evidence:
     if p.direct and inside:
         kind = EvidenceKind.DIRECT
         found += f"; {inside} of its mines not yet cleared lie inside this area, {_where(p)}"
+    elif p.direct and unverified:
+        kind = EvidenceKind.INDIRECT
+        found += (
+            f"; {unverified} of its mines not yet cleared lie inside this area {_where(p)}, but only on rows of "
+            "which clearance found no mine: the record's word, indirect evidence"
+        )
     elif p.direct:
         kind = EvidenceKind.INDIRECT
         found += (
@@ -284,7 +361,12 @@ class _Context:
     def elsewhere(self, p: RecordPlace) -> str:
         """Where the remaining mines of a record graded A or B are, for the reason of an 'against' item."""
         if not len(p.remaining_xy):
-            return "every one of its mines lies in cleared ground"
+            if len(p.unverified_xy):
+                return (
+                    f"its {len(p.unverified_xy)} mines not yet cleared lie on rows of which clearance found no mine"
+                    " (the record's word only)"
+                )
+            return "every one of its mines lies in checked ground"
         held = self.holders_of(p)
         free = int((~_inside(self.open_union, p.remaining_xy)).sum())
         parts = [f"they lie in {', '.join(held)}"] if held else []
@@ -336,7 +418,8 @@ def plan(store: Store) -> EvidencePlan:
         out.proposals += proposals
         words = " | ".join(p.words() for p in proposals)
         for r in links:
-            item = _item(ctx.places[r], inside.get(r, 0), ctx.elsewhere(ctx.places[r]))
+            place = ctx.places[r]
+            item = _item(place, inside.get(r, 0), ctx.elsewhere(place), int(_inside(geom, place.unverified_xy).sum()))
             out.updates.append(
                 EvidenceUpdate(h, r, ctx.latest[r], item, item not in h.evidence, words, inside.get(r, 0))
             )
