@@ -4,7 +4,10 @@ Only a generated district knows where every mine really is (layer ``ground_truth
 restricted): this module exists so that the proposals can be proven, not just presented
 (issue 13, point 1). A confirmation, or a new SHA, is right when a mine still in the ground
 lies inside the area; a cancellation or reduction is wrong when one lies in the ground it
-releases. No operational output may call this: it reads the restricted layer.
+releases. Mines are what records are about (``EOType.is_mine``); other items still in the ground
+(battlefield UXO, submunitions) in released ground are counted apart, since no record could place
+them and a release survey must still expect them. No operational output may call this: it reads
+the restricted layer.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
 from safeground.minemaps.hazard_evidence import Action, EvidencePlan, plan
 from safeground.model import GroundTruthItem
+from safeground.model.vocab import EOType
 from safeground.storage.base import Store, metric_epsg
 
 
@@ -33,6 +37,7 @@ class EvidenceQuality:
     releases: int = 0  # cancellations and reductions
     releases_over_true_mine: int = 0
     true_mines_released: int = 0  # mines still in the ground inside released ground
+    other_items_released: int = 0  # other explosive items still in the ground there (UXO, submunitions)
     without_reason: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -45,7 +50,8 @@ class EvidenceQuality:
             f"confirm with a true mine inside {self.confirmations_with_true_mine}/{self.confirmations}; "
             f"new SHA with a true mine inside {self.new_shas_with_true_mine}/{self.new_shas}; "
             f"cancel/reduce over a true uncleared mine {self.releases_over_true_mine}/{self.releases} "
-            f"({self.true_mines_released} mines); without a reason {self.without_reason}"
+            f"({self.true_mines_released} mines; other items in released ground {self.other_items_released}); "
+            f"without a reason {self.without_reason}"
         )
 
 
@@ -68,11 +74,13 @@ def evidence_decision_quality(store: Store, planned: EvidencePlan | None = None)
         )
     epsg = metric_epsg(store, truth)
     live = truth[truth["fate"] == "in_ground"].to_crs(epsg)
-    xy = live.get_coordinates().to_numpy() if len(live) else np.empty((0, 2))
+    is_mine = np.array([EOType(t).is_mine for t in live["eo_type"]], dtype=bool)
+    all_xy = live.get_coordinates().to_numpy() if len(live) else np.empty((0, 2))
+    xy, other_xy = all_xy[is_mine], all_xy[~is_mine]
     q = EvidenceQuality()
     for p in planned.proposals:
         geom = project(p.geometry, 4326, epsg)
-        n = int(shapely.contains_xy(geom, xy[:, 0], xy[:, 1]).sum()) if len(xy) and not geom.is_empty else 0
+        n = _count(geom, xy)
         q.without_reason += not p.reason.strip()
         if p.action == Action.CONFIRM:
             q.confirmations += 1
@@ -84,6 +92,7 @@ def evidence_decision_quality(store: Store, planned: EvidencePlan | None = None)
             q.releases += 1
             q.releases_over_true_mine += n > 0
             q.true_mines_released += n
+            q.other_items_released += _count(geom, other_xy)
         q.rows.append(
             {
                 "action": p.action.value,
@@ -91,7 +100,14 @@ def evidence_decision_quality(store: Store, planned: EvidencePlan | None = None)
                 "records": list(p.record_uids),
                 "area_m2": round(p.area_m2, 1),
                 "true_mines_inside": n,
+                "other_items_inside": _count(geom, other_xy),
                 "reason": p.reason,
             }
         )
     return q
+
+
+def _count(geom: shapely.Geometry, xy: np.ndarray) -> int:
+    if geom.is_empty or not len(xy):
+        return 0
+    return int(shapely.contains_xy(geom, xy[:, 0], xy[:, 1]).sum())
