@@ -148,29 +148,50 @@ def maps_evidence(
     store: StoreOpt = "demo.gpkg",
     apply: Annotated[bool, typer.Option(help="Write the evidence into the hazard areas (new versions).")] = False,
     confirm: Annotated[
-        bool, typer.Option(help="With --apply: also reclassify an SHA that now has direct evidence as a CHA.")
+        bool, typer.Option(help="With --apply: also reclassify as CHA the SHAs proposed for confirmation.")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="Write the list as CSV here.")] = None,
+    release: Annotated[
+        bool, typer.Option(help="With --apply: also take the proposed cancellations and reductions.")
+    ] = False,
+    create: Annotated[bool, typer.Option(help="With --apply: also add the proposed new SHAs.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the hazard–record links as CSV here.")] = None,
+    proposals_out: Annotated[
+        Path | None, typer.Option("--proposals", help="Write the proposals as CSV here (geometry as WKT).")
+    ] = None,
 ) -> None:
-    """Carry each record's latest assessment into the hazard areas that cite it, as direct or indirect evidence."""
+    """Carry each record's latest assessment into the hazard areas, as placed evidence, and propose decisions.
+
+    A record verified by clearance (grade A, or B after correction) is direct evidence only where its
+    not-yet-cleared mines lie: there it supports confirming an SHA (or a new SHA where no area covers
+    them); an area that rested only on the recorded place of a record that puts no mine there may be
+    cancelled or reduced. Each proposal says why; nothing is decided without its own flag.
+    """
     import csv
 
-    from safeground.minemaps.hazard_evidence import apply_updates, plan_updates
+    from safeground.minemaps.hazard_evidence import apply_plan, plan
     from safeground.model.vocab import HazardClass
     from safeground.storage.base import open_store
 
-    if confirm and not apply:
-        raise SafeGroundError("--confirm needs --apply", hint="review the list first, then add --apply --confirm")
+    for flag, asked in (("--confirm", confirm), ("--release", release), ("--create", create)):
+        if asked and not apply:
+            raise SafeGroundError(f"{flag} needs --apply", hint=f"review the list first, then add --apply {flag}")
     with open_store(store, readonly=not apply) as s:
-        updates = plan_updates(s)
-        if not updates:
+        planned = plan(s)
+        if not planned.updates and not planned.proposals:
             raise SafeGroundError(
                 "no hazard area cites an assessed minefield record",
                 hint="save assessments first: safeground maps accuracy --save",
             )
-        changed = apply_updates(s, updates, confirm=confirm, entered_by="safeground maps evidence") if apply else []
+        changed = (
+            apply_plan(
+                s, planned, confirm=confirm, release=release, create=create, entered_by="safeground maps evidence"
+            )
+            if apply
+            else []
+        )
+    updates = planned.updates
     t = Table(title=f"Evidence from minefield record assessments ({len(updates)} hazard–record links)")
-    for col in ("hazard", "class", "record", "grade", "evidence", "new", "suggestion"):
+    for col in ("hazard", "class", "record", "grade", "evidence", "mines inside", "new"):
         t.add_column(col)
     for u in updates:
         t.add_row(
@@ -179,22 +200,45 @@ def maps_evidence(
             u.record_uid,
             u.assessment.grade,
             u.item.kind.value,
+            str(u.remaining_inside) if u.assessment.grade in ("A", "B") else "",
             "yes" if u.changed else "",
-            u.suggestion,
         )  # fmt: skip
+    console.print(t)
+    t = Table(title=f"Proposals ({len(planned.proposals)})")
+    for col in ("proposal", "hazard", "area m²", "records", "why"):
+        t.add_column(col)
+    for p in planned.proposals:
+        t.add_row(p.action.value, p.hazard_uid or "(new)", f"{p.area_m2:,.0f}", ", ".join(p.record_uids), p.reason)
     console.print(t)
     if out:
         with out.open("w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["hazard", "classification", "record", "assessment", "grade", "evidence", "new", "suggestion"])
+            w.writerow(["hazard", "classification", "record", "assessment", "grade", "evidence", "mines_inside", "new",
+                        "suggestion"])  # fmt: skip
             for u in updates:
                 w.writerow([u.hazard.uid, u.hazard.classification.value, u.record_uid, u.assessment.uid,
-                            u.assessment.grade, u.item.kind.value, int(u.changed), u.suggestion])  # fmt: skip
+                            u.assessment.grade, u.item.kind.value, u.remaining_inside, int(u.changed),
+                            u.suggestion])  # fmt: skip
         console.print(f"[green]written[/] {out}")
+    if proposals_out:
+        with proposals_out.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["proposal", "hazard", "area_m2", "records", "reason", "geometry_wkt"])
+            for p in planned.proposals:
+                w.writerow([p.action.value, p.hazard_uid or "", round(p.area_m2, 1), " ".join(p.record_uids),
+                            p.reason, p.geometry.wkt])  # fmt: skip
+        console.print(f"[green]written[/] {proposals_out}")
     if apply:
-        console.print(f"[green]updated[/] {len(changed)} hazard areas (previous versions kept in history)")
+        taken = [f for f, asked in (("--confirm", confirm), ("--release", release), ("--create", create)) if asked]
+        console.print(
+            f"[green]updated[/] {len(changed)} hazard areas (previous versions kept in history)"
+            + (f"; decisions taken: {' '.join(taken)}" if taken else "; no decision taken (evidence items only)")
+        )
     else:
-        console.print("nothing written; add --apply to write this evidence into the hazard areas")
+        console.print(
+            "nothing written; add --apply to write this evidence into the hazard areas, and --confirm, --release "
+            "or --create to take the proposals of that kind"
+        )
 
 
 @maps_app.command("dossier")
