@@ -49,6 +49,7 @@ reports.export_app.command("layer")(intake.export)  # one "export" group: a laye
 app.add_typer(reports.export_app, name="export")
 app.add_typer(reports.strikes_app, name="strikes")
 app.add_typer(reports.accidents_app, name="accidents")
+app.add_typer(reports.release_app, name="release")
 app.add_typer(reports.plan_app, name="plan")
 
 

@@ -111,6 +111,23 @@ def import_(
     )
     if layer == "accidents" and not dry_run and c["create"]:
         _emergency_hint(store)
+    if layer == "activities" and not dry_run and c["create"] + c["update"]:
+        _release_hint(store)
+
+
+def _release_hint(store: str) -> None:
+    """After survey and clearance reports arrive: say which hazard areas they change, and how to apply it."""
+    from safeground.landrelease.completion import propose_releases
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=True) as s:
+        proposals = propose_releases(s, entered_by="-")
+    if proposals:
+        uids = ", ".join(sorted({p.hazard_uid for p in proposals})[:10])
+        console.print(
+            f"[yellow]attention[/]: {len(proposals)} finished survey/clearance report(s) change hazard areas "
+            f"({uids}): review with `safeground release propose --store {store}` and confirm with --apply"
+        )
 
 
 def _emergency_hint(store: str) -> None:

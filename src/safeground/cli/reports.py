@@ -13,6 +13,7 @@ from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
+release_app = typer.Typer(help="Land release: finished surveys and clearances applied to their hazard areas.")
 accidents_app = typer.Typer(help="Accidents: emergency hazard areas for survey.")
 strikes_app = typer.Typer(help="Cluster munition strikes.")
 
@@ -182,6 +183,31 @@ def accidents_to_hazards(
         console.print("every accident lies in a hazard area or in ground surveyed since: nothing to propose")
     elif not apply:
         console.print(f"{len(proposals)} emergency SHA(s) proposed; nothing stored. Confirm with --apply.")
+
+
+@release_app.command("propose")
+def release_propose(
+    store: StoreOpt = "demo.gpkg",
+    apply: Annotated[bool, typer.Option(help="Store the new hazard versions (a reviewer's decision).")] = False,
+    entered_by: Annotated[str, typer.Option(help="Who records the change.")] = "safeground release",
+) -> None:
+    """Apply finished surveys and clearances to the hazard areas they name: what is left, or closed."""
+    from safeground.landrelease.completion import apply_releases, propose_releases
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=not apply) as s:
+        proposals = propose_releases(s, entered_by=entered_by)
+        changed = apply_releases(s, proposals) if apply and proposals else 0
+    for p in proposals:
+        state = "closed" if p.closes else f"{p.remaining_m2:,.0f} m² remain"
+        console.print(f"{p.hazard_uid} ← {p.activity_uid}: {p.released_m2:,.0f} m² of {p.before_m2:,.0f} released, "
+                      f"{state} — {p.reason}")  # fmt: skip
+    if not proposals:
+        console.print("every finished survey and clearance is already applied to its hazard area")
+    elif apply:
+        console.print(f"[green]applied[/]: {changed} hazard area(s) updated (previous versions kept in history)")
+    else:
+        console.print(f"{len(proposals)} change(s) proposed; nothing stored. Confirm with --apply.")
 
 
 plan_app = typer.Typer(help="Clearance planning: priorities by impact and the completion forecast.")

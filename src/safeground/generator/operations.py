@@ -561,6 +561,7 @@ def build_operations(
         h.change(
             when=ts_end,
             classification=HazardClass.CHA,
+            polygon=footprint,  # what TS reduced is released: the hazard is what is left
             remaining=float(footprint.area),
             contamination=_contamination_of(types),
             reason=f"technical survey {ts.aid} found explosive ordnance; {reduced:,.0f} m² reduced",
@@ -638,8 +639,10 @@ def build_operations(
                 reason=f"cleared by {cl.aid}: {len(found)} items found and destroyed",
             )
         else:
+            rest = shapely.make_valid(footprint.difference(cleared_geom))
             h.change(
                 when=cfg.as_of,
+                polygon=rest if not rest.is_empty else footprint,
                 remaining=max(footprint.area - cleared_geom.area, 0.0),
                 reason=f"clearance {cl.aid} in progress: {cleared_geom.area:,.0f} m² cleared",
             )
