@@ -12,7 +12,9 @@ Dangers are hatched and outlined (never colour alone). Ground that was cleared
 or surveyed and released (a cleared corridor along a road through a minefield
 belt) is drawn *above* the hatching, so the safe way stays visible, and the
 recommended route above that. The page is public: hazard footprints and their
-safety distances only, never an individual mine position.
+safety distances only, never an individual mine position, and no accident
+marker (an accident's exact place is a victim's; the danger it showed is on the
+page as the hazard area and safety distance around it).
 
 Every label comes from a translation file (``i18n/<lang>.json``), so another
 language is one file more. Place names are stored in one spelling (the demo
@@ -41,11 +43,11 @@ import shapely
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.textpath import text_to_path
 
 from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
 from safeground.model import (
-    Accident,
     Activity,
     HazardArea,
     InfrastructureArea,
@@ -117,8 +119,9 @@ def local_name(name: str | None, tr: dict[str, Any]) -> str:
     """The name in the language's own spelling, when its file knows it; else the name as stored.
 
     Whole names are looked up first, then patterns ("X cemetery" → "X
-    qəbiristanlığı") whose parts are localised in turn, so that a generated
-    "path to Chaykend cemetery" reads "Çaykənd qəbiristanlığına gedən cığır".
+    qəbiristanlığı", tried in the file's order, so "path to X" before "X
+    cemetery") whose parts are localised in turn, so that a generated "path to
+    Chaykend cemetery" reads "Çaykənd qəbiristanlığına gedən cığır".
     """
     if not name:
         return ""
@@ -153,6 +156,7 @@ class VillageMap:
     extent: tuple[float, float, float, float]  # the map's ground extent, metres in ``epsg``
     scale: int  # the map is 1:scale on the printed A4 page
     focus: Any  # the ground the map had to show (village, its cemeteries), metres in ``epsg``
+    map_box_mm: tuple[float, float, float, float]  # where the map is on the page: x0, y0, x1, y1 from bottom left
     labels: list[str] = field(default_factory=list)  # names written on the map, in the first language
     routes: list[tuple[str, str, RouteAnswer]] = field(default_factory=list)  # (from, to, answer)
 
@@ -256,10 +260,15 @@ class _Page:
         return mm_from_bottom / A4_MM[1]
 
     def width_mm(self, text: str, size: float, weight: str = "normal") -> float:
-        w, _, _ = self.renderer.get_text_width_height_descent(
+        """Width from the font's own (unhinted) metrics, which the PDF uses, with 2 % to spare.
+
+        The screen renderer's hinted widths are a few per cent narrower than the
+        PDF's: a line wrapped by them ran 5 mm into the right margin.
+        """
+        w, _, _ = text_to_path.get_text_width_height_descent(
             text, FontProperties(size=size, weight=weight), ismath=False
         )
-        return w / self.fig.dpi * 25.4
+        return w / 72 * 25.4 * 1.02
 
     def wrap(self, text: str, width_mm: float, size: float, weight: str = "normal", indent: str = "") -> str:
         lines: list[str] = []
@@ -274,6 +283,33 @@ class _Page:
                     line = cand
             lines.append(line)
         return "\n".join(lines)
+
+    def columns(
+        self,
+        texts: list[str],
+        bottom_mm: float,
+        width_mm: float,
+        size: float,
+        weight: str = "normal",
+        indent: str = "",
+        gap_lines: bool = False,
+    ) -> float:
+        """Texts side by side (one per language), tops aligned, wrapped to their column; returns the height in mm.
+
+        Side by side rather than one under the other, so that three languages fit on the page as two do.
+        """
+        gap = 5.0
+        col_w = (width_mm - gap * (len(texts) - 1)) / len(texts)
+        drawn = []
+        for i, text in enumerate(texts):
+            paras = [self.wrap(p, col_w, size, weight, indent) for p in text.split("\n")]
+            wrapped = ("\n\n" if gap_lines else "\n").join(paras)
+            t = self.fig.text(self.x(MARGIN_MM + i * (col_w + gap)), 0, wrapped, fontsize=size, va="top", weight=weight)
+            drawn.append(t)
+        height = max(t.get_window_extent(self.renderer).height for t in drawn) / self.fig.dpi * 25.4
+        for t in drawn:
+            t.set_y(self.y(bottom_mm + height))
+        return height
 
     def text(
         self, x_mm: float, y_mm: float, text: str, size: float, width_mm: float, va: str = "top", **kw: Any
@@ -388,32 +424,20 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     bottom += page.text(MARGIN_MM, bottom, footer, 5.5, inner, va="bottom", color="#333333") + 1.5
     contacts = f"{each('contacts_title')}: " + "  ".join(t["contacts"] for t in tr)
     bottom += page.text(MARGIN_MM, bottom, contacts, 7.5, inner, va="bottom") + 2.5
-    col_gap = 5.0
-    col_w = (inner - col_gap * (len(tr) - 1)) / len(tr)
     body = ["\n".join(f"{k}. {r}" for k, r in enumerate(t["rules"], start=1)) for t in tr]
-    wrapped = [page.wrap(b, col_w, 7.5, indent="    ") for b in body]
-    rows = max(w.count("\n") + 1 for w in wrapped)
-    wrapped = [w + "\n" * (rows - w.count("\n") - 1) for w in wrapped]
-    h_body = 0.0
-    for i, w in enumerate(wrapped):
-        h_body = max(h_body, page.text(MARGIN_MM + i * (col_w + col_gap), bottom, w, 7.5, col_w + 50, va="bottom"))
-    bottom += h_body + 1.0
-    h_title = max(
-        page.text(MARGIN_MM + i * (col_w + col_gap), bottom, t["rules_title"], 9.5, col_w, va="bottom", weight="bold")
-        for i, t in enumerate(tr)
-    )
-    bottom += h_title + 3.0
-    sentences: list[str] = []
-    for frm, to, ans in reversed(routes):
-        for t in reversed(tr):
+    bottom += page.columns(body, bottom, inner, 7.5, indent="    ") + 1.0
+    bottom += page.columns([t["rules_title"] for t in tr], bottom, inner, 9.5, weight="bold") + 3.0
+    said: list[str] = []  # one column per language: what each walk of the page is, and how safe
+    for t in tr:
+        lines_: list[str] = []
+        for frm, to, ans in routes:
             kw = {"start": local_name(frm, t), "place": local_name(to, t)}
             if ans.found:
-                sentences.append(t["route_ok"].format(length=format_number(ans.length_m, t), **kw))
+                lines_.append(t["route_ok"].format(length=format_number(ans.length_m, t), **kw))
             else:
-                sentences.append(t["no_route"].format(short=format_number(ans.short_of_destination_m or 0, t), **kw))
-    for s in sentences:
-        bottom += page.text(MARGIN_MM, bottom, s, 7.5, inner, va="bottom", weight="bold") + 0.8
-    bottom += 2.5
+                lines_.append(t["no_route"].format(short=format_number(ans.short_of_destination_m or 0, t), **kw))
+        said.append("\n".join(lines_))
+    bottom += page.columns(said, bottom, inner, 7.5, weight="bold", gap_lines=True) + 3.0
 
     # --- legend (left) and locator (right) above the sentences
     style = {
@@ -429,7 +453,6 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
         "orchard": Patch(facecolor="white", edgecolor="#999999", hatch="oo", lw=0.4),
         "spring": Line2D([], [], color="white", marker="o", markeredgecolor="black", lw=0, markersize=6),
         "checkpoint": Line2D([], [], color="black", marker="s", lw=0, markersize=6),
-        "accident": Line2D([], [], color="black", marker="X", lw=0, markersize=8),
     }
     handles = []
     for key, h in style.items():
@@ -441,7 +464,7 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
         bbox_to_anchor=(page.x(MARGIN_MM), page.y(bottom)),
         fontsize=6.5,
         frameon=True,
-        ncol=2,
+        ncol=3 if len(tr) > 2 else 2,  # three languages make each entry taller: fewer rows
         handlelength=2.6,
         labelspacing=0.7,
         borderaxespad=0.0,
@@ -452,8 +475,8 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     loc_x = MARGIN_MM + leg_w + 5.0
     loc_w = A4_MM[0] - MARGIN_MM - loc_x
     loc_h = max(leg_h, 35.0)
-    locator = fig.add_axes((page.x(loc_x), page.y(bottom), page.x(loc_w), page.y(loc_h - 4.5)))
-    fig.text(page.x(loc_x), page.y(bottom + loc_h), each("locator"), fontsize=6.5, va="top")
+    title_h = page.text(loc_x, bottom + loc_h, each("locator"), 6.5, loc_w)
+    locator = fig.add_axes((page.x(loc_x), page.y(bottom), page.x(loc_w), page.y(loc_h - title_h - 1.5)))
     bottom += loc_h + 4.0
 
     # --- the map, between header and the bottom blocks, at a walking scale
@@ -522,9 +545,6 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     if not released.is_empty:
         ways(9, clip=released)
     plot(kinds(areas, "cemetery"), facecolor="none", edgecolor="black", lw=1.4, hatch="++", zorder=10)
-    acc = _frame(store, Accident, epsg, view)
-    if len(acc):
-        acc.plot(ax=ax, color="black", marker="X", markersize=70, edgecolor="white", linewidth=0.6, zorder=12)
     springs = kinds(points, "spring")
     checkpoints = kinds(points, "checkpoint")
     plot(springs, color="white", marker="o", markersize=28, edgecolor="black", linewidth=1.0, zorder=12)
@@ -627,7 +647,8 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     out = Path(out)
     fig.savefig(out, format="pdf")
     plt.close(fig)
-    return VillageMap(out, epsg, extent, scale, focus, lab.written, routes)
+    box = (MARGIN_MM, bottom, MARGIN_MM + map_w, bottom + map_h)
+    return VillageMap(out, epsg, extent, scale, focus, box, lab.written, routes)
 
 
 def _scale_bar(ax: plt.Axes, extent: tuple[float, float, float, float], scale: int, tr: list[dict[str, Any]]) -> None:
