@@ -139,9 +139,11 @@ def village_map(
     name: Annotated[str, typer.Argument(help="Settlement or cemetery, e.g. 'Chaykend' or 'Chaykend cemetery'.")],
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path | None, typer.Option(help="PDF file to write.")] = None,
-    lang: Annotated[str, typer.Option(help="Languages, comma-separated (files in reports/i18n).")] = "az,en",
+    lang: Annotated[
+        str, typer.Option(help="Languages, comma-separated: az, ru, en; the first names the places on the map.")
+    ] = "az,en",
 ) -> None:
-    """A one-page printable A4 risk map of a settlement or cemetery, in two languages."""
+    """A one-page printable A4 risk map of a settlement or cemetery at a walking scale, in two or three languages."""
     from safeground.reports.village_map import render_village_map
     from safeground.storage.base import open_store
 
