@@ -47,15 +47,16 @@ from matplotlib.textpath import text_to_path
 
 from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
+from safeground.landrelease.accounting import released_ground as activity_ground
 from safeground.model import (
-    Activity,
     HazardArea,
     InfrastructureArea,
     InfrastructureLine,
     InfrastructurePoint,
 )
-from safeground.routing.build import dangers_from_store, network_from_store
+from safeground.routing.build import safe_network
 from safeground.routing.network import RouteAnswer
+from safeground.routing.places import area_point
 from safeground.storage.base import Store, metric_epsg
 
 A4_MM = (210.0, 297.0)
@@ -221,26 +222,14 @@ def _focus(store: Store, place: Any, kind: str, name: str, settlement: str | Non
 
 
 def released_ground(store: Store, epsg: int) -> Any:
-    """Ground released by completed survey or clearance, and closed hazards, in metres.
-
-    The same completed activities as ``routing.build.dangers_from_store``
-    subtracts from the dangers, so the map shows as released exactly what the
-    route was allowed to use.
-    """
-    parts: list[Any] = []
-    act = store.read_frame(Activity)
-    if len(act):
-        done = act[
-            act["end_date"].notna() & (act[["area_cleared_m2", "area_reduced_m2", "area_cancelled_m2"]].sum(axis=1) > 0)
-        ]
-        if len(done):
-            parts.extend(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
+    """Ground released by completed survey or clearance (the ground routes prefer), and closed hazards."""
+    parts: list[Any] = [activity_ground(store, epsg)]
     hz = store.read_frame(HazardArea)
     if len(hz):
         closed = hz[hz["status"] == "closed"]
         if len(closed):
             parts.extend(shapely.make_valid(closed.to_crs(epsg).geometry.to_numpy()))
-    return shapely.union_all(parts) if parts else shapely.Polygon()
+    return shapely.union_all(parts)
 
 
 # ----------------------------------------------------------------------------------------------- page layout
@@ -392,13 +381,11 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     first = tr[0]
     place, kind, settlement, stored_name = _find_place(store, name)
     epsg = metric_epsg(store)
-    net = network_from_store(store)
-    dangers = dangers_from_store(store, net.epsg)
-    net.apply_dangers(dangers)
+    net = safe_network(store)  # the same network, dangers and preferences as `safeground route`
     trips = _trips(store, place, kind, stored_name, settlement, epsg)
     routes: list[tuple[str, str, RouteAnswer]] = []
     for frm, start, to, geom in trips:
-        target = geom.representative_point()
+        target = area_point(geom)
         routes.append((frm, to, net.route(start, (target.x, target.y))))
 
     fig = plt.figure(figsize=(A4_MM[0] / 25.4, A4_MM[1] / 25.4))
@@ -533,7 +520,7 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     hz = _frame(store, HazardArea, epsg, view)
     if len(hz):
         plot(hz[hz["status"] != "closed"], facecolor="#d0d0d0", edgecolor="black", lw=1.2, hatch="xxx", zorder=6)
-    zones = shapely.intersection(dangers.geoms, view) if len(dangers.geoms) else np.array([])
+    zones = shapely.intersection(net.danger.geoms, view) if len(net.danger.geoms) else np.array([])
     for z in zones:
         for part in shapely.get_parts(z):
             if part.geom_type == "Polygon" and not part.is_empty:

@@ -65,6 +65,7 @@ class RoadNetwork:
         self.penalty = np.ones(len(u))
         self.risk: np.ndarray | None = None  # predicted risk at each edge's midpoint
         self.risk_factor = np.ones(len(u))
+        self.danger = Danger(np.array([], dtype=object), np.zeros(0), np.array([], dtype=object))
         self.verified: np.ndarray | None = None  # edge lies on ground released or verified by survey/clearance
         self.verify_factor = np.ones(len(u))
         self.near: dict[int, tuple[str, float]] = {}
@@ -100,6 +101,7 @@ class RoadNetwork:
         """Block edges that touch a danger zone (the danger grown by its buffer); make edges
         within ``near_m`` of one cost ``near_penalty`` times their length."""
         segs = shapely.linestrings(np.stack([self.nodes[self.u], self.nodes[self.v]], axis=1))
+        self.danger = danger  # kept: a map draws the zones the route kept out of
         self.blocked[:] = False
         self.penalty[:] = 1.0
         self.near = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from shapely import Point
+from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import SafeGroundError
 from safeground.model import InfrastructureArea, InfrastructurePoint
@@ -18,6 +20,13 @@ class Place:
     settlement: str | None  # the settlement it belongs to, when known
     lon: float
     lat: float
+
+
+def area_point(g: BaseGeometry) -> Point:
+    """Where a route to an area (or a point) ends: the centre of a village is where its roads meet;
+    a point merely somewhere inside the area (GEOS's representative point) can fall on a back street
+    that no one has verified, so the centroid is taken whenever it lies inside."""
+    return g.centroid if g.geom_type == "Point" or g.contains(g.centroid) else g.representative_point()
 
 
 class Gazetteer:
@@ -38,9 +47,7 @@ class Gazetteer:
             for name, kind, st, g in zip(
                 named["name"], named["kind"], named["settlement"], named.geometry, strict=True
             ):
-                # the centre of a village is where its roads meet; a point merely somewhere inside the
-                # area (GEOS's representative point) can fall on a back street that no one has verified
-                p = g.centroid if g.geom_type == "Point" or g.contains(g.centroid) else g.representative_point()
+                p = area_point(g)
                 out.append(Place(str(name), str(kind), None if pd.isna(st) else str(st), p.x, p.y))
         return cls(out)
 
