@@ -196,3 +196,16 @@ def test_a_cleared_corridor_beside_an_open_hazard_keeps_the_hazards_whole_buffer
     ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
     assert ans.found and ans.length_m == pytest.approx(1800.0, abs=1.0)  # round by the northern road
     assert project(ans.path, 4326, EPSG).distance(project(hz, 4326, EPSG)) >= 50.0 - 0.5
+
+
+def test_required_verification_uses_only_verified_ground_and_says_so_when_it_ends():
+    net = grid()
+    road = shapely.box(X0 - 5, Y0 - 5, X0 + 605, Y0 + 5)  # only the first 600 m of the bottom road were verified
+    net.apply_verified(road, required=True)
+    short = net.route(ll(X0, Y0), ll(X0 + 500, Y0))
+    assert short.found and short.unverified_m == pytest.approx(0.0, abs=0.5)
+    ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert not ans.found and ans.short_of_destination_m == pytest.approx(400.0, abs=1.0)
+    assert "no survey or clearance has verified" in ans.explanation
+    net.apply_verified(shapely.Polygon(), required=True)  # nothing verified anywhere: known dangers only
+    assert net.route(ll(X0, Y0), ll(X0 + 1000, Y0)).found

@@ -55,6 +55,10 @@ from safeground.model.vocab import (
 )
 from safeground.storage.base import Store, metric_epsg
 
+#: how deep defensive minefield belts reach from a former line of contact (m): ground this close to it is
+#: suspected whatever a displaced record says, so no record assessment alone cancels or reduces it
+FRONT_BELT_M = 2500.0
+
 #: the ``source`` of evidence items written here; items with another source are never touched
 SOURCE = "minefield record assessment"
 #: how far around a record's mines the ground is suspected (hazard areas are drawn 50 m round a perimeter)
@@ -354,6 +358,10 @@ class _Context:
         acc = store.read_frame(Accident)
         self.accidents = acc.to_crs(self.epsg).get_coordinates().to_numpy() if len(acc) else np.empty((0, 2))
         self.open_union = shapely.union_all(list(self.geoms.values())) if self.geoms else shapely.Polygon()
+        from safeground.model import FrontLine
+
+        front = store.read_frame(FrontLine)
+        self.front_belt = front.to_crs(self.epsg).buffer(FRONT_BELT_M).union_all() if len(front) else shapely.Polygon()
 
     def holders_of(self, p: RecordPlace) -> list[str]:
         return [uid for uid, g in self.geoms.items() if _inside(g, p.remaining_xy).any()]
@@ -382,6 +390,8 @@ class _Context:
             why.append(f"{n} item(s) found inside")
         if n := int(_inside(geom, self.accidents).sum()):
             why.append(f"{n} accident(s) inside")
+        if not self.front_belt.is_empty and geom.intersects(self.front_belt):
+            why.append(f"within {FRONT_BELT_M / 1000:g} km of the former line of contact, where minefield belts lie")
         return why
 
 

@@ -30,14 +30,15 @@ def network_from_store(store: Store) -> RoadNetwork:
 
 
 def safe_network(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS, *, risk: bool = True) -> RoadNetwork:
-    """The store's roads and paths ready to route on: dangers blocked, verified ground preferred,
-    and (when the store has a current risk map) likely-contaminated ground made dearer.
+    """The store's roads and paths ready to route on: dangers blocked, only verified ground used
+    where the store records any survey or clearance, and (when the store has a current risk map)
+    likely-contaminated ground made dearer.
 
     One place for what every safe route needs, so the command line, the village map and the
     route checks answer the same."""
     net = network_from_store(store)
     net.apply_dangers(dangers_from_store(store, net.epsg, buffers))
-    net.apply_verified(released_ground(store, net.epsg))
+    net.apply_verified(released_ground(store, net.epsg), required=True)
     if risk:
         from safeground.risk.output import RiskSampler, latest_risk
 

@@ -68,6 +68,7 @@ class RoadNetwork:
         self.danger = Danger(np.array([], dtype=object), np.zeros(0), np.array([], dtype=object))
         self.verified: np.ndarray | None = None  # edge lies on ground released or verified by survey/clearance
         self.verify_factor = np.ones(len(u))
+        self.verified_only = False  # only edges on verified ground are used (see apply_verified)
         self.near: dict[int, tuple[str, float]] = {}
         self._tree = cKDTree(nodes)
         self._to_metric = from_wgs84(epsg)
@@ -133,21 +134,25 @@ class RoadNetwork:
         self.risk_factor = 1.0 + weight * self.risk
         self._csr = None
 
-    def apply_verified(self, ground: BaseGeometry, factor: float = 3.0) -> None:
-        """Make edges off verified ground cost ``factor`` times their length.
+    def apply_verified(self, ground: BaseGeometry, factor: float = 3.0, *, required: bool = False) -> None:
+        """Prefer, or require, roads and paths on ground that survey or clearance verified.
 
-        Where the whole region is contaminated, a road that route clearance or survey verified is
-        safer than a path nobody checked, though neither is a known danger: between two ways of
-        the same length the verified one wins, and a detour along verified roads is taken up to
-        ``factor`` times the length of the unverified shortcut. With nothing verified every edge
-        costs the same and routes are as before."""
+        Where a whole region is contaminated, a road that route clearance verified is safe and a path
+        nobody checked may not be, though neither is a known danger (nuisance mines lie on paths, at
+        junctions and at poles, and no record shows them). ``required``: only verified edges are
+        used, so a route called safe lies wholly on verified ground and, where none reaches the
+        destination, the answer gives the closest verified point. Otherwise off-verified edges cost
+        ``factor`` times their length. With nothing verified at all (a store that records no survey
+        or clearance) every edge is treated alike and routes only keep out of the known dangers."""
         segs = shapely.linestrings(np.stack([self.nodes[self.u], self.nodes[self.v]], axis=1))
         if ground.is_empty:
             self.verified = np.zeros(len(self.u), dtype=bool)
         else:
             shapely.prepare(ground)
             self.verified = shapely.covered_by(segs, ground)
-        self.verify_factor = np.where(self.verified, 1.0, factor) if self.verified.any() else np.ones(len(self.u))
+        known = bool(self.verified.any())
+        self.verified_only = required and known
+        self.verify_factor = np.where(self.verified, 1.0, factor) if known and not required else np.ones(len(self.u))
         self._csr = None
 
     def _edge_ids(self, path_nodes: list[int]) -> list[int]:
@@ -163,7 +168,7 @@ class RoadNetwork:
 
     def _graph(self) -> csr_matrix:
         if self._csr is None:
-            ok = ~self.blocked
+            ok = ~self.blocked & (self.verified if self.verified_only and self.verified is not None else True)
             w = (self.length * self.penalty * self.risk_factor * self.verify_factor)[ok] + 1e-9
             n = len(self.nodes)
             u, v = self.u[ok], self.v[ok]
@@ -259,7 +264,10 @@ class RoadNetwork:
             unverified_m=partial.unverified_m,
             explanation=(
                 (
-                    "No safe route: every way to the destination passes through a hazard area or its buffer. "
+                    "No safe route: every way to the destination passes through a hazard area or its buffer, "
+                    "or along roads and paths that no survey or clearance has verified. "
+                    if self.verified_only
+                    else "No safe route: every way to the destination passes through a hazard area or its buffer. "
                     if self.blocked.any()
                     else "No route: the roads and paths known here do not connect to the destination. "
                 )
