@@ -140,3 +140,59 @@ def test_predicted_risk_makes_a_route_go_round_likely_contaminated_ground():
     net.apply_risk(lambda lon, lat: np.full(len(lon), 0.9), weight=4.0)
     ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
     assert ans.found and ans.length_m == pytest.approx(1000.0, abs=1.0) and ans.mean_risk == pytest.approx(0.9)
+
+
+def test_verified_ground_is_preferred_and_the_unverified_length_is_said():
+    """Bottom road (y = 0) unverified, a verified detour over y = 200: the detour wins when cheaper."""
+    net = grid()
+    verified = shapely.union_all(
+        [
+            shapely.box(X0 - 5, Y0 - 5, X0 + 5, Y0 + 205),
+            shapely.box(X0 - 5, Y0 + 195, X0 + 1005, Y0 + 205),
+            shapely.box(X0 + 995, Y0 - 5, X0 + 1005, Y0 + 205),
+        ]
+    )
+    plain = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert plain.unverified_m is None  # nothing known about verification: not said
+    net.apply_verified(verified, factor=3.0)
+    ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert ans.found and ans.length_m == pytest.approx(1400.0, abs=1.0)  # 1,400 m verified < 3 × 1,000 m
+    assert ans.unverified_m == pytest.approx(0.0, abs=0.5)
+    assert "verified" in ans.explanation
+    net.apply_verified(verified, factor=1.2)  # a weak preference keeps the short unverified road
+    short = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert short.length_m == pytest.approx(1000.0, abs=1.0) and short.unverified_m == pytest.approx(1000.0, abs=1.0)
+    assert "no survey or clearance has verified" in short.explanation
+
+
+def test_a_cleared_corridor_beside_an_open_hazard_keeps_the_hazards_whole_buffer(tmp_path):
+    """A road cleared through a hazard, the hazard 20 m from it: the road is inside the hazard's
+    50 m buffer, so it is no safe way even though the corridor itself is released."""
+    from datetime import date
+
+    from safeground.model import Activity, HazardArea, InfrastructureLine
+    from safeground.routing.build import safe_network
+    from safeground.storage.base import open_store
+
+    def poly(x0, y0, x1, y1):
+        return project(shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1), EPSG, 4326)
+
+    base = {"date_of_information": date(2022, 1, 1), "entered_by": "test"}
+    with open_store(str(tmp_path / "s.gpkg")) as tx, tx.transaction():
+        for uid, a, b in (("IL-1", (0, 0), (1000, 0)), ("IL-2", (0, 0), (0, 400)), ("IL-3", (0, 400), (1000, 400)),
+                          ("IL-4", (1000, 400), (1000, 0))):  # fmt: skip
+            line = project(shapely.LineString([(X0 + a[0], Y0 + a[1]), (X0 + b[0], Y0 + b[1])]), EPSG, 4326)
+            tx.add(InfrastructureLine(uid=uid, kind="road", geometry=line, **base))
+        # the hazard lies 20 m north and south of the bottom road, whose 20 m corridor was cleared
+        hz = shapely.union_all([poly(300, 20, 700, 150), poly(300, -150, 700, -20)])
+        tx.add(HazardArea(uid="HA-1", name="SHA 1", classification="suspected_hazardous_area", status="open",
+                          contamination="antipersonnel_mines", estimated_area_m2=104000.0,
+                          remaining_area_m2=104000.0, geometry=hz, **base))  # fmt: skip
+        tx.add(Activity(uid="ACT-1", activity_type="clearance", organisation_uid="ORG-1", method="manual",
+                        start_date=date(2021, 5, 1), end_date=date(2021, 6, 1), area_cleared_m2=16000.0,
+                        geometry=poly(300, -20, 700, 20), **base))  # fmt: skip
+    with open_store(str(tmp_path / "s.gpkg"), readonly=True) as s:
+        net = safe_network(s)
+    ans = net.route(ll(X0, Y0), ll(X0 + 1000, Y0))
+    assert ans.found and ans.length_m == pytest.approx(1800.0, abs=1.0)  # round by the northern road
+    assert project(ans.path, 4326, EPSG).distance(project(hz, 4326, EPSG)) >= 50.0 - 0.5

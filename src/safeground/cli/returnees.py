@@ -77,21 +77,6 @@ def check(
     console.print(f"  Predicted risk: {ans.risk}")
 
 
-def _place(store: object, name: str) -> tuple[float, float]:
-    """A named settlement, cemetery, checkpoint … of the store, as lon/lat."""
-    from safeground.model import InfrastructureArea, InfrastructurePoint
-
-    for cls in (InfrastructureArea, InfrastructurePoint):
-        frame = store.read_frame(cls)  # type: ignore[attr-defined]
-        hit = frame[frame["name"].fillna("").str.lower() == name.lower()]
-        if len(hit):
-            p = hit.geometry.iloc[0].representative_point()
-            return p.x, p.y
-    raise SafeGroundError(
-        f"no place named {name!r} in the store", hint="use the name of a settlement, cemetery or checkpoint"
-    )
-
-
 def _lonlat(text_: str) -> tuple[float, float]:
     try:
         lon_s, lat_s = text_.split(",")
@@ -114,21 +99,14 @@ def route(
 
     import shapely
 
-    from safeground.routing.build import dangers_from_store, network_from_store
+    from safeground.routing.build import safe_network
+    from safeground.routing.places import place_lonlat
     from safeground.storage.base import open_store
 
     with open_store(store, readonly=True) as s:
-        a = _lonlat(origin) if "," in origin else _place(s, origin)
-        b = _lonlat(destination) if "," in destination else _place(s, destination)
-        net = network_from_store(s)
-        net.apply_dangers(dangers_from_store(s, net.epsg))
-        from safeground.risk.output import RiskSampler, latest_risk
-
-        info = latest_risk(s)
-        if info is not None:  # the store's current risk map makes likely-contaminated ground dearer to cross
-            sampler = RiskSampler(info)
-            net.apply_risk(sampler.sample)
-            sampler.close()
+        a = _lonlat(origin) if "," in origin else place_lonlat(s, origin)
+        b = _lonlat(destination) if "," in destination else place_lonlat(s, destination)
+        net = safe_network(s)
     ans = net.route(a, b)
     colour = "green" if ans.found else "red"
     console.print(f"[bold {colour}]{ans.explanation}[/]")

@@ -91,6 +91,8 @@ class DistrictConfig:
     work_share: dict[str, float] = field(
         default_factory=lambda: {"near_people": 0.5, "record": 0.6, "front_belt": 0.7, "other": 0.3}
     )
+    # share of cemeteries whose access path (and the cemetery) route clearance has cleared by "as of"
+    cemetery_access_cleared: float = 0.85
     extra: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -260,10 +260,16 @@ class _Writer:
             )
         for name, orch in land.orchards:
             ar(InfrastructureKind.ORCHARD, orch, None, name)
-        for r in land.roads:
-            ln(InfrastructureKind.ROAD, r)
+        for r, road_name in zip(land.roads, land.road_names, strict=True):
+            ln(InfrastructureKind.ROAD, r, road_name)
+        cemetery_names = [c.name for c in out if isinstance(c, InfrastructureArea) and c.kind == "cemetery"]
         for purpose, p in land.paths:
-            ln(InfrastructureKind.PATH, p, f"path to {purpose}")
+            name_ = f"path to {purpose}"
+            if purpose == "cemetery":  # the path to the cemetery it ends at, by name
+                end = shapely.get_point(p, -1)
+                k = int(np.argmin([c.distance(end) for _, c in land.cemeteries]))
+                name_ = f"path to {cemetery_names[k]}"
+            ln(InfrastructureKind.PATH, p, name_)
         ln(InfrastructureKind.RIVER, land.river, "Gozluchay river")
         for b in land.banks:
             ln(InfrastructureKind.RIVERBANK, b, "Gozluchay riverbank")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 import shapely.affinity
+import shapely.ops
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 from shapely import LineString, Point, Polygon
@@ -71,6 +72,7 @@ class Landscape:
     settlements: list[Settlement]
     cemeteries: list[tuple[str, Polygon]]
     roads: list[LineString]
+    road_names: list[str]  # one per road, in the same order
     paths: list[tuple[str, LineString]]  # (purpose, line); purpose: cemetery, orchard, spring, field
     junctions: list[Point]
     river: LineString
@@ -202,7 +204,9 @@ def _build_settlement(st: Settlement, rng: np.random.Generator) -> None:
     st.footprint = hull.buffer(30.0)
 
 
-def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator) -> list[LineString]:
+def _roads(
+    settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np.random.Generator
+) -> tuple[list[LineString], list[str]]:
     nodes = np.array([[s.center.x, s.center.y] for s in settlements] + [list(c) for c in checkpoints])
     d = cdist(nodes, nodes)
     mst = minimum_spanning_tree(d).toarray()
@@ -219,7 +223,36 @@ def _roads(settlements: list[Settlement], checkpoints: list[np.ndarray], rng: np
         ci = n_set + k
         j = int(np.argmin(d[ci, :n_set]))
         edges.add((min(ci, j), max(ci, j)))
-    return [wiggly(nodes[i], nodes[j], rng, amp=min(250.0, 0.06 * d[i, j])) for i, j in sorted(edges)]
+    names = [st.name for st in settlements] + [f"Entry checkpoint {k + 1}" for k in range(len(checkpoints))]
+
+    pairs = sorted(edges)
+    lines = [wiggly(nodes[i], nodes[j], rng, amp=min(250.0, 0.06 * d[i, j])) for i, j in pairs]
+    return lines, [f"{names[i]} – {names[j]} road" for i, j in pairs]  # as people name a road: by its ends
+
+
+def _fork(roads: list[LineString], avoid: Polygon, target: Point, within: float) -> Point | None:
+    """Where a path to ``target`` leaves the roads (outside ``avoid``), made a vertex of its road.
+
+    The path then starts exactly on a vertex of the road, so the network nodes the two."""
+    best: tuple[float, int, Point] | None = None
+    for k, road in enumerate(roads):
+        outside = road.difference(avoid)
+        if outside.is_empty:
+            continue
+        p = shapely.ops.nearest_points(outside, target)[0]
+        d = p.distance(target)
+        if d < within and (best is None or d < best[0]):
+            best = (d, k, p)
+    if best is None:
+        return None
+    _, k, p = best
+    road = roads[k]
+    at = road.project(p)
+    coords = shapely.get_coordinates(road)
+    along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(coords, axis=0).T))]
+    cut = int(np.searchsorted(along, at))
+    roads[k] = LineString(np.vstack([coords[:cut], [[p.x, p.y]], coords[cut:]]))
+    return p
 
 
 def _junctions(lines: list[LineString]) -> list[Point]:
@@ -271,7 +304,7 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
     # checkpoints on the eastern edge, where people come back across the old line
     n_cp = max(2, round(3 * cfg.size_km / 20))
     checkpoints = [np.array([s - 20.0, (k + 0.5) / n_cp * s + rng.normal(0, 0.05 * s)]) for k in range(n_cp)]
-    roads = _roads(settlements, checkpoints, rng)
+    roads, road_names = _roads(settlements, checkpoints, rng)
 
     cemeteries: list[tuple[str, Polygon]] = []
     orchards: list[tuple[str, Polygon]] = []
@@ -279,6 +312,8 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
     paths: list[tuple[str, LineString]] = []
     for st in settlements:
         c = np.array([st.center.x, st.center.y])
+        # the roads just outside the houses: where a cemetery path leaves the road network
+        village = st.center.buffer(st.radius * 1.05)
         for _ in range(2 if st.kind == "town" else 1):
             ang = rng.uniform(0, 2 * np.pi)
             dist = st.radius + rng.uniform(250, 700)
@@ -289,6 +324,9 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
             )
             cemeteries.append((st.name, cem))
             edge = c + st.radius * 0.9 * np.array([np.cos(ang), np.sin(ang)])
+            fork = _fork(roads, village, Point(cc), 4.0 * dist)
+            if fork is not None:  # families walk to the graves from the road, not across the fields
+                edge = np.array([fork.x, fork.y])
             paths.append(("cemetery", wiggly(edge, cc, rng, amp=40, n=8)))
         for _ in range(int(rng.integers(2, 6))):
             ang = rng.uniform(0, 2 * np.pi)
@@ -348,6 +386,7 @@ def build_landscape(cfg: DistrictConfig, rng: np.random.Generator) -> Landscape:
         settlements=settlements,
         cemeteries=cemeteries,
         roads=roads,
+        road_names=road_names,
         paths=[(k, p) for k, p in paths if district.contains(p)],
         junctions=junctions,
         river=river,

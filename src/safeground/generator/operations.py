@@ -42,6 +42,7 @@ from safeground.model.vocab import (
     HazardStatus,
     VictimStatus,
 )
+from safeground.safety.buffers import DEFAULT_BUFFERS
 
 OPERATORS = (
     ("ORG-00002", ClearanceMethod.MANUAL),
@@ -50,6 +51,8 @@ OPERATORS = (
     ("ORG-00005", ClearanceMethod.MANUAL),
 )
 NATIONAL_AUTHORITY = "ORG-00001"
+#: route clearance clears this much beyond the safety buffer of the hazards beside a road (m each side)
+ROUTE_MARGIN_M = 10.0
 
 
 @dataclass
@@ -202,8 +205,10 @@ class _Registry:
         return h
 
 
-def _accident_hazard(reg: _Registry, acc: AccidentDraft, truth: Truth) -> None:
+def _accident_hazard(reg: _Registry, acc: AccidentDraft, truth: Truth, released: BaseGeometry | None = None) -> None:
     poly = Point(acc.xy).buffer(100.0)
+    if released is not None and not released.is_empty:  # cleared ground stays released: the item lay beside it
+        poly = _open(poly.difference(released))
     ev = EvidenceDraft(
         EvidenceKind.DIRECT,
         f"accident, {acc.device.value.replace('_', ' ')}",
@@ -239,8 +244,17 @@ def _accident_hazards(reg: _Registry, accidents: list[AccidentDraft], truth: Tru
 
 
 def add_accident_hazards(ops: Operations, accidents: list[AccidentDraft], truth: Truth) -> None:
-    """Confirmed hazardous areas for accidents that happen after the operations were simulated."""
-    _accident_hazards(ops.registry, accidents, truth)
+    """Confirmed hazardous areas for accidents that happen after the operations were simulated.
+
+    The area around a later accident leaves out the route-clearance corridors finished before it:
+    every item in them was found, so the road stays open beside the new hazard."""
+    for acc in sorted(accidents, key=lambda a: a.when):
+        done = [
+            a.polygon
+            for a in ops.activities
+            if a.hazard is None and a.activity_type == ActivityType.CLEARANCE and a.end and a.end < acc.when
+        ]
+        _accident_hazard(ops.registry, acc, truth, shapely.union_all(done) if done else None)
     ops.hazards = ops.registry.items
 
 
@@ -446,25 +460,43 @@ def build_operations(
                 "with no evidence of contamination",
             )
 
-    # 2b. route clearance: engineers first clear the roads through the suspected ground, so
-    #     that people can come back along them (a 20 m corridor each side of the road)
+    # 2b. route clearance and verification: in the first months engineers clear the roads and the
+    #     paths families walk to their cemeteries (and the cemeteries), with a corridor each side as
+    #     wide as the safety buffer of the hazards beside it plus a margin, so that walking the road
+    #     never passes within a hazard's buffer. Route clearance is quality-assured: every item in the
+    #     corridor is found. The part of the corridor inside hazard areas counts as cleared land.
     open_union = shapely.union_all([h.current.polygon for h in reg.items if h.current.status != HazardStatus.CLOSED])
+    lanes: list[tuple[str, BaseGeometry, date]] = []
     for road in land.roads:
-        corridor = _open(road.buffer(20.0).intersection(open_union))
-        if corridor.area < 500.0:
+        lanes.append(("road", road, date(2020, 12, 1) + timedelta(days=int(rng.integers(0, 45)))))
+    cemetery_paths = [p for purpose, p in land.paths if purpose == "cemetery"]
+    for _, cem in land.cemeteries:
+        if rng.random() >= cfg.cemetery_access_cleared:
             continue
-        start = date(2020, 12, 1) + timedelta(days=int(rng.integers(0, 45)))
-        # a road where a mine went off after the return was cleared only after that accident
-        hit = [a.when for a in accidents if corridor.buffer(10.0).contains(Point(a.xy))]
+        path = min(cemetery_paths, key=lambda p: p.distance(cem), default=None)
+        lane = cem if path is None or path.distance(cem) > 5.0 else shapely.union_all([path, cem])
+        lanes.append(("cemetery", lane, date(2021, 1, 10) + timedelta(days=int(rng.integers(0, 60)))))
+    for purpose, line, start in lanes:
+        near = [
+            h for h in reg.items if h.current.status != HazardStatus.CLOSED and h.current.polygon.distance(line) < 200
+        ]
+        width = ROUTE_MARGIN_M + max(
+            [DEFAULT_BUFFERS.hazard_m.get(h.current.contamination, 50.0) for h in near] + [50.0]
+        )
+        corridor = shapely.make_valid(line.buffer(width))
+        # a way where a mine went off after the return was cleared only after that accident
+        hit = [a.when for a in accidents if corridor.contains(Point(a.xy))]
         if hit:
             start = max(start, max(hit) + timedelta(days=int(rng.integers(2, 20))))
         end = start + timedelta(days=int(rng.integers(10, 40)))
-        found = [i for i in items_in(corridor) if rng.random() < 0.995]
+        found = items_in(corridor)
         for i in found:
             truth.fate[i] = "found"
+        in_hazards = corridor.intersection(open_union).area
         a = ActivityDraft(act_id(), ActivityType.CLEARANCE, "ORG-00005", ClearanceMethod.MECHANICAL, start, end, None,
-                          corridor, cleared=float(corridor.area), found=found)  # fmt: skip
+                          corridor, cleared=float(in_hazards), found=found)  # fmt: skip
         activities.append(a)
+        what = "the road through it" if purpose == "road" else "the cemetery and the path to it"
         for h in reg.items:
             if h.current.status == HazardStatus.CLOSED or not h.current.polygon.intersects(corridor):
                 continue
@@ -477,7 +509,7 @@ def build_operations(
             else:
                 poly = shapely.MultiPolygon(parts)
                 h.change(when=end, polygon=poly, remaining=min(h.current.remaining, float(poly.area)),
-                         reason=f"route clearance {a.aid} cleared the road through it")  # fmt: skip
+                         reason=f"route clearance {a.aid} cleared {what}")  # fmt: skip
 
     # 3. technical survey and clearance on part of the open areas, by priority
     open_h = [h for h in reg.items if h.current.status == HazardStatus.OPEN]

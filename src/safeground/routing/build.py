@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import InvalidInput, Problem
 from safeground.model import Activity, ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
-from safeground.model.vocab import Contamination
+from safeground.model.vocab import ActivityType, Contamination
 from safeground.routing.network import Danger, RoadNetwork
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
 from safeground.storage.base import Store, metric_epsg
@@ -18,32 +19,73 @@ WALKABLE = ("road", "path")
 
 
 def network_from_store(store: Store) -> RoadNetwork:
-    epsg = metric_epsg(store)
     lines = store.read_frame(InfrastructureLine)
+    lines = lines[lines["kind"].isin(WALKABLE)] if len(lines) else lines
     if not len(lines):
         raise InvalidInput([Problem(store.location, "infrastructure_lines", "kind", "no roads or paths to route on")])
-    lines = lines[lines["kind"].isin(WALKABLE)].to_crs(epsg)
+    epsg = metric_epsg(store, lines)  # a store without an area of interest is measured where its roads are
+    lines = lines.to_crs(epsg)
     return RoadNetwork.from_lines(lines.geometry.to_numpy(), epsg)
 
 
-def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> Danger:
-    """Danger zones: each danger grown by its safety buffer, minus ground already released.
+def safe_network(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS, *, risk: bool = True) -> RoadNetwork:
+    """The store's roads and paths ready to route on: dangers blocked, verified ground preferred,
+    and (when the store has a current risk map) likely-contaminated ground made dearer.
 
-    A road through a minefield belt that engineers cleared is usable even though
-    the belt and its records lie on both sides of it.
+    One place for what every safe route needs, so the command line, the village map and the
+    route checks answer the same."""
+    net = network_from_store(store)
+    net.apply_dangers(dangers_from_store(store, net.epsg, buffers))
+    net.apply_verified(released_ground(store, net.epsg))
+    if risk:
+        from safeground.risk.output import RiskSampler, latest_risk
+
+        info = latest_risk(store)
+        if info is not None:
+            sampler = RiskSampler(info)
+            net.apply_risk(sampler.sample)
+            sampler.close()
+    return net
+
+
+def released_ground(store: Store, epsg: int) -> BaseGeometry:
+    """Ground that finished survey or clearance released or verified (metric): NTS, TS and clearance.
+
+    An EOD spot task removes one item and verifies no ground, so it is left out; an activity
+    still in progress has released nothing yet."""
+    act = store.read_frame(Activity)
+    if not len(act):
+        return shapely.Polygon()
+    kinds = {ActivityType.NTS.value, ActivityType.TS.value, ActivityType.CLEARANCE.value}
+    done = act[act["end_date"].notna() & act["activity_type"].isin(kinds)]
+    if not len(done):
+        return shapely.Polygon()
+    return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
+
+
+def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> Danger:
+    """Danger zones: each danger grown by its safety buffer.
+
+    An open hazard area is the ground still suspected or confirmed after every release, and its
+    buffer is kept whole: a route never comes within a hazard's buffer, even along a cleared
+    corridor (route clearance clears corridors wider than the buffer for that reason). Minefield
+    records and strike footprints are evidence as it was first reported, not the current state,
+    so the ground released since is taken out of their zones: a road engineers cleared through a
+    minefield belt is usable even though the belt's records lie on both sides of it.
     """
-    geoms: list[object] = []
-    bufs: list[float] = []
+    zones: list[BaseGeometry] = []
     labels: list[str] = []
 
-    def add(frame: object, what: str, buffer_of: object) -> None:
+    def add(frame: object, what: str, buffer_of: object, released: BaseGeometry | None = None) -> None:
         if not len(frame):  # type: ignore[arg-type]
             return
         f = frame.to_crs(epsg)  # type: ignore[attr-defined]
-        for i, (uid, g) in enumerate(zip(f["uid"], f.geometry, strict=True)):
-            geoms.append(g)
-            bufs.append(buffer_of(f.iloc[i]))  # type: ignore[operator]
-            labels.append(f"{what} {uid}")
+        bufs = np.array([buffer_of(row) for _, row in f.iterrows()], dtype=float)  # type: ignore[operator]
+        grown = shapely.buffer(f.geometry.to_numpy(), bufs)
+        if released is not None and not released.is_empty:
+            grown = shapely.difference(grown, released)
+        zones.extend(grown)
+        labels.extend(f"{what} {uid}" for uid in f["uid"])
 
     hz = store.read_frame(HazardArea)
     add(
@@ -51,21 +93,12 @@ def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT
         "hazard area",
         lambda row: buffers.hazard_m.get(Contamination(row["contamination"]), 50.0),
     )
-    add(store.read_frame(MinefieldRecord), "minefield record", lambda _row: buffers.minefield_record_m)
-    add(store.read_frame(ClusterStrike), "cluster strike", lambda _row: buffers.cluster_strike_m)
-    act = store.read_frame(Activity)
-    released = shapely.Polygon()
-    if len(act):
-        done = act[
-            act["end_date"].notna() & (act[["area_cleared_m2", "area_reduced_m2", "area_cancelled_m2"]].sum(axis=1) > 0)
-        ]
-        if len(done):
-            released = shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
-    zones = shapely.buffer(np.array(geoms, dtype=object), np.array(bufs, dtype=float))
-    if not released.is_empty and len(zones):
-        zones = shapely.difference(zones, released)
-    keep = ~shapely.is_empty(zones)
-    return Danger(zones[keep], np.zeros(int(keep.sum())), np.array(labels, dtype=object)[keep])
+    released = released_ground(store, epsg)
+    add(store.read_frame(MinefieldRecord), "minefield record", lambda _row: buffers.minefield_record_m, released)
+    add(store.read_frame(ClusterStrike), "cluster strike", lambda _row: buffers.cluster_strike_m, released)
+    arr = np.array(zones, dtype=object)
+    keep = ~shapely.is_empty(arr) if len(arr) else np.zeros(0, bool)
+    return Danger(arr[keep], np.zeros(int(keep.sum())), np.array(labels, dtype=object)[keep])
 
 
 def network_from_osm(pbf: str | Path, epsg: int | None = None, network_type: str = "walking") -> RoadNetwork:

@@ -50,6 +50,7 @@ class RouteAnswer:
     explanation: str = ""
     mean_risk: float | None = None  # predicted contamination along the route, length-weighted (risk map present)
     max_risk: float | None = None
+    unverified_m: float | None = None  # length on ground no survey or clearance has verified (None: not known)
 
 
 class RoadNetwork:
@@ -64,6 +65,8 @@ class RoadNetwork:
         self.penalty = np.ones(len(u))
         self.risk: np.ndarray | None = None  # predicted risk at each edge's midpoint
         self.risk_factor = np.ones(len(u))
+        self.verified: np.ndarray | None = None  # edge lies on ground released or verified by survey/clearance
+        self.verify_factor = np.ones(len(u))
         self.near: dict[int, tuple[str, float]] = {}
         self._tree = cKDTree(nodes)
         self._to_metric = from_wgs84(epsg)
@@ -128,6 +131,23 @@ class RoadNetwork:
         self.risk_factor = 1.0 + weight * self.risk
         self._csr = None
 
+    def apply_verified(self, ground: BaseGeometry, factor: float = 3.0) -> None:
+        """Make edges off verified ground cost ``factor`` times their length.
+
+        Where the whole region is contaminated, a road that route clearance or survey verified is
+        safer than a path nobody checked, though neither is a known danger: between two ways of
+        the same length the verified one wins, and a detour along verified roads is taken up to
+        ``factor`` times the length of the unverified shortcut. With nothing verified every edge
+        costs the same and routes are as before."""
+        segs = shapely.linestrings(np.stack([self.nodes[self.u], self.nodes[self.v]], axis=1))
+        if ground.is_empty:
+            self.verified = np.zeros(len(self.u), dtype=bool)
+        else:
+            shapely.prepare(ground)
+            self.verified = shapely.covered_by(segs, ground)
+        self.verify_factor = np.where(self.verified, 1.0, factor) if self.verified.any() else np.ones(len(self.u))
+        self._csr = None
+
     def _edge_ids(self, path_nodes: list[int]) -> list[int]:
         """Edge ids along a node path (the cheapest edge where two nodes have several)."""
         if self._edge_csr is None:
@@ -142,7 +162,7 @@ class RoadNetwork:
     def _graph(self) -> csr_matrix:
         if self._csr is None:
             ok = ~self.blocked
-            w = (self.length * self.penalty * self.risk_factor)[ok] + 1e-9
+            w = (self.length * self.penalty * self.risk_factor * self.verify_factor)[ok] + 1e-9
             n = len(self.nodes)
             u, v = self.u[ok], self.v[ok]
             self._csr = csr_matrix((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
@@ -185,6 +205,16 @@ class RoadNetwork:
         ll = project(line, self.epsg, 4326)
         msg = f"Safe route found: {length:,.0f} m along roads and paths"
         msg += f", {near_len:,.0f} m of it close to known dangers (stay on the track there)." if near else "."
+        unverified = None
+        if self.verified is not None:
+            off = [e for e in edges if not self.verified[e]]
+            unverified = float(self.length[off].sum()) if off else 0.0
+            if edges and self.verified.any():
+                msg += (
+                    " All of it on roads and paths verified by route clearance or survey."
+                    if unverified < 1.0
+                    else f" {unverified:,.0f} m of it on ground no survey or clearance has verified: keep to the track."
+                )
         mean_risk = max_risk = None
         if self.risk is not None and edges:
             e = np.asarray(edges)
@@ -202,6 +232,7 @@ class RoadNetwork:
             explanation=msg,
             mean_risk=mean_risk,
             max_risk=max_risk,
+            unverified_m=unverified,
         )
 
     def _blocked_answer(
@@ -223,6 +254,7 @@ class RoadNetwork:
             snapped_from_m=ds,
             closest_safe_point=(p.x, p.y),
             short_of_destination_m=short,
+            unverified_m=partial.unverified_m,
             explanation=(
                 (
                     "No safe route: every way to the destination passes through a hazard area or its buffer. "
