@@ -45,10 +45,13 @@ from safeground.landrelease.pipeline import (
     CHA,
     MIN_ACTIVITIES,
     SHA,
+    SIZE_NAMES,
     STEP_NAMES,
     STEPS,
     History,
+    Intake,
     Shares,
+    size_class,
     working_days,
 )
 
@@ -56,6 +59,8 @@ from safeground.landrelease.pipeline import (
 DEFAULT_WEEKMASK = "1111110"
 #: clearance productivity assumed when nothing is recorded for a method (m² per team per working day)
 FALLBACK_PRODUCTIVITY = {"manual": 60.0, "mechanical": 1500.0, "mine_detection_dog": 600.0}
+#: working days after which an area a paced step has not reached counts as never reached (~300 years)
+NEVER_DAYS = 100_000.0
 #: coefficient of variation assumed when fewer than three activities measure a method
 FALLBACK_CV = 0.5
 
@@ -192,6 +197,8 @@ class ForecastSettings:
     #: simulation, when the order is not known (a backtest cannot know a past day's priorities)
     order: str = "given"
     size_preference: float = 0.0  # random order: how much larger areas tend to be taken up first (0–1)
+    #: survey steps paced by open area taken up per day (nts, ts); teams of those steps scale the pace
+    intake: dict[str, Intake] = field(default_factory=dict)
 
     def step(self, name: str) -> tuple[dict[str, float], dict[str, Productivity]]:
         if name == "clearance":
@@ -331,6 +338,38 @@ def _durations(
         return np.where((proc > 0) & (speed > 0), 1.0 / np.where(speed > 0, speed, 1.0), 0.0), have
 
 
+def _has_teams(settings: ForecastSettings, step: str) -> bool:
+    teams, prod = settings.step(step)
+    intake = settings.intake.get(step)
+    if intake is not None:
+        return any(n > 0 and intake.productivity(m) > 0 for m, n in teams.items())
+    return any(n > 0 and m in prod for m, n in teams.items())
+
+
+def _step_durations(proc: np.ndarray, step: str, settings: ForecastSettings, rng: np.random.Generator) -> np.ndarray:
+    """Working days the step takes on each area: the recorded durations (paced steps), or from team days."""
+    intake = settings.intake.get(step)
+    if intake is None:
+        return _durations(proc, *settings.step(step), rng)[0]
+    recorded = np.asarray(intake.durations or (1.0,))
+    return np.where(proc > 0, recorded[rng.integers(0, len(recorded), size=proc.shape)], 0.0)
+
+
+def _intake_rates(settings: ForecastSettings, step: str, rng: np.random.Generator, n_sim: int) -> np.ndarray | None:
+    """Areas per working day the step takes up, per simulation and size class; None for a team-paced step.
+
+    Teams other than the measured ones scale the measured rate by the areas per
+    team-day each method achieved.
+    """
+    intake = settings.intake.get(step)
+    if intake is None:
+        return None
+    teams, _ = settings.step(step)
+    measured = sum(intake.method_areas.values()) / max(intake.days, 1.0)
+    given = sum(n * intake.productivity(m) for m, n in teams.items() if n > 0)
+    return intake.draws(rng, n_sim, given / measured if measured > 0 else 0.0)
+
+
 def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Forecast:
     """Monte Carlo release of ``work`` (indexed by hazard uid, in priority order).
 
@@ -350,8 +389,7 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     is_sha = (frame["classification"].to_numpy() == SHA)[None, :]
     notes: list[str] = []
 
-    have = {name: any(n > 0 and m in settings.step(name)[1] for m, n in settings.step(name)[0].items())
-            for name in STEPS}  # fmt: skip
+    have = {name: _has_teams(settings, name) for name in STEPS}
     zero = np.zeros((n_sim, 1))
     if survey:
         sh = settings.shares
@@ -381,7 +419,7 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     rel[:, :, 1] = proc[:, :, 1] * np.where(is_sha, r_sha, r_cha)
     proc[:, :, 2] = after_nts - rel[:, :, 1]
     rel[:, :, 2] = proc[:, :, 2]
-    dur = np.stack([_durations(proc[:, :, j], *settings.step(s), rng)[0] for j, s in enumerate(STEPS)], axis=2)
+    dur = np.stack([_step_durations(proc[:, :, j], s, settings, rng) for j, s in enumerate(STEPS)], axis=2)
 
     # each step works the areas in order; an area enters a step once it has left the previous one
     rows = np.arange(n_sim)
@@ -391,6 +429,11 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
         order = np.argsort(-np.log(rng.random((n_sim, k))) / w[None, :], axis=1)
     else:
         order = np.broadcast_to(np.arange(k), (n_sim, k))
+    # a paced survey step takes up the areas of each size class one by one, as a Poisson process at the
+    # class's rate (drawn per simulation): the next area of a class is taken up at the next event
+    paces = {j: _intake_rates(settings, s, rng, n_sim) for j, s in enumerate(STEPS)}
+    classes = {j: size_class(proc[:, :, j]) for j, p in paces.items() if p is not None}
+    clock = {j: np.zeros((n_sim, len(SIZE_NAMES))) for j in classes}
     begin = np.zeros_like(dur)
     release = np.zeros((n_sim, k))
     free = np.zeros((n_sim, 3))
@@ -400,6 +443,17 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
         for j in range(3):
             d = dur[rows, at, j]
             busy = proc[rows, at, j] > 0
+            if j in classes:
+                c = classes[j][rows, at]
+                rate = paces[j][rows, c]  # type: ignore[index]
+                with np.errstate(divide="ignore"):
+                    gap = np.where(rate > 0, rng.exponential(1.0, n_sim) / np.where(rate > 0, rate, 1.0), np.inf)
+                event = np.minimum(clock[j][rows, c] + gap, NEVER_DAYS)
+                clock[j][rows, c] = np.where(busy, event, clock[j][rows, c])
+                st = np.where(busy, np.maximum(event, ready), ready)
+                begin[rows, at, j] = st
+                ready = st + d
+                continue
             st = np.where(busy, np.maximum(free[:, j], ready), ready)
             begin[rows, at, j] = st
             ready = st + d
@@ -461,6 +515,7 @@ def settings_from_history(
     simulations: int = 1000,
     seed: int = 7,
     order: str = "given",
+    paced: bool = True,
 ) -> ForecastSettings:
     """Forecast settings from what the record shows; anything given replaces the measured value.
 
@@ -468,8 +523,10 @@ def settings_from_history(
     :data:`FALLBACK_PRODUCTIVITY` (and say "assumed").
     """
     clear_teams = dict(teams) if teams is not None else dict(history.teams.get("clearance", {}))
-    ts_teams = dict(survey_teams) if survey_teams is not None else dict(history.teams.get("ts", {}))
-    nts_teams = dict(history.teams.get("nts", {}))
+    measured = {step: history.intake[step].teams() if paced and step in history.intake else history.teams.get(step, {})
+                for step in ("nts", "ts")}  # fmt: skip
+    ts_teams = dict(survey_teams) if survey_teams is not None else dict(measured["ts"])
+    nts_teams = dict(measured["nts"])
     clear_prod = _step_rates(history, "clearance", set(clear_teams))
     for m, rate in FALLBACK_PRODUCTIVITY.items():
         clear_prod.setdefault(m, Productivity(m, rate, FALLBACK_CV, "assumed (nothing recorded)"))
@@ -487,7 +544,8 @@ def settings_from_history(
         nts_productivity=_step_rates(history, "nts", set(nts_teams)),
         shares=history.shares,
         order=order,
-        size_preference=history.size_preference,
+        size_preference=0.0 if paced and history.intake else history.size_preference,
+        intake=dict(history.intake) if paced else {},
     )
 
 

@@ -123,6 +123,74 @@ class Shares:
         ]
 
 
+#: size classes of the survey pace: decades of area up to 1 km², everything from 1 km² together
+SIZE_EDGES = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0)
+SIZE_NAMES = ("under 100 m²", "100–1,000 m²", "0.1–1 ha", "1–10 ha", "10–100 ha", "1 km² and more")
+
+
+def size_class(m2: np.ndarray | float) -> np.ndarray:
+    """Index into :data:`SIZE_NAMES` of each area."""
+    return np.searchsorted(np.asarray(SIZE_EDGES), np.asarray(m2, dtype=float), side="right")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How many open areas of each size a survey step took up, over how many working days.
+
+    A survey step's pace is a count of areas taken up per working day, per size
+    class, not m² per team-day: the record shows a team surveys a large area in
+    about the days it takes on a small one, and the released area hinges on how
+    many of the few large areas survey reaches, so those are counted on their
+    own (pooled with the small ones, the many small areas would set the pace of
+    the large). ``draws`` gives the rate's uncertainty from the count (a rate
+    measured from k areas in a window is known to about ±√k).
+    """
+
+    step: str
+    first: date  # the window it is measured over
+    last: date
+    days: float  # working days in the window
+    class_days: tuple[float, ...]  # working days of the window on which an area of each size class waited
+    entry_m2: tuple[float, ...]  # m² each area had when the step took it up
+    durations: tuple[float, ...]  # working days of the step's finished activities (any date up to ``last``)
+    method_areas: dict[str, int]  # areas taken up in the window by each method's activities
+    method_team_days: dict[str, float]  # team working days of each method's activities in the window
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Areas taken up in the window per size class."""
+        return np.bincount(size_class(np.asarray(self.entry_m2)), minlength=len(SIZE_NAMES))
+
+    def teams(self) -> dict[str, float]:
+        """Teams of each method at work on the step on average over the window."""
+        return {m: d / self.days for m, d in self.method_team_days.items() if self.days > 0 and d > 0}
+
+    def productivity(self, method: str) -> float:
+        """Areas a team of ``method`` took up per working day (what ``--teams`` scales)."""
+        d = self.method_team_days.get(method, 0.0)
+        return self.method_areas.get(method, 0) / d if d > 0 else 0.0
+
+    def draws(self, rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
+        """Rate per size class (areas per working day), one row per simulation.
+
+        Gamma(k + ½, 1 / days): the Jeffreys posterior of a Poisson rate seen as
+        k events in ``days``. A class with no area taken up keeps a small
+        chance (½ an area per window) instead of none: not having happened in
+        eight months is not proof it never will.
+        """
+        k = self.counts.astype(float)
+        days = np.maximum(np.asarray(self.class_days, dtype=float), 1.0)
+        return rng.gamma(k[None, :] + 0.5, 1.0, size=(n, len(k))) / days[None, :] * scale
+
+    def describe(self) -> str:
+        k = self.counts
+        parts = ", ".join(f"{k[i]} of {SIZE_NAMES[i]}" for i in range(len(k)) if k[i])
+        return (
+            f"{STEP_NAMES[self.step]} took up {int(k.sum())} areas in {self.days:.0f} working days "
+            f"({self.first} to {self.last}): {parts or 'none'}"
+        )
+
+
 @dataclass
 class History:
     """Everything the forecast takes from the record, as known on ``as_of``."""
@@ -135,6 +203,7 @@ class History:
     windows: dict[str, tuple[date, date]] = field(default_factory=dict)  # step → capacity window
     window_days: int = 365
     size_preference: float = 0.0  # fitted: survey picks open areas with weight area ** this
+    intake: dict[str, Intake] = field(default_factory=dict)  # step → open area taken up per day (nts, ts)
 
 
 def working_days(first: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -268,7 +337,79 @@ def measure(act: pd.DataFrame, versions: pd.DataFrame, as_of: date, *, window_da
         index=pd.Index(open_["uid"].to_numpy() if len(open_) else [], name="uid"),
     )
     pref = _size_preference(ts, versions, states)
-    return History(as_of, work, shares, rates, teams, windows, window_days, pref)
+    intake = {step: i for step in ("nts", "ts") if (i := _intake(step, started, states, as_of, window_days))}
+    return History(as_of, work, shares, rates, teams, windows, window_days, pref, intake)
+
+
+def _intake(step: str, started: pd.DataFrame, states: _States, as_of: date, window_days: int) -> Intake | None:
+    """Areas the step took up over the window (see :class:`Intake`); None if it never started.
+
+    The window is the last ``window_days`` before ``as_of``, or from the step's
+    first start if later; an area counts once, on the day the step first
+    started on it, with the remaining area it had the day before. Team days are
+    counted inside the window, including work still under way on ``as_of``.
+    """
+    g = started[started["step"] == step].sort_values("start_date")
+    if not len(g):
+        return None
+    first = max(min(g["start_date"]), as_of - timedelta(days=window_days))
+    entry = g.drop_duplicates("hazard_area_uid")
+    entry = entry[entry["start_date"] >= first]
+    m2 = [states.remaining(r.hazard_area_uid, r.start_date - timedelta(days=1)) for r in entry.itertuples()]
+    done = g[[e is not None and e <= as_of for e in g["end_date"]]]
+    durations = working_days(done["start_date"].to_numpy(), np.array(list(done["end_date"]), dtype="datetime64[D]"))
+    ends = np.array([min(e, as_of) if e is not None else as_of for e in g["end_date"]], dtype="datetime64[D]")
+    begins = np.array([max(s_, first) for s_ in g["start_date"]], dtype="datetime64[D]")
+    g = g.assign(team_days=working_days(begins, ends).astype(float))
+    return Intake(
+        step,
+        first,
+        as_of,
+        float(working_days(np.array([first]), np.array([as_of]))[0]),
+        _waiting_days(step, started, states, first, as_of),
+        tuple(float(x) for x in m2),
+        tuple(float(x) for x in durations if x > 0),
+        {str(k): int(v) for k, v in entry.groupby("method").size().items()},
+        {str(k): float(v) for k, v in g[g["team_days"] > 0].groupby("method")["team_days"].sum().items()},
+    )
+
+
+def _waiting_days(step: str, started: pd.DataFrame, states: _States, first: date, as_of: date) -> tuple[float, ...]:
+    """Working days from ``first`` to ``as_of`` on which at least one area of each size class waited for the step.
+
+    An area waits from when it was recorded (for TS: from the end of its NTS,
+    if it had one) until the step starts on it or it is closed; for NTS only
+    SHAs wait. A rate counted over the days something of that size was waiting,
+    not over the whole window, does not dilute the pace of the large areas NTS
+    only handed over in mid-window.
+    """
+    start_of = started[started["step"] == step].groupby("hazard_area_uid")["start_date"].min().to_dict()
+    prior = started[started["step"] == "nts"] if step == "ts" else started.iloc[0:0]
+    prior_end: dict[str, date | None] = {}
+    for r in prior.itertuples(index=False):
+        e = r.end_date if r.end_date is not None and r.end_date <= as_of else None
+        prior_end[r.hazard_area_uid] = prior_end.get(r.hazard_area_uid, e)
+    span = (as_of - first).days + 1
+    days = np.arange(np.datetime64(first, "D"), np.datetime64(first, "D") + span)
+    busday = np.is_busday(days, weekmask=WEEKMASK)
+    waiting = np.zeros((len(SIZE_NAMES), span), dtype=bool)
+    for uid, g in states.by_uid.items():
+        g = g[g["date_of_information"] <= as_of]
+        if not len(g) or (step == "nts" and g.iloc[0]["classification"] != SHA):
+            continue
+        lo = max(first, g.iloc[0]["date_of_information"])
+        if uid in prior_end:
+            if prior_end[uid] is None:
+                continue
+            lo = max(lo, prior_end[uid])  # type: ignore[type-var]
+        closed = g.loc[g["status"] == "closed", "date_of_information"]
+        hi = min([as_of, *closed, *([start_of[uid]] if uid in start_of else [])])
+        if hi < lo:
+            continue
+        size = states.remaining(uid, hi - timedelta(days=1)) if uid in start_of else states.remaining(uid, hi)
+        c = int(size_class(size))
+        waiting[c, (lo - first).days : (hi - first).days + 1] = True
+    return tuple(float((w & busday).sum()) for w in waiting)
 
 
 def _size_preference(ts: pd.DataFrame, versions: pd.DataFrame, states: _States) -> float:
