@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import pandas as pd
+
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
 from safeground.landrelease import pipeline as lp
@@ -39,6 +41,14 @@ class Backtest:
     cleared_only_p50: float  # the old reading: every remaining m² cleared, at the clearance teams' pace
     district_p50: date  # the forecast's district completion date (P50), made on the cut date
     notes: list[str] = field(default_factory=list)
+    forecast: lf.Forecast | None = field(default=None, repr=False, compare=False)
+    #: m² of the areas open on the cut date released by each month end up to ``end`` (the record's answer)
+    truth_curve: pd.Series | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def width(self) -> float:
+        """P90 − P10 relative to the truth: how wide the range is for what happened."""
+        return (self.p90 - self.p10) / self.truth if self.truth > 0 else float("inf")
 
     @property
     def inside(self) -> bool:
@@ -50,7 +60,7 @@ class Backtest:
             f"forecast on {self.cut} of the area released by {self.end}: P10 {self.p10 / km:.2f}, "
             f"P50 {self.p50 / km:.2f}, P90 {self.p90 / km:.2f} km² of {self.open_m2 / km:.2f} km² open; "
             f"released {self.truth / km:.2f} km² — {'inside' if self.inside else 'OUTSIDE'} P10–P90 "
-            f"(all-clearance reading: {self.cleared_only_p50 / km:.2f} km²)"
+            f"(range {self.width:.2f}× the truth; all-clearance reading: {self.cleared_only_p50 / km:.2f} km²)"
         )
 
 
@@ -88,14 +98,19 @@ def backtest(
     old_settings = lf.settings_from_history(hist, simulations=simulations, seed=seed, order="random")
     old_settings.shares = None
     old = lf.simulate(hist.work.sort_index(), old_settings).released_by(end)
-    then = la.remaining_on(versions, end).set_index("uid")
-    left = then.loc[hist.work.index]
-    left_m2 = left["remaining_m2"].where(left["status"] != "closed", 0.0)
-    truth = float(hist.work["remaining_m2"].sum() - left_m2.sum())
+    open_m2 = float(hist.work["remaining_m2"].sum())
+
+    def released(when: date) -> float:
+        left = la.remaining_on(versions, when).set_index("uid").loc[hist.work.index]
+        return open_m2 - float(left["remaining_m2"].where(left["status"] != "closed", 0.0).sum())
+
+    truth = released(end)
+    months = [cut, *(d.date() for d in pd.date_range(cut, end, freq="ME")), end]
+    curve = pd.Series([released(d) for d in months], index=pd.to_datetime(months))
     return Backtest(
         cut=cut,
         end=end,
-        open_m2=float(hist.work["remaining_m2"].sum()),
+        open_m2=open_m2,
         p10=rb["p10"],
         p50=rb["p50"],
         p90=rb["p90"],
@@ -103,4 +118,6 @@ def backtest(
         cleared_only_p50=old["p50"],
         district_p50=fc.district["p50"],
         notes=fc.notes,
+        forecast=fc,
+        truth_curve=curve,
     )

@@ -516,9 +516,14 @@ def settings_from_history(
     seed: int = 7,
     order: str = "given",
     paced: bool = True,
+    all_clearance: bool = False,
 ) -> ForecastSettings:
     """Forecast settings from what the record shows; anything given replaces the measured value.
 
+    ``all_clearance`` plans every remaining m² as clearance (the old reading, for
+    comparison and the known-answer check). Survey steps are paced by the areas
+    they took up per size class (:class:`~safeground.landrelease.pipeline.Intake`)
+    unless ``paced`` is False (the team-day model with a fitted size preference).
     Clearance methods with teams but nothing recorded fall back to
     :data:`FALLBACK_PRODUCTIVITY` (and say "assumed").
     """
@@ -542,7 +547,7 @@ def settings_from_history(
         survey_productivity=_step_rates(history, "ts", set(ts_teams)),
         nts_teams=nts_teams,
         nts_productivity=_step_rates(history, "nts", set(nts_teams)),
-        shares=history.shares,
+        shares=None if all_clearance else history.shares,
         order=order,
         size_preference=0.0 if paced and history.intake else history.size_preference,
         intake=dict(history.intake) if paced else {},
@@ -554,6 +559,17 @@ def assumptions(history: History, settings: ForecastSettings) -> list[str]:
     lines = ["Shares of area released: " + "; ".join(settings.shares.describe() if settings.shares else ["none"]) + "."]
     for step in STEPS:
         teams, prod = settings.step(step)
+        intake = settings.intake.get(step)
+        if intake is not None:
+            per = ", ".join(f"{n:.1f} {m} ({intake.productivity(m) * 20:.1f} areas per team-month)"
+                            for m, n in sorted(teams.items()) if n > 0)  # fmt: skip
+            measured = {m: round(v, 6) for m, v in intake.teams().items()}
+            how = "teams measured" if {m: round(v, 6) for m, v in teams.items()} == measured else "teams given"
+            lines.append(
+                f"{STEP_NAMES[step].capitalize()}: {intake.describe()}; each size class kept at its pace "
+                f"(rate from the count, Poisson); teams {per or 'none'} ({how})."
+            )
+            continue
         parts = [f"{n:.1f} {m} teams, {prod[m].describe()}" for m, n in sorted(teams.items()) if n > 0 and m in prod]
         window = history.windows.get(step)
         if teams != history.teams.get(step, {}):
