@@ -329,7 +329,7 @@ def test_plan_commands_rank_and_forecast_from_the_store(demo_dir, tmp_path):
     # constant productivity large enough for everything in one working day: the start day itself
     total = ranked["remaining_m2"].sum()
     res = run_cli(
-        "plan", "forecast", "--store", store, "--teams", "manual=1", "--productivity",
+        "plan", "forecast", "--store", store, "--all-clearance", "--teams", "manual=1", "--productivity",
         f"manual={total * 1.01:.0f}:0", "--start", "2025-03-03",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr

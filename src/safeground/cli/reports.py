@@ -77,7 +77,9 @@ def report(
     area: Annotated[str | None, typer.Option(help="Casualties: an admin area (name or uid).")] = None,
     weights: Annotated[Path | None, typer.Option(help="Priority weights: a TOML, YAML or JSON file.")] = None,
     risk: Annotated[Path | None, typer.Option(help="Predicted risk per hazard area: CSV with uid,risk.")] = None,
-    teams: Annotated[str, typer.Option(help="Teams by method.")] = "manual=4,mechanical=1,mine_detection_dog=2",
+    teams: Annotated[
+        str | None, typer.Option(help="Clearance teams by method (default: measured), e.g. manual=4,mechanical=1.")
+    ] = None,
     productivity: Annotated[
         str | None, typer.Option(help="m² per team per day by method, e.g. manual=60,mechanical=1500:0.3 (:cv).")
     ] = None,
@@ -99,7 +101,7 @@ def report(
     plan = PlanningInputs(
         weights=load_weights(weights),
         risk=_risk(risk, store),  # type: ignore[arg-type]
-        teams=lf.parse_teams(teams),
+        teams=None if teams is None else lf.parse_teams(teams),
         productivity=None if productivity is None else lf.parse_productivity(productivity),
         simulations=simulations,
     )
@@ -272,11 +274,19 @@ def plan_priorities(
 @plan_app.command("forecast")
 def plan_forecast(
     store: StoreOpt = "demo.gpkg",
-    teams: Annotated[str, typer.Option(help="Teams by method.")] = "manual=4,mechanical=1,mine_detection_dog=2",
-    productivity: Annotated[
-        str | None, typer.Option(help="m² per team per day by method (default: measured), e.g. manual=60:0.3.")
+    teams: Annotated[
+        str | None, typer.Option(help="Clearance teams by method (default: measured), e.g. manual=4,mechanical=1.")
     ] = None,
-    start: Annotated[str | None, typer.Option(help="First working day (default: after the last activity).")] = None,
+    survey_teams: Annotated[
+        str | None, typer.Option(help="Technical survey teams by method (default: measured), e.g. manual=2.")
+    ] = None,
+    productivity: Annotated[
+        str | None, typer.Option(help="Clearance m²/team/day by method (default: measured), e.g. manual=60:0.3.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First working day (default: after the last record).")] = None,
+    all_clearance: Annotated[
+        bool, typer.Option(help="Plan every remaining m² as clearance (the old reading, for comparison).")
+    ] = False,
     simulations: Annotated[int, typer.Option(min=1, max=100000)] = 1000,
     weights: WeightsOpt = None,
     risk: RiskOpt = None,
@@ -284,26 +294,60 @@ def plan_forecast(
     fmt: FormatOpt = "table",
     out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
 ) -> None:
-    """When each area and the district will be released: P10/P50/P90 dates (Monte Carlo)."""
-    import pandas as pd
+    """When each area and the district will be released: P10/P50/P90 dates, from what the record shows.
 
-    from safeground.landrelease import accounting as la
+    Each open area goes through the steps it still needs (NTS, TS, clearance)
+    at the shares and paces measured on the record; the assumptions are printed
+    with what they were measured on.
+    """
     from safeground.landrelease import forecast as lf
+    from safeground.landrelease import pipeline as lp
     from safeground.storage.base import open_store
 
     ranking, _ = _ranking(store, weights, risk)
     with open_store(store, create=False, readonly=True) as s:
-        act = la.activities_frame(s)
-    prod = lf.parse_productivity(productivity) if productivity else lf.productivity_from_activities(act)
-    first = _date(start, "--start")
-    if first is None:
-        first = (pd.Timestamp(max(act["released_on"])) + pd.Timedelta(days=1)).date() if len(act) else date.today()
-    settings = lf.ForecastSettings(lf.parse_teams(teams), prod, first, simulations=simulations)
-    fc = lf.simulate(ranking.set_index("uid")["remaining_m2"], settings)  # type: ignore[attr-defined]
+        hist = lp.history_of(s)
+    fc = lf.forecast_from_history(
+        hist,
+        list(ranking["uid"]),  # type: ignore[index]
+        teams=None if teams is None else lf.parse_teams(teams),
+        survey_teams=None if survey_teams is None else lf.parse_teams(survey_teams),
+        productivity=lf.parse_productivity(productivity) if productivity else None,
+        start=_date(start, "--start"),
+        simulations=simulations,
+        all_clearance=all_clearance,
+    )
+    first = fc.settings.start
     _show(fc.areas if fmt == "csv" else fc.areas.head(top), fmt, f"Completion forecast from {first}", out)
     if fmt == "table":
-        for p in prod.values():
-            if p.method in settings.teams:
-                console.print(f"{p.method}: {p.m2_per_team_day:,.0f} m²/team/day, variation {p.cv:.0%} ({p.source})")
+        for line in fc.notes:
+            console.print(line)
         d = fc.district
         console.print(f"[bold]district released[/]: P10 {d['p10']}, P50 {d['p50']}, P90 {d['p90']}")
+
+
+@plan_app.command("backtest")
+def plan_backtest(
+    store: StoreOpt = "demo.gpkg",
+    cut: Annotated[str | None, typer.Option(help="Forecast as of (default: mid-operations).")] = None,
+    simulations: Annotated[int, typer.Option(min=1, max=100000)] = 1000,
+    png: Annotated[Path | None, typer.Option(help="Write the fan chart (forecast band and the record) here.")] = None,
+) -> None:
+    """Is the forecast honest? Forecast from the record up to --cut and compare with what was released by the end."""
+    import matplotlib.pyplot as plt
+
+    from safeground.landrelease.backtest import backtest
+    from safeground.landrelease.charts import fan_chart
+    from safeground.storage.base import open_store
+
+    with open_store(store, create=False, readonly=True) as s:
+        b = backtest(s, cut=_date(cut, "--cut"), simulations=simulations)
+    for line in b.notes:
+        console.print(line)
+    console.print(f"[bold]{b.line()}[/]")
+    if png is not None and b.forecast is not None:
+        title = f"Backtest: forecast on {b.cut} from the record up to then, and what was released"
+        fig = fan_chart(b.forecast, b.end, truth=b.truth_curve, open_m2=b.open_m2, title=title)
+        fig.savefig(png, dpi=130)
+        plt.close(fig)
+        console.print(f"fan chart: {png}")

@@ -1,17 +1,35 @@
 """When will each hazard area, and the district, be released? A range, not a date.
 
-All teams work through the open areas together, in priority order (a large area
-is shared between teams, as programmes do): area k is released when the teams'
-combined daily output has covered the remaining m² of areas 1…k.
+Land is released in steps (IMAS 07.11): non-technical survey (NTS) cancels
+suspected area with no evidence, technical survey (TS) reduces the clean part of
+what is left, and only the rest is cleared. The forecast follows each open area
+through the steps it still needs (see :mod:`safeground.landrelease.pipeline`):
 
-Productivity (m² per team per working day, by method) is either
-given or measured from the recorded activities; its day-to-day spread is the
-uncertainty. A Monte Carlo run draws each area's productivity from a lognormal
-distribution with the measured (or given) mean and coefficient of variation and
-reports the 10th, 50th and 90th percentile completion dates.
+* an SHA not yet surveyed: NTS cancels a share of it, TS reduces a share of
+  what is left, the rest is cleared;
+* an area already surveyed (or a CHA): TS reduces a share, the rest is cleared;
+* an area whose TS is done or whose clearance has started: cleared.
 
-With a coefficient of variation of 0 the simulation is deterministic and gives
-the exact date: that case is the known-answer test.
+The shares and the rates (m² a team puts through a step per working day, by
+method) are measured from the record, and each step has its own teams. Each
+step works the areas in priority order, all its teams together (a large area
+is shared between teams, as programmes do); an area enters a step once it has
+left the previous one, so survey runs ahead of clearance as it does in the
+field. Released area accrues as a step works through an area.
+
+Uncertainty: every simulation draws the shares and the rates from a bootstrap
+over the hazard areas and activities they were measured on (the range those
+rates could take given what was recorded); a rate given by hand instead carries
+a coefficient of variation, drawn per area (mean-preserving on the time an area
+takes). The simulations give P10/P50/P90 completion dates per area and for the
+district, and the released area by any date (:meth:`Forecast.released_by`),
+which the backtest compares with what the record shows happened
+(:mod:`safeground.landrelease.backtest`).
+
+With no shares (``shares=None``) every remaining m² is cleared: the old,
+conservative reading, kept for comparison. With a coefficient of variation of 0
+and given rates the simulation is deterministic and gives the exact date: that
+case is the known-answer test.
 """
 
 from __future__ import annotations
@@ -23,62 +41,171 @@ import numpy as np
 import pandas as pd
 
 from safeground.errors import InvalidInput, Problem
+from safeground.landrelease.pipeline import (
+    CHA,
+    MIN_ACTIVITIES,
+    SHA,
+    SIZE_NAMES,
+    STEP_NAMES,
+    STEPS,
+    History,
+    Intake,
+    Shares,
+    size_class,
+    working_days,
+)
 
 #: numpy weekmask for working days: Monday to Saturday, as most clearance programmes work.
 DEFAULT_WEEKMASK = "1111110"
-#: productivity assumed when nothing is recorded for a method (m² per team per working day)
+#: clearance productivity assumed when nothing is recorded for a method (m² per team per working day)
 FALLBACK_PRODUCTIVITY = {"manual": 60.0, "mechanical": 1500.0, "mine_detection_dog": 600.0}
+#: working days after which an area a paced step has not reached counts as never reached (~300 years)
+NEVER_DAYS = 100_000.0
 #: coefficient of variation assumed when fewer than three activities measure a method
 FALLBACK_CV = 0.5
 
 
+def _fit_exponent(m2: np.ndarray, days: np.ndarray) -> float:
+    """Slope of log team-days on log area, kept within 0 (time independent of size) and 1 (proportional)."""
+    x, y = np.log(m2), np.log(days)
+    if len(x) < MIN_ACTIVITIES or np.ptp(x) <= 0:
+        return 1.0
+    slope = float(np.cov(x, y, bias=True)[0, 1] / np.var(x))
+    return float(np.clip(slope, 0.0, 1.0))
+
+
 @dataclass(frozen=True)
 class Productivity:
+    """How many team working days a step takes on an area of a given size.
+
+    Team days = ``ref_m2 / m2_per_team_day × (area / ref_m2) ** exponent``: with
+    exponent 1 (a given rate) time is proportional to area; measured on the
+    record, the exponent is the slope of log team-days on log area (0–1),
+    because survey in particular does not take ten times longer on an area ten
+    times larger — planning it as if it did would promise years of survey the
+    record never needed. The scale is set so that the recorded activities'
+    team days add up (ratio of sums), so teams × pace reproduces the m² per day
+    the record shows.
+
+    ``m2`` and ``days`` are the recorded activities it was measured on; when they
+    are given the forecast bootstraps over them (refitting the exponent and the
+    scale) instead of drawing the coefficient of variation, which would count
+    their spread twice.
+    """
+
     method: str
-    m2_per_team_day: float
-    cv: float  # coefficient of variation of daily productivity between areas
+    m2_per_team_day: float  # pace on an area of ref_m2
+    cv: float  # coefficient of variation of productivity between activities
     source: str  # "recorded (n activities)", "given", "assumed"
+    m2: tuple[float, ...] = ()
+    days: tuple[float, ...] = ()
+    exponent: float = 1.0
+    ref_m2: float = 10_000.0
+    proportional: bool = True  # the exponent stays 1 in the bootstrap
+
+    def team_days(self, area: np.ndarray, rate: np.ndarray | float, exponent: np.ndarray | float) -> np.ndarray:
+        return self.ref_m2 / rate * np.power(np.maximum(area, 0.0) / self.ref_m2, exponent)
+
+    def draws(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pace at ref_m2, exponent) per simulation: fixed when given, bootstrapped when measured."""
+        if not self.m2:
+            return np.full(n, self.m2_per_team_day), np.full(n, self.exponent)
+        m2, days = np.asarray(self.m2), np.asarray(self.days)
+        rate, expo = np.empty(n), np.empty(n)
+        for i in range(n):
+            idx = rng.integers(0, len(m2), size=len(m2))
+            expo[i] = 1.0 if self.proportional else _fit_exponent(m2[idx], days[idx])
+            rate[i] = _pace(m2[idx], days[idx], expo[i], self.ref_m2)
+        return rate, expo
+
+    def describe(self) -> str:
+        if self.exponent == 1.0:
+            return f"{self.m2_per_team_day:,.0f} m²/team/day ({self.source})"
+        big = self.team_days(np.array(100 * self.ref_m2), self.m2_per_team_day, self.exponent)
+        return (
+            f"{self.ref_m2 / self.m2_per_team_day:,.1f} team-days for {self.ref_m2:,.0f} m², "
+            f"{float(big):,.1f} for {100 * self.ref_m2:,.0f} m² (time ∝ area^{self.exponent:.2f}; {self.source})"
+        )
+
+
+def _pace(m2: np.ndarray, days: np.ndarray, exponent: float, ref: float) -> float:
+    """Pace at ``ref`` m² such that the model's team days on the recorded areas add up to the recorded ones."""
+    return float(ref * np.power(m2 / ref, exponent).sum() / days.sum())
+
+
+def productivity_from_samples(
+    method: str, m2: tuple[float, ...], days: tuple[float, ...], what: str, *, proportional: bool = False
+) -> Productivity:
+    """Effort model fitted on recorded activities (exponent, then the scale by ratio of sums).
+
+    ``proportional`` fixes the exponent at 1: clearance searches every m², so
+    its time is proportional to area whatever a few short tasks suggest.
+
+    The mean of per-activity rates would let a few short activities on large
+    areas set the pace; the ratio is what the team days actually achieved.
+    """
+    a, d = np.asarray(m2, dtype=float), np.asarray(days, dtype=float)
+    rate = a / d
+    cv = float(rate.std(ddof=1) / rate.mean()) if len(rate) >= 3 else FALLBACK_CV
+    ref = float(np.median(a))
+    expo = 1.0 if proportional else _fit_exponent(a, d)
+    pace = _pace(a, d, expo, ref)
+    return Productivity(method, pace, cv, f"recorded ({len(a)} {what})", tuple(a), tuple(d), expo, ref, proportional)
+
+
+def productivity_from_activities(act: pd.DataFrame) -> dict[str, Productivity]:
+    """m² cleared per team per working day by method, from finished clearance activities of hazard areas.
+
+    Each activity counts as one team for its duration (start to end, working
+    days). Activities without a hazard area (route clearance of road corridors,
+    EOD spot tasks) are left out: a road corridor's pace says nothing about area
+    clearance. Methods with nothing recorded fall back to
+    :data:`FALLBACK_PRODUCTIVITY` and say so.
+    """
+    out: dict[str, Productivity] = {}
+    work = act[(act["activity_type"] == "clearance") & act["end_date"].notna() & act["hazard_area_uid"].notna()]
+    for method, g in work.groupby("method"):
+        days = working_days(g["start_date"].to_numpy(), np.array(list(g["end_date"]), dtype="datetime64[D]"))
+        m2 = g["cleared_m2"].to_numpy(dtype=float)
+        ok = (days > 0) & (m2 > 0)
+        if ok.any():
+            out[str(method)] = productivity_from_samples(
+                str(method), tuple(m2[ok]), tuple(days[ok].astype(float)), "activities", proportional=True
+            )
+    for method, rate in FALLBACK_PRODUCTIVITY.items():
+        out.setdefault(method, Productivity(method, rate, FALLBACK_CV, "assumed (nothing recorded)"))
+    return out
 
 
 @dataclass
 class ForecastSettings:
-    teams: dict[str, int]  # method → teams available
-    productivity: dict[str, Productivity]
+    """Teams and rates per step. ``teams``/``productivity`` are clearance (the only step when ``shares`` is None)."""
+
+    teams: dict[str, float]  # method → clearance teams available
+    productivity: dict[str, Productivity]  # clearance
     start: date
     simulations: int = 1000
     weekmask: str = DEFAULT_WEEKMASK
     seed: int = 7
     holidays: list[date] = field(default_factory=list)
+    survey_teams: dict[str, float] = field(default_factory=dict)  # TS teams by method
+    survey_productivity: dict[str, Productivity] = field(default_factory=dict)
+    nts_teams: dict[str, float] = field(default_factory=dict)  # NTS teams by method
+    nts_productivity: dict[str, Productivity] = field(default_factory=dict)
+    shares: Shares | None = None  # None: no survey; every remaining m² is cleared
+    #: "given": the areas are worked in the order given (priority); "random": in an order drawn per
+    #: simulation, when the order is not known (a backtest cannot know a past day's priorities)
+    order: str = "given"
+    size_preference: float = 0.0  # random order: how much larger areas tend to be taken up first (0–1)
+    #: survey steps paced by open area taken up per day (nts, ts); teams of those steps scale the pace
+    intake: dict[str, Intake] = field(default_factory=dict)
 
-
-def productivity_from_activities(act: pd.DataFrame) -> dict[str, Productivity]:
-    """m² cleared per team per working day by method, from finished clearance activities.
-
-    Each activity counts as one team for its duration (start to end, working days);
-    the mean and the coefficient of variation across activities are returned.
-    Technical survey is left out on purpose: it "reduces" large areas in days
-    because most of the ground was never mined, so its rate would promise
-    completion far too early. Planning the remaining area as if it had to be
-    cleared is the conservative reading.
-    """
-    out: dict[str, Productivity] = {}
-    work = act[(act["activity_type"] == "clearance") & act["end_date"].notna()]
-    for method, g in work.groupby("method"):
-        days = np.busday_count(
-            g["start_date"].to_numpy(dtype="datetime64[D]"),
-            (g["end_date"].to_numpy(dtype="datetime64[D]") + np.timedelta64(1, "D")),
-            weekmask=DEFAULT_WEEKMASK,
-        )
-        m2 = g["cleared_m2"].to_numpy(dtype=float)
-        ok = (days > 0) & (m2 > 0)
-        rate = m2[ok] / days[ok]
-        if len(rate) == 0:
-            continue
-        cv = float(rate.std(ddof=1) / rate.mean()) if len(rate) >= 3 else FALLBACK_CV
-        out[str(method)] = Productivity(str(method), float(rate.mean()), cv, f"recorded ({len(rate)} activities)")
-    for method, rate in FALLBACK_PRODUCTIVITY.items():
-        out.setdefault(method, Productivity(method, rate, FALLBACK_CV, "assumed (nothing recorded)"))
-    return out
+    def step(self, name: str) -> tuple[dict[str, float], dict[str, Productivity]]:
+        if name == "clearance":
+            return self.teams, self.productivity
+        if name == "ts":
+            return self.survey_teams, self.survey_productivity
+        return self.nts_teams, self.nts_productivity
 
 
 def parse_teams(text: str) -> dict[str, int]:
@@ -120,10 +247,35 @@ def parse_productivity(text: str, default_cv: float = FALLBACK_CV) -> dict[str, 
 
 @dataclass
 class Forecast:
-    areas: pd.DataFrame  # uid, remaining_m2, p10, p50, p90 (dates)
+    """Simulated release of the open areas: dates per area and for the district, released area by any date."""
+
+    areas: pd.DataFrame  # uid, step, remaining_m2, to_clear_m2 (mean), p10, p50, p90 (dates)
     district: dict[str, date]  # p10, p50, p90
     settings: ForecastSettings
-    team_methods: list[str]
+    team_methods: list[str]  # clearance methods with teams
+    notes: list[str] = field(default_factory=list)  # what was assumed, in words
+    _begin: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)), repr=False)  # working days
+    _duration: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)), repr=False)
+    _released: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)), repr=False)  # m²
+
+    def released_samples(self, when: date) -> np.ndarray:
+        """m² released from the forecast areas by the end of ``when``, one value per simulation."""
+        if not self._released.size:
+            return np.zeros(max(1, self.settings.simulations))
+        s = self.settings
+        first = np.busday_offset(np.datetime64(s.start, "D"), 0, roll="forward", weekmask=s.weekmask,
+                                 holidays=np.array(s.holidays, dtype="datetime64[D]"))  # fmt: skip
+        t = float(np.busday_count(first, np.datetime64(when, "D") + np.timedelta64(1, "D"), weekmask=s.weekmask,
+                                  holidays=np.array(s.holidays, dtype="datetime64[D]")))  # fmt: skip
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(self._duration > 0, (t - self._begin) / self._duration, (t >= self._begin) * 1.0)
+        return (self._released * np.clip(frac, 0.0, 1.0)).sum(axis=(1, 2))
+
+    def released_by(self, when: date) -> dict[str, float]:
+        """P10/P50/P90 and mean of the m² released by the end of ``when``."""
+        x = self.released_samples(when)
+        p10, p50, p90 = np.percentile(x, [10, 50, 90])
+        return {"p10": float(p10), "p50": float(p50), "p90": float(p90), "mean": float(x.mean())}
 
 
 def _check(settings: ForecastSettings) -> list[str]:
@@ -138,30 +290,176 @@ def _check(settings: ForecastSettings) -> list[str]:
             )
         elif settings.productivity[m].m2_per_team_day <= 0:
             problems.append(Problem("productivity", m, "m2_per_team_day", "must be above 0", m))
-        methods += [m] * max(n, 0)
+        if n > 0:
+            methods.append(m)
     if not methods and not problems:
-        problems.append(Problem("teams", "all", "number", "at least one team is needed", 0))
+        problems.append(Problem("teams", "all", "number", "at least one clearance team is needed", 0))
     if problems:
         raise InvalidInput(problems)
     return methods
 
 
-def simulate(remaining_m2: pd.Series, settings: ForecastSettings) -> Forecast:
-    """Monte Carlo completion dates; ``remaining_m2`` is indexed by hazard uid in priority order."""
+def _work_frame(work: pd.Series | pd.DataFrame, survey: bool) -> pd.DataFrame:
+    """Areas in priority order with the next step each needs; a Series of m² means clearance only."""
+    if isinstance(work, pd.Series):
+        frame = pd.DataFrame({"remaining_m2": work.astype(float), "classification": CHA, "step": "clearance"})
+    else:
+        frame = work[["remaining_m2", "classification", "step"]].copy()
+    if not survey:
+        frame["step"] = "clearance"
+    return frame
+
+
+def _durations(
+    proc: np.ndarray, teams: dict[str, float], prod: dict[str, Productivity], rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
+    """Working days the step's teams together take on each area (per simulation); False when it has no teams.
+
+    Teams of several methods on one area add their paces (areas per day).
+    """
+    n_sim, k = proc.shape
+    speed = np.zeros((n_sim, k))  # areas per working day
+    have = False
+    for m, n in sorted(teams.items()):
+        if n <= 0 or m not in prod:
+            continue
+        have = True
+        p = prod[m]
+        rate, expo = p.draws(rng, n_sim)
+        td = p.team_days(proc, rate[:, None], expo[:, None])
+        cv = 0.0 if p.m2 else p.cv
+        if cv > 0:
+            # team days lognormal with the model's mean: the expected duration is kept (no Jensen inflation)
+            sigma = np.sqrt(np.log1p(cv**2))
+            td = td * np.exp(-(sigma**2) / 2 + sigma * rng.standard_normal((n_sim, k)))
+        with np.errstate(divide="ignore"):
+            speed += np.where(td > 0, n / td, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where((proc > 0) & (speed > 0), 1.0 / np.where(speed > 0, speed, 1.0), 0.0), have
+
+
+def _has_teams(settings: ForecastSettings, step: str) -> bool:
+    teams, prod = settings.step(step)
+    intake = settings.intake.get(step)
+    if intake is not None:
+        return any(n > 0 and intake.productivity(m) > 0 for m, n in teams.items())
+    return any(n > 0 and m in prod for m, n in teams.items())
+
+
+def _step_durations(proc: np.ndarray, step: str, settings: ForecastSettings, rng: np.random.Generator) -> np.ndarray:
+    """Working days the step takes on each area: the recorded durations (paced steps), or from team days."""
+    intake = settings.intake.get(step)
+    if intake is None:
+        return _durations(proc, *settings.step(step), rng)[0]
+    recorded = np.asarray(intake.durations or (1.0,))
+    return np.where(proc > 0, recorded[rng.integers(0, len(recorded), size=proc.shape)], 0.0)
+
+
+def _intake_rates(settings: ForecastSettings, step: str, rng: np.random.Generator, n_sim: int) -> np.ndarray | None:
+    """Areas per working day the step takes up, per simulation and size class; None for a team-paced step.
+
+    Teams other than the measured ones scale the measured rate by the areas per
+    team-day each method achieved.
+    """
+    intake = settings.intake.get(step)
+    if intake is None:
+        return None
+    teams, _ = settings.step(step)
+    measured = sum(intake.method_areas.values()) / max(intake.days, 1.0)
+    given = sum(n * intake.productivity(m) for m, n in teams.items() if n > 0)
+    return intake.draws(rng, n_sim, given / measured if measured > 0 else 0.0)
+
+
+def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Forecast:
+    """Monte Carlo release of ``work`` (indexed by hazard uid, in priority order).
+
+    ``work`` is either a Series of remaining m² (everything to be cleared) or a
+    frame with ``remaining_m2``, ``classification`` and ``step`` (the next step
+    the area needs: ``nts``, ``ts`` or ``clearance``), as
+    :func:`safeground.landrelease.pipeline.measure` returns it.
+    """
     methods = _check(settings)
+    survey = settings.shares is not None
+    frame = _work_frame(work, survey)
     n_sim = max(1, settings.simulations)
     rng = np.random.default_rng(settings.seed)
-    kinds = sorted(set(methods))
-    count = np.array([settings.teams[m] for m in kinds], dtype=float)
-    mean = np.array([settings.productivity[m].m2_per_team_day for m in kinds])
-    cv = np.array([settings.productivity[m].cv for m in kinds])
-    # lognormal with the given mean and coefficient of variation, drawn per area and method
-    sigma = np.sqrt(np.log1p(cv**2))
-    mu = np.log(mean) - sigma**2 / 2
-    m2 = remaining_m2.to_numpy(dtype=float)
-    z = rng.standard_normal((n_sim, len(m2), len(kinds)))
-    pool = (np.exp(mu + sigma * z) * count).sum(axis=2)  # m² per working day of all teams together
-    done = np.cumsum(m2 / pool, axis=1)  # working days until each area is released
+    k = len(frame)
+    area = frame["remaining_m2"].to_numpy(dtype=float)[None, :]
+    first_step = frame["step"].to_numpy()
+    is_sha = (frame["classification"].to_numpy() == SHA)[None, :]
+    notes: list[str] = []
+
+    have = {name: _has_teams(settings, name) for name in STEPS}
+    zero = np.zeros((n_sim, 1))
+    if survey:
+        sh = settings.shares
+        assert sh is not None
+        routed = rng.random((n_sim, k)) < sh.nts_surveyed.draws(rng, n_sim)[:, None]
+        c_nts = sh.nts_cancelled_sha.draws(rng, n_sim)[:, None]
+        r_sha = sh.ts_reduced_sha.draws(rng, n_sim)[:, None]
+        r_cha = sh.ts_reduced_cha.draws(rng, n_sim)[:, None]
+    else:
+        c_nts = r_sha = r_cha = zero
+        routed = np.zeros((n_sim, k), dtype=bool)
+    needs_nts = (first_step == "nts")[None, :] & is_sha & routed
+    needs_ts = np.isin(first_step, ["nts", "ts"])[None, :]
+    for name, need in (("nts", needs_nts), ("ts", needs_ts)):
+        if need.any() and not have[name]:
+            notes.append(f"no {STEP_NAMES[name]} teams: the areas waiting for it go on to the next step unsurveyed")
+    needs_nts = needs_nts & have["nts"]
+    needs_ts = needs_ts & have["ts"]
+
+    # m² each step puts through and releases, per simulation and area
+    proc = np.zeros((n_sim, k, 3))
+    rel = np.zeros((n_sim, k, 3))
+    proc[:, :, 0] = np.where(needs_nts, area, 0.0)
+    rel[:, :, 0] = proc[:, :, 0] * c_nts
+    after_nts = area - rel[:, :, 0]
+    proc[:, :, 1] = np.where(needs_ts, after_nts, 0.0)
+    rel[:, :, 1] = proc[:, :, 1] * np.where(is_sha, r_sha, r_cha)
+    proc[:, :, 2] = after_nts - rel[:, :, 1]
+    rel[:, :, 2] = proc[:, :, 2]
+    dur = np.stack([_step_durations(proc[:, :, j], s, settings, rng) for j, s in enumerate(STEPS)], axis=2)
+
+    # each step works the areas in order; an area enters a step once it has left the previous one
+    rows = np.arange(n_sim)
+    if settings.order == "random":
+        # drawn with weights area ** size_preference (0: every area equally likely to come next)
+        w = np.maximum(frame["remaining_m2"].to_numpy(dtype=float), 1.0) ** settings.size_preference
+        order = np.argsort(-np.log(rng.random((n_sim, k))) / w[None, :], axis=1)
+    else:
+        order = np.broadcast_to(np.arange(k), (n_sim, k))
+    # a paced survey step takes up the areas of each size class one by one, as a Poisson process at the
+    # class's rate (drawn per simulation): the next area of a class is taken up at the next event
+    paces = {j: _intake_rates(settings, s, rng, n_sim) for j, s in enumerate(STEPS)}
+    classes = {j: size_class(proc[:, :, j]) for j, p in paces.items() if p is not None}
+    clock = {j: np.zeros((n_sim, len(SIZE_NAMES))) for j in classes}
+    begin = np.zeros_like(dur)
+    release = np.zeros((n_sim, k))
+    free = np.zeros((n_sim, 3))
+    for i in range(k):
+        at = order[:, i]
+        ready = np.zeros(n_sim)
+        for j in range(3):
+            d = dur[rows, at, j]
+            busy = proc[rows, at, j] > 0
+            if j in classes:
+                c = classes[j][rows, at]
+                rate = paces[j][rows, c]  # type: ignore[index]
+                with np.errstate(divide="ignore"):
+                    gap = np.where(rate > 0, rng.exponential(1.0, n_sim) / np.where(rate > 0, rate, 1.0), np.inf)
+                event = np.minimum(clock[j][rows, c] + gap, NEVER_DAYS)
+                clock[j][rows, c] = np.where(busy, event, clock[j][rows, c])
+                st = np.where(busy, np.maximum(event, ready), ready)
+                begin[rows, at, j] = st
+                ready = st + d
+                continue
+            st = np.where(busy, np.maximum(free[:, j], ready), ready)
+            begin[rows, at, j] = st
+            ready = st + d
+            free[:, j] = np.where(busy, ready, free[:, j])
+        release[rows, at] = ready
+
     start = np.datetime64(settings.start, "D")
     hol = np.array(settings.holidays, dtype="datetime64[D]")
 
@@ -172,17 +470,141 @@ def simulate(remaining_m2: pd.Series, settings: ForecastSettings) -> Forecast:
         ends = np.busday_offset(first, np.maximum(whole - 1, 0), weekmask=settings.weekmask, holidays=hol)
         return [d.astype(date) for d in np.atleast_1d(ends)]
 
-    q = np.percentile(done, [10, 50, 90], axis=0) if len(remaining_m2) else np.zeros((3, 0))
+    q = np.percentile(release, [10, 50, 90], axis=0) if k else np.zeros((3, 0))
     areas = pd.DataFrame(
         {
-            "uid": remaining_m2.index,
-            "remaining_m2": remaining_m2.to_numpy(),
+            "uid": frame.index,
+            "step": frame["step"].to_numpy(),
+            "remaining_m2": frame["remaining_m2"].to_numpy(),
+            "to_clear_m2": proc[:, :, 2].mean(axis=0) if k else [],
             "p10": to_date(q[0]),
             "p50": to_date(q[1]),
             "p90": to_date(q[2]),
         }
     )
-    district_days = done[:, -1] if len(remaining_m2) else np.zeros(n_sim)
+    district_days = release.max(axis=1) if k else np.zeros(n_sim)
     dq = np.percentile(district_days, [10, 50, 90])
     district = dict(zip(("p10", "p50", "p90"), to_date(dq), strict=True))
-    return Forecast(areas, district, settings, methods)
+    return Forecast(areas, district, settings, methods, notes, begin, dur, rel)
+
+
+def _step_rates(history: History, step: str, methods: set[str]) -> dict[str, Productivity]:
+    """Measured rate per method; a method with few (or no) finished activities takes the step's pooled rate."""
+    recorded = history.rates.get(step, {})
+    all_m2 = tuple(x for m2, _ in recorded.values() for x in m2)
+    all_days = tuple(x for _, d in recorded.values() for x in d)
+    out: dict[str, Productivity] = {}
+    for m in sorted(methods | set(recorded)):
+        m2, days = recorded.get(m, ((), ()))
+        prop = step == "clearance"
+        if len(m2) >= MIN_ACTIVITIES:
+            out[m] = productivity_from_samples(m, m2, days, "activities", proportional=prop)
+        elif all_m2:
+            what = f"{STEP_NAMES[step]} activities, all methods pooled"
+            out[m] = productivity_from_samples(m, all_m2, all_days, what, proportional=prop)
+    return out
+
+
+def settings_from_history(
+    history: History,
+    *,
+    teams: dict[str, float] | None = None,
+    productivity: dict[str, Productivity] | None = None,
+    survey_teams: dict[str, float] | None = None,
+    start: date | None = None,
+    simulations: int = 1000,
+    seed: int = 7,
+    order: str = "given",
+    paced: bool = True,
+    all_clearance: bool = False,
+) -> ForecastSettings:
+    """Forecast settings from what the record shows; anything given replaces the measured value.
+
+    ``all_clearance`` plans every remaining m² as clearance (the old reading, for
+    comparison and the known-answer check). Survey steps are paced by the areas
+    they took up per size class (:class:`~safeground.landrelease.pipeline.Intake`)
+    unless ``paced`` is False (the team-day model with a fitted size preference).
+    Clearance methods with teams but nothing recorded fall back to
+    :data:`FALLBACK_PRODUCTIVITY` (and say "assumed").
+    """
+    clear_teams = dict(teams) if teams is not None else dict(history.teams.get("clearance", {}))
+    measured = {step: history.intake[step].teams() if paced and step in history.intake else history.teams.get(step, {})
+                for step in ("nts", "ts")}  # fmt: skip
+    ts_teams = dict(survey_teams) if survey_teams is not None else dict(measured["ts"])
+    nts_teams = dict(measured["nts"])
+    clear_prod = _step_rates(history, "clearance", set(clear_teams))
+    for m, rate in FALLBACK_PRODUCTIVITY.items():
+        clear_prod.setdefault(m, Productivity(m, rate, FALLBACK_CV, "assumed (nothing recorded)"))
+    if productivity:
+        clear_prod.update(productivity)
+    return ForecastSettings(
+        teams=clear_teams,
+        productivity=clear_prod,
+        start=start or (pd.Timestamp(history.as_of) + pd.Timedelta(days=1)).date(),
+        simulations=simulations,
+        seed=seed,
+        survey_teams=ts_teams,
+        survey_productivity=_step_rates(history, "ts", set(ts_teams)),
+        nts_teams=nts_teams,
+        nts_productivity=_step_rates(history, "nts", set(nts_teams)),
+        shares=None if all_clearance else history.shares,
+        order=order,
+        size_preference=0.0 if paced and history.intake else history.size_preference,
+        intake=dict(history.intake) if paced else {},
+    )
+
+
+def assumptions(history: History, settings: ForecastSettings) -> list[str]:
+    """What the forecast assumed, in words: shares, rates and teams, each with what it was measured on."""
+    lines = ["Shares of area released: " + "; ".join(settings.shares.describe() if settings.shares else ["none"]) + "."]
+    for step in STEPS:
+        teams, prod = settings.step(step)
+        intake = settings.intake.get(step)
+        if intake is not None:
+            per = ", ".join(f"{n:.1f} {m} ({intake.productivity(m) * 20:.1f} areas per team-month)"
+                            for m, n in sorted(teams.items()) if n > 0)  # fmt: skip
+            measured = {m: round(v, 6) for m, v in intake.teams().items()}
+            how = "teams measured" if {m: round(v, 6) for m, v in teams.items()} == measured else "teams given"
+            lines.append(
+                f"{STEP_NAMES[step].capitalize()}: {intake.describe()}; each size class kept at its pace "
+                f"(rate from the count, Poisson); teams {per or 'none'} ({how})."
+            )
+            continue
+        parts = [f"{n:.1f} {m} teams, {prod[m].describe()}" for m, n in sorted(teams.items()) if n > 0 and m in prod]
+        window = history.windows.get(step)
+        if teams != history.teams.get(step, {}):
+            how = "teams given"
+        elif window:
+            how = f"teams measured {window[0]} to {window[1]}"
+        else:
+            how = f"none finished in the {history.window_days} days to {history.as_of}"
+        lines.append(f"{STEP_NAMES[step].capitalize()}: " + ("; ".join(parts) or "no teams") + f" ({how}).")
+    counts = history.work["step"].value_counts()
+    lines.append(
+        f"{len(history.work)} open areas on {history.as_of}: "
+        + ", ".join(f"{counts.get(s, 0)} waiting for {STEP_NAMES[s]}" for s in STEPS)
+        + "."
+    )
+    return lines
+
+
+def forecast_from_history(
+    history: History,
+    priority: list[str] | None = None,
+    **kw: object,
+) -> Forecast:
+    """Forecast the open areas of ``history``; ``priority`` (uids, first first) sets the order of work.
+
+    Areas not in ``priority`` follow in uid order (the order they were recorded).
+    Keyword arguments go to :func:`settings_from_history`.
+    """
+    settings = settings_from_history(history, **kw)  # type: ignore[arg-type]
+    work = history.work
+    if priority is not None:
+        first = [u for u in priority if u in work.index]
+        work = work.loc[first + sorted(set(work.index) - set(first))]
+    else:
+        work = work.sort_index()
+    fc = simulate(work, settings)
+    fc.notes = assumptions(history, settings) + fc.notes
+    return fc

@@ -9,6 +9,7 @@ import pandas as pd
 
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
+from safeground.landrelease import pipeline as pl
 from safeground.landrelease import priority as lp
 from safeground.model import (
     Accident,
@@ -32,9 +33,9 @@ class PlanningInputs:
 
     weights: lp.PriorityWeights = field(default_factory=lp.PriorityWeights)
     risk: pd.Series | None = None  # mean predicted risk per hazard uid, from the risk model
-    teams: dict[str, int] = field(default_factory=lambda: {"manual": 4, "mechanical": 1, "mine_detection_dog": 2})
+    teams: dict[str, int] | None = None  # clearance teams; None: as many as the record shows at work
     productivity: dict[str, lf.Productivity] | None = None  # None: measured from the activities
-    start: date | None = None  # None: the day after the last recorded activity
+    start: date | None = None  # None: the day after the remaining area was read
     simulations: int = 1000
     top: int = 20
 
@@ -65,15 +66,16 @@ def land_release_report(
 
     factors = lp.impact_factors(store, plan.weights)
     ranking, rank_note = lp.rank(factors, plan.weights, plan.risk)
-    productivity = plan.productivity or lf.productivity_from_activities(act)
-    last = max(act["released_on"]) if len(act) else as_of
-    settings = lf.ForecastSettings(
+    hist = pl.history_of(store, as_of)
+    fc = lf.forecast_from_history(
+        hist,
+        list(ranking["uid"]),
         teams=plan.teams,
-        productivity=productivity,
-        start=plan.start or (pd.Timestamp(last) + pd.Timedelta(days=1)).date(),
+        productivity=plan.productivity,
+        start=plan.start,
         simulations=plan.simulations,
     )
-    fc = lf.simulate(ranking.set_index("uid")["remaining_m2"], settings)
+    settings = fc.settings
     key = [
         ("cancelled by non-technical survey", km2(tot["cancelled_m2"])),
         ("reduced by technical survey", km2(tot["reduced_m2"])),
@@ -133,15 +135,13 @@ def land_release_report(
         Section(
             "Completion forecast",
             [
-                f"Teams: {', '.join(f'{n} {m}' for m, n in plan.teams.items())}; working days Monday–Saturday; "
-                f"start {settings.start}; {settings.simulations} simulations. All teams work the open areas together "
-                "in priority order. Productivity (m² cleared per team per day): "
-                + "; ".join(
-                    f"{p.method} {p.m2_per_team_day:,.0f} (variation {p.cv:.0%}, {p.source})"
-                    for p in productivity.values()
-                    if p.method in plan.teams
-                )
-                + ".",
+                "Each open area goes through the steps of land release it still needs: non-technical survey "
+                "cancels a share of suspected area, technical survey reduces a share of what is left, and only "
+                "the rest is cleared. The shares, the pace of each step and the teams are measured on this "
+                f"record (as of {hist.as_of}); each simulation draws them within the range the record allows. "
+                f"Working days Monday–Saturday; start {settings.start}; {settings.simulations} simulations; "
+                "the areas are worked in priority order.",
+                *fc.notes,
                 f"The whole district is released between {fc.district['p10']} (P10) and {fc.district['p90']} (P90), "
                 f"most likely around {fc.district['p50']} (P50).",
             ],
@@ -181,8 +181,9 @@ def land_release_report(
             "Areas in m² measured in the local UTM zone; released land from each activity's recorded outcome "
             "(IMAS 07.11): cancelled by non-technical survey, reduced by technical survey, cleared.",
             "Remaining area read from each hazard area's version history as known on the date shown.",
-            "The forecast plans the remaining area as if it all had to be cleared: technical survey will "
-            "reduce part of it faster, so the dates are conservative.",
+            "The forecast follows each open area through non-technical survey, technical survey and clearance "
+            "at the shares and paces the record shows (see the forecast's assumptions); `safeground plan "
+            "backtest` checks it against the record's own second half.",
         ],
         figures_checked={**tot, "remaining_m2": remaining, "open_areas": float(len(open_now))},
     )
