@@ -26,6 +26,7 @@ from pathlib import Path
 
 from safeground.generator.config import DistrictConfig
 from safeground.generator.district import generate
+from safeground.landrelease.backtest import backtest
 from safeground.minemaps.accuracy import AccuracyOptions, assess_store, save_results
 from safeground.minemaps.evidence_quality import evidence_decision_quality
 from safeground.routing.quality import check_routes, route_figures
@@ -66,7 +67,7 @@ def main() -> None:
             ev = evidence_decision_quality(s)
         with open_store(str(path), readonly=True) as s:
             rf = route_figures(check_routes(s))
-            fc = _backtest(s)
+            fc = backtest(s)
         total["confirm"][0] += ev.confirmations_with_true_mine + ev.new_shas_with_true_mine
         total["confirm"][1] += ev.confirmations + ev.new_shas
         total["release"][0] += ev.releases_over_true_mine
@@ -75,9 +76,8 @@ def main() -> None:
         total["routes"][1] += int(rf["pairs"])
         total["routes"][2] += int(rf["routes_within_hazard_buffer"])
         total["routes"][3] += int(rf["routes_with_true_mine_within_buffer"])
-        if fc is not None:
-            total["forecast"][0] += int(fc.inside)
-            total["forecast"][1] += 1
+        total["forecast"][0] += int(fc.inside)
+        total["forecast"][1] += 1
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s)", flush=True)
         print(f"  reclassification: {ev.line()}")
         print(
@@ -85,7 +85,7 @@ def main() -> None:
             f"within an open hazard's buffer {rf['routes_within_hazard_buffer']}; "
             f"with a true uncleared mine within the buffer {rf['routes_with_true_mine_within_buffer']}"
         )
-        print(f"  forecast backtest: {fc.line() if fc is not None else 'not available'}", flush=True)
+        print(f"  forecast backtest: {fc.line()}", flush=True)
     c, r, ro, f = total["confirm"], total["release"], total["routes"], total["forecast"]
     print("\nover all seeds:")
     print(f"  confirmations and new SHAs with a true mine inside: {c[0]} of {c[1]}")
@@ -94,14 +94,6 @@ def main() -> None:
     print(f"  safe routes within an open hazard's buffer: {ro[2]}")
     print(f"  safe routes with a true uncleared mine within the buffer: {ro[3]}")
     print(f"  forecast backtests with the released area inside P10–P90: {f[0]} of {f[1]}")
-
-
-def _backtest(store: object) -> object | None:
-    try:
-        from safeground.landrelease.backtest import backtest
-    except ImportError:  # the backtest lands with the history-based forecast
-        return None
-    return backtest(store)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
