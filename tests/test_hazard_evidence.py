@@ -282,17 +282,16 @@ def assessed_districts(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 def test_proposals_are_right_against_the_ground_truth(assessed_districts: list[Path]):
     """No area proposed for confirmation (or as a new SHA) without a true mine inside; no release over one."""
-    displaced_on_sha = releases = 0
+    displaced_on_sha = confirmations = 0
     for path in assessed_districts:
         with open_store(str(path), readonly=True) as s:
             planned = plan(s)
             q = evidence_decision_quality(s, planned)
-            assert q.confirmations >= 1, path.name
+            confirmations += q.confirmations
             assert q.confirmations_with_true_mine == q.confirmations, (path.name, q.rows)
             assert q.new_shas_with_true_mine == q.new_shas, (path.name, q.rows)
             assert q.releases_over_true_mine == 0 and q.true_mines_released == 0, (path.name, q.rows)
             assert q.without_reason == 0
-            releases += q.releases
             # what the command prints per link says the same: every "confirm" has a true mine inside
             epsg = int(s.get_meta("metric_epsg"))
             truth = s.read_frame(GroundTruthItem)
@@ -311,7 +310,26 @@ def test_proposals_are_right_against_the_ground_truth(assessed_districts: list[P
                     x.remaining_inside for x in planned.updates if x.hazard.uid == u.hazard.uid
                 )
     assert displaced_on_sha >= 3  # the case is there to be got right (HA-00162 and HA-00184 on the demo)
-    assert releases >= 3  # and its areas are proposed for release, none over a mine
+    assert confirmations >= 3  # and right confirmations are still proposed
+    # (these districts' displaced records lie in the former front's belts, which keep their areas suspected:
+    # a release there is for a non-technical survey to propose, see the test of the front-line belt below)
+
+
+def test_a_record_assessment_alone_never_releases_ground_in_the_former_front_belt(store: Store):
+    """Seed 11 showed why: an SHA drawn on a displaced record's place held 35 mines of the real field,
+    which the record did not describe. Near the former line of contact the belts keep the ground suspected."""
+    from safeground.model import FrontLine
+
+    _fill_displaced(store)
+    assert (Action.CANCEL, "HA-00005") in {(p.action, p.hazard_uid) for p in plan(store).proposals}
+    # the former front 1 km west of HA-00005 (and 6 km or more from HA-00007)
+    x = 46.90 + 0.02 * 7 - 0.012
+    store.add(FrontLine(uid="FL-00001", date_of_information=date(2021, 1, 1), name="Former line of contact",
+                        geometry=shapely.MultiLineString([[(x, 39.80), (x, 40.00)]])))  # fmt: skip
+    planned = plan(store)
+    by = {(p.action, p.hazard_uid) for p in planned.proposals}
+    assert (Action.CANCEL, "HA-00005") not in by and (Action.CONFIRM, "HA-00005") not in by
+    assert (Action.REDUCE, "HA-00007") in by  # far from the front, the reduction still stands
 
 
 def test_mines_on_a_row_clearance_never_found_are_the_records_word_only(store: Store):
