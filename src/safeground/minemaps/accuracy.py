@@ -337,6 +337,11 @@ def _grade(
             )
         elif al is not None and not clear:
             why = "the best correction is contradicted by finds around it"
+        elif al is not None and supported and corrected is not None and not _reliable(corrected, opts):
+            why = (
+                f"after the best correction only {corrected.k} of {corrected.n} mines in cleared ground match "
+                f"({100 * (corrected.value or 0):.0f} %): the record shows mines that were not there"
+            )
         elif al is not None and fits and not determined:
             why = (
                 f"the correction rests on too little of the record to be trusted to {opts.correction_tolerance_deg}° "

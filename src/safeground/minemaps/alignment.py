@@ -367,6 +367,8 @@ def _peaks(
 
 
 ANCHOR_WEIGHT = 3.0
+#: What a recorded row costs a reading when clearance crossed it and found none of its mines (see ``_explains``).
+INVENTED_ROW_PENALTY = 3.0
 
 
 @dataclass
@@ -447,7 +449,11 @@ def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
     +1 for each recorded mine matched to a find of its type; −½ for each find
     inside the moved record's footprint that the record does not show (a
     neighbouring minefield of the same design is a superset, not a match); −½
-    for each moved mine that lands in cleared ground where nothing was found; a
+    for each moved mine that lands in cleared ground where nothing was found, but at
+    most ``INVENTED_ROW_PENALTY`` for a recorded row none of whose mines was found (records
+    invent whole rows, and since route clearance cuts long corridors across minefields an
+    invented row of 60 mines often lies in cleared ground: counted per mine it outweighs
+    the real rows found, and a bigger minefield of the same design elsewhere wins); a
     small prior for shorter shifts breaks exact ties.
     """
     moved = transform.apply(ev.rec)
@@ -461,14 +467,22 @@ def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
     if len(near):
         d, _ = cKDTree(moved).query(near)
         unexplained = int((d > 2.5 * reach).sum())
-    missing = 0
+    missing = 0.0
     if ev.checked is not None:
         unmatched = np.setdiff1d(np.arange(len(moved)), m.recorded)
-        missing = int(shapely.contains_xy(ev.checked, moved[unmatched, 0], moved[unmatched, 1]).sum())
+        empty = unmatched[shapely.contains_xy(ev.checked, moved[unmatched, 0], moved[unmatched, 1])]
+        missing = 0.5 * len(empty)
+        if ev.rows is not None and len(empty):
+            # records invent whole rows: a recorded row of which nothing was found, though clearance
+            # crossed it, is one error of the record (one invented row), not one per mine drawn on it
+            hit = np.unique(ev.rows[m.recorded])
+            rows, per_row = np.unique(ev.rows[empty], return_counts=True)
+            lone = ~np.isin(rows, hit)
+            missing -= float((0.5 * per_row[lone] - np.minimum(0.5 * per_row[lone], INVENTED_ROW_PENALTY)).sum())
     # row ends are drawn from the record's own turning points; with a misstated mine count the
     # middle of a row fits many places along it, its ends fit one
     bonus = ANCHOR_WEIGHT * ev.anchor_hits(transform, m)
-    return len(m) + bonus - 1.0 * unexplained - 0.5 * missing - transform.shift_m / 1000.0, m
+    return len(m) + bonus - 1.0 * unexplained - missing - transform.shift_m / 1000.0, m
 
 
 def _refine(transform: Transform, ev: _Evidence) -> Transform | None:
@@ -619,6 +633,107 @@ def _across_rows_tie(best: tuple[float, Transform, Matching], ev: _Evidence, rec
     return False
 
 
+#: Recorded mines that vote on the offset (a random sample of bigger records). Few voters from a record
+#: with invented rows leave its own minefield's peak below the peaks of a bigger neighbouring one.
+VOTERS = 300
+
+
+def _crossing_turn(
+    transform: Transform, ev: _Evidence, m: Matching, rows: np.ndarray, frames: np.ndarray
+) -> float | None:
+    """The turn (radians) that lays the corrected rows along the rows of finds they cross, or None.
+
+    Rows of a minefield lie close and parallel; turned a little too far, a long recorded row
+    runs diagonally from one row of finds to the next and still matches nearly all of them,
+    the matches changing row halfway: each half within the tolerance, the reading wrong by
+    the angle that carries a row end one row spacing over. The matched finds of a recorded
+    row then jump across the row, by a row spacing, where they change row, and stay there
+    (a stray find jumps out and back). Unwrapping those jumps gives each row's real drift
+    across the corrected row; its slope along the row is the turn that is missing.
+    """
+    slopes, weights = [], []
+    crossed = False
+    for r in np.unique(rows[m.recorded]):
+        sel = rows[m.recorded] == r
+        if sel.sum() < 8:
+            continue
+        ri, fi = m.recorded[sel], m.found[sel]
+        u = frames[ri[0]] @ transform.rotation.T
+        n = np.array([-u[1], u[0]])
+        moved = transform.apply(ev.rec[ri])
+        along = moved @ u
+        order = np.argsort(along)
+        along, across = along[order] - along.min(), ((ev.fnd[fi] - moved) @ n)[order]
+        step = 0.5 * float(ev.tol[ri].min())
+        unwrapped, keep, offset = across.copy(), np.ones(len(across), dtype=bool), 0.0
+        for i in range(len(across)):
+            ref = np.median(unwrapped[max(i - 3, 0) : i][keep[max(i - 3, 0) : i]]) if keep[:i].any() else None
+            jump = 0.0 if ref is None else across[i] + offset - ref
+            if abs(jump) > step:
+                ahead = across[i : i + 4] + offset - ref
+                if (np.sign(ahead) == np.sign(jump)).sum() >= 3 and (np.abs(ahead) > step).sum() >= 3:
+                    offset -= jump  # the matches changed row here and stay on the other
+                    crossed = True
+                else:
+                    keep[i] = False  # a stray find, out and back
+            unwrapped[i] = across[i] + offset
+        along, unwrapped = along[keep], unwrapped[keep]
+        x = np.column_stack([np.ones(len(along)), along])
+        slopes.append(float(np.linalg.lstsq(x, unwrapped, rcond=None)[0][1]))
+        weights.append(float(np.ptp(along)) ** 2)
+    if not crossed or not weights or sum(weights) <= 0:
+        return None
+    return float(np.arctan(np.average(slopes, weights=weights)))
+
+
+def _turned(transform: Transform, ev: _Evidence, m: Matching, turn: float) -> Transform:
+    """``transform`` turned further by ``turn`` (radians) about the middle of its matched mines."""
+    q = transform.apply(ev.rec[m.recorded]).mean(axis=0)
+    c = np.asarray(transform.center)
+    extra = Transform((float(q[0]), float(q[1])), (0.0, 0.0), float(np.degrees(turn)))
+    shift = extra.apply(c + np.asarray(transform.shift))[0] - c
+    return replace(
+        transform,
+        shift=(float(shift[0]), float(shift[1])),
+        rotation_deg=transform.rotation_deg + float(np.degrees(turn)),
+    )
+
+
+def _onto_rows(transform: Transform, ev: _Evidence, rows: np.ndarray, frames: np.ndarray) -> list[Transform]:
+    """``transform`` moved across its rows onto each row of finds its matched mines lie beside."""
+    m = ev.match(transform)
+    if len(m) < 3:
+        return []
+    u = frames[m.recorded] @ transform.rotation.T
+    n = np.column_stack([-u[:, 1], u[:, 0]])
+    across = np.einsum("ki,ki->k", n, ev.fnd[m.found] - transform.apply(ev.rec[m.recorded]))
+    normal = n.mean(axis=0) / max(float(np.hypot(*n.mean(axis=0))), 1e-9)
+    out = []
+    for off in _line_centres(across, min_items=3):
+        shift = np.asarray(transform.shift) + off * normal
+        out.append(replace(transform, shift=(float(shift[0]), float(shift[1]))))
+    return out
+
+
+def _distinct(
+    candidates: list[tuple[float, float, np.ndarray]], k: int = 12, near_m: float = 12.0, near_deg: float = 1.5
+) -> list[tuple[float, float, np.ndarray]]:
+    """The ``k`` most-voted candidates, one per place: each at least ``near_m`` or ``near_deg`` from the others.
+
+    A bigger minefield of the same design nearby piles up votes on the same offset at every
+    neighbouring candidate rotation; without this the few starts would all be that one place
+    and the record's own, smaller minefield would never be tried. Near-duplicates add nothing:
+    trimmed ICP and the search along the rows settle each start themselves.
+    """
+    out: list[tuple[float, float, np.ndarray]] = []
+    for v, a, o in candidates:  # most-voted first
+        if all(np.hypot(*(o - oo)) >= near_m or abs(a - aa) >= near_deg for _, aa, oo in out):
+            out.append((v, a, o))
+            if len(out) == k:
+                break
+    return out
+
+
 def estimate_alignment(
     recorded: np.ndarray,
     found: np.ndarray,
@@ -664,7 +779,7 @@ def estimate_alignment(
         None if anchors is None else np.asarray(anchors),
         None if rows is None else np.asarray(rows),
     )
-    pick = np.arange(len(rec)) if len(rec) <= 60 else np.sort(rng.choice(len(rec), 60, replace=False))
+    pick = np.arange(len(rec)) if len(rec) <= VOTERS else np.sort(rng.choice(len(rec), VOTERS, replace=False))
     tree = cKDTree(fnd)
     angles = {0.0}
     rec_dirs = _row_directions(rec, peaks=1)
@@ -691,7 +806,7 @@ def estimate_alignment(
             candidates.append((votes, ang, off))
     candidates.sort(key=lambda c: -c[0])
     starts = [Transform((center[0], center[1]), (0.0, 0.0), 0.0)]
-    starts += [Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in candidates[:12]]
+    starts += [Transform((center[0], center[1]), (float(o[0]), float(o[1])), a) for _, a, o in _distinct(candidates)]
     scored: list[tuple[float, Transform, Matching]] = []
     own: tuple[float, Transform, Matching] | None = None  # grown from the record's own position
     for k, start in enumerate(starts):
@@ -712,13 +827,26 @@ def estimate_alignment(
     rows_of = ev.rows if ev.rows is not None else row_groups(rec, rec_dirs[0] if rec_dirs else 0.0)
     frames = row_frames(rec, rows_of, rec_dirs[0] if rec_dirs else 0.0)
     best = _polish(best, ev, rows_of, frames)
+    turn = _crossing_turn(best[1], ev, best[2], rows_of, frames)
+    if turn is not None:
+        # the rows were matched across the rows of finds (see _crossing_turn): turn them onto them and refit
+        # turned about the middle of the diagonal, the rows lie between the two rows of finds they
+        # crossed: each of those is a reading, tried with the rows laid on it
+        for cand in _onto_rows(_turned(best[1], ev, best[2], turn), ev, rows_of, frames):
+            straightened = _polish((-np.inf, cand, ev.match(cand)), ev, rows_of, frames)
+            if _crossing_turn(straightened[1], ev, straightened[2], rows_of, frames) is None and (
+                turn is not None or straightened[0] > best[0]
+            ):
+                best, turn = straightened, None
+    rows_cross = turn is not None
     score, transform, m = best
     if len(m) < min_inliers:
         return None
     # another place that explains the evidence almost as well, with other finds
     best_finds = set(m.found.tolist())
     ambiguous = (
-        along_rows_tie
+        rows_cross  # the matches change row of finds along a row, and no turn lays them straight
+        or along_rows_tie
         or _across_rows_tie(best, ev, rec_dirs)
         or any(
             sc >= 0.8 * score and len(best_finds & set(mm.found.tolist())) < 0.5 * len(best_finds)
