@@ -667,7 +667,8 @@ def _crossing_turn(
         step = 0.5 * float(ev.tol[ri].min())
         unwrapped, keep, offset = across.copy(), np.ones(len(across), dtype=bool), 0.0
         for i in range(len(across)):
-            ref = np.median(unwrapped[max(i - 3, 0) : i][keep[max(i - 3, 0) : i]]) if keep[:i].any() else None
+            kept = unwrapped[:i][keep[:i]][-3:]  # the last three matches on the row being followed
+            ref = float(np.median(kept)) if len(kept) else None
             jump = 0.0 if ref is None else across[i] + offset - ref
             if abs(jump) > step:
                 ahead = across[i : i + 4] + offset - ref
