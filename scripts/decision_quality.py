@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/safeground-seeds"))
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    total = {"confirm": [0, 0], "release": [0, 0], "routes": [0, 0, 0, 0], "forecast": [0, 0]}
+    total = {"confirm": [0, 0], "release": [0, 0], "routes": [0, 0, 0, 0], "places": [0, 0], "forecast": [0, 0]}
     for seed in args.seeds:
         t0 = time.perf_counter()
         path = seed_store(args.dir, seed)
@@ -80,6 +80,12 @@ def main() -> None:
         total["forecast"][1] += 1
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s)", flush=True)
         print(f"  reclassification: {ev.line()}")
+        total["places"][0] += int(rf["places_reachable_from_an_entry"])
+        total["places"][1] += int(rf["places"])
+        print(
+            f"  named places (settlements, cemeteries) reachable by a safe route from an entry checkpoint: "
+            f"{rf['places_reachable_from_an_entry']} of {rf['places']}"
+        )
         print(
             f"  safe routes: {rf['safe_routes']} of {rf['pairs']} named trips ({rf['reachable_share']:.0%}); "
             f"within an open hazard's buffer {rf['routes_within_hazard_buffer']}; "
@@ -90,6 +96,8 @@ def main() -> None:
     print("\nover all seeds:")
     print(f"  confirmations and new SHAs with a true mine inside: {c[0]} of {c[1]}")
     print(f"  cancellations and reductions over a true uncleared mine: {r[0]} of {r[1]}")
+    pl = total["places"]
+    print(f"  named places reachable by a safe route from an entry checkpoint: {pl[0]} of {pl[1]}")
     print(f"  named trips with a safe route: {ro[0]} of {ro[1]} ({ro[0] / max(ro[1], 1):.0%})")
     print(f"  safe routes within an open hazard's buffer: {ro[2]}")
     print(f"  safe routes with a true uncleared mine within the buffer: {ro[3]}")

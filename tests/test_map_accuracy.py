@@ -400,3 +400,16 @@ def test_accuracy_command_formats_and_save(demo_dir, tmp_path):
     img = mpimg.imread(pages[0])
     assert img.shape[0] > img.shape[1]  # A4 portrait
     assert img[..., :3].std() > 0.05
+
+
+def test_found_where_recorded_never_contradicts_the_grade(demo_results):
+    from safeground.minemaps.accuracy import found_where_recorded
+
+    b = [r for r in demo_results if r.grade == "B"]
+    assert b
+    for r in demo_results:
+        text = found_where_recorded(r)
+        assert "0/0" not in text and "0 of 0" not in text, (r.uid, text)
+        if r.grade == "B":
+            assert "after correction" in text, (r.uid, text)
+    assert any(r.precision.n == 0 for r in b)  # the case of the issue is there: displaced, nothing where recorded

@@ -43,6 +43,7 @@ def maps_accuracy(
     from safeground.minemaps.accuracy import (
         assess_record,
         by_source,
+        found_where_recorded,
         gather_evidence,
         results_table,
         save_results,
@@ -105,7 +106,7 @@ def maps_accuracy(
             r.uid,
             r.source,
             r.grade,
-            f"{p.k}/{p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else ""),
+            found_where_recorded(r),
             f"{100 * p.low:.0f}–{100 * p.high:.0f}" if p.low is not None and p.high is not None else "",
             f"{e['median']:.1f} / {e['p90']:.1f}" if e["median"] is not None else "",
             f"{al.transform.shift_m:.0f}" if al else "",

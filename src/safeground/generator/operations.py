@@ -205,57 +205,63 @@ class _Registry:
         return h
 
 
-def _accident_hazard(reg: _Registry, acc: AccidentDraft, truth: Truth, released: BaseGeometry | None = None) -> None:
-    poly = Point(acc.xy).buffer(100.0)
-    if released is not None and not released.is_empty:  # cleared ground stays released: the item lay beside it
-        poly = _open(poly.difference(released))
-    ev = EvidenceDraft(
-        EvidenceKind.DIRECT,
-        f"accident, {acc.device.value.replace('_', ' ')}",
-        "accident report",
-        acc.when,
-        acc.aid,
+def _accident_evidence(acc: AccidentDraft) -> EvidenceDraft:
+    return EvidenceDraft(
+        EvidenceKind.DIRECT, f"accident, {acc.device.value.replace('_', ' ')}", "accident report", acc.when, acc.aid
     )
+
+
+def _accident_maker(reg: _Registry, acc: AccidentDraft, truth: Truth) -> Callable[[BaseGeometry], HazardDraft]:
+    """A new CHA for an accident, three days after it (the report reaches the authority)."""
+    ev = _accident_evidence(acc)
     contam = _contamination_of({truth.eo_type[acc.item]})
     when = acc.when + timedelta(days=3)
-    settle = reg.settle_zone
 
     def make(geom: BaseGeometry) -> HazardDraft:
         hid = f"HA-{len(reg.items) + 1:05d}"
-        state = HazardState(
-            when,
-            HazardClass.CHA,
-            HazardStatus.OPEN,
-            "accident reported",
-            float(geom.area),
-            [ev],
-            contam,
-            geom,
-        )
-        prio = 1 if geom.distance(settle) < 1500 else 2
+        state = HazardState(when, HazardClass.CHA, HazardStatus.OPEN, "accident reported", float(geom.area), [ev],
+                            contam, geom)  # fmt: skip
+        prio = 1 if geom.distance(reg.settle_zone) < 1500 else 2
         return HazardDraft(hid, geom, f"CHA {hid[3:]}", prio, [], [state], "accident")
 
-    reg.offer(poly, make, ev)
+    return make
 
 
 def _accident_hazards(reg: _Registry, accidents: list[AccidentDraft], truth: Truth) -> None:
+    """The accidents before any survey: each adds its evidence to the area it mostly falls in, or opens one."""
     for acc in sorted(accidents, key=lambda a: a.when):
-        _accident_hazard(reg, acc, truth)
+        reg.offer(Point(acc.xy).buffer(100.0), _accident_maker(reg, acc, truth), _accident_evidence(acc))
 
 
 def add_accident_hazards(ops: Operations, accidents: list[AccidentDraft], truth: Truth) -> None:
-    """Confirmed hazardous areas for accidents that happen after the operations were simulated.
+    """Hazard areas for the accidents that happen after the operations were simulated, as they stand then.
 
-    The area around a later accident leaves out the route-clearance corridors finished before it:
-    every item in them was found, so the road stays open beside the new hazard."""
+    An accident inside an open area adds its evidence to it, dated when it was reported. Anywhere else
+    it opens a CHA around it, leaving out the open areas (no overlap) and the route-clearance corridors
+    finished before it (every item in them was found, so the road stays open beside the new hazard);
+    other released ground is not left out: an accident there is new evidence that reopens it."""
+    reg = ops.registry
     for acc in sorted(accidents, key=lambda a: a.when):
-        done = [
+        at = Point(acc.xy)
+        live = [h for h in reg.items if h.current.status != HazardStatus.CLOSED]
+        holder = next((h for h in live if h.current.polygon.contains(at)), None)
+        if holder is not None:
+            holder.change(when=acc.when + timedelta(days=3), reason=f"accident {acc.aid} inside the area",
+                          add_evidence=[_accident_evidence(acc)])  # fmt: skip
+            continue
+        corridors = [
             a.polygon
             for a in ops.activities
             if a.hazard is None and a.activity_type == ActivityType.CLEARANCE and a.end and a.end < acc.when
         ]
-        _accident_hazard(ops.registry, acc, truth, shapely.union_all(done) if done else None)
-    ops.hazards = ops.registry.items
+        zone = at.buffer(100.0).difference(shapely.union_all([*corridors, *(h.current.polygon for h in live)]))
+        parts = [g for g in shapely.get_parts(_open(zone)) if g.geom_type == "Polygon" and g.area >= 400.0]
+        if not parts:
+            continue
+        geom = shapely.MultiPolygon(parts)
+        reg.items.append(_accident_maker(reg, acc, truth)(geom))
+        reg.union = shapely.union_all([reg.union, geom])
+    ops.hazards = reg.items
 
 
 def build_operations(
@@ -639,10 +645,8 @@ def build_operations(
                 reason=f"cleared by {cl.aid}: {len(found)} items found and destroyed",
             )
         else:
-            rest = shapely.make_valid(footprint.difference(cleared_geom))
-            h.change(
+            h.change(  # the task site stays hazardous until the clearance is completed and handed over
                 when=cfg.as_of,
-                polygon=rest if not rest.is_empty else footprint,
                 remaining=max(footprint.area - cleared_geom.area, 0.0),
                 reason=f"clearance {cl.aid} in progress: {cleared_geom.area:,.0f} m² cleared",
             )

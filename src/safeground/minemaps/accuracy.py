@@ -138,6 +138,19 @@ class RecordResult:
         }
 
 
+def found_where_recorded(r: RecordResult) -> str:
+    """The "found where recorded" figure of a record in words that never contradict its grade.
+
+    A displaced record (grade B) can have none of its recorded places in cleared ground: "0/0" would
+    read as "nothing found" beside "reliable after correction", so it says what was checked instead."""
+    p, c = r.precision, r.corrected_precision
+    after = f"after correction {c.k} of {c.n} found" if r.grade == "B" and c is not None and c.n else ""
+    if not p.n:
+        return "no recorded place cleared yet" + (f"; {after}" if after else "")
+    text = f"{p.k} of {p.n}" + (f" ({100 * p.value:.0f} %)" if p.value is not None else "")
+    return text + (f"; {after}" if after else "")
+
+
 def clopper_pearson(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact binomial confidence intervals, vectorised (beta quantiles)."""
     k = np.asarray(k, dtype=float)

@@ -492,8 +492,11 @@ def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step =
         FeatureBuilder(grid, aligned_layers(data, latest, tm.layers), settings.features).cells(cells)
     )
     s = evaluate_scores(p, events)
+    # calibration-free: the share of mined cells above the riskiest 10 % of clean ground (chance: 0.10)
+    top10 = float(np.quantile(p[len(mined) :], 0.9)) if len(clean) else float("nan")
     return {
         "what": "cells with mines still in the ground vs a sample of cells without (generator truth, restricted)",
+        "mined_in_top_10pct_of_clean": round(float((p[: len(mined)] > top10).mean()), 4) if len(mined) else None,
         "roc_auc": round(s.roc_auc, 4) if s.roc_auc is not None else None,
         "pr_auc": round(s.pr_auc, 4) if s.pr_auc is not None else None,
         "mined_cells": len(mined),

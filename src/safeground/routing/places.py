@@ -54,6 +54,10 @@ class Gazetteer:
     def of_kind(self, kind: str) -> list[Place]:
         return [p for p in self.places if p.kind == kind]
 
+    def kind_of(self, name: str) -> str | None:
+        p = self._by_name.get(name.lower())
+        return None if p is None else p.kind
+
     def lonlat(self, name: str) -> tuple[float, float]:
         p = self._by_name.get(name.lower())
         if p is None:

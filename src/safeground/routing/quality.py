@@ -30,6 +30,7 @@ from safeground.storage.base import Store
 class RouteCheck:
     origin: str
     destination: str
+    from_entry: bool  # the trip starts at an entry checkpoint (where families come back)
     found: bool
     length_m: float
     short_of_destination_m: float | None
@@ -65,7 +66,8 @@ def check_routes(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> list
     places = Gazetteer.from_store(store)
     for origin, dest in named_pairs(places):
         ans: RouteAnswer = net.route(places.lonlat(origin), places.lonlat(dest))
-        rc = RouteCheck(origin, dest, ans.found, ans.length_m, ans.short_of_destination_m)
+        from_entry = places.kind_of(origin) == "checkpoint"
+        rc = RouteCheck(origin, dest, from_entry, ans.found, ans.length_m, ans.short_of_destination_m)
         if ans.found and ans.path is not None:
             line = project(ans.path, 4326, epsg)
             if hz_tree is not None:
@@ -83,7 +85,11 @@ def check_routes(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> list
 def route_figures(checks: list[RouteCheck]) -> dict[str, float]:
     """The decision-quality figures of a set of route checks."""
     found = [c for c in checks if c.found]
+    places = {c.destination for c in checks if c.from_entry}
+    reached = {c.destination for c in found if c.from_entry}
     return {
+        "places": len(places),
+        "places_reachable_from_an_entry": len(reached),
         "pairs": len(checks),
         "safe_routes": len(found),
         "reachable_share": len(found) / len(checks) if checks else float("nan"),
