@@ -413,3 +413,25 @@ def test_found_where_recorded_never_contradicts_the_grade(demo_results):
         if r.grade == "B":
             assert "after correction" in text, (r.uid, text)
     assert any(r.precision.n == 0 for r in b)  # the case of the issue is there: displaced, nothing where recorded
+
+
+def test_an_invented_row_crossed_by_a_corridor_costs_the_reading_one_row_but_the_grade_b():
+    # three recorded rows 15 m apart, the middle one invented (the real minefield has two rows, 30 m apart);
+    # the record is displaced. Clearance cleared the two real rows and a route-clearance corridor
+    # crosses the invented row where the correction puts it: ten of its mines land on cleared, empty ground.
+    # The search must still find the record's own place, and a record one of whose three checked rows is not
+    # there is no direct evidence: grade C, saying so. Without the corridor the same record is a grade B.
+    design = minefield(3, 40)
+    rows = np.repeat(np.arange(3), 40)
+    truth = design[rows != 1]
+    recorded = Transform((1087.75, 2015.0), (60.0, 25.0), 0.0).apply(design)
+    real_rows = shapely.union_all([shapely.LineString(truth[rows[rows != 1] == r]).buffer(3.0) for r in (0, 2)])
+    corridor = shapely.box(1040.0, 2005.0, 1082.0, 2025.0)
+    res = assess_record(evidence(recorded, truth, shapely.union(real_rows, corridor), rows))
+    al = res.alignment
+    assert al is not None
+    assert np.abs(al.transform.apply(recorded[rows != 1]) - truth).max() < 1.0
+    assert (al.rows_matched, al.rows_checked) == (2, 3)
+    assert res.grade == "C" and "2 of the 3 recorded rows that clearance checked were found" in res.grade_reason
+    res = assess_record(evidence(recorded, truth, real_rows, rows))
+    assert res.grade == "B", res.grade_reason

@@ -331,7 +331,9 @@ def _grade(
         )
     supported = corrected is not None and corrected.n >= opts.min_correction_support
     determined, rot_hw, pos_hw = _determined(al, spread_m, opts) if al is not None else (False, 0.0, 0.0)
-    fits = clear and supported and _reliable(corrected, opts)
+    # the rows are the record's independent observations: most of the rows clearance checked must be found too
+    rows_ok = al is None or al.rows_checked is None or al.rows_matched >= opts.reliable_precision * al.rows_checked
+    fits = clear and supported and _reliable(corrected, opts) and rows_ok
     if al is not None and fits and determined and corrected is not None:
         t = al.transform
         return "B", (
@@ -354,6 +356,12 @@ def _grade(
             why = (
                 f"after the best correction only {corrected.k} of {corrected.n} mines in cleared ground match "
                 f"({100 * (corrected.value or 0):.0f} %): the record shows mines that were not there"
+            )
+        elif al is not None and supported and not rows_ok:
+            why = (
+                f"after the best correction only {al.rows_matched} of the {al.rows_checked} recorded rows that "
+                "clearance checked were found: the record shows rows that were not there, or the correction "
+                "moved it onto another minefield"
             )
         elif al is not None and fits and not determined:
             why = (

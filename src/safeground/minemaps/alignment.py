@@ -82,6 +82,9 @@ class Alignment:
     ends_checked: int | None = None
     # recorded rows with a matched find: the independent observations (the mines of a row share its error)
     rows_matched: int = 0
+    # recorded rows that, corrected, lie in cleared ground (at least ``ROW_CHECKED_MINES`` of their mines) or
+    # have a matched find: the rows clearance has checked (see ``rows_checked``); None without cleared ground
+    rows_checked: int | None = None
     # error of each drawn row end, estimated from the residuals (see _drawing_sigma)
     drawing_sigma_m: float = 0.0
     # covariance of (rotation in radians, shift east, shift north[, scale]): see correction_covariance
@@ -458,15 +461,9 @@ def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
     """
     moved = transform.apply(ev.rec)
     m = ev.match(transform)
-    reach = float(ev.tol.max())
     # finds in and just around the moved record that it does not show: a record
     # describes its whole minefield, so a bigger field of the same design is no match
-    zone = shapely.MultiPoint(moved).convex_hull.buffer(30.0)
-    near = ev.fnd[shapely.contains_xy(zone, ev.fnd[:, 0], ev.fnd[:, 1])]
-    unexplained = 0
-    if len(near):
-        d, _ = cKDTree(moved).query(near)
-        unexplained = int((d > 2.5 * reach).sum())
+    unexplained = _unexplained(moved, ev)
     missing = 0.0
     if ev.checked is not None:
         unmatched = np.setdiff1d(np.arange(len(moved)), m.recorded)
@@ -483,6 +480,16 @@ def _explains(transform: Transform, ev: _Evidence) -> tuple[float, Matching]:
     # middle of a row fits many places along it, its ends fit one
     bonus = ANCHOR_WEIGHT * ev.anchor_hits(transform, m)
     return len(m) + bonus - 1.0 * unexplained - missing - transform.shift_m / 1000.0, m
+
+
+def _unexplained(moved: np.ndarray, ev: _Evidence) -> int:
+    """Finds in and just around the moved record (30 m) farther than 2.5 tolerances from any of its mines."""
+    zone = shapely.MultiPoint(moved).convex_hull.buffer(30.0)
+    near = ev.fnd[shapely.contains_xy(zone, ev.fnd[:, 0], ev.fnd[:, 1])]
+    if not len(near):
+        return 0
+    d, _ = cKDTree(moved).query(near)
+    return int((d > 2.5 * float(ev.tol.max())).sum())
 
 
 def _refine(transform: Transform, ev: _Evidence) -> Transform | None:
@@ -625,12 +632,37 @@ def _across_rows_tie(best: tuple[float, Transform, Matching], ev: _Evidence, rec
     fnd_c = _line_centres(near @ moved_normal, min_items=3)
     reach = float(ev.tol.max())
     offsets = {round(float(ci - cj), 1) for ci in rec_c for cj in np.concatenate([rec_c, fnd_c])}
+    empty_best, unexplained_best = _empty_in_cleared(t, ev, best[2]), _unexplained(moved, ev)
     for off in sorted((o for o in offsets if abs(o) > reach), key=abs):
         shift = np.asarray(t.shift) - off * moved_normal
         cand = Transform(t.center, (float(shift[0]), float(shift[1])), t.rotation_deg, t.scale)
-        if _explains(cand, ev)[0] >= ACROSS_ROWS_TIE * score:
+        sc, mc = _explains(cand, ev)
+        if sc >= ACROSS_ROWS_TIE * score:
+            return True
+        # a reading rows over that nothing contradicts more than the best (no more recorded mines moved onto
+        # cleared, empty ground, no more finds beside it that it does not show) and that matches a good share:
+        # it only puts more of the record on ground nobody cleared. That is what a record that omits a row
+        # looks like when clearance stops at the last mined row: the evidence cannot tell the two apart
+        if (
+            len(mc) >= ACROSS_ROWS_LIVE * len(best[2])
+            and _empty_in_cleared(cand, ev, mc) <= empty_best
+            and _unexplained(cand.apply(ev.rec), ev) <= unexplained_best
+        ):
             return True
     return False
+
+
+#: Share of the best reading's matches that an uncontradicted reading rows over must match to be a live reading.
+ACROSS_ROWS_LIVE = 0.5
+
+
+def _empty_in_cleared(transform: Transform, ev: _Evidence, m: Matching) -> int:
+    """Recorded mines the transform moves into cleared ground where nothing was found."""
+    if ev.checked is None:
+        return 0
+    moved = transform.apply(ev.rec)
+    unmatched = np.setdiff1d(np.arange(len(moved)), m.recorded)
+    return int(shapely.contains_xy(ev.checked, moved[unmatched, 0], moved[unmatched, 1]).sum())
 
 
 #: Recorded mines that vote on the offset (a random sample of bigger records). Few voters from a record
@@ -733,6 +765,30 @@ def _distinct(
             if len(out) == k:
                 break
     return out
+
+
+#: Corrected mines of a recorded row that must lie in cleared ground, none found, for the row to count as
+#: checked and empty: one or two may be a row drawn a little too long into the cleared edge.
+ROW_CHECKED_MINES = 3
+
+
+def rows_checked(transform: Transform, ev: _Evidence, m: Matching, rows: np.ndarray) -> int | None:
+    """Recorded rows that clearance checked after the correction: matched, or crossed by cleared ground.
+
+    The rows of a record are its independent observations (each is drawn from its own two ends,
+    see ``fit_rows``), so whether a correction is reliable is also a question about rows: a reading
+    that leaves one of three checked rows empty has been contradicted on a third of the record,
+    however many mines the other two rows matched. Counts a row as checked when it has a matched
+    find or at least ``ROW_CHECKED_MINES`` of its corrected mines lie in cleared ground.
+    """
+    if ev.checked is None:
+        return None
+    moved = transform.apply(ev.rec)
+    inside = shapely.contains_xy(ev.checked, moved[:, 0], moved[:, 1])
+    matched = set(np.unique(rows[m.recorded]).tolist())
+    ids, counts = np.unique(rows[inside], return_counts=True)
+    crossed = {int(r) for r, c in zip(ids, counts, strict=True) if c >= ROW_CHECKED_MINES}
+    return len(matched | crossed)
 
 
 def estimate_alignment(
@@ -890,6 +946,7 @@ def estimate_alignment(
         float(score),
         ends_checked,
         rows_matched=len(np.unique(pair_rows)),
+        rows_checked=rows_checked(transform, ev, m, rows_of),
         drawing_sigma_m=float(drawing_sigma),
         covariance=tuple(tuple(float(v) for v in row) for row in cov),
     )
