@@ -618,7 +618,9 @@ def _across_rows_tie(best: tuple[float, Transform, Matching], ev: _Evidence, rec
     still match most finds; only a clear margin over every such reading fixes the position
     across the rows. The readings tried put a recorded row where another recorded row is, or
     on another row of finds around the record: a record that shows two rows of a four-row
-    minefield fits any two neighbouring rows of it, whatever the spacing of its own rows.
+    minefield fits any two neighbouring rows of it, whatever the spacing of its own rows. A reading
+    that scores less is still a tie when nothing contradicts it more than the best (see the loop): where
+    clearance stopped at the last mined row, explaining fewer finds does not rule it out.
     """
     score, t, _ = best
     if not rec_dirs or len(ev.rec) < 3 or score <= 0:
