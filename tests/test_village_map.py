@@ -207,16 +207,20 @@ def test_released_corridor_is_drawn_above_the_hazard_it_crosses(demo_dir, tmp_pa
     path = tmp_path / "corridor.gpkg"
     shutil.copy(demo_dir / "demo.gpkg", path)
     with open_store(str(path), create=False) as s:
-        village = _villages_by_river(s)[0]
-        first = render_village_map(s, village, tmp_path / "before.pdf", ("en",))
-        epsg = first.epsg
-        hz = s.read_frame(HazardArea)
-        hz = hz[hz["status"] == "open"].to_crs(epsg)
-        inner = shapely.box(*first.extent).buffer(-200)
-        cemeteries = s.read_frame(InfrastructureArea).query("kind == 'cemetery'").to_crs(epsg).union_all()
-        # a hazard away from cemeteries: their own hatching is drawn above everything else on purpose
-        hz = hz[hz.within(inner) & (hz.area > 20_000) & ~hz.intersects(cemeteries.buffer(100))]
-        assert len(hz), f"no open hazard of some size in view of {village}"
+        open_hz = s.read_frame(HazardArea).query("status == 'open'")
+        cemeteries = s.read_frame(InfrastructureArea).query("kind == 'cemetery'")
+        # the first village (nearest the river first) with an open hazard of some size in view, away from
+        # cemeteries: their own hatching is drawn above everything else on purpose
+        for village in _villages_by_river(s):
+            first = render_village_map(s, village, tmp_path / "before.pdf", ("en",))
+            epsg = first.epsg
+            hz = open_hz.to_crs(epsg)
+            inner = shapely.box(*first.extent).buffer(-200)
+            near_graves = cemeteries.to_crs(epsg).union_all().buffer(100)
+            hz = hz[hz.within(inner) & (hz.area > 20_000) & ~hz.intersects(near_graves)]
+            if len(hz):
+                break
+        assert len(hz), "no village with an open hazard of some size in view"
         h = hz.geometry.iloc[0]
         c = h.centroid
         corridor = shapely.box(c.x - 30, h.bounds[1] - 60, c.x + 30, h.bounds[3] + 60)
@@ -245,12 +249,20 @@ def test_released_corridor_is_drawn_above_the_hazard_it_crosses(demo_dir, tmp_pa
         mx = bx0 + (p.x - x0) / (x1 - x0) * (bx1 - bx0)
         my = by0 + (p.y - y0) / (y1 - y0) * (by1 - by0)
         col, row = round(mx / 25.4 * dpi), round((A4_MM[1] - my) / 25.4 * dpi)
-        return float(img[row - 4 : row + 5, col - 4 : col + 5].mean())
+        return float(img[row - 12 : row + 13, col - 12 : col + 13].mean())  # 4 mm: a whole cell of the pattern
 
-    on_corridor = h.intersection(corridor).buffer(-12).representative_point()
+    # the median over points along the corridor inside the hazard: a path or its label may cross one of them
+    strip = h.intersection(corridor).buffer(-12)
+    y0, y1 = strip.bounds[1], strip.bounds[3]
+    along = [shapely.Point(strip.centroid.x, y) for y in np.linspace(y0, y1, 9)]
+    along = [p for p in along if strip.contains(p)]
+    assert len(along) >= 3
     beside = h.difference(corridor.buffer(25)).buffer(-8)
     beside = max(shapely.get_parts(beside), key=lambda g: g.area).representative_point()
-    assert brightness(on_corridor) > 0.85  # white with a light dot pattern: released ground
+    # white with a light dot pattern: released. Over 4 mm windows the corridor measures 0.80–0.84 drawn above
+    # the hazard and 0.51–0.66 drawn below it (checked by moving it under the hatching), the hatching 0.72
+    on_corridor = float(np.median([brightness(p) for p in along]))
+    assert on_corridor > 0.78 and on_corridor > brightness(beside) + 0.05
     assert brightness(beside) < 0.75  # the hatching of the hazard
 
 

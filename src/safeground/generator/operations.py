@@ -236,25 +236,31 @@ def _accident_hazards(reg: _Registry, accidents: list[AccidentDraft], truth: Tru
 def add_accident_hazards(ops: Operations, accidents: list[AccidentDraft], truth: Truth) -> None:
     """Hazard areas for the accidents that happen after the operations were simulated, as they stand then.
 
-    An accident inside an open area adds its evidence to it, dated when it was reported. Anywhere else
-    it opens a CHA around it, leaving out the open areas (no overlap) and the route-clearance corridors
-    finished before it (every item in them was found, so the road stays open beside the new hazard);
-    other released ground is not left out: an accident there is new evidence that reopens it."""
+    An accident inside an open area adds its evidence to it, dated when it was reported; inside an area
+    already released it reopens that area (an item missed by clearance: a quality failure to investigate).
+    Anywhere else it opens a CHA around it, leaving out the other areas (areas never overlap) and the
+    route-clearance corridors finished before it (every item in them was found, so the road stays open
+    beside the new hazard)."""
     reg = ops.registry
     for acc in sorted(accidents, key=lambda a: a.when):
         at = Point(acc.xy)
-        live = [h for h in reg.items if h.current.status != HazardStatus.CLOSED]
-        holder = next((h for h in live if h.current.polygon.contains(at)), None)
-        if holder is not None:
-            holder.change(when=acc.when + timedelta(days=3), reason=f"accident {acc.aid} inside the area",
+        reported = acc.when + timedelta(days=3)
+        holder = next((h for h in reg.items if h.current.polygon.contains(at)), None)
+        if holder is not None and holder.current.status != HazardStatus.CLOSED:
+            holder.change(when=reported, reason=f"accident {acc.aid} inside the area",
                           add_evidence=[_accident_evidence(acc)])  # fmt: skip
+            continue
+        if holder is not None:  # an item missed in released ground: a quality failure, the area is reopened
+            holder.change(when=reported, status=HazardStatus.OPEN, classification=HazardClass.CHA, remaining=float(
+                holder.current.polygon.area), reason=f"reopened: accident {acc.aid} in released ground, for "
+                "investigation and re-clearance", add_evidence=[_accident_evidence(acc)])  # fmt: skip
             continue
         corridors = [
             a.polygon
             for a in ops.activities
             if a.hazard is None and a.activity_type == ActivityType.CLEARANCE and a.end and a.end < acc.when
         ]
-        zone = at.buffer(100.0).difference(shapely.union_all([*corridors, *(h.current.polygon for h in live)]))
+        zone = at.buffer(100.0).difference(shapely.union_all([*corridors, *(h.current.polygon for h in reg.items)]))
         parts = [g for g in shapely.get_parts(_open(zone)) if g.geom_type == "Polygon" and g.area >= 400.0]
         if not parts:
             continue

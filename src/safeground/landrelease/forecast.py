@@ -378,8 +378,12 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     the area needs: ``nts``, ``ts`` or ``clearance``), as
     :func:`safeground.landrelease.pipeline.measure` returns it.
     """
-    methods = _check(settings)
     survey = settings.shares is not None
+    if not len(work):  # nothing open: released already, whatever teams there are
+        empty = pd.DataFrame(columns=["uid", "step", "remaining_m2", "to_clear_m2", "p10", "p50", "p90"])
+        done = {"p10": settings.start, "p50": settings.start, "p90": settings.start}
+        return Forecast(empty, done, settings, [], ["no open hazard area: nothing left to release"])
+    methods = _check(settings)
     frame = _work_frame(work, survey)
     n_sim = max(1, settings.simulations)
     rng = np.random.default_rng(settings.seed)

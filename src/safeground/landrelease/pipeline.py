@@ -217,9 +217,11 @@ class _States:
     """Each hazard area's version as of a date, from the version history."""
 
     def __init__(self, versions: pd.DataFrame) -> None:
-        self.by_uid = {
-            uid: g.sort_values(["date_of_information", "version"]) for uid, g in versions.groupby("uid", sort=False)
-        }
+        self.by_uid = (
+            {uid: g.sort_values(["date_of_information", "version"]) for uid, g in versions.groupby("uid", sort=False)}
+            if len(versions)
+            else {}  # a store with no hazard areas yet (its frame may lack the columns)
+        )
 
     def at(self, uid: str, when: date) -> pd.Series | None:
         g = self.by_uid.get(uid)
@@ -240,7 +242,7 @@ def measure(act: pd.DataFrame, versions: pd.DataFrame, as_of: date, *, window_da
     hz["step"] = hz["activity_type"].map(STEP_OF_TYPE)
     started = hz[hz["start_date"] <= as_of]
     ended = started[started["end_date"].notna()]
-    ended = ended[[e <= as_of for e in ended["end_date"]]]
+    ended = ended[np.array([e <= as_of for e in ended["end_date"]], dtype=bool)]  # (a list would pick columns)
 
     # what each unit put through its step: released + what was left right after
     processed: list[float] = []
