@@ -11,7 +11,6 @@ not in it). A proposal is stored only when asked (``apply``), so a reviewer conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -20,8 +19,9 @@ import shapely
 
 from safeground.geometry.projection import project
 from safeground.landrelease.accounting import released_ground
-from safeground.model import Accident, Activity, Evidence, HazardArea, StatusChange
-from safeground.model.vocab import ActivityType, Contamination, EvidenceKind, HazardClass, HazardStatus
+from safeground.model import Accident, Activity, Evidence, HazardArea
+from safeground.model.hazards import opened_by_event
+from safeground.model.vocab import ActivityType, Contamination, EvidenceKind, HazardClass
 from safeground.storage.base import Store, metric_epsg
 
 #: radius of the emergency hazard area drawn around an accident (m), as the demo's programme draws them
@@ -67,9 +67,7 @@ class EmergencyProposal:
     reason: str
 
 
-def propose_emergency_hazards(
-    store: Store, *, entered_by: str, today: date | None = None, apply: bool = False
-) -> list[EmergencyProposal]:
+def propose_emergency_hazards(store: Store, *, entered_by: str, apply: bool = False) -> list[EmergencyProposal]:
     """An emergency SHA for every accident at a place nobody has surveyed since; stored only with ``apply``."""
     acc = store.read_frame(Accident)
     if not len(acc):
@@ -83,7 +81,6 @@ def propose_emergency_hazards(
     todo = acc[fresh & ~acc["uid"].isin(cited)].sort_values(["accident_date", "uid"])
     released = released_ground(store, epsg)
     next_no = store.max_uid_number(HazardArea)
-    today = today or date.today()
     out: list[EmergencyProposal] = []
     records = {a.uid: a for a in store.find(Accident)}
     for uid in todo["uid"]:
@@ -99,29 +96,24 @@ def propose_emergency_hazards(
         next_no += 1
         device = row.device_type.value
         reason = f"emergency survey after accident {row.uid} ({device.replace('_', ' ')}, {row.accident_date})"
-        hazard = HazardArea(
+        hazard = opened_by_event(
             uid=f"{HazardArea.UID_PREFIX}-{next_no:05d}",
-            date_of_information=max(row.accident_date, min(today, row.date_of_information)),
+            when=row.date_of_information,  # when the accident became known
             entered_by=entered_by,
-            change_reason=reason,
+            reason=reason,
             name=f"Emergency SHA {row.uid}",
             classification=HazardClass.SHA,
-            status=HazardStatus.OPEN,
-            status_history=[StatusChange(date=row.accident_date, status=HazardStatus.OPEN, reason=reason)],
             contamination=_CONTAMINATION.get(device, Contamination.MIXED),
-            evidence=[
-                Evidence(
-                    kind=EvidenceKind.DIRECT,
-                    description=f"accident {row.uid}: {device.replace('_', ' ')}; survey needed",
-                    source="accident report",
-                    date=row.accident_date,
-                    reference=row.uid,
-                )
-            ],
-            estimated_area_m2=round(poly.area, 1),
-            remaining_area_m2=round(poly.area, 1),
-            priority=1,
+            evidence=Evidence(
+                kind=EvidenceKind.DIRECT,
+                description=f"accident {row.uid}: {device.replace('_', ' ')}; survey needed",
+                source="accident report",
+                date=row.accident_date,
+                reference=row.uid,
+            ),
             geometry=project(poly, epsg, 4326),
+            area_m2=poly.area,
+            priority=1,
         )
         out.append(EmergencyProposal(row.uid, hazard, reason))
     if apply and out:

@@ -24,8 +24,9 @@ from shapely.geometry.base import BaseGeometry
 from safeground.casualties.munitions import MUNITIONS, MUNITIONS_BY_NAME, Munition
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import project
-from safeground.model import AdminArea, ClusterStrike, Evidence, HazardArea, StatusChange
-from safeground.model.vocab import Contamination, EvidenceKind, HazardClass, HazardStatus
+from safeground.model import AdminArea, ClusterStrike, Evidence, HazardArea
+from safeground.model.hazards import opened_by_event
+from safeground.model.vocab import Contamination, EvidenceKind, HazardClass
 from safeground.storage.base import Store, metric_epsg
 
 #: When a strike report gives no direction of fire the footprint is a circle of the
@@ -151,33 +152,28 @@ def strikes_to_hazards(
         when = max(s.date_of_information, s.strike_date)
         reason = f"cluster munition strike {s.uid}: typical footprint of {fp.munition.name}"
         created.append(
-            HazardArea(
+            opened_by_event(
                 uid=f"{HazardArea.UID_PREFIX}-{next_no:05d}",
-                date_of_information=when,
+                when=when,
                 entered_by=entered_by,
-                change_reason=reason,
+                reason=reason,
                 name=f"Strike {s.uid}",
                 classification=HazardClass.CHA,
-                status=HazardStatus.OPEN,
-                status_history=[StatusChange(date=when, status=HazardStatus.OPEN, reason=reason)],
                 contamination=Contamination.CLUSTER,
-                evidence=[
-                    Evidence(
-                        kind=EvidenceKind.DIRECT,
-                        description=(
-                            f"cluster strike ({fp.munition.name}, {s.submunition_count} submunitions): "
-                            f"expected {fp.expected_duds:.0f} unexploded submunitions ({fp.note})"
-                        ),
-                        source="strike report; footprint from the munition table",
-                        date=s.strike_date,
-                        reference=s.uid,
-                    )
-                ],
-                estimated_area_m2=round(fp.area_m2, 1),
-                remaining_area_m2=round(fp.area_m2, 1),
+                evidence=Evidence(
+                    kind=EvidenceKind.DIRECT,
+                    description=(
+                        f"cluster strike ({fp.munition.name}, {s.submunition_count} submunitions): "
+                        f"expected {fp.expected_duds:.0f} unexploded submunitions ({fp.note})"
+                    ),
+                    source="strike report; footprint from the munition table",
+                    date=s.strike_date,
+                    reference=s.uid,
+                ),
+                geometry=shapely.MultiPolygon([fp.footprint_wgs84]),
+                area_m2=fp.area_m2,
                 priority=2,
                 admin_area_uid=_admin_of(admin, s),
-                geometry=shapely.MultiPolygon([fp.footprint_wgs84]),
             )
         )
     if created and not dry_run:

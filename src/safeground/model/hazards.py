@@ -66,3 +66,41 @@ class HazardArea(Record):
         if self.classification == HazardClass.CHA and not any(e.kind == EvidenceKind.DIRECT for e in self.evidence):
             raise ValueError("a confirmed hazardous area needs at least one item of direct evidence")
         return self
+
+
+def opened_by_event(
+    *,
+    uid: str,
+    when: dt.date,
+    entered_by: str,
+    reason: str,
+    name: str,
+    classification: HazardClass,
+    contamination: Contamination,
+    evidence: Evidence,
+    geometry: Geometry,
+    area_m2: float,
+    priority: int,
+    admin_area_uid: str | None = None,
+) -> HazardArea:
+    """A hazard area opened by one event (a strike, an accident): open since ``when``, that event its evidence.
+
+    One place for what such an area must carry (status history, evidence, area), so that the
+    strikes and the accidents that open areas record them alike."""
+    return HazardArea(
+        uid=uid,
+        date_of_information=when,
+        entered_by=entered_by,
+        change_reason=reason,
+        name=name,
+        classification=classification,
+        status=HazardStatus.OPEN,
+        status_history=[StatusChange(date=when, status=HazardStatus.OPEN, reason=reason)],
+        contamination=contamination,
+        evidence=[evidence],
+        estimated_area_m2=round(area_m2, 1),
+        remaining_area_m2=round(area_m2, 1),
+        priority=priority,
+        admin_area_uid=admin_area_uid,
+        geometry=geometry,
+    )
