@@ -15,7 +15,7 @@ minefields, so the estimate is robust in three steps:
 2. trimmed iterative closest points with optimal one-to-one matching inside the
    tolerance, refitting a least-squares rigid/similarity transform (Umeyama);
 3. a final fit the way records are drawn (rows as lines, each row one observation),
-   and its uncertainty from the rows' drawing error (``fit_rows``, ``correction_covariance``).
+   and its uncertainty from the rows' drawing error (``rowfit.fit_rows``, ``rowfit.correction_covariance``).
 """
 
 from __future__ import annotations
@@ -29,42 +29,19 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from safeground.minemaps.matching import Matching, match_typed
-
-
-@dataclass(frozen=True)
-class Transform:
-    """p' = scale · R(rotation) · (p − center) + center + shift, in metres."""
-
-    center: tuple[float, float]
-    shift: tuple[float, float]
-    rotation_deg: float  # counter-clockwise
-    scale: float = 1.0
-
-    @property
-    def rotation(self) -> np.ndarray:
-        """R(rotation) as a 2 × 2 matrix (row vectors are turned by ``xy @ rotation.T``)."""
-        a = np.deg2rad(self.rotation_deg)
-        return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-
-    def apply(self, xy: np.ndarray) -> np.ndarray:
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        c = np.asarray(self.center)
-        return self.scale * (xy - c) @ self.rotation.T + c + np.asarray(self.shift)
-
-    def jacobian(self, xy: np.ndarray, allow_scale: bool) -> np.ndarray:
-        """d(moved position)/d(rotation in radians, shift east, shift north[, scale]) for each of ``xy``: (n, 2, p)."""
-        p = (np.asarray(xy, dtype=float).reshape(-1, 2) - np.asarray(self.center)) @ self.rotation.T
-        jac = np.zeros((len(p), 2, 4 if allow_scale else 3))
-        jac[:, :, 0] = self.scale * np.column_stack([-p[:, 1], p[:, 0]])
-        jac[:, 0, 1] = 1.0
-        jac[:, 1, 2] = 1.0
-        if allow_scale:
-            jac[:, :, 3] = p
-        return jac
-
-    @property
-    def shift_m(self) -> float:
-        return float(np.hypot(*self.shift))
+from safeground.minemaps.rowfit import (  # noqa: F401 (the row model is part of this module's API)
+    ALONG_WEIGHT,
+    Transform,
+    correction_covariance,
+    drawing_sigma_of,
+    fit_rows,
+    fit_similarity,
+    row_fractions,
+    row_frames,
+    row_groups,
+    row_jacobians,
+    scatter_sigma,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +62,7 @@ class Alignment:
     # recorded rows that, corrected, lie in cleared ground (at least ``ROW_CHECKED_MINES`` of their mines) or
     # have a matched find: the rows clearance has checked (see ``rows_checked``); None without cleared ground
     rows_checked: int | None = None
-    # error of each drawn row end, estimated from the residuals (see _drawing_sigma)
+    # error of each drawn row end, estimated from the residuals (see rowfit.drawing_sigma_of)
     drawing_sigma_m: float = 0.0
     # covariance of (rotation in radians, shift east, shift north[, scale]): see correction_covariance
     covariance: tuple[tuple[float, ...], ...] | None = None
@@ -102,211 +79,6 @@ class Alignment:
         cov = np.asarray(self.covariance)
         jac = self.transform.jacobian(xy, allow_scale=len(cov) > 3)
         return np.sqrt(np.einsum("kiq,qr,kir->k", jac, cov, jac))
-
-
-def fit_similarity(src: np.ndarray, dst: np.ndarray, center: np.ndarray, *, allow_scale: bool) -> Transform:
-    """Least-squares rigid (or similarity) transform src → dst (Umeyama 1991)."""
-    ms, md = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - ms, dst - md
-    u, s, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    rot = vt.T @ np.diag([1.0, d]) @ u.T
-    scale = float((s * np.array([1.0, d])).sum() / (a**2).sum()) if allow_scale and (a**2).sum() > 0 else 1.0
-    angle = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
-    # express about ``center``: p' = scale R (p - c) + c + shift
-    shift = md - scale * (ms - center) @ rot.T - center
-    return Transform((float(center[0]), float(center[1])), (float(shift[0]), float(shift[1])), angle, scale)
-
-
-#: Weight of the along-row part of a residual relative to the across-row part (see ``fit_rows``).
-ALONG_WEIGHT = 0.1
-
-
-def fit_rows(
-    src: np.ndarray,
-    dst: np.ndarray,
-    center: np.ndarray,
-    rows: np.ndarray,
-    directions: np.ndarray,
-    start: Transform,
-    *,
-    allow_scale: bool,
-    iterations: int = 6,
-) -> Transform:
-    """Least-squares transform src → dst that weighs evidence the way a minefield record is made.
-
-    A record gives each row as its two ends (from turning points, bearings and distances)
-    and a mine count; the mines in between are spread evenly along the line. So:
-
-    * the across-row position of a recorded mine is as good as its row's line, while its
-      along-row position also carries the count, which is often misstated (a mine found
-      half a spacing along from where the record puts it is no evidence of rotation).
-      Residuals are split in the frame of the recorded row; the along-row part weighs
-      ``ALONG_WEIGHT`` of the across-row part: it places the record along its rows, the
-      lines turn it;
-    * the mines of one row share that row's drawing error, so a row with 40 matched finds
-      is one observation of the record's rotation, not 40: each row weighs the same in
-      total (each matched pair 1 / the row's matched pairs).
-
-    ``rows`` gives the row of each pair, ``directions`` the unit direction of each pair's
-    recorded row (before the transform). Gauss–Newton from ``start``.
-    """
-    src = np.asarray(src, dtype=float)
-    dst = np.asarray(dst, dtype=float)
-    c = np.asarray(center, dtype=float)
-    _, inv, cnt = np.unique(rows, return_inverse=True, return_counts=True)
-    w = 1.0 / cnt[inv]
-    th = np.deg2rad(start.rotation_deg)
-    t = np.array(start.shift, dtype=float)
-    sc = float(start.scale) if allow_scale else 1.0
-    for _ in range(iterations):
-        cur = Transform((float(c[0]), float(c[1])), (float(t[0]), float(t[1])), float(np.degrees(th)), sc)
-        ju, jn, u, n = _row_jacobians(src, c, directions, cur, allow_scale)
-        r = dst - cur.apply(src)
-        ru = np.einsum("ki,ki->k", u, r)
-        rn = np.einsum("ki,ki->k", n, r)
-        h = np.einsum("k,kp,kq->pq", w * ALONG_WEIGHT, ju, ju) + np.einsum("k,kp,kq->pq", w, jn, jn)
-        g = ju.T @ (w * ALONG_WEIGHT * ru) + jn.T @ (w * rn)
-        step = np.linalg.lstsq(h, g, rcond=None)[0]
-        th += step[0]
-        t += step[1:3]
-        if allow_scale:
-            sc += step[3]
-        if abs(step[0]) < 1e-7 and np.abs(step[1:3]).max() < 1e-5:
-            break
-    return Transform((float(c[0]), float(c[1])), (float(t[0]), float(t[1])), float(np.degrees(th)), sc)
-
-
-def _row_jacobians(
-    src: np.ndarray, center: np.ndarray, directions: np.ndarray, transform: Transform, allow_scale: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Derivatives of the along-row and across-row parts of each moved position by the parameters,
-    and the moved rows' along and across unit vectors."""
-    u = directions @ transform.rotation.T
-    n = np.column_stack([-u[:, 1], u[:, 0]])
-    jac = replace(transform, center=(float(center[0]), float(center[1]))).jacobian(src, allow_scale)
-    return np.einsum("ki,kiq->kq", u, jac), np.einsum("ki,kiq->kq", n, jac), u, n
-
-
-def row_fractions(xy: np.ndarray, rows: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """Where each item lies between its row's two recorded ends: 0 at one end, 1 at the other."""
-    xy = np.asarray(xy, dtype=float)
-    out = np.full(len(xy), 0.5)
-    for r in np.unique(rows):
-        sel = rows == r
-        along = xy[sel] @ directions[sel][0]
-        lo, hi = along.min(), along.max()
-        if hi > lo:
-            out[sel] = (along - lo) / (hi - lo)
-    return out
-
-
-def correction_covariance(
-    src: np.ndarray,
-    center: np.ndarray,
-    transform: Transform,
-    rows: np.ndarray,
-    directions: np.ndarray,
-    fractions: np.ndarray,
-    *,
-    drawing_sigma: float,
-    scatter_sigma: float = 0.0,
-    allow_scale: bool,
-) -> np.ndarray:
-    """Covariance of the ``fit_rows`` estimate from how records are drawn and mines are found.
-
-    How records are made sets how far a correction can be trusted: each row is drawn from
-    its two ends, every end off by its own error (``drawing_sigma`` per axis, independent,
-    the same in every direction), and a recorded mine at fraction f along the row carries
-    (1 − f)·(error of the first end) + f·(error of the last). A fit resting on one or two
-    rows inherits those rows' errors: the rows' own directions turn it, and no number of
-    mines found along them averages that out. On top, each find scatters on its own about
-    its row's line (laid by hand, surveyed: ``scatter_sigma`` per axis), which weighs where
-    few mines over a short stretch were matched. Propagated through the linearised weighted
-    least squares (a sandwich estimate): parameters rotation (radians), shift east, shift
-    north [, scale].
-    """
-    ju, jn, _, _ = _row_jacobians(src, center, directions, transform, allow_scale)
-    _, inv, cnt = np.unique(rows, return_inverse=True, return_counts=True)
-    w = 1.0 / cnt[inv]
-    wu, wn = (ju * (w * ALONG_WEIGHT)[:, None]).T, (jn * w[:, None]).T
-    h = wu @ ju + wn @ jn
-    # residual change caused by the four end errors of each row (first end along, across; last end along, across)
-    k = np.arange(len(src))
-    g_u = np.zeros((len(src), 4 * len(cnt)))
-    g_n = np.zeros((len(src), 4 * len(cnt)))
-    g_u[k, 4 * inv] = 1.0 - fractions
-    g_u[k, 4 * inv + 2] = fractions
-    g_n[k, 4 * inv + 1] = 1.0 - fractions
-    g_n[k, 4 * inv + 3] = fractions
-    drawn = np.linalg.lstsq(h, wu @ g_u + wn @ g_n, rcond=None)[0]
-    scattered = np.linalg.lstsq(h, np.hstack([wu, wn]), rcond=None)[0]
-    return drawing_sigma**2 * drawn @ drawn.T + scatter_sigma**2 * scattered @ scattered.T
-
-
-def scatter_sigma(across: np.ndarray, rows: np.ndarray, fractions: np.ndarray) -> float | None:
-    """Scatter (m, per axis) of the finds about their rows' lines, from the across-row residuals.
-
-    A row's drawing error moves its recorded mines along a straight line (linear in the
-    fraction along the row), so a straight line fitted to each row's across-row residuals
-    takes it out entirely; what is left is the finds' own scatter. None without a row of
-    three matches.
-    """
-    ss, dof = 0.0, 0
-    for r in np.unique(rows):
-        sel = rows == r
-        if sel.sum() < 3 or np.ptp(fractions[sel]) <= 0:
-            continue
-        x = np.column_stack([np.ones(sel.sum()), fractions[sel]])
-        res = across[sel] - x @ np.linalg.lstsq(x, across[sel], rcond=None)[0]
-        ss += float(res @ res)
-        dof += int(sel.sum()) - 2
-    return float(np.sqrt(ss / dof)) if dof > 0 else None
-
-
-#: mean square of the interpolated drawing error along a row, per unit end variance: ∫(1−f)² + f² df
-_INTERPOLATED_VARIANCE = 2.0 / 3.0
-
-
-def _drawing_sigma(rms_m: float) -> float:
-    """Error of each drawn row end (per axis, m), from the rms distance of the matched pairs.
-
-    In theory a matched mine is off by its row's end errors interpolated to it, mean square
-    2/3 of an end's per axis, so the rms distance (both axes) is √(4/3) of the end error. The
-    matched residuals understate it, though: the fit absorbs the part the matched rows have in
-    common, pairs beyond the matching tolerance are never matched, and along a row an error
-    is folded into ± half a spacing by the next mine. This takes rms·√(3/2), √2 above the
-    plain moment estimate. Checked on the demo generator, whose drawing error is known (3 m per
-    end for wrong-reference records, 2 m for shifted ones): over seeds 2020, 7, 2021, 11 and 42,
-    records with at least 20 matches after correction, it gives 2.8 m (80 records) and 2.4 m
-    (38) on average, where the plain estimate gives 2.0 m and 1.7 m.
-    """
-    return float(rms_m / np.sqrt(_INTERPOLATED_VARIANCE))
-
-
-def row_groups(xy: np.ndarray, direction_deg: float, gap: float = 3.0) -> np.ndarray:
-    """Rows of a record without row labels: items whose offsets across the main direction are within ``gap``."""
-    a = np.deg2rad(direction_deg)
-    across = np.asarray(xy, dtype=float) @ np.array([-np.sin(a), np.cos(a)])
-    order = np.argsort(across)
-    ids = np.empty(len(across), dtype=int)
-    ids[order] = np.concatenate([[0], np.cumsum(np.diff(across[order]) > gap)])
-    return ids
-
-
-def row_frames(xy: np.ndarray, rows: np.ndarray, default_deg: float) -> np.ndarray:
-    """Unit direction of each item's recorded row (its principal axis; ``default_deg`` for one-item rows)."""
-    a = np.deg2rad(default_deg)
-    default = np.array([np.cos(a), np.sin(a)])
-    out = np.tile(default, (len(xy), 1))
-    for r in np.unique(rows):
-        sel = rows == r
-        if sel.sum() < 2:
-            continue
-        pts = xy[sel] - xy[sel].mean(axis=0)
-        v = np.linalg.svd(pts, full_matrices=False)[2][0]
-        out[sel] = v if v @ default >= 0 else -v
-    return out
 
 
 def _row_directions(xy: np.ndarray, peaks: int = 3) -> list[float]:
@@ -918,10 +690,10 @@ def estimate_alignment(
     resid = np.hypot(*(transform.apply(src) - dst).T)
     rms = float(np.sqrt((resid**2).mean()))
     pair_rows = rows_of[m.recorded]
-    drawing_sigma = _drawing_sigma(rms)
+    drawing_sigma = drawing_sigma_of(rms)
     pair_frames = frames[m.recorded]
     fractions = row_fractions(rec, rows_of, frames)[m.recorded]
-    _, _, _, normals = _row_jacobians(src, center, pair_frames, transform, allow_scale)
+    _, _, _, normals = row_jacobians(src, center, pair_frames, transform, allow_scale)
     across = np.einsum("ki,ki->k", normals, dst - transform.apply(src))
     scatter = scatter_sigma(across, pair_rows, fractions)
     cov = correction_covariance(
