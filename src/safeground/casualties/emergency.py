@@ -18,10 +18,10 @@ import pandas as pd
 import shapely
 
 from safeground.geometry.projection import project
-from safeground.landrelease.accounting import released_ground
+from safeground.landrelease.accounting import finished_release_work, released_ground
 from safeground.model import Accident, Activity, Evidence, HazardArea
 from safeground.model.hazards import opened_by_event
-from safeground.model.vocab import ActivityType, Contamination, EvidenceKind, HazardClass
+from safeground.model.vocab import Contamination, EvidenceKind, HazardClass
 from safeground.storage.base import Store, metric_epsg
 
 #: radius of the emergency hazard area drawn around an accident (m), as the demo's programme draws them
@@ -42,7 +42,7 @@ def unsurveyed_accidents(acc: gpd.GeoDataFrame, hz: gpd.GeoDataFrame, act: gpd.G
 
     Surveyed means: an open hazard area holds it, or a hazard area released after the accident
     (released before it, the accident is new evidence), or a survey or clearance finished after
-    the accident covers it. An EOD spot task removes one item and surveys no ground."""
+    the accident covers it (``finished_release_work``)."""
     pts = acc.geometry.to_numpy()
     when = pd.to_datetime(acc["accident_date"]).to_numpy()
     covered = np.zeros(len(acc), dtype=bool)
@@ -50,13 +50,11 @@ def unsurveyed_accidents(acc: gpd.GeoDataFrame, hz: gpd.GeoDataFrame, act: gpd.G
         pi, gi = shapely.STRtree(hz.geometry.to_numpy()).query(pts, predicate="intersects")
         since = pd.to_datetime(hz["date_of_information"]).to_numpy()[gi] >= when[pi]
         covered[pi[(hz["status"].to_numpy()[gi] != "closed") | since]] = True
-    if len(act):
-        kinds = {ActivityType.NTS.value, ActivityType.TS.value, ActivityType.CLEARANCE.value}
-        done = act[act["end_date"].notna() & act["activity_type"].astype(str).isin(kinds)]
-        if len(done):
-            pi, gi = shapely.STRtree(done.geometry.to_numpy()).query(pts, predicate="intersects")
-            later = pd.to_datetime(done["end_date"]).to_numpy()[gi] >= when[pi]
-            covered[pi[later]] = True
+    done = finished_release_work(act)
+    if len(done):
+        pi, gi = shapely.STRtree(done.geometry.to_numpy()).query(pts, predicate="intersects")
+        later = pd.to_datetime(done["end_date"]).to_numpy()[gi] >= when[pi]
+        covered[pi[later]] = True
     return ~covered
 
 

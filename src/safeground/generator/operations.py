@@ -492,9 +492,7 @@ def build_operations(
         near = [
             h for h in reg.items if h.current.status != HazardStatus.CLOSED and h.current.polygon.distance(line) < 200
         ]
-        width = ROUTE_MARGIN_M + max(
-            [DEFAULT_BUFFERS.hazard_m.get(h.current.contamination, 50.0) for h in near] + [50.0]
-        )
+        width = ROUTE_MARGIN_M + max([DEFAULT_BUFFERS.for_hazard(h.current.contamination) for h in near] + [50.0])
         corridor = shapely.make_valid(line.buffer(width))
         # a way where a mine went off after the return was cleared only after that accident
         hit = [a.when for a in accidents if corridor.contains(Point(a.xy))]

@@ -23,16 +23,20 @@ from safeground.storage.base import Store
 RELEASE_COLUMNS = ["cancelled_m2", "reduced_m2", "cleared_m2"]
 
 
-def released_ground(store: Store, epsg: int) -> BaseGeometry:
-    """Ground that finished survey or clearance released or verified (metric): NTS, TS and clearance.
+def finished_release_work(act: pd.DataFrame) -> pd.DataFrame:
+    """The finished NTS, TS and clearance of an activities frame: the work that surveyed or released ground.
 
     An EOD spot task removes one item and verifies no ground, so it is left out; an activity
     still in progress has released nothing yet."""
-    act = store.read_frame(Activity)
     if not len(act):
-        return shapely.Polygon()
+        return act
     kinds = {ActivityType.NTS.value, ActivityType.TS.value, ActivityType.CLEARANCE.value}
-    done = act[act["end_date"].notna() & act["activity_type"].isin(kinds)]
+    return act[act["end_date"].notna() & act["activity_type"].astype(str).isin(kinds)]
+
+
+def released_ground(store: Store, epsg: int) -> BaseGeometry:
+    """Ground that finished survey or clearance released or verified (metric): see ``finished_release_work``."""
+    done = finished_release_work(store.read_frame(Activity))
     if not len(done):
         return shapely.Polygon()
     return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))

@@ -11,7 +11,6 @@ from shapely.geometry.base import BaseGeometry
 from safeground.errors import InvalidInput, Problem
 from safeground.landrelease.accounting import released_ground
 from safeground.model import ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
-from safeground.model.vocab import Contamination
 from safeground.routing.network import Danger, RoadNetwork
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
 from safeground.storage.base import Store, metric_epsg
@@ -78,7 +77,7 @@ def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT
     add(
         hz[hz["status"] != "closed"] if len(hz) else hz,
         "hazard area",
-        lambda row: buffers.hazard_m.get(Contamination(row["contamination"]), 50.0),
+        lambda row: buffers.for_hazard(row["contamination"]),
     )
     released = released_ground(store, epsg)
     add(store.read_frame(MinefieldRecord), "minefield record", lambda _row: buffers.minefield_record_m, released)

@@ -18,7 +18,6 @@ import shapely
 
 from safeground.geometry.projection import project
 from safeground.model import GroundTruthItem, HazardArea
-from safeground.model.vocab import Contamination
 from safeground.routing.build import safe_network
 from safeground.routing.network import RouteAnswer
 from safeground.routing.places import Gazetteer
@@ -57,7 +56,7 @@ def check_routes(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> list
     epsg = net.epsg
     hz = store.read_frame(HazardArea)
     hz = hz[hz["status"] != "closed"].to_crs(epsg) if len(hz) else hz
-    hz_buf = np.array([buffers.hazard_m.get(Contamination(c), 50.0) for c in hz["contamination"]]) if len(hz) else []
+    hz_buf = np.array([buffers.for_hazard(c) for c in hz["contamination"]]) if len(hz) else []
     hz_tree = shapely.STRtree(hz.geometry.to_numpy()) if len(hz) else None
     truth = store.read_frame(GroundTruthItem)
     truth = truth[truth["fate"] == "in_ground"].to_crs(epsg) if len(truth) else truth

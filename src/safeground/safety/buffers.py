@@ -31,6 +31,10 @@ class SafetyBuffers:
     found_item_m: float = 50.0  # where one item was found, others may remain
     accident_m: float = 50.0
 
+    def for_hazard(self, contamination: Contamination | str) -> float:
+        """The buffer of a hazard area of this contamination (50 m for a kind the settings leave out)."""
+        return self.hazard_m.get(Contamination(contamination), 50.0)
+
     @property
     def widest_m(self) -> float:
         return max(

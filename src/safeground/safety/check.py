@@ -32,7 +32,6 @@ from safeground.casualties.emergency import unsurveyed_accidents
 from safeground.errors import OutsideArea
 from safeground.geometry.projection import from_wgs84
 from safeground.model import Accident, Activity, ClusterStrike, EOItem, HazardArea, MinefieldRecord
-from safeground.model.vocab import Contamination
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
 from safeground.storage.base import Store, metric_epsg
 
@@ -175,7 +174,7 @@ class SafetyIndex:
             labels = np.array(
                 [f"{w} {u} ({c.replace('_', ' ')})" for w, u, c in zip(words, open_hz["uid"], contam, strict=True)]
             )
-            buf = np.array([buffers.hazard_m.get(Contamination(c), 50.0) for c in contam])
+            buf = np.array([buffers.for_hazard(c) for c in contam])
             layers.append(
                 _Layer("hazard_area", open_hz.geometry.to_numpy(), open_hz["uid"].to_numpy(), labels, buf, True)
             )
