@@ -153,3 +153,15 @@ def test_a_template_without_the_sk42_columns_still_reads(tmp_path):
     wb.save(xlsx)
     a, b = solve(read_record(RECORD)), solve(read_record(xlsx))
     assert np.allclose(a.points["TP1"], b.points["TP1"], atol=1e-9)
+
+
+def test_the_template_cli_sets_up_an_sk42_reference_point_and_refuses_an_unknown_zone(tmp_path):
+    res = run_cli("maps", "template", str(tmp_path / "t.xlsx"), "--sk42-zone", "8")
+    assert res.returncode == 0, res.stderr
+    ws = load_workbook(tmp_path / "t.xlsx")["Reference point"]
+    assert [c.value for c in ws[2]][4:6] == ["SK-42", 8]
+    lists = {dv.formula1 for dv in ws.data_validations.dataValidation if dv.type == "list"}
+    assert '"WGS 84,SK-42"' in lists
+    bad = run_cli("maps", "template", str(tmp_path / "u.xlsx"), "--sk42-zone", "40")
+    assert bad.returncode == 2 and "unknown SK-42 Gauss–Krüger zone 40" in bad.stdout + bad.stderr
+    assert not (tmp_path / "u.xlsx").exists()

@@ -83,8 +83,11 @@ INSTRUCTIONS = [
 ]
 
 
-def write_template(path: str | Path, record: TraverseRecord | None = None) -> Path:
-    """Write the empty template (or one filled from a record, e.g. for a round trip or an example)."""
+def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_zone: int | None = None) -> Path:
+    """Write the empty template (or one filled from a record, e.g. for a round trip or an example).
+
+    With ``sk42_zone`` the empty template's reference point is set up for SK-42 X/Y of that zone.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -121,6 +124,11 @@ def write_template(path: str | Path, record: TraverseRecord | None = None) -> Pa
             start.append([s.label, None, None, s.description, "SK-42", s.grid_zone, s.x, s.y])
         else:
             start.append([s.label, s.lon, s.lat, s.description, "WGS 84"])
+    elif sk42_zone is not None:
+        from safeground.minemaps.sk42 import zone_epsg
+
+        zone_epsg(sk42_zone)  # an unknown zone is refused before anything is written
+        start.append([None, None, None, None, "SK-42", sk42_zone])
     _number_rule(start, "B", -180, 180)
     _number_rule(start, "C", -90, 90)
     _list_rule(start, "E", GRIDS)
