@@ -41,7 +41,14 @@ def import_(
     ] = None,
     changes: Annotated[Path | None, typer.Option(help="Write what happens to every row to this CSV.")] = None,
 ) -> None:
-    """Import a file into one layer: all features or none; re-imports update, never duplicate."""
+    """Import a file into one layer: all features or none; re-imports update, never duplicate.
+
+    'safeground import osm FILE.osm.pbf' takes OpenStreetMap roads, paths, rivers, settlements and cemeteries.
+    """
+    if layer == "osm" or file.name.lower().endswith(".osm.pbf"):  # OpenStreetMap: safeground.cli.osm
+        from safeground.cli.osm import import_osm_file
+
+        return import_osm_file(file, store, dry_run=dry_run, new=new)
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
     from safeground.storage.base import open_store
