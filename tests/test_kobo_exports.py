@@ -1,11 +1,12 @@
 """KoboToolbox exports as downloaded with the defaults: labels, groups in headers, repeat files known by content.
 
-``accident_kobo_labels.csv`` and ``kobo_labels_repeat_1.csv`` are the sample of
-``accident_kobo.csv`` / ``accident_kobo-victims.csv`` as KoboToolbox writes it with
-"Value and header format: Labels" and "Include groups in headers" (separator ``/``):
+``accident_kobo_labels.csv`` and ``kobo_labels_repeat_1.csv`` were made (not downloaded: there is no
+network here) from ``accident_kobo.csv`` / ``accident_kobo-victims.csv`` the way KoboToolbox's exporter
+(formpack) writes "Value and header format: Labels" with "Include groups in headers" (separator ``/``):
 the question labels of the uploaded form as headers (``The accident/Date of the accident``,
 geopoint parts as ``The accident/_<label>_latitude``), choice labels as answers
 (``Anti-personnel mine``, ``Killed``), Kobo's own ``_`` columns unchanged.
+``hazard_kobo_labels.csv`` is ``hazard_kobo.csv`` made the same way, and
 ``accident_kobo_labels_az.csv`` is the same with the labels of a form translated on
 the server (Azerbaijani), which SafeGround cannot know.
 """
@@ -55,6 +56,17 @@ def test_a_labels_export_reads_as_the_xml_values_export(tmp_path):
     assert len(want) == 6 and got == want  # 2 accidents, 3 victims, 1 restricted identity
     acc = next(r for r in got if r["uid"].startswith("ACC-"))
     assert acc["device_type"].value == "antipersonnel_mine"  # from the label "Anti-personnel mine"
+
+
+def test_a_labels_export_of_the_hazard_form_with_a_group_without_label():
+    """Choice labels with punctuation ('Suspected hazardous area (SHA: indirect evidence)'), the unlabelled
+    group 'evidence' written by its name, a walked polygon and a walked line."""
+    form = FORMS["hazard_report"]
+    want = to_records("hazard_report", read_exports(form, [DATA / "hazard_kobo.csv"]))
+    got = to_records("hazard_report", read_exports(form, [DATA / "hazard_kobo_labels.csv"]))
+    assert len(want) == 2
+    assert [r.model_dump(exclude={"entered_at"}) for r in got] == [r.model_dump(exclude={"entered_at"}) for r in want]
+    assert got[0].classification.value == "suspected_hazardous_area"
 
 
 def test_a_labels_xlsx_export_with_its_repeat_sheet_renamed(tmp_path):
