@@ -128,3 +128,19 @@ def test_a_dry_run_writes_nothing(store):
     res = run_cli("import", "osm", str(PBF), "--store", store.test_url, "--dry-run")
     assert res.returncode == 0, res.stderr
     assert "would create 14" in " ".join(res.stdout.split()) and store.count(InfrastructureLine) == 0
+
+
+def test_an_extract_of_several_zlib_blocks_is_read_although_gdal_fails_on_it(tmp_path, monkeypatch):
+    """osmium's (and Geofabrik's) default output: the GDAL of the pyogrio wheel fails on its compressed blocks."""
+    import tempfile
+
+    grid = Path(__file__).parent / "data" / "osm" / "grid.osm.pbf"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the uncompressed copy goes
+    got = read_osm(grid, area_of_interest=(46.4, 39.2, 46.8, 39.6))
+    assert got.imported["road"] + got.imported["path"] == 2 * 90 * 89  # every grid edge
+    assert got.imported["road"] == 2 * (9 * 89 + 81 * 9)  # edges starting on every tenth row or column: tertiary
+    assert got.imported["settlement"] == 81 and got.imported["cemetery"] == 81
+    assert {r.settlement for r in got.records if r.kind.value == "cemetery"} == {
+        f"Kend {i}-{j}" for i in range(5, 90, 10) for j in range(5, 90, 10)
+    }
+    assert list(tmp_path.iterdir()) == []  # the temporary copy is removed

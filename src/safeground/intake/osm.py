@@ -104,17 +104,111 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _read(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
-    import pyogrio
+class _Extract:
+    """Reads the layers of one extract with GDAL, through an uncompressed copy if GDAL needs one.
 
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer, columns=columns)
-    except Exception as exc:  # pyogrio/GDAL raise several kinds for a file that is not an OSM extract
-        raise InvalidInput(
-            [Problem(path.name, "file", layer, f"not a readable OpenStreetMap extract: {exc}")],
-            hint_text="give an .osm.pbf file, e.g. a country extract from download.geofabrik.de",
-        ) from None
-    return frame.set_crs(4326, allow_override=True) if len(frame) else frame
+    The GDAL of pyogrio's wheels (3.12) fails with "An error occurred during the parsing of data
+    around byte N" on valid extracts whose zlib-compressed blocks are large (osmium's default
+    output, as Geofabrik's), while it reads the same blocks stored uncompressed. Such a file is
+    then copied block by block with the zlib data inflated (``_inflate_pbf``: only the PBF
+    framing is touched, the OSM data is GDAL's to read) into a temporary file, about three times
+    the extract's size, removed afterwards.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.name = path, path.name
+        self._tmp: Any = None
+
+    def read(self, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+        import pyogrio
+
+        try:
+            frame = pyogrio.read_dataframe(self.path, layer=layer, columns=columns)
+        except Exception as exc:  # pyogrio/GDAL raise several kinds for a file that is not an OSM extract
+            if self._tmp is None and "parsing of data" in str(exc) and self.path.suffix.lower() == ".pbf":
+                import tempfile
+
+                self._tmp = tempfile.TemporaryDirectory(prefix="safeground-osm-")
+                try:
+                    self.path = _inflate_pbf(self.path, Path(self._tmp.name) / "extract.osm.pbf")
+                except ValueError:
+                    pass  # not a PBF file after all: GDAL's message says so below
+                else:
+                    return self.read(layer, columns)
+            raise InvalidInput(
+                [Problem(self.name, "file", layer, f"not a readable OpenStreetMap extract: {exc}")],
+                hint_text="give an .osm.pbf file, e.g. a country extract from download.geofabrik.de",
+            ) from None
+        return frame.set_crs(4326, allow_override=True) if len(frame) else frame
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(data):
+            raise ValueError("truncated")
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _fields(data: bytes) -> list[tuple[int, int, Any]]:
+    """(field number, wire type, value) of a protobuf message with varint and length-delimited fields."""
+    out, i = [], 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(data, i)
+        elif wire == 2:
+            n, i = _varint(data, i)
+            value, i = data[i : i + n], i + n
+        else:
+            raise ValueError(f"unexpected protobuf wire type {wire}")
+        out.append((number, wire, value))
+    return out
+
+
+def _message(fields: list[tuple[int, int, Any]]) -> bytes:
+    def varint(v: int) -> bytes:
+        out = bytearray()
+        while True:
+            out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+            v >>= 7
+            if not v:
+                return bytes(out)
+
+    return b"".join(varint(n << 3 | w) + (varint(v) if w == 0 else varint(len(v)) + v) for n, w, v in fields)
+
+
+def _inflate_pbf(src: Path, dst: Path) -> Path:
+    """A copy of an .osm.pbf whose zlib blobs are stored raw (OSM PBF: BlobHeader datasize=3; Blob raw=1,
+    raw_size=2, zlib_data=3), for the GDAL that cannot read the compressed ones (see ``_Extract``)."""
+    import struct
+    import zlib
+
+    with src.open("rb") as f, dst.open("wb") as out:
+        while head := f.read(4):
+            if len(head) < 4:
+                raise ValueError("truncated")
+            header = _fields(f.read(struct.unpack(">I", head)[0]))
+            size = next((v for n, w, v in header if n == 3 and w == 0), None)
+            if size is None:
+                raise ValueError("not a PBF blob header")
+            blob = _fields(f.read(size))
+            zdata = next((v for n, w, v in blob if n == 3 and w == 2), None)
+            body = _message([(1, 2, zlib.decompress(zdata))]) if zdata is not None else _message(blob)
+            header = [(n, w, len(body) if n == 3 else v) for n, w, v in header]
+            encoded = _message(header)
+            out.write(struct.pack(">I", len(encoded)) + encoded + body)
+    return dst
 
 
 def _metric(geom: BaseGeometry) -> int:
@@ -170,8 +264,12 @@ def read_osm(
         out.records.append(rec)
         out.imported[what] += 1
 
-    _lines(path, out, inside, make)
-    _areas(path, out, inside, make)
+    extract = _Extract(path)
+    try:
+        _lines(extract, out, inside, make)
+        _areas(extract, out, inside, make)
+    finally:
+        extract.close()
     if out.outside and area_of_interest is not None:
         w, s, e, n = area_of_interest
         left = ", ".join(f"{k}: {v:,}" for k, v in sorted(out.outside.items()))
@@ -184,8 +282,8 @@ def read_osm(
     return out
 
 
-def _lines(path: Path, out: OsmImport, inside: Any, make: Any) -> None:
-    lines = _read(path, "lines", ["osm_id", "name", "highway", "waterway"])
+def _lines(extract: _Extract, out: OsmImport, inside: Any, make: Any) -> None:
+    lines = extract.read("lines", ["osm_id", "name", "highway", "waterway"])
     for osm_id, name, highway, waterway, geom in zip(
         lines.get("osm_id", []), lines.get("name", []), lines.get("highway", []), lines.get("waterway", []),
         lines.geometry if len(lines) else [], strict=True,
@@ -206,9 +304,9 @@ def _lines(path: Path, out: OsmImport, inside: Any, make: Any) -> None:
         make(InfrastructureLine, f"INL-OSM-W{osm_id}", kind, name=_text(name), geometry=geom)
 
 
-def _areas(path: Path, out: OsmImport, inside: Any, make: Any) -> None:
-    polys = _read(path, "multipolygons", ["osm_id", "osm_way_id", "name", "amenity", "landuse", "place"])
-    points = _read(path, "points", ["osm_id", "name", "place", "other_tags"])
+def _areas(extract: _Extract, out: OsmImport, inside: Any, make: Any) -> None:
+    polys = extract.read("multipolygons", ["osm_id", "osm_way_id", "name", "amenity", "landuse", "place"])
+    points = extract.read("points", ["osm_id", "name", "place", "other_tags"])
 
     def poly_uid(row: Any) -> str:
         way = _text(row.get("osm_way_id"))
