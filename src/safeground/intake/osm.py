@@ -119,11 +119,12 @@ class _Extract:
         self.path, self.name = path, path.name
         self._tmp: Any = None
 
-    def read(self, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+    def read(self, layer: str, columns: list[str], where: str | None = None) -> gpd.GeoDataFrame:
+        """One layer's features that pass ``where`` (an OGR SQL filter: a country's buildings stay on disk)."""
         import pyogrio
 
         try:
-            frame = pyogrio.read_dataframe(self.path, layer=layer, columns=columns)
+            frame = pyogrio.read_dataframe(self.path, layer=layer, columns=columns, where=where)
         except Exception as exc:  # pyogrio/GDAL raise several kinds for a file that is not an OSM extract
             if self._tmp is None and "parsing of data" in str(exc) and self.path.suffix.lower() == ".pbf":
                 import tempfile
@@ -134,7 +135,7 @@ class _Extract:
                 except ValueError:
                     pass  # not a PBF file after all: GDAL's message says so below
                 else:
-                    return self.read(layer, columns)
+                    return self.read(layer, columns, where)
             raise InvalidInput(
                 [Problem(self.name, "file", layer, f"not a readable OpenStreetMap extract: {exc}")],
                 hint_text="give an .osm.pbf file, e.g. a country extract from download.geofabrik.de",
@@ -283,7 +284,9 @@ def read_osm(
 
 
 def _lines(extract: _Extract, out: OsmImport, inside: Any, make: Any) -> None:
-    lines = extract.read("lines", ["osm_id", "name", "highway", "waterway"])
+    lines = extract.read(
+        "lines", ["osm_id", "name", "highway", "waterway"], "highway IS NOT NULL OR waterway IS NOT NULL"
+    )
     for osm_id, name, highway, waterway, geom in zip(
         lines.get("osm_id", []), lines.get("name", []), lines.get("highway", []), lines.get("waterway", []),
         lines.geometry if len(lines) else [], strict=True,
@@ -305,8 +308,16 @@ def _lines(extract: _Extract, out: OsmImport, inside: Any, make: Any) -> None:
 
 
 def _areas(extract: _Extract, out: OsmImport, inside: Any, make: Any) -> None:
-    polys = extract.read("multipolygons", ["osm_id", "osm_way_id", "name", "amenity", "landuse", "place"])
-    points = extract.read("points", ["osm_id", "name", "place", "other_tags"])
+    polys = extract.read(
+        "multipolygons",
+        ["osm_id", "osm_way_id", "name", "amenity", "landuse", "place"],
+        "landuse IN ('residential', 'cemetery') OR amenity = 'grave_yard' OR place IS NOT NULL",
+    )
+    points = extract.read(
+        "points",
+        ["osm_id", "name", "place", "other_tags"],
+        "place IS NOT NULL OR other_tags LIKE '%grave_yard%' OR other_tags LIKE '%cemetery%'",
+    )
 
     def poly_uid(row: Any) -> str:
         way = _text(row.get("osm_way_id"))
