@@ -165,3 +165,25 @@ def test_the_template_cli_sets_up_an_sk42_reference_point_and_refuses_an_unknown
     bad = run_cli("maps", "template", str(tmp_path / "u.xlsx"), "--sk42-zone", "40")
     assert bad.returncode == 2 and "unknown SK-42 Gauss–Krüger zone 40" in bad.stdout + bad.stderr
     assert not (tmp_path / "u.xlsx").exists()
+
+
+def test_saving_a_record_outside_the_store_area_is_refused(tmp_path):
+    """A mistyped X still inside zone 8 puts the record 150 km away: the store's area of interest catches it."""
+    from safeground.model import MinefieldRecord
+    from safeground.storage.base import open_store
+
+    path = tmp_path / "s.gpkg"
+    with open_store(str(path)) as s:
+        s.set_meta("area_of_interest", json.dumps([46.5, 39.3, 47.5, 40.0]))
+    ok = run_cli("maps", "traverse", str(sk42_record(tmp_path)), "--store", str(path), "--save")
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(sk42_record(tmp_path).read_text())
+    data["source_reference"] = "No. 98"
+    data["start"]["x"] += 150_000  # 1.35° further north: a mistyped X that is still inside zone 8
+    far = tmp_path / "far.json"
+    far.write_text(json.dumps(data))
+    res = run_cli("maps", "traverse", str(far), "--store", str(path), "--save")
+    out = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2 and "outside the store's area of interest" in out and "SK-42 zone 8" in out
+    with open_store(str(path)) as s:
+        assert s.count(MinefieldRecord) == 1

@@ -407,6 +407,31 @@ def _same_mine(a: Any, b: Any) -> bool:
     return a.eo_type == b.eo_type and same_geometry(a.geometry, b.geometry)
 
 
+def _check_area(store: Any, record: TraverseRecord, result: TraverseResult) -> None:
+    """Refuse a record far (over 0.5°, ~50 km) outside the store's area of interest: a mistyped
+    coordinate, a wrong SK-42 zone, or the record of another region."""
+    aoi = store.get_meta("area_of_interest")
+    if not aoi or result.perimeter is None:
+        return
+    w, s, e, n = json.loads(aoi)
+    if result.perimeter.intersects(shapely.box(w - 0.5, s - 0.5, e + 0.5, n + 0.5)):
+        return
+    c = result.perimeter.centroid
+    grid = f" (given on SK-42 zone {record.start.grid_zone}: right zone, X and Y?)" if record.start.grid_zone else ""
+    raise InvalidInput(
+        [
+            Problem(
+                "record",
+                "start",
+                "lon/lat" if not grid else "x/y",
+                f"the record lies at {c.y:.4f} N {c.x:.4f} E, outside the store's area of interest "
+                f"(lon {w}…{e}, lat {s}…{n}){grid}",
+            )
+        ],
+        hint_text="check the reference point's coordinates (or the store: 'safeground db area')",
+    )
+
+
 def save_record(store: Any, record: TraverseRecord, result: TraverseResult, entered_by: str) -> SaveOutcome:
     """Store a computed record and its recorded mines, once: a record is identified by source and number.
 
@@ -419,6 +444,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
     """
     from safeground.model import EOItem, MinefieldRecord
 
+    _check_area(store, record, result)
     with store.transaction():
         recs = to_records(record, result, store, entered_by)
         new, mines = recs[0], recs[1:]
