@@ -181,7 +181,7 @@ def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: di
 
     An existing GeoPackage is copied to a scratch file and checked there; a store
     that does not exist yet is checked as a new empty one in a scratch folder; a
-    PostGIS store is only read (its import runs in a transaction that writes nothing).
+    PostGIS store is only read (its import runs in a transaction and skips every write).
     """
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
@@ -193,7 +193,8 @@ def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: di
             from safeground.cli.start import _store_exists
 
             if _store_exists(store):
-                with open_store(store, create=False, readonly=True) as s:
+                # opened for a transaction that writes nothing: the import skips every write on a dry run
+                with open_store(store, create=False) as s:
                     fm = load_mapping(s, mapping) if mapping else None
                     return import_features(s, layer, file, mapping=fm, **kwargs)
         elif Path(store).exists():

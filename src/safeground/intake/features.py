@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,10 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import sqlalchemy.exc
 from pydantic import ValidationError
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.geometry.validate import check_geometry, repair_geometry, same_geometry
 from safeground.intake.identity import key_hashes, row_hashes
 from safeground.intake.locate import Locator, locate, plan
@@ -47,7 +49,7 @@ from safeground.intake.mapping import FieldMapping
 from safeground.intake.measured import Measured, fill_measured
 from safeground.intake.outcome import Change, ImportReport
 from safeground.intake.quarantine import LeftOut, kind_of
-from safeground.intake.sources import Batch, Source, open_source
+from safeground.intake.sources import Batch, Source, ToWGS84, open_source
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import RowBatch, Store, format_uid
 from safeground.storage.schema import Layout, layout_of
@@ -137,6 +139,7 @@ class _Importer:
     ) -> None:
         self.store, self.cls, self.source, self.mapping = store, cls, source, mapping
         self.skip = skip_invalid
+        self.refs_checked = 0  # combinations before this one had their references checked (--skip-invalid)
         self.measured = Measured()
         self.repair, self.dry_run, self.report = repair, dry_run, report
         self.src = source.name
@@ -158,9 +161,7 @@ class _Importer:
         self.seen_hash = np.empty(0, dtype=np.int64)
         self.seen_number = np.empty(0, dtype=np.int64)
         self.next_no = store.max_uid_number(cls)
-        self.declared_crs = declared_crs
-        self.crs_checked = False
-        self.transformer: Transformer | None = None
+        self.to_wgs84 = ToWGS84(source, declared_crs, report.notes)
         self.has_geom = cls.GEOMETRY is not None
         # the column renaming: mapping first, then Shapefile's cut names, then same-named fields
         rename = dict(mapping.columns) if mapping else {}
@@ -347,12 +348,13 @@ class _Importer:
             self.problems += problems
         else:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
-            geoms = self._gis_crs(geoms)
+            geoms = self.to_wgs84(geoms)
         good = np.array([g is not None for g in geoms], dtype=bool)
         expected = self.cls.GEOMETRY or "GEOMETRY"
         if expected == "POINT":
             fast = good.copy()
-            fast[good] = shapely.get_type_id(geoms[good]) == 0
+            # an empty point has no coordinates: it goes the slow way, to be reported as empty
+            fast[good] = (shapely.get_type_id(geoms[good]) == 0) & ~shapely.is_empty(geoms[good])
             if fast.any():
                 xy = shapely.get_coordinates(geoms[fast])
                 ok = np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)
@@ -403,46 +405,6 @@ class _Importer:
             self.problems.append(Problem(self.src, item, "geometry", x.reason + hint, repairable=x.repairable))
         return geom, False
 
-    def _gis_crs(self, geoms: np.ndarray) -> np.ndarray:
-        if not self.crs_checked:
-            self.crs_checked = True
-            crs = self.source.crs
-            declared = CRS.from_user_input(self.declared_crs) if self.declared_crs else None
-            if crs is None and declared is None:
-                present = [g for g in geoms if g is not None]
-                xy = shapely.get_coordinates(np.asarray(present, dtype=object)) if present else np.empty((0, 2))
-                if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
-                    why = "its coordinates are not longitude/latitude degrees"
-                    hint = "declare it with --crs (e.g. --crs EPSG:32638 for UTM zone 38N)"
-                else:
-                    # degrees, but of which datum: Soviet-era maps use Pulkovo 1942, about 100 m from WGS 84
-                    why = (
-                        "its coordinates look like longitude/latitude degrees, but not which datum: degrees on "
-                        "Pulkovo 1942 (Soviet-era maps) lie about 100 m from the same numbers on WGS 84"
-                    )
-                    hint = "declare it with --crs EPSG:4326 (GPS, WGS 84) or --crs EPSG:4284 (Pulkovo 1942)"
-                raise InvalidInput(
-                    [Problem(self.src, "file", "CRS", f"the file declares no coordinate reference system and {why}")],
-                    hint_text=hint + ", or save the file with its CRS (e.g. the .prj beside a Shapefile)",
-                )  # fmt: skip
-            elif crs is not None and declared is not None and not crs.equals(declared, ignore_axis_order=True):
-                raise InvalidInput(
-                    [Problem(self.src, "file", "CRS", f"the file says {crs.name} but --crs says {declared.name}")],
-                    hint_text="leave out --crs when the file declares its CRS, or correct the file",
-                )
-            use = crs or declared
-            if use is not None and not use.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-                self.report.notes.append(f"reprojected from {use.name} to WGS 84 (EPSG:4326)")
-                self.transformer = Transformer.from_crs(use, 4326, always_xy=True)
-        if self.transformer is not None:
-            t = self.transformer
-            present = np.array([g is not None for g in geoms], dtype=bool)
-            geoms = geoms.copy()
-            geoms[present] = shapely.transform(
-                geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-            )
-        return geoms
-
     # -- identity -------------------------------------------------------------------
     def _load_stored(self) -> None:
         """What is already stored, for matching rows without a uid (only when the layer has records)."""
@@ -490,6 +452,8 @@ class _Importer:
             start = len(self.problems)
             geoms, good = self._geometry(batch, named)
             cids = self._attributes(batch, named, geoms, good)
+            if self.skip:
+                self._references_now(cids)
             combo_bad = np.array([bool(c.errors) for c in self.combo_list], dtype=bool)
             bad = ~good | combo_bad[cids]
             for i in np.flatnonzero(combo_bad[cids]).tolist():
@@ -729,6 +693,26 @@ class _Importer:
             where = ", ".join(items) + (f" and {more:,} more" if more else "")
             self.problems.append(Problem(self.src, where, fld, msg, val))
 
+    def _references_now(self, cids: np.ndarray) -> None:
+        """With --skip-invalid: a row that refers to a record the store lacks is left out, not the file.
+
+        Checked per batch for the combinations not seen before (a reference to the layer
+        being imported is left to ``check_references`` at the end)."""
+        fresh = [c for c in np.unique(cids).tolist() if c >= self.refs_checked]
+        self.refs_checked = max(self.refs_checked, len(self.combo_list))
+        for fld, target_layer in self.cls.REFERENCES.items():
+            target = RECORD_TYPES[target_layer]
+            if target is self.cls:
+                continue
+            wanted = {self.combo_list[c].refs[fld] for c in fresh if fld in self.combo_list[c].refs}
+            present = self.store.existing_uids(target, sorted(wanted)) if wanted else set()
+            for c in fresh:
+                combo = self.combo_list[c]
+                ref = combo.refs.get(fld)
+                if ref is not None and ref not in present:
+                    combo.errors.append((fld, f"refers to {ref}, which is not in {target_layer}", ref))
+                    combo.encoded = None
+
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
             wanted: dict[str, list[_Combo]] = {}
@@ -861,7 +845,16 @@ def import_features(
                 store, cls, source, mapping, repair=repair, dry_run=dry_run, entered_by=entered_by,
                 declared_crs=crs, coordinates=coordinates or {}, report=report, skip_invalid=skip_invalid, key=key,
             )  # fmt: skip
-            imp.run()
+            try:
+                imp.run()
+            except (sqlite3.IntegrityError, sqlalchemy.exc.IntegrityError) as exc:
+                if "NOT NULL" not in str(exc).upper() and "null value" not in str(exc):
+                    raise
+                raise SafeGroundError(
+                    f"the store was made by an older SafeGround: its {layer} cannot hold an empty value yet "
+                    f"({str(exc).splitlines()[0][:160]})",
+                    hint=f"upgrade it (every record is kept): safeground db upgrade --store {store.location}",
+                ) from None
             if not skip_invalid:
                 imp.value_problems()
             elif report.left_out.items and not sum(report.counts.values()):

@@ -65,10 +65,12 @@ def fill_measured(
     fields = MEASURED.get(layer)
     if not fields:
         return frame
-    empty = {f: _empty(frame, f) & good for f in fields}
+    empty = {f: _empty(frame, f) for f in fields}
     if not any(e.any() for e in empty.values()):
         return frame
-    areas = polygon_areas(geoms, np.logical_or.reduce(list(empty.values())), measured)
+    areas = polygon_areas(geoms, good & np.logical_or.reduce(list(empty.values())), measured)
+    # a row without a good polygon is refused (or left out) for its geometry: its area is not a second problem
+    areas[~good] = 0.0
     frame = frame.copy()
     whole = fields[0]
     given = pd.to_numeric(frame[whole], errors="coerce").to_numpy() if whole in frame.columns else None
@@ -82,7 +84,7 @@ def fill_measured(
         column = frame[f].astype(object) if f in frame.columns else pd.Series(None, index=frame.index, dtype=object)
         column[empty[f]] = value[empty[f]]
         frame[f] = column
-        measured.counts[f] = measured.counts.get(f, 0) + int(empty[f].sum())
+        measured.counts[f] = measured.counts.get(f, 0) + int((empty[f] & good).sum())
     return frame
 
 
