@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+import shapely
 import sqlalchemy
 from pyproj import Geod
 
@@ -251,3 +252,32 @@ def test_missing_required_field_names_the_mappings_constants(tmp_path: Path):
     assert "missing" in line and "constants" in line
     with open_store(loc, create=False) as s:
         assert s.count(HazardArea) == 0
+
+
+def test_skip_invalid_leaves_out_rows_referring_to_missing_records_and_empty_points(tmp_path: Path):
+    from safeground.errors import InvalidInput
+    from safeground.intake.features import import_features
+    from safeground.intake.mapping import parse_mapping
+
+    mapping = parse_mapping((DATA / "incidents_mapping.yaml").read_text(), "incidents_mapping.yaml")
+    few = pyogrio.read_dataframe(DATA / "incidents.geojson").iloc[:5].copy()
+    few.loc[3, "geometry"] = shapely.Point()  # an empty point (GeoPackage keeps it empty, not null)
+    src = tmp_path / "few.gpkg"
+    pyogrio.write_dataframe(few, src)
+    with open_store(str(tmp_path / "s.gpkg")) as s:
+        with pytest.raises(InvalidInput) as refused:
+            import_features(s, "accidents", src, mapping=mapping)
+        assert [p.reason for p in refused.value.problems] == ["geometry is empty"]
+        assert s.count(Accident) == 0
+        rep = import_features(s, "accidents", src, mapping=mapping, skip_invalid=True, key=["incident_no"])
+        assert rep.counts["create"] == 4 and dict(rep.left_out.kinds) == {"empty geometry": 1}
+        victims = tmp_path / "victims.csv"
+        lines = (DATA / "victims.csv").read_text().splitlines()[:4]
+        victims.write_text("\n".join([*lines, lines[1].replace("ACC-00001", "ACC-00099")]) + "\n")
+        with pytest.raises(InvalidInput) as missing:
+            import_features(s, "victims", victims)
+        assert "refers to ACC-00099" in missing.value.problems[0].reason
+        rep = import_features(s, "victims", victims, skip_invalid=True)
+        assert rep.counts["create"] == 3
+        assert [p.item for p in rep.left_out.problems] == ["row 5"]
+        assert "refers to ACC-00099, which is not in accidents" in rep.left_out.problems[0].reason
