@@ -105,7 +105,7 @@ def make_polygons(n: int, d: Path) -> tuple[Path, Path]:
     dirty_geoms[k % 100 == 7] = shapely.Polygon()  # empty
     dirty_geoms[k % 3 == 2] = None  # never vectorised
     dirty = gpd.GeoDataFrame({"hazard_no": [f"SHA/{i:05d}" for i in k], "type": kind}, geometry=dirty_geoms, crs=4326)
-    dup = dirty[(k % 200 == 0) & dirty.geometry.notna()]
+    dup = dirty[(k % 200 == 0) & dirty.geometry.notna() & ~dirty.geometry.is_empty]
     dirty = pd.concat([dirty.iloc[: n - len(dup)], dup], ignore_index=True)  # as many rows as the clean file
     dirty_path = d / "hazards-dirty.gpkg"
     gpd.GeoDataFrame(dirty, geometry="geometry", crs=4326).to_file(dirty_path, driver="GPKG")
