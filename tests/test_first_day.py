@@ -281,3 +281,44 @@ def test_skip_invalid_leaves_out_rows_referring_to_missing_records_and_empty_poi
         assert rep.counts["create"] == 3
         assert [p.item for p in rep.left_out.problems] == ["row 5"]
         assert "refers to ACC-00099, which is not in accidents" in rep.left_out.problems[0].reason
+
+
+def _as_older_safeground_wrote_it(location: str) -> None:
+    """Put back the NOT NULL an older SafeGround gave accidents.accident_date (both tables)."""
+    if location.startswith("postgresql"):
+        schema = location.split("schema=")[1]
+        eng = sqlalchemy.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with eng.begin() as c:
+            for t in ("accidents", "accidents_history"):
+                c.execute(sqlalchemy.text(f'ALTER TABLE "{schema}"."{t}" ALTER COLUMN accident_date SET NOT NULL'))
+        eng.dispose()
+        return
+    import sqlite3
+
+    con = sqlite3.connect(location, isolation_level=None)
+    version = con.execute("PRAGMA schema_version").fetchone()[0]
+    con.execute("PRAGMA writable_schema = ON")
+    for t in ("accidents", "accidents_history"):
+        sql = con.execute("SELECT sql FROM sqlite_master WHERE name = ?", (t,)).fetchone()[0]
+        sql = sql.replace('"accident_date" DATE', '"accident_date" DATE NOT NULL')
+        con.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (sql, t))
+    con.execute(f"PRAGMA schema_version = {version + 1}")
+    con.execute("PRAGMA writable_schema = OFF")
+    con.close()
+
+
+def test_an_older_store_is_told_to_upgrade_and_then_takes_undated_accidents(location: str):
+    _ok(run_cli("init", "--store", location, "--area", AREA))
+    _as_older_safeground_wrote_it(location)
+    args = ("--mapping", str(DATA / "incidents_mapping.yaml"), "--key", "incident_no", "--skip-invalid")
+    res = run_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "older SafeGround" in res.stderr and "safeground db upgrade" in res.stderr
+    with open_store(location, create=False) as s:
+        assert s.count(Accident) == 0
+    upgraded = _ok(run_cli("db", "upgrade", "--store", location))
+    assert "accidents.accident_date (may now be empty)" in upgraded
+    _ok(run_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args))
+    with open_store(location, create=False) as s:
+        acc = s.read_frame(Accident)
+    assert len(acc) and acc["accident_date"].isna().any()
