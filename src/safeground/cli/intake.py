@@ -162,12 +162,20 @@ def _refusal_summary(problems: list[Problem], skipping: bool) -> None:
     from safeground.intake.quarantine import kind_of
 
     rows: dict[str, set[str]] = {}
+    grouped: dict[str, int] = {}  # a value problem names its first rows "and N more"
     for p in problems:
-        if p.item not in ("file", "(command line)", "--mapping"):
-            rows.setdefault(kind_of(p), set()).add(p.item)
-    if not rows:
+        if p.item in ("file", "(command line)", "--mapping"):
+            continue
+        head, _, more = p.item.partition(" and ")
+        names = head.split(", ")
+        if more.split(" ")[0].replace(",", "").isdigit():
+            grouped[kind_of(p)] = grouped.get(kind_of(p), 0) + len(names) + int(more.split(" ")[0].replace(",", ""))
+        else:
+            rows.setdefault(kind_of(p), set()).update(names)
+    counts = {k: len(rows.get(k, ())) + grouped.get(k, 0) for k in {*rows, *grouped}}
+    if not counts:
         return
-    said = ", ".join(f"{len(v):,} {k}" for k, v in sorted(rows.items(), key=lambda kv: -len(kv[1])))
+    said = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     err.print(f"[yellow]refused[/]: features or rows with problems: {said}")
     if not skipping:
         err.print(
