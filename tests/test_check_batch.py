@@ -292,3 +292,36 @@ def test_buffers_load_from_options_and_files(tmp_path):
     at_100 = project(shapely.Point(X0 - 100, Y0 + 25), EPSG, 4326)
     assert index.check(at_100.x, at_100.y).level == Level.CAUTION  # 120 m for every mine now
     assert index.check_many(np.array([at_100.x]), np.array([at_100.y]))["buffer_m"].iloc[0] == 120
+
+
+def test_the_risk_map_raises_unrecorded_ground_to_caution_alike_in_batch_and_single(tmp_path):
+    """A saved risk map (a real GeoTIFF, read by the store's RiskSampler): high-risk ground with no
+    recorded hazard is a caution, with the model as its reason, in both checks."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from safeground.risk.output import RiskSampler
+
+    tif = tmp_path / "risk.tif"
+    cols = np.linspace(0.0, 1.0, 200, dtype="float32")
+    with rasterio.open(tif, "w", driver="GTiff", width=200, height=200, count=1, dtype="float32", crs=f"EPSG:{EPSG}",
+                       transform=from_origin(X0 - 1000, Y0 + 1000, 10.0, 10.0)) as dst:  # fmt: skip
+        dst.write(np.tile(cols, (200, 1)), 1)
+    square = project(shapely.box(X0, Y0, X0 + 200, Y0 + 200), EPSG, 4326)
+    hz = gpd.GeoDataFrame({"uid": ["HA-1"], "status": ["open"], "classification": ["confirmed_hazardous_area"],
+                           "contamination": ["antipersonnel_mines"]}, geometry=[square], crs=4326)  # fmt: skip
+    index = SafetyIndex.from_frames(EPSG, hazards=hz)
+    index.risk = RiskSampler({"raster": str(tif), "threshold": 0.5, "model_version": "t", "features_as_of": "2023"})
+    rng = np.random.default_rng(2)
+    ll = project(shapely.points(rng.uniform(X0 - 1200, X0 + 1200, 600), rng.uniform(Y0 - 900, Y0 + 900, 600)),
+                 EPSG, 4326)  # fmt: skip
+    lon, lat = shapely.get_x(ll), shapely.get_y(ll)
+    res = index.check_many(lon, lat)
+    singles = [index.check(a, b) for a, b in zip(lon, lat, strict=True)]
+    assert list(res["level"].astype(str)) == [s.level.name.lower() for s in singles]
+    assert list(res["reason"].astype(str)) == [s.reason for s in singles]
+    by_model = res["reason"].astype(str).str.startswith("the risk model")
+    assert by_model.sum() > 50 and (res.loc[by_model, "level"] == "caution").all()
+    assert (res.loc[by_model, "predicted_risk"] >= 0.5).all()
+    assert ((res["predicted_risk"] >= 0.5) & (res["level"] == "no_known_hazard")).sum() == 0
+    assert res["predicted_risk"].isna().sum() > 20  # outside the map: no risk, no raise

@@ -74,10 +74,10 @@ class FlatIndex:
     block_tree: shapely.STRtree | None
     extent: tuple[float, float, float, float]  # of the blocking features
     self_uids: np.ndarray  # uids of the records of past events (accidents, found items)
-    label_codes: np.ndarray  # rank → code into label_categories
-    label_categories: list[str]
+    label_codes: np.ndarray  # rank → code into label_dtype's categories
+    label_dtype: pd.CategoricalDtype  # built once: a million categories cost a second per batch otherwise
     uid_codes: np.ndarray
-    uid_categories: list[str]
+    uid_dtype: pd.CategoricalDtype
 
     @classmethod
     def build(cls, index: SafetyIndex) -> FlatIndex:
@@ -132,9 +132,9 @@ class FlatIndex:
             extent=extent,
             self_uids=np.concatenate(selfs).astype(str) if selfs else np.zeros(0, str),
             label_codes=np.asarray(lab_code, np.int64)[2:],
-            label_categories=list(lab_cat),
+            label_dtype=pd.CategoricalDtype(pd.Index(lab_cat, dtype=object)),
             uid_codes=np.asarray(uid_code, np.int64)[1:],
-            uid_categories=list(uid_cat),
+            uid_dtype=pd.CategoricalDtype(pd.Index(uid_cat, dtype=object)),
         )
 
 
@@ -214,7 +214,7 @@ def check_points(
     near_r = np.full(n, -1, dtype=np.int64)
     near_d = np.full(n, np.inf)
     if len(flat.geoms) and n:
-        pts = shapely.points(x, y)
+        pts = shapely.points(np.column_stack([x, y]))
         # 1. candidates: every pair within the grown envelopes, sorted by point
         pi, fi = flat.tree.query(pts)
         low = _envelope_distance(x[pi], y[pi], flat.bounds[fi])
@@ -250,9 +250,9 @@ def check_points(
             "lon": lon,
             "lat": lat,
             "level": level,
-            "reason": pd.Categorical.from_codes(reason, categories=flat.label_categories),
+            "reason": pd.Categorical.from_codes(reason, dtype=flat.label_dtype),
             "buffer_m": np.where(reason_r >= 0, flat.buf[np.maximum(reason_r, 0)] if len(flat.geoms) else 0, np.nan),
-            "nearest_danger": pd.Categorical.from_codes(nearest, categories=flat.uid_categories),
+            "nearest_danger": pd.Categorical.from_codes(nearest, dtype=flat.uid_dtype),
             "nearest_danger_m": np.where(np.isfinite(near_d), np.round(near_d, 1), np.nan),
         }
     )
