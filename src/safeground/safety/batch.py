@@ -212,37 +212,13 @@ def check_points(
     n = len(lon)
     x, y = index._to_metric.transform(lon, lat)
     x, y = np.asarray(x, float), np.asarray(y, float)
-    level = np.zeros(n, dtype=np.int8)
-    reason_r = np.full(n, -1, dtype=np.int64)
-    near_r = np.full(n, -1, dtype=np.int64)
-    near_d = np.full(n, np.inf)
-    if len(flat.geoms) and n:
-        pts = shapely.points(np.column_stack([x, y]))
-        # 1. candidates: every pair within the grown envelopes, sorted by point
-        pi, fi = flat.tree.query(pts)
-        low = _envelope_distance(x[pi], y[pi], flat.bounds[fi])
-        keep = low <= np.where(flat.blocks[fi], flat.margin, flat.bw[fi]) + _SLACK
-        pi, fi, low = pi[keep], fi[keep], low[keep]
-        n_groups = len(flat.group_bw)
-        key = pi * n_groups + flat.group[fi]
-        if n_groups > 1:
-            order = np.argsort(key, kind="stable")
-            pi, fi, low, key = pi[order], fi[order], low[order], key[order]
-        # 2. the nearest of each (point, group), measured exactly
-        starts, dmin, rmin = _nearest_runs(key, low, fi, flat.geoms, pts[pi])
-        rp, rg = pi[starts], flat.group[fi[starts]]
-        within = dmin <= flat.group_bw[rg]
-        inside = within & flat.group_blocks[rg] & (dmin <= ON_EDGE_M)
-        p, _, r = _best_per_point(rp, dmin, rmin, within)
-        level[p], reason_r[p] = Level.CAUTION, r
-        p, _, r = _best_per_point(rp, dmin, rmin, inside)
-        level[p], reason_r[p] = Level.DANGER, r
-        p, dd, r = _best_per_point(rp, dmin, rmin, flat.group_blocks[rg])
-        near_d[p], near_r[p] = dd, r
-        # 3. the nearest danger beyond the margin
-        if flat.block_trees:
-            todo = np.flatnonzero(~(near_d <= flat.margin))
-            _nearest_beyond(flat, x, y, pts, todo, near_r, near_d, max_distance)
+    # in space-filling-curve order: neighbouring points meet the same features, so the tree and the
+    # geometries they touch stay in the processor's cache
+    order = _morton_order(x, y) if n > 1000 else np.arange(n)
+    sorted_answers = _answers(flat, x[order], y[order], max_distance)
+    level, reason_r, near_r, near_d = (np.empty_like(a) for a in sorted_answers)
+    for whole, part in zip((level, reason_r, near_r, near_d), sorted_answers, strict=True):
+        whole[order] = part
     if max_distance is not None:
         far = near_d > max_distance
         near_r[far], near_d[far] = -1, np.inf
@@ -279,6 +255,63 @@ def check_points(
         out["level"].to_numpy(np.int8), categories=[lv.name.lower() for lv in Level]
     )
     return out
+
+
+def _answers(
+    flat: FlatIndex, x: np.ndarray, y: np.ndarray, max_distance: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Level, rank of the reason, rank of the nearest blocking danger and its distance (-1/inf: none)."""
+    n = len(x)
+    level = np.zeros(n, dtype=np.int8)
+    reason_r = np.full(n, -1, dtype=np.int64)
+    near_r = np.full(n, -1, dtype=np.int64)
+    near_d = np.full(n, np.inf)
+    if not (len(flat.geoms) and n):
+        return level, reason_r, near_r, near_d
+    pts = shapely.points(np.column_stack([x, y]))
+    # 1. candidates: every pair within the grown envelopes, sorted by point
+    pi, fi = flat.tree.query(pts)
+    low = _envelope_distance(x[pi], y[pi], flat.bounds[fi])
+    keep = low <= np.where(flat.blocks[fi], flat.margin, flat.bw[fi]) + _SLACK
+    pi, fi, low = pi[keep], fi[keep], low[keep]
+    n_groups = len(flat.group_bw)
+    key = pi * n_groups + flat.group[fi]
+    if n_groups > 1:
+        order = np.argsort(key, kind="stable")
+        pi, fi, low, key = pi[order], fi[order], low[order], key[order]
+    # 2. the nearest of each (point, group), measured exactly
+    starts, dmin, rmin = _nearest_runs(key, low, fi, flat.geoms, pts[pi])
+    rp, rg = pi[starts], flat.group[fi[starts]]
+    within = dmin <= flat.group_bw[rg]
+    inside = within & flat.group_blocks[rg] & (dmin <= ON_EDGE_M)
+    p, _, r = _best_per_point(rp, dmin, rmin, within)
+    level[p], reason_r[p] = Level.CAUTION, r
+    p, _, r = _best_per_point(rp, dmin, rmin, inside)
+    level[p], reason_r[p] = Level.DANGER, r
+    p, dd, r = _best_per_point(rp, dmin, rmin, flat.group_blocks[rg])
+    near_d[p], near_r[p] = dd, r
+    # 3. the nearest danger beyond the margin
+    if flat.block_trees:
+        todo = np.flatnonzero(~(near_d <= flat.margin))
+        _nearest_beyond(flat, x, y, pts, todo, near_r, near_d, max_distance)
+    return level, reason_r, near_r, near_d
+
+
+def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The points' order along a Z curve over their extent (16 bits a side)."""
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = v.astype(np.uint64)
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    def cell(v: np.ndarray) -> np.ndarray:
+        lo, hi = float(v.min()), float(v.max())
+        return np.clip((v - lo) / max(hi - lo, 1e-9) * 65535, 0, 65535)
+
+    return np.argsort(spread(cell(x)) | (spread(cell(y)) << np.uint64(1)), kind="stable")
 
 
 def _nearest_beyond(
