@@ -16,16 +16,53 @@ def check(
     lon: Annotated[float | None, typer.Argument(help="Longitude (WGS 84 degrees).")] = None,
     lat: Annotated[float | None, typer.Argument(help="Latitude (WGS 84 degrees).")] = None,
     store: StoreOpt = "demo.gpkg",
-    batch: Annotated[Path | None, typer.Option(help="CSV with lon,lat columns: check every row.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the batch results (CSV).")] = None,
+    # -- batch and buffer options (issue 14): one block -----------------------------------------
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV with lon,lat columns, or a GeoPackage/GeoJSON of points: check every row "
+            "(its own columns are kept next to the answer)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the batch answer: .csv, .gpkg or .geojson (default: "
+            "next to the input, NAME-checked in its format)."
+        ),
+    ] = None,
+    layer: Annotated[str | None, typer.Option(help="The layer of a --batch file that holds several.")] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            help="The --batch column that identifies a row (default: uid or id). A row whose id is an "
+            "accident's or a found item's uid is that record's place: answered without it."
+        ),
+    ] = None,
+    buffer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A safety buffer, KIND=METRES (repeat): a contamination type (antipersonnel_mines, "
+            "cluster_munition_remnants, … or mines for all mines), minefield_record, cluster_strike, "
+            "found_item, accident."
+        ),
+    ] = None,
+    settings: Annotated[
+        Path | None, typer.Option(help="Settings file (.toml, .yaml, .json) with a buffers table; --buffer wins.")
+    ] = None,
+    max_distance: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Look for the nearest danger only this far (m); default: any distance."),
+    ] = None,
+    # --------------------------------------------------------------------------------------------
     fmt: Annotated[str, typer.Option("--format", help="text or json (single point).")] = "text",
 ) -> None:
-    """Is it safe here? Checks a point (or a CSV of points) against every known danger."""
+    """Is it safe here? Checks a point (or a file of points) against every known danger."""
     import json as _json
 
     import numpy as np
-    import pandas as pd
 
+    from safeground.safety.buffers import DEFAULT_BUFFERS, load_buffers
     from safeground.safety.check import SafetyIndex
     from safeground.storage.base import open_store
 
@@ -33,33 +70,42 @@ def check(
         raise SafeGroundError("give LON LAT, or --batch FILE.csv", hint="e.g. safeground check 47.10 39.62")
     if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise SafeGroundError(f"{lon}, {lat} is not a longitude/latitude", hint="longitude first, then latitude")
-    with open_store(store, readonly=True) as s:
-        index = SafetyIndex.from_store(s)
+    buffers = load_buffers(settings, buffer or ())
     if batch is not None:
-        pts = pd.read_csv(batch)
-        missing = {"lon", "lat"} - set(pts.columns)
-        if missing:
-            raise SafeGroundError(f"{batch.name}: no column {', '.join(sorted(missing))}", hint="name them lon and lat")
-        bad = pts[~pts["lon"].between(-180, 180) | ~pts["lat"].between(-90, 90)]
-        if len(bad):
-            raise SafeGroundError(f"{batch.name}, row {int(bad.index[0]) + 2}: not a longitude/latitude")
-        far = np.flatnonzero(index.outside(pts["lon"].to_numpy(), pts["lat"].to_numpy()))
+        from safeground.safety.batchfile import default_output, joined, read_points, write_answers
+
+        points = read_points(batch, layer)
+        ids = points.ids(id_column)
+        target = out or default_output(batch)
+        with open_store(store, readonly=True) as s:
+            index = SafetyIndex.from_store(s, buffers)
+        far = np.flatnonzero(index.outside(points.lon, points.lat))
         if len(far):
             first = int(far[0])
-            more = f" (and {len(far) - 1} more rows)" if len(far) > 1 else ""
+            more = f" (and {len(far) - 1} more)" if len(far) > 1 else ""
+            cols = "/".join(points.lonlat_columns) if points.lonlat_columns else "geometry"
             index.refuse_outside(
-                float(pts["lon"].iloc[first]), float(pts["lat"].iloc[first]),
-                where=f"{batch.name}, row {first + 2}{more}, fields lon/lat: ",
+                float(points.lon[first]), float(points.lat[first]),
+                where=f"{batch.name}, {points.where(first)}{more}, fields {cols}: ",
             )  # fmt: skip
-        res = index.check_many(pts["lon"].to_numpy(), pts["lat"].to_numpy())
-        target = out or batch.with_name(batch.stem + "-checked.csv")
-        res.to_csv(target, index=False)
+        res = index.check_many(points.lon, points.lat, ids=ids, max_distance=max_distance)
+        table, renamed = joined(points, res, buffers.describe())
+        write_answers(points, table, target)
         counts = res["level"].value_counts()
         console.print(
-            f"[green]checked[/] {len(res):,} points → {target}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+            f"[green]checked[/] {len(res):,} points → {target}: "
+            + ", ".join(f"{k.replace('_', ' ')}: {counts[k]:,}" for k in ("danger", "caution", "no_known_hazard")),
+            soft_wrap=True,
         )
+        reach = f"within {max_distance:,.0f} m" if max_distance is not None else "at any distance"
+        console.print(f"  buffers (m): {buffers.describe()}; nearest danger searched {reach}", soft_wrap=True,
+                      highlight=False)  # fmt: skip
+        if renamed:
+            console.print(f"  input columns kept under new names: {', '.join(renamed)}", highlight=False)
         return
-    ans = index.check(lon, lat)  # type: ignore[arg-type]
+    with open_store(store, readonly=True) as s:
+        index = SafetyIndex.from_store(s, buffers)
+    ans = index.check(lon, lat, max_distance=max_distance)  # type: ignore[arg-type]
     if fmt == "json":
         sys.stdout.write(
             _json.dumps(
@@ -70,8 +116,11 @@ def check(
                     "verdict": ans.verdict,
                     "findings": [f.__dict__ for f in ans.findings],
                     "released": [f.__dict__ for f in ans.released],
+                    "nearest_danger": ans.nearest_uid or None,
+                    "nearest_danger_m": round(ans.nearest_m, 1) if ans.nearest_uid else None,
                     "risk": ans.risk,
                     "risk_probability": ans.risk_probability,
+                    "buffers": buffers.as_dict(),
                 },
                 indent=1,
             )
@@ -84,6 +133,8 @@ def check(
         where = "inside" if f.inside else f"{f.distance_m:.0f} m from"
         console.print(f"  • {where} {f.label} (safety buffer {f.buffer_m:.0f} m)")
     console.print(f"  Predicted risk: {ans.risk}")
+    if buffers != DEFAULT_BUFFERS:
+        console.print(f"  Safety buffers used (m): {buffers.describe()}", highlight=False)
 
 
 def _lonlat(text_: str) -> tuple[float, float]:

@@ -2,7 +2,9 @@
 
 Answers come from the store's layers, indexed once (an STRtree per layer, in
 the district's metric projection), so a phone-sized question costs well under a
-millisecond and a million points are checked in one vectorised pass.
+millisecond; a million points are checked in one vectorised pass
+(``safeground.safety.batch``), which gives each point the same answer as this
+module's single check.
 
 Levels, in the order a person must act on them:
 
@@ -10,16 +12,37 @@ Levels, in the order a person must act on them:
   cluster strike footprint: do not enter;
 * **caution**: within the safety buffer of one of them, of a found item or of an
   accident: stay on used roads and paths, go no closer;
-* an accident whose place no survey or clearance has covered since is itself a
-  **danger** within its buffer: where one mine went off, others lie until someone
-  has looked;
 * **no known hazard**: nothing known within the buffers, which never proves the
-  ground is safe.
+  ground is safe. The answer still names the nearest known danger, at any
+  distance (or none within ``max_distance`` when one is given).
+
+How accidents count. An accident is the place of a past event, not a hazard of
+its own: it is evidence that a mine or an item was there. It weighs on a verdict
+only through what it says about ground nobody has looked at since:
+
+* while no survey, clearance or open hazard area has covered its place after it
+  happened (an undated accident is never "after"), its place is a **danger**
+  within the accident buffer: where one mine went off, others lie until someone
+  has looked. This stands in for the emergency SHA that ``accidents to-hazards``
+  proposes; once that is recorded, the hazard area answers instead;
+* once covered, the survey's outcome decides (an open hazard area is a danger,
+  released ground is said to be released) and the accident adds only a
+  **caution** within its buffer;
+* an accident never counts for itself: checking the accident locations (a batch
+  whose id column holds their uids, or ``exclude=``), each point is answered
+  without its own accident, so it is dangerous only because of what lies around
+  it. Another accident at the same place still counts (two accidents at one spot
+  are two events). The same holds for a found item checked at its own place.
+
+Ties (a point inside two overlapping hazards) go to the layer listed first
+above, then to the feature stored first, so the single and the batch check
+name the same reason.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -40,6 +63,8 @@ from safeground.storage.base import Store, metric_epsg
 ON_EDGE_M = 0.05
 #: how far (degrees) outside the store's area a point may lie before it is refused as a mistake
 AREA_MARGIN_DEG = 0.5
+#: the reason given when only the risk model raises a point to caution
+RISK_REASON = "the risk model rates this ground among the most likely to be contaminated"
 
 
 class Level(IntEnum):
@@ -72,6 +97,14 @@ class SafetyAnswer:
     released: list[Finding] = field(default_factory=list)
     risk: str = "not available (no risk model in this store)"
     risk_probability: float | None = None
+    #: what the verdict names (the danger inside or the closest within its buffer), "" when nothing
+    reason: str = ""
+    #: the safety buffer of that danger (NaN when nothing, or only the risk model)
+    buffer_m: float = float("nan")
+    #: the nearest blocking danger at any distance (or within max_distance): uid, label, metres
+    nearest_uid: str = ""
+    nearest_label: str = ""
+    nearest_m: float = float("nan")
 
 
 @dataclass
@@ -82,14 +115,18 @@ class _Layer:
     labels: np.ndarray
     buffers: np.ndarray
     blocks: bool  # inside means do-not-enter
+    #: a layer of places of past events (accidents, found items): a point checked as one of
+    #: them (its id is the record's uid) is answered without it
+    self_match: bool = False
     tree: shapely.STRtree = field(init=False)
+    rank0: int = field(init=False, default=0)  # rank of the first feature among all layers (ties)
 
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
 
     @property
     def reach(self) -> float:
-        return float(self.buffers.max()) if len(self.buffers) else 0.0
+        return max(float(self.buffers.max()), ON_EDGE_M) if len(self.buffers) else 0.0
 
 
 _HAZARD_WORDS = {
@@ -108,13 +145,20 @@ class SafetyIndex:
         released: _Layer | None = None,
         risk: object | None = None,
         region: tuple[float, float, float, float] | None = None,
+        buffers: SafetyBuffers = DEFAULT_BUFFERS,
     ) -> None:
         self.epsg = epsg
         self.region = region  # lon/lat bounds of the area the store covers: points far outside are refused
         self.risk = risk  # a RiskSampler over the store's current risk map, when one was saved
+        self.buffers = buffers  # what the answers were computed with, said in every batch answer
         self.layers = [ly for ly in layers if len(ly.geoms)]
+        rank = 0
+        for ly in self.layers:
+            ly.rank0 = rank
+            rank += len(ly.geoms)
         self.released = released if released is not None and len(released.geoms) else None
         self._to_metric = from_wgs84(epsg)
+        self._batch: object | None = None  # the flat index of safety.batch, built on the first batch
 
     # -- building ---------------------------------------------------------------------
     @classmethod
@@ -147,6 +191,11 @@ class SafetyIndex:
             return None
         return self.risk.sample(lon, lat)  # type: ignore[attr-defined]
 
+    def risk_is_high(self, p: np.ndarray) -> np.ndarray:
+        """True where a predicted risk is at or above the saved map's survey threshold."""
+        info = self.risk.info  # type: ignore[union-attr]
+        return np.isfinite(p) & (p >= float(info.get("threshold", 1.0)))
+
     @classmethod
     def from_frames(
         cls,
@@ -174,7 +223,8 @@ class SafetyIndex:
             labels = np.array(
                 [f"{w} {u} ({c.replace('_', ' ')})" for w, u, c in zip(words, open_hz["uid"], contam, strict=True)]
             )
-            buf = np.array([buffers.for_hazard(c) for c in contam])
+            per_kind = {c: buffers.for_hazard(c) for c in set(contam)}
+            buf = np.array([per_kind[c] for c in contam], dtype=float)
             layers.append(
                 _Layer("hazard_area", open_hz.geometry.to_numpy(), open_hz["uid"].to_numpy(), labels, buf, True)
             )
@@ -200,21 +250,25 @@ class SafetyIndex:
                 ]
             )
             buf = np.full(len(found), buffers.found_item_m)
-            layers.append(_Layer("found_item", found.geometry.to_numpy(), found["uid"].to_numpy(), labels, buf, False))
+            layers.append(
+                _Layer("found_item", found.geometry.to_numpy(), found["uid"].to_numpy(), labels, buf, False, True)
+            )
         acc = metric(accidents)
         if len(acc):
             fresh = unsurveyed_accidents(acc, hz, metric(activities))
             old = acc[~fresh]
             if len(old):
-                labels = np.array([f"the place of accident {u}" for u in old["uid"]])
+                labels = np.array([f"the place of accident {u} (surveyed since)" for u in old["uid"]])
                 buf = np.full(len(old), buffers.accident_m)
-                layers.append(_Layer("accident", old.geometry.to_numpy(), old["uid"].to_numpy(), labels, buf, False))
+                layers.append(
+                    _Layer("accident", old.geometry.to_numpy(), old["uid"].to_numpy(), labels, buf, False, True)
+                )
             new = acc[fresh]
             if len(new):
                 labels = np.array([f"the place of accident {u}, not yet surveyed" for u in new["uid"]])
                 zones = shapely.buffer(new.geometry.to_numpy(), buffers.accident_m)
                 buf = np.full(len(new), buffers.accident_m)
-                layers.append(_Layer("accident_unsurveyed", zones, new["uid"].to_numpy(), labels, buf, True))
+                layers.append(_Layer("accident_unsurveyed", zones, new["uid"].to_numpy(), labels, buf, True, True))
         released = None
         if len(hz):
             closed = hz[hz["status"] == "closed"]
@@ -222,7 +276,7 @@ class SafetyIndex:
                 labels = np.array([f"area {u}, released by survey or clearance" for u in closed["uid"]])
                 released = _Layer("released", closed.geometry.to_numpy(), closed["uid"].to_numpy(), labels,
                                   np.zeros(len(closed)), False)  # fmt: skip
-        return cls(epsg, layers, released)
+        return cls(epsg, layers, released, buffers=buffers)
 
     # -- where answers mean something ---------------------------------------------------------
     def outside(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -248,35 +302,57 @@ class SafetyIndex:
         )
 
     # -- one point --------------------------------------------------------------------
-    def check(self, lon: float, lat: float) -> SafetyAnswer:
+    def check(
+        self, lon: float, lat: float, *, exclude: Collection[str] = (), max_distance: float | None = None
+    ) -> SafetyAnswer:
+        """The answer for one point. ``exclude``: uids of accidents or found items that are this
+        very point (checking their own place), left out of its answer; ``max_distance``: look for
+        the nearest danger only this far (metres)."""
         self.refuse_outside(lon, lat)
         x, y = self._to_metric.transform(lon, lat)
+        return self.answer_metric(float(lon), float(lat), float(x), float(y), exclude, max_distance)
+
+    def answer_metric(
+        self,
+        lon: float,
+        lat: float,
+        x: float,
+        y: float,
+        exclude: Collection[str] = (),
+        max_distance: float | None = None,
+    ) -> SafetyAnswer:
+        """``check`` for a point already in the metric projection (the batch's rows that need it)."""
         pt = shapely.Point(x, y)
-        findings: list[Finding] = []
+        ranked: list[tuple[bool, float, int, Finding]] = []
         for ly in self.layers:
             idx = ly.tree.query(pt, predicate="dwithin", distance=ly.reach)
             if not len(idx):
                 continue
             d = shapely.distance(ly.geoms[idx], pt)
             for i, dist in zip(idx, d, strict=True):
-                if dist <= ly.buffers[i]:
-                    findings.append(Finding(ly.kind, str(ly.uids[i]), str(ly.labels[i]), float(dist),
-                                            float(ly.buffers[i]), ly.blocks))  # fmt: skip
-        findings.sort(key=lambda f: (not (f.inside and f.blocks), f.distance_m))
+                if dist > max(ly.buffers[i], ON_EDGE_M) or (ly.self_match and exclude and ly.uids[i] in exclude):
+                    continue
+                f = Finding(ly.kind, str(ly.uids[i]), str(ly.labels[i]), float(dist), float(ly.buffers[i]), ly.blocks)
+                ranked.append((not (f.inside and f.blocks), f.distance_m, ly.rank0 + int(i), f))
+        ranked.sort(key=lambda r: r[:3])
+        findings = [r[3] for r in ranked]
         released: list[Finding] = []
         if self.released is not None:
-            for i in self.released.tree.query(pt, predicate="intersects"):
+            for i in np.sort(self.released.tree.query(pt, predicate="intersects")):
                 uid, label = str(self.released.uids[i]), str(self.released.labels[i])
                 released.append(Finding("released", uid, label, 0.0, 0.0, False))
-        blocking = [f for f in findings if f.blocks]
-        nearest = (blocking[0].label, blocking[0].distance_m) if blocking else self._nearest(pt)
-        level, verdict = _verdict(findings, released, nearest)
-        ans = SafetyAnswer(float(lon), float(lat), level, verdict, findings, released)
+        nearest = self._nearest(pt, exclude, max_distance)
+        level, verdict = _verdict(findings, released, nearest, max_distance)
+        ans = SafetyAnswer(lon, lat, level, verdict, findings, released)
+        if findings:
+            ans.reason, ans.buffer_m = findings[0].label, findings[0].buffer_m
+        if nearest is not None:
+            ans.nearest_uid, ans.nearest_label, ans.nearest_m = nearest
         risk = self._risk_at(np.array([lon]), np.array([lat]))
         if risk is not None and np.isfinite(risk[0]):
             info = self.risk.info  # type: ignore[union-attr]
             p = float(risk[0])
-            high = p >= float(info.get("threshold", 1.0))
+            high = bool(self.risk_is_high(risk)[0])
             ans.risk_probability = round(p, 4)
             rating = "HIGH: among the riskiest ground of the district" if high else "below the survey threshold"
             ans.risk = (
@@ -284,6 +360,7 @@ class SafetyIndex:
             )
             if high and level == Level.NO_KNOWN_HAZARD:
                 ans.level = Level.CAUTION
+                ans.reason = RISK_REASON
                 ans.verdict = (
                     "CAUTION: no hazard is recorded here, but the risk model rates this ground among the most likely "
                     "to be contaminated (mines were laid at places like this). Stay on used paths; do not go off them."
@@ -292,82 +369,59 @@ class SafetyIndex:
             ans.risk = "outside the area of the risk map"
         return ans
 
-    def _nearest(self, pt: shapely.Point, search_m: float = 5000.0) -> tuple[str, float] | None:
-        """The nearest blocking danger, searched in widening circles (cheap where dangers are dense)."""
-        for radius in (500.0, search_m):
-            best: tuple[str, float] | None = None
-            for ly in self.layers:
-                if not ly.blocks:
-                    continue
-                idx, dist = ly.tree.query_nearest(pt, max_distance=radius, return_distance=True)
-                if len(idx) and (best is None or dist[0] < best[1]):
-                    best = (str(ly.labels[idx[0]]), float(dist[0]))
-            if best is not None:
-                return best
-        return None
+    def _nearest(
+        self, pt: shapely.Point, exclude: Collection[str] = (), max_distance: float | None = None
+    ) -> tuple[str, str, float] | None:
+        """The nearest blocking danger (uid, label, metres): at any distance, or within ``max_distance``."""
+        best: tuple[float, int, _Layer, int] | None = None
+        for ly in self.layers:
+            if not ly.blocks:
+                continue
+            idx, dist = ly.tree.query_nearest(pt, max_distance=max_distance, return_distance=True, all_matches=True)
+            if ly.self_match and exclude:
+                mine = np.isin(ly.uids[idx], list(exclude))
+                if mine.any():  # the nearest is the point itself: measure the others one by one (rare)
+                    d_all = shapely.distance(ly.geoms, pt)
+                    d_all[np.isin(ly.uids, list(exclude))] = np.inf
+                    if max_distance is not None:
+                        d_all[d_all > max_distance] = np.inf
+                    idx = np.flatnonzero(d_all == d_all.min()) if np.isfinite(d_all).any() else idx[:0]
+                    dist = d_all[idx]
+            if not len(idx):
+                continue
+            j = int(np.argmin(idx))  # equally near: the one stored first
+            cand = (float(dist[j]), ly.rank0 + int(idx[j]), ly, int(idx[j]))
+            if best is None or cand[:2] < best[:2]:
+                best = cand
+        if best is None:
+            return None
+        _, _, ly, i = best
+        return str(ly.uids[i]), str(ly.labels[i]), best[0]
 
     # -- many points ------------------------------------------------------------------
-    def check_many(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
-        """One row per point: level, the nearest blocking danger and its distance, counts."""
-        x, y = self._to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
-        pts = shapely.points(np.column_stack([x, y]))
-        n = len(pts)
-        level = np.zeros(n, dtype=np.int8)
-        reason = np.full(n, "", dtype=object)
-        nearest_uid = np.full(n, "", dtype=object)
-        nearest_m = np.full(n, np.inf)
-        for ly in self.layers:
-            pi, gi = ly.tree.query(pts, predicate="dwithin", distance=ly.reach)
-            if len(pi):
-                d = shapely.distance(ly.geoms[gi], pts[pi])
-                within = d <= ly.buffers[gi]
-                inside = within & (d <= ON_EDGE_M) & ly.blocks
-                lvl = np.where(inside, Level.DANGER, np.where(within, Level.CAUTION, Level.NO_KNOWN_HAZARD))
-                order = np.lexsort((d, -lvl))  # per point: highest level first, then closest
-                pi_o, gi_o, lvl_o = pi[order], gi[order], lvl[order]
-                first = np.unique(pi_o, return_index=True)[1]
-                p, g, lv = pi_o[first], gi_o[first], lvl_o[first]
-                better = lv > level[p]
-                level[p[better]] = lv[better]
-                reason[p[better]] = ly.labels[g[better]]
-            if ly.blocks:
-                if len(pi):  # candidates within reach already give the nearest distance for most points
-                    o = np.lexsort((d, pi))
-                    f = np.unique(pi[o], return_index=True)[1]
-                    p, g, dd = pi[o][f], gi[o][f], d[o][f]
-                    closer = dd < nearest_m[p]
-                    nearest_m[p[closer]] = dd[closer]
-                    nearest_uid[p[closer]] = ly.uids[g[closer]]
-                # the rest: widening searches, so that dense districts do not pay for a 5 km radius
-                todo = np.flatnonzero(~np.isfinite(nearest_m))
-                for radius in (150.0, 1000.0, 5000.0):
-                    if not len(todo):
-                        break
-                    (p_loc, g), dist = ly.tree.query_nearest(
-                        pts[todo], max_distance=radius, return_distance=True, all_matches=False
-                    )
-                    p = todo[p_loc]
-                    closer = dist < nearest_m[p]
-                    nearest_m[p[closer]] = dist[closer]
-                    nearest_uid[p[closer]] = ly.uids[g[closer]]
-                    todo = todo[~np.isin(todo, p)]
-        out = pd.DataFrame(
-            {
-                "lon": lon,
-                "lat": lat,
-                "level": pd.Categorical.from_codes(level, categories=[lv.name.lower() for lv in Level]),
-                "reason": reason,
-                "nearest_danger": nearest_uid,
-                "nearest_danger_m": np.where(np.isfinite(nearest_m), np.round(nearest_m, 1), np.nan),
-            }
-        )
-        risk = self._risk_at(np.asarray(lon, float), np.asarray(lat, float))
-        if risk is not None:
-            out["predicted_risk"] = np.round(risk, 4)
-        return out
+    def check_many(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        *,
+        ids: np.ndarray | None = None,
+        max_distance: float | None = None,
+    ) -> pd.DataFrame:
+        """One row per point: level, the reason, its buffer, the nearest blocking danger and its distance.
+
+        ``ids``: the points' own identifiers; a point whose id is the uid of an accident or a found
+        item is that record's place and is answered without it. Vectorised (``safety.batch``)."""
+        from safeground.safety.batch import check_points
+
+        return check_points(self, np.asarray(lon, float), np.asarray(lat, float), ids=ids, max_distance=max_distance)
 
 
-def _verdict(findings: list[Finding], released: list[Finding], nearest: tuple[str, float] | None) -> tuple[Level, str]:
+def _verdict(
+    findings: list[Finding],
+    released: list[Finding],
+    nearest: tuple[str, str, float] | None,
+    max_distance: float | None = None,
+) -> tuple[Level, str]:
     inside = [f for f in findings if f.inside and f.blocks]
     if inside:
         f = inside[0]
@@ -382,7 +436,10 @@ def _verdict(findings: list[Finding], released: list[Finding], nearest: tuple[st
     note = ""
     if released:
         note = f" This ground is in {released[0].label}."
-    far = f" The nearest known danger is {nearest[1]:,.0f} m away: {nearest[0]}." if nearest else ""
+    if nearest is not None:
+        far = f" The nearest known danger is {nearest[2]:,.0f} m away: {nearest[1]}."
+    else:
+        far = f" No known danger within {max_distance:,.0f} m." if max_distance is not None else ""
     return Level.NO_KNOWN_HAZARD, (
         "No known hazard here." + note + far + " This does not prove the ground is safe: stay on used paths "
         "and report anything suspicious to the mine action authority."
