@@ -45,6 +45,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import text_to_path
 
+from safeground.access.policy import public_hazards
 from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
 from safeground.landrelease.accounting import released_ground as activity_ground
@@ -314,7 +315,8 @@ class _Page:
 
 
 def _frame(store: Store, cls: type, epsg: int, view: Any) -> gpd.GeoDataFrame:
-    f = store.read_frame(cls)
+    """A layer in the page's frame; hazard areas as the public may see them (the page is handed out)."""
+    f = public_hazards(store) if cls is HazardArea else store.read_frame(cls)
     if not len(f):
         return f
     f = f.to_crs(epsg)
@@ -678,7 +680,7 @@ def _locator(store: Store, ax: plt.Axes, epsg: int, view: Any, routes: list[Any]
     """The whole district small, with this page's frame on it: where the village lies, where the route comes from."""
     areas = store.read_frame(InfrastructureArea)
     lines = store.read_frame(InfrastructureLine)
-    hz = store.read_frame(HazardArea)
+    hz = public_hazards(store)
     pts = store.read_frame(InfrastructurePoint)
     if len(lines):
         lines = lines.to_crs(epsg)
