@@ -33,7 +33,14 @@ import shapely
 
 from safeground.access.audience import Audience
 from safeground.errors import SafeGroundError
-from safeground.geometry.generalise import FOOTPRINT_GRID_M, PUBLIC_GRID_M, cell_centres, cell_footprint
+from safeground.geometry.generalise import (
+    FOOTPRINT_GRID_M,
+    OUTLINE_GRID_M,
+    PUBLIC_GRID_M,
+    cell_centres,
+    cell_footprint,
+    generalised_outline,
+)
 from safeground.model.base import Record
 from safeground.storage.base import Store, metric_epsg
 
@@ -46,6 +53,8 @@ class Treatment(StrEnum):
     CELL_SNAP = f"moved to the centre of its {PUBLIC_GRID_M / 1000:g} km cell"
     FOOTPRINT = f"drawn as the {FOOTPRINT_GRID_M:g} m cells it touches"
     NO_EVENT = "without the accident's uid, and its date to the month"
+    OUTLINE_OUT = f"outline grown by {OUTLINE_GRID_M:g} m and snapped to a {OUTLINE_GRID_M:g} m grid"
+    OUTLINE_IN = f"outline shrunk by {OUTLINE_GRID_M:g} m and snapped to a {OUTLINE_GRID_M:g} m grid"
     K_ANONYMOUS = "k-anonymous rows (date, place and age coarsened, rows that stay unique withheld)"
 
 
@@ -93,6 +102,31 @@ POLICY: tuple[FieldRule, ...] = (
         _T.FOOTPRINT,
         "an area opened by an accident is drawn around it: its centre is the accident",
         only="hazard areas whose evidence is an accident",
+    ),
+    FieldRule(
+        "hazard_areas",
+        "geometry",
+        _T.OUTLINE_OUT,
+        _T.OUTLINE_OUT,
+        "an outline drawn through the mines found or recorded gives them away at its corners",
+        only="the other hazard areas",
+    ),
+    FieldRule(
+        "minefield_records", "geometry", _T.OUTLINE_OUT, _T.OUTLINE_OUT, "the recorded perimeter runs through row ends"
+    ),
+    FieldRule(
+        "minefield_record_assessments",
+        "geometry",
+        _T.OUTLINE_OUT,
+        _T.OUTLINE_OUT,
+        "the corrected perimeter runs through corrected row ends",
+    ),
+    FieldRule(
+        "activities",
+        "geometry",
+        _T.OUTLINE_IN,
+        _T.OUTLINE_IN,
+        "a surveyed or cleared outline runs through the items found; shrunk, never showing more released land",
     ),
     FieldRule(
         "hazard_areas",
@@ -150,7 +184,10 @@ def view(store: Store, cls: type[Record], audience: Audience, *, k: int | None =
         return View(frame, [c.name for c in lay.columns if c.name in frame.columns])
     left_out = [c.name for c in lay.columns if c.restricted]
     drop = set(left_out)
-    treat = {r.field: r.for_audience(audience) for r in rules_for(cls.LAYER)}
+    treat: dict[str, Treatment | None] = {}
+    for r in rules_for(cls.LAYER):
+        treat.setdefault(r.field, r.for_audience(audience))  # the first rule of a field is the general one
+    outline = {r.for_audience(audience) for r in rules_for(cls.LAYER) if r.field == "geometry"}
     for name, t in treat.items():
         if t is Treatment.DROP:
             drop.add(name)
@@ -173,13 +210,27 @@ def view(store: Store, cls: type[Record], audience: Audience, *, k: int | None =
     if geom is Treatment.CELL_SNAP and len(frame):
         frame = snap_to_cells(store, frame)
         left_out.append(f"exact positions (each moved to the centre of its {PUBLIC_GRID_M / 1000:g} km cell)")
+    hit = np.zeros(len(frame), dtype=bool)
     if cls.LAYER == "hazard_areas" and len(frame):
-        frame, n = _generalise_accident_hazards(store, frame)
+        frame, hit = _generalise_accident_hazards(store, frame)
+        n = int(hit.sum())
         if n:
             left_out.append(
                 f"the exact outline of {n} hazard area(s) opened by an accident (drawn as the {FOOTPRINT_GRID_M:g} m "
                 "cells they touch, without the accident's uid and day)"
             )
+    grow = Treatment.OUTLINE_OUT in outline
+    if (grow or Treatment.OUTLINE_IN in outline) and len(frame):
+        epsg = metric_epsg(store, frame)
+        geoms = frame.geometry.to_numpy().copy()
+        metric = gpd.GeoSeries(geoms[~hit], crs=4326).to_crs(epsg)
+        snapped = gpd.GeoSeries([generalised_outline(g, outward=grow) for g in metric], crs=epsg).to_crs(4326)
+        geoms[~hit] = snapped.to_numpy()
+        frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=4326))
+        left_out.append(
+            f"exact outlines ({'grown' if grow else 'shrunk'} by {OUTLINE_GRID_M:g} m and snapped to a "
+            f"{OUTLINE_GRID_M:g} m grid)"
+        )
     return View(frame, cols, left_out)
 
 
@@ -248,14 +299,14 @@ def _accident_uids(text: str, uids: set[str]) -> bool:
     return any(u in text for u in uids)
 
 
-def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Hazard areas opened by an accident: the 250 m cells they touch, and no accident uid or day in their text."""
     from safeground.model import Accident
 
     acc = store.read_frame(Accident)
     uids = set(acc["uid"]) if len(acc) else set()
     if not uids:
-        return frame, 0
+        return frame, np.zeros(len(frame), dtype=bool)
     day = dict(zip(acc["uid"], acc["accident_date"].astype(str), strict=True))
     pattern = re.compile("|".join(re.escape(u) for u in sorted(uids, key=len, reverse=True)))
 
@@ -265,7 +316,7 @@ def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple
 
     hit = frame["evidence"].map(opened_by_accident).to_numpy(dtype=bool) if "evidence" in frame else np.zeros(0, bool)
     if not hit.any():
-        return frame, 0
+        return frame, hit
     frame = frame.copy()
     epsg = metric_epsg(store, frame)
     metric = frame.geometry[hit].to_crs(epsg)
@@ -297,4 +348,4 @@ def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple
         if col in frame:
             frame.loc[hit, col] = frame.loc[hit, col].map(scrub)
     frame.loc[hit, "evidence"] = frame.loc[hit, "evidence"].map(scrub_evidence)
-    return frame, int(hit.sum())
+    return frame, hit

@@ -42,3 +42,22 @@ def cell_footprint(geom: BaseGeometry, grid_m: float = FOOTPRINT_GRID_M) -> Base
     merged = shapely.union_all(hit, grid_size=1e-6 * grid_m)
     polys = [p for p in shapely.get_parts(merged) if p.geom_type == "Polygon"]
     return shapely.MultiPolygon(polys)
+
+
+#: Grid (m) the outline of a public area (hazard, record perimeter, released land) is snapped to: a
+#: perimeter drawn through mines or row ends must not give them away to the metre.
+OUTLINE_GRID_M = 25.0
+
+
+def generalised_outline(geom: BaseGeometry, *, outward: bool, grid_m: float = OUTLINE_GRID_M) -> BaseGeometry:
+    """A polygon grown (``outward``: danger, the public must see all of it) or shrunk (released land, never
+    more than was released) by one grid step, then with every vertex snapped to the grid: no vertex is
+    nearer than the grid to where the original had one."""
+    if geom is None or geom.is_empty:
+        return geom
+    moved = geom.buffer(grid_m if outward else -grid_m, join_style="mitre", mitre_limit=2.0)
+    snapped = shapely.make_valid(shapely.set_precision(moved, grid_m))
+    polys = [p for p in shapely.get_parts(snapped) if p.geom_type == "Polygon" and not p.is_empty]
+    if not polys and not outward:
+        return shapely.MultiPolygon()
+    return shapely.MultiPolygon(polys)
