@@ -81,12 +81,28 @@ class Restricted:
         A point on the policy's own grid (a node of the 25 m outline grid, of the 250 m footprint grid, a
         centre of a 1 km cell) says only which node it is: it is left out, or chance would make leaks."""
         metric_xy = np.asarray(metric_xy, dtype=float).reshape(-1, 2)
+        # centres of polygons are held against the accidents only: an area drawn around one event is centred
+        # on it, while the centre of an area full of mines lands within 1 m of one of them by chance
+        starts, ends = np.isnan(metric_xy).all(axis=1), np.isinf(metric_xy).all(axis=1)
+        marks = starts | ends
+        is_centre = ((np.cumsum(starts) - np.cumsum(ends)) > 0) & ~marks
+        centres = metric_xy[is_centre]
+        metric_xy = metric_xy[~is_centre & ~marks]
+        found = self._near(centres, only="accidents")
+        for k, n in self._near(metric_xy).items():
+            found[k] = found.get(k, 0) + n
+        return found
+
+    def _near(self, metric_xy: np.ndarray, only: str | None = None) -> dict[str, int]:
         on_grid = np.all(np.abs(metric_xy - np.round(metric_xy / OUTLINE_GRID_M) * OUTLINE_GRID_M) < 1e-3, axis=1)
         metric_xy = metric_xy[~on_grid]
         if not len(metric_xy):
             return {}
         _, hit = self.tree.query(shapely.points(metric_xy), predicate="dwithin", distance=LEAK_M)
-        kinds, counts = np.unique(self.kinds[np.unique(hit)], return_counts=True)
+        hit = np.unique(hit)
+        if only is not None:
+            hit = hit[self.kinds[hit] == only]
+        kinds, counts = np.unique(self.kinds[hit], return_counts=True)
         return dict(zip(kinds.tolist(), counts.tolist(), strict=True))
 
 
@@ -144,14 +160,22 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WKT = re.compile(r"\b(?:MULTI)?(?:POINT|LINESTRING|POLYGON)\s*(?:Z\s*|M\s*|ZM\s*)?\([-\d.eE,()\s]*\)", re.I)
 
 
+#: a polygon's centre, as a coordinate a reader can take from an output (see Restricted.near)
+CENTRE = np.array([np.nan, np.nan])
+#: the end of a run of centres
+END = np.array([np.inf, np.inf])
+
+
 def _vertices_and_centres(geoms: np.ndarray) -> list[np.ndarray]:
     """Every vertex, and the centre of every polygon and of each of its parts (a circle drawn around an
-    accident has the accident at its centre)."""
+    accident has the accident at its centre); centres follow a CENTRE row."""
     out = [shapely.get_coordinates(geoms)]
     polys = geoms[np.isin(shapely.get_type_id(geoms), [3, 6])]
     if len(polys):
+        out.append(CENTRE[None, :])
         out.append(shapely.get_coordinates(shapely.centroid(polys)))
         out.append(shapely.get_coordinates(shapely.centroid(shapely.get_parts(polys))))
+        out.append(END[None, :])
     return out
 
 
@@ -164,8 +188,10 @@ def coordinates_in_text(text: str, r: Restricted) -> np.ndarray:
     if wkts:  # a geometry in a text (the CSV's geometry_wkt): its vertices, never pairs across two vertices
         geoms = shapely.from_wkt(wkts, on_invalid="ignore")
         for lonlat in _vertices_and_centres(geoms[~shapely.is_missing(geoms)]):
-            if len(lonlat):
+            if len(lonlat) and np.isfinite(lonlat).all():
                 found.append(np.column_stack(to_m.transform(lonlat[:, 0], lonlat[:, 1])))
+            elif len(lonlat):
+                found.append(lonlat)  # a CENTRE or END mark
         text = _WKT.sub(" ", text)
     nums = np.array([float(m) for m in _NUMBER.findall(text)], dtype=float)
     if len(nums) < 2:

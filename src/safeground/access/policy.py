@@ -36,6 +36,8 @@ from safeground.errors import SafeGroundError
 from safeground.geometry.generalise import (
     FOOTPRINT_GRID_M,
     OUTLINE_GRID_M,
+    OUTLINE_MARGIN_M,
+    OUTLINE_SHIFT_M,
     PUBLIC_GRID_M,
     cell_centres,
     cell_footprint,
@@ -53,8 +55,12 @@ class Treatment(StrEnum):
     CELL_SNAP = f"moved to the centre of its {PUBLIC_GRID_M / 1000:g} km cell"
     FOOTPRINT = f"drawn as the {FOOTPRINT_GRID_M:g} m cells it touches"
     NO_EVENT = "without the accident's uid, and its date to the month"
-    OUTLINE_OUT = f"outline grown by {OUTLINE_GRID_M:g} m and snapped to a {OUTLINE_GRID_M:g} m grid"
-    OUTLINE_IN = f"outline shrunk by {OUTLINE_GRID_M:g} m and snapped to a {OUTLINE_GRID_M:g} m grid"
+    OUTLINE_OUT = (
+        f"outline grown by {OUTLINE_MARGIN_M:g} m, moved {OUTLINE_SHIFT_M:g} m, snapped to {OUTLINE_GRID_M:g} m"
+    )
+    OUTLINE_IN = (
+        f"outline shrunk by {OUTLINE_MARGIN_M:g} m, moved {OUTLINE_SHIFT_M:g} m, snapped to {OUTLINE_GRID_M:g} m"
+    )
     K_ANONYMOUS = "k-anonymous rows (date, place and age coarsened, rows that stay unique withheld)"
 
 
@@ -224,14 +230,32 @@ def view(store: Store, cls: type[Record], audience: Audience, *, k: int | None =
         epsg = metric_epsg(store, frame)
         geoms = frame.geometry.to_numpy().copy()
         metric = gpd.GeoSeries(geoms[~hit], crs=4326).to_crs(epsg)
-        snapped = gpd.GeoSeries([generalised_outline(g, outward=grow) for g in metric], crs=epsg).to_crs(4326)
+        keys = frame["uid"].to_numpy()[~hit]
+        snapped = gpd.GeoSeries(
+            [generalised_outline(g, outward=grow, key=str(u)) for g, u in zip(metric, keys, strict=True)], crs=epsg
+        ).to_crs(4326)
         geoms[~hit] = snapped.to_numpy()
         frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=4326))
         left_out.append(
-            f"exact outlines ({'grown' if grow else 'shrunk'} by {OUTLINE_GRID_M:g} m and snapped to a "
-            f"{OUTLINE_GRID_M:g} m grid)"
+            f"exact outlines ({'grown' if grow else 'shrunk'} by {OUTLINE_MARGIN_M:g} m, moved by "
+            f"{OUTLINE_SHIFT_M:g} m and snapped to a {OUTLINE_GRID_M:g} m grid)"
         )
     return View(frame, cols, left_out)
+
+
+def public_danger_zones(store: Store, zones: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Danger zones (metric: each danger grown by its safety buffer, labelled "hazard area HA-…") as a map
+    for the public draws them: around a hazard opened by an accident, the 250 m cells the zone touches
+    (a buffered circle is centred on the accident too); every other outline grown and snapped to 25 m."""
+    from safeground.model import HazardArea
+
+    hz = store.read_frame(HazardArea)
+    opened = set(hz["uid"][_opened_by_accident(store, hz)]) if len(hz) else set()
+    out = [
+        cell_footprint(z) if uid in opened else generalised_outline(z, outward=True, key=uid)
+        for z, uid in zip(zones, [str(lab).rsplit(" ", 1)[-1] for lab in labels], strict=True)
+    ]
+    return np.array(out, dtype=object)
 
 
 def public_hazards(store: Store, audience: Audience = Audience.PUBLIC) -> gpd.GeoDataFrame:
@@ -295,28 +319,33 @@ def snap_to_cells(store: Store, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(m.drop(columns="geometry"), geometry=geoms, crs=epsg).to_crs(4326)
 
 
-def _accident_uids(text: str, uids: set[str]) -> bool:
-    return any(u in text for u in uids)
+def _opened_by_accident(store: Store, frame: pd.DataFrame) -> np.ndarray:
+    """True for the hazard areas whose evidence is an accident of the store (its uid as the reference)."""
+    from safeground.model import Accident
+
+    acc = store.read_frame(Accident)
+    uids = set(acc["uid"]) if len(acc) else set()
+    if not uids or "evidence" not in frame or not len(frame):
+        return np.zeros(len(frame), dtype=bool)
+
+    def cites(ev: object) -> bool:
+        items = json.loads(ev) if isinstance(ev, str) else (ev or [])
+        return any(isinstance(e, dict) and e.get("reference") in uids for e in items)
+
+    return frame["evidence"].map(cites).to_numpy(dtype=bool)
 
 
 def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Hazard areas opened by an accident: the 250 m cells they touch, and no accident uid or day in their text."""
     from safeground.model import Accident
 
-    acc = store.read_frame(Accident)
-    uids = set(acc["uid"]) if len(acc) else set()
-    if not uids:
-        return frame, np.zeros(len(frame), dtype=bool)
-    day = dict(zip(acc["uid"], acc["accident_date"].astype(str), strict=True))
-    pattern = re.compile("|".join(re.escape(u) for u in sorted(uids, key=len, reverse=True)))
-
-    def opened_by_accident(ev: object) -> bool:
-        items = json.loads(ev) if isinstance(ev, str) else (ev or [])
-        return any(isinstance(e, dict) and e.get("reference") in uids for e in items)
-
-    hit = frame["evidence"].map(opened_by_accident).to_numpy(dtype=bool) if "evidence" in frame else np.zeros(0, bool)
+    hit = _opened_by_accident(store, frame)
     if not hit.any():
         return frame, hit
+    acc = store.read_frame(Accident)
+    uids = set(acc["uid"])
+    day = dict(zip(acc["uid"], acc["accident_date"].astype(str), strict=True))
+    pattern = re.compile("|".join(re.escape(u) for u in sorted(uids, key=len, reverse=True)))
     frame = frame.copy()
     epsg = metric_epsg(store, frame)
     metric = frame.geometry[hit].to_crs(epsg)

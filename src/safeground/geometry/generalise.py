@@ -9,8 +9,11 @@ only holds the geometry of it.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import shapely
+import shapely.affinity
 from shapely.geometry.base import BaseGeometry
 
 #: Side (m) of the grid cells public outputs generalise positions to.
@@ -47,17 +50,27 @@ def cell_footprint(geom: BaseGeometry, grid_m: float = FOOTPRINT_GRID_M) -> Base
 #: Grid (m) the outline of a public area (hazard, record perimeter, released land) is snapped to: a
 #: perimeter drawn through mines or row ends must not give them away to the metre.
 OUTLINE_GRID_M = 25.0
+#: How far (m) a public outline is grown (danger) or shrunk (released land) before it is moved and snapped.
+OUTLINE_MARGIN_M = 40.0
+#: How far (m) it is moved, in a direction fixed per record: its centre is not the original's centre
+#: (an area drawn around a row of mines has the middle mine at its centre).
+OUTLINE_SHIFT_M = 12.5
 
 
-def generalised_outline(geom: BaseGeometry, *, outward: bool, grid_m: float = OUTLINE_GRID_M) -> BaseGeometry:
+def generalised_outline(
+    geom: BaseGeometry, *, outward: bool, key: str = "", grid_m: float = OUTLINE_GRID_M
+) -> BaseGeometry:
     """A polygon grown (``outward``: danger, the public must see all of it) or shrunk (released land, never
-    more than was released) by one grid step, then with every vertex snapped to the grid: no vertex is
-    nearer than the grid to where the original had one."""
+    more than was released) by :data:`OUTLINE_MARGIN_M`, moved by :data:`OUTLINE_SHIFT_M` in a direction
+    drawn from ``key`` (the record's uid: the same record always looks the same), then with every vertex
+    snapped to the grid. Margin − shift − the snap (at most grid·√2/2) stays positive, so the outline still
+    covers (or stays inside) the original; no vertex is nearer than the grid to an original one, and the
+    centre is moved."""
     if geom is None or geom.is_empty:
         return geom
-    moved = geom.buffer(grid_m if outward else -grid_m, join_style="mitre", mitre_limit=2.0)
+    moved = geom.buffer(OUTLINE_MARGIN_M if outward else -OUTLINE_MARGIN_M, join_style="mitre", mitre_limit=2.0)
+    angle = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32 * 2 * np.pi
+    moved = shapely.affinity.translate(moved, OUTLINE_SHIFT_M * np.cos(angle), OUTLINE_SHIFT_M * np.sin(angle))
     snapped = shapely.make_valid(shapely.set_precision(moved, grid_m))
     polys = [p for p in shapely.get_parts(snapped) if p.geom_type == "Polygon" and not p.is_empty]
-    if not polys and not outward:
-        return shapely.MultiPolygon()
     return shapely.MultiPolygon(polys)
