@@ -10,6 +10,7 @@ import pyogrio
 import pytest
 import shapely
 
+from safeground.access import Audience
 from safeground.errors import InvalidInput
 from safeground.intake.export import export_layer
 from safeground.intake.features import import_features
@@ -33,7 +34,7 @@ def test_round_trip_every_layer(store: Store, tmp_path: Path, fmt: str):
         cls = RECORD_TYPES[layer]
         used = fmt if cls.GEOMETRY is not None else "csv"  # tables travel as CSV
         out = tmp_path / f"{layer}.{used}"
-        n, _ = export_layer(store, layer, out, fmt=used, include_restricted=True)
+        n, _ = export_layer(store, layer, out, fmt=used, audience=Audience.RESTRICTED)
         assert n == 3
         import_features(target, layer, out)
         before = [r.model_dump() for r in store.find(cls)]
@@ -45,7 +46,7 @@ def test_round_trip_every_layer(store: Store, tmp_path: Path, fmt: str):
 def test_csv_has_hxl_row_and_restricted_layers_need_asking(store: Store, tmp_path: Path):
     _fill(store)
     out = tmp_path / "victims.csv"
-    n, _ = export_layer(store, "victims", out, fmt="csv")
+    n, _ = export_layer(store, "victims", out, fmt="csv", audience=Audience.RESTRICTED)
     rows = list(csv.reader(out.open()))
     assert n == 3 and len(rows) == 2 + 3
     assert rows[1][rows[0].index("uid")] == "#meta+id" and all(t.startswith("#") for t in rows[1])
@@ -53,7 +54,7 @@ def test_csv_has_hxl_row_and_restricted_layers_need_asking(store: Store, tmp_pat
     with pytest.raises(InvalidInput, match="restricted"):
         export_layer(store, VictimIdentity.LAYER, tmp_path / "ids.csv")
     assert not (tmp_path / "ids.csv").exists()
-    _, left_out = export_layer(store, VictimIdentity.LAYER, tmp_path / "ids.csv", include_restricted=True)
+    _, left_out = export_layer(store, VictimIdentity.LAYER, tmp_path / "ids.csv", audience=Audience.RESTRICTED)
     header = next(csv.reader((tmp_path / "ids.csv").open()))
     assert left_out == [] and {"full_name", "contact"} <= set(header)
 
@@ -63,7 +64,7 @@ def test_kml_export_imports_back_into_the_same_store_unchanged(store: Store, tmp
     """KML keeps fewer digits than the store: a re-import of it must not look like a change."""
     _fill(store)
     out = tmp_path / f"{layer}.kml"
-    export_layer(store, layer, out, include_restricted=True)  # exact mine positions: an authorised copy
+    export_layer(store, layer, out, audience=Audience.RESTRICTED)  # exact mine positions: an authorised copy
     rep = import_features(store, layer, out)
     assert rep.counts == {"create": 0, "update": 0, "unchanged": 3, "older": 0}
 
@@ -71,7 +72,7 @@ def test_kml_export_imports_back_into_the_same_store_unchanged(store: Store, tmp
 def test_a_changed_value_with_the_same_date_names_the_field(store: Store, tmp_path: Path):
     _fill(store)
     out = tmp_path / "eo.csv"
-    export_layer(store, "eo_items", out, include_restricted=True)
+    export_layer(store, "eo_items", out, audience=Audience.RESTRICTED)
     rows = list(csv.reader(out.open()))
     col = rows[0].index("depth_cm")
     old = rows[2][col]
@@ -88,7 +89,7 @@ def test_a_changed_value_with_the_same_date_names_the_field(store: Store, tmp_pa
 def test_kml_export_opens_in_gdal_with_positions(store: Store, tmp_path: Path):
     _fill(store)
     out = tmp_path / "eo.kml"
-    export_layer(store, "eo_items", out, include_restricted=True)
+    export_layer(store, "eo_items", out, audience=Audience.RESTRICTED)
     frame = pyogrio.read_dataframe(out)
     assert len(frame) == 3
     got = np.sort(shapely.get_coordinates(frame.geometry.to_numpy())[:, 0])
@@ -103,8 +104,13 @@ def test_cli_export(tmp_path: Path):
     s = open_store(str(db))
     _fill(s)
     s.close()
-    res = run_cli("export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv"))
+    res = run_cli("export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv"),
+                  "--include-restricted")  # fmt: skip
     assert res.returncode == 0 and "exported 3 record(s) of victims" in res.stdout, res.stderr
+    # for the public, three victims cannot be k-anonymous (k=5): every row is withheld, and the note says so
+    res = run_cli("export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv"))
+    assert res.returncode == 0 and "exported 0 record(s) of victims" in res.stdout, res.stderr
+    assert "3 row(s) withheld" in " ".join(res.stdout.split())
     res = run_cli("export", "layer", "victim_identities", "--store", str(db), "--out", str(tmp_path / "i.csv"))
     assert res.returncode == 2 and "restricted" in res.stderr and not (tmp_path / "i.csv").exists()
     res = run_cli(

@@ -275,18 +275,25 @@ def export(
     store: StoreOpt = "demo.gpkg",
     fmt: Annotated[str, typer.Option("--format", "-f", help="gpkg, geojson, kml or csv (CSV with HXL hashtags).")] = "",
     include_restricted: Annotated[
-        bool, typer.Option(help="Include restricted layers and fields (victims' identities, exact positions).")
+        bool,
+        typer.Option(help="For the restricted audience: restricted layers and fields, exact positions, every victim."),
     ] = False,
+    audience: Annotated[
+        str, typer.Option(help="Who the file is for: public (default), partner or restricted (= --include-restricted).")
+    ] = "public",
 ) -> None:
     """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
+    from safeground.access import Audience
     from safeground.intake.export import export_layer
     from safeground.storage.base import open_store
 
+    aud = Audience.RESTRICTED if include_restricted else Audience.parse(audience)
     with open_store(store, readonly=not is_url(store)) as s:
-        n, left_out = export_layer(s, layer, out, fmt=fmt or None, include_restricted=include_restricted)
+        n, left_out = export_layer(s, layer, out, fmt=fmt or None, audience=aud)
     if left_out:
         console.print(
-            f"[yellow]note[/]: restricted data left out: {', '.join(left_out)} (--include-restricted to keep)"
+            f"[yellow]note[/]: for the {aud.value} audience, left out or generalised: {'; '.join(left_out)} "
+            "(--include-restricted to keep)"
         )
     what = "cell(s), each with its count of records," if any("aggregated" in x for x in left_out) else "record(s)"
     console.print(f"[green]exported[/] {n} {what} of {layer} to {out}")

@@ -26,7 +26,11 @@ class Kind(StrEnum):
 
 
 AudienceOpt = Annotated[
-    str, typer.Option(help="public (default: no identities, no exact positions, cells <5 suppressed) or restricted.")
+    str,
+    typer.Option(
+        help="public (default: no identities, no exact positions, cells <5 suppressed), partner (the same in "
+        "reports) or restricted."
+    ),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML and PDF.")]
 

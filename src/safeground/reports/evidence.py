@@ -4,10 +4,11 @@ A report for an international organisation must be checkable (which data, as of
 when, which software) and must not hurt anyone it describes. So every report is
 built from the same pieces:
 
-* an :class:`Audience` — ``public`` (the default) never reads victim identities,
-  never prints an exact position, generalises places to a 1 km grid or the
-  settlement, and suppresses table cells counting 1–4 people; ``restricted``
-  may show them;
+* an :class:`~safeground.access.Audience` — ``public`` (the default) and
+  ``partner`` never read victim identities, never print an exact position,
+  generalise places to a 1 km grid or the settlement, draw hazard areas as the
+  policy gives them (:func:`safeground.access.policy.public_hazards`) and
+  suppress table cells counting 1–4 people; ``restricted`` may show them;
 * a :class:`Provenance` block — a SHA-256 content hash of every layer the report
   read, the date-of-information range of that data, the SafeGround version and
   the time of generation;
@@ -22,7 +23,6 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import matplotlib
@@ -37,7 +37,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from safeground import __version__
-from safeground.errors import SafeGroundError
+from safeground.access.audience import Audience
 from safeground.geometry.generalise import PUBLIC_GRID_M
 from safeground.model.base import Record
 from safeground.storage.base import Store
@@ -47,18 +47,6 @@ MIN_CELL = 5
 SUPPRESSED = "<5"
 #: a cell of 5 or more hidden so that a "<5" cell in the same row or column cannot be worked out
 SECONDARY = "c"
-
-
-class Audience(StrEnum):
-    PUBLIC = "public"
-    RESTRICTED = "restricted"
-
-    @classmethod
-    def parse(cls, text: str) -> Audience:
-        try:
-            return cls(text)
-        except ValueError:
-            raise SafeGroundError(f"unknown audience {text!r}", hint="use public or restricted") from None
 
 
 # -- provenance --------------------------------------------------------------------------------------
@@ -160,7 +148,7 @@ def suppress(
     """
     mask = (
         suppression_mask(table, min_cell=min_cell, lines=lines)
-        if audience == Audience.PUBLIC
+        if not audience.exact
         else pd.DataFrame(False, index=table.index, columns=table.columns)
     )
     out = table.copy().astype(object)

@@ -6,17 +6,18 @@ import geopandas as gpd
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from safeground.model import AdminArea, FrontLine, HazardArea, InfrastructureArea
+from safeground.access.policy import public_hazards
+from safeground.model import AdminArea, FrontLine, InfrastructureArea
 from safeground.reports.evidence import PUBLIC_GRID_M, Audience, figure, generalise
 from safeground.storage.base import Store
 
 
-def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True) -> None:
+def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True, audience: Audience = Audience.PUBLIC) -> None:
     adm = store.read_frame(AdminArea)
     if len(adm):
         adm.to_crs(epsg).boundary.plot(ax=ax, color="#999", lw=0.4)
     if hazards:
-        hz = store.read_frame(HazardArea)
+        hz = public_hazards(store, audience)
         hz = hz[hz["status"] != "closed"]
         if len(hz):
             hz.to_crs(epsg).plot(ax=ax, color="#f4a582", edgecolor="none", alpha=0.7)
@@ -38,7 +39,7 @@ def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True) -> Non
 def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: Audience) -> str:
     """Accidents on the district map: exact points (restricted) or counts per 1 km cell (public)."""
     fig, ax = plt.subplots(figsize=(6.6, 6.2))
-    _base(store, epsg, ax)
+    _base(store, epsg, ax, audience=audience)
     if len(points):
         if audience == Audience.RESTRICTED:
             pm = points.to_crs(epsg)
@@ -60,14 +61,17 @@ def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: A
     return figure(fig)
 
 
-def hazard_rank_map(store: Store, ranking: pd.DataFrame, epsg: int, top: int = 20) -> str:
-    """Open hazard areas with the ``top`` priorities numbered: the district, and a zoom on those areas."""
+def hazard_rank_map(
+    store: Store, ranking: pd.DataFrame, epsg: int, top: int = 20, audience: Audience = Audience.PUBLIC
+) -> str:
+    """Open hazard areas with the ``top`` priorities numbered: the district, and a zoom on those areas
+    (drawn as ``audience`` may see them)."""
     fig, (ax, zoom) = plt.subplots(1, 2, figsize=(9.0, 4.6))
-    hz = store.read_frame(HazardArea)
+    hz = public_hazards(store, audience)
     best = hz.merge(ranking[["uid", "rank"]], on="uid")
     best = best[best["rank"] <= top].to_crs(epsg)
     for k, a in enumerate((ax, zoom)):
-        _base(store, epsg, a)
+        _base(store, epsg, a, audience=audience)
         if not len(best):
             continue
         best.plot(ax=a, color="#b2182b", edgecolor="black", lw=0.3)

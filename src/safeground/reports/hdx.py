@@ -50,7 +50,7 @@ def _write(path: Path, frame: pd.DataFrame, tags: dict[str, str], audience: Audi
     """Header, HXL row, data rows; public outputs leave hidden people counts empty (primary and secondary)."""
     people = [c for c in frame.columns if tags.get(c, "").startswith("#affected")]
     hide = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    if audience == Audience.PUBLIC and people and len(frame):
+    if not audience.exact and people and len(frame):
         hide[people] = suppression_mask(frame[people], lines=_lines(frame[people]))
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -142,7 +142,7 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
             f" Cells counting 1 to {MIN_CELL - 1} people are left empty (suppressed), and so is the smallest other"
             " cell of a row group or column where the hidden one could otherwise be worked out from the totals;"
             " zeros are real zeros.\n"
-            if audience == Audience.PUBLIC
+            if not audience.exact
             else " No suppression: not for publication.\n"
         )
         + "\n".join(notes)

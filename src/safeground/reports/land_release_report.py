@@ -130,7 +130,12 @@ def land_release_report(
                     table_html(_ranking_table(ranking).head(plan.top), index=False, floats="{:,.2f}"),
                 )
             ],
-            figures=[("Highest priorities on the map", hazard_rank_map(store, ranking, metric_epsg(store), plan.top))],
+            figures=[
+                (
+                    "Highest priorities on the map",
+                    hazard_rank_map(store, ranking, metric_epsg(store), plan.top, audience),
+                )
+            ],
         ),
         Section(
             "Completion forecast",

@@ -45,6 +45,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import text_to_path
 
+from safeground.access.policy import public_danger_zones, public_hazards
 from safeground.errors import SafeGroundError
 from safeground.geometry.projection import project
 from safeground.landrelease.accounting import released_ground as activity_ground
@@ -314,7 +315,8 @@ class _Page:
 
 
 def _frame(store: Store, cls: type, epsg: int, view: Any) -> gpd.GeoDataFrame:
-    f = store.read_frame(cls)
+    """A layer in the page's frame; hazard areas as the public may see them (the page is handed out)."""
+    f = public_hazards(store) if cls is HazardArea else store.read_frame(cls)
     if not len(f):
         return f
     f = f.to_crs(epsg)
@@ -520,7 +522,9 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     hz = _frame(store, HazardArea, epsg, view)
     if len(hz):
         plot(hz[hz["status"] != "closed"], facecolor="#d0d0d0", edgecolor="black", lw=1.2, hatch="xxx", zorder=6)
-    zones = shapely.intersection(net.danger.geoms, view) if len(net.danger.geoms) else np.array([])
+    # the buffers as the public may see them: not centred on an accident, not through a mine
+    drawn = public_danger_zones(store, net.danger.geoms, net.danger.labels) if len(net.danger.geoms) else []
+    zones = shapely.intersection(drawn, view) if len(drawn) else np.array([])
     for z in zones:
         for part in shapely.get_parts(z):
             if part.geom_type == "Polygon" and not part.is_empty:
@@ -678,7 +682,7 @@ def _locator(store: Store, ax: plt.Axes, epsg: int, view: Any, routes: list[Any]
     """The whole district small, with this page's frame on it: where the village lies, where the route comes from."""
     areas = store.read_frame(InfrastructureArea)
     lines = store.read_frame(InfrastructureLine)
-    hz = store.read_frame(HazardArea)
+    hz = public_hazards(store)
     pts = store.read_frame(InfrastructurePoint)
     if len(lines):
         lines = lines.to_crs(epsg)

@@ -1,0 +1,394 @@
+"""No public output leads anyone to a mine, an accident or a person (issue 16, point 2).
+
+The restricted positions are derived from the store, not written down: every
+mine in the ground (ground truth), every recorded or found item, every corrected
+mine position, every end of every recorded mine row, every accident. Then every
+public output is made through the real command line (every layer in CSV and
+GeoJSON, the layers with sensitive positions also in KML and GeoPackage, the HDX
+set, every kind of report) and every coordinate in it is parsed: geometry
+vertices and polygon centres, and any pair of numbers in any text (CSV cells,
+JSON fields, HTML), in degrees or in the district's metric projection. None may
+lie within 1 m of a restricted position. Victim rows must be k-anonymous.
+
+Run as a script, it prints the figures for the issue:
+``python -m tests.test_public_outputs STORE [PYTHONPATH of the code whose command line to probe]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from pyproj import Transformer
+
+from safeground.access import Audience
+from safeground.access.kanon import DEFAULT_K, QUASI, unique_share, victims_with_places
+from safeground.geometry.generalise import OUTLINE_GRID_M
+from safeground.model import (
+    RECORD_TYPES,
+    Accident,
+    CorrectedMinePosition,
+    EOItem,
+    FrontLine,
+    GroundTruthItem,
+    InfrastructureArea,
+    InfrastructureLine,
+    InfrastructurePoint,
+    MinefieldRecord,
+)
+from safeground.storage.base import Store, metric_epsg, open_store
+from tests.conftest import run_cli
+
+#: a coordinate this close to a restricted position is a leak
+LEAK_M = 1.0
+#: layers whose positions are sensitive: exported in every format
+SENSITIVE_ALL_FORMATS = ("eo_items", "accidents", "hazard_areas")
+#: the national report holds the land-release and map-accuracy reports' sections as well
+REPORT_KINDS = ("national", "casualties")
+#: public context layers: independent of the restricted data (see restricted_positions)
+LANDMARKS = (InfrastructurePoint, InfrastructureLine, InfrastructureArea, FrontLine)
+
+
+@dataclass
+class Restricted:
+    """What no public output may show, derived from the store."""
+
+    points: dict[str, np.ndarray]  # kind → (n, 2) metric coordinates
+    epsg: int
+    bbox: tuple[float, float, float, float]  # lon/lat, with a margin
+    tree: shapely.STRtree = field(init=False)
+    at_landmarks: dict[str, int] = field(default_factory=dict)
+    kinds: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        xy = np.vstack([p for p in self.points.values() if len(p)])
+        self.kinds = np.concatenate([[k] * len(p) for k, p in self.points.items()])
+        self.tree = shapely.STRtree(shapely.points(xy))
+
+    def near(self, metric_xy: np.ndarray) -> dict[str, int]:
+        """Restricted positions (per kind) within LEAK_M of any of the given metric points.
+
+        A point on the policy's own grid (a node of the 25 m outline grid, of the 250 m footprint grid, a
+        centre of a 1 km cell) says only which node it is: it is left out, or chance would make leaks."""
+        metric_xy = np.asarray(metric_xy, dtype=float).reshape(-1, 2)
+        # centres of polygons are held against the accidents only: an area drawn around one event is centred
+        # on it, while the centre of an area full of mines lands within 1 m of one of them by chance
+        starts, ends = np.isnan(metric_xy).all(axis=1), np.isinf(metric_xy).all(axis=1)
+        marks = starts | ends
+        is_centre = ((np.cumsum(starts) - np.cumsum(ends)) > 0) & ~marks
+        centres = metric_xy[is_centre]
+        metric_xy = metric_xy[~is_centre & ~marks]
+        found = self._near(centres, only="accidents")
+        for k, n in self._near(metric_xy).items():
+            found[k] = found.get(k, 0) + n
+        return found
+
+    def _near(self, metric_xy: np.ndarray, only: str | None = None) -> dict[str, int]:
+        on_grid = np.all(np.abs(metric_xy - np.round(metric_xy / OUTLINE_GRID_M) * OUTLINE_GRID_M) < 1e-3, axis=1)
+        metric_xy = metric_xy[~on_grid]
+        if not len(metric_xy):
+            return {}
+        _, hit = self.tree.query(shapely.points(metric_xy), predicate="dwithin", distance=LEAK_M)
+        hit = np.unique(hit)
+        if only is not None:
+            hit = hit[self.kinds[hit] == only]
+        kinds, counts = np.unique(self.kinds[hit], return_counts=True)
+        return dict(zip(kinds.tolist(), counts.tolist(), strict=True))
+
+
+def restricted_positions(store: Store) -> Restricted:
+    gt = store.read_frame(GroundTruthItem)
+    gt = gt[gt["fate"] == "in_ground"]
+    eo = store.read_frame(EOItem)
+    acc = store.read_frame(Accident)
+    cmp_ = store.read_frame(CorrectedMinePosition)
+    ends = []
+    for rows in store.read_frame(MinefieldRecord)["rows"]:
+        for r in json.loads(rows) if isinstance(rows, str) else rows:
+            ends += [(r["start_lon"], r["start_lat"]), (r["end_lon"], r["end_lat"])]
+    epsg = metric_epsg(store)
+    to_m = Transformer.from_crs(4326, epsg, always_xy=True)
+
+    def metric(lonlat: np.ndarray) -> np.ndarray:
+        if not len(lonlat):
+            return np.zeros((0, 2))
+        x, y = to_m.transform(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack([x, y])
+
+    lonlat = {
+        "mines in the ground (truth)": shapely.get_coordinates(gt.geometry.to_numpy()),
+        "recorded mine positions (eo_items)": shapely.get_coordinates(
+            eo[eo["status"] == "recorded"].geometry.to_numpy()
+        ),
+        "corrected mine positions": shapely.get_coordinates(cmp_.geometry.to_numpy()),
+        "row ends (minefield_records.rows)": np.array(ends, dtype=float).reshape(-1, 2),
+        "accidents": shapely.get_coordinates(acc.geometry.to_numpy()),
+    }
+    every = np.vstack([v for v in lonlat.values() if len(v)])
+    pad = 0.05
+    bbox = (every[:, 0].min() - pad, every[:, 1].min() - pad, every[:, 0].max() + pad, every[:, 1].max() + pad)
+    # a mine laid at a power line pole or a bridge is where a public landmark is: the landmark's own
+    # position is no secret, so positions within LEAK_M of a landmark vertex are set apart, and counted
+    marks = [shapely.get_coordinates(store.read_frame(c).geometry.to_numpy()) for c in LANDMARKS]
+    marks_m = metric(np.vstack(marks)) if marks else np.zeros((0, 2))
+    tree = shapely.STRtree(shapely.points(marks_m))
+    points, at_landmarks = {}, {}
+    for k, v in lonlat.items():
+        m = metric(v)
+        near = np.zeros(len(m), dtype=bool)
+        if len(m) and len(marks_m):
+            idx, _ = tree.query(shapely.points(m), predicate="dwithin", distance=LEAK_M)
+            near[idx] = True
+        points[k], at_landmarks[k] = m[~near], int(near.sum())
+    r = Restricted(points, epsg, bbox)
+    r.at_landmarks = at_landmarks
+    return r
+
+
+# -- coordinates in an output -------------------------------------------------------------------------
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_WKT = re.compile(r"\b(?:MULTI)?(?:POINT|LINESTRING|POLYGON)\s*(?:Z\s*|M\s*|ZM\s*)?\([-\d.eE,()\s]*\)", re.I)
+
+
+#: a polygon's centre, as a coordinate a reader can take from an output (see Restricted.near)
+CENTRE = np.array([np.nan, np.nan])
+#: the end of a run of centres
+END = np.array([np.inf, np.inf])
+
+
+def _vertices_and_centres(geoms: np.ndarray) -> list[np.ndarray]:
+    """Every vertex, and the centre of every polygon and of each of its parts (a circle drawn around an
+    accident has the accident at its centre); centres follow a CENTRE row."""
+    out = [shapely.get_coordinates(geoms)]
+    polys = geoms[np.isin(shapely.get_type_id(geoms), [3, 6])]
+    if len(polys):
+        out.append(CENTRE[None, :])
+        out.append(shapely.get_coordinates(shapely.centroid(polys)))
+        out.append(shapely.get_coordinates(shapely.centroid(shapely.get_parts(polys))))
+        out.append(END[None, :])
+    return out
+
+
+def coordinates_in_text(text: str, r: Restricted) -> np.ndarray:
+    """Every pair of numbers close together in a text (both orders) that could be a position: in degrees
+    inside the district's box, or in its metric projection. Returned as metric coordinates."""
+    to_m = Transformer.from_crs(4326, r.epsg, always_xy=True)
+    found: list[np.ndarray] = []
+    wkts = _WKT.findall(text)
+    if wkts:  # a geometry in a text (the CSV's geometry_wkt): its vertices, never pairs across two vertices
+        geoms = shapely.from_wkt(wkts, on_invalid="ignore")
+        for lonlat in _vertices_and_centres(geoms[~shapely.is_missing(geoms)]):
+            if len(lonlat) and np.isfinite(lonlat).all():
+                found.append(np.column_stack(to_m.transform(lonlat[:, 0], lonlat[:, 1])))
+            elif len(lonlat):
+                found.append(lonlat)  # a CENTRE or END mark
+        text = _WKT.sub(" ", text)
+    nums = np.array([float(m) for m in _NUMBER.findall(text)], dtype=float)
+    if len(nums) < 2:
+        return np.vstack(found) if found else np.zeros((0, 2))
+    pairs = []
+    a, b = nums[:-1], nums[1:]  # neighbours: lon,lat in WKT, "end_lat": …, "end_lon": … in JSON
+    pairs += [np.column_stack([a, b]), np.column_stack([b, a])]
+    p = np.unique(np.vstack(pairs), axis=0)
+    x0, y0, x1, y1 = r.bbox
+    deg = p[(p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)]
+    out = found + ([np.column_stack(to_m.transform(deg[:, 0], deg[:, 1]))] if len(deg) else [])
+    allm = np.vstack([v for v in r.points.values() if len(v)])
+    mx0, my0 = allm.min(axis=0) - 5000
+    mx1, my1 = allm.max(axis=0) + 5000
+    met = p[(p[:, 0] >= mx0) & (p[:, 0] <= mx1) & (p[:, 1] >= my0) & (p[:, 1] <= my1)]
+    if len(met):
+        out.append(met)
+    return np.vstack(out) if out else np.zeros((0, 2))
+
+
+def coordinates_in_geometries(path: Path, r: Restricted) -> np.ndarray:
+    """Every vertex and polygon centre of every geometry in a GIS file, and the numbers of its attributes,
+    as metric coordinates."""
+    out = []
+    for name, *_ in pyogrio.list_layers(path):
+        df = pyogrio.read_dataframe(path, layer=name)
+        if "geometry" not in df or not len(df):
+            continue
+        m = df.set_crs(4326, allow_override=True).to_crs(r.epsg) if df.crs is None else df.to_crs(r.epsg)
+        out += _vertices_and_centres(m.geometry.to_numpy())
+        attrs = pd.DataFrame(df.drop(columns="geometry"))
+        out.append(coordinates_in_text(attrs.to_csv(index=False), r))
+    return np.vstack(out) if out else np.zeros((0, 2))
+
+
+def coordinates_in(path: Path, r: Restricted) -> np.ndarray:
+    if path.suffix in (".gpkg", ".geojson", ".kml"):  # geometries, and the attributes as text
+        return coordinates_in_geometries(path, r)
+    return coordinates_in_text(_text(path), r)
+
+
+def _text(path: Path) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)  # figures are pictures, not numbers
+
+
+# -- the public outputs ------------------------------------------------------------------------------
+def public_outputs(store: str, out: Path) -> list[Path]:
+    """Every public output of a store, made with the real command line (no restricted flag anywhere)."""
+    out.mkdir(parents=True, exist_ok=True)
+    jobs: list[tuple[str, ...]] = []
+    for name, cls in RECORD_TYPES.items():
+        if cls.RESTRICTED:
+            continue
+        formats = (
+            ["csv"] + (["geojson"] if cls.GEOMETRY else []) + (["kml", "gpkg"] if name in SENSITIVE_ALL_FORMATS else [])
+        )
+        jobs += [("export", "layer", name, "--store", store, "--out", str(out / f"{name}.{f}")) for f in formats]
+    jobs.append(("export", "hdx", "--store", store, "--out", str(out / "hdx")))
+    for kind in REPORT_KINDS:
+        jobs.append(("report", kind, "--store", store, "--out", str(out / f"report-{kind}"), "--no-pdf",
+                     "--simulations", "20"))  # fmt: skip
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda a: (a, run_cli(*a)), jobs))
+    for args, res in results:
+        assert res.returncode == 0, f"{' '.join(args)}: {res.stderr or res.stdout}"
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+@dataclass
+class Probe:
+    outputs: int
+    leaking_outputs: dict[str, dict[str, int]]  # output → restricted kind → positions leaked
+    leaked: dict[str, int]  # restricted kind → positions leaked by any output
+    restricted: dict[str, int]  # restricted kind → positions
+    victims_unique_store: tuple[int, int]
+    victim_rows: pd.DataFrame | None
+
+
+def probe(store_path: str, out: Path) -> Probe:
+    with open_store(store_path, create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        base = victims_with_places(s)
+        acc = s.read_frame(Accident)
+    settlement = dict(zip(acc["uid"], acc["settlement"], strict=True))
+    base["settlement"] = base["accident_uid"].map(settlement)
+    uniq = unique_share(base, ["accident_date", "settlement", "sex", "age"])
+    files = public_outputs(store_path, out)
+    per_output: dict[str, dict[str, int]] = {}
+    hit_all: list[np.ndarray] = []
+    for f in files:
+        xy = coordinates_in(f, r)
+        near = r.near(xy)
+        if near:
+            per_output[str(f.relative_to(out))] = near
+            hit_all.append(xy)
+    leaked = r.near(np.vstack(hit_all)) if hit_all else {}
+    vic = out / "victims.csv"
+    rows = pd.read_csv(vic, skiprows=[1], dtype=str, keep_default_na=False) if vic.exists() else None
+    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows)
+
+
+# -- the tests ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_probe(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Probe:
+    """The demo with its map accuracy saved (corrected mine positions exist), probed once."""
+    d = tmp_path_factory.mktemp("public")
+    store = d / "demo.gpkg"
+    shutil.copy(demo_dir / "demo.gpkg", store)
+    res = run_cli("maps", "accuracy", "--store", str(store), "--save")
+    assert res.returncode == 0, res.stderr
+    return probe(str(store), d / "out")
+
+
+def test_the_probe_finds_positions_when_they_are_there(demo_dir: Path, tmp_path: Path):
+    """The search can fail: the restricted audience's exports are full of restricted positions."""
+    with open_store(str(demo_dir / "demo.gpkg"), create=False, readonly=True) as s:
+        r = restricted_positions(s)
+    xy = []
+    for layer in ("eo_items", "accidents", "minefield_records"):
+        out = tmp_path / f"{layer}.csv"
+        res = run_cli("export", "layer", layer, "--store", str(demo_dir / "demo.gpkg"), "--out", str(out),
+                      "--include-restricted")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        xy.append(coordinates_in(out, r))
+    found = r.near(np.vstack(xy))
+    assert found["recorded mine positions (eo_items)"] == r.points["recorded mine positions (eo_items)"].shape[0]
+    assert found["accidents"] == len(r.points["accidents"])
+    assert found["row ends (minefield_records.rows)"] == len(r.points["row ends (minefield_records.rows)"])
+
+
+def test_no_public_output_is_within_1_m_of_a_restricted_position(demo_probe: Probe):
+    assert demo_probe.outputs > 30
+    assert demo_probe.restricted["corrected mine positions"] > 0  # the layer is there to leak
+    assert demo_probe.leaking_outputs == {}, demo_probe.leaking_outputs
+
+
+def test_public_victim_rows_are_k_anonymous(demo_probe: Probe):
+    unique, n = demo_probe.victims_unique_store
+    assert n > 0 and unique > n // 2  # as stored, most victims are one of a kind
+    rows = demo_probe.victim_rows
+    assert rows is not None and len(rows) > 0
+    assert not {"uid", "accident_uid", "age", "accident_date", "settlement"} & set(rows.columns)
+    sizes = rows.groupby(list(QUASI)).size()
+    assert sizes.min() >= DEFAULT_K, sizes[sizes < DEFAULT_K]
+    assert len(rows) >= 0.9 * n - 1  # at most a tenth withheld
+
+
+def test_every_audience_below_restricted_reads_generalised_data(demo_dir: Path, tmp_path: Path):
+    """Partners (the server's viewers and data entry) get records, never exact positions."""
+    from safeground.access import view
+
+    with open_store(str(demo_dir / "demo.gpkg"), create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        for cls in (EOItem, Accident, MinefieldRecord):
+            v = view(s, cls, Audience.PARTNER)
+            m = v.frame.to_crs(r.epsg)
+            assert r.near(shapely.get_coordinates(m.geometry.to_numpy())) == {}, cls.LAYER
+            assert r.near(coordinates_in_text(pd.DataFrame(v.frame.drop(columns="geometry")).to_csv(), r)) == {}
+        exact = view(s, EOItem, Audience.RESTRICTED).frame.to_crs(r.epsg)
+        assert r.near(shapely.get_coordinates(exact.geometry.to_numpy()))
+
+
+def test_server_roles_map_onto_audiences():
+    assert Audience.for_role(None) is Audience.PUBLIC
+    assert Audience.for_role("viewer") is Audience.PARTNER and Audience.for_role("data_entry") is Audience.PARTNER
+    assert all(Audience.for_role(r) is Audience.RESTRICTED for r in ("reviewer", "analyst", "admin"))
+    assert Audience.for_role("somebody") is Audience.PUBLIC  # deny by default
+    assert Audience.RESTRICTED.reads(Audience.PARTNER) and not Audience.PUBLIC.reads(Audience.PARTNER)
+
+
+def _report(p: Probe) -> None:
+    print(f"public outputs searched: {p.outputs}")
+    for kind, n in p.restricted.items():  # (positions at a public landmark set apart)
+        print(f"  {kind}: {p.leaked.get(kind, 0)} of {n} within {LEAK_M:g} m of a public coordinate")
+    for name, near in sorted(p.leaking_outputs.items()):
+        print(f"  leaks: {name}: {near}")
+    print(f"victims unique by accident date, settlement, sex and age in the store: {p.victims_unique_store}")
+    if p.victim_rows is not None:
+        rows = p.victim_rows
+        cols = [c for c in rows.columns if c in ("accident_date", "settlement", "sex", "age", *QUASI)]
+        if "accident_uid" in rows:
+            with open_store(sys.argv[1], create=False, readonly=True) as s:
+                acc = s.read_frame(Accident)
+            rows = rows.merge(
+                pd.DataFrame(acc[["uid", "accident_date", "settlement"]]).rename(columns={"uid": "accident_uid"}),
+                on="accident_uid",
+            )
+            cols = ["accident_date", "settlement", "sex", "age"]
+        print(f"public victims.csv: {len(p.victim_rows)} rows; unique by {cols}: {unique_share(rows, cols)}")
+
+
+if __name__ == "__main__":
+    import os
+    import tempfile
+
+    if len(sys.argv) > 2:  # the code whose outputs to probe (the command line is a subprocess)
+        os.environ["PYTHONPATH"] = sys.argv[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        _report(probe(sys.argv[1], Path(tmp)))
