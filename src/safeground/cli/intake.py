@@ -190,7 +190,9 @@ def mapping_save(
 
     if not file.exists():
         raise SafeGroundError(f"no mapping file {file}")
-    fm = parse_mapping(file.read_text(encoding="utf-8"), file.name, name=name)
+    from safeground.intake.yamlsafe import read_text
+
+    fm = parse_mapping(read_text(file), file.name, name=name)
     with open_store(store, create=False) as s:
         save_mapping(s, fm)
     console.print(

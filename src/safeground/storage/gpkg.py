@@ -31,7 +31,7 @@ import shapely
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
-from safeground.storage.base import BBox, Progress, R, RowBatch, Store
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -700,9 +700,11 @@ class GeoPackageStore(Store):
 
     def max_uid_number(self, record_type: type[Record]) -> int:
         prefix = record_type.UID_PREFIX + "-"
+        # only uids of the generated form count: digits after the prefix, at most UID_DIGITS of them
         rows = self._rows(
-            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} WHERE uid LIKE ? || '%'",
-            (len(prefix) + 1, prefix),
+            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} WHERE uid LIKE ? || '%' "
+            "AND length(uid) - ? BETWEEN 1 AND ? AND substr(uid, ?) NOT GLOB '*[^0-9]*'",
+            (len(prefix) + 1, prefix, len(prefix), UID_DIGITS, len(prefix) + 1),
         )
         return int(rows[0][0] or 0)
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage.base import BBox, Progress, R, RowBatch, Store
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
 
 PG_TYPES = {
@@ -508,7 +508,7 @@ class PostGISStore(Store):
             v = c.execute(
                 text(
                     f"SELECT max(substr(uid, :n)::bigint) FROM {self._t(record_type.LAYER)} "
-                    "WHERE uid ~ ('^' || :p || '[0-9]+$')"
+                    f"WHERE uid ~ ('^' || :p || '[0-9]{{1,{UID_DIGITS}}}$')"  # the generated form only
                 ),
                 {"n": len(prefix) + 1, "p": re.escape(prefix)},
             ).scalar_one()
