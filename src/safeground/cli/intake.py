@@ -69,7 +69,7 @@ def import_(
                         rep = import_features(scratch, layer, file, **kwargs)
             else:
                 rep = import_features(s, layer, file, **kwargs)
-                if not dry_run:
+                if not dry_run and s.get_meta("imported") != "yes":  # no second write (and lock wait) when set
                     s.set_meta("imported", "yes")
     except InvalidInput as exc:
         if report:

@@ -94,6 +94,10 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
     read_path = path
     if path.suffix.lower() == ".zip":
         _refuse_zip_without_shapefile(path)
+    if path.suffix.lower() in (".geojson", ".json"):
+        from safeground.intake.textin import check_utf8
+
+        check_utf8(path, src)
     if path.suffix.lower() == ".kmz":
         # GDAL's LIBKML opens a KMZ but loses the <Schema> of its attributes: read the document itself
         read_path = _unzip_kml(source)

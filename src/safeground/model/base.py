@@ -57,6 +57,8 @@ def restricted(**kwargs: Any) -> Any:
     return Field(json_schema_extra=extra, **kwargs)
 
 
+#: characters in one text field of a record
+MAX_TEXT = 10_000
 #: no information in a mine action database predates this (a placeholder date does)
 EARLIEST_DATE = date(1900, 1, 1)
 
@@ -79,6 +81,8 @@ class Record(BaseModel):
         extra="forbid",
         validate_assignment=True,
         use_enum_values=False,
+        # a name, a note, a description: a 200,000-character cell is a broken export, not a note
+        str_max_length=MAX_TEXT,
     )
 
     LAYER: ClassVar[str] = ""

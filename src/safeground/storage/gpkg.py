@@ -14,6 +14,7 @@ back into a single plain file for copying to a USB stick.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 import threading
@@ -35,6 +36,8 @@ from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Sto
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
+#: how long a write waits for another process's transaction before it says so (seconds)
+_BUSY_S = 30.0
 USER_VERSION = 10400  # GeoPackage 1.4.0
 
 WGS84_WKT = (
@@ -183,9 +186,11 @@ class GeoPackageStore(Store):
         try:
             if readonly:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0, check_same_thread=False)
+                self._con = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, timeout=_BUSY_S, check_same_thread=False
+                )
             else:
-                self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+                self._con = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_S, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -307,30 +312,60 @@ class GeoPackageStore(Store):
         with self._lock:
             outer = self._depth == 0
             sp = f"sp{self._depth}"
-            self._con.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {sp}")
+            try:
+                self._con.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {sp}")
+            except sqlite3.OperationalError as exc:
+                raise self._write_failed(exc) from exc
             self._depth += 1
             try:
                 yield
                 if outer:
                     self._refresh_contents()
-            except BaseException:
+            except BaseException as exc:
                 self._depth -= 1
                 if outer:
-                    self._con.execute("ROLLBACK")
+                    self._rollback()
                     self._touched.clear()
-                else:
+                elif self._con.in_transaction:
                     self._con.execute(f"ROLLBACK TO {sp}")
                     self._con.execute(f"RELEASE {sp}")
+                if outer and isinstance(exc, sqlite3.OperationalError):
+                    raise self._write_failed(exc) from exc
                 raise
             self._depth -= 1
             if outer:
                 try:
                     self._con.execute("COMMIT")
-                except sqlite3.Error:
-                    self._con.execute("ROLLBACK")
-                    raise
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise self._write_failed(exc) from exc
             else:
                 self._con.execute(f"RELEASE {sp}")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already: on a full disk it rolls back by itself,
+        and a second ROLLBACK ("cannot rollback - no transaction is active") hid the real cause."""
+        if self._con.in_transaction:
+            # if this fails too, the journal undoes it on the next open; the cause is what the user must see
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+
+    def _write_failed(self, exc: sqlite3.Error) -> Exception:
+        """SQLite's reasons a write fails, as a message a field officer can act on."""
+        text = str(exc).lower()
+        if "full" in text or "disk i/o" in text or "too large" in text:
+            return StoreUnavailable(
+                f"cannot write to {self.path}: the disk is full or the file may not grow ({exc}); "
+                "nothing of this change was stored",
+                hint="free space on the disk (or copy the store to a larger one) and run the command again",
+            )
+        if "locked" in text or "busy" in text:
+            return StoreUnavailable(
+                f"{self.path} is being written by another program and stayed locked for {_BUSY_S:g} s; "
+                "nothing of this change was stored",
+                hint="wait until the other import or sync has finished (or close the store in QGIS) and try again",
+            )
+        return exc if isinstance(exc, Exception) else StoreUnavailable(str(exc))
 
     def _refresh_contents(self) -> None:
         """Keep gpkg_contents' extent and last_change true, as QGIS zooms to it."""

@@ -87,13 +87,12 @@ def files() -> dict[str, str | bytes]:
         "digitised_repeated_header.csv": "col,row,row,name\n10,20,30,a\n",
         "form_repeated_header.csv": repeat_column(HERE.parent / "forms" / "hazard_kobo.csv", "team", "mine team 9"),
         "traverse_repeated_key.yaml": dup_yaml,
-        "mapping_repeated_key.yaml": "layer: eo_items\ncolumns:\n  Found: date_of_information\n"
-        "  Found: status\n",
+        "mapping_repeated_key.yaml": "layer: eo_items\ncolumns:\n  Found: date_of_information\n  Found: status\n",
         "weights_repeated_key.yaml": "population: 0.4\npopulation: 0.9\n",
         "traverse_swapped.json": json.dumps(swapped),
         # point 5: denial of service
         "alias_bomb.yaml": bomb,
-        "deep_wkt.csv": f"{EO_HEAD},geometry_wkt\n{EO_ROW},\"{nested}\"\n",
+        "deep_wkt.csv": f'{EO_HEAD},geometry_wkt\n{EO_ROW},"{nested}"\n',
         "mine_count_huge.json": json.dumps(huge),
         "uid_overflow.csv": f"uid,{EO_HEAD},lon,lat\nEO-9223372036854775807,{EO_ROW},46.75,39.61\n",
         # point 6: tracebacks where a message belongs
