@@ -266,6 +266,8 @@ class GeoPackageStore(Store):
                 lay = layout_of(cls)
                 self._create_layer(lay, lay.table, cls.TITLE, history=False)
                 self._create_layer(lay, lay.history_table, f"History of {lay.table}", history=True)
+            if missing and int(self.get_meta("schema_version") or gpkg_migrations.BASELINE) >= 3:
+                gpkg_migrations.add_outside_edit_triggers(c)  # new layers get the outside-edit history too
 
     def _create_layer(self, lay: Layout, table: str, title: str, *, history: bool) -> None:
         c = self._con
@@ -643,6 +645,8 @@ class GeoPackageStore(Store):
                 self._con.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
                 done.append(version)
             self.model_changes = self._add_model_changes()
+            if self.model_changes and int(self.get_meta("schema_version") or gpkg_migrations.BASELINE) >= 3:
+                gpkg_migrations.add_outside_edit_triggers(self._con)  # the copy into history carries new columns
         return done
 
     def _add_model_changes(self) -> list[str]:

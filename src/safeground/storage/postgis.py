@@ -218,6 +218,15 @@ class PostGISStore(Store):
         unique = "" if history else "UNIQUE "
         key = "(uid, version)" if history else "(uid)"
         c.execute(text(f"CREATE {unique}INDEX IF NOT EXISTS {_q(table + '_uid')} ON {self._t(table)} {key}"))
+        if not history and c.execute(
+            text("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                 "WHERE n.nspname = :s AND p.proname = 'safeground_outside_edit'"),
+            {"s": self.schema},
+        ).first():  # fmt: skip
+            from safeground.storage.outside_edits import attach_sql
+
+            for ddl in attach_sql(_q(self.schema), table):  # a new layer keeps outside edits like the others
+                c.execute(text(ddl))
         if lay.geometry_type:
             c.execute(text(f"CREATE INDEX IF NOT EXISTS {_q(table + '_geom')} ON {self._t(table)} USING GIST (geom)"))
 
