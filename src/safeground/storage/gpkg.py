@@ -206,6 +206,8 @@ class GeoPackageStore(Store):
                 self._con.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise self._write_failed(exc) from exc  # another writer, not another kind of file
             raise StoreUnavailable(
                 f"{self.path} is not a GeoPackage/SQLite file ({exc})",
                 hint="give the path of a .gpkg written by SafeGround, or a new file name",

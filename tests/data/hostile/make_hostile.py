@@ -6,6 +6,7 @@ says what SafeGround must answer to each, and runs every file through every impo
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -21,7 +22,7 @@ def feature(coords: object, kind: str = "Point", **props: object) -> dict:
 
 
 def collection(*feats: dict) -> str:
-    return json.dumps({"type": "FeatureCollection", "features": list(feats)}, allow_nan=True)
+    return json.dumps({"type": "FeatureCollection", "features": list(feats)}, allow_nan=True, ensure_ascii=False)
 
 
 def traverse(**changes: object) -> dict:
@@ -38,8 +39,6 @@ def repeat_column(path: Path, column: str, value: str) -> str:
 
 def scan_png() -> bytes:
     """A small noisy PNG (noise, so that it does not compress to nothing and half of it is half an image)."""
-    import io
-
     import numpy as np
     from PIL import Image
 
@@ -68,11 +67,9 @@ def files() -> dict[str, str | bytes]:
     nested = "POINT (46.75 39.61)"
     for _ in range(3000):
         nested = f"GEOMETRYCOLLECTION ({nested})"
-    zipped = Path("/tmp/_hostile_zip")
-    zipped.mkdir(exist_ok=True)
-    zpath = zipped / "csv.zip"
-    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("finds.csv", f"{EO_HEAD},lon,lat\n{EO_ROW},46.75,39.61\n")
+    zpath = io.BytesIO()
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:  # a fixed date: the same bytes every run
+        z.writestr(zipfile.ZipInfo("finds.csv", (2021, 4, 2, 0, 0, 0)), f"{EO_HEAD},lon,lat\n{EO_ROW},46.75,39.61\n")
     png = scan_png()
     return {
         # point 3: positions the importer cannot trust
@@ -96,14 +93,14 @@ def files() -> dict[str, str | bytes]:
         "mine_count_huge.json": json.dumps(huge),
         "uid_overflow.csv": f"uid,{EO_HEAD},lon,lat\nEO-9223372036854775807,{EO_ROW},46.75,39.61\n",
         # point 6: tracebacks where a message belongs
-        "latin1.geojson": collection(feature([46.75, 39.61], description="relevé près de l'école")).encode("latin-1"),
+        "latin1.geojson": collection(feature([46.75, 39.61], entered_by="équipe de relevé")).encode("latin-1"),
         "traverse_latin1.json": json.dumps(latin, ensure_ascii=False).encode("latin-1"),
         "traverse_utf16_bom.json": json.dumps(latin, ensure_ascii=False).encode("utf-16"),
         "traverse_utf16_nobom.yaml": json.dumps(latin, ensure_ascii=False).encode("utf-16-le"),
         # point 9: smaller silent acceptances
         "z_values.geojson": collection(feature([46.75, 39.61, 812.0])),
         "date_0001.csv": f"{EO_HEAD},lon,lat\n0001-01-01,found,av,manual_clearance,46.75,39.61\n",
-        "zipped_csv.zip": zpath.read_bytes(),
+        "zipped_csv.zip": zpath.getvalue(),
         "scan_truncated.png": png[: len(png) // 2] if png else b"",
     }
 
