@@ -697,7 +697,7 @@ def read_digitised(path: str | Path) -> list[DigitisedFeature]:
 def _digitised_csv(text: str, src: str) -> list[DigitisedFeature]:
     reader = csv.DictReader(io.StringIO(text))
     try:
-        refuse_repeated_headers(list(reader.fieldnames or []), src)
+        refuse_repeated_headers([(k or "").strip().lower() for k in reader.fieldnames or []], src)  # read lowercased
         rows = list(reader)
     except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
         raise InvalidInput([Problem(src, f"line {reader.line_num}", "-", f"not a readable CSV: {exc}")]) from None

@@ -74,7 +74,7 @@ def refuse_repeated_headers(names: list[object], src: str, where: str = "line 1 
     seen: set[str] = set()
     twice: list[str] = []
     for n in names:
-        key = str(n).strip().casefold() if n is not None else ""
+        key = str(n).strip() if n is not None else ""  # exact: ODK Central exports both deviceid and DeviceID
         if key and key in seen and key not in twice:
             twice.append(key)
         seen.add(key)

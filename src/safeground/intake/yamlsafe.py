@@ -136,7 +136,10 @@ def load_yaml(text: str, src: str, *, max_bytes: int = MAX_BYTES) -> Any:
     """Parse one YAML document from an untrusted file, bounded; ``InvalidInput`` naming line and key."""
     if len(text) > max_bytes:
         raise _refuse(src, f"larger than {max_bytes:,} characters; not a SafeGround input file")
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters already here
+    except yaml.YAMLError as exc:
+        raise _refuse(src, f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -173,7 +176,7 @@ def load_json(text: str, src: str, *, max_bytes: int | None = MAX_BYTES, max_dep
     except _Refused as exc:
         raise _refuse(src, exc.reason, None, exc.field, exc.value) from None
     except json.JSONDecodeError as exc:
-        raise _refuse(src, f"not valid JSON (truncated?): {exc.msg}", exc.lineno) from None
+        raise _refuse(src, f"not JSON (truncated?): {exc.msg}", exc.lineno) from None
     except RecursionError:  # the C decoder stops at Python's recursion limit (about 1,000 levels)
         raise _refuse(src, f"nested deeper than {max_depth} levels") from None
     # the depth Python could still read, without recursion: levels below the limit are refused too
