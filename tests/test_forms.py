@@ -207,7 +207,7 @@ def test_eo_finds_from_kobo_json(store):
                 "entry 3, victim 1, field 'age': Input should be less than or equal to 120",
             ],
         ),
-        ("eo_find", ["eo_find_truncated.json"], ["eo_find_truncated.json, file, field '-': not JSON (truncated?)"]),
+        ("eo_find", ["eo_find_truncated.json"], ["eo_find_truncated.json, line 10, field '-': not JSON (truncated?)"]),
         (
             "hazard_report",
             ["hazard_bad.csv"],

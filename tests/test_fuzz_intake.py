@@ -15,7 +15,8 @@ from safeground.intake.forms import FORMS
 from safeground.intake.georef import fit, parse_gcps
 from safeground.intake.submissions import form_definition, read_exports, to_records
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# a fixed budget: derandomized (the same examples every run, so CI time is bounded and a failure repeats)
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 GPS = st.one_of(
     st.lists(
@@ -158,7 +159,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_traverse_workbooks(data):
     from openpyxl import load_workbook

@@ -73,12 +73,12 @@ def test_postgis_baseline_store_upgrades_and_keeps_every_record(pg_baseline):
         before = _everything(s)
     res = run_cli("db", "current", "--store", url)
     assert res.returncode == 0, res.stderr
-    assert "baseline" in res.stdout and "upgrade available to 0002" in res.stdout
+    assert "baseline" in res.stdout and "upgrade available to 0003" in res.stdout
     res = run_cli("db", "upgrade", "--store", url)
     assert res.returncode == 0, res.stderr + res.stdout
-    assert "applied 0002" in res.stdout
+    assert "applied 0002, 0003" in res.stdout
     with open_store(url) as s:
-        assert s.schema_revision() == "0002"
+        assert s.schema_revision() == "0003"
         assert _everything(s) == before
         assert len(s.history(Organisation, "ORG-00001")) == 2
         assert s.get_meta("store_id")
@@ -92,7 +92,7 @@ def test_postgis_baseline_store_upgrades_and_keeps_every_record(pg_baseline):
     again = run_cli("db", "upgrade", "--store", url)
     assert again.returncode == 0 and "nothing to do" in again.stdout
     hist = run_cli("db", "history", "--store", url)
-    assert "0001" in hist.stdout and "0002" in hist.stdout and "← current" in hist.stdout
+    assert "0001" in hist.stdout and "0003" in hist.stdout and "← current" in hist.stdout
 
 
 def test_upgrade_runs_per_schema(pg_baseline):
@@ -101,11 +101,11 @@ def test_upgrade_runs_per_schema(pg_baseline):
     other = f"{PG_URL}?schema=mig_{uuid.uuid4().hex[:10]}"
     with open_store(other) as fresh:
         try:
-            assert fresh.schema_revision() == "0002"  # new stores are born at head
+            assert fresh.schema_revision() == "0003"  # new stores are born at head
             with open_store(url) as old:
                 assert old.schema_revision() is None
-                assert old.upgrade() == ["0002"]
-                assert old.schema_revision() == "0002"
+                assert old.upgrade() == ["0002", "0003"]
+                assert old.schema_revision() == "0003"
                 assert old.upgrade() == []
         finally:
             fresh.drop()  # type: ignore[attr-defined]
@@ -150,9 +150,9 @@ def test_geopackage_baseline_store_upgrades_and_keeps_every_record(tmp_path, mon
     con.close()
     res = run_cli("db", "upgrade", "--store", str(path))
     assert res.returncode == 0, res.stderr + res.stdout
-    assert "from 1 to 2" in res.stdout
+    assert "from 1 to 3" in res.stdout
     with open_store(str(path)) as s:
-        assert s.schema_revision() == "2"
+        assert s.schema_revision() == "3"
         assert _everything(s) == before
         assert s.get_meta("store_id")
     con = sqlite3.connect(path)

@@ -102,7 +102,8 @@ def import_(
             with open_store(store, create=new or not url) as s:
                 fm = load_mapping(s, mapping) if mapping else None
                 rep = import_features(s, layer, file, mapping=fm, **kwargs)
-                s.set_meta("imported", "yes")
+                if s.get_meta("imported") != "yes":  # no second write (and lock wait) when already set
+                    s.set_meta("imported", "yes")
     except InvalidInput as exc:
         if report:
             write_problems(report, exc.problems)
@@ -311,7 +312,9 @@ def mapping_save(
 
     if not file.exists():
         raise SafeGroundError(f"no mapping file {file}")
-    fm = parse_mapping(file.read_text(encoding="utf-8"), file.name, name=name)
+    from safeground.intake.yamlsafe import read_text
+
+    fm = parse_mapping(read_text(file), file.name, name=name)
     with open_store(store, create=False) as s:
         save_mapping(s, fm)
     console.print(

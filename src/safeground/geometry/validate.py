@@ -76,7 +76,8 @@ def check_geometry(
     if geom is None:
         return [GeometryIssue("missing", "no geometry", False)]
     if geom.is_empty:
-        return [GeometryIssue("empty", "geometry is empty", False)]
+        why = "geometry is empty: a missing, NaN or infinite coordinate in the file (nothing to store)"
+        return [GeometryIssue("empty", why, False)]
     issues: list[GeometryIssue] = []
     allowed = _FAMILIES[expected.upper()]
     if geom.geom_type not in allowed:

@@ -59,6 +59,7 @@ from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.geometry.projection import utm_epsg
+from safeground.intake.textin import decode, refuse_repeated_headers
 
 Method = Literal["affine", "polynomial"]
 MIN_POINTS: dict[str, int] = {"affine": 3, "polynomial": 6}
@@ -203,11 +204,7 @@ def read_gcps(path: str | Path, crs: str | None = None) -> GcpSet:
     src = path.name
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput([Problem(src, "file", "-", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
-    return parse_gcps(text, src, crs)
+    return parse_gcps(decode(path.read_bytes(), src), src, crs)  # UTF-8, or UTF-16/32 with a byte order mark
 
 
 def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpSet:
@@ -221,8 +218,12 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
     ]
     if not lines:
         raise InvalidInput([Problem(src, "file", "-", "no header and no control points: the file is empty")])
-    rows = [next(csv.reader([ln]), []) for _, ln in lines]  # line by line: line numbers stay true
+    try:
+        rows = [next(csv.reader([ln]), []) for _, ln in lines]  # line by line: line numbers stay true
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InvalidInput([Problem(src, "file", "-", f"not a readable CSV file: {exc}")]) from None
     header = [h.strip().lower() for h in rows[0]]
+    refuse_repeated_headers(header, src, f"line {lines[0][0]} (header)")
     problems: list[Problem] = []
     qgis = {"mapx", "mapy", "sourcex", "sourcey"} <= set(header)
     geographic = {"lon", "lat"} <= set(header)
@@ -508,6 +509,7 @@ def read_scan(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise InvalidInput([Problem(path.name, "file", "-", "file not found")])
+    _refuse_truncated(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -515,6 +517,26 @@ def read_scan(path: str | Path) -> np.ndarray:
                 return ds.read()
     except RasterioIOError as exc:
         raise InvalidInput([Problem(path.name, "file", "-", f"not a readable image: {exc}")]) from None
+
+
+def _refuse_truncated(path: Path) -> None:
+    """A PNG or JPEG cut short (a copy interrupted, a download stopped): GDAL's drivers fill the missing
+    rows with black and carry on, so half a scan became a GeoTIFF. Pillow decodes every row and says so."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        return  # TIFF: GDAL reports a missing strip or tile as an error itself
+    Image.MAX_IMAGE_PIXELS = 1_000_000_000  # an A0 sheet at 600 dpi is 560 million pixels
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise InvalidInput(
+            [Problem(path.name, "file", "-", f"the image is damaged or cut short ({exc}); nothing was written")],
+            hint_text="copy or scan the map again; a part of a scan cannot be georeferenced as the whole",
+        ) from None
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput([Problem(path.name, "file", "-", f"too large to be a scan: {exc}")]) from None
 
 
 def write_geotiff(geo: Georeference, pixels: np.ndarray, out: str | Path) -> dict[str, Any]:
@@ -666,14 +688,19 @@ def read_digitised(path: str | Path) -> list[DigitisedFeature]:
     src = path.name
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = decode(path.read_bytes(), src)  # never "errors=replace": a name read wrongly is a wrong name
     if path.suffix.lower() in (".geojson", ".json"):
         return _digitised_geojson(text, src)
     return _digitised_csv(text, src)
 
 
 def _digitised_csv(text: str, src: str) -> list[DigitisedFeature]:
-    rows = list(csv.DictReader(io.StringIO(text)))
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        refuse_repeated_headers([(k or "").strip().lower() for k in reader.fieldnames or []], src)  # read lowercased
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InvalidInput([Problem(src, f"line {reader.line_num}", "-", f"not a readable CSV: {exc}")]) from None
     if not rows or not {"col", "row"} <= {(k or "").strip().lower() for k in rows[0]}:
         raise InvalidInput([Problem(src, "header", "col,row", "missing column(s): a point CSV needs col and row")])
     out, problems = [], []
@@ -694,10 +721,9 @@ def _digitised_csv(text: str, src: str) -> list[DigitisedFeature]:
 
 
 def _digitised_geojson(text: str, src: str) -> list[DigitisedFeature]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput([Problem(src, "file", "-", f"not JSON: {exc}")]) from None
+    from safeground.intake.yamlsafe import load_json
+
+    data = load_json(text, src, max_bytes=None)  # depth-bounded: a 100,000-deep document is refused
     feats = data.get("features") if isinstance(data, dict) else None
     if not isinstance(feats, list):
         raise InvalidInput([Problem(src, "file", "features", "not a GeoJSON FeatureCollection")])

@@ -77,6 +77,7 @@ def plan(
     crs = _crs(crs_text, src) if crs_text else None
     lower = {c.strip().lower(): c for c in columns}
     found: dict[str, str] = {}
+    _refuse_ambiguous(columns, opts, src)
     for role, names in _NAMES.items():
         if role in opts:
             col = str(opts[role])
@@ -153,6 +154,46 @@ def plan(
     return loc
 
 
+def _refuse_ambiguous(columns: list[str], opts: dict[str, Any], src: str) -> None:
+    """Two columns that could both be the latitude (``lat`` and ``Lat``, ``latitude`` and ``lat``): refused.
+
+    Taking one silently put a find 4.4 km from where the other said; which one is right
+    only the author of the file knows. A mapping that names the column settles it.
+    """
+    problems = []
+    for role, names in _NAMES.items():
+        if role in opts:
+            continue
+        hits = [c for c in columns if c.strip().lower() in names]
+        if len(hits) > 1:
+            shown = " and ".join(repr(c) for c in hits)
+            problems.append(
+                Problem(src, "row 1", "/".join(hits), f"{shown} could each be the {_ROLE_WORD.get(role, role)}")
+            )
+    if problems:
+        raise InvalidInput(
+            problems,
+            hint_text="remove or rename the column that is not the position, or name the right one in a field "
+            "mapping (coordinates: {lat: <column>, lon: <column>})",
+        )
+
+
+_ROLE_WORD = {"wkt": "geometry", "lon": "longitude", "lat": "latitude", "mgrs": "MGRS reference",
+              "easting": "UTM easting", "northing": "UTM northing", "zone": "UTM zone", "x": "x coordinate",
+              "y": "y coordinate"}  # fmt: skip
+
+#: WKT/GeoJSON nesting deeper than this is refused before GEOS parses it (a multipolygon needs 3;
+#: a 100,000-deep geometry collection crashed the parser)
+MAX_GEOMETRY_DEPTH = 16
+
+
+def geometry_depth(text: str) -> int:
+    """The deepest bracket nesting of a WKT or GeoJSON text, counted without parsing it."""
+    data = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    step = np.isin(data, (40, 91, 123)).astype(np.int32) - np.isin(data, (41, 93, 125)).astype(np.int32)
+    return int(np.cumsum(step).max(initial=0))
+
+
 def _zone_of_region(region: tuple[float, float, float, float] | None) -> str | None:
     """The UTM zone (``38N``; ``38M`` for south, a latitude band south of the equator) holding the
     whole area of interest, or None when there is none or it spans two zones or the equator.
@@ -194,8 +235,14 @@ def locate(frame: pd.DataFrame, items: list[str], loc: Locator, src: str) -> tup
             if v is None:
                 problems.append(Problem(src, items[i], col, "no geometry"))
                 continue
+            text = str(v).strip()
+            depth = geometry_depth(text)
+            limit = MAX_GEOMETRY_DEPTH + (4 if text.startswith("{") else 0)  # GeoJSON adds its object levels
+            if depth > limit:
+                why = f"geometry nested {depth} levels deep (at most {MAX_GEOMETRY_DEPTH}): not one SafeGround stores"
+                problems.append(Problem(src, items[i], col, why, text[:40]))
+                continue
             try:
-                text = str(v).strip()
                 out[i] = shapely.from_geojson(text) if text.startswith("{") else shapely.from_wkt(text)
             except (shapely.errors.GEOSException, ValueError, json.JSONDecodeError) as exc:
                 problems.append(Problem(src, items[i], col, f"not a WKT/GeoJSON geometry ({exc})", v))
@@ -330,3 +377,39 @@ def _reproject(geoms: np.ndarray, crs: CRS | None, src: str, problems: list[Prob
         t = Transformer.from_crs(crs, 4326, always_xy=True)
         geoms[present] = shapely.transform(geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     return geoms
+
+
+#: how far (degrees) outside the store's area of interest a saved position may lie, as the importers allow
+AREA_MARGIN_DEG = 0.5
+
+
+def refuse_outside_area(store: Any, geometries: list[Any], what: str) -> None:
+    """Raise ``OutsideArea`` when a geometry to be saved lies beyond the store's area of interest.
+
+    Every path that saves positions checks this (the table importers per row, the form
+    import per submission, ``maps traverse --save`` here): a record drawn from a start
+    point with latitude and longitude swapped lands in another country, and a store
+    of one district must not silently hold it. A store without an area of interest
+    has nothing to check against.
+    """
+    from safeground.errors import OutsideArea
+
+    aoi = store.get_meta("area_of_interest")
+    if not aoi:
+        return
+    minx, miny, maxx, maxy = json.loads(aoi)
+    m = AREA_MARGIN_DEG
+    area = shapely.box(minx - m, miny - m, maxx + m, maxy + m)
+    for geom in geometries:
+        if geom is None or geom.is_empty or area.contains(geom):
+            continue
+        c = geom.centroid
+        swapped = area.contains(shapely.Point(c.y, c.x))
+        raise OutsideArea(
+            f"{what}: position {c.x:.5f}, {c.y:.5f} (lon, lat) lies outside this store's area of interest "
+            f"(lon {minx:.2f}…{maxx:.2f}, lat {miny:.2f}…{maxy:.2f}); nothing was saved"
+            + ("; latitude and longitude look swapped" if swapped else ""),
+            hint="swap lon and lat of the reference point in the record"
+            if swapped
+            else "check the coordinates, or save it into the store of that region",
+        )

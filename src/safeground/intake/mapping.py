@@ -134,10 +134,9 @@ def _enum_values(annotation: Any) -> set[str] | None:
 
 def parse_mapping(text: str, source: str, *, name: str | None = None) -> FieldMapping:
     """Read a mapping from YAML or JSON text (JSON is YAML) and check it."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput([Problem(source, "file", "-", f"not valid YAML/JSON: {exc}")]) from None
+    from safeground.intake.yamlsafe import load_yaml
+
+    data = load_yaml(text, source)  # bounded: aliases, depth, sizes; repeated keys refused
     if not isinstance(data, dict) or "layer" not in data:
         raise InvalidInput([Problem(source, "file", "layer", "a mapping needs at least 'layer: <target layer>'")])
     known = {"name", "layer", "columns", "values", "constants", "coordinates", "date_format", "key"}
@@ -187,7 +186,9 @@ def load_mapping(store: Store | None, name_or_path: str) -> FieldMapping:
     """A mapping saved in the store under this name, or read from this file."""
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml", ".json") and path.exists():
-        return parse_mapping(path.read_text(encoding="utf-8"), path.name)
+        from safeground.intake.yamlsafe import read_text
+
+        return parse_mapping(read_text(path), path.name)
     text = store.get_meta(META_PREFIX + name_or_path) if store is not None else None
     if text is None:
         saved = json.loads(store.get_meta("mappings", "[]") or "[]") if store is not None else []

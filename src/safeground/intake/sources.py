@@ -92,6 +92,12 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
         return source
     source = Source(path)
     read_path = path
+    if path.suffix.lower() == ".zip":
+        _refuse_zip_without_shapefile(path)
+    if path.suffix.lower() in (".geojson", ".json"):
+        from safeground.intake.textin import check_utf8
+
+        check_utf8(path, src)
     if path.suffix.lower() == ".kmz":
         # GDAL's LIBKML opens a KMZ but loses the <Schema> of its attributes: read the document itself
         read_path = _unzip_kml(source)
@@ -122,6 +128,24 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
     source.crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
     source.columns = list(info["fields"])
     return source
+
+
+def _refuse_zip_without_shapefile(path: Path) -> None:
+    """A .zip is read as a zipped Shapefile; GDAL read a zipped CSV as a table without geometry,
+    so a 200 MB sheet of finds became "no geometry" on every row (or "0 records"). Say what to do."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile as exc:
+        raise _unreadable(path.name, exc) from exc
+    if any(n.lower().endswith(".shp") for n in names):
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise InvalidInput(
+        [Problem(path.name, "file", "-", f"a .zip must hold a Shapefile (.shp with .dbf, .shx, .prj); "
+                 f"this one holds {shown or 'nothing'}")],
+        hint_text="unzip it and import the file inside (e.g. the .csv or .xlsx) directly",
+    )  # fmt: skip
 
 
 def _unzip_kml(source: Source) -> Path:

@@ -54,6 +54,7 @@ from shapely.geometry.base import BaseGeometry
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.intake.commit import WritePlan, commit
 from safeground.intake.forms import FORMS, FormDefinition, kobo
+from safeground.intake.textin import refuse_repeated_headers
 from safeground.model import Accident, EOItem, Evidence, HazardArea, Victim, VictimIdentity
 from safeground.model import vocab as v
 from safeground.model.base import Record
@@ -243,11 +244,9 @@ def _unzip(path: Path, into: Path) -> list[Path]:
 
 
 def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput([Problem(path.name, "file", "-", f"not UTF-8 text (byte {exc.start})")]) from None
+    from safeground.intake.textin import decode
+
+    return decode(path.read_bytes(), path.name)  # UTF-8, or UTF-16/32 with a byte order mark
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -258,6 +257,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     delimiter = max((",", ";", "\t"), key=first.count)
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        refuse_repeated_headers(list(reader.fieldnames or []), path.name)
         rows = []
         for row in reader:
             if None in row:
@@ -285,6 +285,7 @@ def _read_xlsx(
         header = next(it, None)
         if not header:
             return []
+        refuse_repeated_headers([h for h in header if h is not None], f"{path.name} sheet {ws.title}", "row 1")
         out = []
         for n, values in enumerate(it, start=2):
             if values is None or all(x is None for x in values):
@@ -346,10 +347,10 @@ def _join(src: str, main_rows: list, repeat_rows: dict[str, tuple[str, list]]) -
 
 
 def _from_json(path: Path, repeats: list[str]) -> list[Submission]:
-    try:
-        data = json.loads(_decode(path))
-    except json.JSONDecodeError as exc:
-        raise InvalidInput([Problem(path.name, "file", "-", f"not JSON (truncated?): {exc}")]) from None
+    from safeground.intake.yamlsafe import load_json
+
+    # no size bound (an export of a year of submissions is large), but depth and repeated keys are checked
+    data = load_json(_decode(path), path.name, max_bytes=None)
     if isinstance(data, dict):
         data = data.get("results", data.get("value"))
     if not isinstance(data, list):

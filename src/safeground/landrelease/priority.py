@@ -19,14 +19,12 @@ where it is. Weights are settings (a TOML, YAML or JSON file, or options).
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from safeground.errors import InvalidInput, Problem
@@ -68,19 +66,24 @@ def load_weights(path: str | Path | None = None, **overrides: float | None) -> P
     data: dict[str, object] = {}
     if path is not None:
         p = Path(path)
-        text = p.read_text(encoding="utf-8")
+        from safeground.intake.yamlsafe import load_json, load_yaml, read_text
+
+        text = read_text(p, str(p))
         try:
             if p.suffix.lower() == ".toml":
                 data = tomllib.loads(text)
             elif p.suffix.lower() in (".yaml", ".yml"):
-                data = yaml.safe_load(text) or {}
+                data = load_yaml(text, str(p)) or {}  # bounded: an alias bomb is refused, not walked
             elif p.suffix.lower() == ".json":
-                data = json.loads(text)
+                data = load_json(text, str(p))
             else:
                 raise InvalidInput([Problem(str(p), "file", "suffix", "use .toml, .yaml or .json", p.suffix)])
-        except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        except tomllib.TOMLDecodeError as exc:
             raise InvalidInput([Problem(str(p), "file", "(syntax)", str(exc).splitlines()[0])]) from None
-        data = dict(data.get("priority", data))  # type: ignore[call-overload]
+        table = data.get("priority", data) if isinstance(data, dict) else None
+        if not isinstance(table, dict):
+            raise InvalidInput([Problem(str(p), "file", "priority", "expected a table of weights (name: number)")])
+        data = dict(table)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return PriorityWeights(**data)  # type: ignore[arg-type]

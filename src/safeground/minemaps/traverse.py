@@ -48,6 +48,7 @@ from pyproj import Proj
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import from_wgs84, project, utm_epsg
 from safeground.geometry.validate import same_geometry
+from safeground.model.minemaps import MAX_MINES_PER_ROW
 from safeground.model.vocab import EOType
 from safeground.storage.base import format_uid
 
@@ -114,7 +115,7 @@ class TraverseRow(BaseModel):
     end: str = Field(alias="to")
     mine_type: EOType
     mine_model: str | None = None
-    mine_count: int = Field(ge=1)
+    mine_count: int = Field(ge=1, le=MAX_MINES_PER_ROW)  # a row of a real minefield: tens to hundreds
 
 
 class TraverseRecord(BaseModel):
@@ -125,8 +126,8 @@ class TraverseRecord(BaseModel):
     bearing_reference: Literal["magnetic", "true", "grid"]
     declination_deg: float | None = Field(default=None, ge=-60, le=60)
     start: StartPoint
-    legs: list[TraverseLeg] = Field(min_length=2)
-    rows: list[TraverseRow] = Field(default_factory=list)
+    legs: list[TraverseLeg] = Field(min_length=2, max_length=1000)
+    rows: list[TraverseRow] = Field(default_factory=list, max_length=1000)
 
 
 @dataclass
@@ -275,16 +276,10 @@ def read_record(path: str | Path) -> TraverseRecord:
         return read_xlsx_record(path)
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+    from safeground.intake.yamlsafe import load_json, load_yaml, read_text
 
-            data: Any = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:
-        raise InvalidInput([Problem(src, "file", "-", f"cannot be read: {exc}")]) from exc
+    text = read_text(path, src)  # UTF-8, or UTF-16/32 with a byte order mark; else a message saying so
+    data: Any = load_yaml(text, src) if path.suffix.lower() in (".yaml", ".yml") else load_json(text, src)
     try:
         return TraverseRecord.model_validate(data)
     except ValidationError as exc:
@@ -442,11 +437,13 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
     the row; the old versions go to history), or an older or same-dated
     difference, which is refused or reported as every import does.
     """
+    from safeground.intake.locate import refuse_outside_area
     from safeground.model import EOItem, MinefieldRecord
 
     _check_area(store, record, result)
     with store.transaction():
         recs = to_records(record, result, store, entered_by)
+        refuse_outside_area(store, [getattr(r, "geometry", None) for r in recs], f"{record.source} record")
         new, mines = recs[0], recs[1:]
         if record.source_reference:
             stored = list(store.find(MinefieldRecord, source=record.source, source_reference=record.source_reference))

@@ -57,6 +57,12 @@ def restricted(**kwargs: Any) -> Any:
     return Field(json_schema_extra=extra, **kwargs)
 
 
+#: characters in one text field of a record
+MAX_TEXT = 10_000
+#: no information in a mine action database predates this (a placeholder date does)
+EARLIEST_DATE = date(1900, 1, 1)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -75,6 +81,8 @@ class Record(BaseModel):
         extra="forbid",
         validate_assignment=True,
         use_enum_values=False,
+        # a name, a note, a description: a 200,000-character cell is a broken export, not a note
+        str_max_length=MAX_TEXT,
     )
 
     LAYER: ClassVar[str] = ""
@@ -115,9 +123,15 @@ class Record(BaseModel):
 
     @field_validator("date_of_information")
     @classmethod
-    def _not_in_future(cls, v: date) -> date:
+    def _not_in_future(cls, v: date, info: ValidationInfo) -> date:
         if v > (datetime.now(UTC).date() + timedelta(days=1)):
             raise ValueError(f"date of information {v.isoformat()} is in the future")
+        if v < EARLIEST_DATE and not (info.context and info.context.get("from_store")):
+            # 0001-01-01 is what an empty date cell becomes in some tools, not a date anyone observed
+            raise ValueError(
+                f"date of information {v.isoformat()} is before {EARLIEST_DATE.year}: "
+                "an empty or placeholder date (e.g. 0001-01-01)?"
+            )
         return v
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from safeground.model.base import Geometry, Record, register
 from safeground.model.vocab import Contamination, EvidenceKind, HazardClass, HazardStatus
@@ -25,6 +25,10 @@ class Evidence(BaseModel):
     source: str = Field(min_length=1)
     date: dt.date | None = None
     reference: str | None = None  # uid of the record, accident or item it refers to
+
+
+#: the reason given to a status change read from a store where another program made it
+OUTSIDE_STATUS_REASON = "status changed outside SafeGround (no reason recorded)"
 
 
 class StatusChange(BaseModel):
@@ -56,9 +60,15 @@ class HazardArea(Record):
     geometry: Geometry
 
     @model_validator(mode="after")
-    def _consistent(self) -> HazardArea:
+    def _consistent(self, info: ValidationInfo) -> HazardArea:
         if self.remaining_area_m2 > self.estimated_area_m2 * 1.0001 + 1.0:
             raise ValueError("remaining_area_m2 larger than estimated_area_m2")
+        stored = bool(info.context and info.context.get("from_store"))
+        if stored and self.status_history and self.status_history[-1].status != self.status:
+            # the status was changed by another program (QGIS) that does not know the history list:
+            # read it as the change it was, so no command fails on it (the store's trigger kept the version)
+            change = StatusChange(date=self.date_of_information, status=self.status, reason=OUTSIDE_STATUS_REASON)
+            object.__setattr__(self, "status_history", [*self.status_history, change])
         if self.status_history and self.status_history[-1].status != self.status:
             raise ValueError(
                 f"status is {self.status.value} but the last status change says {self.status_history[-1].status.value}"

@@ -36,6 +36,11 @@ class ReferencePoint(BaseModel):
     description: str | None = None
 
 
+#: mines in one recorded row. Real rows hold tens to hundreds; the bound is what stops
+#: ``mine_count: 2000000000`` asking for 15 GiB of positions instead of a message
+MAX_MINES_PER_ROW = 10_000
+
+
 class MineRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,7 +51,7 @@ class MineRow(BaseModel):
     start_lat: float = Field(ge=-90, le=90)
     end_lon: float = Field(ge=-180, le=180)
     end_lat: float = Field(ge=-90, le=90)
-    mine_count: int = Field(ge=0)
+    mine_count: int = Field(ge=0, le=MAX_MINES_PER_ROW)
     spacing_m: float | None = Field(default=None, gt=0)
 
 

@@ -30,9 +30,22 @@ BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in WGS 84 deg
 Progress = Callable[[int], None]
 
 
+#: the numbers a store generates have at most this many digits. A uid like ``EO-9223372036854775807``
+#: given by a file is kept as it is, but it is not a generated number: counting it made the next
+#: number overflow 64 bits and every later import of the layer fail.
+UID_DIGITS = 12
+
+
 def format_uid(prefix: str, number: int) -> str:
     """The identifier a store generates: ``EO-00042`` (the GeoPackage bulk path writes the same with printf)."""
     return f"{prefix}-{number:05d}"
+
+
+def generated_number(prefix: str, uid: str) -> int | None:
+    """The number of a uid of the generated form ``{prefix}-{digits}`` (at most ``UID_DIGITS``), else None."""
+    head = prefix + "-"
+    tail = uid[len(head) :] if uid.startswith(head) else ""
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= UID_DIGITS else None
 
 
 @dataclass

@@ -14,6 +14,7 @@ back into a single plain file for copying to a USB stick.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 import threading
@@ -31,10 +32,12 @@ import shapely
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
-from safeground.storage.base import BBox, Progress, R, RowBatch, Store
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
+#: how long a write waits for another process's transaction before it says so (seconds)
+_BUSY_S = 30.0
 USER_VERSION = 10400  # GeoPackage 1.4.0
 
 WGS84_WKT = (
@@ -183,9 +186,11 @@ class GeoPackageStore(Store):
         try:
             if readonly:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0, check_same_thread=False)
+                self._con = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, timeout=_BUSY_S, check_same_thread=False
+                )
             else:
-                self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+                self._con = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_S, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -201,6 +206,8 @@ class GeoPackageStore(Store):
                 self._con.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise self._write_failed(exc) from exc  # another writer, not another kind of file
             raise StoreUnavailable(
                 f"{self.path} is not a GeoPackage/SQLite file ({exc})",
                 hint="give the path of a .gpkg written by SafeGround, or a new file name",
@@ -261,6 +268,8 @@ class GeoPackageStore(Store):
                 lay = layout_of(cls)
                 self._create_layer(lay, lay.table, cls.TITLE, history=False)
                 self._create_layer(lay, lay.history_table, f"History of {lay.table}", history=True)
+            if missing and int(self.get_meta("schema_version") or gpkg_migrations.BASELINE) >= 3:
+                gpkg_migrations.add_outside_edit_triggers(c)  # new layers get the outside-edit history too
 
     def _create_layer(self, lay: Layout, table: str, title: str, *, history: bool) -> None:
         c = self._con
@@ -307,30 +316,60 @@ class GeoPackageStore(Store):
         with self._lock:
             outer = self._depth == 0
             sp = f"sp{self._depth}"
-            self._con.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {sp}")
+            try:
+                self._con.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {sp}")
+            except sqlite3.OperationalError as exc:
+                raise self._write_failed(exc) from exc
             self._depth += 1
             try:
                 yield
                 if outer:
                     self._refresh_contents()
-            except BaseException:
+            except BaseException as exc:
                 self._depth -= 1
                 if outer:
-                    self._con.execute("ROLLBACK")
+                    self._rollback()
                     self._touched.clear()
-                else:
+                elif self._con.in_transaction:
                     self._con.execute(f"ROLLBACK TO {sp}")
                     self._con.execute(f"RELEASE {sp}")
+                if outer and isinstance(exc, sqlite3.OperationalError):
+                    raise self._write_failed(exc) from exc
                 raise
             self._depth -= 1
             if outer:
                 try:
                     self._con.execute("COMMIT")
-                except sqlite3.Error:
-                    self._con.execute("ROLLBACK")
-                    raise
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise self._write_failed(exc) from exc
             else:
                 self._con.execute(f"RELEASE {sp}")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already: on a full disk it rolls back by itself,
+        and a second ROLLBACK ("cannot rollback - no transaction is active") hid the real cause."""
+        if self._con.in_transaction:
+            # if this fails too, the journal undoes it on the next open; the cause is what the user must see
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+
+    def _write_failed(self, exc: sqlite3.Error) -> Exception:
+        """SQLite's reasons a write fails, as a message a field officer can act on."""
+        text = str(exc).lower()
+        if "full" in text or "disk i/o" in text or "too large" in text:
+            return StoreUnavailable(
+                f"cannot write to {self.path}: the disk is full or the file may not grow ({exc}); "
+                "nothing of this change was stored",
+                hint="free space on the disk (or copy the store to a larger one) and run the command again",
+            )
+        if "locked" in text or "busy" in text:
+            return StoreUnavailable(
+                f"{self.path} is being written by another program and stayed locked for {_BUSY_S:g} s; "
+                "nothing of this change was stored",
+                hint="wait until the other import or sync has finished (or close the store in QGIS) and try again",
+            )
+        return exc if isinstance(exc, Exception) else StoreUnavailable(str(exc))
 
     def _refresh_contents(self) -> None:
         """Keep gpkg_contents' extent and last_change true, as QGIS zooms to it."""
@@ -608,6 +647,8 @@ class GeoPackageStore(Store):
                 self._con.execute("UPDATE safeground_meta SET value = ? WHERE key = 'schema_version'", (version,))
                 done.append(version)
             self.model_changes = self._add_model_changes()
+            if self.model_changes and int(self.get_meta("schema_version") or gpkg_migrations.BASELINE) >= 3:
+                gpkg_migrations.add_outside_edit_triggers(self._con)  # the copy into history carries new columns
         return done
 
     def _add_model_changes(self) -> list[str]:
@@ -722,9 +763,11 @@ class GeoPackageStore(Store):
 
     def max_uid_number(self, record_type: type[Record]) -> int:
         prefix = record_type.UID_PREFIX + "-"
+        # only uids of the generated form count: digits after the prefix, at most UID_DIGITS of them
         rows = self._rows(
-            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} WHERE uid LIKE ? || '%'",
-            (len(prefix) + 1, prefix),
+            f"SELECT max(CAST(substr(uid, ?) AS INTEGER)) FROM {_q(record_type.LAYER)} WHERE uid LIKE ? || '%' "
+            "AND length(uid) - ? BETWEEN 1 AND ? AND substr(uid, ?) NOT GLOB '*[^0-9]*'",
+            (len(prefix) + 1, prefix, len(prefix), UID_DIGITS, len(prefix) + 1),
         )
         return int(rows[0][0] or 0)
 

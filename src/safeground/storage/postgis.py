@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage.base import BBox, Progress, R, RowBatch, Store
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
 
 PG_TYPES = {
@@ -224,6 +224,15 @@ class PostGISStore(Store):
         unique = "" if history else "UNIQUE "
         key = "(uid, version)" if history else "(uid)"
         c.execute(text(f"CREATE {unique}INDEX IF NOT EXISTS {_q(table + '_uid')} ON {self._t(table)} {key}"))
+        if not history and c.execute(
+            text("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                 "WHERE n.nspname = :s AND p.proname = 'safeground_outside_edit'"),
+            {"s": self.schema},
+        ).first():  # fmt: skip
+            from safeground.storage.outside_edits import attach_sql
+
+            for ddl in attach_sql(_q(self.schema), table):  # a new layer keeps outside edits like the others
+                c.execute(text(ddl))
         if lay.geometry_type:
             c.execute(text(f"CREATE INDEX IF NOT EXISTS {_q(table + '_geom')} ON {self._t(table)} USING GIST (geom)"))
 
@@ -514,7 +523,7 @@ class PostGISStore(Store):
             v = c.execute(
                 text(
                     f"SELECT max(substr(uid, :n)::bigint) FROM {self._t(record_type.LAYER)} "
-                    "WHERE uid ~ ('^' || :p || '[0-9]+$')"
+                    f"WHERE uid ~ ('^' || :p || '[0-9]{{1,{UID_DIGITS}}}$')"  # the generated form only
                 ),
                 {"n": len(prefix) + 1, "p": re.escape(prefix)},
             ).scalar_one()

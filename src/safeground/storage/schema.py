@@ -16,6 +16,8 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from safeground.model.base import Record
 
 #: logical column kinds → GeoPackage declared types
@@ -86,7 +88,10 @@ class Layout:
             data["geometry"] = geometry
         # what is stored is read back as it is: a vertex added by hand in QGIS must
         # not make a record unreadable (geometry rules apply to writes)
-        return self.record_type.model_validate(data, context={"from_store": True})
+        try:
+            return self.record_type.model_validate(data, context={"from_store": True})
+        except ValidationError as exc:
+            raise _unreadable(self.table, data, exc) from None
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
@@ -140,4 +145,20 @@ def layout_of(record_type: type[Record]) -> Layout:
         table=record_type.LAYER,
         geometry_type=record_type.GEOMETRY,
         columns=tuple(cols),
+    )
+
+
+def _unreadable(table: str, data: dict[str, Any], exc: ValidationError) -> Exception:
+    """A stored row the model refuses: edited by another program (QGIS, SQL) into something SafeGround
+    never writes. Name the record and the field, so it can be corrected there, instead of a traceback."""
+    from safeground.errors import StoreUnavailable
+
+    first = exc.errors()[0]
+    field = ".".join(map(str, first["loc"])) or "(record)"
+    by = data.get("entered_by") or "unknown"
+    return StoreUnavailable(
+        f"{table} {data.get('uid', '?')} (version {data.get('version', '?')}, entered by {by}) is stored in a form "
+        f"SafeGround cannot read: {field}: {first['msg']}; it was probably edited outside SafeGround",
+        hint=f"correct that field of {data.get('uid', 'the record')} in QGIS (or restore the previous version from "
+        f"{table}_history) and run the command again",
     )

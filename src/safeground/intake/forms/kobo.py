@@ -214,7 +214,10 @@ def csv_header(path: Path) -> list[str]:
     except OSError:
         return []
     delimiter = max((",", ";", "\t"), key=first.count)
-    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    try:
+        return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    except csv.Error:  # e.g. a lone carriage return: not a header; the reader of the file says what is wrong
+        return []
 
 
 def is_repeat(header: list[str]) -> bool:
