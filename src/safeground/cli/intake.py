@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from safeground import tabular
 from safeground.cli.common import StoreOpt, console, err, is_url
 from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file
 
 mapping_app = typer.Typer(help="Field mappings: how your columns and values become SafeGround fields, saved once.")
 
@@ -40,12 +41,16 @@ def import_(
         Path | None, typer.Option(help="Write every problem to this CSV (file,item,field,value,reason).")
     ] = None,
     changes: Annotated[Path | None, typer.Option(help="Write what happens to every row to this CSV.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Import a file into one layer: all features or none; re-imports update, never duplicate."""
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
     from safeground.storage.base import open_store
 
+    for path in (report, changes):  # refused before anything is imported, not after
+        if path:
+            guard_output(path, overwrite=overwrite, store_location=store)
     if utm_letter not in (None, "band", "hemisphere"):
         raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
     url = is_url(store)
@@ -73,18 +78,17 @@ def import_(
                     s.set_meta("imported", "yes")
     except InvalidInput as exc:
         if report:
-            write_problems(report, exc.problems)
+            write_problems(report, exc.problems, overwrite=overwrite, store=store)
             err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {report}")
         raise
     if report:
-        write_problems(report, [])
+        write_problems(report, [], overwrite=overwrite, store=store)
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
     for p in rep.repairs:
         console.print(f"[yellow]repaired[/]: {p.describe()}")
     if changes:
-        with changes.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+        with tabular.csv_output(changes, overwrite=overwrite, store_location=store) as w:
             w.writerow(["item", "uid", "action", "detail"])
             w.writerows([c.item, c.uid, c.action, c.detail] for c in rep.changes)
     verbs = {
@@ -146,10 +150,9 @@ def _emergency_hint(store: str) -> None:
         )
 
 
-def write_problems(path: Path, problems: list[Problem]) -> None:
+def write_problems(path: Path, problems: list[Problem], *, overwrite: bool = False, store: str | None = None) -> None:
     """The validation report as CSV: one line per problem, in the clerk's terms."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+    with tabular.csv_output(path, overwrite=overwrite, store_location=store) as w:
         w.writerow(["file", "item", "field", "value", "reason"])
         for p in problems:
             w.writerow([p.source, p.item, p.field, "" if p.value is None else p.value, p.reason])
@@ -163,13 +166,17 @@ def export(
     include_restricted: Annotated[
         bool, typer.Option(help="Include restricted layers and fields (victims' identities, exact positions).")
     ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
     from safeground.intake.export import export_layer
     from safeground.storage.base import open_store
 
-    with open_store(store, readonly=not is_url(store)) as s:
-        n, left_out = export_layer(s, layer, out, fmt=fmt or None, include_restricted=include_restricted)
+    with (
+        staged_file(out, overwrite=overwrite, store_location=store) as tmp,
+        open_store(store, readonly=not is_url(store)) as s,
+    ):
+        n, left_out = export_layer(s, layer, tmp, fmt=fmt or None, include_restricted=include_restricted)
     if left_out:
         console.print(
             f"[yellow]note[/]: restricted data left out: {', '.join(left_out)} (--include-restricted to keep)"

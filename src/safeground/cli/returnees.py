@@ -10,6 +10,8 @@ import typer
 
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file, write_text
+from safeground.tabular import frame_to_csv
 
 
 def check(
@@ -19,6 +21,7 @@ def check(
     batch: Annotated[Path | None, typer.Option(help="CSV with lon,lat columns: check every row.")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the batch results (CSV).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json (single point).")] = "text",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Is it safe here? Checks a point (or a CSV of points) against every known danger."""
     import json as _json
@@ -33,9 +36,12 @@ def check(
         raise SafeGroundError("give LON LAT, or --batch FILE.csv", hint="e.g. safeground check 47.10 39.62")
     if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise SafeGroundError(f"{lon}, {lat} is not a longitude/latitude", hint="longitude first, then latitude")
+    target = out or (batch.with_name(batch.stem + "-checked.csv") if batch is not None else None)
+    if target is not None:
+        guard_output(target, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=True) as s:
         index = SafetyIndex.from_store(s)
-    if batch is not None:
+    if batch is not None and target is not None:
         pts = pd.read_csv(batch)
         missing = {"lon", "lat"} - set(pts.columns)
         if missing:
@@ -52,8 +58,8 @@ def check(
                 where=f"{batch.name}, row {first + 2}{more}, fields lon/lat: ",
             )  # fmt: skip
         res = index.check_many(pts["lon"].to_numpy(), pts["lat"].to_numpy())
-        target = out or batch.with_name(batch.stem + "-checked.csv")
-        res.to_csv(target, index=False)
+        with staged_file(target, overwrite=overwrite, store_location=store) as tmp:
+            frame_to_csv(res, tmp, index=False)
         counts = res["level"].value_counts()
         console.print(
             f"[green]checked[/] {len(res):,} points → {target}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items())
@@ -102,6 +108,7 @@ def route(
     destination: Annotated[str, typer.Argument(help="'lon,lat' or a place name (e.g. 'Dashkend cemetery').")],
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path | None, typer.Option(help="Write the route as GeoJSON here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """A safe walking route that keeps out of hazard areas, records and strike footprints with their buffers."""
     import json as _json
@@ -112,6 +119,8 @@ def route(
     from safeground.routing.places import place_lonlat
     from safeground.storage.base import open_store
 
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=True) as s:
         a = _lonlat(origin) if "," in origin else place_lonlat(s, origin)
         b = _lonlat(destination) if "," in destination else place_lonlat(s, destination)
@@ -131,7 +140,8 @@ def route(
             "properties": {"found": ans.found, "length_m": round(ans.length_m, 1), "explanation": ans.explanation},
             "geometry": _json.loads(shapely.to_geojson(ans.path)),
         }
-        out.write_text(_json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        write_text(out, _json.dumps({"type": "FeatureCollection", "features": [feature]}), overwrite=overwrite,
+                   store_location=store)  # fmt: skip
         console.print(f"[green]route written[/] to {out}")
 
 
@@ -142,12 +152,13 @@ def village_map(
     lang: Annotated[
         str, typer.Option(help="Languages, comma-separated: az, ru, en; the first names the places on the map.")
     ] = "az,en",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """A one-page printable A4 risk map of a settlement or cemetery at a walking scale, in two or three languages."""
     from safeground.reports.village_map import render_village_map
     from safeground.storage.base import open_store
 
     target = out or Path(f"{name.lower().replace(' ', '-')}-risk-map.pdf")
-    with open_store(store, readonly=True) as s:
-        render_village_map(s, name, target, tuple(x.strip() for x in lang.split(",") if x.strip()))
+    with open_store(store, readonly=True) as s, staged_file(target, overwrite=overwrite, store_location=store) as tmp:
+        render_village_map(s, name, tmp, tuple(x.strip() for x in lang.split(",") if x.strip()))
     console.print(f"[green]written[/] {target}")

@@ -16,7 +16,6 @@ the CSV carries the geometry as WKT in full precision (plus lon/lat for points).
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from safeground import tabular
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.generalise import PUBLIC_GRID_M, cell_centres
 from safeground.storage.base import Store
@@ -161,7 +161,7 @@ def _write_csv(frame: object, cols: list[str], out: Path, has_geom: bool) -> Non
     if has_geom:
         header += ["lon", "lat", "geometry_wkt"]
     with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = tabular.writer(fh)  # text that would start a spreadsheet formula is neutralised
         w.writerow(header)
         w.writerow([hxl_tag(h) for h in header])
         data = [frame[c].tolist() for c in cols]  # type: ignore[index]
