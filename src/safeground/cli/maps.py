@@ -262,6 +262,7 @@ def maps_dossier(
     from safeground.storage.base import open_store
 
     opts = _accuracy_options(as_of)
+    guard_output(out, overwrite=overwrite, store_location=store, folder=True)
     with open_store(store, readonly=True) as s:
         evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
     if not evidence:

@@ -196,9 +196,6 @@ class GeoPackageStore(Store):
         self._register_functions()
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if not readonly:
-                self._con.execute("PRAGMA journal_mode=WAL")
-                self._con.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
             raise StoreUnavailable(
@@ -214,7 +211,9 @@ class GeoPackageStore(Store):
                 hint="import its layers with 'safeground import' into a SafeGround store, or give a new file name",
             )
         if not readonly:
-            self._refuse_newer_schema()
+            self._refuse_newer_schema()  # both checks before the first write (WAL mode changes the file's header)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
         if readonly:
             missing = [c.LAYER for c in RECORD_TYPES.values() if c.LAYER not in tables]
             if missing:
