@@ -207,6 +207,11 @@ def guard_output(path: str | Path, *, overwrite: bool, store_location: str | Non
                 hint="give a folder name (it is created if it does not exist)",
             )
         return p
+    if not p.parent.is_dir():
+        raise OutputRefused(
+            f"the folder {p.parent} does not exist, so {p.name} cannot be written there",
+            hint="create the folder first, or give a path in an existing one",
+        )
     if not p.exists() and not p.is_symlink():
         return p
     if p.is_dir():

@@ -18,6 +18,7 @@ fails when code writes CSV or workbook cells another way.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,9 @@ class SafeWriter:
     """``csv.writer`` whose every cell passes :func:`safe_cell`."""
 
     def __init__(self, fh: IO[str], **kwargs: Any) -> None:
+        # rows end in CRLF (RFC 4180): the csv module quotes a field only for the characters of its line ending,
+        # and a bare carriage return left unquoted would split the row and start a new cell with what follows
+        kwargs["lineterminator"] = "\r\n"
         self._w = csv.writer(fh, **kwargs)
 
     def writerow(self, row: Iterable[Any]) -> Any:
@@ -53,26 +57,43 @@ def writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
     return SafeWriter(fh, **kwargs)
 
 
-def safe_frame(frame: Any) -> Any:
-    """A copy of a DataFrame with its text cells (and column names) neutralised; numeric columns untouched."""
+def _blank(value: Any) -> Any:
+    """Missing values as empty cells, as ``DataFrame.to_csv`` writes them."""
+    if value is None:
+        return ""
+    if hasattr(value, "to_pydatetime") and value == value:  # a pandas Timestamp: a date alone when it has no time
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    try:
+        if value != value:  # NaN, NaT
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def frame_to_csv(frame: Any, path: Any = None, *, index: bool = False) -> str | None:
+    """A DataFrame as CSV with neutralised text: the text, or written to ``path``.
+
+    Written with Python's ``csv`` module, not ``DataFrame.to_csv``: pandas leaves a
+    field with a bare carriage return unquoted, which splits the row and puts the
+    rest of the cell (``=1+1``) at the start of a new line (see :class:`SafeWriter`)."""
     import pandas as pd
 
-    df = pd.DataFrame(frame).copy()
-    for c in df.columns:
-        if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
-            df[c] = df[c].map(safe_cell).astype(object)
-    df.columns = [safe_cell(c) if isinstance(c, str) else c for c in df.columns]
-    if not pd.api.types.is_numeric_dtype(df.index):
-        df.index = pd.Index([safe_cell(v) for v in df.index], name=df.index.name)
-    return df
-
-
-def frame_to_csv(frame: Any, path: Any = None, **kwargs: Any) -> str | None:
-    """``DataFrame.to_csv`` of the neutralised frame: the text, or written to ``path``."""
-    df = safe_frame(frame)
+    df = pd.DataFrame(frame)
     if "geometry" in df.columns and hasattr(frame, "geometry"):
-        df["geometry"] = [None if g is None else g.wkt for g in frame.geometry]
-    return df.to_csv(path, **kwargs)  # type: ignore[no-any-return]
+        df = df.assign(geometry=[None if g is None else g.wkt for g in frame.geometry])
+    header = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
+    buf = io.StringIO() if path is None else None
+    fh = buf if buf is not None else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    try:
+        w = SafeWriter(fh)
+        w.writerow(header)
+        for idx, row in zip(df.index, df.itertuples(index=False, name=None), strict=True):
+            w.writerow(([idx] if index else []) + [_blank(v) for v in row])
+    finally:
+        if buf is None:
+            fh.close()
+    return None if buf is None else buf.getvalue()
 
 
 def xlsx_value(value: Any) -> Any:

@@ -38,7 +38,7 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
         if not force:
             raise OutputRefused(
                 f"{path} already exists; SafeGround will not overwrite a store",
-                hint="add --overwrite to replace a store of generated data, or choose another file with --store",
+                hint="add --overwrite (or --force) to replace a store of generated data, or choose another --store",
             )
         _refuse_to_replace_real_data(path, overwrite=True)
     if not path.parent.exists():
