@@ -30,6 +30,7 @@ OUTPUT_CASES: dict[tuple[str, str], tuple[list[str], str]] = {
     ("demo", "png"): (["demo", "--store", S, "--png", S], "store"),
     ("import", "report"): (["import", "hazard_areas", "{input}", "--store", S, "--report", S], "store"),
     ("import", "changes"): (["import", "hazard_areas", "{input}", "--store", S, "--changes", S], "store"),
+    ("import", "quarantine"): (["import", "hazard_areas", "{input}", "--store", S, "--quarantine", S], "store"),
     ("check", "out"): (["check", "--batch", "{points}", "--store", S, "--out", S], "store"),
     ("route", "out"): (["route", "47.1,39.6", "47.2,39.7", "--store", S, "--out", S], "store"),
     ("village-map", "out"): (["village-map", "Nowhere", "--store", S, "--out", S], "store"),

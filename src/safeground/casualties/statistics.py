@@ -7,6 +7,12 @@ of a report, an export and a test cannot drift apart.
 
 Identities are never read here: the victim_identities layer is restricted and
 statistics do not need it.
+
+An accident whose date is not known (old records often have none) is never
+given an invented one: its victims are counted under ``DATE_UNKNOWN`` in the
+month and year tables, so every total still adds up to every victim. A period
+selection (start/end) cannot place them and leaves them out; ``undated`` says
+how many that is.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from safeground.storage.base import Store, metric_epsg
 CONTACT_ZONE_M = 2000.0
 #: Distance bands (m) for the "distance from the former front line" table.
 DISTANCE_BANDS_M: tuple[float, ...] = (0.0, 500.0, 2000.0, 5000.0, 10000.0, np.inf)
+
+#: The month and the year of an accident whose date is not known.
+DATE_UNKNOWN = "date unknown"
 
 #: The Landmine Monitor's categories, in the order its tables use.
 CATEGORIES: dict[str, list[str]] = {
@@ -102,11 +111,13 @@ def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
     if not len(vic) or not len(acc):
         return pd.DataFrame(columns=cols)
     acc = acc.copy()
-    acc["accident_date"] = pd.to_datetime(acc["accident_date"]).dt.date
+    when = pd.to_datetime(acc["accident_date"])
+    acc["accident_date"] = when.dt.date.where(when.notna(), None)
     if sel.start:
-        acc = acc[acc["accident_date"] >= sel.start]
+        acc = acc[when.notna() & (when >= pd.Timestamp(sel.start))]
+        when = when[acc.index]
     if sel.end:
-        acc = acc[acc["accident_date"] <= sel.end]
+        acc = acc[when.notna() & (when <= pd.Timestamp(sel.end))]
     area = _area_geometry(store, sel)
     if area is not None:
         acc = acc[acc.geometry.intersects(area)]
@@ -126,21 +137,35 @@ def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
     )
     age = pd.to_numeric(merged["age"], errors="coerce")
     merged["age_group"] = np.where(age.isna(), "unknown", np.where(age < 18, "child", "adult"))
-    merged["month"] = pd.to_datetime(merged["accident_date"]).dt.strftime("%Y-%m")
-    merged["year"] = pd.to_datetime(merged["accident_date"]).dt.year.astype(int)
-    return merged[cols].sort_values(["accident_date", "victim_uid"]).reset_index(drop=True)
+    dates = pd.to_datetime(merged["accident_date"])
+    merged["month"] = dates.dt.strftime("%Y-%m").where(dates.notna(), DATE_UNKNOWN)
+    merged["year"] = dates.dt.year.astype("Int64")  # <NA>: date unknown
+    # the undated last, in uid order
+    order = merged.assign(_d=dates).sort_values(["_d", "victim_uid"], na_position="last").index
+    return merged.loc[order, cols].reset_index(drop=True)
+
+
+def undated(frame: pd.DataFrame) -> tuple[int, int]:
+    """(accidents, victims) of the frame whose accident date is not known."""
+    if not len(frame):
+        return 0, 0
+    unknown = frame["month"] == DATE_UNKNOWN
+    return int(frame.loc[unknown, "accident_uid"].nunique()), int(unknown.sum())
 
 
 def by_month(frame: pd.DataFrame, column: str = "outcome") -> pd.DataFrame:
-    """Victims per month (rows, every month of the period even when zero) × a category."""
+    """Victims per month (rows, every month of the period even when zero) × a category.
+
+    Victims of accidents whose date is not known are the last row, ``DATE_UNKNOWN``."""
     levels = CATEGORIES.get(column)
     if not len(frame):
         return pd.DataFrame(columns=[*(levels or []), "total"])
     t = pd.crosstab(frame["month"], frame[column])
     if levels:
         t = t.reindex(columns=levels, fill_value=0)
-    months = pd.period_range(frame["month"].min(), frame["month"].max(), freq="M").strftime("%Y-%m")
-    t = t.reindex(months, fill_value=0)
+    dated = frame.loc[frame["month"] != DATE_UNKNOWN, "month"]
+    months = list(pd.period_range(dated.min(), dated.max(), freq="M").strftime("%Y-%m")) if len(dated) else []
+    t = t.reindex(months + ([DATE_UNKNOWN] if len(dated) < len(frame) else []), fill_value=0)
     t["total"] = t.sum(axis=1)
     t.index.name = "month"
     t.columns.name = None
@@ -224,7 +249,10 @@ def landmine_monitor_table(frame: pd.DataFrame) -> pd.DataFrame:
     cols += [d.value for d in DeviceType]
     if not len(frame):
         return pd.DataFrame(columns=cols)
-    g = frame.groupby("year")
+    frame = frame.assign(year=frame["year"].astype(object).where(frame["year"].notna(), DATE_UNKNOWN))
+    # the years in order, the undated last
+    frame = frame.assign(_o=frame["year"].map(lambda y: (y == DATE_UNKNOWN, str(y))))
+    g = frame.sort_values("_o").groupby("year", sort=False)
     out = pd.DataFrame(
         {
             "total": g.size(),

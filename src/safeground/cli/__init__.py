@@ -11,7 +11,20 @@ import sys
 import typer
 
 from safeground import __version__
-from safeground.cli import db, district, forms, intake, maps, records, reports, returnees, scans, sync, templates
+from safeground.cli import (
+    db,
+    district,
+    forms,
+    intake,
+    maps,
+    records,
+    reports,
+    returnees,
+    scans,
+    start,
+    sync,
+    templates,
+)
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError
@@ -28,6 +41,7 @@ app = typer.Typer(
 app.command()(district.generate)
 app.command()(district.demo)
 app.command()(district.summary)
+app.command()(start.init)
 app.command("map")(district.map_)
 app.command("import")(intake.import_)
 

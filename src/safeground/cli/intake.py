@@ -42,47 +42,84 @@ def import_(
     ] = None,
     changes: Annotated[Path | None, typer.Option(help="Write what happens to every row to this CSV.")] = None,
     overwrite: OverwriteOpt = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            help="Import the good rows; leave out those without geometry, with empty geometry, duplicates "
+            "and rows with a bad value, each listed with its reason (in --report, or --quarantine)."
+        ),
+    ] = False,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="As --skip-invalid, and write the rows left out, untouched, with a quarantine_reason column, "
+            "to this new file (.gpkg: a quarantine_<layer> layer; .geojson; .csv) to fix and import again."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Field(s) or column(s) that identify a record, e.g. incident_no or ref,year: rows are "
+            "duplicates only when their key is the same."
+        ),
+    ] = None,
 ) -> None:
-    """Import a file into one layer: all features or none; re-imports update, never duplicate."""
+    """Import a file into one layer: all features or none; re-imports update, never duplicate.
+
+    Real data has features without geometry, empty ones and duplicates: by default
+    the file is refused with every problem listed; --skip-invalid imports the rest
+    and says what was left out and why, --quarantine also keeps those rows in a file.
+    'safeground import osm FILE.osm.pbf' takes OpenStreetMap roads, paths, rivers, settlements and cemeteries.
+    """
+    if layer == "osm" or file.name.lower().endswith(".osm.pbf"):  # OpenStreetMap: safeground.cli.osm
+        from safeground.cli.osm import import_osm_file
+
+        return import_osm_file(file, store, dry_run=dry_run, new=new)
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
+    from safeground.intake.quarantine import check_quarantine_path
     from safeground.storage.base import open_store
 
-    for path in (report, changes):  # refused before anything is imported, not after
+    for path in (report, changes, quarantine):  # refused before anything is imported, not after
         if path:
             guard_output(path, overwrite=overwrite, store_location=store)
     if utm_letter not in (None, "band", "hemisphere"):
         raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
     url = is_url(store)
     if not url and not Path(store).exists() and not new:
-        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+        raise SafeGroundError(
+            f"no SafeGround store at {store}",
+            hint=f"check the path, create it with `safeground init --store {store} --area W,S,E,N`, or add --new",
+        )
+    if quarantine is not None:
+        check_quarantine_path(quarantine)
     coords = {"utm_zone": utm_zone, "utm_letter": utm_letter}
-    readonly = dry_run and not url and Path(store).exists()
+    keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
+    kwargs: dict[str, Any] = dict(
+        repair=repair, dry_run=dry_run, source_layer=source_layer, crs=crs, coordinates=coords,
+        list_limit=None if changes else 10_000, skip_invalid=skip_invalid, quarantine=quarantine is not None,
+        key=keys,
+    )  # fmt: skip
     try:
-        with open_store(store, create=new or not url, readonly=readonly) as s:
-            fm = load_mapping(s, mapping) if mapping else None
-            kwargs: dict[str, Any] = dict(
-                repair=repair, dry_run=dry_run, source_layer=source_layer, mapping=fm, crs=crs, coordinates=coords,
-                list_limit=None if changes else 10_000,
-            )  # fmt: skip
-            if readonly:
-                # a dry run must not touch the file: validate against a scratch copy
-                with tempfile.TemporaryDirectory() as tmp:
-                    copy = Path(tmp) / "dry-run.gpkg"
-                    shutil.copy(s.location, copy)
-                    with open_store(str(copy)) as scratch:
-                        rep = import_features(scratch, layer, file, **kwargs)
-            else:
-                rep = import_features(s, layer, file, **kwargs)
-                if not dry_run:
-                    s.set_meta("imported", "yes")
+        if dry_run:
+            rep = _dry_run(store, layer, file, mapping, kwargs)
+        else:
+            with open_store(store, create=new or not url) as s:
+                fm = load_mapping(s, mapping) if mapping else None
+                rep = import_features(s, layer, file, mapping=fm, **kwargs)
+                s.set_meta("imported", "yes")
     except InvalidInput as exc:
         if report:
             write_problems(report, exc.problems, overwrite=overwrite, store=store)
             err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {report}")
+        _refusal_summary(exc.problems, skip_invalid or quarantine is not None)
         raise
+    left = rep.left_out
     if report:
-        write_problems(report, [], overwrite=overwrite, store=store)
+        write_problems(report, left.problems, overwrite=overwrite, store=store)
+    if quarantine is not None and not dry_run:
+        written = left.write(quarantine, layer, _source_crs(file, source_layer))
+        console.print(f"[cyan]quarantine[/]: {written:,} row(s) left out written to {quarantine}, each with its reason")
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
     for p in rep.repairs:
@@ -107,16 +144,93 @@ def import_(
                 console.print(
                     f"  … and {rep.counts[action] - _SHOW} more to {verb}" + (" (see --changes)" if not changes else "")
                 )
+    for p in left.problems[:_SHOW]:
+        console.print(f"  {'would skip' if dry_run else 'skipped'}: {p.item}: {p.field}: {p.reason}")
+    if len(left.problems) > _SHOW:
+        where = (
+            " (see --report)" if report else (" (see --quarantine)" if quarantine else " (list them all with --report)")
+        )
+        console.print(f"  … and {len(left.problems) - _SHOW:,} more problem(s) of rows left out{where}")
     c = rep.counts
     head = "[green]would import[/]" if dry_run else "[green]imported[/]"
+    skipped = f"; {left.items:,} skipped ({left.summary()})" if left.items else ""
+    repaired = len({p.item for p in rep.repairs})
     console.print(
-        f"{head} {c['create'] + c['update']} record(s) into {layer} from {file.name}: {c['create']} new, "
-        f"{c['update']} updated, {c['unchanged']} unchanged, {c['older']} older than stored (not applied)"
+        f"{head} {c['create'] + c['update']:,} record(s) into {layer} from {file.name}: {c['create']:,} new, "
+        f"{c['update']:,} updated, {c['unchanged']:,} unchanged, {c['older']:,} older than stored (not applied); "
+        f"{repaired:,} repaired{skipped}"
     )
     if layer == "accidents" and not dry_run and c["create"]:
         _emergency_hint(store)
     if layer == "activities" and not dry_run and c["create"] + c["update"]:
         _release_hint(store)
+
+
+def _refusal_summary(problems: list[Problem], skipping: bool) -> None:
+    """Before the refusal: how many rows have which kind of problem, and the way to import the rest."""
+    from safeground.intake.quarantine import kind_of
+
+    rows: dict[str, set[str]] = {}
+    grouped: dict[str, int] = {}  # a value problem names its first rows "and N more"
+    for p in problems:
+        if p.item in ("file", "(command line)", "--mapping"):
+            continue
+        head, _, more = p.item.partition(" and ")
+        names = head.split(", ")
+        if more.split(" ")[0].replace(",", "").isdigit():
+            grouped[kind_of(p)] = grouped.get(kind_of(p), 0) + len(names) + int(more.split(" ")[0].replace(",", ""))
+        else:
+            rows.setdefault(kind_of(p), set()).update(names)
+    counts = {k: len(rows.get(k, ())) + grouped.get(k, 0) for k in {*rows, *grouped}}
+    if not counts:
+        return
+    said = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    err.print(f"[yellow]refused[/]: features or rows with problems: {said}")
+    if not skipping:
+        err.print(
+            "[cyan]or[/]: import the rest with --skip-invalid (what is left out is listed, with --report FILE.csv "
+            "written) or --quarantine FILE.gpkg (the rows left out kept there, each with its reason)"
+        )
+
+
+def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: dict[str, Any]) -> Any:
+    """Check an import without writing anything anywhere, not even a new empty store.
+
+    An existing GeoPackage is copied to a scratch file and checked there; a store
+    that does not exist yet is checked as a new empty one in a scratch folder; a
+    PostGIS store is only read (its import runs in a transaction and skips every write).
+    """
+    from safeground.intake.features import import_features
+    from safeground.intake.mapping import load_mapping
+    from safeground.storage.base import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "dry-run.gpkg"
+        if is_url(store):
+            from safeground.cli.start import _store_exists
+
+            if _store_exists(store):
+                # opened for a transaction that writes nothing: the import skips every write on a dry run
+                with open_store(store, create=False) as s:
+                    fm = load_mapping(s, mapping) if mapping else None
+                    return import_features(s, layer, file, mapping=fm, **kwargs)
+        elif Path(store).exists():
+            with open_store(store, create=False, readonly=True) as s:
+                shutil.copy(s.location, scratch)
+        with open_store(str(scratch)) as s:
+            fm = load_mapping(s, mapping) if mapping else None
+            return import_features(s, layer, file, mapping=fm, **kwargs)
+
+
+def _source_crs(file: Path, source_layer: str | None) -> Any:
+    """The CRS the input file declares (the quarantine keeps the rows' geometry as it was)."""
+    from safeground.intake.sources import open_source
+
+    src = open_source(file, source_layer)
+    try:
+        return src.crs
+    finally:
+        src.close()
 
 
 def _release_hint(store: str) -> None:
@@ -192,7 +306,7 @@ def mapping_save(
     store: StoreOpt = "demo.gpkg",
 ) -> None:
     """Check a field mapping against its layer and save it in the store under a name."""
-    from safeground.intake.mapping import parse_mapping, save_mapping
+    from safeground.intake.mapping import parse_mapping, save_mapping, unfilled_required
     from safeground.storage.base import open_store
 
     if not file.exists():
@@ -203,6 +317,11 @@ def mapping_save(
     console.print(
         f"[green]saved[/] mapping {name!r} for {fm.layer} ({len(fm.columns)} columns, {len(fm.values)} value tables)"
     )
+    for fld in unfilled_required(fm):
+        console.print(
+            f"[yellow]warning[/]: {fm.layer} needs {fld} and this mapping neither maps a column to it nor gives it "
+            f"in constants: every file must then have a column named {fld!r} (or add `constants: {{{fld}: …}}`)"
+        )
 
 
 @mapping_app.command("list")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,14 +37,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import sqlalchemy.exc
 from pydantic import ValidationError
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.geometry.validate import check_geometry, repair_geometry, same_geometry
+from safeground.intake.identity import key_hashes, row_hashes
 from safeground.intake.locate import Locator, locate, plan
 from safeground.intake.mapping import FieldMapping
-from safeground.intake.sources import Batch, Source, open_source
+from safeground.intake.measured import Measured, fill_measured
+from safeground.intake.outcome import Change, ImportReport
+from safeground.intake.quarantine import LeftOut, kind_of
+from safeground.intake.sources import Batch, Source, ToWGS84, open_source
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import RowBatch, Store, format_uid
 from safeground.storage.schema import Layout, layout_of
@@ -51,57 +57,6 @@ from safeground.storage.schema import Layout, layout_of
 #: fields that say who/when/which version, not what: two rows differing only here are the same information
 _BOOKKEEPING = ("uid", "version", "entered_at", "entered_by", "change_reason")
 _UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
-
-
-@dataclass
-class Change:
-    """What an import does (or would do) with one feature or row."""
-
-    item: str
-    uid: str
-    action: str  # create | update | unchanged | older
-    detail: str = ""
-
-
-@dataclass
-class ImportReport:
-    layer: str
-    source: str
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    older: list[Change] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {"create": 0, "update": 0, "unchanged": 0, "older": 0})
-    repairs: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    #: keep at most this many uids per action in the lists above (None: all); counts are always exact
-    list_limit: int | None = None
-
-    def room(self, action: str) -> int | None:
-        """How many more changes of this kind are listed (None: all)."""
-        return None if self.list_limit is None else max(self.list_limit - self.counts[action], 0)
-
-    def add_many(self, action: str, items: list[str], uids: list[str], count: int | None = None) -> None:
-        """``count`` changes of one kind; only the first ``room(action)`` need their item and uid given."""
-        count = len(uids) if count is None else count
-        room = self.room(action)
-        room = count if room is None else min(room, count)
-        for item, uid in zip(items[:room], uids[:room], strict=True):
-            self.add(Change(item, uid, action))
-        self.counts[action] += count - room
-
-    def add(self, change: Change) -> None:
-        self.counts[change.action] += 1
-        if self.list_limit is not None and self.counts[change.action] > self.list_limit:
-            return
-        self.changes.append(change)
-        {"create": self.created, "update": self.updated, "unchanged": self.unchanged}.get(change.action, []).append(
-            change.uid
-        )
-        if change.action == "older":
-            self.older.append(change)
 
 
 def record_type_for(layer: str) -> type[Record]:
@@ -179,8 +134,13 @@ class _Importer:
         declared_crs: str | None,
         coordinates: dict[str, Any],
         report: ImportReport,
+        skip_invalid: bool = False,
+        key: list[str] | None = None,
     ) -> None:
         self.store, self.cls, self.source, self.mapping = store, cls, source, mapping
+        self.skip = skip_invalid
+        self.refs_checked = 0  # combinations before this one had their references checked (--skip-invalid)
+        self.measured = Measured()
         self.repair, self.dry_run, self.report = repair, dry_run, report
         self.src = source.name
         self.lay: Layout = layout_of(cls)
@@ -201,9 +161,7 @@ class _Importer:
         self.seen_hash = np.empty(0, dtype=np.int64)
         self.seen_number = np.empty(0, dtype=np.int64)
         self.next_no = store.max_uid_number(cls)
-        self.declared_crs = declared_crs
-        self.crs_checked = False
-        self.transformer: Transformer | None = None
+        self.to_wgs84 = ToWGS84(source, declared_crs, report.notes)
         self.has_geom = cls.GEOMETRY is not None
         # the column renaming: mapping first, then Shapefile's cut names, then same-named fields
         rename = dict(mapping.columns) if mapping else {}
@@ -239,9 +197,25 @@ class _Importer:
         }
         self.date_format = mapping.date_format if mapping else None
         self.key = list(mapping.key) if mapping else []
+        self.dup_key = self._key_columns(key or self.key)
+        if key and all(k in self.known for k in key):
+            self.key = list(key)  # fields the store keeps: re-imports find their record by them too
         self.stored_by_key: dict[tuple[Any, ...], str] | None = None
         self.stored_content: dict[int, str] | None = None
         self.placeholder = _PLACEHOLDER.get(cls.GEOMETRY or "", shapely.Point(0, 0))
+
+    def _key_columns(self, key: list[str]) -> list[str]:
+        """The source columns of the fields (or columns) that identify a record."""
+        out = []
+        for k in key:
+            src = [c for c, t in self.rename.items() if t == k] or ([k] if k in self.source.columns else [])
+            if not src:
+                raise InvalidInput(
+                    [Problem(self.src, "file", k, "--key names a field or column the file does not have", k)],
+                    hint_text="columns of the file: " + ", ".join(self.source.columns[:40]),
+                )
+            out.append(src[0])
+        return out
 
     # -- attribute columns ----------------------------------------------------------
     def _tidy(self, column: str, value: Any) -> Any:
@@ -255,7 +229,7 @@ class _Importer:
             value = self.entered_by
         return value
 
-    def _attributes(self, batch: Batch, named: list[str]) -> np.ndarray:
+    def _attributes(self, batch: Batch, named: list[str], geoms: np.ndarray, good: np.ndarray) -> np.ndarray:
         """Per row, the id of its combination of attribute values (``combo_list``), new ones validated.
 
         Each column is factorised first, so cleaning and value mapping run once per
@@ -264,6 +238,7 @@ class _Importer:
         frame = batch.frame.rename(columns=self.rename)
         frame = frame.loc[:, [c for c in frame.columns if c in self.known]]
         frame = frame.loc[:, ~frame.columns.duplicated()]
+        frame = fill_measured(self.cls.LAYER, frame, geoms, good, self.measured)
         n = len(frame)
         codes_of: list[np.ndarray] = []
         values_of: list[list[Any]] = []
@@ -338,7 +313,10 @@ class _Importer:
                 try:
                     trial[c] = datetime.strptime(v.strip(), self.date_format).date()
                 except ValueError:
-                    errors.append((c, f"not a date in the form {self.date_format}", trial.pop(c)))
+                    try:  # a mapping's constants are written in ISO (2024-05-01), whatever the file's form
+                        trial[c] = date.fromisoformat(v.strip())
+                    except ValueError:
+                        errors.append((c, f"not a date in the form {self.date_format}", trial.pop(c)))
         trial.setdefault("entered_at", self.entered_at)
         trial["uid"] = "X"
         if self.has_geom:
@@ -352,9 +330,7 @@ class _Importer:
             for err in exc.errors():
                 fld = ".".join(str(p) for p in err["loc"]) or "record"
                 shown = err.get("input") if err["loc"] and err["type"] != "missing" else None
-                errors.append(
-                    (fld, err["msg"] if err["type"] != "missing" else "missing: the column is absent or empty", shown)
-                )
+                errors.append((fld, err["msg"] if err["type"] != "missing" else _missing(fld), shown))
         if rec is not None and not errors:
             encoded = self.lay.encode(rec)
         content = hash(tuple(encoded[i] for i in self.content_index)) if encoded else 0
@@ -372,12 +348,13 @@ class _Importer:
             self.problems += problems
         else:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
-            geoms = self._gis_crs(geoms)
+            geoms = self.to_wgs84(geoms)
         good = np.array([g is not None for g in geoms], dtype=bool)
         expected = self.cls.GEOMETRY or "GEOMETRY"
         if expected == "POINT":
             fast = good.copy()
-            fast[good] = shapely.get_type_id(geoms[good]) == 0
+            # an empty point has no coordinates: it goes the slow way, to be reported as empty
+            fast[good] = (shapely.get_type_id(geoms[good]) == 0) & ~shapely.is_empty(geoms[good])
             if fast.any():
                 xy = shapely.get_coordinates(geoms[fast])
                 ok = np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)
@@ -428,46 +405,6 @@ class _Importer:
             self.problems.append(Problem(self.src, item, "geometry", x.reason + hint, repairable=x.repairable))
         return geom, False
 
-    def _gis_crs(self, geoms: np.ndarray) -> np.ndarray:
-        if not self.crs_checked:
-            self.crs_checked = True
-            crs = self.source.crs
-            declared = CRS.from_user_input(self.declared_crs) if self.declared_crs else None
-            if crs is None and declared is None:
-                present = [g for g in geoms if g is not None]
-                xy = shapely.get_coordinates(np.asarray(present, dtype=object)) if present else np.empty((0, 2))
-                if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
-                    why = "its coordinates are not longitude/latitude degrees"
-                    hint = "declare it with --crs (e.g. --crs EPSG:32638 for UTM zone 38N)"
-                else:
-                    # degrees, but of which datum: Soviet-era maps use Pulkovo 1942, about 100 m from WGS 84
-                    why = (
-                        "its coordinates look like longitude/latitude degrees, but not which datum: degrees on "
-                        "Pulkovo 1942 (Soviet-era maps) lie about 100 m from the same numbers on WGS 84"
-                    )
-                    hint = "declare it with --crs EPSG:4326 (GPS, WGS 84) or --crs EPSG:4284 (Pulkovo 1942)"
-                raise InvalidInput(
-                    [Problem(self.src, "file", "CRS", f"the file declares no coordinate reference system and {why}")],
-                    hint_text=hint + ", or save the file with its CRS (e.g. the .prj beside a Shapefile)",
-                )  # fmt: skip
-            elif crs is not None and declared is not None and not crs.equals(declared, ignore_axis_order=True):
-                raise InvalidInput(
-                    [Problem(self.src, "file", "CRS", f"the file says {crs.name} but --crs says {declared.name}")],
-                    hint_text="leave out --crs when the file declares its CRS, or correct the file",
-                )
-            use = crs or declared
-            if use is not None and not use.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-                self.report.notes.append(f"reprojected from {use.name} to WGS 84 (EPSG:4326)")
-                self.transformer = Transformer.from_crs(use, 4326, always_xy=True)
-        if self.transformer is not None:
-            t = self.transformer
-            present = np.array([g is not None for g in geoms], dtype=bool)
-            geoms = geoms.copy()
-            geoms[present] = shapely.transform(
-                geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-            )
-        return geoms
-
     # -- identity -------------------------------------------------------------------
     def _load_stored(self) -> None:
         """What is already stored, for matching rows without a uid (only when the layer has records)."""
@@ -486,7 +423,7 @@ class _Importer:
             geoms.append(getattr(rec, "geometry", None))
             if self.key:
                 self.stored_by_key[tuple(_key_value(getattr(rec, k)) for k in self.key)] = rec.uid
-        hashes = _row_hashes(
+        hashes = row_hashes(
             np.asarray(geoms, dtype=object) if self.has_geom else None, np.asarray(contents, dtype=np.int64)
         )
         self.stored_content = dict(zip(hashes.tolist(), uids, strict=True))
@@ -512,12 +449,15 @@ class _Importer:
                 continue
             uids = self._uids(batch)
             named = [it if u is None else f"{it} ({u})" for it, u in zip(items, uids, strict=True)]
+            start = len(self.problems)
             geoms, good = self._geometry(batch, named)
-            cids = self._attributes(batch, named)
+            cids = self._attributes(batch, named, geoms, good)
+            if self.skip:
+                self._references_now(cids)
             combo_bad = np.array([bool(c.errors) for c in self.combo_list], dtype=bool)
             bad = ~good | combo_bad[cids]
             for i in np.flatnonzero(combo_bad[cids]).tolist():
-                self.bad_values = True  # listed at the end (value_problems), one line per bad value
+                self.bad_values |= not self.skip  # listed at the end (value_problems), one line per bad value
                 combo = self.combo_list[cids[i]]
                 combo.bad_rows += 1
                 if len(combo.bad_items) < _LISTED:
@@ -546,16 +486,17 @@ class _Importer:
             anon = np.flatnonzero(~has_uid & ~bad)
             if len(contents) < len(self.combo_list):
                 contents = np.fromiter((c.content for c in self.combo_list), dtype=np.int64, count=len(self.combo_list))
-            hashes = _row_hashes(geoms[anon] if self.has_geom else None, contents[cids[anon]])
-            dup_of = self._duplicates(hashes, batch.item_numbers()[anon])
+            hashes = row_hashes(geoms[anon] if self.has_geom else None, contents[cids[anon]])
+            same_as = "same place and values"
+            if self.dup_key:
+                kh, no_key = key_hashes(batch.frame.iloc[anon], self.dup_key)
+                dup_of = self._duplicates(np.where(no_key, hashes, kh), batch.item_numbers()[anon])
+                same_as = "same " + ", ".join(self.dup_key)
+            else:
+                dup_of = self._duplicates(hashes, batch.item_numbers()[anon])
             for j in np.flatnonzero(dup_of >= 0).tolist():
                 self.problems.append(
-                    Problem(
-                        self.src,
-                        named[anon[j]],
-                        "(all)",
-                        f"duplicate of {item_word} {dup_of[j]}: same place and values",
-                    )
+                    Problem(self.src, named[anon[j]], "(all)", f"duplicate of {item_word} {dup_of[j]}: {same_as}")
                 )
             fresh = anon[dup_of < 0]
             create: list[int]
@@ -600,6 +541,8 @@ class _Importer:
                 rows = np.asarray([i for i, _ in more], dtype=np.int64)
                 batches.append(RowBatch(_Encoded(self.combo_list), cids[rows], [u for _, u in more],
                                         geoms[rows] if self.has_geom else None, self.uid_index))  # fmt: skip
+            if self.skip:
+                self._leave_out(batch, named, bad, cids, start)
             if not self.problems and not self.bad_values:
                 yield from batches
 
@@ -704,6 +647,31 @@ class _Importer:
             out.append("geometry added" if old_geom is None else "geometry removed")
         return out
 
+    def _leave_out(self, batch: Batch, named: list[str], bad: np.ndarray, cids: np.ndarray, start: int) -> None:
+        """With --skip-invalid: the rows of this batch that had a problem go to the left-out list, not the error.
+
+        A problem that names no row (the file, a column) still refuses the file.
+        """
+        row_of = {name: i for i, name in enumerate(named)}
+        reasons: dict[int, list[Problem]] = {}
+        kept: list[Problem] = []
+        for p in self.problems[start:]:
+            i = row_of.get(p.item)
+            if i is None:
+                kept.append(p)
+            else:
+                reasons.setdefault(i, []).append(p)
+        for i in np.flatnonzero(bad).tolist():
+            if i not in reasons:
+                combo = self.combo_list[cids[i]]
+                reasons[i] = [Problem(self.src, named[i], f, m, v) for f, m, v in combo.errors] or [
+                    Problem(self.src, named[i], "(all)", "left out")
+                ]
+        del self.problems[start:]
+        self.problems += kept
+        rows = sorted(reasons)
+        self.report.left_out.add(batch.frame, batch.geometry, rows, [reasons[i] for i in rows])
+
     def value_problems(self) -> None:
         """One problem per bad value, naming the rows that hold it (the first few, then how many).
 
@@ -724,6 +692,26 @@ class _Importer:
             more = n - len(items)
             where = ", ".join(items) + (f" and {more:,} more" if more else "")
             self.problems.append(Problem(self.src, where, fld, msg, val))
+
+    def _references_now(self, cids: np.ndarray) -> None:
+        """With --skip-invalid: a row that refers to a record the store lacks is left out, not the file.
+
+        Checked per batch for the combinations not seen before (a reference to the layer
+        being imported is left to ``check_references`` at the end)."""
+        fresh = [c for c in np.unique(cids).tolist() if c >= self.refs_checked]
+        self.refs_checked = max(self.refs_checked, len(self.combo_list))
+        for fld, target_layer in self.cls.REFERENCES.items():
+            target = RECORD_TYPES[target_layer]
+            if target is self.cls:
+                continue
+            wanted = {self.combo_list[c].refs[fld] for c in fresh if fld in self.combo_list[c].refs}
+            present = self.store.existing_uids(target, sorted(wanted)) if wanted else set()
+            for c in fresh:
+                combo = self.combo_list[c]
+                ref = combo.refs.get(fld)
+                if ref is not None and ref not in present:
+                    combo.errors.append((fld, f"refers to {ref}, which is not in {target_layer}", ref))
+                    combo.encoded = None
 
     def check_references(self) -> None:
         for fld, target_layer in self.cls.REFERENCES.items():
@@ -766,42 +754,6 @@ class _Encoded:
         return self._combos[k].encoded  # type: ignore[return-value]
 
 
-_M1, _M2, _M3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit moves every output bit."""
-    h = h ^ (h >> np.uint64(30))
-    h = h * _M2
-    h = h ^ (h >> np.uint64(27))
-    h = h * _M3
-    return h ^ (h >> np.uint64(31))
-
-
-def _row_hashes(geoms: np.ndarray | None, contents: np.ndarray) -> np.ndarray:
-    """A 64-bit fingerprint of (geometry, attribute content) per row, to find identical rows.
-
-    Points, nearly all of a large import, are hashed from the bits of their
-    coordinates with array operations; other geometry from its WKB.
-    """
-    with np.errstate(over="ignore"):
-        h = _mix(np.asarray(contents, dtype=np.int64).view(np.uint64) ^ _M1)
-        if geoms is None or len(geoms) == 0:
-            return h.view(np.int64)
-        g = np.zeros(len(h), dtype=np.uint64)
-        missing = shapely.is_missing(geoms)
-        point = (shapely.get_type_id(geoms) == 0) & ~missing
-        point[point] = ~shapely.is_empty(geoms[point])
-        if point.any():
-            bits = np.ascontiguousarray(shapely.get_coordinates(geoms[point])).view(np.uint64)
-            g[point] = _mix(bits[:, 0] ^ _M2) ^ _mix(bits[:, 1] ^ _M3) * _M1
-        other = ~point & ~missing
-        if other.any():
-            wkbs = shapely.to_wkb(geoms[other], byte_order=1, flavor="iso", output_dimension=2)
-            g[other] = np.fromiter((hash(w) & 0xFFFFFFFFFFFFFFFF for w in wkbs), dtype=np.uint64, count=len(wkbs))
-        return _mix(h ^ g ^ _M3).view(np.int64)
-
-
 def _item_number(item: str) -> int:
     m = re.search(r"\d+", item)
     return int(m.group()) if m else 0
@@ -814,6 +766,14 @@ def _row_order(p: Problem) -> int:
 _GEOD = Geod(ellps="WGS84")
 #: rows named in a problem that many rows share
 _LISTED = 5
+
+
+def _missing(fld: str) -> str:
+    """A required field with no value: the column is absent, or its cells are empty."""
+    return (
+        "missing: the column is absent or empty; name the source column in the mapping's columns "
+        f"or, when one value holds for every row, give it in the mapping's constants (e.g. constants: {{{fld}: …}})"
+    )
 
 
 def _shown(v: Any) -> str:
@@ -842,6 +802,9 @@ def import_features(
     crs: str | None = None,
     coordinates: dict[str, Any] | None = None,
     list_limit: int | None = None,
+    skip_invalid: bool = False,
+    quarantine: bool = False,
+    key: list[str] | None = None,
 ) -> ImportReport:
     """Check every feature or row of a file, then write them all in one transaction (or nothing).
 
@@ -851,6 +814,14 @@ def import_features(
     ``utm_zone``, ``utm_letter``, ``mgrs``, ``x``/``y``, ``wkt``).
     Identifiers are assigned and references checked inside the same write
     transaction, so two imports running at once cannot take the same number.
+
+    ``skip_invalid`` imports the good rows and leaves out (in ``report.left_out``,
+    with every reason) the rows that have a problem of their own: no or empty
+    geometry, a duplicate, a bad value; a problem of the whole file still refuses
+    it, and so does a file of which every row would be left out. ``quarantine``
+    also keeps the left-out rows themselves, to be written to a file.
+    ``key`` names the fields or source columns that identify a record: rows are
+    duplicates only when their key is the same.
     """
     if mapping is not None and mapping.layer != layer:
         raise InvalidInput(
@@ -866,15 +837,33 @@ def import_features(
     cls = record_type_for(layer)
     source = open_source(path, source_layer)
     report = ImportReport(layer=layer, source=source.name, dry_run=dry_run, list_limit=list_limit)
+    report.left_out = LeftOut(keep_rows=quarantine)
+    skip_invalid = skip_invalid or quarantine
     try:
         with store.transaction():
             imp = _Importer(
                 store, cls, source, mapping, repair=repair, dry_run=dry_run, entered_by=entered_by,
-                declared_crs=crs, coordinates=coordinates or {}, report=report,
+                declared_crs=crs, coordinates=coordinates or {}, report=report, skip_invalid=skip_invalid, key=key,
             )  # fmt: skip
-            imp.run()
-            imp.value_problems()
+            try:
+                imp.run()
+            except (sqlite3.IntegrityError, sqlalchemy.exc.IntegrityError) as exc:
+                if "NOT NULL" not in str(exc).upper() and "null value" not in str(exc):
+                    raise
+                raise SafeGroundError(
+                    f"the store was made by an older SafeGround: its {layer} cannot hold an empty value yet "
+                    f"({str(exc).splitlines()[0][:160]})",
+                    hint=f"upgrade it (every record is kept): safeground db upgrade --store {store.location}",
+                ) from None
+            if not skip_invalid:
+                imp.value_problems()
+            elif report.left_out.items and not sum(report.counts.values()):
+                # every row left out: the file is wrong as a whole (a column missing), not a few rows
+                imp.value_problems()
+                imp.problems += [p for p in report.left_out.problems if kind_of(p) != "invalid values"]
             imp.check_references()
+            if (note := imp.measured.note()) is not None:
+                report.notes.append(note)
             if imp.problems:
                 imp.problems.sort(key=_row_order)  # in file order, as the clerk reads the file
                 raise InvalidInput(

@@ -103,6 +103,24 @@ class FieldMapping:
             raise InvalidInput(problems, hint_text="correct the mapping and save it again")
 
 
+#: required fields an import fills itself: the identifier and who entered it
+_FILLED_BY_IMPORT = {"uid", "entered_by", "entered_at", "version", "geometry"}
+
+
+def unfilled_required(mapping: FieldMapping) -> list[str]:
+    """Required fields of the layer that the mapping can fill neither from a column nor a constant.
+
+    A file with a column of that exact name still fills it; fields measured from the
+    geometry (a hazard area's areas) are not asked for."""
+    from safeground.intake.features import record_type_for
+    from safeground.intake.measured import MEASURED
+
+    cls = record_type_for(mapping.layer)
+    filled = set(mapping.columns.values()) | set(mapping.constants) | _FILLED_BY_IMPORT
+    filled |= set(MEASURED.get(mapping.layer, ()))
+    return [f for f, info in cls.model_fields.items() if info.is_required() and f not in filled]
+
+
 def _enum_values(annotation: Any) -> set[str] | None:
     from enum import Enum
 

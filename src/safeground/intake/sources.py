@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from safeground.errors import InvalidInput, Problem
 from safeground.intake.confine import check_gis_file
@@ -408,3 +408,57 @@ def csv_text(rows: list[list[Any]]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
+
+
+class ToWGS84:
+    """The geometry of a GIS file in WGS 84, its CRS checked once (on the first batch).
+
+    A file without a CRS is refused, even when its numbers look like degrees: degrees
+    on Pulkovo 1942 lie about 100 m from the same numbers on WGS 84.
+    """
+
+    def __init__(self, source: Source, declared_crs: str | None, notes: list[str]) -> None:
+        self.source, self.declared_crs, self.notes = source, declared_crs, notes
+        self.crs_checked = False
+        self.transformer: Transformer | None = None
+
+    def __call__(self, geoms: np.ndarray) -> np.ndarray:
+        src = self.source.name
+        if not self.crs_checked:
+            self.crs_checked = True
+            crs = self.source.crs
+            declared = CRS.from_user_input(self.declared_crs) if self.declared_crs else None
+            if crs is None and declared is None:
+                present = [g for g in geoms if g is not None]
+                xy = shapely.get_coordinates(np.asarray(present, dtype=object)) if present else np.empty((0, 2))
+                if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
+                    why = "its coordinates are not longitude/latitude degrees"
+                    hint = "declare it with --crs (e.g. --crs EPSG:32638 for UTM zone 38N)"
+                else:
+                    # degrees, but of which datum: Soviet-era maps use Pulkovo 1942, about 100 m from WGS 84
+                    why = (
+                        "its coordinates look like longitude/latitude degrees, but not which datum: degrees on "
+                        "Pulkovo 1942 (Soviet-era maps) lie about 100 m from the same numbers on WGS 84"
+                    )
+                    hint = "declare it with --crs EPSG:4326 (GPS, WGS 84) or --crs EPSG:4284 (Pulkovo 1942)"
+                raise InvalidInput(
+                    [Problem(src, "file", "CRS", f"the file declares no coordinate reference system and {why}")],
+                    hint_text=hint + ", or save the file with its CRS (e.g. the .prj beside a Shapefile)",
+                )  # fmt: skip
+            elif crs is not None and declared is not None and not crs.equals(declared, ignore_axis_order=True):
+                raise InvalidInput(
+                    [Problem(src, "file", "CRS", f"the file says {crs.name} but --crs says {declared.name}")],
+                    hint_text="leave out --crs when the file declares its CRS, or correct the file",
+                )
+            use = crs or declared
+            if use is not None and not use.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+                self.notes.append(f"reprojected from {use.name} to WGS 84 (EPSG:4326)")
+                self.transformer = Transformer.from_crs(use, 4326, always_xy=True)
+        if self.transformer is not None:
+            t = self.transformer
+            present = np.array([g is not None for g in geoms], dtype=bool)
+            geoms = geoms.copy()
+            geoms[present] = shapely.transform(
+                geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+            )
+        return geoms

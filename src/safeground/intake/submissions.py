@@ -53,7 +53,7 @@ from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.intake.commit import WritePlan, commit
-from safeground.intake.forms import FORMS, FormDefinition
+from safeground.intake.forms import FORMS, FormDefinition, kobo
 from safeground.model import Accident, EOItem, Evidence, HazardArea, Victim, VictimIdentity
 from safeground.model import vocab as v
 from safeground.model.base import Record
@@ -194,8 +194,7 @@ def read_exports(form: FormDefinition, paths: list[Path]) -> list[Submission]:
         with tempfile.TemporaryDirectory() as tmp:
             return read_exports(form, _unzip(paths[0], Path(tmp)))
     repeats = _repeat_names(form)
-    main = [p for p in paths if not any(p.stem.endswith(r) for r in repeats)]
-    extra = [p for p in paths if p not in main]
+    main, extra = kobo.split_exports(form, repeats, paths)  # repeat files known by their columns, not names
     if len(main) != 1:
         raise InvalidInput(
             [
@@ -203,20 +202,24 @@ def read_exports(form: FormDefinition, paths: list[Path]) -> list[Submission]:
                     ", ".join(p.name for p in paths), "files", "-", "give one main export and its repeat-group files"
                 )
             ],
-            hint_text="repeat-group CSV files end with the repeat's name: " + (", ".join(repeats) or "(none here)"),
+            hint_text="a repeat-group file has Kobo's _parent_index/_submission__uuid (or ODK Central's PARENT_KEY) "
+            "columns; this form's repeats: " + (", ".join(repeats) or "(none)"),
         )
     path = main[0]
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _from_json(path, repeats)
     if suffix in (".xlsx", ".xlsm"):
-        main_rows, repeat_rows = _read_xlsx(path, repeats)
+        main_rows, repeat_rows = _read_xlsx(path, repeats, form)
     else:
         main_rows = _read_csv(path)
         repeat_rows = {}
-        for p in extra:
-            rep = next(r for r in repeats if p.stem.endswith(r))
+        for p, rep in extra.items():
+            if rep in repeat_rows:
+                raise InvalidInput([Problem(p.name, "file", "-", f"a second file of the repeat {rep}")])
             repeat_rows[rep] = (p.name, _read_csv(p))
+    main_rows = kobo.relabel(form, path.name, main_rows)  # Kobo's default "Labels" export, groups in headers
+    repeat_rows = {r: (src, kobo.relabel(form, src, rows, r)) for r, (src, rows) in repeat_rows.items()}
     return _join(path.name, main_rows, repeat_rows)
 
 
@@ -267,7 +270,9 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _read_xlsx(path: Path, repeats: list[str]) -> tuple[list[tuple[int, dict]], dict[str, tuple[str, list]]]:
+def _read_xlsx(
+    path: Path, repeats: list[str], form: FormDefinition | None = None
+) -> tuple[list[tuple[int, dict]], dict[str, tuple[str, list]]]:
     from openpyxl import load_workbook
 
     try:
@@ -291,9 +296,12 @@ def _read_xlsx(path: Path, repeats: list[str]) -> tuple[list[tuple[int, dict]], 
     main = sheet_rows(wb[sheets[0]])
     reps = {}
     for name in sheets[1:]:
+        rows = sheet_rows(wb[name])
         rep = next((r for r in repeats if name.startswith(r[:31]) or r.startswith(name)), None)
+        if rep is None and form is not None and rows and kobo.is_repeat(list(rows[0][1])):  # a renamed sheet
+            rep = kobo.repeat_of(form, repeats, list(rows[0][1]), f"{path.name} sheet {name}")
         if rep:
-            reps[rep] = (f"{path.name} sheet {name}", sheet_rows(wb[name]))
+            reps[rep] = (f"{path.name} sheet {name}", rows)
     wb.close()
     return main, reps
 

@@ -20,6 +20,8 @@ Record format (JSON or YAML; or the XLSX template of ``safeground maps template`
     bearing_reference: magnetic # magnetic | true | grid
     declination_deg: 6.2        # optional: otherwise from the World Magnetic Model
     start: {label: LM, lon: 47.1512, lat: 39.6203, description: corner of the school}
+    # or, as drawn on a Soviet SK-42 map (X northing, Y easting with the zone in front; minemaps.sk42):
+    # start: {label: LM, crs: SK-42, zone: 8, x: 4389672.7, y: 8684825.4}
     legs:                       # each from the previous point
       - {label: BM, role: benchmark, bearing_deg: 81.5, distance_m: 412.0}
       - {label: TP1, role: start, bearing_deg: 90.0, distance_m: 25.0}
@@ -40,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pyproj import Proj
 
 from safeground.errors import InvalidInput, Problem
@@ -51,11 +53,50 @@ from safeground.storage.base import format_uid
 
 
 class StartPoint(BaseModel):
+    """The landmark: WGS 84 ``lon``/``lat``, or SK-42 Gauss–Krüger ``x`` (northing) / ``y`` (easting).
+
+    Soviet records write X for the northing and Y for the easting with the zone in front
+    (``safeground.minemaps.sk42``); ``crs`` names the grid ("SK-42", "EPSG:28408") and ``zone`` its zone.
+    A grid position is converted to WGS 84 here, so lon/lat are always set after validation.
+    """
+
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    crs: str | None = None
+    zone: int | None = None
+    x: float | None = None  # SK-42 X: northing (m)
+    y: float | None = None  # SK-42 Y: easting (m), with or without the zone prefix
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _place(self) -> StartPoint:
+        from safeground.minemaps import sk42
+
+        grid = (self.x, self.y, self.crs, self.zone)
+        if all(v is None for v in grid):
+            if self.lon is None or self.lat is None:
+                raise ValueError("give lon and lat (WGS 84 degrees), or x, y and the crs/zone of an SK-42 grid")
+            return self
+        if self.x is None or self.y is None:
+            raise ValueError("an SK-42 position needs both x (northing) and y (easting)")
+        pos = sk42.to_wgs84(self.x, self.y, sk42.parse_crs(self.crs, self.zone))  # GridError is a ValueError
+        if self.lon is not None and self.lat is not None:
+            from pyproj import Geod
+
+            off = Geod(ellps="WGS84").inv(self.lon, self.lat, pos.lon, pos.lat)[2]
+            if off > 1.0:
+                raise ValueError(
+                    f"lon/lat and the SK-42 x/y are {off:.0f} m apart: give one of them (the x/y are converted)"
+                )
+        self.lon, self.lat, self.zone = pos.lon, pos.lat, pos.zone
+        return self
+
+    @property
+    def grid_zone(self) -> int | None:
+        """The SK-42 zone the point was given in (its grid bearings are on that zone's grid), if any."""
+        return self.zone if self.x is not None else None
 
 
 class TraverseLeg(BaseModel):
@@ -117,12 +158,24 @@ def declination(lon: float, lat: float, when: date) -> tuple[float, str]:
 def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: str = "record") -> TraverseResult:
     """All points, the perimeter and every mine of a bearing-and-distance record."""
     s = record.start
+    assert s.lon is not None and s.lat is not None  # StartPoint sets them (converted from SK-42 if given so)
     epsg = utm_epsg(s.lon, s.lat)
     proj = Proj(f"EPSG:{epsg}")
     factors = proj.get_factors(s.lon, s.lat)
     convergence = float(factors.meridian_convergence)  # grid north is this far from true north
     scale = float(factors.meridional_scale)  # ground distance × point scale factor = grid distance
-    if record.bearing_reference == "grid":
+    zone = s.grid_zone
+    if record.bearing_reference == "grid" and zone is not None:
+        # grid bearings of a Soviet record are on its Gauss–Krüger zone's grid, not on UTM's
+        from safeground.minemaps.sk42 import grid_convergence
+
+        gk = grid_convergence(s.lon, s.lat, zone)
+        to_grid = gk - convergence
+        note = (
+            f"grid bearings on SK-42 Gauss–Krüger zone {zone}: its convergence {gk:+.2f}° and UTM's "
+            f"{convergence:+.2f}° at {s.label}: {to_grid:+.2f}° added to every bearing"
+        )
+    elif record.bearing_reference == "grid":
         to_grid, note = 0.0, "bearings are grid bearings: used as given"
     else:
         decl, model = 0.0, ""
@@ -202,6 +255,13 @@ def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: 
     if problems:
         raise InvalidInput(problems)
     points = {lb: tuple(shapely.get_coordinates(project(shapely.Point(p), epsg, 4326))[0]) for lb, p in pos.items()}
+    if zone is not None:
+        from safeground.minemaps.sk42 import TRANSFORMATION_NAME
+
+        note = (
+            f"{s.label} given on SK-42 Gauss–Krüger zone {zone} (EPSG:{28400 + zone}), converted to WGS 84 "
+            f"with {TRANSFORMATION_NAME}; " + note
+        )
     return TraverseResult(points, perimeter, mines, misclosure, note, epsg, warnings)  # type: ignore[arg-type]
 
 
@@ -347,6 +407,31 @@ def _same_mine(a: Any, b: Any) -> bool:
     return a.eo_type == b.eo_type and same_geometry(a.geometry, b.geometry)
 
 
+def _check_area(store: Any, record: TraverseRecord, result: TraverseResult) -> None:
+    """Refuse a record far (over 0.5°, ~50 km) outside the store's area of interest: a mistyped
+    coordinate, a wrong SK-42 zone, or the record of another region."""
+    aoi = store.get_meta("area_of_interest")
+    if not aoi or result.perimeter is None:
+        return
+    w, s, e, n = json.loads(aoi)
+    if result.perimeter.intersects(shapely.box(w - 0.5, s - 0.5, e + 0.5, n + 0.5)):
+        return
+    c = result.perimeter.centroid
+    grid = f" (given on SK-42 zone {record.start.grid_zone}: right zone, X and Y?)" if record.start.grid_zone else ""
+    raise InvalidInput(
+        [
+            Problem(
+                "record",
+                "start",
+                "lon/lat" if not grid else "x/y",
+                f"the record lies at {c.y:.4f} N {c.x:.4f} E, outside the store's area of interest "
+                f"(lon {w}…{e}, lat {s}…{n}){grid}",
+            )
+        ],
+        hint_text="check the reference point's coordinates (or the store: 'safeground db area')",
+    )
+
+
 def save_record(store: Any, record: TraverseRecord, result: TraverseResult, entered_by: str) -> SaveOutcome:
     """Store a computed record and its recorded mines, once: a record is identified by source and number.
 
@@ -359,6 +444,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
     """
     from safeground.model import EOItem, MinefieldRecord
 
+    _check_area(store, record, result)
     with store.transaction():
         recs = to_records(record, result, store, entered_by)
         new, mines = recs[0], recs[1:]

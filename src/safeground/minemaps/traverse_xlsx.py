@@ -46,7 +46,15 @@ START_COLUMNS = [
     ("lon", "Longitude (decimal °)"),
     ("lat", "Latitude (decimal °)"),
     ("description", "Description"),
+    ("grid", "Grid"),
+    ("zone", "SK-42 zone"),
+    ("x", "X: northing (m)"),
+    ("y", "Y: easting (m)"),
 ]
+#: the reference point's grid: WGS 84 degrees in columns B-C, or SK-42 X/Y in columns F-H (minemaps.sk42)
+GRIDS = ["WGS 84", "SK-42"]
+#: templates written before the SK-42 columns have only these
+START_REQUIRED = 4
 LEG_COLUMNS = [("label", "Point"), ("role", "Role"), ("bearing", "Bearing"), ("distance", "Distance")]
 ROW_COLUMNS = [
     ("label", "Row"),
@@ -61,7 +69,10 @@ INSTRUCTIONS = [
     "SafeGround minefield record (bearing and distance): how to fill in this workbook",
     "",
     "1. Record: one value per line in column B. Use the drop-down lists. Dates as YYYY-MM-DD.",
-    "2. Reference point: the landmark the chain starts from (a building corner, a bridge), in WGS 84 decimal degrees.",
+    "2. Reference point: the landmark the chain starts from (a building corner, a bridge): either in WGS 84 decimal",
+    "   degrees (Longitude, Latitude), or as on a Soviet map: Grid SK-42 (Pulkovo 1942 Gauss-Kruger), its zone (8 for",
+    "   Karabakh and west Azerbaijan 42-48°E, 9 for 48-54°E), X = northing and Y = easting in metres as written",
+    "   (Y with the zone number in front, e.g. X 4389673, Y 8684825). SK-42 is converted to WGS 84 (EPSG:15865).",
     "3. Legs: one line per point, in the order of the record. Bearing and distance are FROM THE PREVIOUS POINT.",
     "   Role: benchmark (just outside the minefield), start, turning, end. An end point with the label of the start",
     "   point closes the perimeter; SafeGround reports how far the chain misses closing (the misclosure).",
@@ -73,8 +84,11 @@ INSTRUCTIONS = [
 ]
 
 
-def write_template(path: str | Path, record: TraverseRecord | None = None) -> Path:
-    """Write the empty template (or one filled from a record, e.g. for a round trip or an example)."""
+def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_zone: int | None = None) -> Path:
+    """Write the empty template (or one filled from a record, e.g. for a round trip or an example).
+
+    With ``sk42_zone`` the empty template's reference point is set up for SK-42 X/Y of that zone.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -107,9 +121,21 @@ def write_template(path: str | Path, record: TraverseRecord | None = None) -> Pa
     start.append([c[1] for c in START_COLUMNS])
     if record:
         s = record.start
-        start.append([xlsx_value(s.label), s.lon, s.lat, xlsx_value(s.description)])
+        if s.grid_zone is not None:
+            start.append([xlsx_value(s.label), None, None, xlsx_value(s.description), "SK-42", s.grid_zone, s.x, s.y])
+        else:
+            start.append([xlsx_value(s.label), s.lon, s.lat, xlsx_value(s.description), "WGS 84"])
+    elif sk42_zone is not None:
+        from safeground.minemaps.sk42 import zone_epsg
+
+        zone_epsg(sk42_zone)  # an unknown zone is refused before anything is written
+        start.append([None, None, None, None, "SK-42", sk42_zone])
     _number_rule(start, "B", -180, 180)
     _number_rule(start, "C", -90, 90)
+    _list_rule(start, "E", GRIDS)
+    _number_rule(start, "F", 4, 32, whole=True)
+    _number_rule(start, "G", 0, 10_000_000)
+    _number_rule(start, "H", 0, 40_000_000)
 
     legs = wb.create_sheet("Legs")
     legs.append([c[1] for c in LEG_COLUMNS])
@@ -132,7 +158,7 @@ def write_template(path: str | Path, record: TraverseRecord | None = None) -> Pa
             cell.font = bold
             cell.alignment = Alignment(wrap_text=True)
         ws.freeze_panes = "A2"
-        for col in "ABCDEF":
+        for col in "ABCDEFGH":
             ws.column_dimensions[col].width = max(ws.column_dimensions[col].width or 0, 16)
     path = Path(path)
     wb.save(path)
@@ -237,14 +263,19 @@ def read_xlsx_record(path: str | Path) -> TraverseRecord:
             )
         )
 
-    def table(sheet: str, columns: list[tuple[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    def table(
+        sheet: str, columns: list[tuple[str, str]], required: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
         ws = wb[sheet]
         it = ws.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in (next(it, None) or [])]
         expected = [c[1] for c in columns]
         if header[: len(expected)] != expected:
-            problems.append(Problem(src, f"sheet '{sheet}', row 1", "header", f"expected {expected}", header))
-            return []
+            n = required or len(expected)  # an older template without the optional last columns is read too
+            if header[:n] != expected[:n] or any(header[n : len(expected)]):
+                problems.append(Problem(src, f"sheet '{sheet}', row 1", "header", f"expected {expected}", header))
+                return []
+            columns = columns[:n]
         out = []
         for n, values in enumerate(it, start=2):
             values = list(values or [])[: len(columns)]
@@ -260,7 +291,7 @@ def read_xlsx_record(path: str | Path) -> TraverseRecord:
             out.append((n, item))
         return out
 
-    starts = table("Reference point", START_COLUMNS)
+    starts = table("Reference point", START_COLUMNS, START_REQUIRED)
     legs = table("Legs", LEG_COLUMNS)
     rows = table("Rows", ROW_COLUMNS)
     wb.close()
@@ -273,6 +304,13 @@ def read_xlsx_record(path: str | Path) -> TraverseRecord:
     n0, start = starts[0]
     for j, (key, lbl) in enumerate(START_COLUMNS, start=1):
         cells[("start", key)] = f"sheet 'Reference point', row {n0}, column {_letter(j)} ({lbl})"
+    cells[("start",)] = f"sheet 'Reference point', row {n0}"
+    grid = str(start.pop("grid", "") or "").strip()
+    if grid.upper().replace(" ", "") in ("WGS84", "WGS-84", "EPSG:4326"):
+        grid = ""
+    if grid or any(k in start for k in ("zone", "x", "y")):
+        start["crs"] = grid or "SK-42"
+        cells[("start", "crs")] = cells[("start", "grid")]
     data: dict[str, Any] = {**head, "start": start, "legs": [], "rows": []}
     for i, (n, leg) in enumerate(legs):
         out: dict[str, Any] = {"label": leg.get("label"), "role": leg.get("role", "turning")}

@@ -23,7 +23,8 @@ class Accident(Record):
     TITLE: ClassVar[str] = "Mine/ERW accidents"
     SENSITIVE_POSITION: ClassVar[bool] = True
 
-    accident_date: date
+    #: None: the date is not known (old records often have none); never filled with an invented date
+    accident_date: date | None = None
     device_type: DeviceType
     place_description: str | None = None
     settlement: str | None = None
@@ -33,7 +34,7 @@ class Accident(Record):
 
     @model_validator(mode="after")
     def _dates(self) -> Accident:
-        if self.accident_date > self.date_of_information:
+        if self.accident_date is not None and self.accident_date > self.date_of_information:
             raise ValueError(
                 f"accident_date {self.accident_date} is after date_of_information "
                 f"{self.date_of_information}: "

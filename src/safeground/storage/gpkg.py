@@ -632,18 +632,40 @@ class GeoPackageStore(Store):
         return done
 
     def _add_model_changes(self) -> list[str]:
-        """New fields of the model as nullable columns (new layers are created on open):
+        """New fields of the model as nullable columns (new layers are created on open), and
+        fields that became optional (an accident's date may be unknown) lose NOT NULL:
         the additive part of a model change needs no migration step."""
         added: list[str] = []
         for cls in RECORD_TYPES.values():
             lay = layout_of(cls)
             for table in (lay.table, lay.history_table):
-                have = {r[1] for r in self._con.execute(f"PRAGMA table_info({_q(table)})")}
+                info = {r[1]: bool(r[3]) for r in self._con.execute(f"PRAGMA table_info({_q(table)})")}
                 for col in lay.columns:
-                    if col.name not in have:
+                    if col.name not in info:
                         self._con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(col.name)} {GPKG_TYPES[col.kind]}")
                         added.append(f"{table}.{col.name}")
+                relax = [c.name for c in lay.columns if c.nullable and info.get(c.name)]
+                if relax:
+                    self._drop_not_null(table, relax)
+                    added += [f"{table}.{name} (may now be empty)" for name in relax]
         return added
+
+    def _drop_not_null(self, table: str, columns: list[str]) -> None:
+        """SQLite's documented way to remove a NOT NULL constraint: edit the stored CREATE TABLE
+        (the rows on disk do not change), inside the caller's transaction."""
+        import re
+
+        c = self._con
+        sql = c.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+        for name in columns:
+            sql = re.sub(rf"({re.escape(_q(name))}\s+\w+)\s+NOT NULL", r"\1", sql)
+        version = c.execute("PRAGMA schema_version").fetchone()[0]
+        c.execute("PRAGMA writable_schema = ON")
+        try:
+            c.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table))
+            c.execute(f"PRAGMA schema_version = {int(version) + 1}")
+        finally:
+            c.execute("PRAGMA writable_schema = OFF")
 
     # -- reads ------------------------------------------------------------------------
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:

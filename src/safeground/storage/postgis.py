@@ -153,12 +153,15 @@ class PostGISStore(Store):
         changes and data moves need an Alembic revision. Returns what was added."""
         added: list[str] = []
         rows = c.execute(
-            text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s"),
+            text("SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = :s"),
             {"s": self.schema},
         ).fetchall()
         have: dict[str, set[str]] = {}
-        for table, column in rows:
+        not_null: set[tuple[str, str]] = set()
+        for table, column, nullable in rows:
             have.setdefault(table, set()).add(column)
+            if nullable == "NO":
+                not_null.add((table, column))
         for cls in RECORD_TYPES.values():
             lay = layout_of(cls)
             for table, history in ((lay.table, False), (lay.history_table, True)):
@@ -170,6 +173,9 @@ class PostGISStore(Store):
                     if col.name not in have[table]:
                         c.execute(text(f"ALTER TABLE {self._t(table)} ADD COLUMN {_q(col.name)} {PG_TYPES[col.kind]}"))
                         added.append(f"{table}.{col.name}")
+                    elif col.nullable and (table, col.name) in not_null:  # a field that became optional
+                        c.execute(text(f"ALTER TABLE {self._t(table)} ALTER COLUMN {_q(col.name)} DROP NOT NULL"))
+                        added.append(f"{table}.{col.name} (may now be empty)")
         return added
 
     # -- migrations -------------------------------------------------------------------
