@@ -12,6 +12,16 @@ from rich.table import Table
 
 from safeground.cli.common import SizeOpt, StoreOpt, console, is_url, progress
 from safeground.errors import SafeGroundError
+from safeground.outputs import (
+    OutputRefused,
+    OverwriteOpt,
+    generated_only,
+    guard_output,
+    is_store_file,
+    mark_generated,
+    record_made,
+    staged_file,
+)
 
 
 def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
@@ -24,11 +34,13 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
     if is_url(store_path):
         return _generate_into_server(store_path, DistrictConfig(seed=seed, size_km=size_km), force)
     path = Path(store_path)
-    if path.exists() and not force:
-        raise SafeGroundError(
-            f"{path} already exists; SafeGround will not overwrite a store",
-            hint="add --force to replace it, or choose another file with --store",
-        )
+    if path.exists():
+        if not force:
+            raise OutputRefused(
+                f"{path} already exists; SafeGround will not overwrite a store",
+                hint="add --overwrite (or --force) to replace a store of generated data, or choose another --store",
+            )
+        _refuse_to_replace_real_data(path, overwrite=True)
     if not path.parent.exists():
         raise SafeGroundError(f"the folder {path.parent} does not exist", hint="create it or choose another --store")
     cfg = DistrictConfig(seed=seed, size_km=size_km)
@@ -46,10 +58,12 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
                 p.unlink(missing_ok=True)
             with open_store(str(tmp)) as store:
                 write_district(district, store, step)
+                mark_generated(store)
             prog.update(task, description="district written")
         for p in (Path(f"{path}-wal"), Path(f"{path}-shm")):
             p.unlink(missing_ok=True)
         os.replace(tmp, path)
+        record_made(path)
     finally:
         for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             p.unlink(missing_ok=True)
@@ -68,7 +82,12 @@ def _generate_into_server(url: str, cfg: object, force: bool) -> float:
             if not force:
                 raise SafeGroundError(
                     f"the store at {store.location} is not empty; SafeGround will not overwrite it",
-                    hint="add --force to replace it, or give another ?schema=",
+                    hint="add --overwrite to replace it, or give another ?schema=",
+                )
+            if not generated_only(store):
+                raise OutputRefused(
+                    f"the store at {store.location} holds data that was not generated; SafeGround will not replace it",
+                    hint="give another ?schema=",
                 )
             store.drop()  # type: ignore[attr-defined]
             store.close()
@@ -80,6 +99,7 @@ def _generate_into_server(url: str, cfg: object, force: bool) -> float:
                 prog.update(task, description=msg)
 
             write_district(build_district(cfg, step), store, step)  # type: ignore[arg-type]
+            mark_generated(store)
     finally:
         store.close()
     return time.perf_counter() - t0
@@ -89,7 +109,15 @@ def generate(
     store: StoreOpt = "district.gpkg",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same district.")] = 2020,
     size_km: SizeOpt = 20.0,
-    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            "--force",
+            help="Replace an existing file or a store of generated data only (never one "
+            "with imported or edited records).",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic post-conflict district (the test bed) into a GeoPackage store."""
     took = _generate(store, seed, size_km, force)
@@ -167,32 +195,37 @@ def summary(store: StoreOpt = "demo.gpkg") -> None:
 def map_(
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("district-map.png"),
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Draw the district overview map (PNG)."""
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 
-    with open_store(store, readonly=True) as s:
-        draw_district_map(s, out)
+    with open_store(store, readonly=True) as s, staged_file(out, overwrite=overwrite, store_location=store) as tmp:
+        draw_district_map(s, tmp)
     console.print(f"[green]Map written[/] to {out}")
 
 
-def _refuse_to_replace_real_data(path: Path) -> None:
-    """The demo replaces its own file, never a store that holds anything but a generated district."""
+def _refuse_to_replace_real_data(path: Path, overwrite: bool) -> None:
+    """The demo and the generator replace a store of generated data only, never one holding anything a person
+    entered (imports, forms, edits, syncs); a file that is not a store only with --overwrite."""
     if not path.exists():
+        return
+    if not is_store_file(path):
+        guard_output(path, overwrite=overwrite)
         return
     from safeground.storage.base import open_store
 
     try:
         with open_store(str(path), readonly=True) as s:
-            generated = s.get_meta("generator") is not None
-            imported = s.get_meta("imported") is not None
+            generated = generated_only(s)
     except SafeGroundError:
-        generated, imported = False, False
-    if not generated or imported:
-        raise SafeGroundError(
-            f"{path} holds data that the demo did not generate; the demo will not replace it",
-            hint="run the demo with another --store, e.g. --store demo2.gpkg",
+        generated = False
+    if not generated:
+        raise OutputRefused(
+            f"{path} holds data that was not generated (imported, entered or edited records); "
+            "SafeGround will not replace it",
+            hint="choose another file with --store; delete it yourself only if you are sure it is a copy",
         )
 
 
@@ -201,18 +234,21 @@ def demo(
     png: Annotated[Path, typer.Option(help="Map picture to write.")] = Path("demo-map.png"),
     seed: Annotated[int, typer.Option(help="Random seed of the demo district.")] = 2020,
     size_km: SizeOpt = 20.0,
+    overwrite: OverwriteOpt = False,
 ) -> None:
-    """Generate the demo district, summarise it and draw its map (replaces the demo files)."""
+    """Generate the demo district, summarise it and draw its map (replaces the demo files, never real data)."""
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 
     t0 = time.perf_counter()
-    _refuse_to_replace_real_data(Path(store))
+    if not is_url(store):
+        guard_output(png, overwrite=overwrite, store_location=store)
+        _refuse_to_replace_real_data(Path(store), overwrite)
     _generate(store, seed, size_km, force=True)
     _print_summary(store)
-    with open_store(store, readonly=True) as s, progress() as prog:
+    with open_store(store, readonly=True) as s, progress() as prog, staged_file(png, overwrite=overwrite) as tmp:
         prog.add_task("drawing the district map", total=None)
-        draw_district_map(s, png, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
+        draw_district_map(s, tmp, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
     took = time.perf_counter() - t0
     size_mb = Path(store).stat().st_size / 1e6
     console.print(f"\n[green]Done in {took:.1f} s.[/] Open next:")

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from safeground import tabular
 from safeground.cli.common import StoreOpt, console, err, is_url
 from safeground.errors import InvalidInput, SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_folder
 
 forms_app = typer.Typer(help="Field reports from phones (KoboToolbox / ODK): the forms and their submissions.")
 
 
 @forms_app.command("export")
-def export(directory: Annotated[Path, typer.Argument(help="Folder to write the XLSForm workbooks into.")]) -> None:
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the XLSForm workbooks into.")],
+    overwrite: OverwriteOpt = False,
+) -> None:
     """Write the SafeGround XLSForms (hazard report, accident and victims, EO find) to upload to Kobo/ODK."""
     from safeground.intake.forms import FORMS, export_forms
 
-    for path, (name, form) in zip(export_forms(directory), FORMS.items(), strict=True):
-        console.print(f"[green]wrote[/] {path}  ({name}: {form.title}, form_id {form.form_id})")
+    with staged_folder(directory, overwrite=overwrite) as stage:
+        written = export_forms(stage)
+    for path, (name, form) in zip(written, FORMS.items(), strict=True):
+        console.print(f"[green]wrote[/] {directory / path.name}  ({name}: {form.title}, form_id {form.form_id})")
 
 
-def write_problems_csv(exc: InvalidInput, path: Path) -> None:
+def write_problems_csv(exc: InvalidInput, path: Path, *, overwrite: bool = False, store: str | None = None) -> None:
     """The validation report as CSV, for the clerk's spreadsheet."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+    with tabular.csv_output(path, overwrite=overwrite, store_location=store) as w:
         w.writerow(["source", "item", "field", "reason", "value"])
         for p in exc.problems:
             w.writerow([p.source, p.item, p.field, p.reason, "" if p.value is None else str(p.value)])
@@ -49,19 +54,22 @@ def import_(
     dry_run: Annotated[bool, typer.Option(help="Check everything and show what would change; write nothing.")] = False,
     problems: Annotated[Path | None, typer.Option(help="Write the problems found as CSV here.")] = None,
     new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
     from safeground.intake.submissions import form_definition, import_submissions
     from safeground.storage.base import open_store
 
     form_definition(form)
+    if problems:
+        guard_output(problems, overwrite=overwrite, store_location=store)
     _existing_store(store, new)
     with open_store(store) as s:
         try:
             plan = import_submissions(s, form, files, dry_run=dry_run)
         except InvalidInput as exc:
             if problems:
-                write_problems_csv(exc, problems)
+                write_problems_csv(exc, problems, overwrite=overwrite, store=store)
                 err.print(f"problems written to {problems}")
             raise
     t = Table(title=("Would change" if dry_run else "Changed") + f" ({form}, {', '.join(f.name for f in files)})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from safeground import tabular
 from safeground.cli.common import StoreOpt, console, err, is_url
 from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file
 
 mapping_app = typer.Typer(help="Field mappings: how your columns and values become SafeGround fields, saved once.")
 
@@ -40,6 +41,7 @@ def import_(
         Path | None, typer.Option(help="Write every problem to this CSV (file,item,field,value,reason).")
     ] = None,
     changes: Annotated[Path | None, typer.Option(help="Write what happens to every row to this CSV.")] = None,
+    overwrite: OverwriteOpt = False,
     skip_invalid: Annotated[
         bool,
         typer.Option(
@@ -78,6 +80,9 @@ def import_(
     from safeground.intake.quarantine import check_quarantine_path
     from safeground.storage.base import open_store
 
+    for path in (report, changes, quarantine):  # refused before anything is imported, not after
+        if path:
+            guard_output(path, overwrite=overwrite, store_location=store)
     if utm_letter not in (None, "band", "hemisphere"):
         raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
     url = is_url(store)
@@ -106,13 +111,13 @@ def import_(
                     s.set_meta("imported", "yes")
     except InvalidInput as exc:
         if report:
-            write_problems(report, exc.problems)
+            write_problems(report, exc.problems, overwrite=overwrite, store=store)
             err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {report}")
         _refusal_summary(exc.problems, skip_invalid or quarantine is not None)
         raise
     left = rep.left_out
     if report:
-        write_problems(report, left.problems)
+        write_problems(report, left.problems, overwrite=overwrite, store=store)
     if quarantine is not None and not dry_run:
         written = left.write(quarantine, layer, _source_crs(file, source_layer))
         console.print(f"[cyan]quarantine[/]: {written:,} row(s) left out written to {quarantine}, each with its reason")
@@ -121,8 +126,7 @@ def import_(
     for p in rep.repairs:
         console.print(f"[yellow]repaired[/]: {p.describe()}")
     if changes:
-        with changes.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+        with tabular.csv_output(changes, overwrite=overwrite, store_location=store) as w:
             w.writerow(["item", "uid", "action", "detail"])
             w.writerows([c.item, c.uid, c.action, c.detail] for c in rep.changes)
     verbs = {
@@ -261,10 +265,9 @@ def _emergency_hint(store: str) -> None:
         )
 
 
-def write_problems(path: Path, problems: list[Problem]) -> None:
+def write_problems(path: Path, problems: list[Problem], *, overwrite: bool = False, store: str | None = None) -> None:
     """The validation report as CSV: one line per problem, in the clerk's terms."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+    with tabular.csv_output(path, overwrite=overwrite, store_location=store) as w:
         w.writerow(["file", "item", "field", "value", "reason"])
         for p in problems:
             w.writerow([p.source, p.item, p.field, "" if p.value is None else p.value, p.reason])
@@ -282,6 +285,7 @@ def export(
     audience: Annotated[
         str, typer.Option(help="Who the file is for: public (default), partner or restricted (= --include-restricted).")
     ] = "public",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
     from safeground.access import Audience
@@ -289,8 +293,11 @@ def export(
     from safeground.storage.base import open_store
 
     aud = Audience.RESTRICTED if include_restricted else Audience.parse(audience)
-    with open_store(store, readonly=not is_url(store)) as s:
-        n, left_out = export_layer(s, layer, out, fmt=fmt or None, audience=aud)
+    with (
+        staged_file(out, overwrite=overwrite, store_location=store) as tmp,
+        open_store(store, readonly=not is_url(store)) as s,
+    ):
+        n, left_out = export_layer(s, layer, tmp, fmt=fmt or None, audience=aud)
     if left_out:
         console.print(
             f"[yellow]note[/]: for the {aud.value} audience, left out or generalised: {'; '.join(left_out)} "

@@ -12,6 +12,8 @@ from rich.table import Table
 
 from safeground.cli.common import SchedulerOpt, StoreOpt, WorkersOpt, console, err
 from safeground.errors import SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_folder, write_text
+from safeground.tabular import csv_output, frame_to_csv
 
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 
@@ -38,6 +40,7 @@ def maps_accuracy(
     out: Annotated[Path | None, typer.Option(help="Write csv/json here instead of the screen.")] = None,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """How good was each minefield record? Scores every record against clearance results."""
     from safeground.minemaps.accuracy import (
@@ -55,6 +58,8 @@ def maps_accuracy(
     if fmt not in ("table", "csv", "json"):
         raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table, csv or json")
     opts = _accuracy_options(as_of)
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=not save) as s:
         evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
         results = []
@@ -79,9 +84,9 @@ def maps_accuracy(
             )
     table = results_table(results)
     if fmt != "table":
-        text = table.to_csv(index=False) if fmt == "csv" else to_json(results)
+        text = str(frame_to_csv(table, index=False)) if fmt == "csv" else to_json(results)
         if out:
-            out.write_text(text)
+            write_text(out, text, overwrite=overwrite, store_location=store)
             console.print(f"[green]written[/] {out}")
         else:
             sys.stdout.write(text + "\n")
@@ -159,6 +164,7 @@ def maps_evidence(
     proposals_out: Annotated[
         Path | None, typer.Option("--proposals", help="Write the proposals as CSV here (geometry as WKT).")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Carry each record's latest assessment into the hazard areas, as placed evidence, and propose decisions.
 
@@ -167,8 +173,6 @@ def maps_evidence(
     them); an area that rested only on the recorded place of a record that puts no mine there may be
     cancelled or reduced. Each proposal says why; nothing is decided without its own flag.
     """
-    import csv
-
     from safeground.minemaps.hazard_evidence import apply_plan, plan
     from safeground.model.vocab import HazardClass
     from safeground.storage.base import open_store
@@ -176,6 +180,9 @@ def maps_evidence(
     for flag, asked in (("--confirm", confirm), ("--release", release), ("--create", create)):
         if asked and not apply:
             raise SafeGroundError(f"{flag} needs --apply", hint=f"review the list first, then add --apply {flag}")
+    for path in (out, proposals_out):
+        if path:
+            guard_output(path, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=not apply) as s:
         planned = plan(s)
         if not planned.updates and not planned.proposals:
@@ -212,8 +219,7 @@ def maps_evidence(
         t.add_row(p.action.value, p.hazard_uid or "(new)", f"{p.area_m2:,.0f}", ", ".join(p.record_uids), p.reason)
     console.print(t)
     if out:
-        with out.open("w", newline="") as fh:
-            w = csv.writer(fh)
+        with csv_output(out, overwrite=overwrite, store_location=store) as w:
             w.writerow(["hazard", "classification", "record", "assessment", "grade", "evidence", "mines_inside", "new",
                         "suggestion"])  # fmt: skip
             for u in updates:
@@ -222,8 +228,7 @@ def maps_evidence(
                             u.suggestion])  # fmt: skip
         console.print(f"[green]written[/] {out}")
     if proposals_out:
-        with proposals_out.open("w", newline="") as fh:
-            w = csv.writer(fh)
+        with csv_output(proposals_out, overwrite=overwrite, store_location=store) as w:
             w.writerow(["proposal", "hazard", "area_m2", "records", "reason", "geometry_wkt"])
             for p in planned.proposals:
                 w.writerow([p.action.value, p.hazard_uid or "", round(p.area_m2, 1), " ".join(p.record_uids),
@@ -248,6 +253,7 @@ def maps_dossier(
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF.")] = Path("dossiers"),
     as_of: Annotated[str | None, typer.Option(help="Use only what was known on this date (YYYY-MM-DD).")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the one-page accuracy dossier (HTML and PDF) of one minefield record."""
     from safeground.errors import RecordNotFound
@@ -256,6 +262,7 @@ def maps_dossier(
     from safeground.storage.base import open_store
 
     opts = _accuracy_options(as_of)
+    guard_output(out, overwrite=overwrite, store_location=store, folder=True)
     with open_store(store, readonly=True) as s:
         evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
     if not evidence:
@@ -263,7 +270,9 @@ def maps_dossier(
             f"no minefield record {record} in {store}", hint="list them with 'safeground maps accuracy'"
         )
     result = assess_record(evidence[0], opts)  # type: ignore[arg-type]
-    html, pdf = render_dossier(result, out, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
+    with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
+        html, pdf = render_dossier(result, stage, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
+    html, pdf = out / html.name, out / pdf.name
     console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
 
 

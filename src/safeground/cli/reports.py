@@ -11,6 +11,8 @@ import typer
 
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
+from safeground.tabular import frame_to_csv
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
 release_app = typer.Typer(help="Land release: finished surveys and clearances applied to their hazard areas.")
@@ -89,6 +91,7 @@ def report(
     ] = None,
     simulations: Annotated[int, typer.Option(min=1, max=100000, help="Forecast simulations.")] = 1000,
     pdf: Annotated[bool, typer.Option(help="Also write the PDF.")] = True,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write an evidence report (national, casualties, land-release, map-accuracy) as HTML and PDF with provenance."""
     import time
@@ -101,6 +104,7 @@ def report(
     from safeground.storage.base import open_store
 
     aud = Audience.parse(audience)
+    guard_output(out, overwrite=overwrite, store_location=store, folder=True)
     t0 = time.perf_counter()
     plan = PlanningInputs(
         weights=load_weights(weights),
@@ -128,21 +132,32 @@ def report(
             from safeground.reports.national_report import national_report
 
             rep = national_report(s, aud, start=first, end=last, plan=plan)
-        html, pdf_path = render(rep, out, pdf=pdf)
+        with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
+            html, pdf_path = render(rep, stage, pdf=pdf)
+        html, pdf_path = out / html.name, (out / pdf_path.name if pdf_path else None)
     console.print(f"[green]written[/] {html}" + (f" and {pdf_path}" if pdf_path else ""))
     console.print(f"data hash {rep.provenance.content_hash[:16]}… · {time.perf_counter() - t0:.1f} s")
 
 
 @export_app.command("hdx")
-def export_hdx(store: StoreOpt = "demo.gpkg", out: OutOpt = Path("hdx"), audience: AudienceOpt = "public") -> None:
+def export_hdx(
+    store: StoreOpt = "demo.gpkg",
+    out: OutOpt = Path("hdx"),
+    audience: AudienceOpt = "public",
+    overwrite: OverwriteOpt = False,
+) -> None:
     """CSV files with HXL hashtags for the Humanitarian Data Exchange (and the Landmine Monitor table)."""
     from safeground.reports.evidence import Audience
     from safeground.reports.hdx import export_hdx as run
     from safeground.storage.base import open_store
 
-    with open_store(store, create=False, readonly=True) as s:
-        for p in run(s, out, Audience.parse(audience)):
-            console.print(f"[green]written[/] {p}")
+    with (
+        open_store(store, create=False, readonly=True) as s,
+        staged_folder(out, overwrite=overwrite, store_location=store) as stage,
+    ):
+        written = run(s, stage, Audience.parse(audience))
+    for p in written:
+        console.print(f"[green]written[/] {out / p.name}")
 
 
 @strikes_app.command("to-hazards")
@@ -231,7 +246,7 @@ def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[objec
         return rank(impact_factors(s, w), w, _risk(risk, store))  # type: ignore[arg-type]
 
 
-def _show(frame: object, fmt: str, title: str, out: Path | None) -> None:
+def _show(frame: object, fmt: str, title: str, out: Path | None, overwrite: bool, store: str) -> None:
     import sys
 
     import pandas as pd
@@ -239,9 +254,9 @@ def _show(frame: object, fmt: str, title: str, out: Path | None) -> None:
 
     assert isinstance(frame, pd.DataFrame)
     if fmt == "csv":
-        text = frame.to_csv(index=False)
+        text = str(frame_to_csv(frame, index=False))
         if out:
-            out.write_text(text)
+            write_text(out, text, overwrite=overwrite, store_location=store)
             console.print(f"[green]written[/] {out}")
         else:
             sys.stdout.write(text)
@@ -264,13 +279,16 @@ def plan_priorities(
     top: Annotated[int, typer.Option(min=1, help="Rows shown in the table.")] = 20,
     fmt: FormatOpt = "table",
     out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Open hazard areas ranked by impact, with each factor's contribution to the score."""
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     ranking, note = _ranking(store, weights, risk)
     cols = ["rank", "uid", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
     cols += [c for c in ranking.columns if c.startswith("c_")] + ["score"]  # type: ignore[attr-defined]
     frame = ranking if fmt == "csv" else ranking[cols].head(top)  # type: ignore[index]
-    _show(frame, fmt, "Hazard areas by impact (c_: contribution of each factor)", out)
+    _show(frame, fmt, "Hazard areas by impact (c_: contribution of each factor)", out, overwrite, store)
     if fmt == "table":
         console.print(note)
 
@@ -297,6 +315,7 @@ def plan_forecast(
     top: Annotated[int, typer.Option(min=1)] = 20,
     fmt: FormatOpt = "table",
     out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """When each area and the district will be released: P10/P50/P90 dates, from what the record shows.
 
@@ -308,6 +327,8 @@ def plan_forecast(
     from safeground.landrelease import pipeline as lp
     from safeground.storage.base import open_store
 
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     ranking, _ = _ranking(store, weights, risk)
     with open_store(store, create=False, readonly=True) as s:
         hist = lp.history_of(s)
@@ -322,7 +343,8 @@ def plan_forecast(
         all_clearance=all_clearance,
     )
     first = fc.settings.start
-    _show(fc.areas if fmt == "csv" else fc.areas.head(top), fmt, f"Completion forecast from {first}", out)
+    areas = fc.areas if fmt == "csv" else fc.areas.head(top)
+    _show(areas, fmt, f"Completion forecast from {first}", out, overwrite, store)
     if fmt == "table":
         for line in fc.notes:
             console.print(line)
@@ -336,6 +358,7 @@ def plan_backtest(
     cut: Annotated[str | None, typer.Option(help="Forecast as of (default: mid-operations).")] = None,
     simulations: Annotated[int, typer.Option(min=1, max=100000)] = 1000,
     png: Annotated[Path | None, typer.Option(help="Write the fan chart (forecast band and the record) here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Is the forecast honest? Forecast from the record up to --cut and compare with what was released by the end."""
     import matplotlib.pyplot as plt
@@ -344,6 +367,8 @@ def plan_backtest(
     from safeground.landrelease.charts import fan_chart
     from safeground.storage.base import open_store
 
+    if png is not None:
+        guard_output(png, overwrite=overwrite, store_location=store)
     with open_store(store, create=False, readonly=True) as s:
         b = backtest(s, cut=_date(cut, "--cut"), simulations=simulations)
     for line in b.notes:
@@ -352,6 +377,7 @@ def plan_backtest(
     if png is not None and b.forecast is not None:
         title = f"Backtest: forecast on {b.cut} from the record up to then, and what was released"
         fig = fan_chart(b.forecast, b.end, truth=b.truth_curve, open_m2=b.open_m2, title=title)
-        fig.savefig(png, dpi=130)
+        with staged_file(png, overwrite=overwrite, store_location=store) as tmp:
+            fig.savefig(tmp, dpi=130)
         plt.close(fig)
         console.print(f"fan chart: {png}")

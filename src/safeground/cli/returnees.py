@@ -10,6 +10,7 @@ import typer
 
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file, write_text
 
 
 def check(
@@ -56,6 +57,7 @@ def check(
     ] = None,
     # --------------------------------------------------------------------------------------------
     fmt: Annotated[str, typer.Option("--format", help="text or json (single point).")] = "text",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Is it safe here? Checks a point (or a file of points) against every known danger."""
     import json as _json
@@ -77,6 +79,7 @@ def check(
         points = read_points(batch, layer)
         ids = points.ids(id_column)
         target = out or default_output(batch)
+        guard_output(target, overwrite=overwrite, store_location=store)
         with open_store(store, readonly=True) as s:
             index = SafetyIndex.from_store(s, buffers)
         far = np.flatnonzero(index.outside(points.lon, points.lat))
@@ -90,7 +93,8 @@ def check(
             )  # fmt: skip
         res = index.check_many(points.lon, points.lat, ids=ids, max_distance=max_distance)
         table, renamed = joined(points, res, buffers.describe())
-        write_answers(points, table, target)
+        with staged_file(target, overwrite=overwrite, store_location=store) as tmp:
+            write_answers(points, table, tmp)
         counts = res["level"].value_counts()
         console.print(
             f"[green]checked[/] {len(res):,} points → {target}: "
@@ -153,6 +157,7 @@ def route(
     destination: Annotated[str, typer.Argument(help="'lon,lat' or a place name (e.g. 'Dashkend cemetery').")],
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path | None, typer.Option(help="Write the route as GeoJSON here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """A safe walking route that keeps out of hazard areas, records and strike footprints with their buffers."""
     import json as _json
@@ -163,6 +168,8 @@ def route(
     from safeground.routing.places import place_lonlat
     from safeground.storage.base import open_store
 
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=True) as s:
         a = _lonlat(origin) if "," in origin else place_lonlat(s, origin)
         b = _lonlat(destination) if "," in destination else place_lonlat(s, destination)
@@ -182,7 +189,8 @@ def route(
             "properties": {"found": ans.found, "length_m": round(ans.length_m, 1), "explanation": ans.explanation},
             "geometry": _json.loads(shapely.to_geojson(ans.path)),
         }
-        out.write_text(_json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        write_text(out, _json.dumps({"type": "FeatureCollection", "features": [feature]}), overwrite=overwrite,
+                   store_location=store)  # fmt: skip
         console.print(f"[green]route written[/] to {out}")
 
 
@@ -193,12 +201,13 @@ def village_map(
     lang: Annotated[
         str, typer.Option(help="Languages, comma-separated: az, ru, en; the first names the places on the map.")
     ] = "az,en",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """A one-page printable A4 risk map of a settlement or cemetery at a walking scale, in two or three languages."""
     from safeground.reports.village_map import render_village_map
     from safeground.storage.base import open_store
 
     target = out or Path(f"{name.lower().replace(' ', '-')}-risk-map.pdf")
-    with open_store(store, readonly=True) as s:
-        render_village_map(s, name, target, tuple(x.strip() for x in lang.split(",") if x.strip()))
+    with open_store(store, readonly=True) as s, staged_file(target, overwrite=overwrite, store_location=store) as tmp:
+        render_village_map(s, name, tmp, tuple(x.strip() for x in lang.split(",") if x.strip()))
     console.print(f"[green]written[/] {target}")

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
+from safeground.tabular import frame_to_csv
 
 risk_app = typer.Typer(help="Where are the mines when nobody says? Contamination risk model.", no_args_is_help=True)
 
@@ -138,16 +140,20 @@ def train_cmd(
     radii: Radii = None,
     max_distance: MaxDist = None,
     dem: DemIn = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Learn where contamination is from what was known on a date and what was found after it."""
     from safeground.risk.pipeline import train
 
+    for path in (out, out.with_suffix(out.suffix + ".json")):  # the model and its card
+        guard_output(path, overwrite=overwrite, store_location=store)
     data = _data(store, events, target, context, date_column, block_column, region=region)
     with _bar() as prog:
         tm = train(
             data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem), as_of, until, _step(prog)
         )  # type: ignore[arg-type]
-    tm.save(out)
+    with staged_folder(out.parent, overwrite=overwrite, store_location=store, folder=False) as stage:
+        tm.save(stage / out.name)
     console.print(
         f"[green]model {tm.version}[/] written to {out}: {len(tm.feature_names)} features, "
         f"features as of {tm.trained_as_of}, {tm.provenance['positive_cells']} positive / "
@@ -177,6 +183,7 @@ def evaluate_cmd(
     dem: DemIn = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Also write the evaluation as JSON here.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Honest validation: spatial blocks or a later period, never random cells. ROC-AUC, PR-AUC, capture rates."""
     from safeground.risk.pipeline import evaluate_blocks, evaluate_temporal
@@ -185,6 +192,8 @@ def evaluate_cmd(
         raise SafeGroundError(f"unknown --method {method!r}", hint="use blocks or temporal")
     if method == "temporal" and not cut:
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
+    if out:
+        guard_output(out, overwrite=overwrite, store_location=store)
     data = _data(store, events, target, context, date_column, block_column, region=region)
     settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
     t0 = time.perf_counter()
@@ -196,7 +205,7 @@ def evaluate_cmd(
             ev = evaluate_temporal(data, settings, cut, until, step)  # type: ignore[arg-type]
     result = {**ev.as_dict(), "seconds": round(time.perf_counter() - t0, 1)}
     if out:
-        out.write_text(json.dumps(result, indent=1))
+        write_text(out, json.dumps(result, indent=1), overwrite=overwrite, store_location=store)
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=1) + "\n")
         return
@@ -234,6 +243,7 @@ def predict_cmd(
     tile: Annotated[int, typer.Option(help="Tile side in cells (memory per tile).")] = 1024,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
     workers: Annotated[int | None, typer.Option(help="Run on a local Dask cluster of this many processes.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Score every cell of the region (Cloud-Optimized GeoTIFF + predicted hazard polygons), or given locations."""
     import pandas as pd
@@ -248,22 +258,25 @@ def predict_cmd(
     )
     from safeground.risk.pipeline import TrainedModel, _as_date, aligned_layers, make_grid, score_points
 
+    as_of_d = _as_date(as_of) or date.today()
+    target_out = out or (at.with_name(at.stem + "-risk.csv") if at is not None else Path(f"risk-{as_of_d}.tif"))
+    guard_output(target_out, overwrite=overwrite, store_location=store)
     tm = TrainedModel.load(model_file)
     data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt, region=region)
-    as_of_d = _as_date(as_of) or date.today()
     if at is not None:
         pts = pd.read_csv(at)
         if not {"lon", "lat"} <= set(pts.columns):
             raise SafeGroundError(f"{at.name}: needs lon and lat columns")
         pts["risk"] = score_points(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of_d)  # type: ignore[arg-type]
         pts["model_version"] = tm.version
-        target_csv = out or at.with_name(at.stem + "-risk.csv")
-        pts.to_csv(target_csv, index=False)
+        target_csv = target_out
+        with staged_file(target_csv, overwrite=overwrite, store_location=store) as tmp:
+            frame_to_csv(pts, tmp, index=False)
         console.print(f"[green]scored[/] {len(pts):,} locations → {target_csv}")
         return
     grid = make_grid(data, tm.cell_m, tm.crs_wkt)  # type: ignore[arg-type]
     layers = aligned_layers(data, as_of_d, tm.layers)  # type: ignore[arg-type]
-    raster = out or Path(f"risk-{as_of_d}.tif")
+    raster = target_out
     run_id = f"{tm.version}@{as_of_d}#{now_id()}"
     tags = {
         "model_version": tm.version,
@@ -277,7 +290,9 @@ def predict_cmd(
     with dask_client(scheduler, workers) as client, _bar() as prog:
         task = prog.add_task(f"predicting {grid.size:,} cells", total=n_tiles)
         tiles = predict_tiles(tm.model, grid, layers, tm.spec, tile, client)
-        res = write_risk_raster(raster, grid, tiles, tags, lambda d, _t: prog.update(task, completed=d), n_tiles)
+        with staged_file(raster, overwrite=overwrite, store_location=store) as tmp:
+            res = write_risk_raster(tmp, grid, tiles, tags, lambda d, _t: prog.update(task, completed=d), n_tiles)
+        res.path = raster
     thr = threshold if threshold is not None else res.quantile_threshold(top)
     polys = trace_polygons(raster, thr, min_cells=4)
     area_km2 = sum(p.cells for p in polys) * tm.cell_m**2 / 1e6

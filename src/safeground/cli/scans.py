@@ -12,6 +12,7 @@ from rich.table import Table
 
 from safeground.cli.common import console
 from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.outputs import OverwriteOpt, guard_output, staged_file, write_text
 
 scan_app = typer.Typer(help="Scanned paper maps: georeference from control points, digitised features to coordinates.")
 
@@ -97,16 +98,21 @@ def georef(
     residuals: Annotated[Path | None, typer.Option(help="Also write the residual table as CSV here.")] = None,
     exclude: ExcludeOpt = None,
     max_rms: MaxRmsOpt = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Georeference a scanned map from control points and write it as a GeoTIFF (opens in QGIS in place)."""
     from safeground.intake.georef import read_scan, residuals_csv, write_geotiff
 
+    for path in (out, residuals):
+        if path:
+            guard_output(path, overwrite=overwrite)
     pixels = read_scan(image)
     geo = _fit(gcps, crs, method, exclude, max_rms)
     _show(geo)
-    info = write_geotiff(geo, pixels, out)
+    with staged_file(out, overwrite=overwrite) as tmp:
+        info = write_geotiff(geo, pixels, tmp)
     if residuals:
-        residuals.write_text(residuals_csv(geo), encoding="utf-8")
+        write_text(residuals, residuals_csv(geo), overwrite=overwrite)
     how = "resampled north-up" if info["resampled"] else "pixels kept, geotransform written"
     console.print(f"[green]wrote[/] {out} ({info['width']} × {info['height']} px, EPSG:{geo.crs.to_epsg()}, {how})")
 
@@ -128,16 +134,20 @@ def features(
     problems_csv: Annotated[
         Path | None, typer.Option("--problems", help="Write the problems found as CSV here.")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
     from safeground.intake.georef import features_geojson, import_digitised, read_digitised, to_world_features
     from safeground.storage.base import open_store
 
+    for path in (out, problems_csv):
+        if path:
+            guard_output(path, overwrite=overwrite, store_location=store)
     geo = _fit(gcps, crs, method, exclude, max_rms)
     console.print(f"{geo.method} transform, RMS {geo.rms_m:.2f} m; worst control point {geo.worst}")
     feats = to_world_features(geo, read_digitised(file))
     if out:
-        out.write_text(json.dumps(features_geojson(feats)), encoding="utf-8")
+        write_text(out, json.dumps(features_geojson(feats)), overwrite=overwrite, store_location=store)
         console.print(f"[green]wrote[/] {len(feats)} feature(s) in WGS 84 to {out}")
     if not layer:
         return
@@ -167,7 +177,7 @@ def features(
             if problems_csv:
                 from safeground.cli.forms import write_problems_csv
 
-                write_problems_csv(exc, problems_csv)
+                write_problems_csv(exc, problems_csv, overwrite=overwrite, store=store)
             raise
     c = rep.counts
     verb = "would import" if dry_run else "imported"

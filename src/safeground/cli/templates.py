@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from safeground.cli.common import console
+from safeground.outputs import OverwriteOpt, staged_file
 
 
 def maps_template(
     out: Annotated[Path, typer.Argument(help="Workbook to write, e.g. record.xlsx.")],
     example: Annotated[Path | None, typer.Option(help="Fill it from an existing record (JSON, YAML or XLSX).")] = None,
+    overwrite: OverwriteOpt = False,
     sk42_zone: Annotated[
         int | None,
         typer.Option(
@@ -30,7 +32,8 @@ def maps_template(
 
     record = read_record(example) if example else None
     try:
-        write_template(out, record, sk42_zone=sk42_zone)
+        with staged_file(out, overwrite=overwrite) as tmp:
+            write_template(tmp, record, sk42_zone=sk42_zone)
     except GridError as exc:
         raise SafeGroundError(str(exc), hint="e.g. --sk42-zone 8") from None
     console.print(f"[green]wrote[/] {out}: fill it in, then check it with 'safeground maps traverse {out.name}'")

@@ -16,13 +16,13 @@ the CSV carries the geometry as WKT in full precision (plus lon/lat for points).
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pyogrio
 import shapely
 
+from safeground import tabular
 from safeground.access.audience import Audience
 from safeground.access.policy import may_read_layer, view
 from safeground.errors import InvalidInput, Problem
@@ -115,7 +115,7 @@ def _write_csv(frame: object, cols: list[str], out: Path, has_geom: bool) -> Non
     if has_geom:
         header += ["lon", "lat", "geometry_wkt"]
     with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = tabular.writer(fh)  # text that would start a spreadsheet formula is neutralised
         w.writerow(header)
         w.writerow([hxl_tag(h) for h in header])
         data = [frame[c].tolist() for c in cols]  # type: ignore[index]

@@ -57,6 +57,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from safeground import tabular
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.geometry.projection import utm_epsg
 from safeground.intake.textin import decode, refuse_repeated_headers
@@ -465,7 +466,7 @@ def _flag_worst(
 def residuals_csv(geo: Georeference) -> str:
     """The residual table as CSV (for the clerk's spreadsheet)."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = tabular.writer(out)
     w.writerow(
         [
             "id",

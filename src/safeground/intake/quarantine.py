@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from safeground import tabular
 from safeground.errors import InvalidInput, Problem
 
 #: the reasons a summary line counts, in the order it names them
@@ -94,7 +95,7 @@ class LeftOut:
         frame = frame.astype({c: str for c in frame.columns if frame[c].map(_is_odd).any()})
         if driver == "CSV":
             frame["geometry_wkt"] = [None if g is None else shapely.to_wkt(g) for g in geoms]
-            frame.to_csv(path, index=False)
+            tabular.frame_to_csv(frame, path)  # opened in a spreadsheet to be fixed: no cell runs as a formula
             return len(frame)
         import geopandas as gpd
 

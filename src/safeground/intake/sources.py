@@ -1,9 +1,10 @@
 """Reading every file an import accepts, in batches, so memory does not grow with the file.
 
 GIS formats go through GDAL (pyogrio's Arrow stream): GeoJSON, GeoPackage,
-Shapefile (also zipped), KML and KMZ (LIBKML driver), and anything else GDAL
-reads. Tables of coordinates (CSV, XLSX) are read as text cells, row by row, so
-that ``39°37'12.5"N`` or ``38S`` is never turned into a number by a guess; the
+Shapefile (also zipped), KML and KMZ (LIBKML driver); nothing else, and nothing
+that makes GDAL read other files or the network (``safeground.intake.confine``).
+Tables of coordinates (CSV, XLSX) are read as text cells, row by row, so that
+``39°37'12.5"N`` or ``38S`` is never turned into a number by a guess; the
 position is worked out later (``safeground.intake.locate``). A CSV exported by
 SafeGround carries HXL hashtags in its second row, which is recognised and skipped.
 """
@@ -27,6 +28,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safeground.errors import InvalidInput, Problem
+from safeground.intake.confine import check_gis_file
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _UNREADABLE_HINT = "check that the file is complete (not truncated) and is a GIS file GDAL reads, a CSV or an XLSX"
@@ -90,6 +92,7 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
         source = Source(path, layer=source_layer, is_table=True)
         source.columns = _table_header(source)
         return source
+    check_gis_file(path)  # only the documented formats, and nothing that makes GDAL read elsewhere
     source = Source(path)
     read_path = path
     if path.suffix.lower() == ".zip":
@@ -101,6 +104,7 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
     if path.suffix.lower() == ".kmz":
         # GDAL's LIBKML opens a KMZ but loses the <Schema> of its attributes: read the document itself
         read_path = _unzip_kml(source)
+        check_gis_file(read_path, as_suffix=".kml")
     try:
         layers = [name for name, _ in pyogrio.list_layers(read_path)]
     except Exception as exc:  # GDAL reports truncated/corrupt files in many ways

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from safeground.errors import InvalidInput, Problem
 from safeground.minemaps.traverse import TraverseRecord
 from safeground.model.vocab import EOType
+from safeground.tabular import xlsx_value
 
 ROLES = ["landmark", "benchmark", "start", "turning", "end"]
 BEARING_REFERENCES = ["magnetic", "grid", "true"]
@@ -106,7 +107,7 @@ def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_
     rec.append(["Field", "Value", "What to write"])
     values = _record_values(record)
     for i, (key, lbl, hint, choices) in enumerate(RECORD_FIELDS, start=2):
-        rec.append([lbl, values.get(key), hint])
+        rec.append([lbl, xlsx_value(values.get(key)), hint])
         rec.cell(i, 2).fill = fill
         if choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
@@ -121,9 +122,9 @@ def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_
     if record:
         s = record.start
         if s.grid_zone is not None:
-            start.append([s.label, None, None, s.description, "SK-42", s.grid_zone, s.x, s.y])
+            start.append([xlsx_value(s.label), None, None, xlsx_value(s.description), "SK-42", s.grid_zone, s.x, s.y])
         else:
-            start.append([s.label, s.lon, s.lat, s.description, "WGS 84"])
+            start.append([xlsx_value(s.label), s.lon, s.lat, xlsx_value(s.description), "WGS 84"])
     elif sk42_zone is not None:
         from safeground.minemaps.sk42 import zone_epsg
 
@@ -139,7 +140,7 @@ def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_
     legs = wb.create_sheet("Legs")
     legs.append([c[1] for c in LEG_COLUMNS])
     for leg in record.legs if record else []:
-        legs.append([leg.label, leg.role, leg.bearing_deg, leg.distance_m])
+        legs.append([xlsx_value(leg.label), leg.role, leg.bearing_deg, leg.distance_m])
     _list_rule(legs, "B", ROLES)
     _number_rule(legs, "C", 0, 6400)
     _number_rule(legs, "D", 0, 100_000)
@@ -147,7 +148,8 @@ def write_template(path: str | Path, record: TraverseRecord | None = None, sk42_
     rows = wb.create_sheet("Rows")
     rows.append([c[1] for c in ROW_COLUMNS])
     for row in record.rows if record else []:
-        rows.append([row.label, row.start, row.end, row.mine_type.value, row.mine_model, row.mine_count])
+        rows.append([xlsx_value(v) for v in (row.label, row.start, row.end, row.mine_type.value, row.mine_model)]
+                    + [row.mine_count])  # fmt: skip
     _list_rule(rows, "D", [m.value for m in EOType])
     _number_rule(rows, "F", 1, 100_000, whole=True)
 

@@ -10,11 +10,11 @@ columns were suppressed in ``README.txt``.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
 
+from safeground import tabular
 from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, AdminArea, Organisation, Victim
@@ -53,7 +53,7 @@ def _write(path: Path, frame: pd.DataFrame, tags: dict[str, str], audience: Audi
     if not audience.exact and people and len(frame):
         hide[people] = suppression_mask(frame[people], lines=_lines(frame[people]))
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = tabular.writer(fh)  # an organisation's acronym must not run as a formula
         cols = list(frame.columns)
         w.writerow(cols)
         w.writerow([tags.get(c, "") for c in cols])

@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 
 from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.tabular import frame_to_csv
 
 ANSWER_COLUMNS = ("level", "reason", "buffer_m", "nearest_danger", "nearest_danger_m", "predicted_risk", "buffers")
 _LON = ("lon", "longitude", "lng", "long")
@@ -194,7 +195,7 @@ def write_answers(points: PointsFile, table: pd.DataFrame, out: Path) -> None:
                 lead = lead.loc[:, [c for c in lead.columns if c not in table.columns]]
                 table = pd.concat([table.iloc[:, : points.columns.shape[1]], lead,
                                    table.iloc[:, points.columns.shape[1]:]], axis=1)  # fmt: skip
-            table.to_csv(tmp, index=False)
+            frame_to_csv(table, tmp, index=False)
         elif suffix in VECTOR_SUFFIXES:
             plain = table.copy()
             for c in plain.columns:

@@ -201,9 +201,6 @@ class GeoPackageStore(Store):
         self._register_functions()
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if not readonly:
-                self._con.execute("PRAGMA journal_mode=WAL")
-                self._con.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
             if "locked" in str(exc) or "busy" in str(exc):
@@ -212,12 +209,18 @@ class GeoPackageStore(Store):
                 f"{self.path} is not a GeoPackage/SQLite file ({exc})",
                 hint="give the path of a .gpkg written by SafeGround, or a new file name",
             ) from exc
-        if tables and "safeground_meta" not in tables and (readonly or not create or "gpkg_contents" in tables):
+        if tables and "safeground_meta" not in tables:
+            # someone else's database: never turn it into a store (that would add a dozen tables to it)
             self._con.close()
+            what = "a GeoPackage" if "gpkg_contents" in tables else "an SQLite database"
             raise StoreUnavailable(
-                f"{self.path} is a GeoPackage but not a SafeGround store",
-                hint="import its layers with 'safeground import' into a SafeGround store instead",
+                f"{self.path} is {what} but not a SafeGround store; SafeGround leaves it as it is",
+                hint="import its layers with 'safeground import' into a SafeGround store, or give a new file name",
             )
+        if not readonly:
+            self._refuse_newer_schema()  # both checks before the first write (WAL mode changes the file's header)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
         if readonly:
             missing = [c.LAYER for c in RECORD_TYPES.values() if c.LAYER not in tables]
             if missing:
@@ -230,6 +233,24 @@ class GeoPackageStore(Store):
         self._ensure_schema()
 
     # -- setup ------------------------------------------------------------------------
+    def _refuse_newer_schema(self) -> None:
+        """A store a newer SafeGround has migrated may hold tables and rules this code does not know: writing
+        to it could break them. Reading stays allowed (``readonly``)."""
+        try:
+            row = self._con.execute("SELECT value FROM safeground_meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error:
+            return  # a new file: the schema is created below
+        version = row[0] if row else None
+        if version is not None and str(version).isdigit() and int(version) > int(gpkg_migrations.LATEST):
+            self._con.close()
+            from safeground import __version__
+
+            raise StoreUnavailable(
+                f"{self.path} is at schema version {version}, written by a newer SafeGround; this SafeGround "
+                f"({__version__}) knows versions up to {gpkg_migrations.LATEST} and will not write to it",
+                hint="update SafeGround on this computer to use this store (reading it, e.g. summary, still works)",
+            )
+
     def _register_functions(self) -> None:
         c = self._con
         c.create_function("ST_MinX", 1, _st_func(0), deterministic=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from safeground.errors import RecordNotFound, SafeGroundError, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
@@ -41,7 +43,26 @@ def _layers(names: Iterable[str] | None) -> list[type[Record]]:
     return [RECORD_TYPES[n] for n in names]
 
 
-def _server_id(server: Store) -> str:
+def _same_store(field_store: Store, server: Store) -> bool:
+    """One store given as both sides (the same file or schema, or a copy that kept its identifier)."""
+    a, b = field_store.location, server.location
+    if "://" not in a and "://" not in b and Path(a).exists() and Path(b).exists():
+        if os.path.samefile(a, b):
+            return True
+    elif a == b:
+        return True
+    sid = field_store.get_meta("store_id")
+    return sid is not None and sid == server.get_meta("store_id")
+
+
+def _server_id(server: Store, field_store: Store) -> str:
+    if _same_store(field_store, server):
+        raise SafeGroundError(
+            f"{field_store.location} and {server.location} are the same store (same file, or a copy with the same "
+            "store identifier): a sync between them would record changes that never travelled",
+            hint="give the field GeoPackage as --store and the server as --server; a field copy is made with "
+            "'safeground sync pull', not by copying the file",
+        )
     sid = server.get_meta("store_id")
     if not sid:
         raise StoreUnavailable(
@@ -66,7 +87,7 @@ def push(
 ) -> SyncReport:
     """Send the field's new and changed records (every version since the base) to the server."""
     state = FieldState(field_store)
-    server_id = _server_id(server)
+    server_id = _server_id(server, field_store)
     state.bind_server(server_id, server.location)
     report = SyncReport("push")
     for cls in _layers(layers):
@@ -134,7 +155,7 @@ def pull(
     base versions: an interrupted pull leaves whole batches, never half of one.
     """
     state = FieldState(field_store)
-    server_id = _server_id(server)
+    server_id = _server_id(server, field_store)
     state.bind_server(server_id, server.location)
     report = SyncReport("pull")
     for cls in _layers(layers):
@@ -191,7 +212,7 @@ def resolve(field_store: Store, server: Store, uid: str, keep: str, *, layer: st
     if keep not in ("mine", "theirs"):
         raise SafeGroundError(f"--keep {keep!r}: say mine or theirs")
     state = FieldState(field_store)
-    server_id = _server_id(server)
+    server_id = _server_id(server, field_store)
     state.bind_server(server_id, server.location)
     open_ = [c for c in state.conflicts() if c.uid == uid and (layer is None or c.layer == layer)]
     if not open_:

@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from safeground.model import vocab
+from safeground.tabular import xlsx_value
 
 #: labels for vocabulary values whose readable form is not just the value with spaces
 LABELS: dict[str, str] = {
@@ -239,11 +240,11 @@ def build_xlsform(form: FormDefinition, path: str | Path) -> Path:
     survey.title = "survey"
     survey.append(_SURVEY_COLUMNS)
     for row in form.survey:
-        survey.append([row.get(c, "") for c in _SURVEY_COLUMNS])
+        survey.append([xlsx_value(row.get(c, "")) for c in _SURVEY_COLUMNS])
     choices = wb.create_sheet("choices")
     choices.append(["list_name", "name", "label"])
     for c in form.choices():
-        choices.append([c["list_name"], c["name"], c["label"]])
+        choices.append([xlsx_value(c[k]) for k in ("list_name", "name", "label")])
     settings = wb.create_sheet("settings")
     settings.append(["form_title", "form_id", "version", "instance_name"])
     settings.append([form.title, form.form_id, form.version, "concat(${today}, ' ', ${deviceid})"])
