@@ -28,12 +28,22 @@ def history(
     store: StoreOpt = "demo.gpkg",
 ) -> None:
     """Show every version of one record: nothing is ever overwritten."""
+    from safeground.errors import RecordNotFound
     from safeground.intake.features import record_type_for
     from safeground.storage.base import open_store
 
     cls = record_type_for(layer)
     with open_store(store, readonly=True) as s:
-        versions = s.history(cls, uid)
+        try:
+            versions = s.history(cls, uid)
+        except RecordNotFound as exc:
+            held = s.count(cls)
+            raise RecordNotFound(
+                f"{exc.message} ({layer} holds {held:,} record(s))",
+                hint=f"list them with: safeground export layer {layer} --format csv --out {layer}.csv --store {store}"
+                if held
+                else f"import them first: safeground import {layer} FILE --store {store}",
+            ) from None
     t = Table(title=f"History of {uid}")
     for col in ("version", "date of information", "entered by", "change"):
         t.add_column(col)

@@ -661,7 +661,16 @@ def results_table(results: list[RecordResult]) -> pd.DataFrame:
                 "reason": r.grade_reason,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)  # the header even when there is no record
+
+
+#: the columns of ``results_table``, in order
+RESULT_COLUMNS = [
+    "record", "source", "grade", "evidence", "recorded", "verified", "confirmed", "precision", "precision_ci_low",
+    "precision_ci_high", "finds_in_perimeter", "recall", "found_outside_perimeter", "error_median_m", "error_p90_m",
+    "error_p95_m", "iou", "shift_east_m", "shift_north_m", "rotation_deg", "sigma_shift_m", "sigma_rotation_deg",
+    "ambiguous", "rows_matched", "drawing_sigma_m", "corrected_precision", "reason",
+]  # fmt: skip
 
 
 def to_json(results: list[RecordResult]) -> str:

@@ -18,6 +18,7 @@ from safeground.reports.evidence import (
     table_html,
 )
 from safeground.reports.evidence_maps import accidents_map
+from safeground.reports.summary import accidents_without_victims, no_victim_details
 from safeground.storage.base import Store, metric_epsg
 
 LABELS = {
@@ -66,7 +67,11 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
     civil = int((frame["victim_status"] == "civilian").sum())
     children = int((frame["age_group"] == "child").sum())
 
+    missing = accidents_without_victims(store, sel.start, sel.end, cs._area_geometry(store, sel))
+
     def people(n: int) -> str:
+        if not total and missing:  # accidents without victim rows: not "0 killed"
+            return "not recorded"
         return suppress(pd.DataFrame({"n": [n]}), audience).iloc[0, 0]
 
     share = "—" if off.share is None else f"{off.share:.0%}"
@@ -78,6 +83,9 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
         ("children", people(children)),
         (f"accidents more than {off.contact_zone_m / 1000:g} km from the former contact line", share),
     ]
+    if missing:
+        key.append(("accidents without victim details", f"{missing:,}"))
+    unknown = [f"{no_victim_details(missing)}."] if missing else []
     sections = [
         Section(
             "Over time",
@@ -87,7 +95,10 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
                 if total and (audience == Audience.RESTRICTED or total >= MIN_CELL)
                 else f"Fewer than {MIN_CELL} people were killed or injured ({sel.describe()})."
                 if total
-                else f"No one was recorded killed or injured ({sel.describe()})."
+                else f"No victim is recorded ({sel.describe()})."
+                if missing
+                else f"No one was recorded killed or injured ({sel.describe()}).",
+                *unknown,
             ],
             tables=[("Victims per month", table_html(suppress(monthly, audience)))],
             figures=[("Victims over time", monthly_chart(monthly, audience))],
@@ -164,6 +175,7 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             "children": children,
             "accidents": off.accidents,
             "accidents_off_contact_line": off.off_contact_line,
+            "accidents_without_victims": missing,
         },
     )
 

@@ -19,6 +19,7 @@ from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, AdminArea, Organisation, Victim
 from safeground.reports.evidence import MIN_CELL, Audience, provenance, suppression_mask
+from safeground.reports.summary import accidents_without_victims, no_victim_details
 from safeground.storage.base import Store
 
 PEOPLE = {
@@ -94,6 +95,9 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
     n = _write(p, lm, tags, audience)
     files.append(p)
     notes.append(f"{p.name}: casualties per year in the Landmine Monitor layout; {n} cells suppressed")
+    missing = accidents_without_victims(store)
+    if missing:
+        notes.append(f"Casualty files: {no_victim_details(missing)}.")
 
     # 2. casualties per month and municipality
     rows = []

@@ -80,7 +80,7 @@ def land_release_report(
         ("cancelled by non-technical survey", km2(tot["cancelled_m2"])),
         ("reduced by technical survey", km2(tot["reduced_m2"])),
         ("cleared", km2(tot["cleared_m2"])),
-        ("items found per hectare searched", f"{tot['items_per_ha']:.2f}"),
+        *([("items found per hectare searched", f"{tot['items_per_ha']:.2f}")] if "items_per_ha" in tot else []),
         (f"remaining contaminated area on {as_of}", km2(remaining)),
         ("district released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"),
     ]

@@ -1,0 +1,319 @@
+"""Every command and every report on a store that holds only some of the layers.
+
+A national authority's first store is never shaped like the demo district: it may
+hold only hazard areas, or only accidents without their victims, no minefield
+records, no roads, no survey or clearance history. Each partial store here is the
+demo with layers taken out (and, like an imported store, without the generator's
+metadata or its declared metric projection). Every command of the typer app runs
+on each through the real CLI; the test fails on a traceback, a NaN in anything
+written, a CSV without its header, or a casualty count that pretends accidents
+without victim rows killed or injured nobody. A command that cannot run on such a
+store may say so (exit 2, a message naming what is missing and a fix).
+
+The command table is checked against ``safeground.cli.app``: a new command that
+is not in it fails ``test_every_command_is_in_the_table``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+
+from tests.conftest import run_cli
+
+DATA = Path(__file__).parent / "data"
+
+#: layers the generator writes and an imported store would not hold (what the simulated ground really holds)
+GENERATOR_ONLY = ("ground_truth_items",)
+ALL_LAYERS = (
+    "accidents", "activities", "admin_areas", "cluster_strikes", "corrected_mine_positions", "eo_items",
+    "front_lines", "ground_truth_items", "hazard_areas", "human_remains_finds", "infrastructure_areas",
+    "infrastructure_lines", "infrastructure_points", "minefield_record_assessments", "minefield_records",
+    "organisations", "predicted_hazards", "victim_identities", "victims",
+)  # fmt: skip
+
+#: kind → (layers kept: None = all but the dropped ones, layers dropped, area of interest kept)
+KINDS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...], bool]] = {
+    "only_hazards": (("hazard_areas",), (), True),
+    # no area of interest: the metric projection must come from where the accidents are
+    "only_accidents": (("accidents",), (), False),
+    "no_minefield_records": (
+        None,
+        ("minefield_records", "minefield_record_assessments", "corrected_mine_positions"),
+        True,
+    ),
+    "no_roads": (None, ("infrastructure_lines",), True),
+    "no_victims": (None, ("victims", "victim_identities"), True),
+    "no_activities": (None, ("activities",), True),
+    "empty": ((), (), True),
+}
+#: kinds whose accidents have no victim rows: outputs must say so rather than count nobody
+WITHOUT_VICTIMS = {"only_accidents", "no_victims"}
+
+
+def _make_partial(demo: Path, target: Path, kind: str) -> None:
+    """The demo with layers emptied (and their history), as an imported store would look."""
+    keep, drop, keep_area = KINDS[kind]
+    shutil.copy(demo, target)
+    emptied = [t for t in ALL_LAYERS if (keep is not None and t not in keep) or t in drop or t in GENERATOR_ONLY]
+    con = sqlite3.connect(target)
+    try:
+        with con:
+            for t in emptied:
+                con.execute(f'DELETE FROM "{t}"')
+                con.execute(f'DELETE FROM "{t}_history"')
+            if "minefield_records" in emptied:  # the mines those records showed go with them
+                # hazard areas still cite the record numbers, as a national map's attribute table does
+                con.execute("DELETE FROM eo_items WHERE status = 'recorded'")
+                con.execute("DELETE FROM eo_items_history WHERE status = 'recorded'")
+            con.execute("DELETE FROM safeground_meta WHERE key LIKE 'generator%' OR key = 'metric_epsg'")
+            if not keep_area:
+                con.execute("DELETE FROM safeground_meta WHERE key = 'area_of_interest'")
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_facts(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Values the command table needs from the demo: a settlement, a point inside, a file to import."""
+    d = tmp_path_factory.mktemp("facts")
+    con = sqlite3.connect(demo_dir / "demo.gpkg")
+    try:
+        settlement = con.execute(
+            "SELECT name FROM infrastructure_areas WHERE kind = 'settlement' ORDER BY uid"
+        ).fetchone()[0]
+        aoi = json.loads(con.execute("SELECT value FROM safeground_meta WHERE key = 'area_of_interest'").fetchone()[0])
+        record = con.execute("SELECT uid FROM minefield_records ORDER BY uid").fetchone()[0]
+        hazard = con.execute("SELECT uid FROM hazard_areas ORDER BY uid").fetchone()[0]
+    finally:
+        con.close()
+    w, s, e, n = aoi
+    res = run_cli(
+        "export", "layer", "hazard_areas", "--out", str(d / "hazards.geojson"), "-s", str(demo_dir / "demo.gpkg")
+    )
+    assert res.returncode == 0, res.stderr
+    return {
+        "settlement": settlement,
+        "lon": f"{(w + e) / 2:.5f}",
+        "lat": f"{(s + n) / 2:.5f}",
+        "a": f"{w + (e - w) * 0.3:.5f},{s + (n - s) * 0.3:.5f}",
+        "b": f"{w + (e - w) * 0.6:.5f},{s + (n - s) * 0.6:.5f}",
+        "record": record,
+        "hazard": hazard,
+        "hazards_file": str(d / "hazards.geojson"),
+        "data": str(DATA),
+    }
+
+
+@pytest.fixture(scope="session")
+def partial_dir(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("partial")
+
+
+def partial_store(demo_dir: Path, partial_dir: Path, kind: str, tmp_path: Path) -> Path:
+    """A private copy of the partial store of this kind (commands write into it)."""
+    built = partial_dir / f"{kind}.gpkg"
+    if not built.exists():
+        _make_partial(demo_dir / "demo.gpkg", partial_dir / f".{kind}.gpkg", kind)
+        (partial_dir / f".{kind}.gpkg").replace(built)
+    mine = tmp_path / "store.gpkg"
+    shutil.copy(built, mine)
+    return mine
+
+
+# -- the command table ---------------------------------------------------------------------------------
+# Each command runs as one or more invocations, in order, on the same copy of the store.
+# {store} is the store, {out} a fresh folder for what it writes; the others come from demo_facts.
+S = ["--store", "{store}"]
+COMMANDS: dict[str, list[list[str]]] = {
+    "summary": [["summary", *S]],
+    "map": [["map", *S, "--out", "{out}/map.png"]],
+    "import": [
+        ["import", "hazard_areas", "{hazards_file}", *S, "--dry-run"],
+        ["import", "hazard_areas", "{hazards_file}", *S],
+    ],
+    "history": [["history", "hazard_areas", "{hazard}", *S]],
+    "check": [["check", "{lon}", "{lat}", *S], ["check", "{lon}", "{lat}", *S, "--format", "json"]],
+    "route": [["route", "{a}", "{b}", *S, "--out", "{out}/route.geojson"]],
+    "village-map": [["village-map", "{settlement}", *S, "--out", "{out}/village.pdf", "--lang", "en"]],
+    "report": [
+        ["report", kind, *S, "--out", "{out}/reports", "--no-pdf", "--simulations", "50"]
+        for kind in ("national", "casualties", "land-release", "map-accuracy")
+    ],
+    "mapping save": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S]],
+    "mapping list": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "list", *S]],
+    "mapping show": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "show", "halo", *S]],
+    "maps accuracy": [
+        ["maps", "accuracy", *S],
+        ["maps", "accuracy", *S, "--format", "csv", "--out", "{out}/accuracy.csv"],
+        ["maps", "accuracy", *S, "--format", "json", "--out", "{out}/accuracy.json"],
+        ["maps", "accuracy", *S, "--save"],
+    ],
+    "maps evidence": [
+        ["maps", "accuracy", *S, "--save"],
+        ["maps", "evidence", *S, "--out", "{out}/links.csv", "--proposals", "{out}/proposals.csv"],
+    ],
+    "maps dossier": [["maps", "dossier", "{record}", *S, "--out", "{out}/dossiers"]],
+    "maps traverse": [["maps", "traverse", "{data}/records/handover_97.json", *S, "--save"]],
+    "risk train": [["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"]],
+    "risk evaluate": [["risk", "evaluate", *S, "--cell", "100", "--out", "{out}/evaluation.json"]],
+    "risk predict": [
+        ["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"],
+        ["risk", "predict", "--model", "{out}/model.lgb", *S, "--out", "{out}/risk.tif", "--save"],
+    ],
+    "risk explain": [
+        ["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"],
+        ["risk", "explain", "--model", "{out}/model.lgb", *S, "--at", "{lon},{lat}"],
+    ],
+    "db current": [["db", "current", *S]],
+    "db history": [["db", "history", *S]],
+    "db upgrade": [["db", "upgrade", *S]],
+    "db area": [["db", "area", *S]],
+    "sync push": [["sync", "push", *S, "--server", "{out}/server.gpkg"]],
+    "sync pull": [
+        ["sync", "push", *S, "--server", "{out}/server.gpkg"],
+        ["sync", "pull", *S, "--server", "{out}/server.gpkg"],
+    ],
+    "sync conflicts": [["sync", "conflicts", *S, "--server", "{out}/server.gpkg"]],
+    "sync resolve": [["sync", "resolve", "{hazard}", *S, "--server", "{out}/server.gpkg", "--keep", "mine"]],
+    "forms import": [["forms", "import", "eo_find", "{data}/forms/eo_find_kobo.json", *S]],
+    "export layer": [
+        ["export", "layer", layer, "--out", f"{{out}}/{layer}.{fmt}", *S, "--format", fmt]
+        for layer, fmt in (("hazard_areas", "csv"), ("accidents", "csv"), ("eo_items", "geojson"), ("victims", "csv"))
+    ],
+    "export hdx": [["export", "hdx", *S, "--out", "{out}/hdx"]],
+    "strikes to-hazards": [["strikes", "to-hazards", *S, "--dry-run"], ["strikes", "to-hazards", *S]],
+    "accidents to-hazards": [["accidents", "to-hazards", *S], ["accidents", "to-hazards", *S, "--apply"]],
+    "release propose": [["release", "propose", *S], ["release", "propose", *S, "--apply"]],
+    "plan priorities": [
+        ["plan", "priorities", *S],
+        ["plan", "priorities", *S, "--format", "csv", "--out", "{out}/p.csv"],
+    ],
+    "plan forecast": [
+        ["plan", "forecast", *S, "--simulations", "50"],
+        ["plan", "forecast", *S, "--simulations", "50", "--format", "csv", "--out", "{out}/f.csv"],
+    ],
+    "plan backtest": [["plan", "backtest", *S, "--simulations", "50", "--png", "{out}/fan.png"]],
+}
+#: commands that do not read a store, each with why it is not run here (their own tests cover them)
+NOT_ON_A_STORE = {
+    "generate": "writes a new district; the demo fixture runs it",
+    "demo": "writes a new district; the demo fixture runs it",
+    "layers": "lists the layer types, reads no store",
+    "version": "reads no store",
+    "maps template": "writes an empty workbook",
+    "scan georef": "georeferences an image, reads no store",
+    "scan features": "imports digitised features through the path `import` takes (run above); needs a scan's GCPs",
+    "forms export": "writes the XLSForms, reads no store",
+}
+
+
+def _app_commands(group: typer.Typer, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for cmd in group.registered_commands:
+        names.add(prefix + (cmd.name or cmd.callback.__name__.replace("_", "-")))  # type: ignore[union-attr]
+    for sub in group.registered_groups:
+        names |= _app_commands(sub.typer_instance, f"{prefix}{sub.name} ")  # type: ignore[arg-type]
+    return names
+
+
+def test_every_command_is_in_the_table() -> None:
+    from safeground.cli import app
+
+    commands = _app_commands(app)
+    missing = commands - set(COMMANDS) - set(NOT_ON_A_STORE)
+    assert not missing, f"add these commands to COMMANDS (or NOT_ON_A_STORE, with why) in {__file__}: {missing}"
+    gone = (set(COMMANDS) | set(NOT_ON_A_STORE)) - commands
+    assert not gone, f"the table names commands the CLI no longer has: {gone}"
+
+
+NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+TEXT_FILES = {".csv", ".html", ".json", ".geojson", ".txt", ".yaml", ".md"}
+
+
+def _problems_in_files(out: Path) -> list[str]:
+    problems = []
+    for f in sorted(out.rglob("*")):
+        if not f.is_file() or f.suffix.lower() not in TEXT_FILES:
+            continue
+        text = f.read_text(errors="replace")
+        if NAN.search(text):
+            line = next(ln for ln in text.splitlines() if NAN.search(ln))
+            problems.append(f"{f.name} holds a NaN: {line.strip()[:200]}")
+        if f.suffix == ".csv" and not text.strip():
+            problems.append(f"{f.name} is an empty CSV without its header")
+    return problems
+
+
+def _check_result(args: list[str], res: object) -> list[str]:
+    out = res.stdout + res.stderr  # type: ignore[attr-defined]
+    shown = " ".join(args)
+    problems = []
+    if "Traceback" in out or res.returncode not in (0, 2):  # type: ignore[attr-defined]
+        problems.append(f"`{shown}` crashed (exit {res.returncode}):\n{out[-3000:]}")  # type: ignore[attr-defined]
+    elif res.returncode == 2 and ("error" not in res.stderr or "fix" not in res.stderr):  # type: ignore[attr-defined]
+        problems.append(f"`{shown}` refused without saying what to do (error: … fix: …):\n{out[-1500:]}")
+    if NAN.search(res.stdout):  # type: ignore[attr-defined]
+        problems.append(f"`{shown}` printed a NaN:\n{res.stdout[-1500:]}")  # type: ignore[attr-defined]
+    return problems
+
+
+#: what reports casualties; on a store whose accidents have no victim rows each must say how many
+CASUALTY_OUTPUTS = {"summary", "report", "export hdx"}
+NO_VICTIM_DETAILS = re.compile(r"\b(\d+) accidents? ha(?:ve|s) no victim details")
+
+
+def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    said = ""
+    for template in COMMANDS[command]:
+        args = [a.format(store=store, out=out, **facts) for a in template]
+        res = run_cli(*args)
+        problems += _check_result(args, res)
+        said += res.stdout
+    problems += _problems_in_files(out)
+    if kind in WITHOUT_VICTIMS and command in CASUALTY_OUTPUTS:
+        written = said + "".join(f.read_text() for f in out.rglob("*") if f.suffix in (".html", ".csv", ".txt"))
+        con = sqlite3.connect(store)
+        accidents = con.execute("SELECT count(*) FROM accidents").fetchone()[0]
+        con.close()
+        counts = {int(n) for n in NO_VICTIM_DETAILS.findall(re.sub(r"\s+", " ", written))}
+        if accidents not in counts:
+            problems.append(f"{command}: the {accidents} accidents without victim rows are not said to have "
+                            f"no victim details (found {sorted(counts) or 'nothing'})")  # fmt: skip
+    return problems
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_command_on_partial_store(
+    command: str, kind: str, demo_dir: Path, partial_dir: Path, demo_facts: dict[str, str], tmp_path: Path
+) -> None:
+    store = partial_store(demo_dir, partial_dir, kind, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    problems = _run_command(command, kind, store, out, demo_facts)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_partial_stores_are_what_they_say(demo_dir: Path, partial_dir: Path, tmp_path: Path) -> None:
+    """The stores above really lack what they are named for (else the test above proves nothing)."""
+    for kind, (keep, drop, keep_area) in KINDS.items():
+        (tmp_path / kind).mkdir()
+        store = partial_store(demo_dir, partial_dir, kind, tmp_path / kind)
+        con = sqlite3.connect(store)
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ALL_LAYERS}
+        area = con.execute("SELECT count(*) FROM safeground_meta WHERE key = 'area_of_interest'").fetchone()[0]
+        con.close()
+        held = {t for t, n in counts.items() if n}
+        if keep is not None:
+            assert held == set(keep), (kind, held)
+        assert not held & set(drop), (kind, held & set(drop))
+        assert bool(area) == keep_area, kind
