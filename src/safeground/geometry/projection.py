@@ -11,10 +11,12 @@ Which projection, for what (the choice a country-sized store needs):
   country spanning two zones keeps its distances in the zone of its centre; a point a
   whole zone away is off by about 0.3 % at 40° N, far below any safety buffer's margin.
 * **Area sums** over a whole store (km² suspected, released, remaining) add up polygons
-  from the whole extent, so they use an equal-area projection when the extent is wider
-  than one UTM zone (6° of longitude): a Lambert azimuthal equal-area projection centred
-  on the extent (``area_crs_for``), whose areas are exact wherever the polygon lies. A
-  store inside one zone keeps its UTM zone for areas too, so local figures do not change.
+  from the whole extent, so they use an equal-area projection when the extent crosses a
+  UTM zone boundary: a Lambert azimuthal equal-area projection centred on the extent
+  (``area_crs_for``), whose areas are exact wherever the polygon lies (UTM's area error
+  grows with the square of the distance from the zone's central meridian: about 0.6 % at
+  the far side of a neighbouring zone). A store inside one zone keeps its UTM zone for
+  areas too, so local figures do not change.
 """
 
 from __future__ import annotations
@@ -70,16 +72,18 @@ def metric_epsg_for(geom: BaseGeometry) -> int:
     return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
 
 
-#: wider than this (degrees of longitude) and areas are summed in an equal-area projection
-ONE_ZONE_DEG = 6.0
+def in_one_zone(bounds: tuple[float, float, float, float]) -> bool:
+    """Whether an extent lies in a single UTM zone (and hemisphere)."""
+    minx, miny, maxx, maxy = bounds
+    return utm_epsg(minx, miny) == utm_epsg(maxx, maxy)
 
 
 def area_crs_for(bounds: tuple[float, float, float, float]) -> CRS:
-    """The CRS area sums over an extent are measured in: its UTM zone when the extent fits in
-    one zone's width, else a Lambert azimuthal equal-area projection centred on it."""
+    """The CRS area sums over an extent are measured in: its UTM zone when the extent lies in
+    one zone, else a Lambert azimuthal equal-area projection centred on it."""
     minx, miny, maxx, maxy = bounds
     lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
-    if maxx - minx <= ONE_ZONE_DEG:
+    if in_one_zone(bounds):
         return CRS.from_epsg(utm_epsg(lon, lat))
     return CRS.from_proj4(f"+proj=laea +lat_0={lat:.4f} +lon_0={lon:.4f} +datum=WGS84 +units=m +no_defs")
 
@@ -91,7 +95,10 @@ def crs_label(crs: CRS | int) -> str:
     code = crs.to_epsg()
     if code:
         return f"EPSG:{code}"
-    return f"Lambert azimuthal equal-area centred on {crs.to_dict().get('lon_0')}° E, {crs.to_dict().get('lat_0')}° N"
+    op = crs.coordinate_operation
+    params = {p.name: p.value for p in op.params} if op is not None else {}
+    lon, lat = params.get("Longitude of natural origin"), params.get("Latitude of natural origin")
+    return f"Lambert azimuthal equal-area centred on {lon:.2f}° E, {lat:.2f}° N"
 
 
 def area_m2(geom: BaseGeometry, epsg: int | None = None) -> float:

@@ -79,7 +79,7 @@ class _Layers:
         self.accidents = frame(Accident)
 
 
-def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0) -> None:
+def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0, national: bool = False) -> None:
     areas, lines, hz = ly.areas, ly.lines, ly.hazards
     if len(areas):
         areas[areas["kind"] == "settlement"].plot(ax=ax, color="#e8e2d0", edgecolor="#b8ad8c", lw=0.5)
@@ -97,6 +97,10 @@ def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0) -> None:
         sha.plot(ax=ax, facecolor="#f4a83a55", edgecolor="#d97a00", lw=0.7)
         cha = open_[open_["classification"] == "confirmed_hazardous_area"]
         cha.plot(ax=ax, facecolor="#d7191c66", edgecolor="#a50f15", lw=0.8)
+        if national:  # areas of a few hundred metres are specks on a country: mark each one too
+            for part, colour in ((sha, "#d97a00"), (cha, "#a50f15")):
+                if len(part):
+                    part.representative_point().plot(ax=ax, color=colour, markersize=4, marker="s", alpha=0.8)
     if len(ly.records):
         ly.records.boundary.plot(ax=ax, color="#7b2cbf", lw=0.8)
     if len(ly.strikes):
@@ -194,25 +198,32 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
             f = f[f.geometry.notna() & ~f.geometry.is_empty]
         return f.to_crs(crs) if len(f) else f
 
-    fig, ax = plt.subplots(figsize=(11, 11))
     layers = _Layers(frame)
-    _draw(ax, layers)
     drawn = [f for f in vars(layers).values() if len(f)]
+    empty = not drawn
     if drawn:
         bounds = [f.total_bounds for f in drawn]
         minx, miny = min(b[0] for b in bounds), min(b[1] for b in bounds)
         maxx, maxy = max(b[2] for b in bounds), max(b[3] for b in bounds)
     else:  # nothing located yet: the area of interest, so the empty map is still the right place
-        box = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=4326).to_crs(crs)
-        minx, miny, maxx, maxy = box.total_bounds
-        box.boundary.plot(ax=ax, color="#888888", lw=0.8, linestyle="--")
+        aoi = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=4326).to_crs(crs)
+        minx, miny, maxx, maxy = aoi.total_bounds
+    # the page follows the data's shape (a country is often wider than tall), within 1:2 and 2:1
+    width, height = max(maxx - minx, 1000.0), max(maxy - miny, 1000.0)  # a lone accident gets a km around it
+    ratio = min(max(height / width, 0.5), 2.0)
+    half_w = 0.55 * max(width, height / ratio)
+    half_h = half_w * ratio
+    national = 2 * half_w > DISTRICT_WIDTH_M
+    fig, ax = plt.subplots(figsize=(11, 11 * ratio) if ratio <= 1 else (11 / ratio, 11))
+    # markers shrink with the map: an accident's cross should not cover a village on a country's map
+    _draw(ax, layers, marker_scale=min(1.0, max(0.15, 20_000.0 / (2 * half_w))), national=national)
+    if empty:
+        aoi.boundary.plot(ax=ax, color="#888888", lw=0.8, linestyle="--")
         ax.text(0.5, 0.5, "nothing located is stored yet (dashed: the area of interest)", ha="center",
                 transform=ax.transAxes, fontsize=11, color="#555555")  # fmt: skip
-    side = max(maxx - minx, maxy - miny, 1000.0)  # a lone accident still gets a kilometre around it
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    pad = 0.53 * side
-    ax.set_xlim(cx - pad, cx + pad)
-    ax.set_ylim(cy - pad, cy + pad)
+    ax.set_xlim(cx - half_w, cx + half_w)
+    ax.set_ylim(cy - half_h, cy + half_h)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -221,9 +232,11 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
     _scale_bar(ax)
     _town_inset(fig, ax, layers)
     legend = _legend(layers)
-    if legend:
+    if legend and national:  # beside the map: on a country every corner may hold a cluster of hazards
+        ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    elif legend:
         ax.legend(handles=legend, loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(title or default_title(store, 2 * pad), fontsize=13)
+    ax.set_title(title or default_title(store, 2 * half_w), fontsize=13)
     ax.text(
         0.0,
         -0.01,

@@ -309,14 +309,14 @@ def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
 
 def area_crs(store: Store, frame: gpd.GeoDataFrame | None = None) -> Any:
     """The projection area sums over the store are measured in (a ``pyproj.CRS``): the store's UTM
-    zone when its extent fits in one zone, else an equal-area projection centred on it."""
+    zone when its extent lies in one zone, else an equal-area projection centred on it."""
     from pyproj import CRS
 
-    from safeground.geometry.projection import ONE_ZONE_DEG, area_crs_for
+    from safeground.geometry.projection import area_crs_for, in_one_zone
 
     bounds = store_extent(store, frame)
     stored = store.get_meta("metric_epsg")
-    if stored and bounds[2] - bounds[0] <= ONE_ZONE_DEG:
+    if stored and in_one_zone(bounds):
         return CRS.from_epsg(int(stored))
     return area_crs_for(bounds)
 
