@@ -143,9 +143,11 @@ COMMANDS: dict[str, list[list[str]]] = {
     "check": [["check", "{lon}", "{lat}", *S], ["check", "{lon}", "{lat}", *S, "--format", "json"]],
     "route": [["route", "{a}", "{b}", *S, "--out", "{out}/route.geojson"]],
     "village-map": [["village-map", "{settlement}", *S, "--out", "{out}/village.pdf", "--lang", "en"]],
-    "report": [
+    # the national report also as PDF (it holds every section); the others share its rendering code
+    "report": [["report", "national", *S, "--out", "{out}/reports", "--simulations", "50"]]
+    + [
         ["report", kind, *S, "--out", "{out}/reports", "--no-pdf", "--simulations", "50"]
-        for kind in ("national", "casualties", "land-release", "map-accuracy")
+        for kind in ("casualties", "land-release", "map-accuracy")
     ],
     "mapping save": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S]],
     "mapping list": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "list", *S]],
@@ -162,16 +164,13 @@ COMMANDS: dict[str, list[list[str]]] = {
     ],
     "maps dossier": [["maps", "dossier", "{record}", *S, "--out", "{out}/dossiers"]],
     "maps traverse": [["maps", "traverse", "{data}/records/handover_97.json", *S, "--save"]],
-    "risk train": [["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"]],
-    "risk evaluate": [["risk", "evaluate", *S, "--cell", "100", "--out", "{out}/evaluation.json"]],
-    "risk predict": [
-        ["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"],
+    # one model serves the three commands that need one (training is the slow part)
+    "risk train": [
+        ["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "250"],
         ["risk", "predict", "--model", "{out}/model.lgb", *S, "--out", "{out}/risk.tif", "--save"],
-    ],
-    "risk explain": [
-        ["risk", "train", *S, "--out", "{out}/model.lgb", "--cell", "100"],
         ["risk", "explain", "--model", "{out}/model.lgb", *S, "--at", "{lon},{lat}"],
     ],
+    "risk evaluate": [["risk", "evaluate", *S, "--cell", "250", "--out", "{out}/evaluation.json"]],
     "db current": [["db", "current", *S]],
     "db history": [["db", "history", *S]],
     "db upgrade": [["db", "upgrade", *S]],
@@ -181,7 +180,7 @@ COMMANDS: dict[str, list[list[str]]] = {
         ["sync", "push", *S, "--server", "{out}/server.gpkg"],
         ["sync", "pull", *S, "--server", "{out}/server.gpkg"],
     ],
-    "sync conflicts": [["sync", "conflicts", *S, "--server", "{out}/server.gpkg"]],
+    "sync conflicts": [["sync", "conflicts", *S], ["sync", "conflicts", *S, "--all"]],
     "sync resolve": [["sync", "resolve", "{hazard}", *S, "--server", "{out}/server.gpkg", "--keep", "mine"]],
     "forms import": [["forms", "import", "eo_find", "{data}/forms/eo_find_kobo.json", *S]],
     "export layer": [
@@ -202,6 +201,8 @@ COMMANDS: dict[str, list[list[str]]] = {
     ],
     "plan backtest": [["plan", "backtest", *S, "--simulations", "50", "--png", "{out}/fan.png"]],
 }
+#: commands run in another command's entry above (after what they need)
+RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}
 #: commands that do not read a store, each with why it is not run here (their own tests cover them)
 NOT_ON_A_STORE = {
     "generate": "writes a new district; the demo fixture runs it",
@@ -228,9 +229,11 @@ def test_every_command_is_in_the_table() -> None:
     from safeground.cli import app
 
     commands = _app_commands(app)
-    missing = commands - set(COMMANDS) - set(NOT_ON_A_STORE)
+    missing = commands - set(COMMANDS) - set(NOT_ON_A_STORE) - set(RUN_WITH)
     assert not missing, f"add these commands to COMMANDS (or NOT_ON_A_STORE, with why) in {__file__}: {missing}"
-    gone = (set(COMMANDS) | set(NOT_ON_A_STORE)) - commands
+    for cmd, host in RUN_WITH.items():
+        assert any(" ".join(t[: len(cmd.split())]) == cmd for t in COMMANDS[host]), f"{host} does not run {cmd}"
+    gone = (set(COMMANDS) | set(NOT_ON_A_STORE) | set(RUN_WITH)) - commands
     assert not gone, f"the table names commands the CLI no longer has: {gone}"
 
 
@@ -258,6 +261,8 @@ def _check_result(args: list[str], res: object) -> list[str]:
     problems = []
     if "Traceback" in out or res.returncode not in (0, 2):  # type: ignore[attr-defined]
         problems.append(f"`{shown}` crashed (exit {res.returncode}):\n{out[-3000:]}")  # type: ignore[attr-defined]
+    elif "Usage:" in res.stderr:  # type: ignore[attr-defined]
+        problems.append(f"`{shown}`: the table calls it wrongly:\n{res.stderr[-1500:]}")  # type: ignore[attr-defined]
     elif res.returncode == 2 and ("error" not in res.stderr or "fix" not in res.stderr):  # type: ignore[attr-defined]
         problems.append(f"`{shown}` refused without saying what to do (error: … fix: …):\n{out[-1500:]}")
     if NAN.search(res.stdout):  # type: ignore[attr-defined]
@@ -317,3 +322,85 @@ def test_partial_stores_are_what_they_say(demo_dir: Path, partial_dir: Path, tmp
             assert held == set(keep), (kind, held)
         assert not held & set(drop), (kind, held & set(drop))
         assert bool(area) == keep_area, kind
+
+
+# -- a country-sized store: two UTM zones ------------------------------------------------------------------
+def _country_store(demo: Path, target: Path) -> None:
+    """The demo's hazard areas and accidents (no victims) repeated over 6° × 2.5°, across UTM zones 38 and 39."""
+    from shapely import affinity
+
+    from safeground.model import Accident, HazardArea
+    from safeground.storage.base import open_store
+
+    with open_store(str(demo), readonly=True) as src, open_store(str(target)) as dst:
+        hz, acc = list(src.find(HazardArea)), list(src.find(Accident))
+        recs: list[object] = []
+        k = 0
+        for i in range(6):
+            for j in range(3):
+                if (i + j) % 4 == 3:
+                    continue  # not every part of the country is contaminated
+                dx, dy = -2.43 + i * 1.15, -0.93 + j * 1.0
+                for r in [*hz, *acc]:
+                    k += 1
+                    uid = f"{r.UID_PREFIX}-{k:05d}"
+                    moved = affinity.translate(r.geometry, dx, dy)
+                    extra = {"minefield_record_uids": None} if isinstance(r, HazardArea) else {}
+                    recs.append(r.model_copy(update={"uid": uid, "geometry": moved, "admin_area_uid": None, **extra}))
+        dst.add_many(recs)  # type: ignore[arg-type]
+        dst.set_meta("name", "Country test store")
+
+
+@pytest.fixture(scope="session")
+def country_store(demo_dir: Path, partial_dir: Path) -> Path:
+    path = partial_dir / "country.gpkg"
+    if not path.exists():
+        _country_store(demo_dir / "demo.gpkg", partial_dir / ".country.gpkg")
+        (partial_dir / ".country.gpkg").replace(path)
+    return path
+
+
+def test_country_areas_are_measured_equal_area(country_store: Path) -> None:
+    """Across two UTM zones, area sums use the equal-area projection: they match the geodesic area on the
+    ellipsoid, where the UTM zone of the centre would not."""
+    import shapely
+    from pyproj import Geod
+
+    from safeground.geometry.projection import utm_epsg
+    from safeground.model import HazardArea
+    from safeground.storage.base import area_crs, metric_epsg, open_store, store_extent
+
+    with open_store(str(country_store), readonly=True) as s:
+        west, _, east, _ = store_extent(s)
+        assert utm_epsg(west, 40) != utm_epsg(east, 40)  # the store really spans two zones
+        crs = area_crs(s)
+        hz = s.read_frame(HazardArea)
+        distances_in = metric_epsg(s)
+    assert crs.to_epsg() is None
+    assert crs.coordinate_operation.method_name == "Lambert Azimuthal Equal Area"
+    assert distances_in == utm_epsg((west + east) / 2, 40)  # local distances: UTM of the centre
+    east_most = hz[hz.geometry.bounds["minx"] > east - 0.3].geometry
+    geodesic = sum(abs(Geod(ellps="WGS84").geometry_area_perimeter(shapely.make_valid(g))[0]) for g in east_most)
+    equal_area = float(east_most.to_crs(crs).area.sum())
+    utm_centre = float(east_most.to_crs(distances_in).area.sum())
+    assert abs(equal_area / geodesic - 1) < 1e-4
+    assert abs(utm_centre / geodesic - 1) > 1e-3  # why: UTM a zone away is off by more than 0.1 %
+
+
+def test_country_map_summary_and_report(country_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "country.gpkg"
+    shutil.copy(country_store, store)
+    res = run_cli("map", "--store", str(store), "--out", str(tmp_path / "country.png"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (tmp_path / "country.png").stat().st_size > 20_000
+    res = run_cli("summary", "--store", str(store))
+    assert res.returncode == 0, res.stdout + res.stderr
+    text = re.sub(r"\s+", " ", res.stdout)
+    assert "Lambert azimuthal equal-area" in text
+    assert "728 accidents have no victim details" in text
+    res = run_cli("report", "national", "--store", str(store), "--out", str(tmp_path / "r"), "--no-pdf",
+                  "--simulations", "20")  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    html = (tmp_path / "r" / "national-public.html").read_text()
+    assert not NAN.search(html)
+    assert NO_VICTIM_DETAILS.search(re.sub(r"\s+", " ", html))

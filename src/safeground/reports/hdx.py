@@ -104,9 +104,8 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
     for (month, a1, a2, c2), g in frame.groupby(["month", "adm1_name", "adm2_name", "adm2_code"]):
         lmrow = cs.landmine_monitor_table(g).sum()
         rows.append({"month": month, "adm1_name": a1, "adm2_name": a2, "adm2_code": c2, **lmrow.to_dict()})
-    monthly = pd.DataFrame(rows)
-    if len(monthly):
-        monthly = monthly[["month", "adm1_name", "adm2_name", "adm2_code", *PEOPLE, *DEVICES]]
+    # the header even when there is no row: a CSV without one is not a table
+    monthly = pd.DataFrame(rows, columns=["month", "adm1_name", "adm2_name", "adm2_code", *PEOPLE, *DEVICES])
     tags = {"month": "#date", "adm1_name": "#adm1+name", "adm2_name": "#adm2+name", "adm2_code": "#adm2+code"}
     p = out / "casualties_by_month_and_municipality.csv"
     n = _write(p, monthly, {**tags, **PEOPLE, **DEVICES}, audience)
