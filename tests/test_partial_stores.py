@@ -404,3 +404,22 @@ def test_country_map_summary_and_report(country_store: Path, tmp_path: Path) -> 
     html = (tmp_path / "r" / "national-public.html").read_text()
     assert not NAN.search(html)
     assert NO_VICTIM_DETAILS.search(re.sub(r"\s+", " ", html))
+
+
+def test_metric_crs_comes_from_the_area_then_the_data_else_a_clear_error(store) -> None:  # type: ignore[no-untyped-def]
+    """No store is measured in degrees: the declared area, else where the records are, else a fix to act on."""
+    from shapely import affinity
+
+    from safeground.errors import SafeGroundError
+    from safeground.model import Accident
+    from safeground.storage.base import metric_epsg
+    from tests.samples import sample
+
+    with pytest.raises(SafeGroundError) as refused:
+        metric_epsg(store)
+    assert "db area" in (refused.value.hint or "")
+    acc = sample(Accident)
+    store.add(acc.model_copy(update={"geometry": affinity.translate(acc.geometry, 10.0 - acc.geometry.x, 0)}))
+    assert metric_epsg(store) == 32632 + (0 if acc.geometry.y >= 0 else 100)  # 10° E: UTM zone 32
+    store.set_meta("area_of_interest", json.dumps([46.5, 39.3, 47.5, 40.0]))
+    assert metric_epsg(store) == 32638  # the declared area wins over the data
