@@ -194,7 +194,7 @@ def map_(
     store: StoreOpt = "demo.gpkg",
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("district-map.png"),
 ) -> None:
-    """Draw the district overview map (PNG)."""
+    """Draw the overview map of a store (PNG): a district, or a whole country at its own scale."""
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 

@@ -382,7 +382,6 @@ def _grade(
 # -- gathering evidence from a store ----------------------------------------------------------------
 def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[RecordEvidence]:
     opts = opts or AccuracyOptions()
-    epsg = metric_epsg(store)
     recs = store.read_frame(MinefieldRecord)
     eo = store.read_frame(EOItem)
     act = store.read_frame(Activity)
@@ -393,6 +392,7 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
         act = act[act["start_date"].astype(str) <= cut]
     if len(recs) == 0:
         return []
+    epsg = metric_epsg(store, recs)  # measured where the records are when the store declares no area
     recs = recs.to_crs(epsg)
     recorded = eo[eo["status"] == "recorded"].to_crs(epsg) if len(eo) else eo
     found = eo[eo["status"] == "found"].to_crs(epsg) if len(eo) else eo
