@@ -108,29 +108,33 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             "By category (Landmine Monitor)",
             ["Each person counts once; categories as the Landmine and Cluster Munition Monitor tabulates them."],
             tables=[(LABELS[c], table_html(suppress(cs.by_category(frame, c), audience))) for c in cs.CATEGORIES],
-        ),
+        )
+        if total or not missing
+        else Section("By category (Landmine Monitor)", [f"Not counted: {no_victim_details(missing)}."]),
         Section(
             "Distance from the former front line",
             [
                 f"{off.off_contact_line} of {off.accidents} accidents ({share}) happened more than "
                 f"{off.contact_zone_m / 1000:g} km from the former contact line, where people do not expect mines: "
                 "cemeteries, former homes, paths and fields behind the old front."
+                if off.accidents
+                else "No former front line is stored (layer front_lines), so distances to it are not measured."
+                if not store.count(FrontLine)
+                else "No accident with victims to measure."
             ],
             tables=[
                 (
                     "Accidents and victims by distance from the former front line",
                     table_html(suppress(cs.by_distance(frame), audience)),
                 )
-            ],
+            ]
+            if off.accidents
+            else [],
         ),
         Section(
             "Country casualty table (Landmine Monitor layout)",
-            tables=[
-                (
-                    "Casualties per year",
-                    _lm_html(frame, audience),
-                )
-            ],
+            [] if total or not missing else [f"Not counted: {no_victim_details(missing)}."],
+            tables=[("Casualties per year", _lm_html(frame, audience))] if total or not missing else [],
         ),
         Section(
             "Where",
