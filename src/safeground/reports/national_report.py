@@ -45,7 +45,9 @@ def national_report(
             else "No hazard area is stored.",
             *([summary.area_note] if summary.area_note else []),
         ],
-        tables=[("Hazard areas", table_html(hz.set_index(["classification", "status"]), floats="{:,.2f}"))],
+        tables=[("Hazard areas", table_html(hz.set_index(["classification", "status"]), floats="{:,.2f}"))]
+        if len(hz)
+        else [],
     )
     sections = [overview]
     for title, rep, keep in (
