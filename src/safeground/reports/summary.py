@@ -138,9 +138,12 @@ def summarise(store: Store) -> DistrictSummary:
     period = None
     if len(vic) and len(acc):
         dated = vic.merge(acc[["uid", "accident_date"]].rename(columns={"uid": "accident_uid"}), on="accident_uid")
-        dated["year"] = dated["accident_date"].astype(str).str[:4]
+        dated["year"] = pd.to_datetime(dated["accident_date"], errors="coerce").dt.year.map(
+            lambda y: "date unknown" if pd.isna(y) else str(int(y))
+        )
         by_year = pd.crosstab(dated["year"], dated["victim_status"])
-        period = (str(acc["accident_date"].min()), str(acc["accident_date"].max()))
+        known = pd.to_datetime(acc["accident_date"], errors="coerce").dropna()  # undated: "date unknown"
+        period = (str(known.min().date()), str(known.max().date())) if len(known) else None
     if len(vic):
         casualties = pd.crosstab(vic["victim_status"], vic["outcome"], margins=True, margins_name="total")
         civ = vic[vic["victim_status"] == "civilian"]
