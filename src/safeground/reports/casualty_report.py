@@ -19,7 +19,7 @@ from safeground.reports.evidence import (
 )
 from safeground.reports.evidence_maps import accidents_map
 from safeground.reports.summary import accidents_without_victims, no_victim_details
-from safeground.storage.base import Store, metric_epsg
+from safeground.storage.base import Store, metric_epsg_if_located
 
 LABELS = {
     "victim_status": "Status",
@@ -59,7 +59,7 @@ def monthly_chart(monthly: pd.DataFrame, audience: Audience) -> str:
 def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.Selection | None = None) -> Report:
     sel = sel or cs.Selection()
     frame = cs.victims_frame(store, sel)
-    epsg = metric_epsg(store)
+    epsg = metric_epsg_if_located(store)  # None: nothing located and no area, so no map
     off = cs.off_front_share(frame)
     monthly = cs.by_month(frame)
     total = len(frame)
@@ -148,7 +148,9 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
                     "Accidents on the map; orange: open hazard areas; red dashed: former front line",
                     accidents_map(store, cs.accident_points(frame), epsg, audience),
                 )
-            ],
+            ]
+            if epsg is not None
+            else [],
         ),
     ]
     layers: list[type] = [Accident, Victim, FrontLine, AdminArea, HazardArea, InfrastructureArea]

@@ -25,7 +25,7 @@ from safeground.model import (
 )
 from safeground.reports.evidence import Audience, Report, Section, provenance, table_html
 from safeground.reports.evidence_maps import bars, hazard_rank_map, lines
-from safeground.storage.base import Store, metric_epsg
+from safeground.storage.base import Store, metric_epsg_if_located
 
 
 @dataclass
@@ -137,7 +137,9 @@ def land_release_report(
                     table_html(_ranking_table(ranking).head(plan.top), index=False, floats="{:,.2f}"),
                 )
             ],
-            figures=[("Highest priorities on the map", hazard_rank_map(store, ranking, metric_epsg(store), plan.top))],
+            figures=[("Highest priorities on the map", hazard_rank_map(store, ranking, epsg, plan.top))]
+            if (epsg := metric_epsg_if_located(store)) is not None
+            else [],
         ),
         _forecast_section(fc, hist, plan) if fc is not None else Section("Completion forecast", [no_forecast]),
     ]

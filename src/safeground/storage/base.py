@@ -307,6 +307,16 @@ def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
     return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
 
 
+def metric_epsg_if_located(store: Store, frame: gpd.GeoDataFrame | None = None) -> int | None:
+    """``metric_epsg``, or None for a store with no area and nothing located (reports then draw no map)."""
+    from safeground.errors import SafeGroundError
+
+    try:
+        return metric_epsg(store, frame)
+    except SafeGroundError:
+        return None
+
+
 def area_crs(store: Store, frame: gpd.GeoDataFrame | None = None) -> Any:
     """The projection area sums over the store are measured in (a ``pyproj.CRS``): the store's UTM
     zone when its extent lies in one zone, else an equal-area projection centred on it."""
