@@ -97,3 +97,11 @@ def demo_store(demo_dir: Path) -> Iterator[Store]:
     s = open_store(str(demo_dir / "demo.gpkg"), create=False)
     yield s
     s.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the record of files SafeGround wrote (safeground.outputs) out of the user's home during tests."""
+    if "SAFEGROUND_STATE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["SAFEGROUND_STATE_DIR"] = tempfile.mkdtemp(prefix="safeground-state-")

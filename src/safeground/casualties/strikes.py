@@ -134,6 +134,8 @@ def strikes_to_hazards(
     """Add one CHA per strike not yet cited by any hazard area; returns what was (or would be) added."""
     strikes = sorted(store.find(ClusterStrike), key=lambda s: s.uid)
     check_strikes(strikes)
+    if not strikes:  # nothing to convert (and nothing to measure)
+        return StrikeConversion(created=[], already_covered={}, footprints=[])
     epsg = metric_epsg(store)
     covered = _covered(store)
     today = today or date.today()

@@ -130,33 +130,48 @@ def _print_summary(store_path: str) -> None:
 
     with open_store(store_path, readonly=True) as store:
         s = summarise(store)
-    t = Table(title="Hazard areas (IMAS classification and status)")
-    for col in ("class", "status", "areas", "estimated km²", "polygon km² now", "remaining km²"):
-        t.add_column(col, justify="right" if col not in ("class", "status") else "left")
-    for r in s.hazards.itertuples(index=False):
-        t.add_row(
-            {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}.get(
-                str(r.classification), str(r.classification)
-            ),
-            str(r.status).replace("_", " "),
-            str(r.count),
-            f"{r.estimated_km2:.2f}",
-            f"{r.area_km2:.2f}",
-            f"{r.remaining_km2:.2f}",
-        )
-    console.print(t)
-    t = Table(title="Minefield records received")
-    for col in ("source", "records", "mines shown", "received"):
-        t.add_column(col)
-    for r in s.records_by_source.itertuples(index=False):
-        t.add_row(str(r.source), str(r.records), f"{r.expected_mines:,}", str(r.first_received))
-    console.print(t)
-    t = Table(title="Explosive ordnance: recorded on maps vs found on the ground")
-    for col in ("type", "recorded", "found"):
-        t.add_column(col)
-    for eo_type, r in s.items.iterrows():
-        t.add_row(str(eo_type).replace("_", " "), f"{int(r['recorded']):,}", f"{int(r['found']):,}")
-    console.print(t)
+
+    def none_stored(what: str, layer: str) -> None:
+        console.print(f"{what}: none stored (import them: safeground import {layer} FILE --store {store_path})")
+
+    if len(s.hazards):
+        t = Table(title="Hazard areas (IMAS classification and status)")
+        for col in ("class", "status", "areas", "estimated km²", "polygon km² now", "remaining km²"):
+            t.add_column(col, justify="right" if col not in ("class", "status") else "left")
+        for r in s.hazards.itertuples(index=False):
+            t.add_row(
+                {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}.get(
+                    str(r.classification), str(r.classification)
+                ),
+                str(r.status).replace("_", " "),
+                str(r.count),
+                f"{r.estimated_km2:.2f}",
+                f"{r.area_km2:.2f}",
+                f"{r.remaining_km2:.2f}",
+            )
+        console.print(t)
+        if s.area_note:
+            console.print(s.area_note)
+    else:
+        none_stored("Hazard areas", "hazard_areas")
+    if len(s.records_by_source):
+        t = Table(title="Minefield records received")
+        for col in ("source", "records", "mines shown", "received"):
+            t.add_column(col)
+        for r in s.records_by_source.itertuples(index=False):
+            t.add_row(str(r.source), str(r.records), f"{r.expected_mines:,}", str(r.first_received))
+        console.print(t)
+    else:
+        none_stored("Minefield records", "minefield_records")
+    if len(s.items):
+        t = Table(title="Explosive ordnance: recorded on maps vs found on the ground")
+        for col in ("type", "recorded", "found"):
+            t.add_column(col)
+        for eo_type, r in s.items.iterrows():
+            t.add_row(str(eo_type).replace("_", " "), f"{int(r['recorded']):,}", f"{int(r['found']):,}")
+        console.print(t)
+    else:
+        none_stored("Explosive ordnance items", "eo_items")
     if len(s.casualties):
         first, last = s.casualty_period or ("?", "?")
         t = Table(title=f"Casualties {first} … {last} (Landmine Monitor categories)")
@@ -179,11 +194,22 @@ def _print_summary(store_path: str) -> None:
         for r in s.civilian_activity.itertuples(index=False):
             t.add_row(str(r.activity_at_time).replace("_", " "), str(r.victims))
         console.print(t)
+    if s.accidents_without_victims:
+        from safeground.reports.summary import no_victim_details
+
+        console.print(f"Casualties: {no_victim_details(s.accidents_without_victims)}.")
     lr = s.land_release
+    remain = (
+        f"[bold]{s.totals['remaining_km2']:.2f} km²[/] remain suspected or confirmed."
+        if s.totals["hazard_areas"]
+        else "no hazard area is stored, so nothing is known to remain."
+    )
+    if not s.totals.get("activities"):
+        console.print(f"[bold]Land released[/]: no survey or clearance activity is stored; {remain}")
+        return
     console.print(
         f"[bold]Land released[/]: {lr['cancelled_km2']:.2f} km² cancelled (NTS), "
-        f"{lr['reduced_km2']:.2f} km² reduced (TS), {lr['cleared_km2']:.2f} km² cleared; "
-        f"[bold]{s.totals['remaining_km2']:.2f} km²[/] remain suspected or confirmed."
+        f"{lr['reduced_km2']:.2f} km² reduced (TS), {lr['cleared_km2']:.2f} km² cleared; {remain}"
     )
 
 
@@ -197,7 +223,7 @@ def map_(
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("district-map.png"),
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Draw the district overview map (PNG)."""
+    """Draw the overview map of a store (PNG): a district, or a whole country at its own scale."""
     from safeground.reports.district_map import draw_district_map
     from safeground.storage.base import open_store
 

@@ -37,11 +37,18 @@ def history(
     with open_store(store, readonly=True) as s:
         try:
             versions = s.history(cls, uid)
-        except RecordNotFound:
+        except RecordNotFound as exc:
             # no current version, but maybe a history: deleted by another program (QGIS), or never stored
             versions = s.chains(cls, [uid]).get(uid, [])
             if not versions:
-                raise
+                held = s.count(cls)
+                raise RecordNotFound(
+                    f"{exc.message} ({layer} holds {held:,} record(s))",
+                    hint="list them with: safeground export layer "
+                    f"{layer} --format csv --out {layer}.csv --store {store}"
+                    if held
+                    else f"import them first: safeground import {layer} FILE --store {store}",
+                ) from None
             deleted = True
     t = Table(title=f"History of {uid}")
     for col in ("version", "date of information", "entered by", "change", "fields changed"):

@@ -349,7 +349,7 @@ def plan_forecast(
         for line in fc.notes:
             console.print(line)
         d = fc.district
-        console.print(f"[bold]district released[/]: P10 {d['p10']}, P50 {d['p50']}, P90 {d['p90']}")
+        console.print(f"[bold]all open areas released[/]: P10 {d['p10']}, P50 {d['p50']}, P90 {d['p90']}")
 
 
 @plan_app.command("backtest")

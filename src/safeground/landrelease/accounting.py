@@ -108,7 +108,8 @@ def totals(act: pd.DataFrame) -> dict[str, float]:
     t = {c: float(act[c].sum()) if len(act) else 0.0 for c in [*RELEASE_COLUMNS, "items_found"]}
     t["released_m2"] = t["cancelled_m2"] + t["reduced_m2"] + t["cleared_m2"]
     searched_ha = (t["reduced_m2"] + t["cleared_m2"]) / 1e4
-    t["items_per_ha"] = t["items_found"] / searched_ha if searched_ha else float("nan")
+    if searched_ha:  # nothing reduced or cleared: no rate at all (absent, not NaN)
+        t["items_per_ha"] = t["items_found"] / searched_ha
     return t
 
 

@@ -21,6 +21,7 @@ from datetime import date
 
 import pandas as pd
 
+from safeground.errors import SafeGroundError
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
 from safeground.landrelease import pipeline as lp
@@ -68,7 +69,13 @@ def history_span(store: Store) -> tuple[date, date]:
     """First day of operations (the first activity's start) and the last date of the record."""
     act = la.activities_frame(store)
     versions = la.hazard_versions(store)
-    first = min(act["start_date"]) if len(act) else min(versions["date_of_information"])
+    if not len(act) or not len(versions):
+        raise SafeGroundError(
+            f"a backtest replays survey and clearance over hazard areas; the store holds {len(versions):,} "
+            f"hazard area versions and {len(act):,} finished activities",
+            hint="import both first: safeground import hazard_areas FILE and safeground import activities FILE",
+        )
+    first = min(act["start_date"])
     last = max([*versions["date_of_information"], *act["released_on"]])
     return first, last
 

@@ -295,7 +295,11 @@ def _check(settings: ForecastSettings) -> list[str]:
     if not methods and not problems:
         problems.append(Problem("teams", "all", "number", "at least one clearance team is needed", 0))
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(
+            problems,
+            hint_text="when the record shows no clearance at work, give the teams and their pace, "
+            "e.g. --teams manual=4 --productivity manual=60",
+        )
     return methods
 
 

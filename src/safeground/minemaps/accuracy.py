@@ -382,7 +382,6 @@ def _grade(
 # -- gathering evidence from a store ----------------------------------------------------------------
 def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[RecordEvidence]:
     opts = opts or AccuracyOptions()
-    epsg = metric_epsg(store)
     recs = store.read_frame(MinefieldRecord)
     eo = store.read_frame(EOItem)
     act = store.read_frame(Activity)
@@ -393,6 +392,7 @@ def gather_evidence(store: Store, opts: AccuracyOptions | None = None) -> list[R
         act = act[act["start_date"].astype(str) <= cut]
     if len(recs) == 0:
         return []
+    epsg = metric_epsg(store, recs)  # measured where the records are when the store declares no area
     recs = recs.to_crs(epsg)
     recorded = eo[eo["status"] == "recorded"].to_crs(epsg) if len(eo) else eo
     found = eo[eo["status"] == "found"].to_crs(epsg) if len(eo) else eo
@@ -661,7 +661,16 @@ def results_table(results: list[RecordResult]) -> pd.DataFrame:
                 "reason": r.grade_reason,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)  # the header even when there is no record
+
+
+#: the columns of ``results_table``, in order
+RESULT_COLUMNS = [
+    "record", "source", "grade", "evidence", "recorded", "verified", "confirmed", "precision", "precision_ci_low",
+    "precision_ci_high", "finds_in_perimeter", "recall", "found_outside_perimeter", "error_median_m", "error_p90_m",
+    "error_p95_m", "iou", "shift_east_m", "shift_north_m", "rotation_deg", "sigma_shift_m", "sigma_rotation_deg",
+    "ambiguous", "rows_matched", "drawing_sigma_m", "corrected_precision", "reason",
+]  # fmt: skip
 
 
 def to_json(results: list[RecordResult]) -> str:

@@ -104,6 +104,21 @@ def accuracy_report(store: Store, audience: Audience = Audience.PUBLIC, opts: Ac
             tables=[("Every record", table_html(per_record, index=False, floats="{:,.1f}"))],
         ),
     ]
+    if not results:
+        held = store.count(MinefieldRecord)
+        sections = [
+            Section(
+                "No minefield record to assess",
+                [
+                    f"The store holds {held:,} minefield records"
+                    + (f" (none received by {opts.as_of})" if held and opts.as_of else "")
+                    + ", so there is nothing to compare with clearance. Records come in with "
+                    "`safeground import minefield_records FILE` and their recorded mines with "
+                    "`safeground import eo_items FILE` (status recorded), or one record drawn by bearing and "
+                    "distance with `safeground maps traverse FILE --store STORE --save`."
+                ],
+            )
+        ]
     return Report(
         kind="map-accuracy",
         title="How good were the handed-over minefield records?",

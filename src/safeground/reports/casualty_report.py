@@ -18,7 +18,8 @@ from safeground.reports.evidence import (
     table_html,
 )
 from safeground.reports.evidence_maps import accidents_map
-from safeground.storage.base import Store, metric_epsg
+from safeground.reports.summary import accidents_without_victims, no_victim_details
+from safeground.storage.base import Store, metric_epsg_if_located
 
 LABELS = {
     "victim_status": "Status",
@@ -59,7 +60,7 @@ def monthly_chart(monthly: pd.DataFrame, audience: Audience) -> str:
 def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.Selection | None = None) -> Report:
     sel = sel or cs.Selection()
     frame = cs.victims_frame(store, sel)
-    epsg = metric_epsg(store)
+    epsg = metric_epsg_if_located(store)  # None: nothing located and no area, so no map
     off = cs.off_front_share(frame)
     monthly = cs.by_month(frame)
     total = len(frame)
@@ -67,7 +68,11 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
     civil = int((frame["victim_status"] == "civilian").sum())
     children = int((frame["age_group"] == "child").sum())
 
+    missing = accidents_without_victims(store, sel.start, sel.end, cs._area_geometry(store, sel))
+
     def people(n: int) -> str:
+        if not total and missing:  # accidents without victim rows: not "0 killed"
+            return "not recorded"
         return suppress(pd.DataFrame({"n": [n]}), audience).iloc[0, 0]
 
     share = "—" if off.share is None else f"{off.share:.0%}"
@@ -79,6 +84,9 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
         ("children", people(children)),
         (f"accidents more than {off.contact_zone_m / 1000:g} km from the former contact line", share),
     ]
+    if missing:
+        key.append(("accidents without victim details", f"{missing:,}"))
+    unknown = [f"{no_victim_details(missing)}."] if missing else []
     sections = [
         Section(
             "Over time",
@@ -88,7 +96,10 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
                 if total and (audience == Audience.RESTRICTED or total >= MIN_CELL)
                 else f"Fewer than {MIN_CELL} people were killed or injured ({sel.describe()})."
                 if total
-                else f"No one was recorded killed or injured ({sel.describe()})."
+                else f"No victim is recorded ({sel.describe()})."
+                if missing
+                else f"No one was recorded killed or injured ({sel.describe()}).",
+                *unknown,
             ],
             tables=[("Victims per month", table_html(suppress(monthly, audience)))],
             figures=[("Victims over time", monthly_chart(monthly, audience))],
@@ -98,29 +109,33 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             "By category (Landmine Monitor)",
             ["Each person counts once; categories as the Landmine and Cluster Munition Monitor tabulates them."],
             tables=[(LABELS[c], table_html(suppress(cs.by_category(frame, c), audience))) for c in cs.CATEGORIES],
-        ),
+        )
+        if total or not missing
+        else Section("By category (Landmine Monitor)", [f"Not counted: {no_victim_details(missing)}."]),
         Section(
             "Distance from the former front line",
             [
                 f"{off.off_contact_line} of {off.accidents} accidents ({share}) happened more than "
                 f"{off.contact_zone_m / 1000:g} km from the former contact line, where people do not expect mines: "
                 "cemeteries, former homes, paths and fields behind the old front."
+                if off.accidents
+                else "No former front line is stored (layer front_lines), so distances to it are not measured."
+                if not store.count(FrontLine)
+                else "No accident with victims to measure."
             ],
             tables=[
                 (
                     "Accidents and victims by distance from the former front line",
                     table_html(suppress(cs.by_distance(frame), audience)),
                 )
-            ],
+            ]
+            if off.accidents
+            else [],
         ),
         Section(
             "Country casualty table (Landmine Monitor layout)",
-            tables=[
-                (
-                    "Casualties per year",
-                    _lm_html(frame, audience),
-                )
-            ],
+            [] if total or not missing else [f"Not counted: {no_victim_details(missing)}."],
+            tables=[("Casualties per year", _lm_html(frame, audience))] if total or not missing else [],
         ),
         Section(
             "Where",
@@ -131,10 +146,12 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             ],
             figures=[
                 (
-                    "Accidents on the district map; orange: open hazard areas; red dashed: former front line",
+                    "Accidents on the map; orange: open hazard areas; red dashed: former front line",
                     accidents_map(store, cs.accident_points(frame), epsg, audience),
                 )
-            ],
+            ]
+            if epsg is not None
+            else [],
         ),
     ]
     layers: list[type] = [Accident, Victim, FrontLine, AdminArea, HazardArea, InfrastructureArea]
@@ -165,6 +182,7 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             "children": children,
             "accidents": off.accidents,
             "accidents_off_contact_line": off.off_contact_line,
+            "accidents_without_victims": missing,
         },
     )
 

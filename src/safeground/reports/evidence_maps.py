@@ -37,7 +37,7 @@ def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True, audien
 
 
 def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: Audience) -> str:
-    """Accidents on the district map: exact points (restricted) or counts per 1 km cell (public)."""
+    """Accidents on the map: exact points (restricted) or counts per 1 km cell (public)."""
     fig, ax = plt.subplots(figsize=(6.6, 6.2))
     _base(store, epsg, ax, audience=audience)
     if len(points):
@@ -87,7 +87,7 @@ def hazard_rank_map(
             a.set_ylim(miny - pad, maxy + pad)
         a.set_xlabel("")
         a.set_ylabel("")
-    ax.set_title(f"District: open hazard areas (orange), the {top} highest priorities (red)", fontsize=8)
+    ax.set_title(f"All open hazard areas (orange), the {top} highest priorities (red)", fontsize=8)
     zoom.set_title(f"The {top} highest priorities, numbered by rank", fontsize=8)
     return figure(fig)
 

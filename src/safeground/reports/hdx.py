@@ -19,6 +19,7 @@ from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, AdminArea, Organisation, Victim
 from safeground.reports.evidence import MIN_CELL, Audience, provenance, suppression_mask
+from safeground.reports.summary import accidents_without_victims, no_victim_details
 from safeground.storage.base import Store
 
 PEOPLE = {
@@ -94,15 +95,17 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
     n = _write(p, lm, tags, audience)
     files.append(p)
     notes.append(f"{p.name}: casualties per year in the Landmine Monitor layout; {n} cells suppressed")
+    missing = accidents_without_victims(store)
+    if missing:
+        notes.append(f"Casualty files: {no_victim_details(missing)}.")
 
     # 2. casualties per month and municipality
     rows = []
     for (month, a1, a2, c2), g in frame.groupby(["month", "adm1_name", "adm2_name", "adm2_code"]):
         lmrow = cs.landmine_monitor_table(g).sum()
         rows.append({"month": month, "adm1_name": a1, "adm2_name": a2, "adm2_code": c2, **lmrow.to_dict()})
-    monthly = pd.DataFrame(rows)
-    if len(monthly):
-        monthly = monthly[["month", "adm1_name", "adm2_name", "adm2_code", *PEOPLE, *DEVICES]]
+    # the header even when there is no row: a CSV without one is not a table
+    monthly = pd.DataFrame(rows, columns=["month", "adm1_name", "adm2_name", "adm2_code", *PEOPLE, *DEVICES])
     tags = {"month": "#date", "adm1_name": "#adm1+name", "adm2_name": "#adm2+name", "adm2_code": "#adm2+code"}
     p = out / "casualties_by_month_and_municipality.csv"
     n = _write(p, monthly, {**tags, **PEOPLE, **DEVICES}, audience)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 
+from safeground.errors import InvalidInput
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
 from safeground.landrelease import pipeline as pl
@@ -24,7 +25,7 @@ from safeground.model import (
 )
 from safeground.reports.evidence import Audience, Report, Section, provenance, table_html
 from safeground.reports.evidence_maps import bars, hazard_rank_map, lines
-from safeground.storage.base import Store, metric_epsg
+from safeground.storage.base import Store, metric_epsg_if_located
 
 
 @dataclass
@@ -67,23 +68,29 @@ def land_release_report(
     factors = lp.impact_factors(store, plan.weights)
     ranking, rank_note = lp.rank(factors, plan.weights, plan.risk)
     hist = pl.history_of(store, as_of)
-    fc = lf.forecast_from_history(
-        hist,
-        list(ranking["uid"]),
-        teams=plan.teams,
-        productivity=plan.productivity,
-        start=plan.start,
-        simulations=plan.simulations,
-    )
-    settings = fc.settings
+    no_forecast = ""
+    try:
+        fc: lf.Forecast | None = lf.forecast_from_history(
+            hist,
+            list(ranking["uid"]),
+            teams=plan.teams,
+            productivity=plan.productivity,
+            start=plan.start,
+            simulations=plan.simulations,
+        )
+    except InvalidInput as exc:  # nothing on record to measure teams or pace from: no forecast, say why
+        fc, no_forecast = None, f"No forecast: {exc.message.split(':', 1)[-1].strip()}; {exc.hint}."
+    if not len(open_now):
+        fc, no_forecast = None, "No forecast: no open hazard area is stored."
     key = [
         ("cancelled by non-technical survey", km2(tot["cancelled_m2"])),
         ("reduced by technical survey", km2(tot["reduced_m2"])),
         ("cleared", km2(tot["cleared_m2"])),
-        ("items found per hectare searched", f"{tot['items_per_ha']:.2f}"),
+        *([("items found per hectare searched", f"{tot['items_per_ha']:.2f}")] if "items_per_ha" in tot else []),
         (f"remaining contaminated area on {as_of}", km2(remaining)),
-        ("district released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"),
     ]
+    if fc is not None:
+        key.append(("all open areas released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"))
     km = monthly[la.RELEASE_COLUMNS] / 1e6 if len(monthly) else monthly
     km = km.rename(columns={"cancelled_m2": "cancelled (NTS)", "reduced_m2": "reduced (TS)", "cleared_m2": "cleared"})
     sections = [
@@ -130,33 +137,11 @@ def land_release_report(
                     table_html(_ranking_table(ranking).head(plan.top), index=False, floats="{:,.2f}"),
                 )
             ],
-            figures=[
-                (
-                    "Highest priorities on the map",
-                    hazard_rank_map(store, ranking, metric_epsg(store), plan.top, audience),
-                )
-            ],
+            figures=[("Highest priorities on the map", hazard_rank_map(store, ranking, epsg, plan.top, audience))]
+            if (epsg := metric_epsg_if_located(store)) is not None
+            else [],
         ),
-        Section(
-            "Completion forecast",
-            [
-                "Each open area goes through the steps of land release it still needs: non-technical survey "
-                "cancels a share of suspected area, technical survey reduces a share of what is left, and only "
-                "the rest is cleared. The shares, the pace of each step and the teams are measured on this "
-                f"record (as of {hist.as_of}); each simulation draws them within the range the record allows. "
-                f"Working days Monday–Saturday; start {settings.start}; {settings.simulations} simulations; "
-                "the areas are worked in priority order.",
-                *fc.notes,
-                f"The whole district is released between {fc.district['p10']} (P10) and {fc.district['p90']} (P90), "
-                f"most likely around {fc.district['p50']} (P50).",
-            ],
-            tables=[
-                (
-                    f"Completion dates of the {plan.top} highest priorities",
-                    table_html(fc.areas.head(plan.top), index=False),
-                )
-            ],
-        ),
+        _forecast_section(fc, hist, plan) if fc is not None else Section("Completion forecast", [no_forecast]),
     ]
     for s in sections:
         s.figures = [f for f in s.figures if f[1]]
@@ -191,6 +176,30 @@ def land_release_report(
             "backtest` checks it against the record's own second half.",
         ],
         figures_checked={**tot, "remaining_m2": remaining, "open_areas": float(len(open_now))},
+    )
+
+
+def _forecast_section(fc: lf.Forecast, hist: pl.History, plan: PlanningInputs) -> Section:
+    settings = fc.settings
+    return Section(
+        "Completion forecast",
+        [
+            "Each open area goes through the steps of land release it still needs: non-technical survey "
+            "cancels a share of suspected area, technical survey reduces a share of what is left, and only "
+            "the rest is cleared. The shares, the pace of each step and the teams are measured on this "
+            f"record (as of {hist.as_of}); each simulation draws them within the range the record allows. "
+            f"Working days Monday–Saturday; start {settings.start}; {settings.simulations} simulations; "
+            "the areas are worked in priority order.",
+            *fc.notes,
+            f"All open areas are released between {fc.district['p10']} (P10) and {fc.district['p90']} (P90), "
+            f"most likely around {fc.district['p50']} (P50).",
+        ],
+        tables=[
+            (
+                f"Completion dates of the {plan.top} highest priorities",
+                table_html(fc.areas.head(plan.top), index=False),
+            )
+        ],
     )
 
 

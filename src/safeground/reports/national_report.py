@@ -39,8 +39,15 @@ def national_report(
     )
     overview = Section(
         "Hazard areas",
-        ["Suspected (SHA) and confirmed (CHA) hazardous areas by status, with their recorded and remaining area."],
-        tables=[("Hazard areas", table_html(hz.set_index(["classification", "status"]), floats="{:,.2f}"))],
+        [
+            "Suspected (SHA) and confirmed (CHA) hazardous areas by status, with their recorded and remaining area."
+            if len(hz)
+            else "No hazard area is stored.",
+            *([summary.area_note] if summary.area_note else []),
+        ],
+        tables=[("Hazard areas", table_html(hz.set_index(["classification", "status"]), floats="{:,.2f}"))]
+        if len(hz)
+        else [],
     )
     sections = [overview]
     for title, rep, keep in (

@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass, field
 
 import pandas as pd
+import shapely
 
+from safeground.geometry.projection import crs_label
 from safeground.model import (
     Accident,
     Activity,
@@ -19,7 +21,40 @@ from safeground.model import (
     MinefieldRecord,
     Victim,
 )
-from safeground.storage.base import Store, metric_epsg
+from safeground.storage.base import Store, area_crs
+
+
+def accidents_without_victims(store: Store, start: object = None, end: object = None, area: object = None) -> int:
+    """How many accidents (in the period, when one is given) have no victim row at all.
+
+    A national incident list often holds only the accidents; counting their victims
+    as nobody would print "0 killed". Reports say how many accidents have no victim
+    details instead, and count no casualties for them.
+    """
+    acc = store.read_frame(Accident)
+    if not len(acc):
+        return 0
+    if start is not None or end is not None:
+        when = pd.to_datetime(acc["accident_date"], errors="coerce").dt.date
+        keep = when.notna()
+        if start is not None:
+            keep &= when >= start
+        if end is not None:
+            keep &= when <= end
+        acc = acc[keep]
+    if area is not None:
+        acc = acc[acc.geometry.intersects(area)]
+    vic = store.read_frame(Victim)
+    known = set(vic["accident_uid"]) if len(vic) else set()
+    return int((~acc["uid"].isin(known)).sum())
+
+
+def no_victim_details(n: int) -> str:
+    """The sentence every output uses for accidents without victim rows (tests look for it)."""
+    return (
+        f"{n:,} accident{'s have' if n != 1 else ' has'} no victim details: no one is counted killed or injured "
+        "for them, which does not mean no one was hurt"
+    )
 
 
 @dataclass
@@ -33,13 +68,19 @@ class DistrictSummary:
     totals: dict[str, float] = field(default_factory=dict)
     casualties_by_year: pd.DataFrame = field(default_factory=pd.DataFrame)
     casualty_period: tuple[str, str] | None = None
+    accidents_without_victims: int = 0
+    #: how the polygon areas are summed (the union within each row: overlaps count once)
+    area_note: str = ""
 
 
 def summarise(store: Store) -> DistrictSummary:
     hz = store.read_frame(HazardArea)
+    area_note = ""
     if len(hz):
-        hz_m = hz.to_crs(metric_epsg(store, hz))
-        hz["area_km2"] = hz_m.area / 1e6
+        crs = area_crs(store, hz)
+        hz_m = hz.to_crs(crs)
+        hz_m["geometry"] = shapely.make_valid(hz_m.geometry.to_numpy())
+        hz["area_km2"] = 0.0  # replaced by the union per row below
         hz["remaining_km2"] = hz["remaining_area_m2"] / 1e6
         hz["estimated_km2"] = hz["estimated_area_m2"] / 1e6
         hazards = (
@@ -51,6 +92,17 @@ def summarise(store: Store) -> DistrictSummary:
                 remaining_km2=("remaining_km2", "sum"),
             )
             .reset_index()
+        )
+        keys = ["classification", "status"]
+        union = hz_m.groupby(keys)["geometry"].agg(lambda g: shapely.union_all(g.to_numpy()).area / 1e6)
+        hazards["area_km2"] = [float(union.loc[tuple(k)]) for k in hazards[keys].to_numpy()]
+        whole = float(shapely.union_all(hz_m.geometry.to_numpy()).area) / 1e6
+        overlap = float(hz_m.area.sum()) / 1e6 - whole
+        area_note = (
+            f"Polygon areas are the union of each row's polygons (ground under two overlapping areas counts once), "
+            f"measured in {crs_label(crs)}; all hazard polygons together cover {whole:,.2f} km²"
+            + (f" ({overlap:,.2f} km² of overlap counted once)" if overlap > 0.005 else "")
+            + ". Estimated and remaining km² add up the figures recorded on each area."
         )
     else:
         hazards = pd.DataFrame(
@@ -86,9 +138,12 @@ def summarise(store: Store) -> DistrictSummary:
     period = None
     if len(vic) and len(acc):
         dated = vic.merge(acc[["uid", "accident_date"]].rename(columns={"uid": "accident_uid"}), on="accident_uid")
-        dated["year"] = dated["accident_date"].astype(str).str[:4]
+        dated["year"] = pd.to_datetime(dated["accident_date"], errors="coerce").dt.year.map(
+            lambda y: "date unknown" if pd.isna(y) else str(int(y))
+        )
         by_year = pd.crosstab(dated["year"], dated["victim_status"])
-        period = (str(acc["accident_date"].min()), str(acc["accident_date"].max()))
+        known = pd.to_datetime(acc["accident_date"], errors="coerce").dropna()  # undated: "date unknown"
+        period = (str(known.min().date()), str(known.max().date())) if len(known) else None
     if len(vic):
         casualties = pd.crosstab(vic["victim_status"], vic["outcome"], margins=True, margins_name="total")
         civ = vic[vic["victim_status"] == "civilian"]
@@ -109,6 +164,7 @@ def summarise(store: Store) -> DistrictSummary:
     }
     totals = {
         "hazard_areas": float(len(hz)),
+        "activities": float(len(act)),
         "remaining_km2": float(hz["remaining_area_m2"].sum() / 1e6) if len(hz) else 0.0,
         "minefield_records": float(len(recs)),
         "accidents": float(len(acc)),
@@ -128,4 +184,6 @@ def summarise(store: Store) -> DistrictSummary:
         totals,
         by_year,
         period,
+        accidents_without_victims(store),
+        area_note,
     )

@@ -55,7 +55,7 @@ from safeground.model import (
     InfrastructureLine,
     InfrastructurePoint,
 )
-from safeground.routing.build import safe_network
+from safeground.routing.build import dangers_from_store, safe_network
 from safeground.routing.network import RouteAnswer
 from safeground.routing.places import area_point
 from safeground.storage.base import Store, metric_epsg
@@ -383,12 +383,15 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     first = tr[0]
     place, kind, settlement, stored_name = _find_place(store, name)
     epsg = metric_epsg(store)
-    net = safe_network(store)  # the same network, dangers and preferences as `safeground route`
-    trips = _trips(store, place, kind, stored_name, settlement, epsg)
+    try:
+        net = safe_network(store)  # the same network, dangers and preferences as `safeground route`
+    except SafeGroundError:  # no roads or paths stored: the page still shows the dangers, without routes
+        net = None
+    trips = _trips(store, place, kind, stored_name, settlement, epsg) if net is not None else []
     routes: list[tuple[str, str, RouteAnswer]] = []
     for frm, start, to, geom in trips:
         target = area_point(geom)
-        routes.append((frm, to, net.route(start, (target.x, target.y))))
+        routes.append((frm, to, net.route(start, (target.x, target.y))))  # type: ignore[union-attr]
 
     fig = plt.figure(figsize=(A4_MM[0] / 25.4, A4_MM[1] / 25.4))
     page = _Page(fig)
@@ -522,8 +525,9 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
     hz = _frame(store, HazardArea, epsg, view)
     if len(hz):
         plot(hz[hz["status"] != "closed"], facecolor="#d0d0d0", edgecolor="black", lw=1.2, hatch="xxx", zorder=6)
+    danger = net.danger if net is not None else dangers_from_store(store, epsg)
     # the buffers as the public may see them: not centred on an accident, not through a mine
-    drawn = public_danger_zones(store, net.danger.geoms, net.danger.labels) if len(net.danger.geoms) else []
+    drawn = public_danger_zones(store, danger.geoms, danger.labels) if len(danger.geoms) else []
     zones = shapely.intersection(drawn, view) if len(drawn) else np.array([])
     for z in zones:
         for part in shapely.get_parts(z):

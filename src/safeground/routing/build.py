@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.landrelease.accounting import released_ground
 from safeground.model import ClusterStrike, HazardArea, InfrastructureLine, MinefieldRecord
 from safeground.routing.network import Danger, RoadNetwork
@@ -22,7 +22,11 @@ def network_from_store(store: Store) -> RoadNetwork:
     lines = store.read_frame(InfrastructureLine)
     lines = lines[lines["kind"].isin(WALKABLE)] if len(lines) else lines
     if not len(lines):
-        raise InvalidInput([Problem(store.location, "infrastructure_lines", "kind", "no roads or paths to route on")])
+        raise SafeGroundError(
+            f"{store.location} holds no roads or paths (layer infrastructure_lines, kind road or path) to route on",
+            hint="import them: safeground import infrastructure_lines ROADS.gpkg --store STORE "
+            "(e.g. OpenStreetMap roads and paths)",
+        )
     epsg = metric_epsg(store, lines)  # a store without an area of interest is measured where its roads are
     lines = lines.to_crs(epsg)
     return RoadNetwork.from_lines(lines.geometry.to_numpy(), epsg)

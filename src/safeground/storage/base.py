@@ -270,24 +270,78 @@ class Store(ABC):
         self.close()
 
 
-def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
-    """The metric projection (UTM zone) a store declares, or the one holding its data."""
-    stored = store.get_meta("metric_epsg")
-    if stored:
-        return int(stored)
+#: where a store without an area of interest is measured: the first of these layers that holds anything
+_EXTENT_LAYERS = (
+    "hazard_areas", "accidents", "minefield_records", "eo_items", "cluster_strikes", "activities",
+    "admin_areas", "infrastructure_areas", "infrastructure_lines", "infrastructure_points",
+)  # fmt: skip
+
+
+def store_extent(store: Store, frame: gpd.GeoDataFrame | None = None) -> BBox:
+    """West, south, east, north of a store: its declared area of interest, else the extent of the
+    frame the caller holds, else of the first layer that holds anything (hazard areas first).
+
+    A store with none of these cannot be placed on the earth: the error says how to give it an area.
+    """
+    from safeground.errors import SafeGroundError
+
     aoi = store.get_meta("area_of_interest")
     if aoi:
         minx, miny, maxx, maxy = json.loads(aoi)
-        from shapely import box
+        return float(minx), float(miny), float(maxx), float(maxy)
+    if frame is not None and len(frame) and not frame.geometry.is_empty.all():
+        b = frame.total_bounds
+        return float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    for layer in _EXTENT_LAYERS:
+        cls = RECORD_TYPES.get(layer)
+        if cls is None or not store.count(cls):
+            continue
+        f = store.read_frame(cls)
+        f = f[f.geometry.notna() & ~f.geometry.is_empty]
+        if len(f):
+            b = f.total_bounds
+            return float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    raise SafeGroundError(
+        f"the store {store.location} holds no area of interest and no located record, so there is nowhere "
+        "to measure distances and areas",
+        hint="set its area: safeground db area --store STORE --bbox WEST,SOUTH,EAST,NORTH (or import hazard areas)",
+    )
 
-        from safeground.geometry.projection import metric_epsg_for
 
-        return metric_epsg_for(box(minx, miny, maxx, maxy))
-    if frame is not None and len(frame):
-        from safeground.geometry.projection import metric_epsg_for
+def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
+    """The metric projection (UTM zone) distances are measured in: the one the store declares, else
+    the zone of the centre of its extent (``store_extent``). See geometry/projection.py for why."""
+    stored = store.get_meta("metric_epsg")
+    if stored:
+        return int(stored)
+    from safeground.geometry.projection import utm_epsg
 
-        return metric_epsg_for(frame.union_all())
-    return 4326
+    minx, miny, maxx, maxy = store_extent(store, frame)
+    return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
+
+
+def metric_epsg_if_located(store: Store, frame: gpd.GeoDataFrame | None = None) -> int | None:
+    """``metric_epsg``, or None for a store with no area and nothing located (reports then draw no map)."""
+    from safeground.errors import SafeGroundError
+
+    try:
+        return metric_epsg(store, frame)
+    except SafeGroundError:
+        return None
+
+
+def area_crs(store: Store, frame: gpd.GeoDataFrame | None = None) -> Any:
+    """The projection area sums over the store are measured in (a ``pyproj.CRS``): the store's UTM
+    zone when its extent lies in one zone, else an equal-area projection centred on it."""
+    from pyproj import CRS
+
+    from safeground.geometry.projection import area_crs_for, in_one_zone
+
+    bounds = store_extent(store, frame)
+    stored = store.get_meta("metric_epsg")
+    if stored and in_one_zone(bounds):
+        return CRS.from_epsg(int(stored))
+    return area_crs_for(bounds)
 
 
 def open_store(location: str, *, create: bool = True, readonly: bool = False) -> Store:
