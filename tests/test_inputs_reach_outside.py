@@ -172,3 +172,61 @@ def test_an_undocumented_format_is_refused(store: Path, tmp_path: Path):
     res = run_cli("import", "hazard_areas", str(gml), "--store", str(store))
     assert res.returncode == 2 and "'.gml' is not a format SafeGround imports" in res.stderr
     assert "GeoJSON, GeoPackage" in res.stderr  # the fix names what is accepted
+
+
+def _raster_vrt(source: str) -> str:
+    return (
+        '<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Byte" band="1">'
+        f"<SimpleSource><SourceFilename>{source}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>"
+        "</VRTRasterBand></VRTDataset>"
+    )
+
+
+def test_a_raster_vrt_named_as_a_scan_or_a_dem_is_refused_with_no_request(
+    tmp_path: Path, server: tuple[str, list[str]]
+):
+    """Scans (``scan georef``) and elevation models (``risk --dem``) are opened by rasterio's own GDAL."""
+    from safeground.errors import InvalidInput
+    from safeground.intake.confine import check_raster_file
+    from safeground.intake.georef import read_scan
+
+    url, hits = server
+    for name in ("scan.tif", "scan.png", "scan.jpg", "scan.vrt"):
+        p = tmp_path / name
+        p.write_text(_raster_vrt(f"/vsicurl/{url}/dem.tif"), encoding="utf-8")
+        with pytest.raises(InvalidInput) as err:
+            read_scan(p)
+        assert err.value.problems[0].source == name
+        with pytest.raises(InvalidInput):
+            check_raster_file(p, what="elevation model")
+    with pytest.raises(InvalidInput, match="virtual or network"):
+        check_raster_file(Path(f"/vsicurl/{url}/dem.tif"))
+    assert hits == []
+
+
+def test_a_real_png_scan_still_reads(tmp_path: Path):
+    import numpy as np
+    from PIL import Image
+
+    from safeground.intake.georef import read_scan
+
+    p = tmp_path / "scan.png"
+    Image.fromarray(np.full((12, 20, 3), 200, np.uint8)).save(p)
+    assert read_scan(p).shape == (3, 12, 20)
+
+
+def test_risk_events_and_batch_check_inputs_refuse_a_disguised_vrt(
+    store: Path, tmp_path: Path, server: tuple[str, list[str]]
+):
+    from safeground.errors import InvalidInput
+    from safeground.risk.sources import read_events
+
+    url, hits = server
+    fake = tmp_path / "events.geojson"
+    fake.write_text(_vrt(f"/vsicurl/{url}/hz.geojson"), encoding="utf-8")
+    with pytest.raises(InvalidInput):
+        read_events(fake)
+    res = run_cli("check", "--batch", str(fake), "--store", str(store), "--out", str(tmp_path / "out.csv"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "out.csv").exists()
+    assert hits == []

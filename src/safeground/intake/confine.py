@@ -100,3 +100,46 @@ def _check_zip(path: Path, *, kmz: bool) -> None:
                         raise _refuse(path.name, f"holds {info.filename}, a GDAL virtual dataset (VRT): refused")
     except zipfile.BadZipFile as exc:
         raise _refuse(path.name, f"is not a readable zip archive: {exc}") from None
+
+
+#: the raster formats SafeGround reads (scans to georeference, elevation models), by their first bytes
+RASTER_MAGIC = {
+    ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+}
+_RASTER_FIX = "give a GeoTIFF, PNG or JPEG file on this computer"
+
+
+def _environment_network_off() -> None:
+    """The same switches as environment variables: rasterio ships its own GDAL, which reads them too."""
+    import os
+
+    for key, value in _NO_NETWORK.items():
+        os.environ.setdefault(key, value)
+
+
+def check_raster_file(path: Path, *, what: str = "image") -> None:
+    """Refuse a raster that is not a plain GeoTIFF, PNG or JPEG: a VRT (even one named .tif) reads other files."""
+    network_off()
+    _environment_network_off()
+    path = Path(path)
+
+    def refuse(reason: str) -> InvalidInput:
+        return InvalidInput([Problem(path.name, "file", "-", reason)], hint_text=_RASTER_FIX)
+
+    text = str(path)
+    if text.startswith(("/vsi", "\\vsi")) or "://" in text:
+        raise refuse("is a GDAL virtual or network path; SafeGround reads files on this computer only")
+    suffix = path.suffix.lower()
+    if suffix not in RASTER_MAGIC:
+        raise refuse(f"'{path.suffix or '(no extension)'}' is not a {what} format SafeGround reads")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}") from None
+    if _virtual(head) or not head.startswith(RASTER_MAGIC[suffix]):
+        raise refuse(f"is not a {suffix.lstrip('.').upper()} file (its content says otherwise)")

@@ -510,6 +510,9 @@ def read_scan(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise InvalidInput([Problem(path.name, "file", "-", "file not found")])
+    from safeground.intake.confine import check_raster_file
+
+    check_raster_file(path, what="scan")
     _refuse_truncated(path)
     try:
         with warnings.catch_warnings():

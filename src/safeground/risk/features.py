@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -238,6 +239,9 @@ class FeatureBuilder:
         from rasterio.warp import Resampling, reproject
 
         elev = np.full((h.height, h.width), np.nan, np.float32)
+        from safeground.intake.confine import check_raster_file
+
+        check_raster_file(Path(self.spec.dem_path), what="elevation model")
         with rasterio.open(self.spec.dem_path) as src:
             reproject(
                 rasterio.band(src, 1),

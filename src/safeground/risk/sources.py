@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.intake.confine import check_gis_file
 from safeground.storage.base import Store
 
 POINT, LINE, POLYGON = "point", "line", "polygon"
@@ -325,6 +326,7 @@ def read_events(path: Path) -> gpd.GeoDataFrame:
                 ],
             )
         return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    check_gis_file(Path(path))
     frame = gpd.read_file(path)
     if frame.crs is None:
         raise SafeGroundError(
@@ -427,6 +429,7 @@ def from_files(
     tsel = is_target.to_numpy()
     layers.append(Layer("event:target", POINT, geoms[tsel], dates[tsel]))
     for path in context or []:
+        check_gis_file(Path(path))
         ctx = gpd.read_file(path)
         if ctx.crs is None:
             raise SafeGroundError(f"{path.name} declares no coordinate system", hint="save it with its CRS")

@@ -121,6 +121,9 @@ def _pick(frame: pd.DataFrame, names: tuple[str, ...], path: Path) -> str:
 
 
 def _read_vector(path: Path, layer: str | None) -> PointsFile:
+    from safeground.intake.confine import check_gis_file
+
+    check_gis_file(path)
     try:
         layers = pyogrio.list_layers(path)
     except pyogrio.errors.DataSourceError:
