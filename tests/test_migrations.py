@@ -207,3 +207,29 @@ def test_an_older_geopackage_without_a_new_layer_is_refused_read_only_and_upgrad
     assert "added the layers of this version: predicted_hazards" in res.stdout
     with open_store(str(path), readonly=True) as s:
         assert s.count(Organisation) == 1
+
+
+def test_postgis_store_of_a_newer_revision_is_refused_for_writing_but_still_read():
+    """A schema migrated by a newer SafeGround (an Alembic revision this code does not ship) is not written."""
+    from safeground.errors import StoreUnavailable
+    from safeground.model import HazardArea
+
+    problem = postgis_problem()
+    if problem:
+        pytest.fail(f"PostGIS needed for the migration tests: {problem}")
+    schema = "mig_" + uuid.uuid4().hex[:10]
+    url = f"{PG_URL}?schema={schema}"
+    eng = sqlalchemy.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with open_store(url):
+            pass
+        with eng.begin() as c:
+            c.execute(sqlalchemy.text(f"UPDATE \"{schema}\".alembic_version SET version_num = '9999_future'"))
+        with pytest.raises(StoreUnavailable, match="written by a newer SafeGround"):
+            open_store(url)
+        with open_store(url, readonly=True) as s:
+            assert s.count(HazardArea) == 0
+    finally:
+        with eng.begin() as c:
+            c.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        eng.dispose()

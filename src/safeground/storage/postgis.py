@@ -95,6 +95,8 @@ class PostGISStore(Store):
         self._conn: Connection | None = None
         self._depth = 0
         if not readonly:
+            if self._has_table("safeground_meta"):
+                self._refuse_newer_schema()
             self._ensure_schema(create)
         elif not self._has_table("safeground_meta"):
             raise StoreUnavailable(f"no SafeGround store in schema {self.schema} at {self.location}")
@@ -146,6 +148,28 @@ class PostGISStore(Store):
             if fresh:
                 self._run_alembic(c, "upgrade", "head")
             self._add_model_changes(c)
+
+    def _refuse_newer_schema(self) -> None:
+        """A schema a newer SafeGround has migrated (an Alembic revision this code does not ship) may hold
+        tables and rules this code does not know: writing could break them. Reading stays allowed."""
+        from alembic.script import ScriptDirectory
+
+        from safeground.storage.migrations import alembic_config
+
+        current = self.schema_revision()
+        if current is None:
+            return
+        known = {r.revision for r in ScriptDirectory.from_config(alembic_config(None, self.schema)).walk_revisions()}
+        if current not in known:
+            from safeground import __version__
+
+            self._engine.dispose()
+            raise StoreUnavailable(
+                f"the store in schema {self.schema} at {self.location} is at schema revision {current}, written by "
+                f"a newer SafeGround; this SafeGround ({__version__}) knows revisions up to "
+                f"{max(known)} and will not write to it",
+                hint="update SafeGround on this computer to use this store (reading it, e.g. summary, still works)",
+            )
 
     def _add_model_changes(self, c: Connection) -> list[str]:
         """The additive part of a model change, applied without a revision: layers of new record
