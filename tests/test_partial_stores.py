@@ -432,3 +432,29 @@ def test_metric_crs_comes_from_the_area_then_the_data_else_a_clear_error(store) 
     assert metric_epsg(store) == 32632 + (0 if acc.geometry.y >= 0 else 100)  # 10° E: UTM zone 32
     store.set_meta("area_of_interest", json.dumps([46.5, 39.3, 47.5, 40.0]))
     assert metric_epsg(store) == 32638  # the declared area wins over the data
+
+
+@pytest.mark.parametrize("kind", sorted(WITHOUT_VICTIMS))
+def test_accidents_without_victims_are_still_on_the_casualty_map(
+    demo_dir: Path, partial_dir: Path, kind: str, tmp_path: Path
+) -> None:
+    """The casualty report's map draws every accident of the period, not only those with victim rows."""
+    from safeground.casualties import statistics as cs
+    from safeground.model import Accident
+    from safeground.storage.base import open_store
+
+    path = partial_store(demo_dir, partial_dir, kind, tmp_path)
+    with open_store(str(path), readonly=True) as s:
+        frame = cs.victims_frame(s)
+        assert len(frame) == 0  # this kind has no victim rows
+        points = cs.accident_points(frame, s)
+        stored = s.read_frame(Accident)
+        assert len(stored) > 0
+        assert sorted(points["accident_uid"]) == sorted(stored["uid"])
+        assert (points["victims"] == 0).all()
+        import pandas as pd
+
+        dates = pd.to_datetime(stored["accident_date"]).dropna()
+        middle = (dates.min() + (dates.max() - dates.min()) / 2).date()
+        later = cs.accident_points(frame, s, cs.Selection(start=middle))
+        assert 0 < len(later) < len(points)

@@ -88,6 +88,24 @@ def front_line(store: Store, epsg: int) -> BaseGeometry | None:
     return fl.to_crs(epsg).geometry.union_all()
 
 
+def selected_accidents(store: Store, sel: Selection, acc: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The accidents of the selection's period and area (an undated accident is outside any period)."""
+    acc = (store.read_frame(Accident) if acc is None else acc).copy()
+    if not len(acc):
+        return acc
+    when = pd.to_datetime(acc["accident_date"])
+    acc["accident_date"] = when.dt.date.where(when.notna(), None)
+    if sel.start:
+        acc = acc[when.notna() & (when >= pd.Timestamp(sel.start))]
+        when = when[acc.index]
+    if sel.end:
+        acc = acc[when.notna() & (when <= pd.Timestamp(sel.end))]
+    area = _area_geometry(store, sel)
+    if area is not None:
+        acc = acc[acc.geometry.intersects(area)]
+    return acc
+
+
 def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
     """One row per victim with the accident's date, device, place and distance to the front line."""
     sel = sel or Selection()
@@ -110,17 +128,7 @@ def victims_frame(store: Store, sel: Selection | None = None) -> pd.DataFrame:
     ]
     if not len(vic) or not len(acc):
         return pd.DataFrame(columns=cols)
-    acc = acc.copy()
-    when = pd.to_datetime(acc["accident_date"])
-    acc["accident_date"] = when.dt.date.where(when.notna(), None)
-    if sel.start:
-        acc = acc[when.notna() & (when >= pd.Timestamp(sel.start))]
-        when = when[acc.index]
-    if sel.end:
-        acc = acc[when.notna() & (when <= pd.Timestamp(sel.end))]
-    area = _area_geometry(store, sel)
-    if area is not None:
-        acc = acc[acc.geometry.intersects(area)]
+    acc = selected_accidents(store, sel, acc)
     epsg = metric_epsg(store, acc)
     line = front_line(store, epsg)
     if line is not None and len(acc):
@@ -285,15 +293,44 @@ LM_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def accident_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Accidents of the selection as points (WGS 84), with their victim counts."""
-    if not len(frame):
+def accident_points(frame: pd.DataFrame, store: Store | None = None, sel: Selection | None = None) -> gpd.GeoDataFrame:
+    """Accidents of the selection as points (WGS 84), with their victim counts.
+
+    With the store, accidents that have no victim rows are there too (0 victims):
+    a national incident list often holds only the accidents, and a map of victims
+    alone would show an empty country where people were hurt."""
+    cols = ["accident_uid", "victims", "killed", "lon", "lat", "settlement"]
+    if len(frame):
+        acc = (
+            frame.groupby("accident_uid")
+            .agg(
+                victims=("victim_uid", "size"),
+                killed=("outcome", lambda s: int((s == "killed").sum())),
+                lon=("lon", "first"),
+                lat=("lat", "first"),
+                settlement=("settlement", "first"),
+            )
+            .reset_index()
+        )
+    else:
+        acc = pd.DataFrame(columns=cols)
+    if store is not None:
+        every = selected_accidents(store, sel or Selection())
+        bare = every[~every["uid"].isin(set(acc["accident_uid"]))] if len(every) else every
+        if len(bare):
+            extra = pd.DataFrame(
+                {
+                    "accident_uid": bare["uid"].to_numpy(),
+                    "victims": 0,
+                    "killed": 0,
+                    "lon": bare.geometry.x.to_numpy(),
+                    "lat": bare.geometry.y.to_numpy(),
+                    "settlement": bare["settlement"].to_numpy() if "settlement" in bare else None,
+                }
+            )
+            acc = extra if not len(acc) else pd.concat([acc, extra], ignore_index=True)
+    if not len(acc):
         return gpd.GeoDataFrame({"accident_uid": [], "victims": []}, geometry=[], crs=4326)
-    acc = frame.groupby("accident_uid").agg(
-        victims=("victim_uid", "size"),
-        killed=("outcome", lambda s: int((s == "killed").sum())),
-        lon=("lon", "first"),
-        lat=("lat", "first"),
-        settlement=("settlement", "first"),
-    )
-    return gpd.GeoDataFrame(acc.reset_index(), geometry=shapely.points(acc["lon"], acc["lat"]), crs=4326)
+    lon = acc["lon"].astype(float).to_numpy()
+    lat = acc["lat"].astype(float).to_numpy()
+    return gpd.GeoDataFrame(acc, geometry=shapely.points(lon, lat), crs=4326)

@@ -147,7 +147,7 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
             figures=[
                 (
                     "Accidents on the map; orange: open hazard areas; red dashed: former front line",
-                    accidents_map(store, cs.accident_points(frame), epsg, audience),
+                    accidents_map(store, cs.accident_points(frame, store, sel), epsg, audience),
                 )
             ]
             if epsg is not None
