@@ -377,6 +377,24 @@ def _lines(f: gpd.GeoDataFrame, view: Any) -> list[Any]:
     return [g for g in shapely.intersection(f.geometry.to_numpy(), view) if not g.is_empty]
 
 
+def _legend_keys(store: Store, routes: list[tuple[str, str, RouteAnswer]], epsg: int) -> set[str]:
+    """The legend entries this store can draw: the dangers always, the rest only when stored (or found)."""
+    keys = {"danger", "buffer"}
+    if any(ans.found for _frm, _to, ans in routes):
+        keys.add("route")
+    for cls, wanted in (
+        (InfrastructureLine, {"road": "road", "path": "path", "river": "river", "canal": "river"}),
+        (InfrastructureArea, {"settlement": "settlement", "cemetery": "cemetery", "orchard_or_vineyard": "orchard"}),
+        (InfrastructurePoint, {"spring": "spring", "checkpoint": "checkpoint"}),
+    ):
+        frame = store.read_frame(cls)
+        if len(frame):
+            keys |= {wanted[k] for k in set(frame["kind"]) if k in wanted}
+    if not released_ground(store, epsg).is_empty:
+        keys.add("released")
+    return keys
+
+
 def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[str, ...] = ("az", "en")) -> VillageMap:
     """Write the one-page A4 risk map of a settlement or cemetery; returns what was drawn."""
     tr = [translations(lg) for lg in langs]
@@ -446,8 +464,11 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
         "spring": Line2D([], [], color="white", marker="o", markeredgecolor="black", lw=0, markersize=6),
         "checkpoint": Line2D([], [], color="black", marker="s", lw=0, markersize=6),
     }
+    shown = _legend_keys(store, routes, epsg)
     handles = []
     for key, h in style.items():
+        if key not in shown:  # a legend lists only what can be on the page (no "road" on a store without roads)
+            continue
         h.set_label("\n".join(dict.fromkeys(t[key] for t in tr)))
         handles.append(h)
     legend = fig.legend(
