@@ -73,7 +73,8 @@ OUTPUT_CASES: dict[tuple[str, str], tuple[list[str], str]] = {
 
 #: file options that are read, never written (plus generate/demo's --store, tested on their own below)
 INPUTS = {
-    ("generate", "store"), ("demo", "store"), ("import", "file"), ("check", "batch"), ("report", "weights"),
+    ("generate", "store"), ("demo", "store"), ("import", "file"), ("check", "batch"), ("check", "settings"),
+    ("report", "weights"),
     ("report", "risk"), ("mapping save", "file"), ("maps traverse", "file"), ("maps template", "example"),
     ("risk train", "events"), ("risk train", "context"), ("risk train", "dem"), ("risk evaluate", "events"),
     ("risk evaluate", "context"), ("risk evaluate", "dem"), ("risk predict", "model_file"),

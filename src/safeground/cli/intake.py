@@ -106,9 +106,8 @@ def import_(
         else:
             with open_store(store, create=new or not url) as s:
                 fm = load_mapping(s, mapping) if mapping else None
-                rep = import_features(s, layer, file, mapping=fm, **kwargs)
-                if s.get_meta("imported") != "yes":  # no second write (and lock wait) when already set
-                    s.set_meta("imported", "yes")
+                # the "holds imported data" mark goes in the import's own transaction: nothing after the commit
+                rep = import_features(s, layer, file, mapping=fm, meta={"imported": "yes"}, **kwargs)
     except InvalidInput as exc:
         if report:
             write_problems(report, exc.problems, overwrite=overwrite, store=store)

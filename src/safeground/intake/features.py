@@ -834,6 +834,7 @@ def import_features(
     skip_invalid: bool = False,
     quarantine: bool = False,
     key: list[str] | None = None,
+    meta: dict[str, str] | None = None,
 ) -> ImportReport:
     """Check every feature or row of a file, then write them all in one transaction (or nothing).
 
@@ -850,7 +851,9 @@ def import_features(
     it, and so does a file of which every row would be left out. ``quarantine``
     also keeps the left-out rows themselves, to be written to a file.
     ``key`` names the fields or source columns that identify a record: rows are
-    duplicates only when their key is the same.
+    duplicates only when their key is the same. ``meta`` is store metadata written in
+    the same transaction (e.g. that the store now holds imported data), so an import
+    that committed cannot fail afterwards on a second write.
     """
     if mapping is not None and mapping.layer != layer:
         raise InvalidInput(
@@ -898,6 +901,10 @@ def import_features(
                 raise InvalidInput(
                     imp.problems, hint_text="fix the file (or use --repair where offered) and import again"
                 )
+            if not dry_run:
+                for k, v in (meta or {}).items():
+                    if store.get_meta(k) != v:
+                        store.set_meta(k, v)
     finally:
         source.close()
     return report
