@@ -207,6 +207,7 @@ NOT_ON_A_STORE = {
     "demo": "writes a new district; the demo fixture runs it",
     "layers": "lists the layer types, reads no store",
     "version": "reads no store",
+    "init": "makes a new store and refuses an existing one: tests/test_first_day.py runs both",
     "maps template": "writes an empty workbook",
     "scan georef": "georeferences an image, reads no store",
     "scan features": "imports digitised features through the path `import` takes (run above); needs a scan's GCPs",
