@@ -141,7 +141,13 @@ def test_a_disguised_vrt_is_refused_with_no_request(store: Path, tmp_path: Path,
 
 
 def test_gdal_network_is_off_in_the_process(server: tuple[str, list[str]]):
+    import os
+
+    from safeground.intake.confine import _NO_NETWORK
+
     url, hits = server
+    # plain GDAL, as outside SafeGround: without the switches an earlier test may have set in this environment
+    plain = {k: v for k, v in os.environ.items() if k not in _NO_NETWORK}
     control = subprocess.run(
         [
             sys.executable,
@@ -151,6 +157,7 @@ def test_gdal_network_is_off_in_the_process(server: tuple[str, list[str]]):
         capture_output=True,
         text=True,
         timeout=120,
+        env=plain,
     )
     assert control.returncode == 0, control.stderr
     assert hits, "plain GDAL did not reach the test server: this test could not see a request"
