@@ -68,7 +68,7 @@ def casualty_report(store: Store, audience: Audience = Audience.PUBLIC, sel: cs.
     civil = int((frame["victim_status"] == "civilian").sum())
     children = int((frame["age_group"] == "child").sum())
 
-    missing = accidents_without_victims(store, sel.start, sel.end, cs._area_geometry(store, sel))
+    missing = accidents_without_victims(store, sel)
 
     def people(n: int) -> str:
         if not total and missing:  # accidents without victim rows: not "0 killed"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import shapely
 
+from safeground.casualties.statistics import Selection, selected_accidents
 from safeground.geometry.projection import crs_label
 from safeground.model import (
     Accident,
@@ -24,26 +25,16 @@ from safeground.model import (
 from safeground.storage.base import Store, area_crs
 
 
-def accidents_without_victims(store: Store, start: object = None, end: object = None, area: object = None) -> int:
-    """How many accidents (in the period, when one is given) have no victim row at all.
+def accidents_without_victims(store: Store, sel: Selection | None = None) -> int:
+    """How many accidents (of the selection's period and area, when one is given) have no victim row at all.
 
     A national incident list often holds only the accidents; counting their victims
     as nobody would print "0 killed". Reports say how many accidents have no victim
     details instead, and count no casualties for them.
     """
-    acc = store.read_frame(Accident)
+    acc = selected_accidents(store, sel or Selection())
     if not len(acc):
         return 0
-    if start is not None or end is not None:
-        when = pd.to_datetime(acc["accident_date"], errors="coerce").dt.date
-        keep = when.notna()
-        if start is not None:
-            keep &= when >= start
-        if end is not None:
-            keep &= when <= end
-        acc = acc[keep]
-    if area is not None:
-        acc = acc[acc.geometry.intersects(area)]
     vic = store.read_frame(Victim)
     known = set(vic["accident_uid"]) if len(vic) else set()
     return int((~acc["uid"].isin(known)).sum())
