@@ -35,17 +35,30 @@ _FIX = "import GeoJSON, GeoPackage, a zipped Shapefile, KML/KMZ, CSV or XLSX (se
 
 
 def network_off() -> None:
-    """Turn GDAL's network file systems off for this process (idempotent)."""
+    """Turn GDAL's network file systems off for this process (idempotent).
+
+    Set in pyogrio's GDAL and as environment variables: rasterio ships its own
+    GDAL, which reads them from the environment (and so do child processes)."""
     global _configured
     if not _configured:
+        import os
+
         import pyogrio
 
         pyogrio.set_gdal_config_options(_NO_NETWORK)
+        for key, value in _NO_NETWORK.items():
+            os.environ.setdefault(key, value)
         _configured = True
 
 
 def _refuse(name: str, reason: str) -> InvalidInput:
     return InvalidInput([Problem(name, "file", "-", reason)], hint_text=_FIX)
+
+
+def _virtual_path(path: Path) -> bool:
+    """A GDAL virtual or network name (``/vsicurl/…``, ``http://…``), not a file on this computer."""
+    text = str(path)
+    return text.startswith(("/vsi", "\\vsi")) or "://" in text
 
 
 def _virtual(head: bytes) -> bool:
@@ -56,8 +69,7 @@ def check_gis_file(path: Path, *, as_suffix: str | None = None) -> None:
     """Refuse a GIS file that is not what its name says, or that names other files or the network."""
     network_off()
     name = path.name
-    text = str(path)
-    if text.startswith(("/vsi", "\\vsi")) or "://" in text:
+    if _virtual_path(path):
         raise _refuse(name, "is a GDAL virtual or network path; SafeGround imports files on this computer only")
     suffix = as_suffix or path.suffix.lower()
     if suffix not in GIS_SUFFIXES:
@@ -113,25 +125,15 @@ RASTER_MAGIC = {
 _RASTER_FIX = "give a GeoTIFF, PNG or JPEG file on this computer"
 
 
-def _environment_network_off() -> None:
-    """The same switches as environment variables: rasterio ships its own GDAL, which reads them too."""
-    import os
-
-    for key, value in _NO_NETWORK.items():
-        os.environ.setdefault(key, value)
-
-
 def check_raster_file(path: Path, *, what: str = "image") -> None:
     """Refuse a raster that is not a plain GeoTIFF, PNG or JPEG: a VRT (even one named .tif) reads other files."""
     network_off()
-    _environment_network_off()
     path = Path(path)
 
     def refuse(reason: str) -> InvalidInput:
         return InvalidInput([Problem(path.name, "file", "-", reason)], hint_text=_RASTER_FIX)
 
-    text = str(path)
-    if text.startswith(("/vsi", "\\vsi")) or "://" in text:
+    if _virtual_path(path):
         raise refuse("is a GDAL virtual or network path; SafeGround reads files on this computer only")
     suffix = path.suffix.lower()
     if suffix not in RASTER_MAGIC:
