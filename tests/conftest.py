@@ -69,6 +69,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         s.close()
 
 
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4 × 4 km generated district, made once: tests copy it before writing."""
+    path = tmp_path_factory.mktemp("small") / "s.gpkg"
+    res = run_cli("generate", "--size-km", "4", "--store", str(path))
+    assert res.returncode == 0, res.stderr
+    return path
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``safeground`` command as a user would."""
     exe = Path(sys.executable).with_name("safeground")

@@ -72,14 +72,6 @@ def server() -> Iterator[tuple[str, list[str]]]:
         srv.server_close()
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("store") / "s.gpkg"
-    res = run_cli("generate", "--size-km", "4", "--store", str(path))
-    assert res.returncode == 0, res.stderr
-    return path
-
-
 @pytest.fixture
 def store(small_store: Path, tmp_path: Path) -> Path:
     p = tmp_path / "s.gpkg"

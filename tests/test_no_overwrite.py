@@ -148,14 +148,6 @@ def _own_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFEGROUND_STATE_DIR", str(tmp_path / "state"))
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("store") / "s.gpkg"
-    res = run_cli("generate", "--size-km", "4", "--store", str(path))
-    assert res.returncode == 0, res.stderr
-    return path
-
-
 @pytest.fixture
 def store_copy(small_store: Path, tmp_path: Path) -> Path:
     p = tmp_path / "s.gpkg"
