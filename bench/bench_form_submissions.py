@@ -21,7 +21,8 @@ from pathlib import Path
 
 from safeground.intake.submissions import _same, form_definition, plan, read_exports, to_records
 from safeground.model.base import Record
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "forms" / "accident_kobo.json"
 

@@ -42,7 +42,7 @@ else:
     from datetime import date
     from safeground.intake.features import import_features
     from safeground.model import MinefieldRecord
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     store = open_store(out)
     store.add_many([
         MinefieldRecord(uid=f"MFR-{k:05d}", date_of_information=date(2021, 1, 5), source="handover",

@@ -38,7 +38,7 @@ import shapely
 from safeground.intake.features import import_features
 from safeground.intake.mapping import FieldMapping
 from safeground.model import MinefieldRecord
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 store = open_store(out)
 if layer == "eo_items":
     store.add_many([

@@ -29,7 +29,8 @@ from safeground.reports.hdx import export_hdx
 from safeground.reports.land_release_report import land_release_report
 from safeground.reports.national_report import national_report
 from safeground.reports.summary import summarise
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:

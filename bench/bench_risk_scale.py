@@ -31,7 +31,7 @@ from safeground.risk.grid import Grid
 from safeground.risk.output import write_risk_raster
 from safeground.risk.pipeline import RiskSettings, aligned_layers, train
 from safeground.risk.sources import Layer, RiskData, from_store
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 
 
 def tiled_region(data: RiskData, reps: int, side_m: float) -> RiskData:

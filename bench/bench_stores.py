@@ -23,7 +23,8 @@ import shapely
 from safeground.generator.config import DistrictConfig
 from safeground.generator.district import build_district, write_district
 from safeground.model import EOItem, HazardArea
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 
 
 def measure(store: Store, district: object, rng_seed: int = 5) -> dict[str, float]:

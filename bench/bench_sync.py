@@ -22,7 +22,8 @@ from pathlib import Path
 from safeground.generator.config import DistrictConfig
 from safeground.generator.district import build_district, write_district
 from safeground.model.base import RECORD_TYPES
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 from safeground.sync import pull, push
 
 

@@ -30,7 +30,7 @@ from safeground.landrelease.backtest import backtest
 from safeground.minemaps.accuracy import AccuracyOptions, assess_store, save_results
 from safeground.minemaps.evidence_quality import evidence_decision_quality
 from safeground.routing.quality import check_routes, route_figures
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 
 
 def seed_store(directory: Path, seed: int) -> Path:

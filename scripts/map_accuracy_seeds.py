@@ -27,7 +27,7 @@ from pyproj import Transformer
 
 from safeground.generator.records import correction_error as applied_error
 from safeground.minemaps.accuracy import AccuracyOptions, RecordResult, assess_store, save_results
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 
 SHIFT_TOL_M = 10.0
 ROTATION_TOL_DEG = 1.5

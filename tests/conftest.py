@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 
 BACKENDS = ["gpkg", "postgis"]
 #: the PostGIS server the contract suite runs against (each test gets its own schema)

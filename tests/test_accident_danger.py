@@ -16,7 +16,8 @@ from safeground.errors import OutsideArea
 from safeground.geometry.projection import project
 from safeground.model import Accident, Activity, HazardArea
 from safeground.safety.check import Level, SafetyIndex
-from safeground.storage.base import metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import metric_epsg
 from tests.conftest import run_cli
 
 

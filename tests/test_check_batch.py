@@ -17,7 +17,8 @@ from safeground.geometry.projection import project
 from safeground.model import Accident, Activity, ClusterStrike, EOItem, HazardArea, MinefieldRecord
 from safeground.safety.buffers import SafetyBuffers, load_buffers
 from safeground.safety.check import Level, SafetyIndex
-from safeground.storage.base import metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import metric_epsg
 from tests.conftest import run_cli
 
 EPSG = 32638

@@ -139,7 +139,7 @@ def test_every_command_works_on_a_postgis_store(tmp_path):
         res = run_cli("generate", "--store", url, "--size-km", "5")
         assert res.returncode == 2 and "not empty" in res.stderr
     finally:
-        from safeground.storage.base import open_store
+        from safeground.storage import open_store
 
         s = open_store(url)
         s.drop()  # type: ignore[attr-defined]

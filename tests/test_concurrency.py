@@ -19,7 +19,7 @@ EDITOR = textwrap.dedent(
     import os, sys, time
     from safeground.errors import VersionConflict
     from safeground.model import Organisation
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     conflicts = 0
     with open_store(sys.argv[1]) as s:

@@ -25,7 +25,7 @@ from pyproj import Geod
 
 from safeground.casualties import statistics as cs
 from safeground.model import Accident, HazardArea
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 from tests.conftest import PG_URL, postgis_problem, run_cli
 
 DATA = Path(__file__).parent / "data" / "national"

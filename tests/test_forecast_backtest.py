@@ -15,7 +15,7 @@ import pytest
 from safeground.landrelease import accounting as la
 from safeground.landrelease import pipeline as lp
 from safeground.landrelease.backtest import backtest, history_span
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 from tests.conftest import run_cli
 
 

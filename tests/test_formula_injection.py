@@ -57,7 +57,7 @@ def _own_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small district whose organisations and hazard areas carry formula payloads, stored as typed."""
     from safeground.model import HazardArea, Organisation
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     path = tmp_path_factory.mktemp("hostile") / "s.gpkg"
     res = run_cli("generate", "--size-km", "4", "--store", str(path))
@@ -83,7 +83,7 @@ def store(hostile_store: Path, tmp_path: Path) -> Path:
 
 def test_layer_exports_neutralise_every_payload_and_keep_the_stored_values(store: Path, tmp_path: Path):
     from safeground.model import HazardArea, Organisation
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     cells = {}
     for layer in ("hazard_areas", "organisations"):

@@ -17,7 +17,8 @@ from safeground.model import EOItem, GroundTruthItem, HazardArea, MinefieldRecor
 from safeground.model.hazards import Evidence
 from safeground.model.minemaps import CorrectedMinePosition
 from safeground.model.vocab import Contamination, EOStatus, EOType, EvidenceKind, HazardClass, HazardStatus, HowFound
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 from tests.conftest import run_cli
 
 BOX = shapely.MultiPolygon([shapely.box(46.90, 39.90, 46.91, 39.91)])

@@ -20,7 +20,7 @@ import pytest
 
 from safeground.errors import InvalidInput, SafeGroundError
 from safeground.model import EOItem
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 from tests.conftest import run_cli
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"

@@ -19,8 +19,8 @@ import sqlalchemy
 
 from safeground.model import HazardArea
 from safeground.model.hazards import OUTSIDE_STATUS_REASON
-from safeground.storage import gpkg_binary
-from safeground.storage.base import Store, open_store
+from safeground.storage import gpkg_binary, open_store
+from safeground.storage.base import Store
 from safeground.storage.gpkg_migrations import OUTSIDE_AUTHOR
 from tests.conftest import PG_URL, run_cli
 from tests.samples import sample

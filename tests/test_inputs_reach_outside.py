@@ -89,7 +89,7 @@ def _vrt(source: str) -> str:
 
 def _hazard_names(store: Path) -> set[str | None]:
     from safeground.model import HazardArea
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(store), readonly=True) as s:
         return {h.name for h in s.find(HazardArea)}

@@ -14,7 +14,8 @@ from safeground.errors import InvalidInput
 from safeground.intake.features import import_features
 from safeground.intake.mapping import parse_mapping
 from safeground.model import EOItem, HazardArea
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 
 
 def _finds(n: int, seed: int = 1) -> gpd.GeoDataFrame:

@@ -15,7 +15,8 @@ from safeground.errors import InvalidInput
 from safeground.intake.export import export_layer
 from safeground.intake.features import import_features
 from safeground.model import RECORD_TYPES, EOItem, VictimIdentity
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 from tests.conftest import run_cli
 from tests.samples import sample
 

@@ -13,7 +13,7 @@ from safeground.errors import SafeGroundError
 from safeground.intake.coords import CoordinateError, parse_angle, parse_mgrs, parse_utm_zone
 from safeground.intake.features import import_features
 from safeground.model import EOItem
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 
 _COORDISH = st.text(alphabet="0123456789 .,-+NSEW°'\"′″:dms", max_size=20)
 

@@ -9,7 +9,8 @@ import textwrap
 import time
 
 from safeground.model import EOItem, HazardArea
-from safeground.storage.base import Store, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store
 from tests.samples import sample
 
 WRITER = textwrap.dedent(
@@ -17,7 +18,7 @@ WRITER = textwrap.dedent(
     import sys, shapely
     from datetime import date
     from safeground.model import EOItem
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     s = open_store(sys.argv[1])
     items = (

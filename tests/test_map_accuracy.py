@@ -251,7 +251,7 @@ def _utm(store: Store):
 
 @pytest.fixture(scope="module")
 def demo_results(demo_dir):
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(demo_dir / "demo.gpkg"), readonly=True) as s:
         return assess_store(s)
@@ -262,7 +262,7 @@ def seed7(tmp_path_factory):
     """A second demo district (seed 7, the default size) and its assessment: about 25 s."""
     from safeground.generator.config import DistrictConfig
     from safeground.generator.district import generate
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     path = tmp_path_factory.mktemp("seed7") / "seed7.gpkg"
     with open_store(str(path)) as s:
@@ -379,7 +379,7 @@ def test_accuracy_command_formats_and_save(demo_dir, tmp_path):
     res = run_cli("maps", "accuracy", "--store", str(copy), "--save")
     assert res.returncode == 0, res.stderr
     from safeground.model import CorrectedMinePosition, MinefieldRecord, RecordAssessment
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(copy), readonly=True) as s:
         assert s.count(RecordAssessment) == s.count(MinefieldRecord)

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy
 
 from safeground.model import Organisation
-from safeground.storage import gpkg_migrations
-from safeground.storage.base import Store, open_store
+from safeground.storage import gpkg_migrations, open_store
+from safeground.storage.base import Store
 from safeground.storage.migrations import HERE
 from safeground.storage.schema import layout_of
 from tests.conftest import PG_URL, postgis_problem, run_cli

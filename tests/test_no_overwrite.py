@@ -278,7 +278,7 @@ def test_a_failing_command_leaves_the_previous_output(store_copy: Path, tmp_path
 def _edit_a_record(path: Path) -> None:
     """What a form import, a sync or a field edit does: a new version of a record, through the store API."""
     from safeground.model import HazardArea
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(path)) as s:
         rec = next(iter(s.find(HazardArea)))
@@ -306,7 +306,7 @@ def test_demo_replaces_its_own_generated_store_but_not_an_imported_one(store_cop
     assert res.returncode == 0, res.stderr  # generated data only: may be replaced when asked
     import json
 
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(store_copy), readonly=True) as s:
         w, so, e, n = json.loads(s.get_meta("area_of_interest") or "[]")

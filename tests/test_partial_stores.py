@@ -340,7 +340,7 @@ def _country_store(demo: Path, target: Path) -> None:
     from shapely import affinity
 
     from safeground.model import Accident, HazardArea
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(demo), readonly=True) as src, open_store(str(target)) as dst:
         hz, acc = list(src.find(HazardArea)), list(src.find(Accident))
@@ -378,7 +378,8 @@ def test_country_areas_are_measured_equal_area(country_store: Path) -> None:
 
     from safeground.geometry.projection import utm_epsg
     from safeground.model import HazardArea
-    from safeground.storage.base import area_crs, metric_epsg, open_store, store_extent
+    from safeground.storage import open_store
+    from safeground.storage.base import area_crs, metric_epsg, store_extent
 
     with open_store(str(country_store), readonly=True) as s:
         west, _, east, _ = store_extent(s)
@@ -442,7 +443,7 @@ def test_accidents_without_victims_are_still_on_the_casualty_map(
     """The casualty report's map draws every accident of the period, not only those with victim rows."""
     from safeground.casualties import statistics as cs
     from safeground.model import Accident
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     path = partial_store(demo_dir, partial_dir, kind, tmp_path)
     with open_store(str(path), readonly=True) as s:

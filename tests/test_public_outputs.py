@@ -46,7 +46,8 @@ from safeground.model import (
     InfrastructurePoint,
     MinefieldRecord,
 )
-from safeground.storage.base import Store, metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store, metric_epsg
 from tests.conftest import run_cli
 
 #: a coordinate this close to a restricted position is a leak

@@ -13,7 +13,8 @@ from safeground.geometry.projection import project
 from safeground.landrelease.completion import propose_releases
 from safeground.model import HazardArea
 from safeground.safety.check import Level, SafetyIndex
-from safeground.storage.base import metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import metric_epsg
 from tests.conftest import run_cli
 
 

@@ -18,7 +18,8 @@ from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, EOItem, FrontLine, HazardArea, Victim, VictimIdentity
 from safeground.reports.evidence import Audience, suppress
-from safeground.storage.base import metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import metric_epsg
 from tests.conftest import run_cli
 
 KINDS = ["national", "casualties", "land-release", "map-accuracy"]

@@ -359,7 +359,7 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
         top = (arr >= np.quantile(arr, 0.95)).mean()
         assert 0.03 < top < 0.08
     from safeground.model import PredictedHazard
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(store), readonly=True) as s:
         polys = s.read_frame(PredictedHazard)

@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import connected_components
 from safeground.routing.build import network_from_store
 from safeground.routing.places import Gazetteer
 from safeground.routing.quality import check_routes, route_figures
-from safeground.storage.base import open_store
+from safeground.storage import open_store
 from tests.conftest import run_cli
 
 

@@ -172,7 +172,7 @@ def test_a_cleared_corridor_beside_an_open_hazard_keeps_the_hazards_whole_buffer
 
     from safeground.model import Activity, HazardArea, InfrastructureLine
     from safeground.routing.build import safe_network
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     def poly(x0, y0, x1, y1):
         return project(shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1), EPSG, 4326)

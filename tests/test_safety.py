@@ -111,7 +111,7 @@ def test_batch_agrees_with_single_checks():
 
 def test_check_command_on_the_demo(demo_dir, tmp_path):
     from safeground.model import HazardArea
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(str(demo_dir / "demo.gpkg"), readonly=True) as s:
         hz = next(h for h in s.find(HazardArea) if h.status.value == "open")

@@ -170,7 +170,7 @@ def test_the_template_cli_sets_up_an_sk42_reference_point_and_refuses_an_unknown
 def test_saving_a_record_outside_the_store_area_is_refused(tmp_path):
     """A mistyped X still inside zone 8 puts the record 150 km away: the store's area of interest catches it."""
     from safeground.model import MinefieldRecord
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     path = tmp_path / "s.gpkg"
     with open_store(str(path)) as s:

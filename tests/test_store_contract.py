@@ -159,7 +159,7 @@ def test_many_concurrent_writers_lose_no_update(store: Store):
     """Eight editors increment one counter ten times each, retrying on conflicts: all 80 land."""
     import threading
 
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     store.add(sample(Organisation, 1).model_copy(update={"acronym": "0"}))
     errors: list[BaseException] = []

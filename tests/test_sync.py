@@ -16,8 +16,8 @@ import pytest
 
 from safeground.errors import SafeGroundError, StoreUnavailable
 from safeground.model import EOItem, Organisation, VictimIdentity
-from safeground.storage import gpkg_migrations
-from safeground.storage.base import Store, open_store
+from safeground.storage import gpkg_migrations, open_store
+from safeground.storage.base import Store
 from safeground.sync import FieldState, pull, push, resolve
 from tests.conftest import PG_URL, postgis_problem, run_cli
 from tests.samples import sample
@@ -175,7 +175,7 @@ def test_pull_interrupted_keeps_whole_batches(field, server):
 PUSHER = textwrap.dedent(
     """
     import sys
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.sync import push
 
     def hook(layer, stage):

@@ -125,7 +125,7 @@ def test_traverse_command_prints_and_saves(tmp_path):
     import yaml
 
     from safeground.model import EOItem, MinefieldRecord
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from tests.conftest import run_cli
 
     f = tmp_path / "mf97.yaml"

@@ -31,7 +31,8 @@ from safeground.reports.village_map import (
     render_village_map,
     translations,
 )
-from safeground.storage.base import Store, metric_epsg, open_store
+from safeground.storage import open_store
+from safeground.storage.base import Store, metric_epsg
 from tests.conftest import run_cli
 
 A4_MM = (210.0, 297.0)

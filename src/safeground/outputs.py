@@ -95,7 +95,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _is_the_store(path: Path, store_location: str | None) -> bool:
-    if not store_location or store_location.startswith(("postgresql://", "postgres://")):
+    from safeground.storage import is_store_url
+
+    if not store_location or is_store_url(store_location):
         return False
     return _same_file(_store_of(path), Path(store_location))
 

@@ -27,6 +27,3 @@ SizeOpt = Annotated[float, typer.Option(min=4.0, max=200.0, help="Side of the sq
 def progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
 
-
-def is_url(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))

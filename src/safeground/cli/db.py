@@ -18,7 +18,7 @@ db_app = typer.Typer(help="The store's schema: current version, migration histor
 @db_app.command("current")
 def db_current(store: StoreOpt = "demo.gpkg") -> None:
     """Print the schema version (GeoPackage) or Alembic revision (PostGIS) the store is at."""
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.storage.migrations import steps_for
 
     with open_store(store, create=False, readonly=True) as s:
@@ -32,7 +32,7 @@ def db_current(store: StoreOpt = "demo.gpkg") -> None:
 @db_app.command("history")
 def db_history(store: StoreOpt = "demo.gpkg") -> None:
     """List every schema step of the store's backend, marking the one the store is at."""
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.storage.migrations import steps_for
 
     with open_store(store, create=False, readonly=True) as s:
@@ -49,7 +49,7 @@ def db_history(store: StoreOpt = "demo.gpkg") -> None:
 @db_app.command("upgrade")
 def db_upgrade(store: StoreOpt = "demo.gpkg") -> None:
     """Bring the store's schema to the latest version in one transaction; every record is kept."""
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False) as s:
         before = s.schema_revision()
@@ -81,7 +81,7 @@ def db_area(
     longitude swapped, is refused), it settles the hemisphere of a zone like 38S,
     and its UTM zone is where distances and areas are measured.
     """
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if bbox is None:
         with open_store(store, create=False, readonly=True) as s:
@@ -124,7 +124,6 @@ def set_area(st: Store, area: tuple[float, float, float, float], shown: str) -> 
     Records already stored are the check on the order of the four numbers: when
     most of them lie outside, the numbers are more likely swapped than the data wrong.
     """
-    import json
 
     import shapely
 
@@ -147,6 +146,6 @@ def set_area(st: Store, area: tuple[float, float, float, float], shown: str) -> 
             hint="check the order: west,south,east,north (longitude first)",
         )
     with st.transaction():
-        st.set_meta("area_of_interest", json.dumps(list(area)))
+        st.set_area_of_interest(area)
         st.set_meta("metric_epsg", str(epsg))
     return epsg, outside, total

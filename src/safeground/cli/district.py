@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from safeground.cli.common import SizeOpt, StoreOpt, console, is_url, progress
+from safeground.cli.common import SizeOpt, StoreOpt, console, progress
 from safeground.errors import SafeGroundError
 from safeground.outputs import (
     OutputRefused,
@@ -22,6 +22,7 @@ from safeground.outputs import (
     record_made,
     staged_file,
 )
+from safeground.storage import is_store_url
 
 
 def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
@@ -29,9 +30,9 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
     so a failure never costs the user the store that was there before."""
     from safeground.generator.config import DistrictConfig
     from safeground.generator.district import build_district, write_district
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
-    if is_url(store_path):
+    if is_store_url(store_path):
         return _generate_into_server(store_path, DistrictConfig(seed=seed, size_km=size_km), force)
     path = Path(store_path)
     if path.exists():
@@ -73,7 +74,7 @@ def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
 def _generate_into_server(url: str, cfg: object, force: bool) -> float:
     """On PostGIS the district goes into one schema, in one transaction."""
     from safeground.generator.district import build_district, write_district
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     t0 = time.perf_counter()
     store = open_store(url)
@@ -126,7 +127,7 @@ def generate(
 
 def _print_summary(store_path: str) -> None:
     from safeground.reports.summary import summarise
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store_path, readonly=True) as store:
         s = summarise(store)
@@ -225,7 +226,7 @@ def map_(
 ) -> None:
     """Draw the overview map of a store (PNG): a district, or a whole country at its own scale."""
     from safeground.reports.district_map import draw_district_map
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, readonly=True) as s, staged_file(out, overwrite=overwrite, store_location=store) as tmp:
         draw_district_map(s, tmp)
@@ -240,7 +241,7 @@ def _refuse_to_replace_real_data(path: Path, overwrite: bool) -> None:
     if not is_store_file(path):
         guard_output(path, overwrite=overwrite)
         return
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     try:
         with open_store(str(path), readonly=True) as s:
@@ -264,10 +265,10 @@ def demo(
 ) -> None:
     """Generate the demo district, summarise it and draw its map (replaces the demo files, never real data)."""
     from safeground.reports.district_map import draw_district_map
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     t0 = time.perf_counter()
-    if not is_url(store):
+    if not is_store_url(store):
         guard_output(png, overwrite=overwrite, store_location=store)
         _refuse_to_replace_real_data(Path(store), overwrite)
     _generate(store, seed, size_km, force=True)

@@ -9,9 +9,10 @@ import typer
 from rich.table import Table
 
 from safeground import tabular
-from safeground.cli.common import StoreOpt, console, err, is_url
+from safeground.cli.common import StoreOpt, console, err
 from safeground.errors import InvalidInput, SafeGroundError
 from safeground.outputs import OverwriteOpt, guard_output, staged_folder
+from safeground.storage import is_store_url
 
 forms_app = typer.Typer(help="Field reports from phones (KoboToolbox / ODK): the forms and their submissions.")
 
@@ -40,7 +41,7 @@ def write_problems_csv(exc: InvalidInput, path: Path, *, overwrite: bool = False
 
 def _existing_store(store: str, new: bool = False) -> None:
     """A mistyped path must not silently create a new, empty store."""
-    if not new and not is_url(store) and not Path(store).exists():
+    if not new and not is_store_url(store) and not Path(store).exists():
         raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
 
 
@@ -58,7 +59,7 @@ def import_(
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
     from safeground.intake.submissions import form_definition, import_submissions
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     form_definition(form)
     if problems:

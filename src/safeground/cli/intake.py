@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from safeground import tabular
-from safeground.cli.common import StoreOpt, console, err, is_url
+from safeground.cli.common import StoreOpt, console, err
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.outputs import OverwriteOpt, guard_output, staged_file
+from safeground.storage import is_store_url
 
 mapping_app = typer.Typer(help="Field mappings: how your columns and values become SafeGround fields, saved once.")
 
@@ -78,14 +79,14 @@ def import_(
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
     from safeground.intake.quarantine import check_quarantine_path
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     for path in (report, changes, quarantine):  # refused before anything is imported, not after
         if path:
             guard_output(path, overwrite=overwrite, store_location=store)
     if utm_letter not in (None, "band", "hemisphere"):
         raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
-    url = is_url(store)
+    url = is_store_url(store)
     if not url and not Path(store).exists() and not new:
         raise SafeGroundError(
             f"no SafeGround store at {store}",
@@ -202,11 +203,11 @@ def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: di
     """
     from safeground.intake.features import import_features
     from safeground.intake.mapping import load_mapping
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "dry-run.gpkg"
-        if is_url(store):
+        if is_store_url(store):
             from safeground.cli.start import _store_exists
 
             if _store_exists(store):
@@ -236,7 +237,7 @@ def _source_crs(file: Path, source_layer: str | None) -> Any:
 def _release_hint(store: str) -> None:
     """After survey and clearance reports arrive: say which hazard areas they change, and how to apply it."""
     from safeground.landrelease.completion import propose_releases
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False, readonly=True) as s:
         proposals = propose_releases(s, entered_by="-")
@@ -251,7 +252,7 @@ def _release_hint(store: str) -> None:
 def _emergency_hint(store: str) -> None:
     """After new accidents arrive: say which lie where nobody has surveyed, and how to open their SHAs."""
     from safeground.casualties.emergency import propose_emergency_hazards
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False, readonly=True) as s:
         proposals = propose_emergency_hazards(s, entered_by="-")
@@ -289,12 +290,12 @@ def export(
     """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
     from safeground.access import Audience
     from safeground.intake.export import export_layer
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     aud = Audience.RESTRICTED if include_restricted else Audience.parse(audience)
     with (
         staged_file(out, overwrite=overwrite, store_location=store) as tmp,
-        open_store(store, readonly=not is_url(store)) as s,
+        open_store(store, readonly=not is_store_url(store)) as s,
     ):
         n, left_out = export_layer(s, layer, tmp, fmt=fmt or None, audience=aud)
     if left_out:
@@ -314,7 +315,7 @@ def mapping_save(
 ) -> None:
     """Check a field mapping against its layer and save it in the store under a name."""
     from safeground.intake.mapping import parse_mapping, save_mapping, unfilled_required
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if not file.exists():
         raise SafeGroundError(f"no mapping file {file}")
@@ -337,9 +338,9 @@ def mapping_save(
 def mapping_list(store: StoreOpt = "demo.gpkg") -> None:
     """List the field mappings saved in the store."""
     from safeground.intake.mapping import list_mappings
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
-    with open_store(store, readonly=not is_url(store)) as s:
+    with open_store(store, readonly=not is_store_url(store)) as s:
         found = list_mappings(s)
     if not found:
         console.print("no saved mappings")
@@ -353,8 +354,8 @@ def mapping_show(
 ) -> None:
     """Print a saved field mapping as YAML (edit it and save it again to change it)."""
     from safeground.intake.mapping import load_mapping
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
-    with open_store(store, readonly=not is_url(store)) as s:
+    with open_store(store, readonly=not is_store_url(store)) as s:
         fm = load_mapping(s, name)
     console.print(fm.to_yaml(), markup=False, highlight=False)

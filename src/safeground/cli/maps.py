@@ -53,7 +53,7 @@ def maps_accuracy(
         to_json,
     )
     from safeground.minemaps.accuracy import summarise as summarise_accuracy
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if fmt not in ("table", "csv", "json"):
         raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table, csv or json")
@@ -175,7 +175,7 @@ def maps_evidence(
     """
     from safeground.minemaps.hazard_evidence import apply_plan, plan
     from safeground.model.vocab import HazardClass
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     for flag, asked in (("--confirm", confirm), ("--release", release), ("--create", create)):
         if asked and not apply:
@@ -259,7 +259,7 @@ def maps_dossier(
     from safeground.errors import RecordNotFound
     from safeground.minemaps.accuracy import assess_record, gather_evidence
     from safeground.reports.dossier import render_dossier
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     opts = _accuracy_options(as_of)
     guard_output(out, overwrite=overwrite, store_location=store, folder=True)
@@ -287,7 +287,7 @@ def maps_traverse(
 ) -> None:
     """Compute a minefield record drawn from a reference point with bearings and distances."""
     from safeground.minemaps.traverse import read_record, save_record, solve
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     record = read_record(file)
     result = solve(record, max_misclosure_m=max_misclosure, src=file.name)

@@ -30,7 +30,7 @@ def history(
     """Show every version of one record: nothing is ever overwritten."""
     from safeground.errors import RecordNotFound
     from safeground.intake.features import record_type_for
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     cls = record_type_for(layer)
     deleted = False

@@ -53,7 +53,7 @@ def _risk(path: Path | None, store: str | None = None) -> object:
         if store is None:
             return None
         from safeground.risk.output import risk_per_hazard
-        from safeground.storage.base import open_store
+        from safeground.storage import open_store
 
         with open_store(store, create=False, readonly=True) as s:
             return risk_per_hazard(s)
@@ -101,7 +101,7 @@ def report(
     from safeground.landrelease.priority import load_weights
     from safeground.reports.evidence import Audience, render
     from safeground.reports.land_release_report import PlanningInputs
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     aud = Audience.parse(audience)
     guard_output(out, overwrite=overwrite, store_location=store, folder=True)
@@ -149,7 +149,7 @@ def export_hdx(
     """CSV files with HXL hashtags for the Humanitarian Data Exchange (and the Landmine Monitor table)."""
     from safeground.reports.evidence import Audience
     from safeground.reports.hdx import export_hdx as run
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with (
         open_store(store, create=False, readonly=True) as s,
@@ -168,7 +168,7 @@ def strikes_to_hazards(
 ) -> None:
     """One confirmed hazard area per strike not yet covered: typical footprint and expected duds."""
     from safeground.casualties.strikes import strikes_to_hazards as run
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False, readonly=dry_run) as s:
         res = run(s, entered_by=entered_by, dry_run=dry_run)
@@ -191,7 +191,7 @@ def accidents_to_hazards(
 ) -> None:
     """An emergency SHA for survey around each accident at a place nobody has surveyed since."""
     from safeground.casualties.emergency import propose_emergency_hazards
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False, readonly=not apply) as s:
         proposals = propose_emergency_hazards(s, entered_by=entered_by, apply=apply)
@@ -214,7 +214,7 @@ def release_propose(
 ) -> None:
     """Apply finished surveys and clearances to the hazard areas they name: what is left, or closed."""
     from safeground.landrelease.completion import apply_releases, propose_releases
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     with open_store(store, create=False, readonly=not apply) as s:
         proposals = propose_releases(s, entered_by=entered_by)
@@ -239,7 +239,7 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
 
 def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[object, str]:
     from safeground.landrelease.priority import impact_factors, load_weights, rank
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     w = load_weights(weights)
     with open_store(store, create=False, readonly=True) as s:
@@ -325,7 +325,7 @@ def plan_forecast(
     """
     from safeground.landrelease import forecast as lf
     from safeground.landrelease import pipeline as lp
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
@@ -365,7 +365,7 @@ def plan_backtest(
 
     from safeground.landrelease.backtest import backtest
     from safeground.landrelease.charts import fan_chart
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if png is not None:
         guard_output(png, overwrite=overwrite, store_location=store)

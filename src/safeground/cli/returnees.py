@@ -66,7 +66,7 @@ def check(
 
     from safeground.safety.buffers import DEFAULT_BUFFERS, load_buffers
     from safeground.safety.check import SafetyIndex
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if batch is None and (lon is None or lat is None):
         raise SafeGroundError("give LON LAT, or --batch FILE.csv", hint="e.g. safeground check 47.10 39.62")
@@ -166,7 +166,7 @@ def route(
 
     from safeground.routing.build import safe_network
     from safeground.routing.places import place_lonlat
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
@@ -205,7 +205,7 @@ def village_map(
 ) -> None:
     """A one-page printable A4 risk map of a settlement or cemetery at a walking scale, in two or three languages."""
     from safeground.reports.village_map import render_village_map
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     target = out or Path(f"{name.lower().replace(' ', '-')}-risk-map.pdf")
     with open_store(store, readonly=True) as s, staged_file(target, overwrite=overwrite, store_location=store) as tmp:

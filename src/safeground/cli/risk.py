@@ -53,7 +53,7 @@ def _data(
     region: str | None = None,
 ) -> object:
     from safeground.risk.sources import from_files, from_store
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if (store is None) == (events is None):
         raise SafeGroundError("give either --store or --events", hint="e.g. --store demo.gpkg")
@@ -303,7 +303,7 @@ def predict_cmd(
     if save:
         if store is None:
             raise SafeGroundError("--save needs --store")
-        from safeground.storage.base import open_store
+        from safeground.storage import open_store
 
         with open_store(store) as s:
             n = store_polygons(

@@ -138,7 +138,7 @@ def features(
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
     from safeground.intake.georef import features_geojson, import_digitised, read_digitised, to_world_features
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     for path in (out, problems_csv):
         if path:

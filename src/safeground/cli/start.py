@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from safeground.cli.common import console, is_url
+from safeground.cli.common import console
 from safeground.errors import SafeGroundError
+from safeground.storage import is_store_url
 
 #: languages the reports are written in (safeground/reports/i18n)
 _LANGUAGES = sorted(p.stem for p in (Path(__file__).parent.parent / "reports" / "i18n").glob("*.json"))
@@ -31,12 +32,12 @@ def init(
 ) -> None:
     """Create an empty store with its area of interest, ready for mappings and imports."""
     from safeground.cli.db import parse_area, set_area
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     if language not in _LANGUAGES:
         raise SafeGroundError(f"--language {language!r} is not one of {', '.join(_LANGUAGES)}")
     bbox = parse_area(area, "--area")
-    if not is_url(store):
+    if not is_store_url(store):
         path = Path(store)
         if path.exists():
             raise SafeGroundError(
@@ -72,7 +73,7 @@ def init(
 def _store_exists(url: str) -> bool:
     """Whether a PostGIS schema already holds a SafeGround store (opened read-only: nothing created)."""
     from safeground.errors import StoreUnavailable
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
 
     try:
         open_store(url, create=False, readonly=True).close()

@@ -40,7 +40,7 @@ def _print_report(report: object) -> None:
 
 
 def _run(direction: str, store: str, server: str, layer: list[str] | None, batch: int) -> None:
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.sync import pull, push
 
     def progress(layer_name: str, stage: str) -> None:
@@ -72,7 +72,7 @@ def sync_conflicts(
     all_: Annotated[bool, typer.Option("--all", help="Also show resolved conflicts.")] = False,
 ) -> None:
     """Records edited both in the field and on the server since the last sync, side by side."""
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.sync import FieldState
 
     with open_store(store, readonly=True) as field:
@@ -114,7 +114,7 @@ def sync_resolve(
     layer: Annotated[str | None, typer.Option(help="The layer, if the identifier is in conflict in several.")] = None,
 ) -> None:
     """Settle a conflict: keep the field edit or the server's; both sides then hold the same history."""
-    from safeground.storage.base import open_store
+    from safeground.storage import open_store
     from safeground.sync import resolve
 
     with open_store(store, create=False) as field, open_store(server, create=False) as srv:

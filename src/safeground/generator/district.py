@@ -584,7 +584,7 @@ def write_district(d: District, store: Store, step: Step | None = None) -> dict[
         store.add_many(w.operations())
         store.add_many(w.casualties())
         minx, miny, maxx, maxy = d.to_wgs84(shapely.box(0, 0, d.land.size, d.land.size)).bounds
-        store.set_meta("area_of_interest", json.dumps([minx, miny, maxx, maxy]))
+        store.set_area_of_interest((minx, miny, maxx, maxy))
         store.set_meta("metric_epsg", str(d.epsg))
         store.set_meta(
             "generator",

@@ -153,8 +153,7 @@ class _Importer:
         self.bad_values = False
         self.entered_by = entered_by
         self.entered_at = datetime.now(UTC).replace(microsecond=0)
-        aoi_text = store.get_meta("area_of_interest")
-        self.region = tuple(json.loads(aoi_text)) if aoi_text else None
+        self.region = store.area_of_interest()
         self.combo_ids: dict[tuple[Any, ...], int] = {}
         self.combo_list: list[_Combo] = []
         self.seen_uids: dict[str, str] = {}

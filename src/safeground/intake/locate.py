@@ -394,10 +394,10 @@ def refuse_outside_area(store: Any, geometries: list[Any], what: str) -> None:
     """
     from safeground.errors import OutsideArea
 
-    aoi = store.get_meta("area_of_interest")
+    aoi = store.area_of_interest()
     if not aoi:
         return
-    minx, miny, maxx, maxy = json.loads(aoi)
+    minx, miny, maxx, maxy = aoi
     m = AREA_MARGIN_DEG
     area = shapely.box(minx - m, miny - m, maxx + m, maxy + m)
     for geom in geometries:

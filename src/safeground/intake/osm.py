@@ -33,7 +33,6 @@ extract file's date (the day it was downloaded or cut).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -401,8 +400,7 @@ def import_osm(store: Store, path: str | Path, *, dry_run: bool = False, when: d
     """Read an extract and store its features in one transaction (or only show what would change)."""
     from safeground.intake.submissions import plan
 
-    aoi = store.get_meta("area_of_interest")
-    result = read_osm(path, area_of_interest=tuple(json.loads(aoi)) if aoi else None, when=when)
+    result = read_osm(path, area_of_interest=store.area_of_interest(), when=when)
     if not result.records:
         raise InvalidInput(
             [Problem(result.source, "file", "-", "no road, path, river, settlement or cemetery to import")],

@@ -995,10 +995,9 @@ def import_submissions(store: Store, form: str, paths: list[Path], *, dry_run: b
     definition = form_definition(form)
     subs = read_exports(definition, paths)
     check_form(form, subs)
-    aoi = store.get_meta("area_of_interest")
     skipped: list[str] = []
     remember = resolve_edits(store, form, subs, skipped)
-    records = to_records(form, subs, tuple(json.loads(aoi)) if aoi else None, skipped)
+    records = to_records(form, subs, store.area_of_interest(), skipped)
     if form == "accident_report":
         problems, victim_notes = check_victims(store, subs, records)
         if problems:

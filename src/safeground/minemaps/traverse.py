@@ -34,7 +34,6 @@ Record format (JSON or YAML; or the XLSX template of ``safeground maps template`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -405,10 +404,10 @@ def _same_mine(a: Any, b: Any) -> bool:
 def _check_area(store: Any, record: TraverseRecord, result: TraverseResult) -> None:
     """Refuse a record far (over 0.5°, ~50 km) outside the store's area of interest: a mistyped
     coordinate, a wrong SK-42 zone, or the record of another region."""
-    aoi = store.get_meta("area_of_interest")
+    aoi = store.area_of_interest()
     if not aoi or result.perimeter is None:
         return
-    w, s, e, n = json.loads(aoi)
+    w, s, e, n = aoi
     if result.perimeter.intersects(shapely.box(w - 0.5, s - 0.5, e + 0.5, n + 0.5)):
         return
     c = result.perimeter.centroid

@@ -11,7 +11,6 @@ the feature code never knows which it is working on.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -258,9 +257,9 @@ def from_store(store: Store, crs_wkt: str | None = None) -> RiskData:
 def _store_bounds(store: Store) -> tuple[float, float, float, float]:
     from safeground.model import Accident, EOItem, HazardArea
 
-    aoi = store.get_meta("area_of_interest")
+    aoi = store.area_of_interest()
     if aoi:
-        return tuple(json.loads(aoi))  # type: ignore[return-value]
+        return aoi
     frames = [f for f in (store.read_frame(c) for c in (HazardArea, Accident, EOItem)) if len(f)]
     if not frames:
         raise SafeGroundError(f"{store.location} holds no hazards, accidents or items to learn from")

@@ -41,7 +41,6 @@ name the same reason.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -175,9 +174,9 @@ class SafetyIndex:
         known = [f for f in frames.values() if len(f)]
         epsg = metric_epsg(store, known[0] if known else None)
         index = cls.from_frames(epsg, **frames, activities=store.read_frame(Activity), buffers=buffers)
-        aoi = store.get_meta("area_of_interest")
+        aoi = store.area_of_interest()
         if aoi:
-            index.region = tuple(json.loads(aoi))  # type: ignore[assignment]
+            index.region = aoi
         elif known:  # no declared area: the extent of what the store holds
             b = np.array([f.total_bounds for f in known])
             index.region = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())

@@ -240,6 +240,21 @@ class Store(ABC):
     def close(self) -> None: ...
 
     # -- helpers common to all backends -----------------------------------------------
+    def area_of_interest(self) -> BBox | None:
+        """West, south, east, north (WGS 84) the store declares it covers, or None.
+
+        Imports check positions against it and distances are measured in its UTM zone; one parser
+        here instead of a ``json.loads(get_meta(...))`` in every module that needs it."""
+        text = self.get_meta("area_of_interest")
+        if not text:
+            return None
+        west, south, east, north = json.loads(text)
+        return float(west), float(south), float(east), float(north)
+
+    def set_area_of_interest(self, bbox: BBox) -> None:
+        """Declare the area the store covers (``area_of_interest`` reads it back)."""
+        self.set_meta("area_of_interest", json.dumps([float(v) for v in bbox]))
+
     def next_uid(self, record_type: type[Record]) -> str:
         return format_uid(record_type.UID_PREFIX, self.max_uid_number(record_type) + 1)
 
@@ -285,10 +300,9 @@ def store_extent(store: Store, frame: gpd.GeoDataFrame | None = None) -> BBox:
     """
     from safeground.errors import SafeGroundError
 
-    aoi = store.get_meta("area_of_interest")
+    aoi = store.area_of_interest()
     if aoi:
-        minx, miny, maxx, maxy = json.loads(aoi)
-        return float(minx), float(miny), float(maxx), float(maxy)
+        return aoi
     if frame is not None and len(frame) and not frame.geometry.is_empty.all():
         b = frame.total_bounds
         return float(b[0]), float(b[1]), float(b[2]), float(b[3])
@@ -342,15 +356,3 @@ def area_crs(store: Store, frame: gpd.GeoDataFrame | None = None) -> Any:
     if stored and in_one_zone(bounds):
         return CRS.from_epsg(int(stored))
     return area_crs_for(bounds)
-
-
-def open_store(location: str, *, create: bool = True, readonly: bool = False) -> Store:
-    """Open the store a location names: a file path means GeoPackage, a
-    ``postgresql://`` URL (optionally ``?schema=name``) means PostGIS."""
-    if location.startswith(("postgresql://", "postgres://")):
-        from safeground.storage.postgis import PostGISStore
-
-        return PostGISStore(location.replace("postgres://", "postgresql://", 1), create=create, readonly=readonly)
-    from safeground.storage.gpkg import GeoPackageStore
-
-    return GeoPackageStore(location, create=create, readonly=readonly)
