@@ -28,7 +28,7 @@ COMMANDS: dict[str, list[str]] = {
     "route": ["route", "Entry checkpoint 1", "Chaykend cemetery"],
     "risk-evaluate": ["risk", "evaluate"],
 }
-_VOLATILE = re.compile(r"\d+(\.\d+)?\s*(s|ms|seconds)\b|\d\d:\d\d:\d\d")
+_VOLATILE = re.compile(r"\d+(\.\d+)?\s*(s|ms|seconds)\b|\d+:\d\d:\d\d")
 
 
 def _safeground() -> str:
