@@ -198,6 +198,11 @@ COMMANDS: dict[str, list[list[str]]] = {
         ["plan", "forecast", *S, "--simulations", "50", "--format", "csv", "--out", "{out}/f.csv"],
     ],
     "plan backtest": [["plan", "backtest", *S, "--simulations", "50", "--png", "{out}/fan.png"]],
+    "orgs add": [["orgs", "add", "Demining Group", "--type", "ngo", "--acronym", "DG", *S, "--by", "test"]],
+    "orgs list": [["orgs", "list", *S]],
+    "users list": [["users", "list", *S]],
+    "audit list": [["audit", "list", *S]],
+    "audit verify": [["audit", "verify", *S]],
 }
 #: commands run in another command's entry above (after what they need)
 RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}
@@ -212,6 +217,10 @@ NOT_ON_A_STORE = {
     "scan georef": "georeferences an image, reads no store",
     "scan features": "imports digitised features through the path `import` takes (run above); needs a scan's GCPs",
     "forms export": "writes the XLSForms, reads no store",
+    **{
+        f"users {c}": "reads a password from the terminal or stdin: tests/test_accounts.py runs it on both backends"
+        for c in ("add", "passwd", "role", "disable", "enable", "token")
+    },
 }
 
 
@@ -298,7 +307,8 @@ def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[st
 #: commands that read only the store's metadata (schema, mappings, sync state): the layers held do not matter
 #: to them, so they run on the store with no layer and the one without an area of interest only
 METADATA_ONLY = {"db current", "db history", "db upgrade", "db area", "mapping save", "mapping list",
-                 "mapping show", "sync conflicts"}  # fmt: skip
+                 "mapping show", "sync conflicts", "orgs add", "orgs list", "users list", "audit list",
+                 "audit verify"}  # fmt: skip
 CASES = [
     (command, kind)
     for command in COMMANDS

@@ -12,6 +12,7 @@ import typer
 
 from safeground import __version__
 from safeground.cli import (
+    accounts,
     db,
     district,
     forms,
@@ -65,6 +66,9 @@ app.add_typer(reports.strikes_app, name="strikes")
 app.add_typer(reports.accidents_app, name="accidents")
 app.add_typer(reports.release_app, name="release")
 app.add_typer(reports.plan_app, name="plan")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.orgs_app, name="orgs")
+app.add_typer(accounts.audit_app, name="audit")
 
 
 @app.command()

@@ -1,0 +1,362 @@
+"""Accounts, sessions, API tokens and the audit log, kept in the store's own database.
+
+The tables live beside the layers (in the GeoPackage file, or in the PostGIS schema), so one
+backup holds the record and who changed it. They are plain tables written through SQLAlchemy
+Core, one definition for SQLite and PostgreSQL, created on first use. Every change to an account
+appends its audit entry in the same transaction: there is no account change without its entry.
+Password hashes never leave this module: :class:`User` does not carry them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+
+from safeground.accounts.audit import GENESIS, AuditCheck, AuditEntry, chained, verify
+from safeground.accounts.passwords import check_new_password, hash_password, needs_rehash, verify_password
+from safeground.accounts.roles import Role
+from safeground.errors import SafeGroundError
+
+_md = MetaData()
+USERS = Table(
+    "safeground_users", _md,
+    Column("username", String(64), primary_key=True),
+    Column("full_name", Text, nullable=False),
+    Column("organisation", String(64), nullable=False),  # uid of a record in the organisations layer
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", String(32), nullable=False),
+)  # fmt: skip
+SESSIONS = Table(
+    "safeground_sessions", _md,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("username", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)  # fmt: skip
+TOKENS = Table(
+    "safeground_tokens", _md,
+    Column("token_hash", String(64), primary_key=True),
+    Column("prefix", String(12), nullable=False),  # shown in lists, so a person can tell tokens apart
+    Column("username", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)  # fmt: skip
+AUDIT = Table(
+    "safeground_audit", _md,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)  # fmt: skip
+
+_USERNAME_OK = "abcdefghijklmnopqrstuvwxyz0123456789._-"
+SESSION_HOURS = 12
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def cli_origin() -> str:
+    return f"cli@{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    full_name: str
+    organisation: str
+    role: Role
+    active: bool
+    created_at: str
+
+
+def _user(row: Any) -> User:
+    return User(row.username, row.full_name, row.organisation, Role(row.role), bool(row.active), row.created_at)
+
+
+def _engine_for(location: str) -> Engine:
+    """An engine on the store's database, with the store's PostGIS schema as the default schema."""
+    from safeground.storage import is_store_url
+
+    if is_store_url(location):
+        from safeground.storage.postgis import _split_url
+
+        url, schema = _split_url(location.replace("postgres://", "postgresql://", 1))
+        return create_engine(url, pool_pre_ping=True).execution_options(schema_translate_map={None: schema})
+    if not Path(location).exists():
+        raise SafeGroundError(f"no store at {location}", hint="create it first: safeground init --store FILE --area …")
+    eng = create_engine(f"sqlite:///{location}", connect_args={"timeout": 30})
+
+    # pysqlite opens transactions lazily; an audit append must hold the write lock from the start
+    @event.listens_for(eng, "connect")
+    def _no_autobegin(dbapi_con: Any, _rec: Any) -> None:
+        dbapi_con.isolation_level = None
+
+    @event.listens_for(eng, "begin")
+    def _begin_immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return eng
+
+
+class Accounts:
+    """The accounts and audit log of one store (a GeoPackage path or a ``postgresql://`` URL)."""
+
+    def __init__(self, location: str) -> None:
+        from safeground.storage import open_store
+
+        open_store(location, create=False, readonly=True).close()  # a SafeGround store, or its clear error
+        self.location = location
+        self._engine = _engine_for(location)
+        self._ready = all(self._has(t.name) for t in _md.sorted_tables)
+
+    def _has(self, table: str) -> bool:
+        schema = (self._engine.get_execution_options().get("schema_translate_map") or {}).get(None)
+        return inspect(self._engine).has_table(table, schema=schema)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Accounts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection | None]:
+        """A connection to read with, or None when no account was ever made (listing writes nothing)."""
+        if not self._ready:
+            yield None
+            return
+        with self._engine.connect() as c:
+            yield c
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        if not self._ready:  # the tables are made by the first write, never by a read
+            _md.create_all(self._engine, checkfirst=True)
+            self._ready = True
+        with self._engine.begin() as c:
+            if c.dialect.name == "postgresql":  # one appender at a time, or two entries share a link
+                schema = (self._engine.get_execution_options().get("schema_translate_map") or {}).get(None)
+                c.execute(text(f'LOCK TABLE "{schema}".safeground_audit IN EXCLUSIVE MODE'))
+            yield c
+
+    # -- the audit log -----------------------------------------------------------------------------
+    def _append(self, c: Connection, actor: str, origin: str, action: str, target: str,
+                before: Any = None, after: Any = None) -> AuditEntry:  # fmt: skip
+        last = c.execute(select(AUDIT.c.seq, AUDIT.c.hash).order_by(AUDIT.c.seq.desc()).limit(1)).first()
+        entry = chained(
+            AuditEntry(
+                seq=(last.seq + 1) if last else 1, at=_now(), actor=actor, origin=origin, action=action,
+                target=target, before=before, after=after, prev=last.hash if last else GENESIS,
+            )
+        )  # fmt: skip
+        row = {**entry.__dict__, "before": _dump(before), "after": _dump(after)}
+        c.execute(insert(AUDIT).values(**row))
+        return entry
+
+    def record(self, actor: str, origin: str, action: str, target: str, before: Any = None, after: Any = None) -> None:
+        """Append one entry for a write made elsewhere (an import, an approval)."""
+        with self._tx() as c:
+            self._append(c, actor, origin, action, target, before, after)
+
+    def entries(self) -> list[AuditEntry]:
+        with self._read() as c:
+            rows = [] if c is None else c.execute(select(AUDIT).order_by(AUDIT.c.seq)).all()
+        return [
+            AuditEntry(
+                r.seq, r.at, r.actor, r.origin, r.action, r.target, _load(r.before), _load(r.after), r.prev, r.hash
+            )
+            for r in rows
+        ]
+
+    def verify(self, *, expect_head: str | None = None) -> AuditCheck:
+        return verify(self.entries(), expect_head=expect_head)
+
+    # -- users ---------------------------------------------------------------------------------------
+    def add_user(self, username: str, *, full_name: str, organisation: str, role: Role, password: str,
+                 actor: str, origin: str) -> User:  # fmt: skip
+        name = username.strip().lower()
+        if not name or any(ch not in _USERNAME_OK for ch in name) or len(name) > 64:
+            raise SafeGroundError(
+                f"user name {username!r} is not usable",
+                hint="use lower-case letters, digits, '.', '_' or '-' (at most 64), e.g. a.aliyev",
+            )
+        if role is Role.PUBLIC:
+            raise SafeGroundError("'public' is what people without an account read as; it is not an account role")
+        check_new_password(password, username=name)
+        with self._tx() as c:
+            if c.execute(select(USERS.c.username).where(USERS.c.username == name)).first():
+                raise SafeGroundError(f"there is already a user {name}", hint="choose another name, or change its role")
+            row = {"username": name, "full_name": full_name, "organisation": organisation, "role": role.value,
+                   "password_hash": hash_password(password), "active": True, "created_at": _now()}  # fmt: skip
+            c.execute(insert(USERS).values(**row))
+            self._append(c, actor, origin, "user.add", f"user:{name}", None, _public(row))
+        return self.user(name)
+
+    def user(self, username: str) -> User:
+        with self._read() as c:
+            row = (
+                None
+                if c is None
+                else c.execute(select(USERS).where(USERS.c.username == username.strip().lower())).first()
+            )
+        if row is None:
+            raise SafeGroundError(f"no user {username!r}", hint="list them with: safeground users list --store STORE")
+        return _user(row)
+
+    def users(self) -> list[User]:
+        with self._read() as c:
+            return [] if c is None else [_user(r) for r in c.execute(select(USERS).order_by(USERS.c.username)).all()]
+
+    def _change(self, username: str, values: dict[str, Any], action: str, actor: str, origin: str) -> User:
+        before = self.user(username)
+        with self._tx() as c:
+            c.execute(update(USERS).where(USERS.c.username == before.username).values(**values))
+            if values.get("active") is False or "password_hash" in values or "role" in values:
+                # a disabled user, a new password or a new role ends every open session
+                c.execute(update(SESSIONS).where(SESSIONS.c.username == before.username).values(revoked=True))
+            shown = {k: v for k, v in values.items() if k != "password_hash"} or {"password": "changed"}
+            self._append(c, actor, origin, action, f"user:{before.username}",
+                         {k: _public(before.__dict__).get(k) for k in shown}, shown)  # fmt: skip
+        return self.user(before.username)
+
+    def set_role(self, username: str, role: Role, *, actor: str, origin: str) -> User:
+        if role is Role.PUBLIC:
+            raise SafeGroundError("'public' is not an account role", hint="disable the account instead")
+        return self._change(username, {"role": role.value}, "user.role", actor, origin)
+
+    def set_active(self, username: str, active: bool, *, actor: str, origin: str) -> User:
+        return self._change(username, {"active": active}, "user.enable" if active else "user.disable", actor, origin)
+
+    def set_password(self, username: str, password: str, *, actor: str, origin: str) -> User:
+        check_new_password(password, username=self.user(username).username)
+        return self._change(username, {"password_hash": hash_password(password)}, "user.password", actor, origin)
+
+    def authenticate(self, username: str, password: str, *, origin: str) -> User | None:
+        """The user for a right password of an active account; a failure is audited (never the password)."""
+        name = username.strip().lower()
+        with self._read() as c:
+            row = None if c is None else c.execute(select(USERS).where(USERS.c.username == name)).first()
+        ok = row is not None and bool(row.active) and verify_password(row.password_hash, password)
+        if not ok:
+            self.record(name or "?", origin, "login.failed", f"user:{name}")
+            return None
+        if needs_rehash(row.password_hash):
+            with self._tx() as c:
+                c.execute(update(USERS).where(USERS.c.username == name).values(password_hash=hash_password(password)))
+        return _user(row)
+
+    # -- sessions and API tokens -------------------------------------------------------------------
+    def open_session(self, user: User, *, hours: float = SESSION_HOURS) -> str:
+        """A new session id (the cookie value); only its hash is stored, so a copy of the database
+        does not let anyone log in as its users."""
+        sid = secrets.token_urlsafe(32)
+        now = datetime.now(UTC).replace(microsecond=0)
+        with self._tx() as c:
+            row = {"id_hash": _sha(sid), "username": user.username, "created_at": now.isoformat(),
+                   "expires_at": (now + timedelta(hours=hours)).isoformat(), "revoked": False}  # fmt: skip
+            c.execute(insert(SESSIONS).values(**row))
+        return sid
+
+    def session_user(self, sid: str) -> User | None:
+        with self._read() as c:
+            if c is None:
+                return None
+            row = c.execute(select(SESSIONS).where(SESSIONS.c.id_hash == _sha(sid))).first()
+            if row is None or row.revoked or row.expires_at <= _now():
+                return None
+            user = c.execute(select(USERS).where(USERS.c.username == row.username)).first()
+        return _user(user) if user is not None and user.active else None
+
+    def close_session(self, sid: str) -> None:
+        with self._tx() as c:
+            c.execute(update(SESSIONS).where(SESSIONS.c.id_hash == _sha(sid)).values(revoked=True))
+
+    def add_token(self, username: str, label: str, *, actor: str, origin: str) -> str:
+        """A new API token for a field device or a KoboToolbox REST service; shown once, stored hashed."""
+        user = self.user(username)
+        token = "sg_" + secrets.token_urlsafe(32)
+        with self._tx() as c:
+            c.execute(insert(TOKENS).values(token_hash=_sha(token), prefix=token[:10], username=user.username,
+                                            label=label, created_at=_now(), revoked=False))  # fmt: skip
+            self._append(c, actor, origin, "token.add", f"user:{user.username}", None,
+                         {"label": label, "prefix": token[:10]})  # fmt: skip
+        return token
+
+    def token_user(self, token: str) -> User | None:
+        with self._read() as c:
+            if c is None:
+                return None
+            row = c.execute(select(TOKENS).where(TOKENS.c.token_hash == _sha(token))).first()
+            if row is None or row.revoked:
+                return None
+            user = c.execute(select(USERS).where(USERS.c.username == row.username)).first()
+        return _user(user) if user is not None and user.active else None
+
+    def revoke_token(self, prefix: str, *, actor: str, origin: str) -> int:
+        with self._tx() as c:
+            n = c.execute(update(TOKENS).where(TOKENS.c.prefix == prefix, TOKENS.c.revoked.is_(False))
+                          .values(revoked=True)).rowcount  # fmt: skip
+            if n:
+                self._append(c, actor, origin, "token.revoke", f"token:{prefix}")
+        return int(n or 0)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k != "password_hash"}
+    if isinstance(out.get("role"), Role):
+        out["role"] = out["role"].value
+    return out
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _load(value: str | None) -> Any:
+    return None if value is None else json.loads(value)

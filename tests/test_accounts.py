@@ -1,0 +1,218 @@
+"""Accounts, roles and the hash-chained audit log, on both backends (issue 18).
+
+Real stores (a GeoPackage file and a PostGIS schema), real Argon2 hashes, and tampering done the
+way an insider would do it: an UPDATE or DELETE straight on the database, behind SafeGround's back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from safeground.accounts import ROLES, Permission, Role, permissions_of
+from safeground.accounts.repository import Accounts
+from safeground.errors import InvalidInput, SafeGroundError
+from safeground.services import accounts as svc
+from safeground.storage.base import Store
+
+PASSWORD = "the river below Chaykend"
+
+
+def _raw(location: str, sql: str) -> None:
+    """Run SQL directly on the store's database, as someone with database access could."""
+    if location.startswith("postgresql"):
+        from safeground.storage.postgis import _split_url
+
+        url, schema = _split_url(location)
+        eng = sqlalchemy.create_engine(url)
+        with eng.begin() as c:
+            c.execute(sqlalchemy.text(f'SET search_path TO "{schema}"'))
+            c.execute(sqlalchemy.text(sql))
+        eng.dispose()
+    else:
+        con = sqlite3.connect(location)
+        con.execute(sql)
+        con.commit()
+        con.close()
+
+
+@pytest.fixture()
+def people(store: Store) -> str:
+    """A store with the authority, one operator and three users."""
+    loc = store.test_url  # type: ignore[attr-defined]
+    svc.add_organisation(loc, "National Mine Action Agency", "national_authority", acronym="NMAA", actor="setup")
+    svc.add_organisation(loc, "Demining Group", "ngo", acronym="DG", actor="setup")
+    svc.add_user(loc, "admin", full_name="First Admin", organisation="NMAA", role="admin", password=PASSWORD,
+                 actor="setup")  # fmt: skip
+    svc.add_user(loc, "r.huseynov", full_name="Rauf Huseynov", organisation="NMAA", role="reviewer",
+                 password=PASSWORD + " 2", actor="admin")  # fmt: skip
+    svc.add_user(loc, "field.1", full_name="Field Team 1", organisation="DG", role="data_entry",
+                 password=PASSWORD + " 3", actor="admin")  # fmt: skip
+    return loc
+
+
+def test_login_works_only_with_the_right_password_of_an_active_account(people: str) -> None:
+    with Accounts(people) as acc:
+        assert acc.authenticate("r.huseynov", PASSWORD + " 2", origin="test").role is Role.REVIEWER
+        assert acc.authenticate("R.Huseynov ", PASSWORD + " 2", origin="test") is not None  # as typed on a phone
+        assert acc.authenticate("r.huseynov", PASSWORD, origin="test") is None  # another user's password
+        assert acc.authenticate("nobody", PASSWORD, origin="test") is None
+        acc.set_active("r.huseynov", False, actor="admin", origin="test")
+        assert acc.authenticate("r.huseynov", PASSWORD + " 2", origin="test") is None
+        failures = [e for e in acc.entries() if e.action == "login.failed"]
+        assert [e.target for e in failures] == ["user:r.huseynov", "user:nobody", "user:r.huseynov"]
+
+
+def test_no_password_or_hash_is_kept_where_it_can_be_read(people: str) -> None:
+    with Accounts(people) as acc:
+        users = acc.users()
+        logged = json.dumps([e.__dict__ for e in acc.entries()])
+    assert [u.username for u in users] == ["admin", "field.1", "r.huseynov"]
+    assert not any(hasattr(u, "password_hash") for u in users)
+    assert "argon2" not in logged and PASSWORD not in logged
+    assert users[0].organisation.startswith("ORG-")
+
+
+def test_weak_passwords_and_bad_names_are_refused_and_nothing_is_stored(people: str) -> None:
+    with pytest.raises(InvalidInput, match="shorter than 12"):
+        svc.add_user(people, "short.pw", full_name="X", organisation="DG", role="viewer", password="abc", actor="a")
+    with pytest.raises(InvalidInput, match="same as the user name"):
+        svc.add_user(people, "longusername1", full_name="X", organisation="DG", role="viewer",
+                     password="LongUserName1", actor="a")  # fmt: skip
+    with pytest.raises(SafeGroundError, match="not usable"):
+        svc.add_user(people, "ali veli", full_name="X", organisation="DG", role="viewer", password=PASSWORD, actor="a")
+    with pytest.raises(SafeGroundError, match="no organisation 'HALO'"):
+        svc.add_user(people, "h.1", full_name="X", organisation="HALO", role="viewer", password=PASSWORD, actor="a")
+    with pytest.raises(SafeGroundError, match="unknown role"):
+        svc.add_user(people, "h.2", full_name="X", organisation="DG", role="superuser", password=PASSWORD, actor="a")
+    with pytest.raises(SafeGroundError, match="already a user"):
+        svc.add_user(people, "admin", full_name="X", organisation="DG", role="viewer", password=PASSWORD, actor="a")
+    assert [u.username for u in svc.users(people)] == ["admin", "field.1", "r.huseynov"]
+    assert svc.verify_audit(people).count == 5  # two organisations, three users: no entry for a refusal
+
+
+def test_a_new_role_or_password_ends_open_sessions(people: str) -> None:
+    with Accounts(people) as acc:
+        user = acc.user("field.1")
+        sid = acc.open_session(user)
+        assert acc.session_user(sid) == user
+        assert acc.session_user(sid + "x") is None
+        acc.set_role("field.1", Role.VIEWER, actor="admin", origin="test")
+        assert acc.session_user(sid) is None
+        sid = acc.open_session(acc.user("field.1"))
+        acc.set_password("field.1", "a brand new passphrase", actor="field.1", origin="test")
+        assert acc.session_user(sid) is None
+        sid = acc.open_session(acc.user("field.1"))
+        acc.close_session(sid)
+        assert acc.session_user(sid) is None
+
+
+def test_tokens_are_stored_hashed_and_stop_with_their_user(people: str) -> None:
+    with Accounts(people) as acc:
+        token = acc.add_token("field.1", "KoboToolbox REST service", actor="admin", origin="test")
+        assert acc.token_user(token).username == "field.1"
+        assert acc.token_user(token[:-1]) is None
+        entries = json.dumps([e.__dict__ for e in acc.entries()])
+        assert token not in entries
+        acc.set_active("field.1", False, actor="admin", origin="test")
+        assert acc.token_user(token) is None
+        acc.set_active("field.1", True, actor="admin", origin="test")
+        assert acc.revoke_token(token[:10], actor="admin", origin="test") == 1
+        assert acc.token_user(token) is None
+
+
+def test_every_account_change_is_audited_with_its_person(people: str) -> None:
+    svc.set_role(people, "field.1", "viewer", actor="admin")
+    svc.set_active(people, "field.1", False, actor="r.huseynov")
+    entries = svc.audit_entries(people)
+    assert [e.action for e in entries] == [
+        "organisation.add", "organisation.add", "user.add", "user.add", "user.add", "user.role", "user.disable",
+    ]  # fmt: skip
+    assert [e.actor for e in entries[-3:]] == ["admin", "admin", "r.huseynov"]
+    assert entries[-2].before == {"role": "data_entry"} and entries[-2].after == {"role": "viewer"}
+    check = svc.verify_audit(people)
+    assert check.ok and check.count == 7 and check.head == entries[-1].hash
+
+
+def test_audit_verify_finds_an_entry_changed_behind_the_servers_back(people: str) -> None:
+    assert svc.verify_audit(people).ok
+    _raw(people, "UPDATE safeground_audit SET actor = 'someone else' WHERE seq = 3")
+    check = svc.verify_audit(people)
+    assert not check.ok
+    assert check.problems == ["entry 3 (user.add on user:admin) was changed after it was written"]
+
+
+def test_audit_verify_finds_an_entry_removed(people: str) -> None:
+    _raw(people, "DELETE FROM safeground_audit WHERE seq = 2")
+    problems = svc.verify_audit(people).problems
+    assert problems[0] == "entry 2 is missing: removed from the log?"
+    assert "entry 3 does not follow" in problems[1]
+
+
+def test_entries_cut_off_the_end_are_found_against_a_kept_head(people: str) -> None:
+    head = svc.verify_audit(people).head
+    _raw(people, "DELETE FROM safeground_audit WHERE seq = 5")
+    assert svc.verify_audit(people).ok  # the log alone cannot know it once had a fifth entry
+    check = svc.verify_audit(people, expect_head=head)
+    assert not check.ok and "removed from the end" in check.problems[0]
+
+
+def test_reading_accounts_of_a_store_without_any_writes_nothing(tmp_path: Path) -> None:
+    from safeground.storage import open_store
+
+    path = tmp_path / "s.gpkg"
+    open_store(str(path)).close()
+    before = path.read_bytes()
+    assert svc.users(str(path)) == [] and svc.verify_audit(str(path)).count == 0
+    con = sqlite3.connect(path)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()
+    assert "safeground_users" not in tables and path.read_bytes() == before
+
+
+def test_roles_grant_what_imsma_practice_says_and_nothing_by_default() -> None:
+    assert permissions_of(None) == {Permission.READ_PUBLIC}
+    assert permissions_of("root") == {Permission.READ_PUBLIC}  # unknown: public, deny by default
+    assert ROLES[Role.ADMIN] == set(Permission)
+    assert Permission.REVIEW not in permissions_of("data_entry") and Permission.SUBMIT in permissions_of("data_entry")
+    assert Permission.READ_RESTRICTED not in permissions_of("viewer")
+    analyst = permissions_of("analyst")
+    assert Permission.READ_RESTRICTED in analyst and Permission.REVIEW not in analyst
+    for role, granted in ROLES.items():
+        # what a role reads as (its Audience) and its read permissions say the same thing
+        assert (Permission.READ_RESTRICTED in granted) == role.audience.exact, role
+        assert (Permission.READ_PARTNER in granted) == (role.audience.rank >= 1), role
+
+
+def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("safeground")
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+def test_the_first_admin_from_the_command_line(tmp_path: Path) -> None:
+    store = str(tmp_path / "country.gpkg")
+    assert _cli("init", "--store", store, "--area", "46.5,39.2,47.5,40.2").returncode == 0
+    res = _cli("orgs", "add", "National Mine Action Agency", "--type", "national_authority", "--acronym", "NMAA",
+               "--store", store, "--by", "installer")  # fmt: skip
+    assert res.returncode == 0 and "added ORG-00001" in res.stdout, res.stderr
+    res = _cli("users", "add", "first.admin", "--name", "First Admin", "--org", "NMAA", "--role", "admin",
+               "--password-stdin", "--store", store, stdin=PASSWORD + "\n")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    res = _cli("users", "list", "--store", store)
+    assert "first.admin" in res.stdout and "argon2" not in res.stdout
+    res = _cli("users", "add", "second", "--name", "S", "--org", "NMAA", "--role", "viewer", "--password-stdin",
+               "--store", store, stdin="weak\n")  # fmt: skip
+    assert res.returncode == 2 and "shorter than 12" in res.stderr
+    res = _cli("audit", "verify", "--store", store)
+    assert res.returncode == 0 and "intact: 2 entries" in res.stdout
+    _raw(store, "UPDATE safeground_audit SET after = '{}' WHERE seq = 1")
+    res = _cli("audit", "verify", "--store", store)
+    assert res.returncode == 1 and "entry 1 (organisation.add on organisations:ORG-00001) was changed" in res.stderr
