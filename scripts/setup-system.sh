@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages and services the full test suite needs (Debian; run as root):
-# PostGIS for the server store, PDF tooling for dossiers and village maps and their tests.
+# PostGIS for the server store, PDF tooling for dossiers and village maps and their tests,
+# chromium for the browser tests (Playwright drives Debian's chromium; no browser download).
 # Idempotent: installs only what is missing, starts PostgreSQL only if it is not running.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -9,6 +10,7 @@ need=()
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 ldconfig -p | grep -q libpangoft2 || need+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -22,4 +24,4 @@ fi
 psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='safeground_test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE safeground_test" >/dev/null
 psql -h 127.0.0.1 -U postgres -d safeground_test -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
-echo "system ready: PostGIS at postgresql://postgres@127.0.0.1:5432/safeground_test, PDF tooling installed"
+echo "system ready: PostGIS at postgresql://postgres@127.0.0.1:5432/safeground_test, PDF tooling and chromium installed"
