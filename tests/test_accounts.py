@@ -49,12 +49,27 @@ def people(store: Store) -> str:
     loc = store.test_url  # type: ignore[attr-defined]
     svc.add_organisation(loc, "National Mine Action Agency", "national_authority", acronym="NMAA", actor="setup")
     svc.add_organisation(loc, "Demining Group", "ngo", acronym="DG", actor="setup")
-    svc.add_user(loc, "admin", full_name="First Admin", organisation="NMAA", role="admin", password=PASSWORD,
-                 actor="setup")  # fmt: skip
-    svc.add_user(loc, "r.huseynov", full_name="Rauf Huseynov", organisation="NMAA", role="reviewer",
-                 password=PASSWORD + " 2", actor="admin")  # fmt: skip
-    svc.add_user(loc, "field.1", full_name="Field Team 1", organisation="DG", role="data_entry",
-                 password=PASSWORD + " 3", actor="admin")  # fmt: skip
+    svc.add_user(
+        loc, "admin", full_name="First Admin", organisation="NMAA", role="admin", password=PASSWORD, actor="setup"
+    )
+    svc.add_user(
+        loc,
+        "r.huseynov",
+        full_name="Rauf Huseynov",
+        organisation="NMAA",
+        role="reviewer",
+        password=PASSWORD + " 2",
+        actor="admin",
+    )
+    svc.add_user(
+        loc,
+        "field.1",
+        full_name="Field Team 1",
+        organisation="DG",
+        role="data_entry",
+        password=PASSWORD + " 3",
+        actor="admin",
+    )
     return loc
 
 
@@ -84,8 +99,15 @@ def test_weak_passwords_and_bad_names_are_refused_and_nothing_is_stored(people: 
     with pytest.raises(InvalidInput, match="shorter than 12"):
         svc.add_user(people, "short.pw", full_name="X", organisation="DG", role="viewer", password="abc", actor="a")
     with pytest.raises(InvalidInput, match="same as the user name"):
-        svc.add_user(people, "longusername1", full_name="X", organisation="DG", role="viewer",
-                     password="LongUserName1", actor="a")  # fmt: skip
+        svc.add_user(
+            people,
+            "longusername1",
+            full_name="X",
+            organisation="DG",
+            role="viewer",
+            password="LongUserName1",
+            actor="a",
+        )
     with pytest.raises(SafeGroundError, match="not usable"):
         svc.add_user(people, "ali veli", full_name="X", organisation="DG", role="viewer", password=PASSWORD, actor="a")
     with pytest.raises(SafeGroundError, match="no organisation 'HALO'"):
@@ -133,8 +155,14 @@ def test_every_account_change_is_audited_with_its_person(people: str) -> None:
     svc.set_active(people, "field.1", False, actor="r.huseynov")
     entries = svc.audit_entries(people)
     assert [e.action for e in entries] == [
-        "organisation.add", "organisation.add", "user.add", "user.add", "user.add", "user.role", "user.disable",
-    ]  # fmt: skip
+        "organisation.add",
+        "organisation.add",
+        "user.add",
+        "user.add",
+        "user.add",
+        "user.role",
+        "user.disable",
+    ]
     assert [e.actor for e in entries[-3:]] == ["admin", "admin", "r.huseynov"]
     assert entries[-2].before == {"role": "data_entry"} and entries[-2].after == {"role": "viewer"}
     check = svc.verify_audit(people)
@@ -193,23 +221,66 @@ def test_roles_grant_what_imsma_practice_says_and_nothing_by_default() -> None:
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("safeground")
-    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    return subprocess.run(
+        [str(exe), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 def test_the_first_admin_from_the_command_line(tmp_path: Path) -> None:
     store = str(tmp_path / "country.gpkg")
     assert _cli("init", "--store", store, "--area", "46.5,39.2,47.5,40.2").returncode == 0
-    res = _cli("orgs", "add", "National Mine Action Agency", "--type", "national_authority", "--acronym", "NMAA",
-               "--store", store, "--by", "installer")  # fmt: skip
+    res = _cli(
+        "orgs",
+        "add",
+        "National Mine Action Agency",
+        "--type",
+        "national_authority",
+        "--acronym",
+        "NMAA",
+        "--store",
+        store,
+        "--by",
+        "installer",
+    )
     assert res.returncode == 0 and "added ORG-00001" in res.stdout, res.stderr
-    res = _cli("users", "add", "first.admin", "--name", "First Admin", "--org", "NMAA", "--role", "admin",
-               "--password-stdin", "--store", store, stdin=PASSWORD + "\n")  # fmt: skip
+    res = _cli(
+        "users",
+        "add",
+        "first.admin",
+        "--name",
+        "First Admin",
+        "--org",
+        "NMAA",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--store",
+        store,
+        stdin=PASSWORD + "\n",
+    )
     assert res.returncode == 0, res.stderr
     res = _cli("users", "list", "--store", store)
     assert "first.admin" in res.stdout and "argon2" not in res.stdout
-    res = _cli("users", "add", "second", "--name", "S", "--org", "NMAA", "--role", "viewer", "--password-stdin",
-               "--store", store, stdin="weak\n")  # fmt: skip
+    res = _cli(
+        "users",
+        "add",
+        "second",
+        "--name",
+        "S",
+        "--org",
+        "NMAA",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        "--store",
+        store,
+        stdin="weak\n",
+    )
     assert res.returncode == 2 and "shorter than 12" in res.stderr
     res = _cli("audit", "verify", "--store", store)
     assert res.returncode == 0 and "intact: 2 entries" in res.stdout

@@ -203,6 +203,7 @@ COMMANDS: dict[str, list[list[str]]] = {
     "users list": [["users", "list", *S]],
     "audit list": [["audit", "list", *S]],
     "audit verify": [["audit", "verify", *S]],
+    "review list": [["review", "list", *S], ["review", "list", *S, "--state", "pending"]],
 }
 #: commands run in another command's entry above (after what they need)
 RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}
@@ -220,6 +221,10 @@ NOT_ON_A_STORE = {
     **{
         f"users {c}": "reads a password from the terminal or stdin: tests/test_accounts.py runs it on both backends"
         for c in ("add", "passwd", "role", "disable", "enable", "token")
+    },
+    **{
+        f"review {c}": "acts on a submission, which a partial store has none of: tests/test_review.py runs it"
+        for c in ("show", "reconcile", "approve", "reject")
     },
 }
 
@@ -308,7 +313,7 @@ def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[st
 #: to them, so they run on the store with no layer and the one without an area of interest only
 METADATA_ONLY = {"db current", "db history", "db upgrade", "db area", "mapping save", "mapping list",
                  "mapping show", "sync conflicts", "orgs add", "orgs list", "users list", "audit list",
-                 "audit verify"}  # fmt: skip
+                 "audit verify", "review list"}  # fmt: skip
 CASES = [
     (command, kind)
     for command in COMMANDS

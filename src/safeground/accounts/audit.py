@@ -33,9 +33,16 @@ class AuditEntry:
 
     def canonical(self) -> bytes:
         body = {
-            "seq": self.seq, "at": self.at, "actor": self.actor, "origin": self.origin, "action": self.action,
-            "target": self.target, "before": self.before, "after": self.after, "prev": self.prev,
-        }  # fmt: skip
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "origin": self.origin,
+            "action": self.action,
+            "target": self.target,
+            "before": self.before,
+            "after": self.after,
+            "prev": self.prev,
+        }
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
     def computed_hash(self) -> str:

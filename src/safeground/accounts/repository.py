@@ -17,25 +17,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    Engine,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
-    event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 
@@ -43,10 +37,12 @@ from safeground.accounts.audit import GENESIS, AuditCheck, AuditEntry, chained, 
 from safeground.accounts.passwords import check_new_password, hash_password, needs_rehash, verify_password
 from safeground.accounts.roles import Role
 from safeground.errors import SafeGroundError
+from safeground.storage.side_tables import engine_for, has_tables, lock_exclusive
 
 _md = MetaData()
 USERS = Table(
-    "safeground_users", _md,
+    "safeground_users",
+    _md,
     Column("username", String(64), primary_key=True),
     Column("full_name", Text, nullable=False),
     Column("organisation", String(64), nullable=False),  # uid of a record in the organisations layer
@@ -54,26 +50,29 @@ USERS = Table(
     Column("password_hash", Text, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", String(32), nullable=False),
-)  # fmt: skip
+)
 SESSIONS = Table(
-    "safeground_sessions", _md,
+    "safeground_sessions",
+    _md,
     Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
     Column("username", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
-)  # fmt: skip
+)
 TOKENS = Table(
-    "safeground_tokens", _md,
+    "safeground_tokens",
+    _md,
     Column("token_hash", String(64), primary_key=True),
     Column("prefix", String(12), nullable=False),  # shown in lists, so a person can tell tokens apart
     Column("username", String(64), nullable=False),
     Column("label", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
-)  # fmt: skip
+)
 AUDIT = Table(
-    "safeground_audit", _md,
+    "safeground_audit",
+    _md,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", String(32), nullable=False),
     Column("actor", Text, nullable=False),
@@ -84,7 +83,7 @@ AUDIT = Table(
     Column("after", Text),
     Column("prev", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-)  # fmt: skip
+)
 
 _USERNAME_OK = "abcdefghijklmnopqrstuvwxyz0123456789._-"
 SESSION_HOURS = 12
@@ -116,31 +115,6 @@ def _user(row: Any) -> User:
     return User(row.username, row.full_name, row.organisation, Role(row.role), bool(row.active), row.created_at)
 
 
-def _engine_for(location: str) -> Engine:
-    """An engine on the store's database, with the store's PostGIS schema as the default schema."""
-    from safeground.storage import is_store_url
-
-    if is_store_url(location):
-        from safeground.storage.postgis import _split_url
-
-        url, schema = _split_url(location.replace("postgres://", "postgresql://", 1))
-        return create_engine(url, pool_pre_ping=True).execution_options(schema_translate_map={None: schema})
-    if not Path(location).exists():
-        raise SafeGroundError(f"no store at {location}", hint="create it first: safeground init --store FILE --area …")
-    eng = create_engine(f"sqlite:///{location}", connect_args={"timeout": 30})
-
-    # pysqlite opens transactions lazily; an audit append must hold the write lock from the start
-    @event.listens_for(eng, "connect")
-    def _no_autobegin(dbapi_con: Any, _rec: Any) -> None:
-        dbapi_con.isolation_level = None
-
-    @event.listens_for(eng, "begin")
-    def _begin_immediate(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return eng
-
-
 class Accounts:
     """The accounts and audit log of one store (a GeoPackage path or a ``postgresql://`` URL)."""
 
@@ -149,12 +123,8 @@ class Accounts:
 
         open_store(location, create=False, readonly=True).close()  # a SafeGround store, or its clear error
         self.location = location
-        self._engine = _engine_for(location)
-        self._ready = all(self._has(t.name) for t in _md.sorted_tables)
-
-    def _has(self, table: str) -> bool:
-        schema = (self._engine.get_execution_options().get("schema_translate_map") or {}).get(None)
-        return inspect(self._engine).has_table(table, schema=schema)
+        self._engine = engine_for(location)
+        self._ready = has_tables(self._engine, _md)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -180,21 +150,27 @@ class Accounts:
             _md.create_all(self._engine, checkfirst=True)
             self._ready = True
         with self._engine.begin() as c:
-            if c.dialect.name == "postgresql":  # one appender at a time, or two entries share a link
-                schema = (self._engine.get_execution_options().get("schema_translate_map") or {}).get(None)
-                c.execute(text(f'LOCK TABLE "{schema}".safeground_audit IN EXCLUSIVE MODE'))
+            lock_exclusive(c, "safeground_audit")  # one appender at a time, or two entries share a link
             yield c
 
     # -- the audit log -----------------------------------------------------------------------------
-    def _append(self, c: Connection, actor: str, origin: str, action: str, target: str,
-                before: Any = None, after: Any = None) -> AuditEntry:  # fmt: skip
+    def _append(
+        self, c: Connection, actor: str, origin: str, action: str, target: str, before: Any = None, after: Any = None
+    ) -> AuditEntry:
         last = c.execute(select(AUDIT.c.seq, AUDIT.c.hash).order_by(AUDIT.c.seq.desc()).limit(1)).first()
         entry = chained(
             AuditEntry(
-                seq=(last.seq + 1) if last else 1, at=_now(), actor=actor, origin=origin, action=action,
-                target=target, before=before, after=after, prev=last.hash if last else GENESIS,
+                seq=(last.seq + 1) if last else 1,
+                at=_now(),
+                actor=actor,
+                origin=origin,
+                action=action,
+                target=target,
+                before=before,
+                after=after,
+                prev=last.hash if last else GENESIS,
             )
-        )  # fmt: skip
+        )
         row = {**entry.__dict__, "before": _dump(before), "after": _dump(after)}
         c.execute(insert(AUDIT).values(**row))
         return entry
@@ -218,8 +194,9 @@ class Accounts:
         return verify(self.entries(), expect_head=expect_head)
 
     # -- users ---------------------------------------------------------------------------------------
-    def add_user(self, username: str, *, full_name: str, organisation: str, role: Role, password: str,
-                 actor: str, origin: str) -> User:  # fmt: skip
+    def add_user(
+        self, username: str, *, full_name: str, organisation: str, role: Role, password: str, actor: str, origin: str
+    ) -> User:
         name = username.strip().lower()
         if not name or any(ch not in _USERNAME_OK for ch in name) or len(name) > 64:
             raise SafeGroundError(
@@ -232,8 +209,15 @@ class Accounts:
         with self._tx() as c:
             if c.execute(select(USERS.c.username).where(USERS.c.username == name)).first():
                 raise SafeGroundError(f"there is already a user {name}", hint="choose another name, or change its role")
-            row = {"username": name, "full_name": full_name, "organisation": organisation, "role": role.value,
-                   "password_hash": hash_password(password), "active": True, "created_at": _now()}  # fmt: skip
+            row = {
+                "username": name,
+                "full_name": full_name,
+                "organisation": organisation,
+                "role": role.value,
+                "password_hash": hash_password(password),
+                "active": True,
+                "created_at": _now(),
+            }
             c.execute(insert(USERS).values(**row))
             self._append(c, actor, origin, "user.add", f"user:{name}", None, _public(row))
         return self.user(name)
@@ -261,8 +245,15 @@ class Accounts:
                 # a disabled user, a new password or a new role ends every open session
                 c.execute(update(SESSIONS).where(SESSIONS.c.username == before.username).values(revoked=True))
             shown = {k: v for k, v in values.items() if k != "password_hash"} or {"password": "changed"}
-            self._append(c, actor, origin, action, f"user:{before.username}",
-                         {k: _public(before.__dict__).get(k) for k in shown}, shown)  # fmt: skip
+            self._append(
+                c,
+                actor,
+                origin,
+                action,
+                f"user:{before.username}",
+                {k: _public(before.__dict__).get(k) for k in shown},
+                shown,
+            )
         return self.user(before.username)
 
     def set_role(self, username: str, role: Role, *, actor: str, origin: str) -> User:
@@ -298,8 +289,13 @@ class Accounts:
         sid = secrets.token_urlsafe(32)
         now = datetime.now(UTC).replace(microsecond=0)
         with self._tx() as c:
-            row = {"id_hash": _sha(sid), "username": user.username, "created_at": now.isoformat(),
-                   "expires_at": (now + timedelta(hours=hours)).isoformat(), "revoked": False}  # fmt: skip
+            row = {
+                "id_hash": _sha(sid),
+                "username": user.username,
+                "created_at": now.isoformat(),
+                "expires_at": (now + timedelta(hours=hours)).isoformat(),
+                "revoked": False,
+            }
             c.execute(insert(SESSIONS).values(**row))
         return sid
 
@@ -322,10 +318,19 @@ class Accounts:
         user = self.user(username)
         token = "sg_" + secrets.token_urlsafe(32)
         with self._tx() as c:
-            c.execute(insert(TOKENS).values(token_hash=_sha(token), prefix=token[:10], username=user.username,
-                                            label=label, created_at=_now(), revoked=False))  # fmt: skip
-            self._append(c, actor, origin, "token.add", f"user:{user.username}", None,
-                         {"label": label, "prefix": token[:10]})  # fmt: skip
+            c.execute(
+                insert(TOKENS).values(
+                    token_hash=_sha(token),
+                    prefix=token[:10],
+                    username=user.username,
+                    label=label,
+                    created_at=_now(),
+                    revoked=False,
+                )
+            )
+            self._append(
+                c, actor, origin, "token.add", f"user:{user.username}", None, {"label": label, "prefix": token[:10]}
+            )
         return token
 
     def token_user(self, token: str) -> User | None:
@@ -340,8 +345,9 @@ class Accounts:
 
     def revoke_token(self, prefix: str, *, actor: str, origin: str) -> int:
         with self._tx() as c:
-            n = c.execute(update(TOKENS).where(TOKENS.c.prefix == prefix, TOKENS.c.revoked.is_(False))
-                          .values(revoked=True)).rowcount  # fmt: skip
+            n = c.execute(
+                update(TOKENS).where(TOKENS.c.prefix == prefix, TOKENS.c.revoked.is_(False)).values(revoked=True)
+            ).rowcount
             if n:
                 self._append(c, actor, origin, "token.revoke", f"token:{prefix}")
         return int(n or 0)

@@ -21,6 +21,7 @@ from safeground.cli import (
     records,
     reports,
     returnees,
+    review,
     scans,
     start,
     sync,
@@ -69,6 +70,7 @@ app.add_typer(reports.plan_app, name="plan")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.audit_app, name="audit")
+app.add_typer(review.review_app, name="review")
 
 
 @app.command()

@@ -74,8 +74,15 @@ def users_add(
     """Add a user (the first admin of a server is added this way)."""
     from safeground.services.accounts import actor_or_os, add_user
 
-    user = add_user(store, username, full_name=full_name, organisation=org, role=role,
-                    password=_password(password_stdin), actor=actor_or_os(by))  # fmt: skip
+    user = add_user(
+        store,
+        username,
+        full_name=full_name,
+        organisation=org,
+        role=role,
+        password=_password(password_stdin),
+        actor=actor_or_os(by),
+    )
     console.print(f"added {user.username} ({user.full_name}), {user.role.value} of {user.organisation}")
 
 
@@ -121,8 +128,9 @@ def users_role(
 
 
 @users_app.command("disable")
-def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], store: StoreOpt = "demo.gpkg",
-                  by: ByOpt = None) -> None:  # fmt: skip
+def users_disable(
+    username: Annotated[str, typer.Argument(help="Login name.")], store: StoreOpt = "demo.gpkg", by: ByOpt = None
+) -> None:
     """Stop a user from logging in (their sessions and tokens stop working; history keeps their name)."""
     from safeground.services.accounts import actor_or_os, set_active
 
@@ -131,8 +139,9 @@ def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], 
 
 
 @users_app.command("enable")
-def users_enable(username: Annotated[str, typer.Argument(help="Login name.")], store: StoreOpt = "demo.gpkg",
-                 by: ByOpt = None) -> None:  # fmt: skip
+def users_enable(
+    username: Annotated[str, typer.Argument(help="Login name.")], store: StoreOpt = "demo.gpkg", by: ByOpt = None
+) -> None:
     """Let a disabled user log in again."""
     from safeground.services.accounts import actor_or_os, set_active
 

@@ -40,14 +40,24 @@ def add_organisation(location: str, name: str, org_type: str, *, acronym: str | 
             ):
                 raise SafeGroundError(f"{existing.uid} is already {existing.name} ({existing.acronym or 'no acronym'})")
         org = Organisation(
-            uid=store.next_uid(Organisation), name=name.strip(), acronym=(acronym or "").strip() or None,
-            org_type=kind, date_of_information=datetime.now(UTC).date(), entered_by=actor,
+            uid=store.next_uid(Organisation),
+            name=name.strip(),
+            acronym=(acronym or "").strip() or None,
+            org_type=kind,
+            date_of_information=datetime.now(UTC).date(),
+            entered_by=actor,
             change_reason="organisation added",
-        )  # fmt: skip
+        )
         store.add(org)
     with Accounts(location) as acc:
-        acc.record(actor, cli_origin(), "organisation.add", f"organisations:{org.uid}", None,
-                   {"name": org.name, "acronym": org.acronym, "org_type": kind.value})  # fmt: skip
+        acc.record(
+            actor,
+            cli_origin(),
+            "organisation.add",
+            f"organisations:{org.uid}",
+            None,
+            {"name": org.name, "acronym": org.acronym, "org_type": kind.value},
+        )
     return org
 
 
@@ -70,12 +80,20 @@ def resolve_organisation(location: str, ref: str) -> Organisation:
     )
 
 
-def add_user(location: str, username: str, *, full_name: str, organisation: str, role: str, password: str,
-             actor: str) -> User:  # fmt: skip
+def add_user(
+    location: str, username: str, *, full_name: str, organisation: str, role: str, password: str, actor: str
+) -> User:
     org = resolve_organisation(location, organisation)
     with Accounts(location) as acc:
-        return acc.add_user(username, full_name=full_name, organisation=org.uid, role=Role.parse(role),
-                            password=password, actor=actor, origin=cli_origin())  # fmt: skip
+        return acc.add_user(
+            username,
+            full_name=full_name,
+            organisation=org.uid,
+            role=Role.parse(role),
+            password=password,
+            actor=actor,
+            origin=cli_origin(),
+        )
 
 
 def users(location: str) -> list[User]:
