@@ -14,15 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
 
+from safeground.errors import RecordNotFound, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-
-if TYPE_CHECKING:
-    from safeground.storage.schema import Layout
+from safeground.storage.schema import Layout, layout_of
 
 R = TypeVar("R", bound=Record)
 
@@ -109,8 +109,6 @@ class Store(ABC):
     # -- writes -----------------------------------------------------------------------
     def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
         """Insert new records (all in one transaction, grouped by layer); returns how many."""
-        from safeground.storage.schema import layout_of
-
         by_type: dict[type[Record], list[Record]] = {}
         for rec in records:
             by_type.setdefault(type(rec), []).append(rec)
@@ -145,12 +143,32 @@ class Store(ABC):
         self.add_many([record])
         return record
 
-    @abstractmethod
     def update(self, record: R, *, expected_version: int) -> R:
-        """Store a new version of an existing record and return it (version + 1)."""
+        """Store a new version of an existing record and return it (version + 1).
+
+        Written once for every backend, so the optimistic check and the history it keeps cannot
+        drift apart between them: the backends supply only the SQL of each step (the hooks below).
+        """
+        lay = layout_of(type(record))
+        with self.transaction():
+            current = self._lock_version(lay, record.uid)
+            if current is None:
+                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
+            if current != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {record.uid} is at version {current}, not {expected_version}: "
+                    "someone changed it since you read it",
+                    hint="reload the record, re-apply your change and save again",
+                )
+            self._copy_to_history(lay, record.uid, None)
+            new = record.model_copy(
+                update={"version": expected_version + 1, "entered_at": datetime.now(UTC).replace(microsecond=0)}
+            )
+            new = type(record).model_validate(new.model_dump())
+            self._replace_current(lay, record.uid, new)
+        return new
 
     # -- field sync and migrations ---------------------------------------------------
-    @abstractmethod
     def apply_versions(
         self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
     ) -> None:
@@ -160,12 +178,59 @@ class Store(ABC):
         ``expected_version`` here (None: not stored yet), else ``VersionConflict``. ``rewind_to``
         first drops this store's versions above that number (a resolved conflict: the dropped
         versions are kept by the caller in the conflict list)."""
+        lay = layout_of(type(chain[0]))
+        uid = chain[0].uid
+        with self.transaction():
+            current = self._lock_version(lay, uid)
+            if current != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {uid} is at version {current}, not {expected_version}: someone changed it meanwhile",
+                    hint="run the sync again: it will compare the versions afresh",
+                )
+            if current is not None:
+                if rewind_to is not None and current > rewind_to:
+                    self._drop_history_above(lay, uid, rewind_to)
+                else:
+                    nxt = next((v for v in chain if v.version > current), None)
+                    self._copy_to_history(lay, uid, datetime.now(UTC) if nxt is None else nxt.entered_at)
+                self._delete_current(lay, uid)
+            have = self._history_versions(lay, uid)
+            newer = [v for v in chain if v.version not in have]
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
+            self._insert(lay, [chain[-1]], None)
+
+    # -- the steps of versioning, in each backend's SQL (inside the open transaction) --------
+    @abstractmethod
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        """The current version of a record (None: not stored), its row locked against other writers
+        until the transaction ends where the backend locks rows (a GeoPackage write locks the file)."""
+
+    @abstractmethod
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        """Copy the current row of a record into the history table as it is, superseded at that
+        moment (None: now, by the backend's clock)."""
+
+    @abstractmethod
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        """Overwrite the current row of a record in place (same row, so its fid stays) with a new version."""
+
+    @abstractmethod
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        """Remove the current row of a record (a new one follows in the same transaction)."""
+
+    @abstractmethod
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        """Remove a record's history rows above a version (a conflict resolved for the other side)."""
+
+    @abstractmethod
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        """The version numbers a record's history table holds."""
 
     def add_chains(self, chains: list[list[Record]]) -> int:
         """Records new to this store with their whole history (oldest first), in bulk: what a first
         sync moves. Identifiers already stored are refused like ``add_many``; returns how many."""
-        from safeground.storage.schema import layout_of
-
         by_type: dict[type[Record], list[list[Record]]] = {}
         for chain in chains:
             by_type.setdefault(type(chain[-1]), []).append(chain)

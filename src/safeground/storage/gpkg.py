@@ -15,7 +15,6 @@ back into a single plain file for copying to a USB stick.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
 from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
@@ -144,10 +143,6 @@ def _st_func(index: int) -> Any:
         return None if env is None else env[index]
 
     return f
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _now_iso() -> str:
@@ -543,74 +538,46 @@ class GeoPackageStore(Store):
             found.update(r[0] for r in rows)
         return found
 
-    def update(self, record: R, *, expected_version: int) -> R:
-        lay = layout_of(type(record))
-        with self.transaction():
-            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (record.uid,)).fetchone()
-            if row is None:
-                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
-            if row[0] != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
-                    "someone changed it since you read it",
-                    hint="reload the record, re-apply your change and save again",
-                )
-            names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-            cols = ", ".join(map(_q, names))
-            self._con.execute(
-                f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
-                f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
-                (_now_iso(), record.uid),
-            )
-            new = record.model_copy(update={"version": expected_version + 1, "entered_at": _utc_now()})
-            new = type(record).model_validate(new.model_dump())
-            values = lay.encode(new)
-            if lay.geometry_type:
-                values = [gpkg_binary.encode([new.geometry])[0], *values]  # type: ignore[attr-defined]
-                self._touched.update({lay.table, lay.history_table})
-            sets = ", ".join(f"{_q(n)} = ?" for n in names)
-            self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid))
-        return new
+    # -- the steps of versioning (the algorithm is Store.update / Store.apply_versions) ----
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        # BEGIN IMMEDIATE already holds the file's write lock: no row lock needed
+        row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else int(row[0])
 
-    # -- sync support -----------------------------------------------------------------
-    def apply_versions(
-        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
-    ) -> None:
-        lay = layout_of(type(chain[0]))
-        uid = chain[0].uid
-        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-        cols = ", ".join(map(_q, names))
-        with self.transaction():
-            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (uid,)).fetchone()
-            cur = None if row is None else int(row[0])
-            if cur != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {uid} is at version {cur}, not {expected_version}: someone changed it meanwhile",
-                    hint="run the sync again: it will compare the versions afresh",
-                )
-            if cur is not None:
-                if rewind_to is not None and cur > rewind_to:
-                    self._con.execute(
-                        f"DELETE FROM {_q(lay.history_table)} WHERE uid = ? AND version > ?", (uid, rewind_to)
-                    )
-                else:
-                    nxt = next((v for v in chain if v.version > cur), None)
-                    self._con.execute(
-                        f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
-                        f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
-                        (_now_iso() if nxt is None else _iso(nxt.entered_at), uid),
-                    )
-                self._con.execute(f"DELETE FROM {_q(lay.table)} WHERE uid = ?", (uid,))
-            have = {
-                r[0] for r in self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
-            }
-            newer = [v for v in chain if v.version not in have]
-            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
-            if older:
-                self._insert_history(lay, older)
-            self._insert(lay, [chain[-1]], None)
-            if lay.geometry_type:
-                self._touched.add(lay.history_table)
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        cols = ", ".join(map(_q, self._stored_names(lay)))
+        self._con.execute(
+            f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
+            f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
+            (_now_iso() if superseded_at is None else _iso(superseded_at), uid),
+        )
+        if lay.geometry_type:
+            self._touched.add(lay.history_table)
+
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        values = lay.encode(record)
+        if lay.geometry_type:
+            values = [gpkg_binary.encode([getattr(record, "geometry", None)])[0], *values]
+            self._touched.add(lay.table)
+        sets = ", ".join(f"{_q(n)} = ?" for n in self._stored_names(lay))
+        self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, uid))
+
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        self._con.execute(f"DELETE FROM {_q(lay.table)} WHERE uid = ?", (uid,))
+
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        self._con.execute(f"DELETE FROM {_q(lay.history_table)} WHERE uid = ? AND version > ?", (uid, version))
+        if lay.geometry_type:
+            self._touched.add(lay.history_table)
+
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        rows = self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
+        return {int(r[0]) for r in rows}
+
+    @staticmethod
+    def _stored_names(lay: Layout) -> list[str]:
+        """The columns of a layer's row as stored: the geometry first, then the model's fields."""
+        return ([] if not lay.geometry_type else ["geom"]) + lay.column_names
 
     def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
         names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names + ["superseded_at"]

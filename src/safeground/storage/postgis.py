@@ -12,12 +12,11 @@ several districts or a test run can live side by side in one database.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
@@ -354,79 +353,45 @@ class PostGISStore(Store):
                 progress(len(chunk))
         return len(recs)
 
-    def update(self, record: R, *, expected_version: int) -> R:
-        lay = layout_of(type(record))
-        with self.transaction():
-            row = self._exec(
-                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": record.uid}
-            ).first()
-            if row is None:
-                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
-            if row[0] != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
-                    "someone changed it since you read it",
-                    hint="reload the record, re-apply your change and save again",
-                )
-            cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
-            self._exec(
-                f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
-                f"SELECT {cols}, now() FROM {self._t(lay.table)} WHERE uid = :uid",
-                {"uid": record.uid},
-            )
-            new = record.model_copy(
-                update={"version": expected_version + 1, "entered_at": datetime.now(UTC).replace(microsecond=0)}
-            )
-            new = type(record).model_validate(new.model_dump())
-            params = self._params(lay, new)
-            sets = [f"{_q(c.name)} = :c{i}" for i, c in enumerate(lay.columns)]
-            if lay.geometry_type:
-                sets.insert(0, "geom = ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
-            params["uid_key"] = record.uid
-            self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
-        return new
+    # -- the steps of versioning (the algorithm is Store.update / Store.apply_versions) ----
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        # FOR UPDATE: a second editor waits here until this transaction ends, then sees the new version
+        row = self._exec(f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": uid}).first()
+        return None if row is None else int(row[0])
 
-    # -- sync support -----------------------------------------------------------------
-    def apply_versions(
-        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
-    ) -> None:
-        lay = layout_of(type(chain[0]))
-        uid = chain[0].uid
-        cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
-        with self.transaction():
-            row = self._exec(
-                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": uid}
-            ).first()
-            if (row is None and expected_version is not None) or (row is not None and row[0] != expected_version):
-                raise VersionConflict(
-                    f"{lay.table} {uid} is at version {None if row is None else row[0]}, not {expected_version}: "
-                    "someone changed it meanwhile",
-                    hint="run the sync again: it will compare the versions afresh",
-                )
-            cur = None if row is None else int(row[0])
-            if cur is not None:
-                if rewind_to is not None and cur > rewind_to:
-                    self._exec(
-                        f"DELETE FROM {self._t(lay.history_table)} WHERE uid = :uid AND version > :v",
-                        {"uid": uid, "v": rewind_to},
-                    )
-                else:
-                    nxt = next((v for v in chain if v.version > cur), None)
-                    self._exec(
-                        f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
-                        f"SELECT {cols}, :at FROM {self._t(lay.table)} WHERE uid = :uid",
-                        {"uid": uid, "at": datetime.now(UTC) if nxt is None else nxt.entered_at},
-                    )
-                self._exec(f"DELETE FROM {self._t(lay.table)} WHERE uid = :uid", {"uid": uid})
-            have = {
-                r[0]
-                for r in self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
-            }
-            newer = [v for v in chain if v.version not in have]
-            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
-            if older:
-                self._insert_history(lay, older)
-            self._insert(lay, [chain[-1]], None)
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        cols = ", ".join(self._stored_names(lay))
+        at = "now()" if superseded_at is None else ":at"
+        self._exec(
+            f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
+            f"SELECT {cols}, {at} FROM {self._t(lay.table)} WHERE uid = :uid",
+            {"uid": uid} if superseded_at is None else {"uid": uid, "at": superseded_at},
+        )
+
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        params = self._params(lay, record)
+        sets = [f"{_q(c.name)} = :c{i}" for i, c in enumerate(lay.columns)]
+        if lay.geometry_type:
+            sets.insert(0, "geom = ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        params["uid_key"] = uid
+        self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
+
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        self._exec(f"DELETE FROM {self._t(lay.table)} WHERE uid = :uid", {"uid": uid})
+
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        self._exec(
+            f"DELETE FROM {self._t(lay.history_table)} WHERE uid = :uid AND version > :v", {"uid": uid, "v": version}
+        )
+
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        rows = self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
+        return {int(r[0]) for r in rows}
+
+    @staticmethod
+    def _stored_names(lay: Layout) -> list[str]:
+        """The columns of a layer's row as stored (quoted): the geometry first, then the model's fields."""
+        return ([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns]
 
     def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
         names = [_q(c.name) for c in lay.columns]
