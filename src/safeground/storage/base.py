@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import geopandas as gpd
 import numpy as np
 
-from safeground.errors import RecordNotFound, VersionConflict
+from safeground.errors import DuplicateRecord, RecordNotFound, SafeGroundError, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.schema import Layout, layout_of
 
@@ -86,6 +86,25 @@ class RowBatch:
             row[self.uid_index] = uid
             out.append(row)
         return out
+
+
+@dataclass(frozen=True)
+class SyncConflictRow:
+    """One conflict as a field store keeps it: the versions of each side since the base, as JSON text.
+
+    Storage keeps the rows; ``safeground.sync`` reads them (``sync.state.Conflict``)."""
+
+    id: int
+    layer: str
+    uid: str
+    base_version: int | None
+    mine_version: int
+    theirs_version: int
+    mine: str  # JSON list of the field's versions, oldest first
+    theirs: str  # JSON list of the server's versions, oldest first
+    detected_at: str
+    resolved_at: str | None = None
+    kept: str | None = None
 
 
 class Store(ABC):
@@ -268,6 +287,47 @@ class Store(ABC):
     def upgrade(self, target: str = "head") -> list[str]:
         """Run pending schema migrations in one transaction; returns what was applied."""
 
+    @abstractmethod
+    def migration_steps(self) -> list[tuple[str, str]]:
+        """Every schema step this backend knows, oldest first: (revision, what it does).
+
+        ``safeground db history`` lists them and marks ``schema_revision()`` among them; each
+        backend has its own kind of step (numbered Python steps, Alembic revisions)."""
+
+    # -- field sync state -------------------------------------------------------------
+    #: True where the store keeps what field sync needs to remember (a field GeoPackage on a laptop:
+    #: the versions last agreed with its server and the open conflicts). A server store does not: its
+    #: field stores remember for it, so the methods below refuse there.
+    keeps_field_sync_state: bool = False
+
+    def _no_field_sync_state(self) -> SafeGroundError:
+        return SafeGroundError(
+            f"{self.location} keeps no field sync state: only a field GeoPackage does",
+            hint="give the laptop's .gpkg as --store and the server URL as --server",
+        )
+
+    def sync_bases(self, layer: str) -> dict[str, int]:
+        """uid → the version this field store and its server last agreed on, for a layer's synced records."""
+        raise self._no_field_sync_state()
+
+    def set_sync_bases(self, layer: str, bases: dict[str, int], synced_at: str) -> None:
+        """Record agreed versions (a uid already known gets the new version), in one transaction
+        (or inside the caller's, so they land together with the records they describe)."""
+        raise self._no_field_sync_state()
+
+    def open_sync_conflict(self, conflict: SyncConflictRow) -> None:
+        """Keep a conflict as open, replacing the open conflict of the same record if there is one
+        (``conflict.id`` is ignored: the store numbers it)."""
+        raise self._no_field_sync_state()
+
+    def sync_conflicts(self, *, include_resolved: bool = False) -> list[SyncConflictRow]:
+        """The open conflicts (or every conflict ever recorded), by layer, uid and then age."""
+        raise self._no_field_sync_state()
+
+    def resolve_sync_conflict(self, conflict_id: int, kept: str, resolved_at: str) -> None:
+        """Close a conflict, with the side kept (``mine`` or ``theirs``) and when."""
+        raise self._no_field_sync_state()
+
     # -- reads ------------------------------------------------------------------------
     @abstractmethod
     def get(self, record_type: type[R], uid: str) -> R: ...
@@ -304,6 +364,12 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def drop(self) -> None:
+        """Remove the store and everything in it, for good, and close it (tests, re-generation).
+
+        Callers check first that what is dropped holds nothing a user made (``generated_only``)."""
+
     # -- helpers common to all backends -----------------------------------------------
     def area_of_interest(self) -> BBox | None:
         """West, south, east, north (WGS 84) the store declares it covers, or None.
@@ -325,8 +391,6 @@ class Store(ABC):
 
     def _refuse_duplicates(self, record_type: type[Record], recs: list[Record]) -> None:
         """New records must have identifiers unique in the write and not stored yet (every backend)."""
-        from safeground.errors import DuplicateRecord
-
         seen: set[str] = set()
         for r in recs:
             if r.uid in seen:
@@ -363,8 +427,6 @@ def store_extent(store: Store, frame: gpd.GeoDataFrame | None = None) -> BBox:
 
     A store with none of these cannot be placed on the earth: the error says how to give it an area.
     """
-    from safeground.errors import SafeGroundError
-
     aoi = store.area_of_interest()
     if aoi:
         return aoi
@@ -401,8 +463,6 @@ def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
 
 def metric_epsg_if_located(store: Store, frame: gpd.GeoDataFrame | None = None) -> int | None:
     """``metric_epsg``, or None for a store with no area and nothing located (reports then draw no map)."""
-    from safeground.errors import SafeGroundError
-
     try:
         return metric_epsg(store, frame)
     except SafeGroundError:

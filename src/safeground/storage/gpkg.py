@@ -31,7 +31,7 @@ import shapely
 from safeground.errors import RecordNotFound, StoreUnavailable
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
-from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store, SyncConflictRow
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -613,15 +613,55 @@ class GeoPackageStore(Store):
                 (peer_id, peer_location, direction, records, conflicts),
             )
 
-    def sql(self, statement: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[Any]:
-        """Run SQL on SafeGround's auxiliary tables (sync state, conflicts), never on record layers:
-        those are written only through the versioned methods above."""
-        with self._lock:
-            return self._con.execute(statement, params if isinstance(params, dict) else tuple(params)).fetchall()
+    # -- field sync state (tables of schema step 2) --------------------------------------
+    keeps_field_sync_state = True
+
+    def sync_bases(self, layer: str) -> dict[str, int]:
+        rows = self._rows("SELECT uid, base_version FROM safeground_sync_state WHERE layer = ?", (layer,))
+        return {u: int(v) for u, v in rows}
+
+    def set_sync_bases(self, layer: str, bases: dict[str, int], synced_at: str) -> None:
+        with self.transaction():
+            self._con.executemany(
+                "INSERT INTO safeground_sync_state VALUES (?, ?, ?, ?) ON CONFLICT (layer, uid) "
+                "DO UPDATE SET base_version = excluded.base_version, synced_at = excluded.synced_at",
+                [(layer, uid, version, synced_at) for uid, version in bases.items()],
+            )
+
+    def open_sync_conflict(self, conflict: SyncConflictRow) -> None:
+        c = conflict
+        with self.transaction():
+            self._con.execute(
+                "DELETE FROM safeground_sync_conflicts WHERE layer = ? AND uid = ? AND resolved_at IS NULL",
+                (c.layer, c.uid),
+            )
+            self._con.execute(
+                "INSERT INTO safeground_sync_conflicts (layer, uid, base_version, mine_version, theirs_version, "
+                "mine, theirs, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.layer, c.uid, c.base_version, c.mine_version, c.theirs_version, c.mine, c.theirs, c.detected_at),
+            )
+
+    def sync_conflicts(self, *, include_resolved: bool = False) -> list[SyncConflictRow]:
+        where = "" if include_resolved else "WHERE resolved_at IS NULL"
+        rows = self._rows(
+            "SELECT id, layer, uid, base_version, mine_version, theirs_version, mine, theirs, detected_at, "
+            f"resolved_at, kept FROM safeground_sync_conflicts {where} ORDER BY layer, uid, id"
+        )
+        return [SyncConflictRow(*r) for r in rows]
+
+    def resolve_sync_conflict(self, conflict_id: int, kept: str, resolved_at: str) -> None:
+        with self.transaction():
+            self._con.execute(
+                "UPDATE safeground_sync_conflicts SET resolved_at = ?, kept = ? WHERE id = ?",
+                (resolved_at, kept, conflict_id),
+            )
 
     # -- migrations -------------------------------------------------------------------
     def schema_revision(self) -> str | None:
         return self.get_meta("schema_version")
+
+    def migration_steps(self) -> list[tuple[str, str]]:
+        return gpkg_migrations.steps()
 
     def upgrade(self, target: str = "head") -> list[str]:
         """Run the pending migration steps (all of them, or up to ``target``) in one transaction."""
@@ -770,6 +810,15 @@ class GeoPackageStore(Store):
                 "INSERT INTO safeground_meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def drop(self) -> None:
+        """Close the store and remove its file, with the files SQLite keeps beside it while it is open
+        (``-wal``, ``-shm``; a ``-journal`` left behind would be rolled into a new file of the same name)."""
+        if self.readonly:
+            raise StoreUnavailable(f"{self.path} is open read-only", hint="open it for writing to remove it")
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
         con = getattr(self, "_con", None)

@@ -236,6 +236,15 @@ class PostGISStore(Store):
         path = [r.revision for r in script.iterate_revisions(after, before or BASELINE_REVISION)]
         return [r for r in reversed(path) if r != (before or BASELINE_REVISION)]
 
+    def migration_steps(self) -> list[tuple[str, str]]:
+        from alembic.script import ScriptDirectory
+
+        from safeground.storage.migrations import alembic_config
+
+        script = ScriptDirectory.from_config(alembic_config(None, self.schema))
+        revs = list(reversed(list(script.walk_revisions())))
+        return [(r.revision, (r.doc or "").strip().splitlines()[0]) for r in revs]
+
     def _create_layer(self, c: Connection, lay: Layout, table: str, *, history: bool) -> None:
         cols = ["fid BIGSERIAL PRIMARY KEY"]
         if lay.geometry_type:
@@ -533,9 +542,10 @@ class PostGISStore(Store):
             )
 
     def drop(self) -> None:
-        """Remove this store's schema and everything in it (tests, re-generation)."""
+        """Remove this store's schema and everything in it, and close the store (tests, re-generation)."""
         with self._engine.begin() as c:
             c.execute(text(f"DROP SCHEMA IF EXISTS {_q(self.schema)} CASCADE"))
+        self.close()
 
     def close(self) -> None:
         if self._conn is not None:
