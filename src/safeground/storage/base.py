@@ -340,6 +340,24 @@ class Store(ABC):
     def count(self, record_type: type[Record]) -> int: ...
 
     @abstractmethod
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        """One page of what ``find`` yields (same filters, same exact bounding box), ordered by uid:
+        at most ``limit`` records after skipping ``offset`` of them.
+
+        For OGC API Features (``limit``/``offset`` and ``next`` links): the database does the skipping
+        and the ordering, so page 1,000 of a million mines costs a page, not a million records. uid
+        order is stable (uids never change), so consecutive pages neither repeat nor skip a record
+        while nothing is added; it is the text order of the backend (byte order in a GeoPackage,
+        the database's collation in PostGIS), the same on both for the uids SafeGround generates."""
+
+    @abstractmethod
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        """How many records ``find`` (and so every ``page``) would yield with these filters, counted in the
+        database (``numberMatched`` of OGC API Features)."""
+
+    @abstractmethod
     def history(self, record_type: type[R], uid: str) -> list[R]:
         """Every version of a record, oldest first, the current one last."""
 
@@ -385,6 +403,12 @@ class Store(ABC):
     def set_area_of_interest(self, bbox: BBox) -> None:
         """Declare the area the store covers (``area_of_interest`` reads it back)."""
         self.set_meta("area_of_interest", json.dumps([float(v) for v in bbox]))
+
+    @staticmethod
+    def _check_page(limit: int, offset: int) -> None:
+        """A page is asked for with counts, never negative ones (a web client may send anything)."""
+        if limit < 0 or offset < 0:
+            raise ValueError(f"a page needs a limit and an offset of 0 or more, not limit={limit}, offset={offset}")
 
     def next_uid(self, record_type: type[Record]) -> str:
         return format_uid(record_type.UID_PREFIX, self.max_uid_number(record_type) + 1)

@@ -723,7 +723,11 @@ class GeoPackageStore(Store):
 
     def _select(self, lay: Layout, table: str, where: str = "", params: Iterable[Any] = ()) -> list[Record]:
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
-        rows = self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", params)
+        return self._decode(lay, self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", params))
+
+    @staticmethod
+    def _decode(lay: Layout, rows: list[Any]) -> list[Record]:
+        """Records from stored rows (the geometry blob first, as ``_stored_names`` orders them)."""
         if not rows:
             return []
         if lay.geometry_type:
@@ -738,15 +742,21 @@ class GeoPackageStore(Store):
             raise RecordNotFound(f"{lay.table}: no record {uid}")
         return found[0]  # type: ignore[return-value]
 
-    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+    @staticmethod
+    def _equals(lay: Layout, equals: dict[str, Any], prefix: str = "") -> tuple[list[str], list[Any]]:
+        """Equality filters on the model's columns (an enum compares by its value)."""
         clauses: list[str] = []
         params: list[Any] = []
         known = set(lay.column_names)
         for key, value in equals.items():
             if key not in known:
                 raise ValueError(f"{lay.table} has no column {key!r}")
-            clauses.append(f"{_q(key)} = ?")
+            clauses.append(f"{prefix}{_q(key)} = ?")
             params.append(value.value if hasattr(value, "value") else value)
+        return clauses, params
+
+    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        clauses, params = self._equals(lay, equals)
         if bbox is not None:
             if not lay.geometry_type:
                 raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
@@ -769,6 +779,42 @@ class GeoPackageStore(Store):
 
     def count(self, record_type: type[Record]) -> int:
         return int(self._rows(f"SELECT count(*) FROM {_q(record_type.LAYER)}")[0][0])
+
+    def _matching(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        """``FROM … WHERE …`` of the rows ``find`` yields, with the exact bounding-box test in SQL too.
+
+        The R-tree gives candidates in 32-bit boxes rounded outwards. A candidate whose rounded box
+        lies inside the query box certainly intersects it; only the others, on the box's edge, are
+        tested on the exact envelope of their geometry blob (``ST_MinX`` … on the header), so a page
+        or a count never decodes the rows it does not return."""
+        clauses, params = self._equals(lay, equals, "t.")
+        source = f"{_q(lay.table)} t"
+        if bbox is not None:
+            if not lay.geometry_type:
+                raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
+            minx, miny, maxx, maxy = bbox
+            source += f" JOIN {_q('rtree_' + lay.table + '_geom')} r ON r.id = t.fid"
+            clauses.append("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
+            clauses.append(
+                "((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) OR (ST_MinX(t.geom) <= ? "
+                "AND ST_MaxX(t.geom) >= ? AND ST_MinY(t.geom) <= ? AND ST_MaxY(t.geom) >= ?))"
+            )
+            params += [maxx, minx, maxy, miny, minx, maxx, miny, maxy, maxx, minx, maxy, miny]
+        return f"FROM {source}" + (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        self._check_page(limit, offset)
+        lay = layout_of(record_type)
+        source, params = self._matching(lay, bbox, equals)
+        names = ", ".join("t." + _q(n) for n in self._stored_names(lay))
+        rows = self._rows(f"SELECT {names} {source} ORDER BY t.uid LIMIT ? OFFSET ?", [*params, limit, offset])
+        return self._decode(lay, rows)  # type: ignore[return-value]
+
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        source, params = self._matching(layout_of(record_type), bbox, equals)
+        return int(self._rows(f"SELECT count(*) {source}", params)[0][0])
 
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)

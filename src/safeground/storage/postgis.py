@@ -486,6 +486,22 @@ class PostGISStore(Store):
         with self._reading() as c:
             return int(c.execute(text(f"SELECT count(*) FROM {self._t(record_type.LAYER)}")).scalar_one())
 
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        self._check_page(limit, offset)
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        # ORDER BY uid in the column's own collation: the unique uid index gives the order, no sort
+        where += " ORDER BY uid LIMIT :page_limit OFFSET :page_offset"
+        return self._select(lay, lay.table, where, {**params, "page_limit": limit, "page_offset": offset})  # type: ignore[return-value]
+
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        with self._reading() as c:
+            return int(c.execute(text(f"SELECT count(*) FROM {self._t(lay.table)} {where}"), params).scalar_one())
+
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
         old = self._select(lay, lay.history_table, "WHERE uid = :uid ORDER BY version", {"uid": uid})
