@@ -66,8 +66,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     try:
         yield s
     finally:
-        s.drop()  # type: ignore[attr-defined]
-        s.close()
+        s.drop()  # the test's schema, and closes the store
 
 
 @pytest.fixture(scope="session")

@@ -108,7 +108,7 @@ def test_upgrade_runs_per_schema(pg_baseline):
                 assert old.schema_revision() == "0003"
                 assert old.upgrade() == []
         finally:
-            fresh.drop()  # type: ignore[attr-defined]
+            fresh.drop()
 
 
 def test_new_postgis_store_matches_the_model(store: Store):

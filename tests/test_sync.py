@@ -33,8 +33,7 @@ def server_url():
     s.close()
     yield url
     s = open_store(url)
-    s.drop()  # type: ignore[attr-defined]
-    s.close()
+    s.drop()
 
 
 @pytest.fixture()

@@ -14,15 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
 
+from safeground.errors import DuplicateRecord, RecordNotFound, SafeGroundError, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
-
-if TYPE_CHECKING:
-    from safeground.storage.schema import Layout
+from safeground.storage.schema import Layout, layout_of
 
 R = TypeVar("R", bound=Record)
 
@@ -88,6 +88,25 @@ class RowBatch:
         return out
 
 
+@dataclass(frozen=True)
+class SyncConflictRow:
+    """One conflict as a field store keeps it: the versions of each side since the base, as JSON text.
+
+    Storage keeps the rows; ``safeground.sync`` reads them (``sync.state.Conflict``)."""
+
+    id: int
+    layer: str
+    uid: str
+    base_version: int | None
+    mine_version: int
+    theirs_version: int
+    mine: str  # JSON list of the field's versions, oldest first
+    theirs: str  # JSON list of the server's versions, oldest first
+    detected_at: str
+    resolved_at: str | None = None
+    kept: str | None = None
+
+
 class Store(ABC):
     """A transactional store of versioned SafeGround records.
 
@@ -109,8 +128,6 @@ class Store(ABC):
     # -- writes -----------------------------------------------------------------------
     def add_many(self, records: Iterable[Record], *, progress: Progress | None = None) -> int:
         """Insert new records (all in one transaction, grouped by layer); returns how many."""
-        from safeground.storage.schema import layout_of
-
         by_type: dict[type[Record], list[Record]] = {}
         for rec in records:
             by_type.setdefault(type(rec), []).append(rec)
@@ -145,12 +162,32 @@ class Store(ABC):
         self.add_many([record])
         return record
 
-    @abstractmethod
     def update(self, record: R, *, expected_version: int) -> R:
-        """Store a new version of an existing record and return it (version + 1)."""
+        """Store a new version of an existing record and return it (version + 1).
+
+        Written once for every backend, so the optimistic check and the history it keeps cannot
+        drift apart between them: the backends supply only the SQL of each step (the hooks below).
+        """
+        lay = layout_of(type(record))
+        with self.transaction():
+            current = self._lock_version(lay, record.uid)
+            if current is None:
+                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
+            if current != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {record.uid} is at version {current}, not {expected_version}: "
+                    "someone changed it since you read it",
+                    hint="reload the record, re-apply your change and save again",
+                )
+            self._copy_to_history(lay, record.uid, None)
+            new = record.model_copy(
+                update={"version": expected_version + 1, "entered_at": datetime.now(UTC).replace(microsecond=0)}
+            )
+            new = type(record).model_validate(new.model_dump())
+            self._replace_current(lay, record.uid, new)
+        return new
 
     # -- field sync and migrations ---------------------------------------------------
-    @abstractmethod
     def apply_versions(
         self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
     ) -> None:
@@ -160,12 +197,59 @@ class Store(ABC):
         ``expected_version`` here (None: not stored yet), else ``VersionConflict``. ``rewind_to``
         first drops this store's versions above that number (a resolved conflict: the dropped
         versions are kept by the caller in the conflict list)."""
+        lay = layout_of(type(chain[0]))
+        uid = chain[0].uid
+        with self.transaction():
+            current = self._lock_version(lay, uid)
+            if current != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {uid} is at version {current}, not {expected_version}: someone changed it meanwhile",
+                    hint="run the sync again: it will compare the versions afresh",
+                )
+            if current is not None:
+                if rewind_to is not None and current > rewind_to:
+                    self._drop_history_above(lay, uid, rewind_to)
+                else:
+                    nxt = next((v for v in chain if v.version > current), None)
+                    self._copy_to_history(lay, uid, datetime.now(UTC) if nxt is None else nxt.entered_at)
+                self._delete_current(lay, uid)
+            have = self._history_versions(lay, uid)
+            newer = [v for v in chain if v.version not in have]
+            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
+            if older:
+                self._insert_history(lay, older)
+            self._insert(lay, [chain[-1]], None)
+
+    # -- the steps of versioning, in each backend's SQL (inside the open transaction) --------
+    @abstractmethod
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        """The current version of a record (None: not stored), its row locked against other writers
+        until the transaction ends where the backend locks rows (a GeoPackage write locks the file)."""
+
+    @abstractmethod
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        """Copy the current row of a record into the history table as it is, superseded at that
+        moment (None: now, by the backend's clock)."""
+
+    @abstractmethod
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        """Overwrite the current row of a record in place (same row, so its fid stays) with a new version."""
+
+    @abstractmethod
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        """Remove the current row of a record (a new one follows in the same transaction)."""
+
+    @abstractmethod
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        """Remove a record's history rows above a version (a conflict resolved for the other side)."""
+
+    @abstractmethod
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        """The version numbers a record's history table holds."""
 
     def add_chains(self, chains: list[list[Record]]) -> int:
         """Records new to this store with their whole history (oldest first), in bulk: what a first
         sync moves. Identifiers already stored are refused like ``add_many``; returns how many."""
-        from safeground.storage.schema import layout_of
-
         by_type: dict[type[Record], list[list[Record]]] = {}
         for chain in chains:
             by_type.setdefault(type(chain[-1]), []).append(chain)
@@ -203,6 +287,47 @@ class Store(ABC):
     def upgrade(self, target: str = "head") -> list[str]:
         """Run pending schema migrations in one transaction; returns what was applied."""
 
+    @abstractmethod
+    def migration_steps(self) -> list[tuple[str, str]]:
+        """Every schema step this backend knows, oldest first: (revision, what it does).
+
+        ``safeground db history`` lists them and marks ``schema_revision()`` among them; each
+        backend has its own kind of step (numbered Python steps, Alembic revisions)."""
+
+    # -- field sync state -------------------------------------------------------------
+    #: True where the store keeps what field sync needs to remember (a field GeoPackage on a laptop:
+    #: the versions last agreed with its server and the open conflicts). A server store does not: its
+    #: field stores remember for it, so the methods below refuse there.
+    keeps_field_sync_state: bool = False
+
+    def _no_field_sync_state(self) -> SafeGroundError:
+        return SafeGroundError(
+            f"{self.location} keeps no field sync state: only a field GeoPackage does",
+            hint="give the laptop's .gpkg as --store and the server URL as --server",
+        )
+
+    def sync_bases(self, layer: str) -> dict[str, int]:
+        """uid → the version this field store and its server last agreed on, for a layer's synced records."""
+        raise self._no_field_sync_state()
+
+    def set_sync_bases(self, layer: str, bases: dict[str, int], synced_at: str) -> None:
+        """Record agreed versions (a uid already known gets the new version), in one transaction
+        (or inside the caller's, so they land together with the records they describe)."""
+        raise self._no_field_sync_state()
+
+    def open_sync_conflict(self, conflict: SyncConflictRow) -> None:
+        """Keep a conflict as open, replacing the open conflict of the same record if there is one
+        (``conflict.id`` is ignored: the store numbers it)."""
+        raise self._no_field_sync_state()
+
+    def sync_conflicts(self, *, include_resolved: bool = False) -> list[SyncConflictRow]:
+        """The open conflicts (or every conflict ever recorded), by layer, uid and then age."""
+        raise self._no_field_sync_state()
+
+    def resolve_sync_conflict(self, conflict_id: int, kept: str, resolved_at: str) -> None:
+        """Close a conflict, with the side kept (``mine`` or ``theirs``) and when."""
+        raise self._no_field_sync_state()
+
     # -- reads ------------------------------------------------------------------------
     @abstractmethod
     def get(self, record_type: type[R], uid: str) -> R: ...
@@ -213,6 +338,24 @@ class Store(ABC):
 
     @abstractmethod
     def count(self, record_type: type[Record]) -> int: ...
+
+    @abstractmethod
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        """One page of what ``find`` yields (same filters, same exact bounding box), ordered by uid:
+        at most ``limit`` records after skipping ``offset`` of them.
+
+        For OGC API Features (``limit``/``offset`` and ``next`` links): the database does the skipping
+        and the ordering, so page 1,000 of a million mines costs a page, not a million records. uid
+        order is stable (uids never change), so consecutive pages neither repeat nor skip a record
+        while nothing is added; it is the text order of the backend (byte order in a GeoPackage,
+        the database's collation in PostGIS), the same on both for the uids SafeGround generates."""
+
+    @abstractmethod
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        """How many records ``find`` (and so every ``page``) would yield with these filters, counted in the
+        database (``numberMatched`` of OGC API Features)."""
 
     @abstractmethod
     def history(self, record_type: type[R], uid: str) -> list[R]:
@@ -239,6 +382,12 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def drop(self) -> None:
+        """Remove the store and everything in it, for good, and close it (tests, re-generation).
+
+        Callers check first that what is dropped holds nothing a user made (``generated_only``)."""
+
     # -- helpers common to all backends -----------------------------------------------
     def area_of_interest(self) -> BBox | None:
         """West, south, east, north (WGS 84) the store declares it covers, or None.
@@ -255,13 +404,17 @@ class Store(ABC):
         """Declare the area the store covers (``area_of_interest`` reads it back)."""
         self.set_meta("area_of_interest", json.dumps([float(v) for v in bbox]))
 
+    @staticmethod
+    def _check_page(limit: int, offset: int) -> None:
+        """A page is asked for with counts, never negative ones (a web client may send anything)."""
+        if limit < 0 or offset < 0:
+            raise ValueError(f"a page needs a limit and an offset of 0 or more, not limit={limit}, offset={offset}")
+
     def next_uid(self, record_type: type[Record]) -> str:
         return format_uid(record_type.UID_PREFIX, self.max_uid_number(record_type) + 1)
 
     def _refuse_duplicates(self, record_type: type[Record], recs: list[Record]) -> None:
         """New records must have identifiers unique in the write and not stored yet (every backend)."""
-        from safeground.errors import DuplicateRecord
-
         seen: set[str] = set()
         for r in recs:
             if r.uid in seen:
@@ -298,8 +451,6 @@ def store_extent(store: Store, frame: gpd.GeoDataFrame | None = None) -> BBox:
 
     A store with none of these cannot be placed on the earth: the error says how to give it an area.
     """
-    from safeground.errors import SafeGroundError
-
     aoi = store.area_of_interest()
     if aoi:
         return aoi
@@ -336,8 +487,6 @@ def metric_epsg(store: Store, frame: gpd.GeoDataFrame | None = None) -> int:
 
 def metric_epsg_if_located(store: Store, frame: gpd.GeoDataFrame | None = None) -> int | None:
     """``metric_epsg``, or None for a store with no area and nothing located (reports then draw no map)."""
-    from safeground.errors import SafeGroundError
-
     try:
         return metric_epsg(store, frame)
     except SafeGroundError:

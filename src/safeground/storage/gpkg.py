@@ -7,6 +7,10 @@ follows the spec (geometry blobs, ``gpkg_contents``, ``gpkg_geometry_columns``,
 R-tree spatial index extension with its triggers); the tests read every layer
 back with GDAL to prove it.
 
+The file's tables are laid out in ``gpkg_tables``, its R-tree index in ``gpkg_rtree``, its
+geometry blobs in ``gpkg_binary``, its schema steps in ``gpkg_migrations`` and the bulk import in
+``gpkg_bulk``; this module is the store: opening, transactions, reads and the versioning steps.
+
 Concurrency: the file runs in WAL mode while open, so readers never block and
 never see half a transaction while one process writes. On close it is folded
 back into a single plain file for copying to a USB stick.
@@ -15,12 +19,11 @@ back into a single plain file for copying to a USB stick.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,133 +32,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable
 from safeground.model.base import RECORD_TYPES, Record
-from safeground.storage import gpkg_binary, gpkg_migrations, gpkg_rtree
-from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
+from safeground.storage import gpkg_binary, gpkg_bulk, gpkg_migrations, gpkg_rtree
+from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store, SyncConflictRow
+from safeground.storage.gpkg_tables import APPLICATION_ID, CORE_DDL, SRS_ROWS, USER_VERSION, create_layer, iso, now_iso
+from safeground.storage.gpkg_tables import q as _q
 from safeground.storage.schema import GPKG_TYPES, Layout, layout_of
 
-APPLICATION_ID = 0x47504B47  # "GPKG"
 #: how long a write waits for another process's transaction before it says so (seconds)
 _BUSY_S = 30.0
-USER_VERSION = 10400  # GeoPackage 1.4.0
-
-WGS84_WKT = (
-    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
-    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
-    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
-    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
-)
-
-_CORE_DDL = [
-    """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
-        srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
-        organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
-        definition TEXT NOT NULL, description TEXT)""",
-    """CREATE TABLE IF NOT EXISTS gpkg_contents (
-        table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
-        identifier TEXT UNIQUE, description TEXT DEFAULT '',
-        last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
-        CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
-    """CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
-        table_name TEXT NOT NULL, column_name TEXT NOT NULL,
-        geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
-        z TINYINT NOT NULL, m TINYINT NOT NULL,
-        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
-        CONSTRAINT uk_gc_table_name UNIQUE (table_name),
-        CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
-        CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
-    """CREATE TABLE IF NOT EXISTS gpkg_extensions (
-        table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
-        definition TEXT NOT NULL, scope TEXT NOT NULL,
-        CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
-    """CREATE TABLE IF NOT EXISTS safeground_meta (
-        key TEXT NOT NULL PRIMARY KEY, value TEXT)""",
-]
-
-_SRS_ROWS = [
-    (
-        "Undefined Cartesian SRS",
-        -1,
-        "NONE",
-        -1,
-        "undefined",
-        "undefined Cartesian coordinate reference system",
-    ),
-    (
-        "Undefined geographic SRS",
-        0,
-        "NONE",
-        0,
-        "undefined",
-        "undefined geographic coordinate reference system",
-    ),
-    (
-        "WGS 84 geodetic",
-        4326,
-        "EPSG",
-        4326,
-        WGS84_WKT,
-        "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
-    ),
-]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _rtree_ddl(table: str, geom: str = "geom", pk: str = "fid") -> list[str]:
-    """R-tree index and its triggers, as the GeoPackage 1.4 extension defines them."""
-    rt = f"rtree_{table}_{geom}"
-    t, g, r = _q(table), _q(geom), _q(rt)
-    nonempty_new = f"NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g})"
-    nonempty_old = f"OLD.{g} NOTNULL AND NOT ST_IsEmpty(OLD.{g})"
-    vals = f"NEW.{pk}, ST_MinX(NEW.{g}), ST_MaxX(NEW.{g}), ST_MinY(NEW.{g}), ST_MaxY(NEW.{g})"
-    return [
-        f"CREATE VIRTUAL TABLE {r} USING rtree(id, minx, maxx, miny, maxy)",
-        f"CREATE TRIGGER {_q(rt + '_insert')} AFTER INSERT ON {t} WHEN ({nonempty_new}) "
-        f"BEGIN INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
-        f"CREATE TRIGGER {_q(rt + '_update6')} AFTER UPDATE OF {g} ON {t} "
-        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND ({nonempty_old}) BEGIN "
-        f"UPDATE {r} SET minx = ST_MinX(NEW.{g}), maxx = ST_MaxX(NEW.{g}), "
-        f"miny = ST_MinY(NEW.{g}), maxy = ST_MaxY(NEW.{g}) WHERE id = NEW.{pk}; END",
-        f"CREATE TRIGGER {_q(rt + '_update7')} AFTER UPDATE OF {g} ON {t} "
-        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND (OLD.{g} ISNULL OR ST_IsEmpty(OLD.{g})) "
-        f"BEGIN INSERT INTO {r} VALUES ({vals}); END",
-        f"CREATE TRIGGER {_q(rt + '_update2')} AFTER UPDATE OF {g} ON {t} "
-        f"WHEN OLD.{pk} = NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
-        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
-        f"CREATE TRIGGER {_q(rt + '_update5')} AFTER UPDATE ON {t} "
-        f"WHEN OLD.{pk} != NEW.{pk} AND ({nonempty_new}) BEGIN "
-        f"DELETE FROM {r} WHERE id = OLD.{pk}; INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
-        f"CREATE TRIGGER {_q(rt + '_update4')} AFTER UPDATE ON {t} "
-        f"WHEN OLD.{pk} != NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
-        f"BEGIN DELETE FROM {r} WHERE id IN (OLD.{pk}, NEW.{pk}); END",
-        f"CREATE TRIGGER {_q(rt + '_delete')} AFTER DELETE ON {t} WHEN OLD.{g} NOT NULL "
-        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
-    ]
-
-
-def _st_func(index: int) -> Any:
-    def f(blob: bytes | None) -> float | None:
-        env = gpkg_binary.envelope(blob)
-        return None if env is None else env[index]
-
-    return f
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _exact_bbox(geoms: Any, bbox: BBox) -> Any:
@@ -198,7 +84,7 @@ class GeoPackageStore(Store):
         self._touched: set[str] = set()
         self.model_changes: list[str] = []  # what the last upgrade() added from the model
         self.layers_added: list[str] = []  # layers of a newer model that opening an older store created
-        self._register_functions()
+        gpkg_rtree.register_functions(self._con)
         try:
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
@@ -251,14 +137,6 @@ class GeoPackageStore(Store):
                 hint="update SafeGround on this computer to use this store (reading it, e.g. summary, still works)",
             )
 
-    def _register_functions(self) -> None:
-        c = self._con
-        c.create_function("ST_MinX", 1, _st_func(0), deterministic=True)
-        c.create_function("ST_MaxX", 1, _st_func(1), deterministic=True)
-        c.create_function("ST_MinY", 1, _st_func(2), deterministic=True)
-        c.create_function("ST_MaxY", 1, _st_func(3), deterministic=True)
-        c.create_function("ST_IsEmpty", 1, gpkg_binary.is_empty, deterministic=True)
-
     def _ensure_schema(self) -> None:
         c = self._con
         app_id = c.execute("PRAGMA application_id").fetchone()[0]
@@ -271,9 +149,9 @@ class GeoPackageStore(Store):
         with self.transaction():
             c.execute(f"PRAGMA application_id={APPLICATION_ID}")
             c.execute(f"PRAGMA user_version={USER_VERSION}")
-            for ddl in _CORE_DDL:
+            for ddl in CORE_DDL:
                 c.execute(ddl)
-            c.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS_ROWS)
+            c.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", SRS_ROWS)
             fresh = "safeground_meta" not in tables
             c.execute(
                 "INSERT OR IGNORE INTO safeground_meta VALUES ('schema_version', ?)",
@@ -287,47 +165,10 @@ class GeoPackageStore(Store):
                 self.layers_added = [cls.LAYER for cls in missing]
             for cls in missing:
                 lay = layout_of(cls)
-                self._create_layer(lay, lay.table, cls.TITLE, history=False)
-                self._create_layer(lay, lay.history_table, f"History of {lay.table}", history=True)
+                create_layer(c, lay, lay.table, cls.TITLE, history=False)
+                create_layer(c, lay, lay.history_table, f"History of {lay.table}", history=True)
             if missing and int(self.get_meta("schema_version") or gpkg_migrations.BASELINE) >= 3:
                 gpkg_migrations.add_outside_edit_triggers(c)  # new layers get the outside-edit history too
-
-    def _create_layer(self, lay: Layout, table: str, title: str, *, history: bool) -> None:
-        c = self._con
-        cols = ['"fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL']
-        if lay.geometry_type:
-            cols.append(f'"geom" {lay.geometry_type}')
-        cols += lay.column_sql(GPKG_TYPES, _q)
-        if history:
-            cols.append('"superseded_at" DATETIME NOT NULL')
-        c.execute(f"CREATE TABLE {_q(table)} ({', '.join(cols)})")
-        if history:
-            c.execute(f"CREATE INDEX {_q(table + '_uid')} ON {_q(table)} (uid, version)")
-        else:
-            c.execute(f"CREATE UNIQUE INDEX {_q(table + '_uid')} ON {_q(table)} (uid)")
-        data_type = "features" if lay.geometry_type else "attributes"
-        c.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
-            "last_change, srs_id) VALUES (?,?,?,?,?,?)",
-            (table, data_type, table, title, _now_iso(), 4326 if lay.geometry_type else None),
-        )
-        if lay.geometry_type:
-            c.execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,0,0)",
-                (table, "geom", lay.geometry_type, 4326),
-            )
-            c.execute(
-                "INSERT INTO gpkg_extensions VALUES (?,?,?,?,?)",
-                (
-                    table,
-                    "geom",
-                    "gpkg_rtree_index",
-                    "http://www.geopackage.org/spec120/#extension_rtree",
-                    "write-only",
-                ),
-            )
-            for ddl in _rtree_ddl(table):
-                c.execute(ddl)
 
     # -- transactions -----------------------------------------------------------------
     @contextmanager
@@ -400,7 +241,7 @@ class GeoPackageStore(Store):
             ).fetchone()
             self._con.execute(
                 "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
-                (*ext, _now_iso(), table),
+                (*ext, now_iso(), table),
             )
         self._touched.clear()
 
@@ -423,115 +264,11 @@ class GeoPackageStore(Store):
         return len(recs)
 
     def insert_stream(self, lay: Layout, batches: Iterable[RowBatch]) -> int:
-        """Bulk insert of validated column values, batch by batch, with the R-tree built at the end.
-
-        Binding every value of every row costs Python more than SQLite takes to
-        write it. So each distinct combination of attribute values is staged once
-        in a temporary table, each row only as (fid, geometry, uid, combination),
-        and one ``INSERT … SELECT`` per batch joins them inside SQLite.
-
-        The R-tree insert trigger calls Python functions for every row; during a
-        bulk insert it is dropped, and the index is filled afterwards: packed in one
-        go when the layer's index was empty (``gpkg_rtree.bulk_load``), entry by
-        entry otherwise. Everything, the staging tables and the trigger included,
-        happens inside one transaction, so a rollback restores the layer as it was.
-        """
-        keep = [i for i, c in enumerate(lay.column_names) if c != "uid"]
-        attrs = [lay.column_names[i] for i in keep]
-        attr_cols = ", ".join(map(_q, attrs))
-        total = 0
+        """Bulk insert of validated column values in one transaction (``gpkg_bulk.insert_stream``)."""
         with self.transaction():
-            con = self._con
-            # a bigger page cache for the bulk write: a uid index of the file's own uids is written all over
-            cache = con.execute("PRAGMA cache_size").fetchone()[0]
-            con.execute("PRAGMA cache_size=-65536")
-            con.execute(f"CREATE TEMP TABLE sg_combos (id INTEGER PRIMARY KEY, {attr_cols})")
-            con.execute(
-                "CREATE TEMP TABLE sg_rows (fid INTEGER PRIMARY KEY, geom BLOB, uid TEXT, num INTEGER, cid INTEGER)"
-            )
-            stage_combo = f"INSERT INTO temp.sg_combos VALUES (?, {', '.join('?' * len(attrs))})"
-            geom_col = "geom, " if lay.geometry_type else ""
-            move = (
-                f"INSERT INTO {_q(lay.table)} (fid, {geom_col}uid, {attr_cols}) "
-                f"SELECT r.fid, {'r.geom, ' if lay.geometry_type else ''}coalesce(r.uid, printf('%s-%05d', ?, r.num)), "
-                f"{', '.join('c.' + _q(a) for a in attrs)} "
-                "FROM temp.sg_rows r JOIN temp.sg_combos c ON c.id = r.cid ORDER BY r.fid"
-            )
-            staged = 0
-            rtree = f"rtree_{lay.table}_geom"
-            trigger = f"{rtree}_insert"
-            ddl = None
-            bulk = False
-            if lay.geometry_type:
-                ddl = con.execute(
-                    "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", (trigger,)
-                ).fetchone()
-                bulk = gpkg_rtree.is_empty(con, rtree)
-                if ddl:
-                    con.execute(f"DROP TRIGGER {_q(trigger)}")
-            seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (lay.table,)).fetchone()
-            top = con.execute(f"SELECT max(fid) FROM {_q(lay.table)}").fetchone()[0]
-            start = max(seq[0] if seq else 0, top or 0) + 1
-            all_ids: list[np.ndarray] = []
-            all_bounds: list[np.ndarray] = []
-            for batch in batches:
-                if not len(batch):
-                    continue
-                if len(batch.combos) > staged:
-                    new = range(staged, len(batch.combos))
-                    rows = ((k, batch.combos[k]) for k in new)
-                    con.executemany(
-                        stage_combo,
-                        ([k, *((c[i] for i in keep) if c is not None else [None] * len(keep))] for k, c in rows),
-                    )
-                    staged = len(batch.combos)
-                fids = np.arange(start, start + len(batch), dtype=np.int64)
-                start += len(batch)
-                if lay.geometry_type:
-                    garr = np.asarray(batch.geoms, dtype=object)
-                    blobs = gpkg_binary.encode(garr)
-                else:
-                    blobs = [None] * len(batch)
-                if batch.uids is None:  # generated uids: staged as numbers, written by SQLite's printf
-                    con.executemany(
-                        "INSERT INTO temp.sg_rows (fid, geom, num, cid) VALUES (?, ?, ?, ?)",
-                        zip(fids.tolist(), blobs, batch.uid_numbers.tolist(), batch.combo.tolist(), strict=True),  # type: ignore[union-attr]
-                    )
-                else:
-                    con.executemany(
-                        "INSERT INTO temp.sg_rows (fid, geom, uid, cid) VALUES (?, ?, ?, ?)",
-                        zip(fids.tolist(), blobs, batch.uids, batch.combo.tolist(), strict=True),
-                    )
-                con.execute(move, (batch.uid_prefix,))
-                con.execute("DELETE FROM temp.sg_rows")
-                if lay.geometry_type:
-                    present = ~(shapely.is_missing(garr) | shapely.is_empty(garr))
-                    ids, bounds = fids[present], shapely.bounds(garr[present])
-                    if bulk:
-                        all_ids.append(ids)
-                        all_bounds.append(bounds)
-                    else:
-                        con.executemany(
-                            f"INSERT INTO {_q(rtree)} VALUES (?,?,?,?,?)",
-                            zip(ids.tolist(), *(bounds[:, k].tolist() for k in (0, 2, 1, 3)), strict=True),
-                        )
-                total += len(batch)
-            con.execute("DROP TABLE temp.sg_rows")
-            con.execute("DROP TABLE temp.sg_combos")
-            if bulk and all_ids:
-                gpkg_rtree.bulk_load(con, rtree, np.concatenate(all_ids), np.concatenate(all_bounds))
-            if ddl:
-                con.execute(ddl[0])
-            con.execute(f"PRAGMA cache_size={int(cache)}")
-            if total:
-                con.execute(
-                    "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS "
-                    "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
-                    (lay.table, lay.table),
-                )
-                con.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (start - 1, lay.table))
-                if lay.geometry_type:
-                    self._touched.add(lay.table)
+            total = gpkg_bulk.insert_stream(self._con, lay, batches)
+            if total and lay.geometry_type:
+                self._touched.add(lay.table)
         return total
 
     def existing_uids(self, record_type: type[Record], uids: list[str]) -> set[str]:
@@ -543,81 +280,53 @@ class GeoPackageStore(Store):
             found.update(r[0] for r in rows)
         return found
 
-    def update(self, record: R, *, expected_version: int) -> R:
-        lay = layout_of(type(record))
-        with self.transaction():
-            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (record.uid,)).fetchone()
-            if row is None:
-                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
-            if row[0] != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
-                    "someone changed it since you read it",
-                    hint="reload the record, re-apply your change and save again",
-                )
-            names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-            cols = ", ".join(map(_q, names))
-            self._con.execute(
-                f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
-                f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
-                (_now_iso(), record.uid),
-            )
-            new = record.model_copy(update={"version": expected_version + 1, "entered_at": _utc_now()})
-            new = type(record).model_validate(new.model_dump())
-            values = lay.encode(new)
-            if lay.geometry_type:
-                values = [gpkg_binary.encode([new.geometry])[0], *values]  # type: ignore[attr-defined]
-                self._touched.update({lay.table, lay.history_table})
-            sets = ", ".join(f"{_q(n)} = ?" for n in names)
-            self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, record.uid))
-        return new
+    # -- the steps of versioning (the algorithm is Store.update / Store.apply_versions) ----
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        # BEGIN IMMEDIATE already holds the file's write lock: no row lock needed
+        row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else int(row[0])
 
-    # -- sync support -----------------------------------------------------------------
-    def apply_versions(
-        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
-    ) -> None:
-        lay = layout_of(type(chain[0]))
-        uid = chain[0].uid
-        names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names
-        cols = ", ".join(map(_q, names))
-        with self.transaction():
-            row = self._con.execute(f"SELECT version FROM {_q(lay.table)} WHERE uid = ?", (uid,)).fetchone()
-            cur = None if row is None else int(row[0])
-            if cur != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {uid} is at version {cur}, not {expected_version}: someone changed it meanwhile",
-                    hint="run the sync again: it will compare the versions afresh",
-                )
-            if cur is not None:
-                if rewind_to is not None and cur > rewind_to:
-                    self._con.execute(
-                        f"DELETE FROM {_q(lay.history_table)} WHERE uid = ? AND version > ?", (uid, rewind_to)
-                    )
-                else:
-                    nxt = next((v for v in chain if v.version > cur), None)
-                    self._con.execute(
-                        f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
-                        f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
-                        (_now_iso() if nxt is None else _iso(nxt.entered_at), uid),
-                    )
-                self._con.execute(f"DELETE FROM {_q(lay.table)} WHERE uid = ?", (uid,))
-            have = {
-                r[0] for r in self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
-            }
-            newer = [v for v in chain if v.version not in have]
-            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
-            if older:
-                self._insert_history(lay, older)
-            self._insert(lay, [chain[-1]], None)
-            if lay.geometry_type:
-                self._touched.add(lay.history_table)
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        cols = ", ".join(map(_q, self._stored_names(lay)))
+        self._con.execute(
+            f"INSERT INTO {_q(lay.history_table)} ({cols}, superseded_at) "
+            f"SELECT {cols}, ? FROM {_q(lay.table)} WHERE uid = ?",
+            (now_iso() if superseded_at is None else iso(superseded_at), uid),
+        )
+        if lay.geometry_type:
+            self._touched.add(lay.history_table)
+
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        values = lay.encode(record)
+        if lay.geometry_type:
+            values = [gpkg_binary.encode([getattr(record, "geometry", None)])[0], *values]
+            self._touched.add(lay.table)
+        sets = ", ".join(f"{_q(n)} = ?" for n in self._stored_names(lay))
+        self._con.execute(f"UPDATE {_q(lay.table)} SET {sets} WHERE uid = ?", (*values, uid))
+
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        self._con.execute(f"DELETE FROM {_q(lay.table)} WHERE uid = ?", (uid,))
+
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        self._con.execute(f"DELETE FROM {_q(lay.history_table)} WHERE uid = ? AND version > ?", (uid, version))
+        if lay.geometry_type:
+            self._touched.add(lay.history_table)
+
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        rows = self._con.execute(f"SELECT version FROM {_q(lay.history_table)} WHERE uid = ?", (uid,))
+        return {int(r[0]) for r in rows}
+
+    @staticmethod
+    def _stored_names(lay: Layout) -> list[str]:
+        """The columns of a layer's row as stored: the geometry first, then the model's fields."""
+        return ([] if not lay.geometry_type else ["geom"]) + lay.column_names
 
     def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
         names = ([] if not lay.geometry_type else ["geom"]) + lay.column_names + ["superseded_at"]
         sql = (
             f"INSERT INTO {_q(lay.history_table)} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
         )
-        rows = [[*lay.encode(v), _iso(at)] for v, at in versions]
+        rows = [[*lay.encode(v), iso(at)] for v, at in versions]
         if lay.geometry_type:
             blobs = gpkg_binary.encode([getattr(v, "geometry", None) for v, _ in versions])
             rows = [[b, *row] for b, row in zip(blobs, rows, strict=True)]
@@ -646,15 +355,55 @@ class GeoPackageStore(Store):
                 (peer_id, peer_location, direction, records, conflicts),
             )
 
-    def sql(self, statement: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[Any]:
-        """Run SQL on SafeGround's auxiliary tables (sync state, conflicts), never on record layers:
-        those are written only through the versioned methods above."""
-        with self._lock:
-            return self._con.execute(statement, params if isinstance(params, dict) else tuple(params)).fetchall()
+    # -- field sync state (tables of schema step 2) --------------------------------------
+    keeps_field_sync_state = True
+
+    def sync_bases(self, layer: str) -> dict[str, int]:
+        rows = self._rows("SELECT uid, base_version FROM safeground_sync_state WHERE layer = ?", (layer,))
+        return {u: int(v) for u, v in rows}
+
+    def set_sync_bases(self, layer: str, bases: dict[str, int], synced_at: str) -> None:
+        with self.transaction():
+            self._con.executemany(
+                "INSERT INTO safeground_sync_state VALUES (?, ?, ?, ?) ON CONFLICT (layer, uid) "
+                "DO UPDATE SET base_version = excluded.base_version, synced_at = excluded.synced_at",
+                [(layer, uid, version, synced_at) for uid, version in bases.items()],
+            )
+
+    def open_sync_conflict(self, conflict: SyncConflictRow) -> None:
+        c = conflict
+        with self.transaction():
+            self._con.execute(
+                "DELETE FROM safeground_sync_conflicts WHERE layer = ? AND uid = ? AND resolved_at IS NULL",
+                (c.layer, c.uid),
+            )
+            self._con.execute(
+                "INSERT INTO safeground_sync_conflicts (layer, uid, base_version, mine_version, theirs_version, "
+                "mine, theirs, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.layer, c.uid, c.base_version, c.mine_version, c.theirs_version, c.mine, c.theirs, c.detected_at),
+            )
+
+    def sync_conflicts(self, *, include_resolved: bool = False) -> list[SyncConflictRow]:
+        where = "" if include_resolved else "WHERE resolved_at IS NULL"
+        rows = self._rows(
+            "SELECT id, layer, uid, base_version, mine_version, theirs_version, mine, theirs, detected_at, "
+            f"resolved_at, kept FROM safeground_sync_conflicts {where} ORDER BY layer, uid, id"
+        )
+        return [SyncConflictRow(*r) for r in rows]
+
+    def resolve_sync_conflict(self, conflict_id: int, kept: str, resolved_at: str) -> None:
+        with self.transaction():
+            self._con.execute(
+                "UPDATE safeground_sync_conflicts SET resolved_at = ?, kept = ? WHERE id = ?",
+                (resolved_at, kept, conflict_id),
+            )
 
     # -- migrations -------------------------------------------------------------------
     def schema_revision(self) -> str | None:
         return self.get_meta("schema_version")
+
+    def migration_steps(self) -> list[tuple[str, str]]:
+        return gpkg_migrations.steps()
 
     def upgrade(self, target: str = "head") -> list[str]:
         """Run the pending migration steps (all of them, or up to ``target``) in one transaction."""
@@ -716,7 +465,11 @@ class GeoPackageStore(Store):
 
     def _select(self, lay: Layout, table: str, where: str = "", params: Iterable[Any] = ()) -> list[Record]:
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
-        rows = self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", params)
+        return self._decode(lay, self._rows(f"SELECT {', '.join(map(_q, names))} FROM {_q(table)} {where}", params))
+
+    @staticmethod
+    def _decode(lay: Layout, rows: list[Any]) -> list[Record]:
+        """Records from stored rows (the geometry blob first, as ``_stored_names`` orders them)."""
         if not rows:
             return []
         if lay.geometry_type:
@@ -731,15 +484,21 @@ class GeoPackageStore(Store):
             raise RecordNotFound(f"{lay.table}: no record {uid}")
         return found[0]  # type: ignore[return-value]
 
-    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+    @staticmethod
+    def _equals(lay: Layout, equals: dict[str, Any], prefix: str = "") -> tuple[list[str], list[Any]]:
+        """Equality filters on the model's columns (an enum compares by its value)."""
         clauses: list[str] = []
         params: list[Any] = []
         known = set(lay.column_names)
         for key, value in equals.items():
             if key not in known:
                 raise ValueError(f"{lay.table} has no column {key!r}")
-            clauses.append(f"{_q(key)} = ?")
+            clauses.append(f"{prefix}{_q(key)} = ?")
             params.append(value.value if hasattr(value, "value") else value)
+        return clauses, params
+
+    def _where(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        clauses, params = self._equals(lay, equals)
         if bbox is not None:
             if not lay.geometry_type:
                 raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
@@ -762,6 +521,42 @@ class GeoPackageStore(Store):
 
     def count(self, record_type: type[Record]) -> int:
         return int(self._rows(f"SELECT count(*) FROM {_q(record_type.LAYER)}")[0][0])
+
+    def _matching(self, lay: Layout, bbox: BBox | None, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        """``FROM … WHERE …`` of the rows ``find`` yields, with the exact bounding-box test in SQL too.
+
+        The R-tree gives candidates in 32-bit boxes rounded outwards. A candidate whose rounded box
+        lies inside the query box certainly intersects it; only the others, on the box's edge, are
+        tested on the exact envelope of their geometry blob (``ST_MinX`` … on the header), so a page
+        or a count never decodes the rows it does not return."""
+        clauses, params = self._equals(lay, equals, "t.")
+        source = f"{_q(lay.table)} t"
+        if bbox is not None:
+            if not lay.geometry_type:
+                raise ValueError(f"{lay.table} has no geometry to filter by bounding box")
+            minx, miny, maxx, maxy = bbox
+            source += f" JOIN {_q('rtree_' + lay.table + '_geom')} r ON r.id = t.fid"
+            clauses.append("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
+            clauses.append(
+                "((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) OR (ST_MinX(t.geom) <= ? "
+                "AND ST_MaxX(t.geom) >= ? AND ST_MinY(t.geom) <= ? AND ST_MaxY(t.geom) >= ?))"
+            )
+            params += [maxx, minx, maxy, miny, minx, maxx, miny, maxy, maxx, minx, maxy, miny]
+        return f"FROM {source}" + (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        self._check_page(limit, offset)
+        lay = layout_of(record_type)
+        source, params = self._matching(lay, bbox, equals)
+        names = ", ".join("t." + _q(n) for n in self._stored_names(lay))
+        rows = self._rows(f"SELECT {names} {source} ORDER BY t.uid LIMIT ? OFFSET ?", [*params, limit, offset])
+        return self._decode(lay, rows)  # type: ignore[return-value]
+
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        source, params = self._matching(layout_of(record_type), bbox, equals)
+        return int(self._rows(f"SELECT count(*) {source}", params)[0][0])
 
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
@@ -803,6 +598,15 @@ class GeoPackageStore(Store):
                 "INSERT INTO safeground_meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def drop(self) -> None:
+        """Close the store and remove its file, with the files SQLite keeps beside it while it is open
+        (``-wal``, ``-shm``; a ``-journal`` left behind would be rolled into a new file of the same name)."""
+        if self.readonly:
+            raise StoreUnavailable(f"{self.path} is open read-only", hint="open it for writing to remove it")
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
         con = getattr(self, "_con", None)

@@ -101,3 +101,8 @@ LATEST = MIGRATIONS[-1][0]
 def pending(current: str) -> list[tuple[str, str, Callable[[sqlite3.Connection], None]]]:
     """The steps still to run on a store at version ``current``."""
     return [m for m in MIGRATIONS if int(m[0]) > int(current)]
+
+
+def steps() -> list[tuple[str, str]]:
+    """Every schema version of a GeoPackage store, oldest first: (version, what it brought)."""
+    return [(BASELINE, "baseline: the layout SafeGround 0.1 wrote")] + [(v, doc) for v, doc, _ in MIGRATIONS]

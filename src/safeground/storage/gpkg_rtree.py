@@ -1,4 +1,7 @@
-"""Bulk-loading a GeoPackage R-tree: a million envelopes packed at once instead of inserted one by one.
+"""The GeoPackage R-tree spatial index extension: its table and triggers (``rtree_ddl``), the SQL
+functions the triggers call (``register_functions``), and bulk loading.
+
+Bulk loading: a million envelopes packed at once instead of inserted one by one.
 
 SQLite's R*-tree inserts one entry at a time (about 25 µs each, with node
 splits and reinsertions); GDAL builds its index in bulk for the same reason.
@@ -16,8 +19,11 @@ rounded outwards so the box still contains the geometry.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import numpy as np
+
+from safeground.storage import gpkg_binary
 
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
 
@@ -106,3 +112,53 @@ def bulk_load(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
     con.execute(f"DELETE FROM {_q(rtree + '_node')}")
     con.executemany(f"INSERT INTO {_q(rtree + '_node')} (nodeno, data) VALUES (?, ?)", node_rows)
     con.executemany(f"INSERT INTO {_q(rtree + '_parent')} (nodeno, parentnode) VALUES (?, ?)", parent_rows)
+
+
+def rtree_ddl(table: str, geom: str = "geom", pk: str = "fid") -> list[str]:
+    """R-tree index and its triggers, as the GeoPackage 1.4 extension defines them."""
+    rt = f"rtree_{table}_{geom}"
+    t, g, r = _q(table), _q(geom), _q(rt)
+    nonempty_new = f"NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g})"
+    nonempty_old = f"OLD.{g} NOTNULL AND NOT ST_IsEmpty(OLD.{g})"
+    vals = f"NEW.{pk}, ST_MinX(NEW.{g}), ST_MaxX(NEW.{g}), ST_MinY(NEW.{g}), ST_MaxY(NEW.{g})"
+    return [
+        f"CREATE VIRTUAL TABLE {r} USING rtree(id, minx, maxx, miny, maxy)",
+        f"CREATE TRIGGER {_q(rt + '_insert')} AFTER INSERT ON {t} WHEN ({nonempty_new}) "
+        f"BEGIN INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update6')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND ({nonempty_old}) BEGIN "
+        f"UPDATE {r} SET minx = ST_MinX(NEW.{g}), maxx = ST_MaxX(NEW.{g}), "
+        f"miny = ST_MinY(NEW.{g}), maxy = ST_MaxY(NEW.{g}) WHERE id = NEW.{pk}; END",
+        f"CREATE TRIGGER {_q(rt + '_update7')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND ({nonempty_new}) AND (OLD.{g} ISNULL OR ST_IsEmpty(OLD.{g})) "
+        f"BEGIN INSERT INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update2')} AFTER UPDATE OF {g} ON {t} "
+        f"WHEN OLD.{pk} = NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
+        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
+        f"CREATE TRIGGER {_q(rt + '_update5')} AFTER UPDATE ON {t} "
+        f"WHEN OLD.{pk} != NEW.{pk} AND ({nonempty_new}) BEGIN "
+        f"DELETE FROM {r} WHERE id = OLD.{pk}; INSERT OR REPLACE INTO {r} VALUES ({vals}); END",
+        f"CREATE TRIGGER {_q(rt + '_update4')} AFTER UPDATE ON {t} "
+        f"WHEN OLD.{pk} != NEW.{pk} AND (NEW.{g} ISNULL OR ST_IsEmpty(NEW.{g})) "
+        f"BEGIN DELETE FROM {r} WHERE id IN (OLD.{pk}, NEW.{pk}); END",
+        f"CREATE TRIGGER {_q(rt + '_delete')} AFTER DELETE ON {t} WHEN OLD.{g} NOT NULL "
+        f"BEGIN DELETE FROM {r} WHERE id = OLD.{pk}; END",
+    ]
+
+
+def _st_func(index: int) -> Any:
+    def f(blob: bytes | None) -> float | None:
+        env = gpkg_binary.envelope(blob)
+        return None if env is None else env[index]
+
+    return f
+
+
+def register_functions(c: sqlite3.Connection) -> None:
+    """The SQL functions the R-tree triggers call (GDAL provides them; a plain connection must register
+    them itself), computed from the envelope in the geometry blob's header."""
+    c.create_function("ST_MinX", 1, _st_func(0), deterministic=True)
+    c.create_function("ST_MaxX", 1, _st_func(1), deterministic=True)
+    c.create_function("ST_MinY", 1, _st_func(2), deterministic=True)
+    c.create_function("ST_MaxY", 1, _st_func(3), deterministic=True)
+    c.create_function("ST_IsEmpty", 1, gpkg_binary.is_empty, deterministic=True)

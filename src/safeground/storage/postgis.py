@@ -12,12 +12,11 @@ several districts or a test run can live side by side in one database.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,10 +24,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
+from safeground.errors import RecordNotFound, StoreUnavailable
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import UID_DIGITS, BBox, Progress, R, RowBatch, Store
 from safeground.storage.schema import Layout, layout_of
@@ -237,6 +236,15 @@ class PostGISStore(Store):
         path = [r.revision for r in script.iterate_revisions(after, before or BASELINE_REVISION)]
         return [r for r in reversed(path) if r != (before or BASELINE_REVISION)]
 
+    def migration_steps(self) -> list[tuple[str, str]]:
+        from alembic.script import ScriptDirectory
+
+        from safeground.storage.migrations import alembic_config
+
+        script = ScriptDirectory.from_config(alembic_config(None, self.schema))
+        revs = list(reversed(list(script.walk_revisions())))
+        return [(r.revision, (r.doc or "").strip().splitlines()[0]) for r in revs]
+
     def _create_layer(self, c: Connection, lay: Layout, table: str, *, history: bool) -> None:
         cols = ["fid BIGSERIAL PRIMARY KEY"]
         if lay.geometry_type:
@@ -277,6 +285,7 @@ class PostGISStore(Store):
             raise StoreUnavailable(f"{self.location} is open read-only", hint="open it for writing to change it")
         with self._lock:
             outer = self._depth == 0
+            tx: Transaction
             if outer:
                 self._conn = self._engine.connect()
                 tx = self._conn.begin()
@@ -354,79 +363,45 @@ class PostGISStore(Store):
                 progress(len(chunk))
         return len(recs)
 
-    def update(self, record: R, *, expected_version: int) -> R:
-        lay = layout_of(type(record))
-        with self.transaction():
-            row = self._exec(
-                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": record.uid}
-            ).first()
-            if row is None:
-                raise RecordNotFound(f"{lay.table}: no record {record.uid} to update")
-            if row[0] != expected_version:
-                raise VersionConflict(
-                    f"{lay.table} {record.uid} is at version {row[0]}, not {expected_version}: "
-                    "someone changed it since you read it",
-                    hint="reload the record, re-apply your change and save again",
-                )
-            cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
-            self._exec(
-                f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
-                f"SELECT {cols}, now() FROM {self._t(lay.table)} WHERE uid = :uid",
-                {"uid": record.uid},
-            )
-            new = record.model_copy(
-                update={"version": expected_version + 1, "entered_at": datetime.now(UTC).replace(microsecond=0)}
-            )
-            new = type(record).model_validate(new.model_dump())
-            params = self._params(lay, new)
-            sets = [f"{_q(c.name)} = :c{i}" for i, c in enumerate(lay.columns)]
-            if lay.geometry_type:
-                sets.insert(0, "geom = ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
-            params["uid_key"] = record.uid
-            self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
-        return new
+    # -- the steps of versioning (the algorithm is Store.update / Store.apply_versions) ----
+    def _lock_version(self, lay: Layout, uid: str) -> int | None:
+        # FOR UPDATE: a second editor waits here until this transaction ends, then sees the new version
+        row = self._exec(f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": uid}).first()
+        return None if row is None else int(row[0])
 
-    # -- sync support -----------------------------------------------------------------
-    def apply_versions(
-        self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None
-    ) -> None:
-        lay = layout_of(type(chain[0]))
-        uid = chain[0].uid
-        cols = ", ".join(([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns])
-        with self.transaction():
-            row = self._exec(
-                f"SELECT version FROM {self._t(lay.table)} WHERE uid = :uid FOR UPDATE", {"uid": uid}
-            ).first()
-            if (row is None and expected_version is not None) or (row is not None and row[0] != expected_version):
-                raise VersionConflict(
-                    f"{lay.table} {uid} is at version {None if row is None else row[0]}, not {expected_version}: "
-                    "someone changed it meanwhile",
-                    hint="run the sync again: it will compare the versions afresh",
-                )
-            cur = None if row is None else int(row[0])
-            if cur is not None:
-                if rewind_to is not None and cur > rewind_to:
-                    self._exec(
-                        f"DELETE FROM {self._t(lay.history_table)} WHERE uid = :uid AND version > :v",
-                        {"uid": uid, "v": rewind_to},
-                    )
-                else:
-                    nxt = next((v for v in chain if v.version > cur), None)
-                    self._exec(
-                        f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
-                        f"SELECT {cols}, :at FROM {self._t(lay.table)} WHERE uid = :uid",
-                        {"uid": uid, "at": datetime.now(UTC) if nxt is None else nxt.entered_at},
-                    )
-                self._exec(f"DELETE FROM {self._t(lay.table)} WHERE uid = :uid", {"uid": uid})
-            have = {
-                r[0]
-                for r in self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
-            }
-            newer = [v for v in chain if v.version not in have]
-            older = [(v, nxt.entered_at) for v, nxt in itertools.pairwise(newer)]
-            if older:
-                self._insert_history(lay, older)
-            self._insert(lay, [chain[-1]], None)
+    def _copy_to_history(self, lay: Layout, uid: str, superseded_at: datetime | None) -> None:
+        cols = ", ".join(self._stored_names(lay))
+        at = "now()" if superseded_at is None else ":at"
+        self._exec(
+            f"INSERT INTO {self._t(lay.history_table)} ({cols}, superseded_at) "
+            f"SELECT {cols}, {at} FROM {self._t(lay.table)} WHERE uid = :uid",
+            {"uid": uid} if superseded_at is None else {"uid": uid, "at": superseded_at},
+        )
+
+    def _replace_current(self, lay: Layout, uid: str, record: Record) -> None:
+        params = self._params(lay, record)
+        sets = [f"{_q(c.name)} = :c{i}" for i, c in enumerate(lay.columns)]
+        if lay.geometry_type:
+            sets.insert(0, "geom = ST_SetSRID(ST_GeomFromWKB(:geom), 4326)")
+        params["uid_key"] = uid
+        self._exec(f"UPDATE {self._t(lay.table)} SET {', '.join(sets)} WHERE uid = :uid_key", params)
+
+    def _delete_current(self, lay: Layout, uid: str) -> None:
+        self._exec(f"DELETE FROM {self._t(lay.table)} WHERE uid = :uid", {"uid": uid})
+
+    def _drop_history_above(self, lay: Layout, uid: str, version: int) -> None:
+        self._exec(
+            f"DELETE FROM {self._t(lay.history_table)} WHERE uid = :uid AND version > :v", {"uid": uid, "v": version}
+        )
+
+    def _history_versions(self, lay: Layout, uid: str) -> set[int]:
+        rows = self._exec(f"SELECT version FROM {self._t(lay.history_table)} WHERE uid = :uid", {"uid": uid})
+        return {int(r[0]) for r in rows}
+
+    @staticmethod
+    def _stored_names(lay: Layout) -> list[str]:
+        """The columns of a layer's row as stored (quoted): the geometry first, then the model's fields."""
+        return ([] if not lay.geometry_type else ["geom"]) + [_q(c.name) for c in lay.columns]
 
     def _insert_history(self, lay: Layout, versions: list[tuple[Record, Any]]) -> None:
         names = [_q(c.name) for c in lay.columns]
@@ -512,6 +487,22 @@ class PostGISStore(Store):
         with self._reading() as c:
             return int(c.execute(text(f"SELECT count(*) FROM {self._t(record_type.LAYER)}")).scalar_one())
 
+    def page(
+        self, record_type: type[R], *, bbox: BBox | None = None, limit: int = 10, offset: int = 0, **equals: Any
+    ) -> list[R]:
+        self._check_page(limit, offset)
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        # ORDER BY uid in the column's own collation: the unique uid index gives the order, no sort
+        where += " ORDER BY uid LIMIT :page_limit OFFSET :page_offset"
+        return self._select(lay, lay.table, where, {**params, "page_limit": limit, "page_offset": offset})  # type: ignore[return-value]
+
+    def count_matching(self, record_type: type[Record], *, bbox: BBox | None = None, **equals: Any) -> int:
+        lay = layout_of(record_type)
+        where, params = self._where(lay, bbox, equals)
+        with self._reading() as c:
+            return int(c.execute(text(f"SELECT count(*) FROM {self._t(lay.table)} {where}"), params).scalar_one())
+
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
         old = self._select(lay, lay.history_table, "WHERE uid = :uid ORDER BY version", {"uid": uid})
@@ -568,9 +559,10 @@ class PostGISStore(Store):
             )
 
     def drop(self) -> None:
-        """Remove this store's schema and everything in it (tests, re-generation)."""
+        """Remove this store's schema and everything in it, and close the store (tests, re-generation)."""
         with self._engine.begin() as c:
             c.execute(text(f"DROP SCHEMA IF EXISTS {_q(self.schema)} CASCADE"))
+        self.close()
 
     def close(self) -> None:
         if self._conn is not None:

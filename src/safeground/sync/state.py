@@ -9,7 +9,7 @@ from typing import Any
 
 from safeground.errors import SafeGroundError, StoreUnavailable
 from safeground.model.base import Record
-from safeground.storage.base import Store
+from safeground.storage.base import Store, SyncConflictRow
 
 _IGNORED = {"version", "entered_at", "entered_by", "change_reason"}
 
@@ -48,9 +48,7 @@ class FieldState:
     """The sync state of one field GeoPackage: base versions, open conflicts, the server it belongs to."""
 
     def __init__(self, store: Store) -> None:
-        from safeground.storage.gpkg import GeoPackageStore
-
-        if not isinstance(store, GeoPackageStore):
+        if not store.keeps_field_sync_state:
             raise SafeGroundError(
                 f"the field store must be a GeoPackage file, not {store.location}",
                 hint="give the laptop's .gpkg as --store and the server URL as --server",
@@ -78,18 +76,11 @@ class FieldState:
 
     # -- base versions ----------------------------------------------------------------
     def bases(self, layer: str) -> dict[str, int]:
-        rows = self.store.sql("SELECT uid, base_version FROM safeground_sync_state WHERE layer = ?", (layer,))  # type: ignore[attr-defined]
-        return {u: int(v) for u, v in rows}
+        return self.store.sync_bases(layer)
 
     def set_bases(self, layer: str, bases: dict[str, int]) -> None:
         """Record agreed versions (inside the caller's GeoPackage transaction)."""
-        at = _now()
-        for uid, version in bases.items():
-            self.store.sql(  # type: ignore[attr-defined]
-                "INSERT INTO safeground_sync_state VALUES (?, ?, ?, ?) ON CONFLICT (layer, uid) "
-                "DO UPDATE SET base_version = excluded.base_version, synced_at = excluded.synced_at",
-                (layer, uid, version, at),
-            )
+        self.store.set_sync_bases(layer, bases, _now())
 
     # -- conflicts --------------------------------------------------------------------
     def record_conflict(self, layer: str, base: int | None, mine: list[Record], theirs: list[Record]) -> None:
@@ -97,40 +88,40 @@ class FieldState:
         floor = base or 0
         mine_new = [v for v in mine if v.version > floor] or mine[-1:]
         theirs_new = [v for v in theirs if v.version > floor] or theirs[-1:]
-        uid = mine[-1].uid
-        self.store.sql(  # type: ignore[attr-defined]
-            "DELETE FROM safeground_sync_conflicts WHERE layer = ? AND uid = ? AND resolved_at IS NULL", (layer, uid)
-        )
-        self.store.sql(  # type: ignore[attr-defined]
-            "INSERT INTO safeground_sync_conflicts (layer, uid, base_version, mine_version, theirs_version, "
-            "mine, theirs, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                layer,
-                uid,
-                base,
-                mine[-1].version,
-                theirs[-1].version,
-                dump_chain(mine_new),
-                dump_chain(theirs_new),
-                _now(),
-            ),
+        self.store.open_sync_conflict(
+            SyncConflictRow(
+                id=0,
+                layer=layer,
+                uid=mine[-1].uid,
+                base_version=base,
+                mine_version=mine[-1].version,
+                theirs_version=theirs[-1].version,
+                mine=dump_chain(mine_new),
+                theirs=dump_chain(theirs_new),
+                detected_at=_now(),
+            )
         )
 
     def conflicts(self, *, include_resolved: bool = False) -> list[Conflict]:
-        where = "" if include_resolved else "WHERE resolved_at IS NULL"
-        rows = self.store.sql(  # type: ignore[attr-defined]
-            "SELECT id, layer, uid, base_version, mine_version, theirs_version, mine, theirs, detected_at, "
-            f"resolved_at, kept FROM safeground_sync_conflicts {where} ORDER BY layer, uid, id"
-        )
         return [
-            Conflict(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8], r[9], r[10])
-            for r in rows
+            Conflict(
+                r.id,
+                r.layer,
+                r.uid,
+                r.base_version,
+                r.mine_version,
+                r.theirs_version,
+                json.loads(r.mine),
+                json.loads(r.theirs),
+                r.detected_at,
+                r.resolved_at,
+                r.kept,
+            )
+            for r in self.store.sync_conflicts(include_resolved=include_resolved)
         ]
 
     def mark_resolved(self, conflict: Conflict, kept: str) -> None:
-        self.store.sql(  # type: ignore[attr-defined]
-            "UPDATE safeground_sync_conflicts SET resolved_at = ?, kept = ? WHERE id = ?", (_now(), kept, conflict.id)
-        )
+        self.store.resolve_sync_conflict(conflict.id, kept, _now())
 
     def log(self, peer_id: str, peer_location: str, direction: str, records: int, conflicts: int) -> None:
         self.store.log_sync(peer_id, peer_location, direction, records, conflicts)

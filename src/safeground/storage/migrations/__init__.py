@@ -18,6 +18,8 @@ from typing import Any
 
 from alembic.config import Config
 
+from safeground.storage.base import Store
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -42,16 +44,6 @@ def store_schema(quoted: bool = True) -> str:
     return _q(schema) if quoted else schema
 
 
-def steps_for(store: Any) -> list[tuple[str, str]]:
+def steps_for(store: Store) -> list[tuple[str, str]]:
     """Every schema step of a store's backend, oldest first: (revision, what it does)."""
-    from safeground.storage import gpkg_migrations
-    from safeground.storage.postgis import PostGISStore
-
-    if not isinstance(store, PostGISStore):
-        base = [(gpkg_migrations.BASELINE, "baseline: the layout SafeGround 0.1 wrote")]
-        return base + [(v, doc) for v, doc, _ in gpkg_migrations.MIGRATIONS]
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config(None, store.schema))
-    revs = list(reversed(list(script.walk_revisions())))
-    return [(r.revision, (r.doc or "").strip().splitlines()[0]) for r in revs]
+    return store.migration_steps()
