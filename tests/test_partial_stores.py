@@ -204,6 +204,7 @@ COMMANDS: dict[str, list[list[str]]] = {
     "audit list": [["audit", "list", *S]],
     "audit verify": [["audit", "verify", *S]],
     "review list": [["review", "list", *S], ["review", "list", *S, "--state", "pending"]],
+    "styles": [["styles", *S]],
 }
 #: commands run in another command's entry above (after what they need)
 RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}
@@ -313,7 +314,7 @@ def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[st
 #: to them, so they run on the store with no layer and the one without an area of interest only
 METADATA_ONLY = {"db current", "db history", "db upgrade", "db area", "mapping save", "mapping list",
                  "mapping show", "sync conflicts", "orgs add", "orgs list", "users list", "audit list",
-                 "audit verify", "review list"}  # fmt: skip
+                 "audit verify", "review list", "styles"}  # fmt: skip
 CASES = [
     (command, kind)
     for command in COMMANDS

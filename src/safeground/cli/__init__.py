@@ -24,6 +24,7 @@ from safeground.cli import (
     review,
     scans,
     start,
+    styles,
     sync,
     templates,
 )
@@ -71,6 +72,7 @@ app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.audit_app, name="audit")
 app.add_typer(review.review_app, name="review")
+app.command()(styles.styles)
 
 
 @app.command()
