@@ -212,6 +212,7 @@ NOT_ON_A_STORE = {
     "scan georef": "georeferences an image, reads no store",
     "scan features": "imports digitised features through the path `import` takes (run above); needs a scan's GCPs",
     "forms export": "writes the XLSForms, reads no store",
+    "serve": "runs a server until it is stopped: tests/test_server.py runs it on a GeoPackage and on PostGIS",
 }
 
 

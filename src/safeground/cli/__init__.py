@@ -21,6 +21,7 @@ from safeground.cli import (
     reports,
     returnees,
     scans,
+    serve,
     start,
     sync,
     templates,
@@ -42,6 +43,7 @@ app.command()(district.generate)
 app.command()(district.demo)
 app.command()(district.summary)
 app.command()(start.init)
+app.command()(serve.serve)
 app.command("map")(district.map_)
 app.command("import")(intake.import_)
 
