@@ -227,6 +227,7 @@ NOT_ON_A_STORE = {
         f"review {c}": "acts on a submission, which a partial store has none of: tests/test_review.py runs it"
         for c in ("show", "reconcile", "approve", "reject")
     },
+    "serve": "runs a server until it is stopped: tests/test_server.py runs it on a GeoPackage and on PostGIS",
 }
 
 

@@ -23,6 +23,7 @@ from safeground.cli import (
     returnees,
     review,
     scans,
+    serve,
     start,
     styles,
     sync,
@@ -45,6 +46,7 @@ app.command()(district.generate)
 app.command()(district.demo)
 app.command()(district.summary)
 app.command()(start.init)
+app.command()(serve.serve)
 app.command("map")(district.map_)
 app.command("import")(intake.import_)
 

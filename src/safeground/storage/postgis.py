@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -59,6 +59,15 @@ def _split_url(url: str) -> tuple[str, str]:
         )
     scheme = "postgresql+psycopg"
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment)), schema
+
+
+def _iso_text(v: Any) -> str | None:
+    """A date or time as the GeoPackage keeps it (what ``model_dump(mode="json")`` writes): UTC as ``…Z``."""
+    if v is None:
+        return None
+    if isinstance(v, datetime) and v.utcoffset() == timedelta(0):
+        return v.replace(tzinfo=None).isoformat() + "Z"
+    return str(v.isoformat())
 
 
 def _to_db(kind: str, value: Any) -> Any:
@@ -515,9 +524,9 @@ class PostGISStore(Store):
             rows = c.execute(text(self._select_sql(lay, lay.table, where + " ORDER BY fid")), params).fetchall()
         names = (["geom"] if lay.geometry_type else []) + lay.column_names
         df = pd.DataFrame.from_records(rows, columns=names)
-        for col in lay.columns:  # the same column types as the GeoPackage frame
+        for col in lay.columns:  # the same column types and text as the GeoPackage frame
             if col.kind in ("date", "datetime") and len(df):
-                df[col.name] = df[col.name].map(lambda v: None if v is None else v.isoformat())
+                df[col.name] = df[col.name].map(_iso_text)
         if not lay.geometry_type:
             return gpd.GeoDataFrame(df)
         geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df.pop("geom")])

@@ -1,0 +1,40 @@
+"""``create_app(settings, store)``: the one place the server is put together.
+
+Nothing runs at import time: the store is opened by the caller (the ``serve`` command, a test) and
+passed in, the templates and the catalogue are made here, and the app refuses to be built if a
+route declares no permission (:func:`safeground.web.permissions.check_every_route`).
+FastAPI's own /docs, /redoc and /openapi.json are off: they would be routes without a permission
+(and /docs loads its script from a CDN a field laptop cannot reach); the OpenAPI description is
+served at /api, like every OGC API.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from safeground import __version__
+from safeground.storage.base import Store
+from safeground.web.catalogue import Catalogue
+from safeground.web.errors import install_error_handlers
+from safeground.web.html import environment
+from safeground.web.ogc import add_ogc_routes
+from safeground.web.permissions import check_every_route
+from safeground.web.settings import ServerSettings
+
+
+def create_app(settings: ServerSettings, store: Store) -> FastAPI:
+    app = FastAPI(
+        title=settings.title,
+        version=__version__,
+        description="SafeGround's OGC API Features: what the public may read of a mine action store.",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.catalogue = Catalogue(store, view_ttl_s=settings.view_ttl_s)
+    app.state.templates = environment()
+    install_error_handlers(app)
+    add_ogc_routes(app, settings)
+    check_every_route(app)
+    return app
