@@ -29,6 +29,16 @@ ENDPOINTS = {
     ("GET", "/collections/{collection_id}/queryables"),
     ("GET", "/collections/{collection_id}/items"),
     ("GET", "/collections/{collection_id}/items/{feature_id}"),
+    ("POST", "/collections/{collection_id}/items"),
+    ("PUT", "/collections/{collection_id}/items/{feature_id}"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/me"),
+    ("GET", "/submissions"),
+    ("GET", "/submissions/{sid}"),
+    ("POST", "/submissions/{sid}/approve"),
+    ("POST", "/submissions/{sid}/reject"),
+    ("POST", "/submissions/{sid}/reconcile"),
 }
 
 
@@ -79,12 +89,12 @@ def test_a_permission_the_reader_lacks_is_refused_with_the_error_shape(app):
     check_every_route(app)
     with serve_app(app) as url:
         r = httpx.get(url + "/restricted-probe", timeout=30)
-        assert r.status_code == 403
+        assert r.status_code == 401  # the public: nobody is logged in, so the answer is "log in", not "never"
         assert r.json() == {
-            "code": "forbidden",
-            "status": 403,
-            "message": f"this needs the permission 'read:restricted' ({PERMISSIONS['read:restricted']})",
-            "hint": "log in with an account whose role holds it",
+            "code": "not_logged_in",
+            "status": 401,
+            "message": f"this needs an account ({PERMISSIONS['read:restricted']})",
+            "hint": "log in first: POST /login",
         }
         assert httpx.get(url + "/collections", timeout=30).status_code == 200
 

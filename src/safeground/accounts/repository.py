@@ -139,6 +139,8 @@ class Accounts:
     def _read(self) -> Iterator[Connection | None]:
         """A connection to read with, or None when no account was ever made (listing writes nothing)."""
         if not self._ready:
+            self._ready = has_tables(self._engine, _md)  # made since (a user added while the server runs)
+        if not self._ready:
             yield None
             return
         with self._engine.connect() as c:

@@ -50,7 +50,9 @@ ROLES: dict[Role, frozenset[Permission]] = {
     Role.PUBLIC: frozenset({_P.READ_PUBLIC}),
     Role.VIEWER: frozenset({_P.READ_PUBLIC, _P.READ_PARTNER}),
     Role.DATA_ENTRY: frozenset({_P.READ_PUBLIC, _P.READ_PARTNER, _P.SUBMIT, _P.SEE_OWN_SUBMISSIONS}),
-    Role.REVIEWER: frozenset({_P.READ_PUBLIC, _P.READ_PARTNER, _P.READ_RESTRICTED, _P.SUBMIT, _P.REVIEW}),
+    Role.REVIEWER: frozenset(
+        {_P.READ_PUBLIC, _P.READ_PARTNER, _P.READ_RESTRICTED, _P.SUBMIT, _P.SEE_OWN_SUBMISSIONS, _P.REVIEW}
+    ),
     Role.ANALYST: frozenset({_P.READ_PUBLIC, _P.READ_PARTNER, _P.READ_RESTRICTED}),
     Role.ADMIN: frozenset(set(_P)),
 }

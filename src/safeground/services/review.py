@@ -41,7 +41,7 @@ def submit(
 ) -> Submission:
     """Keep the change set in the review queue (nothing reaches the record), with its quality flags."""
     if not plan.create and not plan.update:
-        raise SafeGroundError("nothing to submit: every record is already stored as it is")
+        raise NotDecidable("nothing to submit: every record is already stored as it is")
     with open_store(location, create=False, readonly=True) as store:
         flags = quality_flags(store, plan)
     with ReviewQueue(location) as q:
@@ -110,7 +110,19 @@ def submission(location: str, sid: int, *, viewer: User | None = None) -> Submis
         if s.id == sid:
             return s
     # the same answer whether it does not exist or may not be seen: its existence is not leaked
-    raise SafeGroundError(f"no submission {sid}", hint="list them with: safeground review list --store STORE")
+    raise RecordNotFound(f"no submission {sid}", hint="list them with: safeground review list --store STORE")
+
+
+class NotAllowed(SafeGroundError):
+    code = "forbidden"
+    http_status = 403
+
+
+class NotDecidable(SafeGroundError):
+    """A request about a submission that cannot be carried out as asked (no reason, nothing to submit)."""
+
+    code = "invalid_input"
+    http_status = 422
 
 
 @dataclass
@@ -180,7 +192,7 @@ def reconcile(
     plan = load_plan(sub.payload)
     match = [r for r in plan.create if r.uid == uid]
     if not match:
-        raise SafeGroundError(
+        raise RecordNotFound(
             f"submission {sid} creates no record {uid}", hint="the new records are listed by: safeground review show ID"
         )
     new = match[0]
@@ -188,7 +200,7 @@ def reconcile(
         try:
             stored = store.get(type(new), existing_uid)
         except RecordNotFound:
-            raise SafeGroundError(f"there is no {new.LAYER} record {existing_uid} to reconcile {uid} to") from None
+            raise RecordNotFound(f"there is no {new.LAYER} record {existing_uid} to reconcile {uid} to") from None
         data = {
             **new.model_dump(),
             "uid": existing_uid,
@@ -224,7 +236,7 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
             if current != base:
                 changed.append(f"{r.uid} (version {current} stored, submitted against {base})")
         if changed:
-            raise SafeGroundError(
+            raise VersionConflict(
                 f"submission {sid} changes records that were changed since it was submitted: {', '.join(changed)}",
                 hint="reject it with the reason, or ask the submitter to send it again against the current record",
             )
@@ -235,7 +247,7 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
         try:
             commit(store, plan)
         except VersionConflict as exc:
-            raise SafeGroundError(f"submission {sid} could not be applied: {exc.message}") from exc
+            raise VersionConflict(f"submission {sid} could not be applied: {exc.message}") from exc
     with ReviewQueue(location) as q:
         q.decide(sid, State.APPROVED, by=by, at=at, reason=None)
     with Accounts(location) as acc:
@@ -256,7 +268,7 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
 def reject(location: str, sid: int, reason: str, *, reviewer: User | None, by: str, origin: str) -> Submission:
     _may_review(reviewer)
     if not reason.strip():
-        raise SafeGroundError("a rejection needs its reason: the submitter reads it")
+        raise NotDecidable("a rejection needs its reason: the submitter reads it")
     sub = submission(location, sid, viewer=reviewer)
     _pending(sub)
     with ReviewQueue(location) as q:
@@ -268,12 +280,12 @@ def reject(location: str, sid: int, reason: str, *, reviewer: User | None, by: s
 
 def _may_review(user: User | None) -> None:
     if user is not None and not can_review(user):
-        raise SafeGroundError(f"{user.username} ({user.role.value}) may not review submissions")
+        raise NotAllowed(f"{user.username} ({user.role.value}) may not review submissions")
 
 
 def _pending(sub: Submission) -> None:
     if sub.state is not State.PENDING:
-        raise SafeGroundError(
+        raise VersionConflict(
             f"submission {sub.id} was already {sub.state.value} by {sub.decided_by} on {sub.decided_at}"
         )
 

@@ -41,6 +41,15 @@ def engine_for(location: str) -> Engine:
     return eng
 
 
+def location_of(store: Any) -> str:
+    """The full location of an open store (a PostGIS store shows a password-free ``location``)."""
+    engine = getattr(store, "_engine", None)
+    if engine is not None and getattr(store, "schema", None):
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return f"{url}{'&' if '?' in url else '?'}schema={store.schema}"
+    return str(store.location)
+
+
 def schema_of(engine: Engine) -> str | None:
     """The PostGIS schema the engine writes to (None for a GeoPackage)."""
     return (engine.get_execution_options().get("schema_translate_map") or {}).get(None)

@@ -13,12 +13,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from safeground import __version__
+from safeground.accounts.repository import Accounts
 from safeground.storage.base import Store
+from safeground.storage.side_tables import location_of
+from safeground.web.account_routes import add_account_routes
+from safeground.web.auth import LoginLimiter
 from safeground.web.catalogue import Catalogue
 from safeground.web.errors import install_error_handlers
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
+from safeground.web.review_routes import add_review_routes
 from safeground.web.settings import ServerSettings
 
 
@@ -34,7 +39,12 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.catalogue = Catalogue(store, view_ttl_s=settings.view_ttl_s)
     app.state.templates = environment()
+    app.state.location = location_of(store)  # where services open the store to write (review, accounts)
+    app.state.accounts = Accounts(app.state.location)
+    app.state.login_limiter = LoginLimiter(settings.login_attempts, settings.login_window_s)
     install_error_handlers(app)
+    add_account_routes(app)
+    add_review_routes(app)
     add_ogc_routes(app, settings)
     check_every_route(app)
     return app

@@ -5,10 +5,10 @@ or a parameter ``principal: Principal = Depends(requires(...))``. :func:`check_e
 route table when the app is built and fails on a route that declares none, so a new endpoint cannot
 be published to the world by forgetting it; ``tests/test_server_routes.py`` holds the same line.
 
-Accounts and roles (issue 18's viewer, data entry, reviewer, analyst, admin) come next: they replace
-:func:`current_principal` (today everyone is the public) and nothing else here changes. What a role
-may read is its :class:`~safeground.access.Audience` (``ROLE_AUDIENCE``), so the API, the tiles and
-the command line apply one policy.
+Who is asking comes from :mod:`safeground.web.auth` (an API token, a session cookie, or nobody: the
+public); what a role may do is the one table of :mod:`safeground.accounts.roles`, and what it may
+read is its :class:`~safeground.access.Audience`, so the API, the tiles and the command line apply
+one policy.
 """
 
 from __future__ import annotations
@@ -16,28 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from safeground.access.audience import Audience
+from safeground.accounts.repository import User
+from safeground.accounts.roles import Permission, permissions_of
 from safeground.errors import SafeGroundError
 
-#: every permission a route may ask for, and what it allows
+#: every permission a route may ask for, and what it allows (the role table is ``safeground.accounts.roles``)
 PERMISSIONS: dict[str, str] = {
-    "read:public": "read what anyone may read: the public, generalised form of every unrestricted layer",
-    "read:partner": "read individual records as logged-in operators and donors do (positions still generalised)",
-    "read:restricted": "read the store as it is: exact positions, identities, restricted layers",
-}
-
-#: each role → the permissions it holds (a role not listed holds none: deny by default)
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "public": frozenset({"read:public"}),
-    "viewer": frozenset({"read:public", "read:partner"}),
-    "data_entry": frozenset({"read:public", "read:partner"}),
-    "reviewer": frozenset({"read:public", "read:partner", "read:restricted"}),
-    "analyst": frozenset({"read:public", "read:partner", "read:restricted"}),
-    "admin": frozenset({"read:public", "read:partner", "read:restricted"}),
+    Permission.READ_PUBLIC: "read what anyone may read: the public, generalised form of every unrestricted layer",
+    Permission.READ_PARTNER: "read individual records as logged-in operators and donors do (positions generalised)",
+    Permission.READ_RESTRICTED: "read the store as it is: exact positions, identities, restricted layers",
+    Permission.SUBMIT: "send reports into the review queue",
+    Permission.SEE_OWN_SUBMISSIONS: "see the submissions of one's own organisation and their decisions",
+    Permission.REVIEW: "reconcile, approve and reject submissions",
+    Permission.MANAGE_USERS: "manage accounts, roles and organisations",
+    "account": "see and end one's own session (any logged-in user)",
 }
 
 
@@ -46,24 +43,35 @@ class NotPermitted(SafeGroundError):
     http_status = 403
 
 
+class NotLoggedIn(SafeGroundError):
+    code = "not_logged_in"
+    http_status = 401
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a role (and, once accounts exist, a user and an organisation)."""
+    """Who is asking: the public (no login), or a user with a role and an organisation."""
 
     role: str = "public"
-    user: str | None = None
+    user: User | None = None
+    #: how the request proved who it is: "session" (a cookie: needs the CSRF header to change data), "token"
+    via: str | None = None
 
     @property
     def audience(self) -> Audience:
         return Audience.for_role(self.role)
 
     def holds(self, permission: str) -> bool:
-        return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+        if permission == "account":
+            return self.user is not None
+        return permission in permissions_of(self.role)
 
 
-def current_principal() -> Principal:
-    """The reader of this request. No accounts yet: everyone reads as the public."""
-    return Principal()
+def current_principal(request: Request) -> Principal:
+    """The reader of this request: a bearer token, else a session cookie, else the public."""
+    from safeground.web.auth import principal_of
+
+    return principal_of(request)
 
 
 def requires(permission: str) -> Callable[..., Principal]:
@@ -73,6 +81,8 @@ def requires(permission: str) -> Callable[..., Principal]:
     from fastapi import Depends
 
     def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
+        if not principal.holds(permission) and principal.user is None and permission != Permission.READ_PUBLIC:
+            raise NotLoggedIn(f"this needs an account ({PERMISSIONS[permission]})", hint="log in first: POST /login")
         if not principal.holds(permission):
             raise NotPermitted(
                 f"this needs the permission {permission!r} ({PERMISSIONS[permission]})",

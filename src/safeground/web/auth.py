@@ -1,0 +1,106 @@
+"""Who is asking: API tokens, sessions, login with a rate limit, and CSRF protection.
+
+* **API tokens** (``Authorization: Bearer sg_…``) for field devices and the KoboToolbox REST
+  service: random, stored only as their SHA-256 (:mod:`safeground.accounts.repository`).
+* **Sessions** for people in a browser: ``POST /login`` sets an ``HttpOnly``, ``SameSite=Strict``
+  cookie whose value only the server knows the meaning of; sessions are stored server-side and end
+  on logout, on a new password or role, and when the account is disabled.
+* **CSRF**: a request that changes data and is authenticated by the cookie must carry the header
+  ``X-CSRF-Token``, derived from the session id (``csrf_token``) and returned by the login; a page on
+  another site can make the browser send the cookie, but cannot read the token. Token-authenticated
+  requests need none (no credential is sent by the browser on its own).
+* **Login attempts** are limited per client address and user name (:class:`LoginLimiter`), and
+  every failure is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+
+from fastapi import Request
+
+from safeground.accounts.repository import Accounts
+from safeground.errors import SafeGroundError
+from safeground.web.permissions import NotLoggedIn, NotPermitted, Principal
+
+SESSION_COOKIE = "sg_session"
+CSRF_COOKIE = "sg_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TooManyAttempts(SafeGroundError):
+    code = "too_many_attempts"
+    http_status = 429
+
+
+def csrf_token(session_id: str) -> str:
+    return hashlib.sha256(b"safeground-csrf:" + session_id.encode()).hexdigest()
+
+
+class LoginLimiter:
+    """At most ``attempts`` failed logins per (address, user name) in ``window_s`` seconds."""
+
+    def __init__(self, attempts: int = 5, window_s: float = 900.0) -> None:
+        self.attempts, self.window_s = attempts, window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] < now - self.window_s:
+            q.popleft()
+        return q
+
+    def check(self, address: str, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            q = self._recent((address, username.strip().lower()), now)
+            if len(q) >= self.attempts:
+                wait = int(q[0] + self.window_s - now) + 1
+                raise TooManyAttempts(
+                    f"too many failed logins for {username!r} from this address",
+                    hint=f"wait {wait // 60 + 1} minutes, or ask an administrator to set a new password",
+                )
+
+    def failed(self, address: str, username: str) -> None:
+        with self._lock:
+            self._recent((address, username.strip().lower()), time.monotonic()).append(time.monotonic())
+
+
+def accounts(request: Request) -> Accounts:
+    return request.app.state.accounts  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def principal_of(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = accounts(request).token_user(header[7:].strip())
+        if user is None:
+            raise NotLoggedIn(
+                "this API token is not valid: revoked, mistyped, or its user is disabled",
+                hint="make a new one: safeground users token USER --label … --store STORE",
+            )
+        return Principal(role=user.role.value, user=user, via="token")
+    sid = request.cookies.get(SESSION_COOKIE)
+    if not sid:
+        return Principal()
+    user = accounts(request).session_user(sid)
+    if user is None:
+        return Principal()  # an ended or expired session reads as the public; the page offers the login
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, csrf_token(sid)):
+            raise NotPermitted(
+                "this change was not sent by a SafeGround page (no valid CSRF token)",
+                hint=f"send the token the login returned in the {CSRF_HEADER} header",
+            )
+    return Principal(role=user.role.value, user=user, via="session")

@@ -1,0 +1,208 @@
+"""The review queue over HTTP, and OGC API Features Part 4 writes into it.
+
+Thin: every route calls :mod:`safeground.services.review`, the same functions ``safeground review``
+calls. A data entry user's create or replace of a feature (Part 4) never reaches the record: it
+becomes a submission (``202 Accepted`` with its ``Location``), approved or rejected by a reviewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import shapely.geometry
+from fastapi import Body, Depends, FastAPI, Request, Response
+from pydantic import ValidationError
+
+from safeground.errors import InvalidInput, Problem, RecordNotFound
+from safeground.intake.commit import WritePlan
+from safeground.model.base import RECORD_TYPES, Record
+from safeground.review.queue import State, Submission
+from safeground.services import review
+from safeground.web.auth import client_address
+from safeground.web.permissions import Principal, requires
+
+
+def _location(request: Request) -> str:
+    return request.app.state.location  # type: ignore[no-any-return]
+
+
+def _out(sub: Submission, changes: list[Any] | None = None) -> dict[str, Any]:
+    data = {
+        "id": sub.id,
+        "state": sub.state.value,
+        "source": sub.source,
+        "submitted_by": sub.submitted_by,
+        "organisation": sub.organisation,
+        "submitted_at": sub.submitted_at,
+        "summary": sub.summary,
+        "flags": [f.as_dict() for f in sub.flags],
+        "decided_by": sub.decided_by,
+        "decided_at": sub.decided_at,
+        "reason": sub.reason,
+    }
+    if changes is not None:
+        data["changes"] = [asdict(c) for c in changes]
+    return data
+
+
+def _who(principal: Principal) -> str:
+    assert principal.user is not None
+    return principal.user.username
+
+
+def _record_from_feature(
+    request: Request, layer: str, feature: dict[str, Any], uid: str | None, version: int, by: str
+) -> Record:
+    """A GeoJSON Feature as the layer's record, with every problem named (field by field)."""
+    cls = RECORD_TYPES.get(layer)
+    if cls is None or cls.RESTRICTED:
+        raise RecordNotFound(f"no collection {layer!r} to write to")
+    props = dict(feature.get("properties") or {})
+    data: dict[str, Any] = {**props, "version": version}
+    if cls.GEOMETRY:
+        try:
+            data["geometry"] = shapely.geometry.shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInput(
+                [Problem("request body", "feature", "geometry", f"not a GeoJSON geometry ({exc})")]
+            ) from None
+    data.setdefault("date_of_information", datetime.now(UTC).date())
+    data["entered_by"] = by  # the person, never the channel
+    data["entered_at"] = datetime.now(UTC).replace(microsecond=0)
+    if uid is None:
+        from safeground.storage import open_store
+
+        with open_store(_location(request), create=False, readonly=True) as s:
+            data["uid"] = s.next_uid(cls)  # provisional: renumbered at approval if taken meanwhile
+    else:
+        data["uid"] = uid
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:  # one problem per field, as the importers report them
+        errors = exc.errors()
+        raise InvalidInput(
+            [Problem("request body", data["uid"], ".".join(map(str, e["loc"])) or "?", e["msg"]) for e in errors]
+        ) from None
+
+
+def add_review_routes(app: FastAPI) -> None:
+    see = Depends(requires("submissions:own"))
+    decide = Depends(requires("review"))
+    submit = Depends(requires("submit"))
+
+    @app.get("/submissions", tags=["review"], summary="Submissions the caller may see (own organisation, or all)")
+    def list_submissions(request: Request, state: str | None = None, principal: Principal = see) -> dict[str, Any]:
+        wanted = None if state is None else State(state)
+        subs = review.submissions(_location(request), viewer=principal.user, state=wanted)
+        return {"submissions": [_out(s) for s in subs]}
+
+    @app.get("/submissions/{sid}", tags=["review"], summary="One submission: flags and the diff field by field")
+    def show_submission(request: Request, sid: int, principal: Principal = see) -> dict[str, Any]:
+        sub = review.submission(_location(request), sid, viewer=principal.user)
+        return _out(sub, review.diff(_location(request), sub))
+
+    @app.post("/submissions/{sid}/approve", tags=["review"], summary="Apply the submission to the record")
+    def approve(request: Request, sid: int, principal: Principal = decide) -> dict[str, Any]:
+        return _out(
+            review.approve(
+                _location(request),
+                sid,
+                reviewer=principal.user,
+                by=_who(principal),
+                origin=f"web {client_address(request)}",
+            )
+        )
+
+    @app.post("/submissions/{sid}/reject", tags=["review"], summary="Reject the submission with its reason")
+    def reject(
+        request: Request,
+        sid: int,
+        reason: Annotated[str, Body(embed=True, max_length=2000)],
+        principal: Principal = decide,
+    ) -> dict[str, Any]:
+        return _out(
+            review.reject(
+                _location(request),
+                sid,
+                reason,
+                reviewer=principal.user,
+                by=_who(principal),
+                origin=f"web {client_address(request)}",
+            )
+        )
+
+    @app.post("/submissions/{sid}/reconcile", tags=["review"], summary="A new record is really a stored one")
+    def reconcile(
+        request: Request,
+        sid: int,
+        uid: Annotated[str, Body()],
+        to: Annotated[str, Body()],
+        principal: Principal = decide,
+    ) -> dict[str, Any]:
+        return _out(
+            review.reconcile(
+                _location(request),
+                sid,
+                uid,
+                to,
+                reviewer=principal.user,
+                by=_who(principal),
+                origin=f"web {client_address(request)}",
+            )
+        )
+
+    def _queue(request: Request, response: Response, principal: Principal, plan: WritePlan) -> dict[str, Any]:
+        assert principal.user is not None
+        sub = review.submit(
+            _location(request),
+            plan,
+            source="api",
+            submitted_by=principal.user.username,
+            organisation=principal.user.organisation,
+            origin=f"web {client_address(request)}",
+        )
+        response.status_code = 202
+        response.headers["Location"] = str(request.base_url).rstrip("/") + f"/submissions/{sub.id}"
+        return _out(sub)
+
+    @app.post(
+        "/collections/{collection_id}/items",
+        tags=["review"],
+        status_code=202,
+        summary="OGC API Features Part 4: a new feature, into the review queue",
+    )
+    def create_item(
+        request: Request,
+        response: Response,
+        collection_id: str,
+        feature: Annotated[dict[str, Any], Body()],
+        principal: Principal = submit,
+    ) -> dict[str, Any]:
+        rec = _record_from_feature(request, collection_id, feature, None, 1, _who(principal))
+        return _queue(request, response, principal, WritePlan(create=[rec]))
+
+    @app.put(
+        "/collections/{collection_id}/items/{feature_id}",
+        tags=["review"],
+        status_code=202,
+        summary="OGC API Features Part 4: a new version of a feature, into the review queue",
+    )
+    def replace_item(
+        request: Request,
+        response: Response,
+        collection_id: str,
+        feature_id: str,
+        feature: Annotated[dict[str, Any], Body()],
+        principal: Principal = submit,
+    ) -> dict[str, Any]:
+        from safeground.storage import open_store
+
+        cls = RECORD_TYPES.get(collection_id)
+        if cls is None or cls.RESTRICTED:
+            raise RecordNotFound(f"no collection {collection_id!r} to write to")
+        with open_store(_location(request), create=False, readonly=True) as s:
+            stored = s.get(cls, feature_id)
+        rec = _record_from_feature(request, collection_id, feature, feature_id, stored.version + 1, _who(principal))
+        return _queue(request, response, principal, WritePlan(update=[(rec, stored.version)]))

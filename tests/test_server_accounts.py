@@ -1,0 +1,185 @@
+"""Accounts on the server, on both backends: login, sessions, tokens, CSRF, the login limit, what
+each role reads, and the review queue fed through OGC API Features Part 4.
+
+A real ``safeground serve`` on 127.0.0.1, real httpx clients; the users are made with the same
+services ``safeground users add`` calls.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import shapely
+
+from safeground.model import Accident, HazardArea, VictimIdentity
+from safeground.services import accounts as acc_svc
+from safeground.storage import open_store
+from tests.test_public_outputs import restricted_positions
+from tests.test_server import PUBLIC, RESTRICTED, contextlib_for, coordinates_in_features
+from tests.web_server import serve_cli
+
+PASSWORD = "the long road to Chaykend"
+USERS = {  # user → (organisation acronym, role)
+    "rev": ("NMAA", "reviewer"),
+    "ana": ("NMAA", "analyst"),
+    "view": ("DONOR", "viewer"),
+    "op.a": ("OPA", "data_entry"),
+    "op.b": ("OPB", "data_entry"),
+}
+
+
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def server(
+    request: pytest.FixtureRequest, small_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(URL, store location, user → API token)."""
+    copy = tmp_path_factory.mktemp("accounts") / "s.gpkg"
+    shutil.copy(small_store, copy)
+    with contextlib_for(request.param, copy) as location:
+        for acronym, kind in (
+            ("NMAA", "national_authority"),
+            ("DONOR", "un_agency"),
+            ("OPA", "ngo"),
+            ("OPB", "commercial"),
+        ):
+            if not [o for o in acc_svc.organisations(location) if o.acronym == acronym]:  # the demo has the authority
+                acc_svc.add_organisation(location, f"Org {acronym}", kind, acronym=acronym, actor="setup")
+        tokens = {}
+        for name, (org, role) in USERS.items():
+            acc_svc.add_user(
+                location, name, full_name=name, organisation=org, role=role, password=PASSWORD, actor="setup"
+            )
+            tokens[name] = acc_svc.add_token(location, name, "test device", actor="setup")
+        with serve_cli(location) as url:
+            yield url, location, tokens
+
+
+def _get(url: str, path: str, token: str | None = None, **params: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(url + path, params=params, headers=headers, timeout=60)  # type: ignore[arg-type]
+
+
+def _items(url: str, layer: str, token: str | None) -> list[dict]:
+    r = _get(url, f"/collections/{layer}/items", token, limit=10_000)
+    assert r.status_code == 200, r.text
+    return r.json()["features"]
+
+
+def test_login_sets_a_strict_httponly_session_and_wrong_passwords_are_audited(server) -> None:
+    url, location, _ = server
+    bad = httpx.post(url + "/login", json={"username": "rev", "password": "not it at all"}, timeout=30)
+    assert bad.status_code == 401 and bad.json()["code"] == "not_logged_in"
+    with httpx.Client(base_url=url, timeout=30) as c:
+        ok = c.post("/login", json={"username": "rev", "password": PASSWORD})
+        assert ok.status_code == 200, ok.text
+        cookie = next(h for h in ok.headers.get_list("set-cookie") if h.startswith("sg_session="))
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert c.get("/me").json()["role"] == "reviewer"
+        assert c.post("/logout", headers={"X-CSRF-Token": ok.json()["csrf"]}).status_code == 200
+        assert c.get("/me").status_code == 401
+    failed = [e for e in acc_svc.audit_entries(location) if e.action == "login.failed"]
+    assert failed and failed[-1].origin.startswith("web 127.0.0.1") and "not it" not in json.dumps(failed[-1].__dict__)
+
+
+def test_a_change_by_cookie_needs_the_csrf_token(server) -> None:
+    url, _, _ = server
+    with httpx.Client(base_url=url, timeout=30) as c:
+        csrf = c.post("/login", json={"username": "op.a", "password": PASSWORD}).json()["csrf"]
+        feature = {"type": "Feature", "geometry": None, "properties": {}}
+        forged = c.post("/collections/accidents/items", json=feature)
+        assert forged.status_code == 403 and "CSRF" in forged.json()["message"]
+        sent = c.post("/collections/accidents/items", json=feature, headers={"X-CSRF-Token": csrf})
+        assert sent.status_code == 422  # past the CSRF check: the feature itself is refused, field by field
+
+
+def test_failed_logins_are_limited(server) -> None:
+    url, _, _ = server
+    for _ in range(5):
+        assert httpx.post(url + "/login", json={"username": "view", "password": "wrong one"}).status_code == 401
+    locked = httpx.post(url + "/login", json={"username": "view", "password": PASSWORD}, timeout=30)
+    assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
+
+
+def test_a_bad_token_is_refused_not_read_as_the_public(server) -> None:
+    url, _, tokens = server
+    r = _get(url, "/collections", tokens["ana"][:-2] + "xx")
+    assert r.status_code == 401 and "not valid" in r.json()["message"]
+
+
+def test_each_role_reads_what_its_audience_may_and_not_a_byte_more(server) -> None:
+    url, location, tokens = server
+    with open_store(location, create=False, readonly=True) as store:
+        r = restricted_positions(store)
+        names = set(store.read_frame(VictimIdentity)["full_name"])
+        exact = len(store.read_frame(Accident))
+    for user in ("view", "op.a"):  # partners: individual records, but no exact position and no identity
+        listed = {c["id"] for c in _get(url, "/collections", tokens[user]).json()["collections"]}
+        assert listed == set(PUBLIC)
+        for layer in RESTRICTED:
+            assert _get(url, f"/collections/{layer}/items", tokens[user]).status_code == 403
+        found, text = [], []
+        for layer in PUBLIC:
+            feats = _items(url, layer, tokens[user])
+            found.append(coordinates_in_features(feats, r))
+            text.append(json.dumps([f["properties"] for f in feats]))
+        leaks = r.near(np.vstack([f for f in found if len(f)]))
+        assert leaks == {}, (user, leaks)
+        assert not [n for n in names if n in "".join(text)]
+    # the analyst reads the store as it is: the same search finds every exact accident (it can fail)
+    feats = _items(url, "accidents", tokens["ana"])
+    assert r.near(coordinates_in_features(feats, r)).get("accidents") == exact
+    ids = _items(url, "victim_identities", tokens["ana"])
+    assert {f["properties"]["full_name"] for f in ids} == names
+
+
+def test_a_data_entry_report_goes_to_review_and_only_a_reviewer_applies_it(server) -> None:
+    url, location, tokens = server
+    with open_store(location, create=False, readonly=True) as store:
+        hz = next(h for h in store.find(HazardArea) if h.status.value == "open")
+        before = store.count(HazardArea)
+    props = {
+        k: v
+        for k, v in json.loads(hz.model_dump_json()).items()
+        if k not in ("uid", "version", "geometry", "entered_at", "entered_by", "change_reason", "status_history")
+    }
+    feature = {
+        "type": "Feature",
+        "geometry": json.loads(shapely.to_geojson(hz.geometry.buffer(0.0002))),
+        "properties": {**props, "date_of_information": "2024-05-02", "name": "reported again by OPA"},
+    }
+    sent = httpx.post(
+        url + "/collections/hazard_areas/items",
+        json=feature,
+        timeout=60,
+        headers={"Authorization": f"Bearer {tokens['op.a']}"},
+    )
+    assert sent.status_code == 202, sent.text
+    sid = sent.json()["id"]
+    assert sent.headers["location"].endswith(f"/submissions/{sid}")
+    assert "probable_duplicate" in {f["code"] for f in sent.json()["flags"]}
+    with open_store(location, create=False, readonly=True) as store:
+        assert store.count(HazardArea) == before  # nothing reached the record
+    assert sid in [s["id"] for s in _get(url, "/submissions", tokens["op.a"]).json()["submissions"]]
+    assert sid not in [s["id"] for s in _get(url, "/submissions", tokens["op.b"]).json()["submissions"]]
+    assert _get(url, f"/submissions/{sid}", tokens["op.b"]).status_code == 404  # as if it did not exist
+    assert _get(url, "/submissions", tokens["view"]).status_code == 403
+    no = httpx.post(url + f"/submissions/{sid}/approve", headers={"Authorization": f"Bearer {tokens['op.a']}"})
+    assert no.status_code == 403
+    shown = _get(url, f"/submissions/{sid}", tokens["rev"]).json()
+    assert shown["changes"][0]["kind"] == "create" and shown["changes"][0]["layer"] == "hazard_areas"
+    yes = httpx.post(
+        url + f"/submissions/{sid}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60
+    )
+    assert yes.status_code == 200 and yes.json()["state"] == "approved" and yes.json()["decided_by"] == "rev"
+    with open_store(location, create=False, readonly=True) as store:
+        assert store.count(HazardArea) == before + 1
+        new = [h for h in store.find(HazardArea) if h.name == "reported again by OPA"]
+        assert len(new) == 1 and new[0].entered_by == "op.a"
+    assert _get(url, f"/submissions/{sid}", tokens["op.a"]).json()["decided_by"] == "rev"  # the submitter sees it
+    assert acc_svc.verify_audit(location).ok
