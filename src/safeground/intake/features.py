@@ -50,23 +50,13 @@ from safeground.intake.measured import Measured, fill_measured
 from safeground.intake.outcome import Change, ImportReport
 from safeground.intake.quarantine import LeftOut, kind_of
 from safeground.intake.sources import Batch, Source, ToWGS84, open_source
-from safeground.model.base import RECORD_TYPES, Record
+from safeground.model.base import RECORD_TYPES, Record, record_type
 from safeground.storage.base import RowBatch, Store, format_uid, generated_number
 from safeground.storage.schema import Layout, layout_of
 
 #: fields that say who/when/which version, not what: two rows differing only here are the same information
 _BOOKKEEPING = ("uid", "version", "entered_at", "entered_by", "change_reason")
 _UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
-
-
-def record_type_for(layer: str) -> type[Record]:
-    try:
-        return RECORD_TYPES[layer]
-    except KeyError:
-        known = ", ".join(sorted(RECORD_TYPES))
-        raise InvalidInput(
-            [Problem("(command line)", "layer", "layer", f"unknown layer; choose one of: {known}", layer)]
-        ) from None
 
 
 def _clean(value: Any) -> Any:
@@ -865,7 +855,7 @@ def import_features(
                 )
             ]
         )
-    cls = record_type_for(layer)
+    cls = record_type(layer)
     source = open_source(path, source_layer)
     report = ImportReport(layer=layer, source=source.name, dry_run=dry_run, list_limit=list_limit)
     report.left_out = LeftOut(keep_rows=quarantine)

@@ -785,9 +785,10 @@ def import_digitised(
     import tempfile
 
     from safeground.geometry.projection import area_m2
-    from safeground.intake.features import import_features, record_type_for
+    from safeground.intake.features import import_features
+    from safeground.model import record_type
 
-    cls = record_type_for(layer)
+    cls = record_type(layer)
     if cls.GEOMETRY is None:
         raise InvalidInput([Problem("(command line)", "--layer", "layer", "this layer has no geometry", layer)])
     rows = []
