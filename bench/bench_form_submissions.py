@@ -19,7 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
-from safeground.intake.submissions import _same, form_definition, plan, read_exports, to_records
+from safeground.intake.form_exports import form_definition, read_exports
+from safeground.intake.form_records import to_records
+from safeground.intake.submissions import _same, plan
 from safeground.model.base import Record
 from safeground.storage import open_store
 from safeground.storage.base import Store

@@ -17,7 +17,9 @@ import tracemalloc
 import numpy as np
 from pyproj import CRS
 
-from safeground.intake.georef import ControlPoint, GcpSet, _warp_north_up, fit
+from safeground.intake.control_points import ControlPoint, GcpSet
+from safeground.intake.georef import fit
+from safeground.intake.geotiff import _warp_north_up
 
 
 def synthetic(w: int, h: int) -> tuple[GcpSet, np.ndarray]:

@@ -14,8 +14,10 @@ from pyxform.xls2xform import convert
 
 from safeground.errors import InvalidInput
 from safeground.geometry.projection import metric_epsg_for, project
+from safeground.intake.form_exports import form_definition, read_exports
 from safeground.intake.forms import CHOICE_LISTS, FORMS, export_forms
-from safeground.intake.submissions import form_definition, import_submissions, parse_odk_geometry, read_exports
+from safeground.intake.odk_values import parse_odk_geometry
+from safeground.intake.submissions import import_submissions
 from safeground.model import Accident, EOItem, HazardArea, Victim, VictimIdentity
 from tests.conftest import run_cli
 

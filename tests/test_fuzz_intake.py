@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeground.errors import SafeGroundError
+from safeground.intake.control_points import parse_gcps
+from safeground.intake.form_exports import form_definition, read_exports
+from safeground.intake.form_records import to_records
 from safeground.intake.forms import FORMS
-from safeground.intake.georef import fit, parse_gcps
-from safeground.intake.submissions import form_definition, read_exports, to_records
+from safeground.intake.georef import fit
 
 # a fixed budget: derandomized (the same examples every run, so CI time is bounded and a failure repeats)
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

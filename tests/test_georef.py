@@ -16,16 +16,10 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safeground.errors import InvalidInput
-from safeground.intake.georef import (
-    Georeference,
-    fit,
-    import_digitised,
-    parse_gcps,
-    read_digitised,
-    read_gcps,
-    to_world_features,
-    write_geotiff,
-)
+from safeground.intake.control_points import parse_gcps, read_gcps
+from safeground.intake.digitised import import_digitised, read_digitised, to_world_features
+from safeground.intake.georef import Georeference, fit
+from safeground.intake.geotiff import write_geotiff
 from safeground.model import EOItem, HazardArea, MinefieldRecord
 from tests.conftest import run_cli
 from tests.samples import sample
@@ -210,7 +204,7 @@ def test_polynomial_fit_of_a_distorted_copy_and_its_north_up_geotiff(tmp_path):
     # inverse is exact
     c2, r2 = clean.to_pixel(fx, fy)
     assert np.allclose(c2, cc.ravel(), atol=1e-4) and np.allclose(r2, rr.ravel(), atol=1e-4)
-    from safeground.intake.georef import read_scan
+    from safeground.intake.geotiff import read_scan
 
     info = write_geotiff(clean, read_scan(tmp_path / "scan.png"), tmp_path / "poly.tif")
     assert info["resampled"]
@@ -352,7 +346,7 @@ def test_too_few_or_collinear_points_are_refused():
 def test_interpolated_inverse_of_the_polynomial_is_within_a_twentieth_of_a_pixel():
     from scipy.ndimage import map_coordinates
 
-    from safeground.intake.georef import _inverse_grid
+    from safeground.intake.geotiff import _inverse_grid
 
     geo = known("polynomial")
     geo.coef[3:] *= 20  # a strongly distorted sheet: ~200 m of bending at the corners

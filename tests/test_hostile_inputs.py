@@ -98,8 +98,9 @@ def test_a_mapping_that_names_the_latitude_settles_the_ambiguity(tmp_path):
     ],
 )
 def test_a_repeated_header_is_refused_by_name(tmp_path, reader, name, column):
-    from safeground.intake.georef import read_digitised, read_gcps
-    from safeground.intake.submissions import form_definition, read_exports
+    from safeground.intake.control_points import read_gcps
+    from safeground.intake.digitised import read_digitised
+    from safeground.intake.form_exports import form_definition, read_exports
 
     path = HOSTILE / name
     fn = {
@@ -217,8 +218,8 @@ def _deep(n: int) -> str:
 
 
 def test_100000_deep_json_is_refused_by_every_json_reader(tmp_path):
-    from safeground.intake.georef import read_digitised
-    from safeground.intake.submissions import form_definition, read_exports
+    from safeground.intake.digitised import read_digitised
+    from safeground.intake.form_exports import form_definition, read_exports
     from safeground.minemaps.traverse import read_record
 
     doc = _deep(100_000)
@@ -233,8 +234,8 @@ def test_100000_deep_json_is_refused_by_every_json_reader(tmp_path):
 
 
 def test_a_200000_character_field_is_refused_with_row_and_field(tmp_path):
-    from safeground.intake.georef import read_gcps
-    from safeground.intake.submissions import form_definition, read_exports
+    from safeground.intake.control_points import read_gcps
+    from safeground.intake.form_exports import form_definition, read_exports
 
     big = "x" * 200_000
     finds = tmp_path / "finds.csv"
@@ -336,7 +337,7 @@ def test_a_zipped_csv_is_refused_with_what_to_do(tmp_path):
 
 
 def test_a_truncated_png_never_becomes_a_geotiff(tmp_path):
-    from safeground.intake.georef import read_scan
+    from safeground.intake.geotiff import read_scan
 
     assert "cut short" in _refused(read_scan, HOSTILE / "scan_truncated.png")
 
@@ -345,10 +346,14 @@ def test_a_truncated_png_never_becomes_a_geotiff(tmp_path):
 
 
 def _importers(tmp_path: Path):
+    from safeground.intake.control_points import read_gcps
+    from safeground.intake.digitised import read_digitised
     from safeground.intake.features import import_features
-    from safeground.intake.georef import fit, read_digitised, read_gcps, read_scan
+    from safeground.intake.form_exports import form_definition, read_exports
+    from safeground.intake.form_records import to_records
+    from safeground.intake.georef import fit
+    from safeground.intake.geotiff import read_scan
     from safeground.intake.mapping import load_mapping
-    from safeground.intake.submissions import form_definition, read_exports, to_records
     from safeground.landrelease.priority import load_weights
     from safeground.minemaps.traverse import read_record, solve
 

@@ -187,7 +187,7 @@ def test_a_raster_vrt_named_as_a_scan_or_a_dem_is_refused_with_no_request(
     """Scans (``scan georef``) and elevation models (``risk --dem``) are opened by rasterio's own GDAL."""
     from safeground.errors import InvalidInput
     from safeground.intake.confine import check_raster_file
-    from safeground.intake.georef import read_scan
+    from safeground.intake.geotiff import read_scan
 
     url, hits = server
     for name in ("scan.tif", "scan.png", "scan.jpg", "scan.vrt"):
@@ -207,7 +207,7 @@ def test_a_real_png_scan_still_reads(tmp_path: Path):
     import numpy as np
     from PIL import Image
 
-    from safeground.intake.georef import read_scan
+    from safeground.intake.geotiff import read_scan
 
     p = tmp_path / "scan.png"
     Image.fromarray(np.full((12, 20, 3), 200, np.uint8)).save(p)

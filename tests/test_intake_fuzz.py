@@ -198,7 +198,7 @@ def test_any_scan_image_reads_or_fails_clearly(blob, suffix, cut):
     import numpy as np
     from PIL import Image
 
-    from safeground.intake.georef import read_scan
+    from safeground.intake.geotiff import read_scan
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"scan{suffix}"

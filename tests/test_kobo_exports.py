@@ -21,8 +21,9 @@ import pytest
 from openpyxl import Workbook
 
 from safeground.errors import InvalidInput
+from safeground.intake.form_exports import read_exports
+from safeground.intake.form_records import to_records
 from safeground.intake.forms import FORMS
-from safeground.intake.submissions import read_exports, to_records
 from safeground.model import Accident, Victim
 from tests.conftest import run_cli
 

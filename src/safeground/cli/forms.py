@@ -58,7 +58,8 @@ def import_(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
-    from safeground.intake.submissions import form_definition, import_submissions
+    from safeground.intake.form_exports import form_definition
+    from safeground.intake.submissions import import_submissions
     from safeground.storage import open_store
 
     form_definition(form)

@@ -29,10 +29,10 @@ def history(
 ) -> None:
     """Show every version of one record: nothing is ever overwritten."""
     from safeground.errors import RecordNotFound
-    from safeground.intake.features import record_type_for
+    from safeground.model import record_type
     from safeground.storage import open_store
 
-    cls = record_type_for(layer)
+    cls = record_type(layer)
     deleted = False
     with open_store(store, readonly=True) as s:
         try:

@@ -32,7 +32,8 @@ def _fit(gcps: Path, crs: str | None, method: str, exclude: list[str] | None = N
          max_rms: float | None = None) -> Any:  # fmt: skip
     from dataclasses import replace
 
-    from safeground.intake.georef import fit, read_gcps
+    from safeground.intake.control_points import read_gcps
+    from safeground.intake.georef import fit
 
     if method not in ("affine", "polynomial", "auto"):
         raise SafeGroundError(f"unknown --method {method!r}", hint="use affine, polynomial or auto")
@@ -101,7 +102,8 @@ def georef(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Georeference a scanned map from control points and write it as a GeoTIFF (opens in QGIS in place)."""
-    from safeground.intake.georef import read_scan, residuals_csv, write_geotiff
+    from safeground.intake.georef import residuals_csv
+    from safeground.intake.geotiff import read_scan, write_geotiff
 
     for path in (out, residuals):
         if path:
@@ -137,7 +139,7 @@ def features(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
-    from safeground.intake.georef import features_geojson, import_digitised, read_digitised, to_world_features
+    from safeground.intake.digitised import features_geojson, import_digitised, read_digitised, to_world_features
     from safeground.storage import open_store
 
     for path in (out, problems_csv):

@@ -26,6 +26,7 @@ from safeground import tabular
 from safeground.access.audience import Audience
 from safeground.access.policy import may_read_layer, view
 from safeground.errors import InvalidInput, Problem
+from safeground.model import record_type
 from safeground.storage.base import Store
 from safeground.storage.schema import layout_of
 
@@ -67,9 +68,7 @@ def export_layer(
 ) -> tuple[int, list[str]]:
     """Write the current records of one layer as ``audience`` may read them (:func:`safeground.access.view`);
     returns (records written, what was left out or generalised, in words)."""
-    from safeground.intake.features import record_type_for
-
-    cls = record_type_for(layer)
+    cls = record_type(layer)
     fmt = (fmt or out.suffix.lstrip(".")).lower()
     fmt = {"json": "geojson", "kmz": "kml"}.get(fmt, fmt)
     if fmt not in FORMATS:

@@ -1,38 +1,18 @@
-"""Georeference a scanned paper mine map from ground control points (GCPs).
+"""Georeference a scanned paper mine map: the pixel → world transform fitted to its control points.
 
 Much of the handed-over record is paper: a sketch map, a photocopy of a
 topographic sheet with the minefield drawn on it. Scanned, it becomes useful
-only once every pixel has a place on the ground. The clerk picks ground control
-points (a road junction, a bridge, a church) whose pixel position on the scan
-and whose coordinates are both known; this module fits the transform, tells
-how well each point agrees with the others, and writes a GeoTIFF that opens in
-QGIS in the right place.
+only once every pixel has a place on the ground. From the clerk's ground control
+points (``safeground.intake.control_points``) this module fits the transform and
+tells how well each point agrees with the others; ``safeground.intake.geotiff``
+writes the GeoTIFF that opens in QGIS in the right place, and
+``safeground.intake.digitised`` brings what was drawn on the scan into the store.
 
 Why the residuals matter more than the fit: one mistyped coordinate pulls the
 whole transform towards itself and hides among small residuals. The
 leave-one-out residual (fit without the point, then see how far the point is
 from where the others put it) is large for the wrong point and small for the
 good ones, so the worst point is named and flagged when it stands out.
-
-GCP file (CSV, UTF-8, one header line; lines starting with ``#`` are comments)::
-
-    id,col,row,lon,lat            # world coordinates in WGS 84 degrees
-    church,412.5,233.0,47.15123,39.62031
-    bridge,1820,960.5,47.17011,39.60877
-    ...
-
-or with projected coordinates (the CRS is given to the command, e.g. ``--crs EPSG:32638``)::
-
-    id,col,row,x,y
-    church,412.5,233.0,598231.4,4386112.9
-
-A GCP file saved by the QGIS georeferencer (``.points``: a ``#CRS:`` line, then
-``mapX,mapY,sourceX,sourceY,enable,…`` with the pixel row negated) is read as it
-is; points switched off there (``enable`` 0) are left out.
-
-``col``/``row`` follow GDAL and the QGIS georeferencer: pixel coordinates from
-the top-left corner of the image, ``row`` growing downwards; the centre of the
-first pixel is (0.5, 0.5). ``id`` is optional (the line number is used).
 
 Transforms: ``affine`` (6 parameters, 3+ points; scale, rotation, shear: a
 flat scan of an accurate map) and ``polynomial`` (second order, 12 parameters,
@@ -43,13 +23,9 @@ onto a north-up grid (bilinear) with an alpha band outside the scan.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -60,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from safeground import tabular
 from safeground.errors import InvalidInput, Problem, SafeGroundError
 from safeground.geometry.projection import utm_epsg
-from safeground.intake.textin import decode, refuse_repeated_headers
+from safeground.intake.control_points import GcpSet
 
 Method = Literal["affine", "polynomial"]
 MIN_POINTS: dict[str, int] = {"affine": 3, "polynomial": 6}
@@ -68,24 +44,6 @@ MIN_POINTS: dict[str, int] = {"affine": 3, "polynomial": 6}
 #: others (and at least ``BLUNDER_FLOOR_PX`` pixels) is flagged as probably wrong
 BLUNDER_FACTOR = 4.0
 BLUNDER_FLOOR_PX = 2.0
-
-
-@dataclass(frozen=True)
-class ControlPoint:
-    id: str
-    col: float
-    row: float
-    x: float  # in the GCP CRS (lon for geographic)
-    y: float
-
-
-@dataclass
-class GcpSet:
-    """Control points as read, and the CRS their world coordinates are in."""
-
-    points: list[ControlPoint]
-    crs: CRS
-    source: str
 
 
 @dataclass
@@ -194,119 +152,6 @@ def _design(method: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if method == "affine":
         return np.stack([one, u, v], axis=-1)
     return np.stack([one, u, v, u * u, u * v, v * v], axis=-1)
-
-
-# -- reading GCPs -------------------------------------------------------------------------
-
-
-def read_gcps(path: str | Path, crs: str | None = None) -> GcpSet:
-    """Read a GCP CSV file; every bad line is reported with its line number, field and value."""
-    path = Path(path)
-    src = path.name
-    if not path.exists():
-        raise InvalidInput([Problem(src, "file", "-", "file not found")])
-    return parse_gcps(decode(path.read_bytes(), src), src, crs)  # UTF-8, or UTF-16/32 with a byte order mark
-
-
-def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpSet:
-    """Parse the text of a GCP CSV file or a QGIS georeferencer ``.points`` file (see the module docstring)."""
-    file_crs = None
-    for ln in text.splitlines():
-        if ln.strip().upper().startswith("#CRS:"):  # QGIS 3 writes the CRS of mapX/mapY here
-            file_crs = ln.split(":", 1)[1].strip() or None
-    lines = [
-        (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")
-    ]
-    if not lines:
-        raise InvalidInput([Problem(src, "file", "-", "no header and no control points: the file is empty")])
-    try:
-        rows = [next(csv.reader([ln]), []) for _, ln in lines]  # line by line: line numbers stay true
-    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
-        raise InvalidInput([Problem(src, "file", "-", f"not a readable CSV file: {exc}")]) from None
-    header = [h.strip().lower() for h in rows[0]]
-    refuse_repeated_headers(header, src, f"line {lines[0][0]} (header)")
-    problems: list[Problem] = []
-    qgis = {"mapx", "mapy", "sourcex", "sourcey"} <= set(header)
-    geographic = {"lon", "lat"} <= set(header)
-    projected = {"x", "y"} <= set(header)
-    missing = [c for c in ("col", "row") if c not in header]
-    if not geographic and not projected:
-        missing.append("lon,lat or x,y")
-    if missing and not qgis:
-        raise InvalidInput(
-            [Problem(src, f"line {lines[0][0]} (header)", ", ".join(missing), "missing column(s)", ",".join(header))],
-            hint_text="the header must be id,col,row,lon,lat (WGS 84) or id,col,row,x,y (with --crs), "
-            "or a QGIS georeferencer .points file",
-        )
-    cname, rname, flip = ("sourcex", "sourcey", -1.0) if qgis else ("col", "row", 1.0)  # QGIS: row as -y
-    if qgis:
-        wx, wy = "mapx", "mapy"
-        crs = crs or file_crs
-        if crs is None:
-            raise InvalidInput(
-                [Problem(src, "file", "mapX,mapY", "a QGIS .points file without a #CRS line and no CRS given")],
-                hint_text="give the CRS of mapX/mapY, e.g. --crs EPSG:32638",
-            )
-    if geographic and crs is None:
-        gcp_crs = CRS.from_epsg(4326)
-        wx, wy = "lon", "lat"
-    else:
-        if not qgis:
-            wx, wy = ("x", "y") if projected else ("lon", "lat")
-        if crs is None:
-            raise InvalidInput(
-                [Problem(src, "file", "x,y", "projected coordinates but no CRS given")],
-                hint_text="give the CRS of x,y, e.g. --crs EPSG:32638 (UTM 38N)",
-            )
-        try:
-            gcp_crs = CRS.from_user_input(crs)
-        except Exception as exc:
-            raise InvalidInput([Problem("(command line)", "--crs", "crs", f"unknown CRS: {exc}", crs)]) from None
-    idx = {h: i for i, h in enumerate(header)}
-    points: list[ControlPoint] = []
-    seen: set[str] = set()
-    for (lineno, _), values in zip(lines[1:], rows[1:], strict=True):
-        item = f"line {lineno}"
-        if len(values) != len(header):
-            problems.append(
-                Problem(src, item, "-", f"{len(values)} values for {len(header)} columns", ",".join(values))
-            )
-            continue
-        if qgis and "enable" in idx and values[idx["enable"]].strip() == "0":
-            continue  # switched off in the QGIS georeferencer
-        pid = values[idx["id"]].strip() if "id" in idx else ""
-        pid = pid or f"line {lineno}"
-        nums: dict[str, float] = {}
-        for name in (cname, rname, wx, wy):
-            raw = values[idx[name]].strip()
-            try:
-                v = float(raw)
-            except ValueError:
-                problems.append(Problem(src, item, name, "not a number", raw))
-                continue
-            if not math.isfinite(v):
-                problems.append(Problem(src, item, name, "not a finite number", raw))
-                continue
-            nums[name] = v
-        if len(nums) < 4:
-            continue
-        nums["col"], nums["row"] = nums.pop(cname), flip * nums.pop(rname)
-        if gcp_crs.is_geographic and not (-180 <= nums[wx] <= 180 and -90 <= nums[wy] <= 90):
-            problems.append(Problem(src, item, f"{wx},{wy}", "not a longitude/latitude", f"{nums[wx]},{nums[wy]}"))
-            continue
-        if nums["col"] < -1e6 or nums["row"] < -1e6 or nums["col"] > 1e7 or nums["row"] > 1e7:
-            problems.append(
-                Problem(src, item, "col,row", "pixel position far outside any scan", (nums["col"], nums["row"]))
-            )
-            continue
-        if pid in seen:
-            problems.append(Problem(src, item, "id", "the same control point twice", pid))
-            continue
-        seen.add(pid)
-        points.append(ControlPoint(pid, nums["col"], nums["row"], nums[wx], nums[wy]))
-    if problems:
-        raise InvalidInput(problems)
-    return GcpSet(points, gcp_crs, src)
 
 
 # -- fitting ------------------------------------------------------------------------------
@@ -497,324 +342,3 @@ def residuals_csv(geo: Georeference) -> str:
             ]
         )
     return out.getvalue()
-
-
-# -- images -------------------------------------------------------------------------------
-
-
-def read_scan(path: str | Path) -> np.ndarray:
-    """The scan's pixels as (bands, rows, cols); PNG, JPEG and TIFF through GDAL."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput([Problem(path.name, "file", "-", "file not found")])
-    from safeground.intake.confine import check_raster_file
-
-    check_raster_file(path, what="scan")
-    _refuse_truncated(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
-                return ds.read()
-    except RasterioIOError as exc:
-        raise InvalidInput([Problem(path.name, "file", "-", f"not a readable image: {exc}")]) from None
-
-
-def _refuse_truncated(path: Path) -> None:
-    """A PNG or JPEG cut short (a copy interrupted, a download stopped): GDAL's drivers fill the missing
-    rows with black and carry on, so half a scan became a GeoTIFF. Pillow decodes every row and says so."""
-    from PIL import Image, UnidentifiedImageError
-
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        return  # TIFF: GDAL reports a missing strip or tile as an error itself
-    Image.MAX_IMAGE_PIXELS = 1_000_000_000  # an A0 sheet at 600 dpi is 560 million pixels
-    try:
-        with Image.open(path) as im:
-            im.load()
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        raise InvalidInput(
-            [Problem(path.name, "file", "-", f"the image is damaged or cut short ({exc}); nothing was written")],
-            hint_text="copy or scan the map again; a part of a scan cannot be georeferenced as the whole",
-        ) from None
-    except Image.DecompressionBombError as exc:
-        raise InvalidInput([Problem(path.name, "file", "-", f"too large to be a scan: {exc}")]) from None
-
-
-def write_geotiff(geo: Georeference, pixels: np.ndarray, out: str | Path) -> dict[str, Any]:
-    """Write the georeferenced scan; returns what was written (size, CRS, transform, resampled or not)."""
-    import rasterio
-
-    bands, height, width = pixels.shape
-    out = Path(out)
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "dtype": pixels.dtype,
-        "crs": geo.crs,
-        "compress": "deflate",
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-    }
-    if geo.method == "affine":
-        transform = geo.affine()
-        with rasterio.open(out, "w", width=width, height=height, count=bands, transform=transform, **profile) as ds:
-            ds.write(pixels)
-        return {"width": width, "height": height, "transform": transform, "resampled": False}
-    data, transform = _warp_north_up(geo, pixels)
-    ob, oh, ow = data.shape
-    with rasterio.open(out, "w", width=ow, height=oh, count=ob, transform=transform, **profile) as ds:
-        ds.write(data)
-        ds.colorinterp = _colour_interp(ob)
-    return {"width": ow, "height": oh, "transform": transform, "resampled": True}
-
-
-def _colour_interp(bands: int) -> list[Any]:
-    from rasterio.enums import ColorInterp as C
-
-    if bands == 4:
-        return [C.red, C.green, C.blue, C.alpha]
-    if bands == 2:
-        return [C.gray, C.alpha]
-    return [C.gray] * (bands - 1) + [C.alpha]
-
-
-def _warp_north_up(geo: Georeference, pixels: np.ndarray) -> tuple[np.ndarray, Any]:
-    """Resample the scan onto a north-up grid of about its own resolution, alpha outside the scan."""
-    from affine import Affine
-
-    bands, h, w = pixels.shape
-    edge = np.linspace(0, 1, 65)
-    bc = np.concatenate([edge * w, np.full(65, w), edge[::-1] * w, np.zeros(65)])
-    br = np.concatenate([np.zeros(65), edge * h, np.full(65, h), edge[::-1] * h])
-    ex, ey = geo.to_world(bc, br)
-    res = float(np.median(geo.pixel_size_m(np.array([w / 2]), np.array([h / 2])))) / (
-        geo.crs.axis_info[0].unit_conversion_factor or 1.0
-    )
-    minx, maxx, miny, maxy = ex.min(), ex.max(), ey.min(), ey.max()
-    ow, oh = math.ceil((maxx - minx) / res), math.ceil((maxy - miny) / res)
-    if ow * oh > 400_000_000:
-        raise SafeGroundError(f"the resampled scan would be {ow} × {oh} pixels", hint="check the control points")
-    transform = Affine(res, 0, minx, 0, -res, maxy)
-    node_col, node_row, cell = _inverse_grid(geo, minx, maxy, res, ow, oh)
-    keep = [b for b in range(bands) if not (bands in (2, 4) and b == bands - 1)]  # drop an alpha band of the input
-    out = np.zeros((len(keep) + 1, oh, ow), dtype=pixels.dtype)
-    alpha_max = np.iinfo(pixels.dtype).max if np.issubdtype(pixels.dtype, np.integer) else 1.0
-    step = max(1, 2_000_000 // max(ow, 1))
-    nx = node_col.shape[1]
-    node_x = np.arange(nx) * float(cell)  # node positions in output pixel-edge units
-    centres = np.arange(ow) + 0.5
-    for r0 in range(0, oh, step):  # in strips: memory stays bounded for big sheets
-        r1 = min(oh, r0 + step)
-        col = np.empty((r1 - r0, ow))
-        row = np.empty((r1 - r0, ow))
-        for i, r in enumerate(range(r0, r1)):  # bilinear between nodes: vertical blend, then np.interp along the row
-            fy = (r + 0.5) / cell
-            j = min(int(fy), node_col.shape[0] - 2)
-            t = fy - j
-            col[i] = np.interp(centres, node_x, (1 - t) * node_col[j] + t * node_col[j + 1])
-            row[i] = np.interp(centres, node_x, (1 - t) * node_row[j] + t * node_row[j + 1])
-        inside = (col >= 0) & (col <= w) & (row >= 0) & (row <= h)
-        vals = _bilinear(pixels, keep, row - 0.5, col - 0.5)
-        out[:-1, r0:r1] = np.where(inside, vals, 0).round().astype(pixels.dtype)
-        out[-1, r0:r1] = np.where(inside, alpha_max, 0)
-    return out, transform
-
-
-def _bilinear(pixels: np.ndarray, bands: list[int], row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Bilinear samples of the given bands at fractional (row, col) pixel centres, edges clamped."""
-    _, h, w = pixels.shape
-    r = np.clip(row, 0, h - 1)
-    c = np.clip(col, 0, w - 1)
-    r0 = np.minimum(r.astype(np.intp), h - 2) if h > 1 else np.zeros(r.shape, np.intp)
-    c0 = np.minimum(c.astype(np.intp), w - 2) if w > 1 else np.zeros(c.shape, np.intp)
-    fr = (r - r0).astype(np.float32)
-    fc = (c - c0).astype(np.float32)
-    dr = (r0 + 1 < h).astype(np.intp) * w  # flat offsets of the neighbours below and right
-    dc = (c0 + 1 < w).astype(np.intp)
-    i00 = r0 * w + c0
-    i01, i10 = i00 + dc, i00 + dr
-    i11 = i10 + dc
-    out = np.empty((len(bands), *row.shape), np.float32)
-    for k, b in enumerate(bands):
-        p = pixels[b].ravel()
-        top = p.take(i00).astype(np.float32)
-        top += (p.take(i01) - top) * fc
-        bottom = p.take(i10).astype(np.float32)
-        bottom += (p.take(i11) - bottom) * fc
-        out[k] = top + (bottom - top) * fr
-    return out
-
-
-def _inverse_grid(
-    geo: Georeference, minx: float, maxy: float, res: float, ow: int, oh: int, tolerance_px: float = 0.05
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exact world → pixel on a grid of nodes every ``cell`` output pixels, interpolated in between.
-
-    Newton's method for every output pixel is slow (minutes for a large sheet);
-    the inverse of a second-order polynomial is smooth, so bilinear interpolation
-    between exact nodes is as good to within ``tolerance_px`` (checked at the
-    cell centres, and the grid refined until it holds), as GDAL's approximate
-    transformer does.
-    """
-    cell = 32
-    while True:
-        ny, nx = oh // cell + 2, ow // cell + 2
-        gy, gx = np.mgrid[0:ny, 0:nx] * float(cell)
-        col, row = geo.to_pixel(np.ravel(minx + gx * res), np.ravel(maxy - gy * res))
-        node_col, node_row = col.reshape(ny, nx), row.reshape(ny, nx)
-        if cell == 1:
-            return node_col, node_row, cell
-        cy, cx = (np.mgrid[0 : ny - 1, 0 : nx - 1] + 0.5) * float(cell)  # cell centres: worst case for bilinear
-        ec, er = geo.to_pixel(np.ravel(minx + cx * res), np.ravel(maxy - cy * res))
-        ic = 0.25 * (node_col[:-1, :-1] + node_col[1:, :-1] + node_col[:-1, 1:] + node_col[1:, 1:]).ravel()
-        ir = 0.25 * (node_row[:-1, :-1] + node_row[1:, :-1] + node_row[:-1, 1:] + node_row[1:, 1:]).ravel()
-        if float(np.nanmax(np.hypot(ic - ec, ir - er), initial=0.0)) <= tolerance_px:
-            return node_col, node_row, cell
-        cell //= 2
-
-
-# -- digitised features -------------------------------------------------------------------
-
-
-@dataclass
-class DigitisedFeature:
-    item: str  # "line 3" / "feature 2": where it is in the source file
-    geometry: BaseGeometry  # pixel space as read, WGS 84 after ``to_world_features``
-    properties: dict[str, Any]
-
-
-def read_digitised(path: str | Path) -> list[DigitisedFeature]:
-    """Features digitised on the scan in pixel coordinates: CSV of col,row (+ any columns) or GeoJSON."""
-    path = Path(path)
-    src = path.name
-    if not path.exists():
-        raise InvalidInput([Problem(src, "file", "-", "file not found")])
-    text = decode(path.read_bytes(), src)  # never "errors=replace": a name read wrongly is a wrong name
-    if path.suffix.lower() in (".geojson", ".json"):
-        return _digitised_geojson(text, src)
-    return _digitised_csv(text, src)
-
-
-def _digitised_csv(text: str, src: str) -> list[DigitisedFeature]:
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        refuse_repeated_headers([(k or "").strip().lower() for k in reader.fieldnames or []], src)  # read lowercased
-        rows = list(reader)
-    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
-        raise InvalidInput([Problem(src, f"line {reader.line_num}", "-", f"not a readable CSV: {exc}")]) from None
-    if not rows or not {"col", "row"} <= {(k or "").strip().lower() for k in rows[0]}:
-        raise InvalidInput([Problem(src, "header", "col,row", "missing column(s): a point CSV needs col and row")])
-    out, problems = [], []
-    for i, r in enumerate(rows, start=2):
-        r = {(k or "").strip().lower(): (v or "").strip() for k, v in r.items() if k is not None}
-        raw = f"{r.get('col')},{r.get('row')}"
-        try:
-            c, w = float(r.pop("col")), float(r.pop("row"))
-            if not (math.isfinite(c) and math.isfinite(w)):
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(src, f"line {i}", "col,row", "not a number", raw))
-            continue
-        out.append(DigitisedFeature(f"line {i}", shapely.Point(c, w), {k: v for k, v in r.items() if v != ""}))
-    if problems:
-        raise InvalidInput(problems)
-    return out
-
-
-def _digitised_geojson(text: str, src: str) -> list[DigitisedFeature]:
-    from safeground.intake.yamlsafe import load_json
-
-    data = load_json(text, src, max_bytes=None)  # depth-bounded: a 100,000-deep document is refused
-    feats = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(feats, list):
-        raise InvalidInput([Problem(src, "file", "features", "not a GeoJSON FeatureCollection")])
-    out, problems = [], []
-    for i, f in enumerate(feats, start=1):
-        try:
-            geom = shapely.from_geojson(json.dumps(f["geometry"]))
-            if geom is None or geom.is_empty:
-                raise ValueError("empty geometry")
-        except Exception as exc:
-            problems.append(Problem(src, f"feature {i}", "geometry", f"not a geometry: {exc}"))
-            continue
-        props = f.get("properties") or {}
-        out.append(DigitisedFeature(f"feature {i}", geom, dict(props) if isinstance(props, dict) else {}))
-    if problems:
-        raise InvalidInput(problems)
-    return out
-
-
-def to_world_features(geo: Georeference, feats: list[DigitisedFeature]) -> list[DigitisedFeature]:
-    """The same features in WGS 84 lon/lat."""
-    return [DigitisedFeature(f.item, geo.pixel_to_wgs84(f.geometry), f.properties) for f in feats]
-
-
-def features_geojson(feats: list[DigitisedFeature]) -> dict[str, Any]:
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "properties": f.properties, "geometry": json.loads(shapely.to_geojson(f.geometry))}
-            for f in feats
-        ],
-    }
-
-
-def import_digitised(
-    store: Any,
-    layer: str,
-    feats: list[DigitisedFeature],
-    defaults: dict[str, Any],
-    src: str,
-    *,
-    dry_run: bool = False,
-    entered_by: str = "safeground scan features",
-) -> Any:
-    """Import georeferenced features with every rule of ``safeground import`` (properties over ``defaults``).
-
-    The features are written to a scratch file of the same kind and name as the
-    digitised one (a CSV with WKT, or GeoJSON), so problems name the same row or
-    feature the user digitised, and the import path does the rest: one
-    transaction, references and the area of interest checked, a second run
-    skipped as unchanged instead of duplicating. A hazard area without a given
-    area gets the area of its polygon (measured in UTM).
-    """
-    import csv
-    import tempfile
-
-    from safeground.geometry.projection import area_m2
-    from safeground.intake.features import import_features, record_type_for
-
-    cls = record_type_for(layer)
-    if cls.GEOMETRY is None:
-        raise InvalidInput([Problem("(command line)", "--layer", "layer", "this layer has no geometry", layer)])
-    rows = []
-    for f in feats:
-        data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in {**defaults, **f.properties}.items()}
-        if "estimated_area_m2" in cls.model_fields and "estimated_area_m2" not in data:
-            data["estimated_area_m2"] = round(area_m2(f.geometry), 1)
-            data.setdefault("remaining_area_m2", data["estimated_area_m2"])
-        rows.append(data)
-    with tempfile.TemporaryDirectory() as tmp:
-        if src.lower().endswith(".csv"):
-            path = Path(tmp) / src
-            names = list(dict.fromkeys(k for r in rows for k in r))
-            with path.open("w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow([*names, "geometry_wkt"])
-                for r, f in zip(rows, feats, strict=True):
-                    w.writerow([*("" if r.get(k) is None else r[k] for k in names),
-                                shapely.to_wkt(f.geometry, rounding_precision=-1)])  # fmt: skip
-        else:
-            path = Path(tmp) / (Path(src).stem + ".geojson")
-            fc = {
-                "type": "FeatureCollection",
-                "features": [
-                    {"type": "Feature", "properties": r, "geometry": json.loads(shapely.to_geojson(f.geometry))}
-                    for r, f in zip(rows, feats, strict=True)
-                ],
-            }
-            path.write_text(json.dumps(fc), encoding="utf-8")
-        return import_features(store, layer, path, dry_run=dry_run, entered_by=entered_by)

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from safeground.errors import InvalidInput, Problem
+from safeground.model import record_type
 from safeground.storage.base import Store
 
 META_PREFIX = "mapping:"
@@ -64,9 +65,7 @@ class FieldMapping:
 
     def check(self, source: str = "mapping") -> None:
         """Refuse a mapping that names fields the layer does not have, or impossible values."""
-        from safeground.intake.features import record_type_for
-
-        cls = record_type_for(self.layer)
+        cls = record_type(self.layer)
         fields = set(cls.model_fields) - {"geometry"}
         problems: list[Problem] = []
         for src, target in self.columns.items():
@@ -112,10 +111,9 @@ def unfilled_required(mapping: FieldMapping) -> list[str]:
 
     A file with a column of that exact name still fills it; fields measured from the
     geometry (a hazard area's areas) are not asked for."""
-    from safeground.intake.features import record_type_for
     from safeground.intake.measured import MEASURED
 
-    cls = record_type_for(mapping.layer)
+    cls = record_type(mapping.layer)
     filled = set(mapping.columns.values()) | set(mapping.constants) | _FILLED_BY_IMPORT
     filled |= set(MEASURED.get(mapping.layer, ()))
     return [f for f, info in cls.model_fields.items() if info.is_required() and f not in filled]

@@ -1,7 +1,7 @@
 """The domain model: typed, validated records in IMAS/IMSMA vocabulary."""
 
 from safeground.model.activities import Activity
-from safeground.model.base import RECORD_TYPES, Record
+from safeground.model.base import RECORD_TYPES, Record, record_type
 from safeground.model.casualties import (
     Accident,
     ClusterStrike,
@@ -54,4 +54,5 @@ __all__ = [
     "StatusChange",
     "Victim",
     "VictimIdentity",
+    "record_type",
 ]

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from shapely.geometry.base import BaseGeometry
 
+from safeground.errors import InvalidInput, Problem
 from safeground.geometry.validate import check_geometry
 
 
@@ -153,3 +154,18 @@ def register(cls: type[Record]) -> type[Record]:
         raise TypeError(f"{cls.__name__} has no LAYER")
     RECORD_TYPES[cls.LAYER] = cls
     return cls
+
+
+def record_type(layer: str) -> type[Record]:
+    """The record class of a layer name as a user types it (``hazard_areas`` → ``HazardArea``).
+
+    One place for every front-end and importer, so an unknown layer is refused with the same
+    message everywhere, listing the layers there are.
+    """
+    try:
+        return RECORD_TYPES[layer]
+    except KeyError:
+        known = ", ".join(sorted(RECORD_TYPES))
+        raise InvalidInput(
+            [Problem("(command line)", "layer", "layer", f"unknown layer; choose one of: {known}", layer)]
+        ) from None

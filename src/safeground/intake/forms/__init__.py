@@ -13,7 +13,8 @@ KoboToolbox or ODK Central:
 The choice lists are generated from ``safeground.model.vocab``: a value a phone
 can send is always a value the model accepts, and adding a term to the
 vocabulary adds it to the forms. Field names are the contract with
-``safeground.intake.submissions``, which reads the exported submissions.
+``safeground.intake.form_exports`` and ``safeground.intake.form_records``, which read the
+exported submissions and turn them into records.
 """
 
 from __future__ import annotations
