@@ -48,7 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("storage",),
     "domain": (
         "access",
-        "accounts",  # on another branch as this is written: users and roles over the store
+        "accounts",  # users, roles, sessions, tokens and the audit log, beside the layers
         "casualties",
         "generator",
         "intake",
@@ -56,9 +56,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "minemaps",
         "outputs",  # every file a command writes, guarded: it knows the store, so it sits above storage
         "reports",
+        "review",  # submissions, their quality flags, the review queue
         "risk",
         "routing",
         "safety",
+        "styles",  # the IMSMA symbology as QML, SLD and MapLibre layers
         "sync",
     ),
     "services": ("services",),

@@ -17,8 +17,6 @@ KNOWN_CYCLES = [
     "safeground.minemaps.traverse,safeground.minemaps.traverse_xlsx",
     # the batch check calls the single check and the single check hands batches back
     "safeground.safety.batch,safeground.safety.check",
-    # migrations open a PostGIS store to run, and the PostGIS store runs migrations when it opens
-    "safeground.storage.migrations,safeground.storage.postgis",
 ]
 #: upward imports that exist today (importing:imported)
 KNOWN_UPWARD = [

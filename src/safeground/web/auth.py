@@ -25,7 +25,7 @@ from fastapi import Request
 
 from safeground.accounts.repository import Accounts
 from safeground.errors import SafeGroundError
-from safeground.web.permissions import NotLoggedIn, NotPermitted, Principal
+from safeground.web.principal import NotLoggedIn, NotPermitted, Principal
 
 SESSION_COOKIE = "sg_session"
 CSRF_COOKIE = "sg_csrf"

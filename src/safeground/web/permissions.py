@@ -14,16 +14,13 @@ one policy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from safeground.access.audience import Audience
-from safeground.accounts.repository import User
-from safeground.accounts.roles import Permission, permissions_of
-from safeground.errors import SafeGroundError
+from safeground.accounts.roles import Permission
+from safeground.web.principal import NotLoggedIn, NotPermitted, Principal
 
 #: every permission a route may ask for, and what it allows (the role table is ``safeground.accounts.roles``)
 PERMISSIONS: dict[str, str] = {
@@ -36,35 +33,6 @@ PERMISSIONS: dict[str, str] = {
     Permission.MANAGE_USERS: "manage accounts, roles and organisations",
     "account": "see and end one's own session (any logged-in user)",
 }
-
-
-class NotPermitted(SafeGroundError):
-    code = "forbidden"
-    http_status = 403
-
-
-class NotLoggedIn(SafeGroundError):
-    code = "not_logged_in"
-    http_status = 401
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking: the public (no login), or a user with a role and an organisation."""
-
-    role: str = "public"
-    user: User | None = None
-    #: how the request proved who it is: "session" (a cookie: needs the CSRF header to change data), "token"
-    via: str | None = None
-
-    @property
-    def audience(self) -> Audience:
-        return Audience.for_role(self.role)
-
-    def holds(self, permission: str) -> bool:
-        if permission == "account":
-            return self.user is not None
-        return permission in permissions_of(self.role)
 
 
 def current_principal(request: Request) -> Principal:
