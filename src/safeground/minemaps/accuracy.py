@@ -34,12 +34,11 @@ from scipy.stats import beta, norm
 from shapely.geometry.base import BaseGeometry
 
 from safeground import __version__
-from safeground.generator.config import MATCH_TOLERANCE_M
 from safeground.geometry.projection import project
 from safeground.minemaps.alignment import Alignment, estimate_alignment
 from safeground.minemaps.matching import match_typed
 from safeground.model import Activity, EOItem, MinefieldRecord
-from safeground.model.minemaps import CorrectedMinePosition, RecordAssessment
+from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition, RecordAssessment
 from safeground.model.vocab import EOType
 from safeground.storage.base import Store, metric_epsg
 

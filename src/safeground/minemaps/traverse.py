@@ -46,8 +46,8 @@ from pyproj import Proj
 
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import from_wgs84, project, utm_epsg
-from safeground.geometry.validate import same_geometry
 from safeground.model.minemaps import MAX_MINES_PER_ROW
+from safeground.model.same import BOOKKEEPING, same_geometry, same_record
 from safeground.model.vocab import EOType
 from safeground.storage.base import format_uid
 
@@ -391,13 +391,12 @@ class SaveOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _same_record(a: Any, b: Any) -> bool:
-    keep = {"geometry", "uid", "version", "entered_at", "entered_by", "change_reason", "date_of_information",
-            "date_received"}  # fmt: skip
-    return a.model_dump(exclude=keep) == b.model_dump(exclude=keep) and same_geometry(a.geometry, b.geometry)
+#: a sheet saved again (a later date, another clerk) with the same content is the same record
+_RESAVED = BOOKKEEPING | {"uid", "date_of_information", "date_received"}
 
 
 def _same_mine(a: Any, b: Any) -> bool:
+    """A recorded mine is its type at its place: the rest (uid, dates, row) follows from the record."""
     return a.eo_type == b.eo_type and same_geometry(a.geometry, b.geometry)
 
 
@@ -459,7 +458,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
         same_mines = len(old_mines) == len(mines) and all(
             m.row_label in old_mines and _same_mine(old_mines[m.row_label], m) for m in mines
         )
-        if _same_record(new.model_copy(update={"uid": old.uid}), old) and same_mines:
+        if same_record(new, old, ignore=_RESAVED) and same_mines:
             return SaveOutcome("unchanged", old.uid, notes=[f"{label} is already stored as {old.uid}; nothing saved"])
         if record.date < old.date_of_information:
             return SaveOutcome(
