@@ -288,7 +288,7 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
 def _determined(al: Alignment, spread_m: float | None, opts: AccuracyOptions) -> tuple[bool, float, float]:
     """Whether the correction is known to within the stated tolerance, at the stated confidence.
 
-    Its uncertainty comes from how records are drawn (``alignment.correction_covariance``): a
+    Its uncertainty comes from how records are drawn (``rowfit.correction_covariance``): a
     correction resting on few rows, or a short stretch of them, inherits those rows' own
     drawing errors, however many mines were found along them. With a single matched row it is
     not determined at all: the fit takes that row's line as it is, so the residuals cannot show
