@@ -14,6 +14,9 @@ built from the same pieces:
   the time of generation;
 * sections of text, tables and matplotlib figures, rendered by one Jinja2
   template to HTML and, through weasyprint, to PDF.
+
+Named ``document`` (it was ``evidence``) because "evidence" in SafeGround is what a hazard area
+rests on (``model.hazards.Evidence``, ``minemaps.hazard_evidence``), not the report it appears in.
 """
 
 from __future__ import annotations
