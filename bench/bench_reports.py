@@ -24,7 +24,7 @@ from safeground.minemaps.accuracy import assess_store
 from safeground.model import RECORD_TYPES
 from safeground.reports.accuracy_report import accuracy_report
 from safeground.reports.casualty_report import casualty_report
-from safeground.reports.evidence import Audience, Report, render
+from safeground.reports.document import Audience, Report, render
 from safeground.reports.hdx import export_hdx
 from safeground.reports.land_release_report import land_release_report
 from safeground.reports.national_report import national_report

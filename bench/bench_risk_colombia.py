@@ -17,8 +17,8 @@ import resource
 import time
 from pathlib import Path
 
+from safeground.risk.layers import from_files
 from safeground.risk.pipeline import RiskSettings, evaluate_temporal
-from safeground.risk.sources import from_files
 
 HERE = Path(__file__).resolve().parent
 COLOMBIA = (-82.0, -5.0, -66.0, 14.0)

@@ -28,9 +28,9 @@ from safeground.generator.config import DistrictConfig
 from safeground.generator.district import build_district, write_district
 from safeground.risk.distributed import dask_client, predict_tiles
 from safeground.risk.grid import Grid
+from safeground.risk.layers import Layer, RiskData, from_store
 from safeground.risk.output import write_risk_raster
 from safeground.risk.pipeline import RiskSettings, aligned_layers, train
-from safeground.risk.sources import Layer, RiskData, from_store
 from safeground.storage import open_store
 
 

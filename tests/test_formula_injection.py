@@ -182,7 +182,7 @@ def test_numbers_stay_numbers_and_only_text_is_neutralised():
 ALLOWED = {
     ("intake/digitised.py", "csv.writer("): "digitised features staged as CSV for the importer: input, not output",
     ("intake/sources.py", "csv.writer("): "csv_text(): CSV text handed back to the importer (tests, round trips)",
-    ("reports/evidence.py", ".to_csv("): "bytes hashed for the provenance digest, never written to a file",
+    ("reports/document.py", ".to_csv("): "bytes hashed for the provenance digest, never written to a file",
     ("minemaps/traverse_xlsx.py", "Workbook("): "template cells from a record pass through tabular.xlsx_value",
     ("intake/forms/__init__.py", "Workbook("): "form cells pass through tabular.xlsx_value",
 }

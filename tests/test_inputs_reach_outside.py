@@ -218,7 +218,7 @@ def test_risk_events_and_batch_check_inputs_refuse_a_disguised_vrt(
     store: Path, tmp_path: Path, server: tuple[str, list[str]]
 ):
     from safeground.errors import InvalidInput
-    from safeground.risk.sources import read_events
+    from safeground.risk.layers import read_events
 
     url, hits = server
     fake = tmp_path / "events.geojson"

@@ -12,12 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from safeground.generator.config import MATCH_TOLERANCE_M
 from safeground.generator.records import correction_error
 from safeground.minemaps.accuracy import AccuracyOptions, RecordEvidence, assess_record, assess_store
-from safeground.minemaps.alignment import Transform, correction_covariance, estimate_alignment
+from safeground.minemaps.alignment import estimate_alignment
 from safeground.minemaps.matching import match_positions
+from safeground.minemaps.rowfit import correction_covariance
+from safeground.minemaps.transform import Transform
 from safeground.model import GroundTruthItem
+from safeground.model.minemaps import MATCH_TOLERANCE_M
 from safeground.model.vocab import EOType
 from safeground.storage.base import Store
 
@@ -445,24 +447,26 @@ def test_an_invented_row_crossed_by_a_corridor_costs_the_reading_one_row_but_the
 def test_rows_matched_diagonally_across_rows_of_finds_are_laid_back_on_them():
     # long rows close together (seed 7, MFR-00002: 420 m rows 12.9 m apart): turned 2.4° too far, each row runs
     # from one row of finds to the next and still matches nearly two thirds of the mines, changing row halfway
-    from safeground.minemaps import alignment as al_mod
+    from safeground.minemaps import search
+    from safeground.minemaps.rows import row_frames
+    from safeground.minemaps.scoring import ClearanceEvidence
 
     truth = np.array([(1000.0 + i * 4.5, 2000.0 + r * 12.9) for r in range(5) for i in range(94)])
     rows = np.repeat(np.arange(5), 94)
     c = truth.mean(axis=0)
-    ev = al_mod._Evidence(truth, truth, np.full(len(truth), 5.0), None, None, c, False, None, None, rows)
-    frames = al_mod.row_frames(truth, rows, 0.0)
+    ev = ClearanceEvidence(truth, truth, np.full(len(truth), 5.0), None, None, c, False, None, None, rows)
+    frames = row_frames(truth, rows, 0.0)
     turned = Transform((c[0], c[1]), (0.0, 0.0), 2.4)
     m = ev.match(turned)
     assert len(m) > 0.6 * len(truth)  # the wrong reading fits: every half-row is within the tolerance
-    turn = al_mod._crossing_turn(turned, ev, m, rows, frames)
+    turn = search.crossing_turn(turned, ev, m, rows, frames)
     assert turn is not None and np.degrees(turn) < -1.0
     laid = [
-        al_mod._polish((-np.inf, cand, ev.match(cand)), ev, rows, frames)
-        for cand in al_mod._onto_rows(al_mod._turned(turned, ev, m, turn), ev, rows, frames)
+        search.polish((-np.inf, cand, ev.match(cand)), ev, rows, frames)
+        for cand in search.onto_rows(search.turned_further(turned, ev, m, turn), ev, rows, frames)
     ]
     _, best, mm = max(laid, key=lambda x: len(x[2]))
     assert abs(best.rotation_deg) < 0.1 and best.shift_m < 0.5 and len(mm) == len(truth)
     # rows lying on their rows of finds (a small turn within the tolerance) are not crossing
     straight = Transform((c[0], c[1]), (0.0, 0.0), 0.3)
-    assert al_mod._crossing_turn(straight, ev, ev.match(straight), rows, frames) is None
+    assert search.crossing_turn(straight, ev, ev.match(straight), rows, frames) is None

@@ -86,3 +86,45 @@ def test_victim_fields_and_restricted_identity():
 def test_identifier_format():
     with pytest.raises(ValidationError, match="uid"):
         Victim.model_validate({**sample(Victim).model_dump(), "uid": "has space"})
+
+
+def test_one_same_record_test_ignores_bookkeeping_and_millimetres_only():
+    from shapely.affinity import translate
+
+    from safeground.model.same import SAME_PLACE_DEG, same_record
+
+    a = sample(HazardArea)
+    later = a.model_copy(update={"version": 2, "entered_by": "clerk 2", "change_reason": "re-imported"})
+    assert same_record(a, later)  # who entered it and which version: bookkeeping, not a change
+    assert not same_record(a, later, ignore=())  # sync compares whole versions
+    assert not same_record(a, a.model_copy(update={"remaining_area_m2": a.remaining_area_m2 - 1}))
+    near = a.model_copy(update={"geometry": translate(a.geometry, xoff=SAME_PLACE_DEG / 2)})
+    far = a.model_copy(update={"geometry": translate(a.geometry, xoff=SAME_PLACE_DEG * 20)})  # about 2 cm
+    assert same_record(a, near) and not same_record(a, far)
+
+
+def test_hazard_class_labels_are_the_imas_abbreviations():
+    from safeground.model.vocab import HazardClass, hazard_class_label
+
+    assert [c.short for c in HazardClass] == ["SHA", "CHA"]
+    assert hazard_class_label("confirmed_hazardous_area") == "CHA" == hazard_class_label(HazardClass.CHA)
+    assert hazard_class_label("something_else") == "something_else"  # shown, never blanked
+
+
+def test_figures_leave_matplotlib_state_alone():
+    # in a fresh process: importing the drawing modules and drawing selects no backend and opens no pyplot figure
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib, sys\n"
+        "import safeground.reports.district_map, safeground.reports.dossier, safeground.reports.village_map\n"
+        "import safeground.reports.document, safeground.landrelease.charts\n"
+        "from safeground.figures import subplots\n"
+        "fig, ax = subplots(figsize=(2.0, 1.0))\n"
+        "ax.plot([0, 1], [0, 1])\n"
+        "assert fig.canvas.get_renderer() is not None\n"  # text can be measured before saving (village map)
+        "print(matplotlib.rcParams._get_backend_or_none(), 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["None", "False"]

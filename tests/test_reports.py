@@ -17,7 +17,7 @@ import shapely
 from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, EOItem, FrontLine, HazardArea, Victim, VictimIdentity
-from safeground.reports.evidence import Audience, suppress
+from safeground.reports.document import Audience, suppress
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
 from tests.conftest import run_cli
@@ -352,7 +352,7 @@ def test_map_accuracy_and_national_reports_show_the_store_figures(demo_store, ou
 
 def test_reports_on_an_empty_store_say_so_instead_of_failing(store, tmp_path):
     from safeground.reports.casualty_report import casualty_report
-    from safeground.reports.evidence import render
+    from safeground.reports.document import render
     from safeground.reports.land_release_report import PlanningInputs, land_release_report
 
     for aud in Audience:

@@ -18,9 +18,9 @@ import shapely
 from safeground.errors import SafeGroundError
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid, Window
+from safeground.risk.layers import LINE, POINT, POLYGON, Events, Layer, RiskData, from_files, parse_filter
 from safeground.risk.metrics import capture_rate, evaluate_scores
 from safeground.risk.pipeline import RiskSettings, evaluate_blocks, evaluate_temporal, score_points, train
-from safeground.risk.sources import LINE, POINT, POLYGON, Events, Layer, RiskData, from_files, parse_filter
 from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "risk"
@@ -387,8 +387,8 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
 
 def test_dask_local_cluster_gives_the_same_map(demo_store, demo_model):
     from safeground.risk.distributed import dask_client, predict_tiles
+    from safeground.risk.layers import from_store
     from safeground.risk.pipeline import TrainedModel, aligned_layers, make_grid
-    from safeground.risk.sources import from_store
 
     tm = TrainedModel.load(demo_model)
     data = from_store(demo_store, tm.crs_wkt)

@@ -99,7 +99,7 @@ def report(
     from safeground.casualties.statistics import Selection
     from safeground.landrelease import forecast as lf
     from safeground.landrelease.priority import load_weights
-    from safeground.reports.evidence import Audience, render
+    from safeground.reports.document import Audience, render
     from safeground.reports.land_release_report import PlanningInputs
     from safeground.storage import open_store
 
@@ -147,7 +147,7 @@ def export_hdx(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """CSV files with HXL hashtags for the Humanitarian Data Exchange (and the Landmine Monitor table)."""
-    from safeground.reports.evidence import Audience
+    from safeground.reports.document import Audience
     from safeground.reports.hdx import export_hdx as run
     from safeground.storage import open_store
 

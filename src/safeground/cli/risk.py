@@ -52,7 +52,7 @@ def _data(
     crs_wkt: str | None = None,
     region: str | None = None,
 ) -> object:
-    from safeground.risk.sources import from_files, from_store
+    from safeground.risk.layers import from_files, from_store
     from safeground.storage import open_store
 
     if (store is None) == (events is None):

@@ -222,7 +222,7 @@ def _accident_maker(reg: _Registry, acc: AccidentDraft, truth: Truth) -> Callabl
         state = HazardState(when, HazardClass.CHA, HazardStatus.OPEN, "accident reported", float(geom.area), [ev],
                             contam, geom)  # fmt: skip
         prio = 1 if geom.distance(reg.settle_zone) < 1500 else 2
-        return HazardDraft(hid, geom, f"CHA {hid[3:]}", prio, [], [state], "accident")
+        return HazardDraft(hid, geom, f"{HazardClass.CHA.short} {hid[3:]}", prio, [], [state], "accident")
 
     return make
 
@@ -299,8 +299,7 @@ def build_operations(
             if origin == "front_belt":
                 prio = max(prio, 4)
             state = HazardState(when, klass, HazardStatus.OPEN, reason, float(geom.area), [ev], contam, geom)
-            prefix = "CHA" if klass == HazardClass.CHA else "SHA"
-            return HazardDraft(hid, geom, f"{prefix} {hid[3:]}", prio, record_uids or [], [state], origin)
+            return HazardDraft(hid, geom, f"{klass.short} {hid[3:]}", prio, record_uids or [], [state], origin)
 
         return make
 

@@ -189,14 +189,12 @@ def repair_geometry(
     return geom, changes
 
 
-#: Stored coordinates closer than this (degrees, about 1 mm) are the same place.
-SAME_PLACE_DEG = 1e-8
-
-
 def same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
-    """Whether two WGS 84 geometries are the same, vertex by vertex, within ``SAME_PLACE_DEG``.
+    """Transitional: the one test is ``safeground.model.same.same_geometry``.
 
-    Files such as KML keep fewer digits than a store does: a record that went out and
-    came back must not look changed.
+    Kept only so that ``intake/features.py`` (owned by another change) keeps working until its
+    import moves to ``safeground.model.same``; then this function goes.
     """
-    return bool(shapely.equals_exact(a, b, tolerance=SAME_PLACE_DEG))
+    from safeground.model.same import same_geometry as same
+
+    return same(a, b)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from safeground.figures import subplots
 from safeground.landrelease.forecast import Forecast
 
 
@@ -32,7 +29,7 @@ def fan_chart(
     months = [d.date() for d in pd.date_range(fc.settings.start, until, freq="ME")] or [until]
     q = np.array([np.percentile(fc.released_samples(m), [10, 50, 90]) for m in months]) / 1e6
     x = pd.to_datetime(months)
-    fig, ax = plt.subplots(figsize=(7.0, 3.2))
+    fig, ax = subplots(figsize=(7.0, 3.2))
     ax.fill_between(x, q[:, 0], q[:, 2], color="#9ecae1", alpha=0.8, label="forecast P10–P90")
     ax.plot(x, q[:, 1], color="#08519c", lw=1.6, label="forecast P50")
     if truth is not None:

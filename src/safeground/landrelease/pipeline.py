@@ -45,9 +45,11 @@ import numpy as np
 import pandas as pd
 
 from safeground.landrelease import accounting as la
+from safeground.model.vocab import HazardClass
 from safeground.storage.base import Store
 
-SHA, CHA = "suspected_hazardous_area", "confirmed_hazardous_area"
+#: the stored terms (the frames hold plain strings)
+SHA, CHA = HazardClass.SHA.value, HazardClass.CHA.value
 #: the steps of land release, in the order an area goes through them
 STEPS = ("nts", "ts", "clearance")
 STEP_OF_TYPE = {"non_technical_survey": "nts", "technical_survey": "ts", "clearance": "clearance"}
@@ -285,8 +287,8 @@ def measure(act: pd.DataFrame, versions: pd.DataFrame, as_of: date, *, window_da
     shares = Shares(
         measured_share("NTS surveys of the SHAs surveyed", routed, [1.0] * len(routed), "SHAs (NTS, or TS without it)"),
         measured_share("NTS cancels of SHA area", list(nts["released_m2"]), list(nts["processed_m2"]), "NTS"),
-        ts_share("SHA", ts_sha),
-        ts_share("CHA", ts_cha),
+        ts_share(HazardClass.SHA.short, ts_sha),
+        ts_share(HazardClass.CHA.short, ts_cha),
     )
 
     # rates: m² put through per team working day, per activity

@@ -34,12 +34,11 @@ from scipy.stats import beta, norm
 from shapely.geometry.base import BaseGeometry
 
 from safeground import __version__
-from safeground.generator.config import MATCH_TOLERANCE_M
 from safeground.geometry.projection import project
 from safeground.minemaps.alignment import Alignment, estimate_alignment
 from safeground.minemaps.matching import match_typed
 from safeground.model import Activity, EOItem, MinefieldRecord
-from safeground.model.minemaps import CorrectedMinePosition, RecordAssessment
+from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition, RecordAssessment
 from safeground.model.vocab import EOType
 from safeground.storage.base import Store, metric_epsg
 
@@ -289,7 +288,7 @@ def _reliable(p: Proportion | None, opts: AccuracyOptions) -> bool:
 def _determined(al: Alignment, spread_m: float | None, opts: AccuracyOptions) -> tuple[bool, float, float]:
     """Whether the correction is known to within the stated tolerance, at the stated confidence.
 
-    Its uncertainty comes from how records are drawn (``alignment.correction_covariance``): a
+    Its uncertainty comes from how records are drawn (``rowfit.correction_covariance``): a
     correction resting on few rows, or a short stretch of them, inherits those rows' own
     drawing errors, however many mines were found along them. With a single matched row it is
     not determined at all: the fit takes that row's line as it is, so the residuals cannot show

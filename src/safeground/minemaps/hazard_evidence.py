@@ -43,7 +43,8 @@ from shapely.geometry.base import BaseGeometry
 from safeground.geometry.projection import project
 from safeground.model import Activity, EOItem, HazardArea, MinefieldRecord, RecordAssessment
 from safeground.model.hazards import Evidence, StatusChange
-from safeground.model.minemaps import CorrectedMinePosition
+from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition
+from safeground.model.same import BOOKKEEPING, same_record
 from safeground.model.vocab import (
     ActivityType,
     Contamination,
@@ -185,9 +186,6 @@ def _rows(labels: np.ndarray) -> np.ndarray:
 
 def _verified_rows(xy: np.ndarray, types: np.ndarray, rows: np.ndarray, finds: dict[str, object]) -> set[str]:
     """The rows of which at least one mine, where the record (corrected) puts it, matches a find of its type."""
-
-    from safeground.generator.config import MATCH_TOLERANCE_M
-
     out: set[str] = set()
     for t in np.unique(types):
         tree = finds.get(str(t))
@@ -590,14 +588,8 @@ def apply_plan(
                 change_reason="; ".join(reasons),
             )
             new = HazardArea.model_validate(data)
-            if (
-                new.evidence == h.evidence
-                and new.classification == h.classification
-                and new.status == h.status
-                and new.remaining_area_m2 == h.remaining_area_m2
-                and new.geometry.equals(h.geometry)
-            ):
-                continue
+            if same_record(new, h, ignore=BOOKKEEPING | {"date_of_information"}):
+                continue  # the evidence was already there and no decision changed the area
             store.update(new, expected_version=h.version)
             changed.append(uid)
         if create:
@@ -627,7 +619,7 @@ def _create_areas(store: Store, planned: EvidencePlan, entered_by: str) -> list[
         store.add(
             HazardArea(
                 uid=uid, date_of_information=p.as_of, entered_by=entered_by,
-                change_reason=f"new SHA: {p.reason}", name=f"SHA {uid[3:]}",
+                change_reason=f"new SHA: {p.reason}", name=f"{HazardClass.SHA.short} {uid[3:]}",
                 classification=HazardClass.SHA,
                 status_history=[StatusChange(date=p.as_of, status=HazardStatus.OPEN, reason=f"new SHA: {p.reason}")],
                 contamination=p.contamination or Contamination.AP_MINES, evidence=evidence,

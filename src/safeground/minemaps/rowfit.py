@@ -4,66 +4,17 @@ A record is drawn row by row: each row a line between two drawn ends with its mi
 by count. The correction of a displaced record is a similarity transform (shift, rotation, optionally
 scale) fitted the way the record was drawn (``fit_rows``): residuals across a row count fully, along
 it at ``ALONG_WEIGHT``, each row once; its uncertainty follows from the rows' drawing error
-(``correction_covariance``). Split from ``alignment`` (which finds the correction) so that each module
-does one thing.
+(``correction_covariance``). The transform itself is in ``transform``, the row model of the recorded
+mines in ``rows``; the search that finds the correction in ``search`` and ``alignment``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Transform:
-    """p' = scale · R(rotation) · (p − center) + center + shift, in metres."""
-
-    center: tuple[float, float]
-    shift: tuple[float, float]
-    rotation_deg: float  # counter-clockwise
-    scale: float = 1.0
-
-    @property
-    def rotation(self) -> np.ndarray:
-        """R(rotation) as a 2 × 2 matrix (row vectors are turned by ``xy @ rotation.T``)."""
-        a = np.deg2rad(self.rotation_deg)
-        return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-
-    def apply(self, xy: np.ndarray) -> np.ndarray:
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        c = np.asarray(self.center)
-        return self.scale * (xy - c) @ self.rotation.T + c + np.asarray(self.shift)
-
-    def jacobian(self, xy: np.ndarray, allow_scale: bool) -> np.ndarray:
-        """d(moved position)/d(rotation in radians, shift east, shift north[, scale]) for each of ``xy``: (n, 2, p)."""
-        p = (np.asarray(xy, dtype=float).reshape(-1, 2) - np.asarray(self.center)) @ self.rotation.T
-        jac = np.zeros((len(p), 2, 4 if allow_scale else 3))
-        jac[:, :, 0] = self.scale * np.column_stack([-p[:, 1], p[:, 0]])
-        jac[:, 0, 1] = 1.0
-        jac[:, 1, 2] = 1.0
-        if allow_scale:
-            jac[:, :, 3] = p
-        return jac
-
-    @property
-    def shift_m(self) -> float:
-        return float(np.hypot(*self.shift))
-
-
-def fit_similarity(src: np.ndarray, dst: np.ndarray, center: np.ndarray, *, allow_scale: bool) -> Transform:
-    """Least-squares rigid (or similarity) transform src → dst (Umeyama 1991)."""
-    ms, md = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - ms, dst - md
-    u, s, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    rot = vt.T @ np.diag([1.0, d]) @ u.T
-    scale = float((s * np.array([1.0, d])).sum() / (a**2).sum()) if allow_scale and (a**2).sum() > 0 else 1.0
-    angle = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
-    # express about ``center``: p' = scale R (p - c) + c + shift
-    shift = md - scale * (ms - center) @ rot.T - center
-    return Transform((float(center[0]), float(center[1])), (float(shift[0]), float(shift[1])), angle, scale)
-
+from safeground.minemaps.transform import Transform
 
 #: Weight of the along-row part of a residual relative to the across-row part (see ``fit_rows``).
 ALONG_WEIGHT = 0.1
@@ -135,19 +86,6 @@ def row_jacobians(
     return np.einsum("ki,kiq->kq", u, jac), np.einsum("ki,kiq->kq", n, jac), u, n
 
 
-def row_fractions(xy: np.ndarray, rows: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """Where each item lies between its row's two recorded ends: 0 at one end, 1 at the other."""
-    xy = np.asarray(xy, dtype=float)
-    out = np.full(len(xy), 0.5)
-    for r in np.unique(rows):
-        sel = rows == r
-        along = xy[sel] @ directions[sel][0]
-        lo, hi = along.min(), along.max()
-        if hi > lo:
-            out[sel] = (along - lo) / (hi - lo)
-    return out
-
-
 def correction_covariance(
     src: np.ndarray,
     center: np.ndarray,
@@ -209,48 +147,3 @@ def scatter_sigma(across: np.ndarray, rows: np.ndarray, fractions: np.ndarray) -
         ss += float(res @ res)
         dof += int(sel.sum()) - 2
     return float(np.sqrt(ss / dof)) if dof > 0 else None
-
-
-#: mean square of the interpolated drawing error along a row, per unit end variance: ∫(1−f)² + f² df
-_INTERPOLATED_VARIANCE = 2.0 / 3.0
-
-
-def drawing_sigma_of(rms_m: float) -> float:
-    """Error of each drawn row end (per axis, m), from the rms distance of the matched pairs.
-
-    In theory a matched mine is off by its row's end errors interpolated to it, mean square
-    2/3 of an end's per axis, so the rms distance (both axes) is √(4/3) of the end error. The
-    matched residuals understate it, though: the fit absorbs the part the matched rows have in
-    common, pairs beyond the matching tolerance are never matched, and along a row an error
-    is folded into ± half a spacing by the next mine. This takes rms·√(3/2), √2 above the
-    plain moment estimate. Checked on the demo generator, whose drawing error is known (3 m per
-    end for wrong-reference records, 2 m for shifted ones): over seeds 2020, 7, 2021, 11 and 42,
-    records with at least 20 matches after correction, it gives 2.8 m (80 records) and 2.4 m
-    (38) on average, where the plain estimate gives 2.0 m and 1.7 m.
-    """
-    return float(rms_m / np.sqrt(_INTERPOLATED_VARIANCE))
-
-
-def row_groups(xy: np.ndarray, direction_deg: float, gap: float = 3.0) -> np.ndarray:
-    """Rows of a record without row labels: items whose offsets across the main direction are within ``gap``."""
-    a = np.deg2rad(direction_deg)
-    across = np.asarray(xy, dtype=float) @ np.array([-np.sin(a), np.cos(a)])
-    order = np.argsort(across)
-    ids = np.empty(len(across), dtype=int)
-    ids[order] = np.concatenate([[0], np.cumsum(np.diff(across[order]) > gap)])
-    return ids
-
-
-def row_frames(xy: np.ndarray, rows: np.ndarray, default_deg: float) -> np.ndarray:
-    """Unit direction of each item's recorded row (its principal axis; ``default_deg`` for one-item rows)."""
-    a = np.deg2rad(default_deg)
-    default = np.array([np.cos(a), np.sin(a)])
-    out = np.tile(default, (len(xy), 1))
-    for r in np.unique(rows):
-        sel = rows == r
-        if sel.sum() < 2:
-            continue
-        pts = xy[sel] - xy[sel].mean(axis=0)
-        v = np.linalg.svd(pts, full_matrices=False)[2][0]
-        out[sel] = v if v @ default >= 0 else -v
-    return out

@@ -12,24 +12,8 @@ meridian convergence of the UTM zone; the answer states which was applied. The
 traverse misclosure (how far a chain that should close on a point misses it) is
 reported, and a record above the user's threshold is refused.
 
-Record format (JSON or YAML; or the XLSX template of ``safeground maps template``)::
-
-    source: Handover batch 1
-    source_reference: No. 97
-    date: 2021-06-12            # date of the survey the bearings were measured
-    bearing_reference: magnetic # magnetic | true | grid
-    declination_deg: 6.2        # optional: otherwise from the World Magnetic Model
-    start: {label: LM, lon: 47.1512, lat: 39.6203, description: corner of the school}
-    # or, as drawn on a Soviet SK-42 map (X northing, Y easting with the zone in front; minemaps.sk42):
-    # start: {label: LM, crs: SK-42, zone: 8, x: 4389672.7, y: 8684825.4}
-    legs:                       # each from the previous point
-      - {label: BM, role: benchmark, bearing_deg: 81.5, distance_m: 412.0}
-      - {label: TP1, role: start, bearing_deg: 90.0, distance_m: 25.0}
-      - {label: TP2, role: turning, bearing_deg: 0.0, distance_m: 150.0}
-      ...
-      - {label: TP1, role: end, bearing_deg: 180.0, distance_m: 60.0}   # closes on TP1
-    rows:
-      - {label: R1, from: TP1, to: TP2, mine_type: ap_blast, mine_model: PMN-2, mine_count: 34}
+The record itself (what a clerk writes, and its format) is ``traverse_record``; the XLSX template
+and its reader are ``traverse_xlsx``.
 """
 
 from __future__ import annotations
@@ -37,96 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from pyproj import Proj
 
 from safeground.errors import InvalidInput, Problem
 from safeground.geometry.projection import from_wgs84, project, utm_epsg
-from safeground.geometry.validate import same_geometry
-from safeground.model.minemaps import MAX_MINES_PER_ROW
+from safeground.minemaps.traverse_record import TraverseRecord
+from safeground.minemaps.traverse_xlsx import read_xlsx_record
+from safeground.model.same import BOOKKEEPING, same_geometry, same_record
 from safeground.model.vocab import EOType
 from safeground.storage.base import format_uid
-
-
-class StartPoint(BaseModel):
-    """The landmark: WGS 84 ``lon``/``lat``, or SK-42 Gauss–Krüger ``x`` (northing) / ``y`` (easting).
-
-    Soviet records write X for the northing and Y for the easting with the zone in front
-    (``safeground.minemaps.sk42``); ``crs`` names the grid ("SK-42", "EPSG:28408") and ``zone`` its zone.
-    A grid position is converted to WGS 84 here, so lon/lat are always set after validation.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    crs: str | None = None
-    zone: int | None = None
-    x: float | None = None  # SK-42 X: northing (m)
-    y: float | None = None  # SK-42 Y: easting (m), with or without the zone prefix
-    description: str | None = None
-
-    @model_validator(mode="after")
-    def _place(self) -> StartPoint:
-        from safeground.minemaps import sk42
-
-        grid = (self.x, self.y, self.crs, self.zone)
-        if all(v is None for v in grid):
-            if self.lon is None or self.lat is None:
-                raise ValueError("give lon and lat (WGS 84 degrees), or x, y and the crs/zone of an SK-42 grid")
-            return self
-        if self.x is None or self.y is None:
-            raise ValueError("an SK-42 position needs both x (northing) and y (easting)")
-        pos = sk42.to_wgs84(self.x, self.y, sk42.parse_crs(self.crs, self.zone))  # GridError is a ValueError
-        if self.lon is not None and self.lat is not None:
-            from pyproj import Geod
-
-            off = Geod(ellps="WGS84").inv(self.lon, self.lat, pos.lon, pos.lat)[2]
-            if off > 1.0:
-                raise ValueError(
-                    f"lon/lat and the SK-42 x/y are {off:.0f} m apart: give one of them (the x/y are converted)"
-                )
-        self.lon, self.lat, self.zone = pos.lon, pos.lat, pos.zone
-        return self
-
-    @property
-    def grid_zone(self) -> int | None:
-        """The SK-42 zone the point was given in (its grid bearings are on that zone's grid), if any."""
-        return self.zone if self.x is not None else None
-
-
-class TraverseLeg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1)
-    role: Literal["landmark", "benchmark", "start", "turning", "end"] = "turning"
-    bearing_deg: float = Field(ge=0, lt=360)
-    distance_m: float = Field(gt=0, le=20_000)
-
-
-class TraverseRow(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    label: str = Field(min_length=1)
-    start: str = Field(alias="from")
-    end: str = Field(alias="to")
-    mine_type: EOType
-    mine_model: str | None = None
-    mine_count: int = Field(ge=1, le=MAX_MINES_PER_ROW)  # a row of a real minefield: tens to hundreds
-
-
-class TraverseRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source: str = Field(min_length=1)
-    source_reference: str | None = None
-    date: date
-    bearing_reference: Literal["magnetic", "true", "grid"]
-    declination_deg: float | None = Field(default=None, ge=-60, le=60)
-    start: StartPoint
-    legs: list[TraverseLeg] = Field(min_length=2, max_length=1000)
-    rows: list[TraverseRow] = Field(default_factory=list, max_length=1000)
 
 
 @dataclass
@@ -270,8 +178,6 @@ def read_record(path: str | Path) -> TraverseRecord:
     path = Path(path)
     src = path.name
     if path.suffix.lower() in (".xlsx", ".xlsm"):  # the clerk's template: safeground.minemaps.traverse_xlsx
-        from safeground.minemaps.traverse_xlsx import read_xlsx_record
-
         return read_xlsx_record(path)
     if not path.exists():
         raise InvalidInput([Problem(src, "file", "-", "file not found")])
@@ -391,13 +297,12 @@ class SaveOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _same_record(a: Any, b: Any) -> bool:
-    keep = {"geometry", "uid", "version", "entered_at", "entered_by", "change_reason", "date_of_information",
-            "date_received"}  # fmt: skip
-    return a.model_dump(exclude=keep) == b.model_dump(exclude=keep) and same_geometry(a.geometry, b.geometry)
+#: a sheet saved again (a later date, another clerk) with the same content is the same record
+_RESAVED = BOOKKEEPING | {"uid", "date_of_information", "date_received"}
 
 
 def _same_mine(a: Any, b: Any) -> bool:
+    """A recorded mine is its type at its place: the rest (uid, dates, row) follows from the record."""
     return a.eo_type == b.eo_type and same_geometry(a.geometry, b.geometry)
 
 
@@ -459,7 +364,7 @@ def save_record(store: Any, record: TraverseRecord, result: TraverseResult, ente
         same_mines = len(old_mines) == len(mines) and all(
             m.row_label in old_mines and _same_mine(old_mines[m.row_label], m) for m in mines
         )
-        if _same_record(new.model_copy(update={"uid": old.uid}), old) and same_mines:
+        if same_record(new, old, ignore=_RESAVED) and same_mines:
             return SaveOutcome("unchanged", old.uid, notes=[f"{label} is already stored as {old.uid}; nothing saved"])
         if record.date < old.date_of_information:
             return SaveOutcome(

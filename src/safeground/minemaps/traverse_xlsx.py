@@ -9,7 +9,7 @@ Sheets: ``Instructions``, ``Record`` (one value per line: source, date, bearing
 reference, units …), ``Reference point`` (the landmark the chain starts from),
 ``Legs`` (each point from the previous one by bearing and distance) and
 ``Rows`` (mine rows between two points). ``read_xlsx_record`` gives the same
-``TraverseRecord`` as the JSON/YAML format of ``safeground.minemaps.traverse``.
+``TraverseRecord`` as the JSON/YAML format of ``safeground.minemaps.traverse_record``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from safeground.errors import InvalidInput, Problem
-from safeground.minemaps.traverse import TraverseRecord
+from safeground.minemaps.traverse_record import TraverseRecord
 from safeground.model.vocab import EOType
 from safeground.tabular import xlsx_value
 

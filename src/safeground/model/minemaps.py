@@ -40,6 +40,20 @@ class ReferencePoint(BaseModel):
 #: ``mine_count: 2000000000`` asking for 15 GiB of positions instead of a message
 MAX_MINES_PER_ROW = 10_000
 
+#: Tolerance (m) within which a found item counts as "where the record put it", by type: the default
+#: of map accuracy scoring and of hazard evidence. It reflects the accuracy a careful minefield record
+#: with a sound reference point achieves (pacing and a compass from a surveyed landmark); an anti-vehicle
+#: row is laid and drawn more coarsely, and UXO is placed by eye. Part of the model, not of the scoring,
+#: because the synthetic district (``safeground.generator``) lays its accurate records to the same numbers.
+MATCH_TOLERANCE_M: dict[EOType, float] = {
+    EOType.AP_BLAST: 5.0,
+    EOType.AP_FRAGMENTATION: 5.0,
+    EOType.AV: 8.0,
+    EOType.IMPROVISED: 5.0,
+    EOType.SUBMUNITION: 5.0,
+    EOType.UXO: 10.0,
+}
+
 
 class MineRow(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -13,6 +13,24 @@ class HazardClass(StrEnum):
     SHA = "suspected_hazardous_area"
     CHA = "confirmed_hazardous_area"
 
+    @property
+    def short(self) -> str:
+        """The abbreviation IMAS, the operators and every table and chart use: ``SHA`` or ``CHA``."""
+        return self.name
+
+
+def hazard_class_label(classification: object) -> str:
+    """The short label (``SHA``/``CHA``) of a classification, stored term or enum; anything else as it is.
+
+    Reports, summaries and charts print the abbreviation; the store keeps the full IMAS term (so a GIS
+    user reading the layer sees it spelled out). A value that is no classification is shown unchanged,
+    never hidden: a table must not turn an unexpected term into a blank.
+    """
+    try:
+        return HazardClass(str(classification)).short
+    except ValueError:
+        return str(classification)
+
 
 class HazardStatus(StrEnum):
     OPEN = "open"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from safeground.figures import subplots
 from safeground.minemaps.accuracy import (
     METHOD,
     AccuracyOptions,
@@ -19,8 +19,8 @@ from safeground.minemaps.accuracy import (
     summarise,
 )
 from safeground.model import Activity, AdminArea, EOItem, FrontLine, InfrastructureArea, MinefieldRecord
+from safeground.reports.document import Audience, Report, Section, figure, provenance, table_html
 from safeground.reports.dossier import GRADE_TEXT
-from safeground.reports.evidence import Audience, Report, Section, figure, provenance, table_html
 from safeground.reports.evidence_maps import records_map
 from safeground.storage.base import Store, metric_epsg
 
@@ -50,7 +50,7 @@ def _summary_rows(summaries: list[Summary]) -> pd.DataFrame:
 
 
 def _grade_chart(results: list[RecordResult]) -> str:
-    fig, ax = plt.subplots(figsize=(6.0, 2.4))
+    fig, ax = subplots(figsize=(6.0, 2.4))
     sources = sorted({r.source for r in results})
     bottom = np.zeros(len(sources))
     colours = {"A": "#1a9850", "B": "#91cf60", "C": "#d73027", "U": "#bbbbbb"}

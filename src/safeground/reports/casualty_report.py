@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from safeground.casualties import statistics as cs
+from safeground.figures import subplots
 from safeground.model import Accident, AdminArea, FrontLine, HazardArea, InfrastructureArea, Victim, VictimIdentity
-from safeground.reports.evidence import (
+from safeground.reports.document import (
     MIN_CELL,
     Audience,
     Report,
@@ -33,7 +33,7 @@ LABELS = {
 
 def monthly_chart(monthly: pd.DataFrame, audience: Audience) -> str:
     """Killed and injured per month (restricted) or per quarter with small counts hidden (public)."""
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    fig, ax = subplots(figsize=(7.0, 2.6))
     monthly = monthly.drop(index=cs.DATE_UNKNOWN, errors="ignore")  # no place on a time axis: in the table
     if not len(monthly):
         ax.text(0.5, 0.5, "no casualties recorded in this period", ha="center", transform=ax.transAxes)

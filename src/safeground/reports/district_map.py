@@ -15,15 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import shapely
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from safeground.figures import subplots
 from safeground.geometry.projection import crs_label
 from safeground.model import (
     Accident,
@@ -48,7 +47,7 @@ def _nice_length(width_m: float) -> float:
     return float(max(m * k for m in (1, 2, 5) if m * k <= target))
 
 
-def _scale_bar(ax: plt.Axes, length_m: float | None = None) -> None:
+def _scale_bar(ax: Axes, length_m: float | None = None) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     length_m = length_m or _nice_length(x1 - x0)
@@ -79,7 +78,7 @@ class _Layers:
         self.accidents = frame(Accident)
 
 
-def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0, national: bool = False) -> None:
+def _draw(ax: Axes, ly: _Layers, marker_scale: float = 1.0, national: bool = False) -> None:
     areas, lines, hz = ly.areas, ly.lines, ly.hazards
     if len(areas):
         areas[areas["kind"] == "settlement"].plot(ax=ax, color="#e8e2d0", edgecolor="#b8ad8c", lw=0.5)
@@ -115,7 +114,7 @@ def _draw(ax: plt.Axes, ly: _Layers, marker_scale: float = 1.0, national: bool =
         )
 
 
-def _town_inset(fig: plt.Figure, ax: plt.Axes, ly: _Layers) -> None:
+def _town_inset(fig: Figure, ax: Axes, ly: _Layers) -> None:
     """The largest settlement, where cluster strikes and most accidents are, drawn again at larger scale."""
     areas = ly.areas
     if not len(areas):
@@ -214,7 +213,7 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
     half_w = 0.55 * max(width, height / ratio)
     half_h = half_w * ratio
     national = 2 * half_w > DISTRICT_WIDTH_M
-    fig, ax = plt.subplots(figsize=(11, 11 * ratio) if ratio <= 1 else (11 / ratio, 11))
+    fig, ax = subplots(figsize=(11, 11 * ratio) if ratio <= 1 else (11 / ratio, 11))
     # markers shrink with the map: an accident's cross should not cover a village on a country's map
     _draw(ax, layers, marker_scale=min(1.0, max(0.15, 20_000.0 / (2 * half_w))), national=national)
     if empty:
@@ -249,5 +248,4 @@ def draw_district_map(store: Store, out: str | Path, *, title: str | None = None
     )
     out = Path(out)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return out

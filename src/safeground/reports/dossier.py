@@ -13,16 +13,15 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import shapely
 from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from pyproj import CRS
 
 from safeground import __version__
+from safeground.figures import subplots
 from safeground.minemaps.accuracy import (
     METHOD,
     AccuracyOptions,
@@ -39,14 +38,13 @@ GRADE_TEXT = {
 }
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _plot_geom(ax: plt.Axes, geom: shapely.Geometry, label: str, **kw: object) -> None:
+def _plot_geom(ax: Axes, geom: shapely.Geometry, label: str, **kw: object) -> None:
     for k, part in enumerate(shapely.get_parts(geom)):
         if part.geom_type == "Polygon":
             x, y = part.exterior.xy
@@ -55,7 +53,7 @@ def _plot_geom(ax: plt.Axes, geom: shapely.Geometry, label: str, **kw: object) -
 
 def record_map(r: RecordResult) -> str:
     ev = r.evidence
-    fig, ax = plt.subplots(figsize=(5.2, 5.6))
+    fig, ax = subplots(figsize=(5.2, 5.6))
     _plot_geom(ax, ev.cleared, "cleared ground", facecolor="#dcefdc", edgecolor="#5a9a5a", lw=0.6)
     x, y = (
         ev.perimeter.exterior.xy
@@ -92,7 +90,7 @@ def record_map(r: RecordResult) -> str:
 
 
 def error_histogram(r: RecordResult, cap: float) -> str:
-    fig, ax = plt.subplots(figsize=(4.2, 1.9))
+    fig, ax = subplots(figsize=(4.2, 1.9))
     bins = np.linspace(0, min(cap, max(60.0, float(np.max(r.errors_m, initial=0)))), 31)
     if len(r.errors_m):
         ax.hist(np.minimum(r.errors_m, bins[-1]), bins=bins, color="#7b2cbf", alpha=0.7, label="as recorded")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 
 from safeground.access.policy import public_hazards
+from safeground.figures import subplots
 from safeground.model import AdminArea, FrontLine, InfrastructureArea
-from safeground.reports.evidence import PUBLIC_GRID_M, Audience, figure, generalise
+from safeground.reports.document import PUBLIC_GRID_M, Audience, figure, generalise
 from safeground.storage.base import Store
 
 
-def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True, audience: Audience = Audience.PUBLIC) -> None:
+def _base(store: Store, epsg: int, ax: Axes, *, hazards: bool = True, audience: Audience = Audience.PUBLIC) -> None:
     adm = store.read_frame(AdminArea)
     if len(adm):
         adm.to_crs(epsg).boundary.plot(ax=ax, color="#999", lw=0.4)
@@ -38,7 +39,7 @@ def _base(store: Store, epsg: int, ax: plt.Axes, *, hazards: bool = True, audien
 
 def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: Audience) -> str:
     """Accidents on the map: exact points (restricted) or counts per 1 km cell (public)."""
-    fig, ax = plt.subplots(figsize=(6.6, 6.2))
+    fig, ax = subplots(figsize=(6.6, 6.2))
     _base(store, epsg, ax, audience=audience)
     if len(points):
         if audience == Audience.RESTRICTED:
@@ -66,7 +67,7 @@ def hazard_rank_map(
 ) -> str:
     """Open hazard areas with the ``top`` priorities numbered: the district, and a zoom on those areas
     (drawn as ``audience`` may see them)."""
-    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(9.0, 4.6))
+    fig, (ax, zoom) = subplots(1, 2, figsize=(9.0, 4.6))
     hz = public_hazards(store, audience)
     best = hz.merge(ranking[["uid", "rank"]], on="uid")
     best = best[best["rank"] <= top].to_crs(epsg)
@@ -101,7 +102,7 @@ def records_map(store: Store, grades: dict[str, str], epsg: int) -> str:
 
     from safeground.model import MinefieldRecord
 
-    fig, ax = plt.subplots(figsize=(6.6, 6.2))
+    fig, ax = subplots(figsize=(6.6, 6.2))
     _base(store, epsg, ax, hazards=False)
     rec = store.read_frame(MinefieldRecord)
     if len(rec):
@@ -118,7 +119,7 @@ def records_map(store: Store, grades: dict[str, str], epsg: int) -> str:
 
 
 def bars(frame: pd.DataFrame, title: str, ylabel: str, *, stacked: bool = True, kind: str = "bar") -> str:
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    fig, ax = subplots(figsize=(7.0, 2.6))
     frame.plot(kind=kind, stacked=stacked, ax=ax, width=0.8 if kind == "bar" else None)
     ax.set_title(title, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=8)
@@ -129,7 +130,7 @@ def bars(frame: pd.DataFrame, title: str, ylabel: str, *, stacked: bool = True, 
 
 
 def lines(frame: pd.DataFrame, title: str, ylabel: str) -> str:
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    fig, ax = subplots(figsize=(7.0, 2.6))
     frame.plot(ax=ax)
     ax.set_title(title, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=8)

@@ -18,7 +18,7 @@ from safeground import tabular
 from safeground.casualties import statistics as cs
 from safeground.landrelease import accounting as la
 from safeground.model import Accident, Activity, AdminArea, Organisation, Victim
-from safeground.reports.evidence import MIN_CELL, Audience, provenance, suppression_mask
+from safeground.reports.document import MIN_CELL, Audience, provenance, suppression_mask
 from safeground.reports.summary import accidents_without_victims, no_victim_details
 from safeground.storage.base import Store
 

@@ -23,7 +23,8 @@ from safeground.model import (
     InfrastructurePoint,
     Organisation,
 )
-from safeground.reports.evidence import Audience, Report, Section, provenance, table_html
+from safeground.model.vocab import HazardClass, hazard_class_label
+from safeground.reports.document import Audience, Report, Section, provenance, table_html
 from safeground.reports.evidence_maps import bars, hazard_rank_map, lines
 from safeground.storage.base import Store, metric_epsg_if_located
 
@@ -105,7 +106,10 @@ def land_release_report(
                 (
                     "Remaining suspected (SHA) and confirmed (CHA) area at the end of each month (km²)",
                     lines(
-                        rem_month[["sha_remaining_m2", "cha_remaining_m2"]].set_axis(["SHA", "CHA"], axis=1) / 1e6,
+                        rem_month[["sha_remaining_m2", "cha_remaining_m2"]].set_axis(
+                            [HazardClass.SHA.short, HazardClass.CHA.short], axis=1
+                        )
+                        / 1e6,
                         "Remaining area",
                         "km²",
                     ),
@@ -207,8 +211,6 @@ def _ranking_table(r: pd.DataFrame) -> pd.DataFrame:
     cols = ["rank", "uid", "classification", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
     cols += [c for c in r.columns if c.startswith("c_")] + ["score"]
     out = r[cols].copy()
-    out["classification"] = out["classification"].map(
-        {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}
-    )
+    out["classification"] = out["classification"].map(hazard_class_label)
     out["remaining_m2"] = out["remaining_m2"].round(0).astype(int)
     return out.rename(columns={c: "from " + c[2:] for c in cols if c.startswith("c_")})

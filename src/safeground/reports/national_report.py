@@ -13,9 +13,10 @@ import pandas as pd
 
 from safeground.casualties.statistics import Selection
 from safeground.model import RECORD_TYPES
+from safeground.model.vocab import hazard_class_label
 from safeground.reports.accuracy_report import accuracy_report
 from safeground.reports.casualty_report import casualty_report
-from safeground.reports.evidence import Audience, Report, Section, provenance, table_html
+from safeground.reports.document import Audience, Report, Section, provenance, table_html
 from safeground.reports.land_release_report import PlanningInputs, land_release_report
 from safeground.reports.summary import summarise
 from safeground.storage.base import Store
@@ -34,9 +35,7 @@ def national_report(
     acc = accuracy_report(store, audience)
     summary = summarise(store)
     hz = summary.hazards.copy()
-    hz["classification"] = hz["classification"].map(
-        {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}
-    )
+    hz["classification"] = hz["classification"].map(hazard_class_label)
     overview = Section(
         "Hazard areas",
         [

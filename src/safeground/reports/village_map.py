@@ -32,14 +32,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import geopandas as gpd
 import matplotlib.patheffects as pe
-import matplotlib.pyplot as plt
 import numpy as np
 import shapely
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -47,6 +45,7 @@ from matplotlib.textpath import text_to_path
 
 from safeground.access.policy import public_danger_zones, public_hazards
 from safeground.errors import SafeGroundError
+from safeground.figures import new_figure
 from safeground.geometry.projection import project
 from safeground.landrelease.accounting import released_ground as activity_ground
 from safeground.model import (
@@ -239,7 +238,7 @@ def released_ground(store: Store, epsg: int) -> Any:
 class _Page:
     """Places text on the A4 page in millimetres, wrapping to a width measured with the real font."""
 
-    def __init__(self, fig: plt.Figure) -> None:
+    def __init__(self, fig: Figure) -> None:
         self.fig = fig
         self.renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
 
@@ -338,7 +337,7 @@ def _angle(line: Any, at: float) -> float:
 class _Labeller:
     """Writes names on the map where they fit, never over one another, never outside the map."""
 
-    def __init__(self, ax: plt.Axes, renderer: Any) -> None:
+    def __init__(self, ax: Axes, renderer: Any) -> None:
         self.ax = ax
         self.renderer = renderer
         self.boxes: list[Any] = []
@@ -411,7 +410,7 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
         target = area_point(geom)
         routes.append((frm, to, net.route(start, (target.x, target.y))))  # type: ignore[union-attr]
 
-    fig = plt.figure(figsize=(A4_MM[0] / 25.4, A4_MM[1] / 25.4))
+    fig = new_figure(figsize=(A4_MM[0] / 25.4, A4_MM[1] / 25.4))
     page = _Page(fig)
     inner = A4_MM[0] - 2 * MARGIN_MM
 
@@ -662,12 +661,11 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
 
     out = Path(out)
     fig.savefig(out, format="pdf")
-    plt.close(fig)
     box = (MARGIN_MM, bottom, MARGIN_MM + map_w, bottom + map_h)
     return VillageMap(out, epsg, extent, scale, focus, box, lab.written, routes)
 
 
-def _scale_bar(ax: plt.Axes, extent: tuple[float, float, float, float], scale: int, tr: list[dict[str, Any]]) -> None:
+def _scale_bar(ax: Axes, extent: tuple[float, float, float, float], scale: int, tr: list[dict[str, Any]]) -> None:
     """A bar about a quarter of the map wide, in metres, and the scale ratio in each reader's number format."""
     x0, y0, x1, _ = extent
     width = x1 - x0
@@ -703,7 +701,7 @@ def _scale_bar(ax: plt.Axes, extent: tuple[float, float, float, float], scale: i
     ax.text(x, y - 0.008 * width, ratio, ha="left", va="top", fontsize=7, zorder=20)
 
 
-def _locator(store: Store, ax: plt.Axes, epsg: int, view: Any, routes: list[Any], focus: Any) -> None:
+def _locator(store: Store, ax: Axes, epsg: int, view: Any, routes: list[Any], focus: Any) -> None:
     """The whole district small, with this page's frame on it: where the village lies, where the route comes from."""
     areas = store.read_frame(InfrastructureArea)
     lines = store.read_frame(InfrastructureLine)

@@ -15,7 +15,7 @@ import numpy as np
 
 from safeground.risk.features import FeatureBuilder
 from safeground.risk.grid import Grid, Tile, Window
-from safeground.risk.sources import Layer
+from safeground.risk.layers import Layer
 
 
 def dask_client(scheduler: str | None, workers: int | None) -> AbstractContextManager[object | None]:

@@ -26,7 +26,7 @@ from rasterio.features import rasterize
 from scipy import ndimage
 
 from safeground.risk.grid import Grid, Tile, Window
-from safeground.risk.sources import LINE, POINT, POLYGON, Layer
+from safeground.risk.layers import LINE, POINT, POLYGON, Layer
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from safeground import __version__
 from safeground.errors import SafeGroundError
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid
+from safeground.risk.layers import POINT, Events, Layer, RiskData
 from safeground.risk.metrics import Scores, evaluate_scores
 from safeground.risk.models import RiskModel, block_folds, make_model
-from safeground.risk.sources import POINT, Events, Layer, RiskData
 
 Step = Callable[[str, int, int], None]  # description, done, total
 

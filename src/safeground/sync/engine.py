@@ -9,6 +9,7 @@ from pathlib import Path
 
 from safeground.errors import RecordNotFound, SafeGroundError, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
+from safeground.model.same import same_record
 from safeground.storage.base import Store
 from safeground.sync.state import Conflict, FieldState
 
@@ -31,7 +32,8 @@ class SyncReport:
 
 
 def _same(a: Record, b: Record) -> bool:
-    return a.model_dump(mode="json") == b.model_dump(mode="json")
+    """The same version on both sides: every field, bookkeeping included (its version and who entered it)."""
+    return same_record(a, b, ignore=())
 
 
 def _layers(names: Iterable[str] | None) -> list[type[Record]]:

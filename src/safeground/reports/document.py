@@ -14,6 +14,9 @@ built from the same pieces:
   the time of generation;
 * sections of text, tables and matplotlib figures, rendered by one Jinja2
   template to HTML and, through weasyprint, to PDF.
+
+Named ``document`` (it was ``evidence``) because "evidence" in SafeGround is what a hazard area
+rests on (``model.hazards.Evidence``, ``minemaps.hazard_evidence``), not the report it appears in.
 """
 
 from __future__ import annotations
@@ -25,16 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import geopandas as gpd
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from matplotlib.figure import Figure
 
 from safeground import __version__
 from safeground.access.audience import Audience
@@ -174,11 +174,10 @@ def generalise(points: gpd.GeoDataFrame, epsg: int, grid_m: float = PUBLIC_GRID_
 
 
 # -- building blocks -----------------------------------------------------------------------------------
-def figure(fig: plt.Figure) -> str:
+def figure(fig: Figure) -> str:
     """A matplotlib figure as base64 PNG (embedded: the report is one self-contained file)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 

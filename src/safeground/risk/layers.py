@@ -1,4 +1,4 @@
-"""The evidence layers a risk model learns from, gathered from a store or from plain files.
+"""The risk layers a model learns from (infrastructure, the front, hazards, events), from a store or from files.
 
 Every layer is a set of geometries in the grid's projection with an optional
 date per geometry (events are only known from their date on: a model that sees
@@ -6,6 +6,9 @@ an accident before it happened is worthless) and an optional weight (a
 confirmed hazard area from a reliable record counts more than a suspicion).
 The same structure comes from a SafeGround store and from external files, so
 the feature code never knows which it is working on.
+
+Named ``layers`` (it was ``sources``) because a "source" in SafeGround is a file reader of the
+importer (``intake.sources``).
 """
 
 from __future__ import annotations
