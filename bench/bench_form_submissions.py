@@ -21,8 +21,9 @@ from pathlib import Path
 
 from safeground.intake.form_exports import form_definition, read_exports
 from safeground.intake.form_records import to_records
-from safeground.intake.submissions import _same, plan
+from safeground.intake.submissions import plan
 from safeground.model.base import Record
+from safeground.model.same import same_record
 from safeground.storage import open_store
 from safeground.storage.base import Store
 
@@ -48,7 +49,7 @@ def naive_plan(store: Store, records: list[Record]) -> int:
     same = 0
     for rec in records:
         if store.existing_uids(type(rec), [rec.uid]):
-            same += _same(store.get(type(rec), rec.uid), rec)
+            same += same_record(store.get(type(rec), rec.uid), rec)
     return same
 
 

@@ -188,13 +188,3 @@ def repair_geometry(
         )
     return geom, changes
 
-
-def same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
-    """Transitional: the one test is ``safeground.model.same.same_geometry``.
-
-    Kept only so that ``intake/features.py`` (owned by another change) keeps working until its
-    import moves to ``safeground.model.same``; then this function goes.
-    """
-    from safeground.model.same import same_geometry as same
-
-    return same(a, b)

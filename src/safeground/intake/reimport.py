@@ -17,11 +17,11 @@ import shapely
 from pyproj import Geod
 
 from safeground.errors import Problem
-from safeground.geometry.validate import same_geometry
 from safeground.intake.attributes import Combo
 from safeground.intake.identity import row_hashes
 from safeground.intake.outcome import Change, ImportReport
 from safeground.model.base import Record
+from safeground.model.same import same_geometry
 from safeground.storage.base import Store
 from safeground.storage.schema import Layout
 

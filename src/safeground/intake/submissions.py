@@ -23,21 +23,10 @@ from safeground.intake.form_edits import check_victims, resolve_edits
 from safeground.intake.form_exports import check_form, form_definition, read_exports
 from safeground.intake.form_records import to_records
 from safeground.model.base import Record
+from safeground.model.same import same_record
 from safeground.storage.base import Store
 
 # -- planning and writing -----------------------------------------------------------------
-
-_IGNORE = {"version", "entered_at", "entered_by", "change_reason", "geometry"}
-
-
-def _same(a: Record, b: Record) -> bool:
-    if a.model_dump(exclude=_IGNORE) != b.model_dump(exclude=_IGNORE):
-        return False
-    ga, gb = getattr(a, "geometry", None), getattr(b, "geometry", None)
-    if ga is None or gb is None:
-        return ga is gb
-    return bool(ga.equals_exact(gb, 1e-9))
-
 
 def plan(store: Store, records: list[Record]) -> WritePlan:
     """New records are created; a stored one is updated only by newer information, otherwise reported."""
@@ -56,7 +45,7 @@ def plan(store: Store, records: list[Record]) -> WritePlan:
                 out.create.append(rec)
                 continue
             stored = known[rec.uid]
-            if _same(stored, rec):
+            if same_record(stored, rec):
                 out.unchanged.append(f"{cls.LAYER} {rec.uid}")
             elif rec.date_of_information > stored.date_of_information:
                 out.update.append((rec.model_copy(update={"change_reason": "newer form submission"}), stored.version))
