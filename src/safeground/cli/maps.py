@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from safeground.cli.common import SchedulerOpt, StoreOpt, WorkersOpt, console, err
 from safeground.errors import SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_folder, write_text
+from safeground.outputs import OverwriteOpt, guard_output, write_text
+from safeground.services.maps import assess_accuracy, carry_evidence, draw_traverse, save_traverse, write_dossier
 from safeground.tabular import csv_output, frame_to_csv
 
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
@@ -31,6 +32,34 @@ def _accuracy_options(as_of: str | None) -> object:
         raise SafeGroundError(f"--as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD") from None
 
 
+class _RecordsProgress:
+    """Records assessed here: a bar that disappears when done. On Dask: one line saying the work went there."""
+
+    def __init__(self, *, on_dask: bool) -> None:
+        self.on_dask = on_dask
+        self.prog: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _RecordsProgress:
+        return self
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if self.on_dask:
+            if done == 0:
+                err.print(what)
+            return
+        if self.prog is None:
+            self.prog = Progress(*Progress.get_default_columns(), console=err, transient=True)
+            self.prog.start()
+            self.task = self.prog.add_task(what, total=total)
+        assert self.task is not None
+        self.prog.update(self.task, description=what, completed=done, total=total)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.prog is not None:
+            self.prog.stop()
+
+
 @maps_app.command("accuracy")
 def maps_accuracy(
     store: StoreOpt = "demo.gpkg",
@@ -43,45 +72,22 @@ def maps_accuracy(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """How good was each minefield record? Scores every record against clearance results."""
-    from safeground.minemaps.accuracy import (
-        assess_record,
-        by_source,
-        found_where_recorded,
-        gather_evidence,
-        results_table,
-        save_results,
-        to_json,
-    )
+    from safeground.minemaps.accuracy import by_source, found_where_recorded, results_table, to_json
     from safeground.minemaps.accuracy import summarise as summarise_accuracy
-    from safeground.storage import open_store
 
     if fmt not in ("table", "csv", "json"):
         raise SafeGroundError(f"unknown --format {fmt!r}", hint="use table, csv or json")
     opts = _accuracy_options(as_of)
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
-    with open_store(store, readonly=not save) as s:
-        evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
-        results = []
-        if scheduler or workers:
-            from safeground.compute import client_for, map_partitions
-            from safeground.minemaps.accuracy import assess_records
-
-            with client_for(scheduler, workers) as client:
-                err.print(f"assessing {len(evidence)} records on Dask")
-                results = map_partitions(assess_records, evidence, client=client, opts=opts)
-        else:
-            with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
-                task = prog.add_task("assessing records", total=len(evidence))
-                for ev in evidence:
-                    results.append(assess_record(ev, opts))  # type: ignore[arg-type]
-                    prog.advance(task)
-        if save:
-            saved = save_results(s, results, opts, entered_by="safeground maps accuracy")  # type: ignore[arg-type]
-            console.print(
-                f"[green]saved[/] {len(saved)} assessments "
-                "(layers minefield_record_assessments and corrected_mine_positions)"
-            )
+    with _RecordsProgress(on_dask=bool(scheduler or workers)) as progress:
+        done = assess_accuracy(store, opts, save=save, scheduler=scheduler, workers=workers, progress=progress)
+    results = done.results
+    if done.saved is not None:
+        console.print(
+            f"[green]saved[/] {len(done.saved)} assessments "
+            "(layers minefield_record_assessments and corrected_mine_positions)"
+        )
     table = results_table(results)
     if fmt != "table":
         text = str(frame_to_csv(table, index=False)) if fmt == "csv" else to_json(results)
@@ -173,9 +179,7 @@ def maps_evidence(
     them); an area that rested only on the recorded place of a record that puts no mine there may be
     cancelled or reduced. Each proposal says why; nothing is decided without its own flag.
     """
-    from safeground.minemaps.hazard_evidence import apply_plan, plan
     from safeground.model.vocab import HazardClass
-    from safeground.storage import open_store
 
     for flag, asked in (("--confirm", confirm), ("--release", release), ("--create", create)):
         if asked and not apply:
@@ -183,20 +187,8 @@ def maps_evidence(
     for path in (out, proposals_out):
         if path:
             guard_output(path, overwrite=overwrite, store_location=store)
-    with open_store(store, readonly=not apply) as s:
-        planned = plan(s)
-        if not planned.updates and not planned.proposals:
-            raise SafeGroundError(
-                "no hazard area cites an assessed minefield record",
-                hint="save assessments first: safeground maps accuracy --save",
-            )
-        changed = (
-            apply_plan(
-                s, planned, confirm=confirm, release=release, create=create, entered_by="safeground maps evidence"
-            )
-            if apply
-            else []
-        )
+    done = carry_evidence(store, apply=apply, confirm=confirm, release=release, create=create)
+    planned, changed = done.plan, done.changed
     updates = planned.updates
     t = Table(title=f"Evidence from minefield record assessments ({len(updates)} hazard–record links)")
     for col in ("hazard", "class", "record", "grade", "evidence", "mines inside", "new"):
@@ -256,24 +248,8 @@ def maps_dossier(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the one-page accuracy dossier (HTML and PDF) of one minefield record."""
-    from safeground.errors import RecordNotFound
-    from safeground.minemaps.accuracy import assess_record, gather_evidence
-    from safeground.reports.dossier import render_dossier
-    from safeground.storage import open_store
-
-    opts = _accuracy_options(as_of)
-    guard_output(out, overwrite=overwrite, store_location=store, folder=True)
-    with open_store(store, readonly=True) as s:
-        evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
-    if not evidence:
-        raise RecordNotFound(
-            f"no minefield record {record} in {store}", hint="list them with 'safeground maps accuracy'"
-        )
-    result = assess_record(evidence[0], opts)  # type: ignore[arg-type]
-    with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
-        html, pdf = render_dossier(result, stage, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
-    html, pdf = out / html.name, out / pdf.name
-    console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
+    dossier = write_dossier(store, record, out, _accuracy_options(as_of), overwrite=overwrite)
+    console.print(f"[green]written[/] {dossier.html} and {dossier.pdf} (grade {dossier.grade})")
 
 
 @maps_app.command("traverse")
@@ -286,11 +262,8 @@ def maps_traverse(
     save: Annotated[bool, typer.Option(help="Store the record and its recorded mines.")] = False,
 ) -> None:
     """Compute a minefield record drawn from a reference point with bearings and distances."""
-    from safeground.minemaps.traverse import read_record, save_record, solve
-    from safeground.storage import open_store
-
-    record = read_record(file)
-    result = solve(record, max_misclosure_m=max_misclosure, src=file.name)
+    drawn = draw_traverse(file, max_misclosure)
+    record, result = drawn.record, drawn.result
     console.print(f"[bold]{record.source}[/] {record.source_reference or ''}: {result.bearing_note}")
     if result.misclosure_m is not None:
         console.print(f"traverse misclosure: {result.misclosure_m:.2f} m (allowed {max_misclosure:g} m)")
@@ -307,8 +280,7 @@ def maps_traverse(
     if save:
         if not store:
             raise SafeGroundError("--save needs --store", hint="e.g. --store demo.gpkg")
-        with open_store(store) as s:
-            done = save_record(s, record, result, entered_by="safeground maps traverse")
+        done = save_traverse(store, drawn)
         if done.action == "create":
             console.print(f"[green]saved[/] {done.uid} with {done.mines_created} recorded mines into {store}")
         elif done.action == "update":

@@ -9,9 +9,17 @@ from typing import Annotated
 
 import typer
 
+from safeground.access import Audience
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
+from safeground.outputs import OverwriteOpt, guard_output, write_text
+from safeground.services.reports import (
+    completion_forecast,
+    forecast_backtest,
+    hazard_priorities,
+    write_hdx,
+    write_report,
+)
 from safeground.tabular import frame_to_csv
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
@@ -46,33 +54,6 @@ def _date(text: str | None, option: str) -> date | None:
         raise SafeGroundError(f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD") from None
 
 
-def _risk(path: Path | None, store: str | None = None) -> object:
-    """Mean predicted risk per hazard uid from a CSV with columns uid,risk, or else from the store's current
-    risk map (``safeground risk predict --save``)."""
-    if path is None:
-        if store is None:
-            return None
-        from safeground.risk.output import risk_per_hazard
-        from safeground.storage import open_store
-
-        with open_store(store, create=False, readonly=True) as s:
-            return risk_per_hazard(s)
-    import pandas as pd
-
-    from safeground.errors import InvalidInput, Problem
-
-    df = pd.read_csv(path)
-    missing = [c for c in ("uid", "risk") if c not in df.columns]
-    if missing:
-        raise InvalidInput([Problem(str(path), "header", c, "column missing", list(df.columns)) for c in missing])
-    bad = df[pd.to_numeric(df["risk"], errors="coerce").isna()]
-    if len(bad):
-        raise InvalidInput(
-            [Problem(str(path), f"row {i + 2}", "risk", "not a number", v) for i, v in bad["risk"].items()]
-        )
-    return df.set_index("uid")["risk"].astype(float)
-
-
 def report(
     kind: Annotated[Kind, typer.Argument(help="national, casualties, land-release or map-accuracy.")],
     store: StoreOpt = "demo.gpkg",
@@ -94,49 +75,27 @@ def report(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write an evidence report (national, casualties, land-release, map-accuracy) as HTML and PDF with provenance."""
-    import time
-
-    from safeground.casualties.statistics import Selection
     from safeground.landrelease import forecast as lf
-    from safeground.landrelease.priority import load_weights
-    from safeground.reports.document import Audience, render
-    from safeground.reports.land_release_report import PlanningInputs
-    from safeground.storage import open_store
 
     aud = Audience.parse(audience)
-    guard_output(out, overwrite=overwrite, store_location=store, folder=True)
-    t0 = time.perf_counter()
-    plan = PlanningInputs(
-        weights=load_weights(weights),
-        risk=_risk(risk, store),  # type: ignore[arg-type]
+    written = write_report(
+        kind.value,
+        store,
+        out,
+        aud,
+        start=_date(start, "--from"),
+        end=_date(end, "--to"),
+        area=area,
+        weights=weights,
+        risk=risk,
         teams=None if teams is None else lf.parse_teams(teams),
         productivity=None if productivity is None else lf.parse_productivity(productivity),
         simulations=simulations,
+        pdf=pdf,
+        overwrite=overwrite,
     )
-    first, last = _date(start, "--from"), _date(end, "--to")
-    with open_store(store, create=False, readonly=True) as s:
-        if kind == Kind.casualties:
-            from safeground.reports.casualty_report import casualty_report
-
-            rep = casualty_report(s, aud, Selection(start=first, end=last, admin_area=area))
-        elif kind == Kind.land_release:
-            from safeground.reports.land_release_report import land_release_report
-
-            rep = land_release_report(s, aud, start=first, end=last, plan=plan)
-        elif kind == Kind.map_accuracy:
-            from safeground.minemaps.accuracy import AccuracyOptions
-            from safeground.reports.accuracy_report import accuracy_report
-
-            rep = accuracy_report(s, aud, AccuracyOptions(as_of=last))
-        else:
-            from safeground.reports.national_report import national_report
-
-            rep = national_report(s, aud, start=first, end=last, plan=plan)
-        with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
-            html, pdf_path = render(rep, stage, pdf=pdf)
-        html, pdf_path = out / html.name, (out / pdf_path.name if pdf_path else None)
-    console.print(f"[green]written[/] {html}" + (f" and {pdf_path}" if pdf_path else ""))
-    console.print(f"data hash {rep.provenance.content_hash[:16]}… · {time.perf_counter() - t0:.1f} s")
+    console.print(f"[green]written[/] {written.html}" + (f" and {written.pdf}" if written.pdf else ""))
+    console.print(f"data hash {written.content_hash[:16]}… · {written.seconds:.1f} s")
 
 
 @export_app.command("hdx")
@@ -147,17 +106,8 @@ def export_hdx(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """CSV files with HXL hashtags for the Humanitarian Data Exchange (and the Landmine Monitor table)."""
-    from safeground.reports.document import Audience
-    from safeground.reports.hdx import export_hdx as run
-    from safeground.storage import open_store
-
-    with (
-        open_store(store, create=False, readonly=True) as s,
-        staged_folder(out, overwrite=overwrite, store_location=store) as stage,
-    ):
-        written = run(s, stage, Audience.parse(audience))
-    for p in written:
-        console.print(f"[green]written[/] {out / p.name}")
+    for p in write_hdx(store, out, Audience.parse(audience), overwrite=overwrite):
+        console.print(f"[green]written[/] {p}")
 
 
 @strikes_app.command("to-hazards")
@@ -237,15 +187,6 @@ RiskOpt = Annotated[Path | None, typer.Option(help="Predicted risk per hazard ar
 FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
 
 
-def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[object, str]:
-    from safeground.landrelease.priority import impact_factors, load_weights, rank
-    from safeground.storage import open_store
-
-    w = load_weights(weights)
-    with open_store(store, create=False, readonly=True) as s:
-        return rank(impact_factors(s, w), w, _risk(risk, store))  # type: ignore[arg-type]
-
-
 def _show(frame: object, fmt: str, title: str, out: Path | None, overwrite: bool, store: str) -> None:
     import sys
 
@@ -284,13 +225,14 @@ def plan_priorities(
     """Open hazard areas ranked by impact, with each factor's contribution to the score."""
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
-    ranking, note = _ranking(store, weights, risk)
+    prio = hazard_priorities(store, weights, risk)
+    ranking = prio.ranking
     cols = ["rank", "uid", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
-    cols += [c for c in ranking.columns if c.startswith("c_")] + ["score"]  # type: ignore[attr-defined]
-    frame = ranking if fmt == "csv" else ranking[cols].head(top)  # type: ignore[index]
+    cols += [c for c in ranking.columns if c.startswith("c_")] + ["score"]
+    frame = ranking if fmt == "csv" else ranking[cols].head(top)
     _show(frame, fmt, "Hazard areas by impact (c_: contribution of each factor)", out, overwrite, store)
     if fmt == "table":
-        console.print(note)
+        console.print(prio.note)
 
 
 @plan_app.command("forecast")
@@ -324,17 +266,13 @@ def plan_forecast(
     with what they were measured on.
     """
     from safeground.landrelease import forecast as lf
-    from safeground.landrelease import pipeline as lp
-    from safeground.storage import open_store
 
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
-    ranking, _ = _ranking(store, weights, risk)
-    with open_store(store, create=False, readonly=True) as s:
-        hist = lp.history_of(s)
-    fc = lf.forecast_from_history(
-        hist,
-        list(ranking["uid"]),  # type: ignore[index]
+    fc = completion_forecast(
+        store,
+        weights=weights,
+        risk=risk,
         teams=None if teams is None else lf.parse_teams(teams),
         survey_teams=None if survey_teams is None else lf.parse_teams(survey_teams),
         productivity=lf.parse_productivity(productivity) if productivity else None,
@@ -361,23 +299,10 @@ def plan_backtest(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Is the forecast honest? Forecast from the record up to --cut and compare with what was released by the end."""
-    import matplotlib.pyplot as plt
-
-    from safeground.landrelease.backtest import backtest
-    from safeground.landrelease.charts import fan_chart
-    from safeground.storage import open_store
-
-    if png is not None:
-        guard_output(png, overwrite=overwrite, store_location=store)
-    with open_store(store, create=False, readonly=True) as s:
-        b = backtest(s, cut=_date(cut, "--cut"), simulations=simulations)
+    done = forecast_backtest(store, cut=_date(cut, "--cut"), simulations=simulations, png=png, overwrite=overwrite)
+    b = done.backtest
     for line in b.notes:
         console.print(line)
     console.print(f"[bold]{b.line()}[/]")
-    if png is not None and b.forecast is not None:
-        title = f"Backtest: forecast on {b.cut} from the record up to then, and what was released"
-        fig = fan_chart(b.forecast, b.end, truth=b.truth_curve, open_m2=b.open_m2, title=title)
-        with staged_file(png, overwrite=overwrite, store_location=store) as tmp:
-            fig.savefig(tmp, dpi=130)
-        plt.close(fig)
+    if done.chart is not None:
         console.print(f"fan chart: {png}")

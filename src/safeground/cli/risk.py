@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
-from safeground.tabular import frame_to_csv
+from safeground.outputs import OverwriteOpt
+from safeground.services.risk import (
+    RiskInputs,
+    evaluate_model,
+    explain_cells,
+    predict_map,
+    score_locations,
+    train_model,
+)
+
+if TYPE_CHECKING:
+    from safeground.risk.pipeline import RiskSettings
 
 risk_app = typer.Typer(help="Where are the mines when nobody says? Contamination risk model.", no_args_is_help=True)
 
@@ -36,31 +45,47 @@ RegionIn = Annotated[
 AsOf = Annotated[str | None, typer.Option(help="Features from what was known on this date (YYYY-MM-DD).")]
 
 
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    )
+class _Bar:
+    """The rich progress bar of a service's steps, drawn from its first step on (nothing before the work
+    starts, so an error in reading the inputs prints no bar) and closed when the command's work ends."""
+
+    def __init__(self) -> None:
+        self.prog: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if self.prog is None:
+            self.prog = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+            )
+            self.prog.start()
+            self.task = self.prog.add_task(what, total=total or None)
+        assert self.task is not None
+        self.prog.update(self.task, description=what, completed=done, total=total or None)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.prog is not None:
+            self.prog.stop()
 
 
-def _data(
+def _inputs(
     store: str | None,
     events: Path | None,
     target: str | None,
     context: list[Path] | None,
     date_column: str | None = None,
     block_column: str | None = None,
-    crs_wkt: str | None = None,
     region: str | None = None,
-) -> object:
-    from safeground.risk.layers import from_files, from_store
-    from safeground.storage import open_store
-
+) -> RiskInputs:
     if (store is None) == (events is None):
         raise SafeGroundError("give either --store or --events", hint="e.g. --store demo.gpkg")
+    box = None
     if events is not None:
         if not target:
             raise SafeGroundError("--events needs --target", hint="e.g. --target 'event_type in 1,2'")
-        box = None
         if region:
             try:
                 box = tuple(float(v) for v in region.split(","))
@@ -69,18 +94,7 @@ def _data(
                 raise SafeGroundError(
                     f"--region {region!r} is not west,south,east,north", hint="e.g. -82,-5,-66,14"
                 ) from None
-        return from_files(
-            events,
-            target,
-            context=context,
-            date_column=date_column,
-            block_column=block_column,
-            crs_wkt=crs_wkt,
-            region=box,  # type: ignore[arg-type]
-        )
-    assert store is not None
-    with open_store(store, readonly=True) as s:
-        return from_store(s, crs_wkt)
+    return RiskInputs(store, events, target, context, date_column, block_column, box)  # type: ignore[arg-type]
 
 
 def _settings(
@@ -91,7 +105,7 @@ def _settings(
     radii: str | None = None,
     max_distance: float | None = None,
     dem: Path | None = None,
-) -> object:
+) -> RiskSettings:
     from safeground.risk.features import FeatureSpec
     from safeground.risk.pipeline import RiskSettings
 
@@ -110,15 +124,6 @@ def _settings(
 Radii = Annotated[str | None, typer.Option(help="Density radii in metres, e.g. 250,1000 (default 10 and 40 cells).")]
 DemIn = Annotated[Path | None, typer.Option(help="Elevation raster: adds elevation and slope features.")]
 MaxDist = Annotated[float | None, typer.Option(help="Distances capped at this many metres (default 80 cells).")]
-
-
-def _step(prog: Progress) -> object:
-    task = prog.add_task("starting", total=None)
-
-    def step(msg: str, done: int, total: int) -> None:
-        prog.update(task, description=msg, completed=done, total=total or None)
-
-    return step
 
 
 @risk_app.command("train")
@@ -143,21 +148,13 @@ def train_cmd(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Learn where contamination is from what was known on a date and what was found after it."""
-    from safeground.risk.pipeline import train
-
-    for path in (out, out.with_suffix(out.suffix + ".json")):  # the model and its card
-        guard_output(path, overwrite=overwrite, store_location=store)
-    data = _data(store, events, target, context, date_column, block_column, region=region)
-    with _bar() as prog:
-        tm = train(
-            data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem), as_of, until, _step(prog)
-        )  # type: ignore[arg-type]
-    with staged_folder(out.parent, overwrite=overwrite, store_location=store, folder=False) as stage:
-        tm.save(stage / out.name)
+    inputs = _inputs(store, events, target, context, date_column, block_column, region)
+    settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
+    with _Bar() as bar:
+        tm = train_model(inputs, settings, out, as_of=as_of, until=until, overwrite=overwrite, progress=bar)
     console.print(
-        f"[green]model {tm.version}[/] written to {out}: {len(tm.feature_names)} features, "
-        f"features as of {tm.trained_as_of}, {tm.provenance['positive_cells']} positive / "
-        f"{tm.provenance['negative_cells']} negative cells"
+        f"[green]model {tm.version}[/] written to {out}: {tm.features} features, "
+        f"features as of {tm.trained_as_of}, {tm.positive_cells} positive / {tm.negative_cells} negative cells"
     )
 
 
@@ -186,26 +183,18 @@ def evaluate_cmd(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Honest validation: spatial blocks or a later period, never random cells. ROC-AUC, PR-AUC, capture rates."""
-    from safeground.risk.pipeline import evaluate_blocks, evaluate_temporal
-
     if method not in ("blocks", "temporal"):
         raise SafeGroundError(f"unknown --method {method!r}", hint="use blocks or temporal")
     if method == "temporal" and not cut:
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
-    if out:
-        guard_output(out, overwrite=overwrite, store_location=store)
-    data = _data(store, events, target, context, date_column, block_column, region=region)
+    inputs = _inputs(store, events, target, context, date_column, block_column, region)
     settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
-    t0 = time.perf_counter()
-    with _bar() as prog:
-        step = _step(prog)
-        if method == "blocks":
-            ev = evaluate_blocks(data, settings, as_of, step)  # type: ignore[arg-type]
-        else:
-            ev = evaluate_temporal(data, settings, cut, until, step)  # type: ignore[arg-type]
-    result = {**ev.as_dict(), "seconds": round(time.perf_counter() - t0, 1)}
-    if out:
-        write_text(out, json.dumps(result, indent=1), overwrite=overwrite, store_location=store)
+    with _Bar() as bar:
+        done = evaluate_model(
+            inputs, settings, method=method, as_of=as_of, cut=cut, until=until, out=out, overwrite=overwrite,
+            progress=bar,
+        )  # fmt: skip
+    ev, result = done.evaluation, done.as_dict()
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=1) + "\n")
         return
@@ -246,82 +235,40 @@ def predict_cmd(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Score every cell of the region (Cloud-Optimized GeoTIFF + predicted hazard polygons), or given locations."""
-    import pandas as pd
-
-    from safeground.risk.distributed import dask_client, predict_tiles
-    from safeground.risk.output import (
-        now_id,
-        register_latest,
-        store_polygons,
-        trace_polygons,
-        write_risk_raster,
-    )
-    from safeground.risk.pipeline import TrainedModel, _as_date, aligned_layers, make_grid, score_points
+    from safeground.risk.pipeline import _as_date
 
     as_of_d = _as_date(as_of) or date.today()
     target_out = out or (at.with_name(at.stem + "-risk.csv") if at is not None else Path(f"risk-{as_of_d}.tif"))
-    guard_output(target_out, overwrite=overwrite, store_location=store)
-    tm = TrainedModel.load(model_file)
-    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt, region=region)
+    inputs = _inputs(store, events, target, context, date_column, region=region)
     if at is not None:
-        pts = pd.read_csv(at)
-        if not {"lon", "lat"} <= set(pts.columns):
-            raise SafeGroundError(f"{at.name}: needs lon and lat columns")
-        pts["risk"] = score_points(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of_d)  # type: ignore[arg-type]
-        pts["model_version"] = tm.version
-        target_csv = target_out
-        with staged_file(target_csv, overwrite=overwrite, store_location=store) as tmp:
-            frame_to_csv(pts, tmp, index=False)
-        console.print(f"[green]scored[/] {len(pts):,} locations → {target_csv}")
+        scored = score_locations(model_file, inputs, at, target_out, as_of=as_of_d, overwrite=overwrite)
+        console.print(f"[green]scored[/] {scored.count:,} locations → {scored.out}")
         return
-    grid = make_grid(data, tm.cell_m, tm.crs_wkt)  # type: ignore[arg-type]
-    layers = aligned_layers(data, as_of_d, tm.layers)  # type: ignore[arg-type]
-    raster = target_out
-    run_id = f"{tm.version}@{as_of_d}#{now_id()}"
-    tags = {
-        "model_version": tm.version,
-        "data_fingerprint": data.fingerprint(),  # type: ignore[attr-defined]
-        "features_as_of": str(as_of_d),
-        "run_id": run_id,
-        "safeground": tm.safeground_version,
-    }
-    n_tiles = sum(1 for _ in grid.tiles(tile))
-    t0 = time.perf_counter()
-    with dask_client(scheduler, workers) as client, _bar() as prog:
-        task = prog.add_task(f"predicting {grid.size:,} cells", total=n_tiles)
-        tiles = predict_tiles(tm.model, grid, layers, tm.spec, tile, client)
-        with staged_file(raster, overwrite=overwrite, store_location=store) as tmp:
-            res = write_risk_raster(tmp, grid, tiles, tags, lambda d, _t: prog.update(task, completed=d), n_tiles)
-        res.path = raster
-    thr = threshold if threshold is not None else res.quantile_threshold(top)
-    polys = trace_polygons(raster, thr, min_cells=4)
-    area_km2 = sum(p.cells for p in polys) * tm.cell_m**2 / 1e6
+    with _Bar() as bar:
+        rm = predict_map(
+            model_file,
+            inputs,
+            target_out,
+            as_of=as_of_d,
+            top=top,
+            threshold=threshold,
+            save=save and store is not None,
+            tile=tile,
+            scheduler=scheduler,
+            workers=workers,
+            overwrite=overwrite,
+            progress=bar,
+        )
     console.print(
-        f"[green]risk map[/] {raster} ({grid.nrows:,} × {grid.ncols:,} cells of {tm.cell_m:g} m) in "
-        f"{time.perf_counter() - t0:.1f} s; {len(polys)} predicted hazard polygons ≥ {thr:.3f}, {area_km2:.2f} km²"
+        f"[green]risk map[/] {rm.raster} ({rm.nrows:,} × {rm.ncols:,} cells of {rm.cell_m:g} m) in "
+        f"{rm.seconds:.1f} s; {len(rm.polygons)} predicted hazard polygons ≥ {rm.threshold:.3f}, {rm.area_km2:.2f} km²"
     )
-    if save:
-        if store is None:
-            raise SafeGroundError("--save needs --store")
-        from safeground.storage import open_store
-
-        with open_store(store) as s:
-            n = store_polygons(
-                s,
-                polys,
-                grid,
-                run_id=run_id,
-                model_version=tm.version,
-                data_fingerprint=tags["data_fingerprint"],
-                as_of=as_of_d,
-                threshold=thr,
-                raster=raster.resolve(),
-                entered_by="safeground risk predict",
-            )
-            register_latest(
-                s, {"raster": str(raster.resolve()), **tags, "threshold": thr, "cell_m": tm.cell_m, "polygons": n}
-            )
-        console.print(f"[green]saved[/] {n} polygons to predicted_hazards; the safe-check and routes now use this map")
+    if save and store is None:  # refused after the map is written, as it always was
+        raise SafeGroundError("--save needs --store")
+    if rm.saved is not None:
+        console.print(
+            f"[green]saved[/] {rm.saved} polygons to predicted_hazards; the safe-check and routes now use this map"
+        )
 
 
 @risk_app.command("explain")
@@ -339,28 +286,25 @@ def explain_cmd(
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """Why is this cell risky? The features that pushed its score up or down."""
-    import numpy as np
-    import pandas as pd
+    from safeground.risk.pipeline import _as_date
 
-    from safeground.risk.pipeline import TrainedModel, _as_date, explain_points
-
-    tm = TrainedModel.load(model_file)
-    data = _data(store, events, target, context, date_column, crs_wkt=tm.crs_wkt, region=region)
+    inputs = _inputs(store, events, target, context, date_column, region=region)
+    where: Path | tuple[float, float]
     if Path(at).exists():
-        pts = pd.read_csv(at)
-        lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)
+        where = Path(at)
     else:
         try:
             lo, la = (float(v) for v in at.split(","))
         except ValueError:
             raise SafeGroundError(f"--at {at!r} is neither 'lon,lat' nor a CSV file") from None
-        lon, lat = np.array([lo]), np.array([la])
-    res = explain_points(tm, data, lon, lat, _as_date(as_of) or date.today(), top_n)  # type: ignore[arg-type]
+        where = (lo, la)
+    explained = explain_cells(model_file, inputs, where, as_of=_as_date(as_of) or date.today(), top_n=top_n)
+    res, version = explained.cells, explained.model_version
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=1) + "\n")
         return
     for r in res:
-        console.print(f"[bold]{r['lon']:.5f}, {r['lat']:.5f}[/]: risk {r['risk']:.3f} (model {tm.version})")
+        console.print(f"[bold]{r['lon']:.5f}, {r['lat']:.5f}[/]: risk {r['risk']:.3f} (model {version})")
         for name, value, c in r["up"]:
             console.print(f"  [red]▲ {c:+.2f}[/] {name} = {value:.4g}")
         for name, value, c in r["down"]:

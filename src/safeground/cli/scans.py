@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,15 @@ from rich.table import Table
 
 from safeground.cli.common import console
 from safeground.errors import InvalidInput, Problem, SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_file, write_text
+from safeground.outputs import OverwriteOpt, guard_output
+from safeground.services.scans import (
+    FitTooRough,
+    UnknownControlPoints,
+    fit_control_points,
+    georeference_scan,
+    import_placed,
+    place_digitised,
+)
 
 scan_app = typer.Typer(help="Scanned paper maps: georeference from control points, digitised features to coordinates.")
 
@@ -28,33 +37,29 @@ MaxRmsOpt = Annotated[
 _MIN_POINTS = {"affine": 3, "polynomial": 6}
 
 
-def _fit(gcps: Path, crs: str | None, method: str, exclude: list[str] | None = None,
-         max_rms: float | None = None) -> Any:  # fmt: skip
-    from dataclasses import replace
-
-    from safeground.intake.control_points import read_gcps
-    from safeground.intake.georef import fit
-
-    if method not in ("affine", "polynomial", "auto"):
-        raise SafeGroundError(f"unknown --method {method!r}", hint="use affine, polynomial or auto")
-    points = read_gcps(gcps, crs)
-    if exclude:
-        unknown = sorted(set(exclude) - {p.id for p in points.points})
-        if unknown:
-            raise SafeGroundError(
-                f"--exclude {', '.join(unknown)}: no such control point in {gcps.name}",
-                hint="the ids are in the first column: " + ", ".join(p.id for p in points.points),
-            )
-        points = replace(points, points=[p for p in points.points if p.id not in exclude])
-    geo = fit(points, method)  # type: ignore[arg-type]
-    if max_rms is not None and geo.rms_m > max_rms:
+@contextmanager
+def _refusals(max_rms: float | None) -> Iterator[None]:
+    """The services' refusals of a fit in the words of this command's options (a rough fit shown first)."""
+    try:
+        yield
+    except UnknownControlPoints as exc:
+        raise SafeGroundError(
+            f"--exclude {', '.join(exc.unknown)}: no such control point in {exc.source}", hint=exc.hint
+        ) from None
+    except FitTooRough as exc:
+        geo = exc.georeference
         _show(geo)
         raise SafeGroundError(
             f"RMS error {geo.rms_m:.2f} m is above --max-rms {max_rms:g} m: nothing written "
             f"(worst control point: {geo.worst})",
             hint=f"check {geo.worst}'s pixel position and coordinates, or leave it out with --exclude {geo.worst}",
-        )
-    return geo
+        ) from None
+
+
+def _method(method: str) -> str:
+    if method not in ("affine", "polynomial", "auto"):
+        raise SafeGroundError(f"unknown --method {method!r}", hint="use affine, polynomial or auto")
+    return method
 
 
 def _show(geo: Any) -> None:
@@ -102,21 +107,15 @@ def georef(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Georeference a scanned map from control points and write it as a GeoTIFF (opens in QGIS in place)."""
-    from safeground.intake.georef import residuals_csv
-    from safeground.intake.geotiff import read_scan, write_geotiff
-
-    for path in (out, residuals):
-        if path:
-            guard_output(path, overwrite=overwrite)
-    pixels = read_scan(image)
-    geo = _fit(gcps, crs, method, exclude, max_rms)
+    with _refusals(max_rms):
+        done = georeference_scan(
+            image, gcps, out, crs=crs, method=_method(method), exclude=exclude, max_rms_m=max_rms,
+            residuals=residuals, overwrite=overwrite,
+        )  # fmt: skip
+    geo = done.georeference
     _show(geo)
-    with staged_file(out, overwrite=overwrite) as tmp:
-        info = write_geotiff(geo, pixels, tmp)
-    if residuals:
-        write_text(residuals, residuals_csv(geo), overwrite=overwrite)
-    how = "resampled north-up" if info["resampled"] else "pixels kept, geotransform written"
-    console.print(f"[green]wrote[/] {out} ({info['width']} × {info['height']} px, EPSG:{geo.crs.to_epsg()}, {how})")
+    how = "resampled north-up" if done.resampled else "pixels kept, geotransform written"
+    console.print(f"[green]wrote[/] {out} ({done.width} × {done.height} px, EPSG:{geo.crs.to_epsg()}, {how})")
 
 
 @scan_app.command("features")
@@ -139,18 +138,15 @@ def features(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Turn features digitised on a scan (pixel coordinates) into real coordinates; optionally import them."""
-    from safeground.intake.digitised import features_geojson, import_digitised, read_digitised, to_world_features
-    from safeground.storage import open_store
-
     for path in (out, problems_csv):
         if path:
             guard_output(path, overwrite=overwrite, store_location=store)
-    geo = _fit(gcps, crs, method, exclude, max_rms)
+    with _refusals(max_rms):
+        geo = fit_control_points(gcps, crs, _method(method), exclude, max_rms)
     console.print(f"{geo.method} transform, RMS {geo.rms_m:.2f} m; worst control point {geo.worst}")
-    feats = to_world_features(geo, read_digitised(file))
+    placed = place_digitised(geo, file, out=out, store=store, overwrite=overwrite)
     if out:
-        write_text(out, json.dumps(features_geojson(feats)), overwrite=overwrite, store_location=store)
-        console.print(f"[green]wrote[/] {len(feats)} feature(s) in WGS 84 to {out}")
+        console.print(f"[green]wrote[/] {len(placed.features)} feature(s) in WGS 84 to {out}")
     if not layer:
         return
     if not store:
@@ -172,15 +168,14 @@ def features(
     from safeground.cli.forms import _existing_store
 
     _existing_store(store)
-    with open_store(store) as s:
-        try:
-            rep = import_digitised(s, layer, feats, defaults, file.name, dry_run=dry_run)
-        except InvalidInput as exc:
-            if problems_csv:
-                from safeground.cli.forms import write_problems_csv
+    try:
+        rep = import_placed(store, layer, placed, defaults, file.name, dry_run=dry_run)
+    except InvalidInput as exc:
+        if problems_csv:
+            from safeground.cli.forms import write_problems_csv
 
-                write_problems_csv(exc, problems_csv, overwrite=overwrite, store=store)
-            raise
+            write_problems_csv(exc, problems_csv, overwrite=overwrite, store=store)
+        raise
     c = rep.counts
     verb = "would import" if dry_run else "imported"
     console.print(

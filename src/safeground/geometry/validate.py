@@ -187,4 +187,3 @@ def repair_geometry(
             else "rebuilt invalid geometry with make_valid"
         )
     return geom, changes
-

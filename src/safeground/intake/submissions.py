@@ -28,6 +28,7 @@ from safeground.storage.base import Store
 
 # -- planning and writing -----------------------------------------------------------------
 
+
 def plan(store: Store, records: list[Record]) -> WritePlan:
     """New records are created; a stored one is updated only by newer information, otherwise reported."""
     out = WritePlan()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,11 @@ from safeground.model import Activity, EOItem, MinefieldRecord
 from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition, RecordAssessment
 from safeground.model.vocab import EOType
 from safeground.storage.base import Store, metric_epsg
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from distributed import Client
 
 METHOD = (
     "one-to-one optimal matching of recorded and found items of the same type within a per-type "
@@ -458,9 +463,34 @@ def _date_range(values: Any) -> list[str] | None:
     return [v[0], v[-1]] if v else None
 
 
-def assess_store(store: Store, opts: AccuracyOptions | None = None) -> list[RecordResult]:
+def assess_store(
+    store: Store,
+    opts: AccuracyOptions | None = None,
+    *,
+    client: Client | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[RecordResult]:
+    """Every record of the store assessed, in this process or, given a Dask ``client``, on its workers.
+
+    The store is read here once either way; only each record's evidence travels to the workers.
+    ``progress(what, done, total)`` hears of each record assessed here, and once of the work sent to Dask.
+    """
     opts = opts or AccuracyOptions()
-    return [assess_record(ev, opts) for ev in gather_evidence(store, opts)]
+    evidence = gather_evidence(store, opts)
+    if client is not None:
+        from safeground.compute import map_partitions
+
+        if progress:
+            progress(f"assessing {len(evidence)} records on Dask", 0, len(evidence))
+        return map_partitions(assess_records, evidence, client=client, opts=opts)
+    results = []
+    if progress:
+        progress("assessing records", 0, len(evidence))
+    for k, ev in enumerate(evidence):
+        results.append(assess_record(ev, opts))
+        if progress:
+            progress("assessing records", k + 1, len(evidence))
+    return results
 
 
 def assess_records(evidence: list[RecordEvidence], opts: AccuracyOptions) -> list[RecordResult]:
