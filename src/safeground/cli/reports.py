@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from safeground.cli.common import StoreOpt, console
-from safeground.errors import SafeGroundError
+from safeground.errors import SafeGroundError, as_flag
 from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
 from safeground.tabular import frame_to_csv
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
 release_app = typer.Typer(help="Land release: finished surveys and clearances applied to their hazard areas.")
@@ -46,7 +49,7 @@ def _date(text: str | None, option: str) -> date | None:
         raise SafeGroundError(f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD") from None
 
 
-def _risk(path: Path | None, store: str | None = None) -> object:
+def _risk(path: Path | None, store: str | None = None) -> pd.Series | None:
     """Mean predicted risk per hazard uid from a CSV with columns uid,risk, or else from the store's current
     risk map (``safeground risk predict --save``)."""
     if path is None:
@@ -108,10 +111,11 @@ def report(
     t0 = time.perf_counter()
     plan = PlanningInputs(
         weights=load_weights(weights),
-        risk=_risk(risk, store),  # type: ignore[arg-type]
+        risk=_risk(risk, store),
         teams=None if teams is None else lf.parse_teams(teams),
         productivity=None if productivity is None else lf.parse_productivity(productivity),
         simulations=simulations,
+        param_style=as_flag,
     )
     first, last = _date(start, "--from"), _date(end, "--to")
     with open_store(store, create=False, readonly=True) as s:
@@ -243,7 +247,7 @@ def _ranking(store: str, weights: Path | None, risk: Path | None) -> tuple[objec
 
     w = load_weights(weights)
     with open_store(store, create=False, readonly=True) as s:
-        return rank(impact_factors(s, w), w, _risk(risk, store))  # type: ignore[arg-type]
+        return rank(impact_factors(s, w), w, _risk(risk, store))
 
 
 def _show(frame: object, fmt: str, title: str, out: Path | None, overwrite: bool, store: str) -> None:
