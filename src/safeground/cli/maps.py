@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -15,10 +15,13 @@ from safeground.errors import SafeGroundError
 from safeground.outputs import OverwriteOpt, guard_output, staged_folder, write_text
 from safeground.tabular import csv_output, frame_to_csv
 
+if TYPE_CHECKING:
+    from safeground.minemaps.accuracy import AccuracyOptions
+
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 
 
-def _accuracy_options(as_of: str | None) -> object:
+def _accuracy_options(as_of: str | None) -> AccuracyOptions:
     from datetime import date
 
     from safeground.minemaps.accuracy import AccuracyOptions
@@ -61,7 +64,7 @@ def maps_accuracy(
     if out:
         guard_output(out, overwrite=overwrite, store_location=store)
     with open_store(store, readonly=not save) as s:
-        evidence = gather_evidence(s, opts)  # type: ignore[arg-type]
+        evidence = gather_evidence(s, opts)
         results = []
         if scheduler or workers:
             from safeground.compute import client_for, map_partitions
@@ -74,10 +77,10 @@ def maps_accuracy(
             with Progress(*Progress.get_default_columns(), console=err, transient=True) as prog:
                 task = prog.add_task("assessing records", total=len(evidence))
                 for ev in evidence:
-                    results.append(assess_record(ev, opts))  # type: ignore[arg-type]
+                    results.append(assess_record(ev, opts))
                     prog.advance(task)
         if save:
-            saved = save_results(s, results, opts, entered_by="safeground maps accuracy")  # type: ignore[arg-type]
+            saved = save_results(s, results, opts, entered_by="safeground maps accuracy")
             console.print(
                 f"[green]saved[/] {len(saved)} assessments "
                 "(layers minefield_record_assessments and corrected_mine_positions)"
@@ -264,14 +267,14 @@ def maps_dossier(
     opts = _accuracy_options(as_of)
     guard_output(out, overwrite=overwrite, store_location=store, folder=True)
     with open_store(store, readonly=True) as s:
-        evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]  # type: ignore[arg-type]
+        evidence = [ev for ev in gather_evidence(s, opts) if ev.uid == record]
     if not evidence:
         raise RecordNotFound(
             f"no minefield record {record} in {store}", hint="list them with 'safeground maps accuracy'"
         )
-    result = assess_record(evidence[0], opts)  # type: ignore[arg-type]
+    result = assess_record(evidence[0], opts)
     with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
-        html, pdf = render_dossier(result, stage, store_name=Path(store).name, opts=opts)  # type: ignore[arg-type]
+        html, pdf = render_dossier(result, stage, store_name=Path(store).name, opts=opts)
     html, pdf = out / html.name, out / pdf.name
     console.print(f"[green]written[/] {html} and {pdf} (grade {result.grade})")
 

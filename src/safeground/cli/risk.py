@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,6 +18,9 @@ from safeground.cli.common import console, err
 from safeground.errors import SafeGroundError
 from safeground.outputs import OverwriteOpt, guard_output, staged_file, staged_folder, write_text
 from safeground.tabular import frame_to_csv
+
+if TYPE_CHECKING:
+    from safeground.risk.pipeline import RiskData, RiskSettings
 
 risk_app = typer.Typer(help="Where are the mines when nobody says? Contamination risk model.", no_args_is_help=True)
 
@@ -51,7 +55,7 @@ def _data(
     block_column: str | None = None,
     crs_wkt: str | None = None,
     region: str | None = None,
-) -> object:
+) -> RiskData:
     from safeground.risk.sources import from_files, from_store
     from safeground.storage import open_store
 
@@ -63,9 +67,9 @@ def _data(
         box = None
         if region:
             try:
-                box = tuple(float(v) for v in region.split(","))
-                assert len(box) == 4
-            except (ValueError, AssertionError):
+                west, south, east, north = (float(v) for v in region.split(","))
+                box = (west, south, east, north)
+            except ValueError:
                 raise SafeGroundError(
                     f"--region {region!r} is not west,south,east,north", hint="e.g. -82,-5,-66,14"
                 ) from None
@@ -76,7 +80,7 @@ def _data(
             date_column=date_column,
             block_column=block_column,
             crs_wkt=crs_wkt,
-            region=box,  # type: ignore[arg-type]
+            region=box,
         )
     assert store is not None
     with open_store(store, readonly=True) as s:
@@ -91,7 +95,7 @@ def _settings(
     radii: str | None = None,
     max_distance: float | None = None,
     dem: Path | None = None,
-) -> object:
+) -> RiskSettings:
     from safeground.risk.features import FeatureSpec
     from safeground.risk.pipeline import RiskSettings
 
@@ -112,7 +116,7 @@ DemIn = Annotated[Path | None, typer.Option(help="Elevation raster: adds elevati
 MaxDist = Annotated[float | None, typer.Option(help="Distances capped at this many metres (default 80 cells).")]
 
 
-def _step(prog: Progress) -> object:
+def _step(prog: Progress) -> Callable[[str, int, int], None]:
     task = prog.add_task("starting", total=None)
 
     def step(msg: str, done: int, total: int) -> None:
@@ -151,7 +155,7 @@ def train_cmd(
     with _bar() as prog:
         tm = train(
             data, _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem), as_of, until, _step(prog)
-        )  # type: ignore[arg-type]
+        )
     with staged_folder(out.parent, overwrite=overwrite, store_location=store, folder=False) as stage:
         tm.save(stage / out.name)
     console.print(
@@ -200,7 +204,7 @@ def evaluate_cmd(
     with _bar() as prog:
         step = _step(prog)
         if method == "blocks":
-            ev = evaluate_blocks(data, settings, as_of, step)  # type: ignore[arg-type]
+            ev = evaluate_blocks(data, settings, as_of, step)
         else:
             ev = evaluate_temporal(data, settings, cut, until, step)  # type: ignore[arg-type]
     result = {**ev.as_dict(), "seconds": round(time.perf_counter() - t0, 1)}
@@ -267,20 +271,20 @@ def predict_cmd(
         pts = pd.read_csv(at)
         if not {"lon", "lat"} <= set(pts.columns):
             raise SafeGroundError(f"{at.name}: needs lon and lat columns")
-        pts["risk"] = score_points(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of_d)  # type: ignore[arg-type]
+        pts["risk"] = score_points(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of_d)
         pts["model_version"] = tm.version
         target_csv = target_out
         with staged_file(target_csv, overwrite=overwrite, store_location=store) as tmp:
             frame_to_csv(pts, tmp, index=False)
         console.print(f"[green]scored[/] {len(pts):,} locations → {target_csv}")
         return
-    grid = make_grid(data, tm.cell_m, tm.crs_wkt)  # type: ignore[arg-type]
-    layers = aligned_layers(data, as_of_d, tm.layers)  # type: ignore[arg-type]
+    grid = make_grid(data, tm.cell_m, tm.crs_wkt)
+    layers = aligned_layers(data, as_of_d, tm.layers)
     raster = target_out
     run_id = f"{tm.version}@{as_of_d}#{now_id()}"
     tags = {
         "model_version": tm.version,
-        "data_fingerprint": data.fingerprint(),  # type: ignore[attr-defined]
+        "data_fingerprint": data.fingerprint(),
         "features_as_of": str(as_of_d),
         "run_id": run_id,
         "safeground": tm.safeground_version,
@@ -355,7 +359,7 @@ def explain_cmd(
         except ValueError:
             raise SafeGroundError(f"--at {at!r} is neither 'lon,lat' nor a CSV file") from None
         lon, lat = np.array([lo]), np.array([la])
-    res = explain_points(tm, data, lon, lat, _as_date(as_of) or date.today(), top_n)  # type: ignore[arg-type]
+    res = explain_points(tm, data, lon, lat, _as_date(as_of) or date.today(), top_n)
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=1) + "\n")
         return

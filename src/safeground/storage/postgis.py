@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from safeground.errors import RecordNotFound, StoreUnavailable, VersionConflict
@@ -277,6 +277,7 @@ class PostGISStore(Store):
             raise StoreUnavailable(f"{self.location} is open read-only", hint="open it for writing to change it")
         with self._lock:
             outer = self._depth == 0
+            tx: Transaction
             if outer:
                 self._conn = self._engine.connect()
                 tx = self._conn.begin()
