@@ -60,7 +60,8 @@ def _server_id(server: Store, field_store: Store) -> str:
         raise SafeGroundError(
             f"{field_store.location} and {server.location} are the same store (same file, or a copy with the same "
             "store identifier): a sync between them would record changes that never travelled",
-            hint="give the field GeoPackage as --store and the server as --server; a field copy is made with "
+            hint=f"give the field GeoPackage as {Param('store')} and the server as {Param('server')}; "
+            "a field copy is made with "
             "'safeground sync pull', not by copying the file",
         )
     sid = server.get_meta("store_id")
