@@ -26,4 +26,3 @@ SizeOpt = Annotated[float, typer.Option(min=4.0, max=200.0, help="Side of the sq
 
 def progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
-
