@@ -15,7 +15,7 @@ import pytest
 import rasterio
 import shapely
 
-from safeground.errors import SafeGroundError
+from safeground.errors import SafeGroundError, as_flag
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid, Window
 from safeground.risk.layers import LINE, POINT, POLYGON, Events, Layer, RiskData, from_files, parse_filter
@@ -56,8 +56,9 @@ def test_grid_picks_utm_for_a_district_and_equal_area_for_a_country():
 def test_grid_refuses_nonsense():
     with pytest.raises(SafeGroundError, match="not positive"):
         Grid.covering((46.9, 39.6, 47.1, 39.8), 0)
-    with pytest.raises(SafeGroundError, match="larger --cell"):
+    with pytest.raises(SafeGroundError, match="larger cell") as exc:
         Grid.covering((-80, -5, -60, 13), 1)
+    assert "larger --cell" in (exc.value.render_hint(as_flag) or "")
 
 
 # ------------------------------------------------------------------ features by hand
@@ -225,8 +226,9 @@ def test_explanations_name_the_feature_that_matters():
 
 def test_training_without_labels_after_the_date_says_what_to_do():
     data = planted()
-    with pytest.raises(SafeGroundError, match="earlier --as-of"):
+    with pytest.raises(SafeGroundError, match="earlier as_of") as exc:
         train(data, RiskSettings(cell_m=25), as_of="2023-01-01")
+    assert "earlier --as-of" in (exc.value.render_hint(as_flag) or "")
 
 
 # ------------------------------------------------------------------ external files (real Colombian events)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -39,7 +39,7 @@ def client_for(
     ``processes=False`` runs a local cluster's workers as threads of this process (tests, notebooks).
     """
     if scheduler and workers:
-        raise SafeGroundError("give either --scheduler or --workers, not both")
+        raise SafeGroundError(f"give either {Param('scheduler')} or {Param('workers')}, not both")
     if not scheduler and not workers:
         yield None
         return
@@ -58,7 +58,7 @@ def client_for(
         return
     assert workers is not None
     if workers < 1:
-        raise SafeGroundError(f"--workers must be at least 1, not {workers}")
+        raise SafeGroundError(f"{Param('workers')} must be at least 1, not {workers}")
     with (
         LocalCluster(
             n_workers=workers,

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 
 if TYPE_CHECKING:
     from safeground.storage.base import Store
@@ -146,7 +146,7 @@ def made_by_safeground(path: str | Path) -> bool:
     p = Path(path)
     try:
         data = json.loads(_entry(p).read_text(encoding="utf-8"))
-        return (
+        return bool(
             data.get("path") == str(p.resolve())
             and data.get("size") == p.stat().st_size
             and data.get("sha256") == _digest(p)
@@ -200,7 +200,7 @@ def guard_output(path: str | Path, *, overwrite: bool, store_location: str | Non
     if _is_the_store(p, store_location):
         raise OutputRefused(
             f"{p} is the store this command reads ({store_location}); SafeGround never writes an output over it",
-            hint="give the output another name, e.g. --out export.csv",
+            hint=f"give the output another name, e.g. {Param('out', 'export.csv')}",
         )
     if folder:
         if p.exists() and not p.is_dir():
@@ -222,13 +222,14 @@ def guard_output(path: str | Path, *, overwrite: bool, store_location: str | Non
         if not overwrite:
             raise OutputRefused(
                 f"{p} is a SafeGround store; SafeGround will not write an output over it",
-                hint="give the output another name, or add --overwrite if you really mean to replace that store",
+                hint=f"give the output another name, or add {Param('overwrite')} "
+                "if you really mean to replace that store",
             )
         return p
     if not overwrite and not made_by_safeground(p):
         raise OutputRefused(
             f"{p} already exists and SafeGround did not write it (or it was changed since)",
-            hint="give another name, or add --overwrite to replace it",
+            hint=f"give another name, or add {Param('overwrite')} to replace it",
         )
     return p
 

@@ -262,7 +262,7 @@ def public_hazards(store: Store, audience: Audience = Audience.PUBLIC) -> gpd.Ge
     """Hazard areas as ``audience`` may see them: what maps for the public draw."""
     from safeground.model import HazardArea
 
-    return view(store, HazardArea, audience).frame  # type: ignore[return-value]
+    return view(store, HazardArea, audience).frame
 
 
 # -- generalisations ------------------------------------------------------------------------------------
@@ -319,6 +319,10 @@ def snap_to_cells(store: Store, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(m.drop(columns="geometry"), geometry=geoms, crs=epsg).to_crs(4326)
 
 
+#: a hazard area's evidence cell: JSON text as stored, or the list of evidence items (None: none recorded)
+Evidence = str | list[dict[str, Any]] | None
+
+
 def _opened_by_accident(store: Store, frame: pd.DataFrame) -> np.ndarray:
     """True for the hazard areas whose evidence is an accident of the store (its uid as the reference)."""
     from safeground.model import Accident
@@ -328,11 +332,12 @@ def _opened_by_accident(store: Store, frame: pd.DataFrame) -> np.ndarray:
     if not uids or "evidence" not in frame or not len(frame):
         return np.zeros(len(frame), dtype=bool)
 
-    def cites(ev: object) -> bool:
+    def cites(ev: Evidence) -> bool:
         items = json.loads(ev) if isinstance(ev, str) else (ev or [])
         return any(isinstance(e, dict) and e.get("reference") in uids for e in items)
 
-    return frame["evidence"].map(cites).to_numpy(dtype=bool)
+    citing: np.ndarray = frame["evidence"].map(cites).to_numpy(dtype=bool)
+    return citing
 
 
 def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
@@ -361,7 +366,7 @@ def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple
             text = text.replace(day.get(u, "\0"), day.get(u, "")[:7])
         return pattern.sub("an accident", text)
 
-    def scrub_evidence(ev: object) -> object:
+    def scrub_evidence(ev: Evidence) -> str:
         items = json.loads(ev) if isinstance(ev, str) else list(ev or [])
         out = []
         for e in items:

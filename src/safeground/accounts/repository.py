@@ -279,6 +279,7 @@ class Accounts:
         if not ok:
             self.record(name or "?", origin, "login.failed", f"user:{name}")
             return None
+        assert row is not None  # ok implies a row
         if needs_rehash(row.password_hash):
             with self._tx() as c:
                 c.execute(update(USERS).where(USERS.c.username == name).values(password_hash=hash_password(password)))

@@ -70,7 +70,7 @@ def footprint_of(strike: ClusterStrike, epsg: int) -> StrikeFootprint:
         strike.uid,
         mun,
         geom,
-        project(geom, epsg, 4326),  # type: ignore[arg-type]
+        project(geom, epsg, 4326),
         float(geom.area),
         duds,
         note,
@@ -79,7 +79,7 @@ def footprint_of(strike: ClusterStrike, epsg: int) -> StrikeFootprint:
 
 def _xy(strike: ClusterStrike, epsg: int) -> tuple[float, float]:
     p = project(shapely.Point(strike.center_lon, strike.center_lat), 4326, epsg)
-    return float(p.x), float(p.y)  # type: ignore[union-attr]
+    return float(p.x), float(p.y)
 
 
 def _admin_of(admin: gpd.GeoDataFrame, strike: ClusterStrike) -> str | None:

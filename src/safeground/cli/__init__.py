@@ -31,7 +31,7 @@ from safeground.cli import (
 )
 from safeground.cli.common import console, err
 from safeground.cli.risk import risk_app
-from safeground.errors import SafeGroundError
+from safeground.errors import SafeGroundError, as_flag
 
 app = typer.Typer(
     name="safeground",
@@ -87,9 +87,10 @@ def main() -> None:
     try:
         app()
     except SafeGroundError as exc:
-        err.print(f"[red]error[/]: {exc.message}")
-        if exc.hint:
-            err.print(f"[cyan]fix[/]: {exc.hint}")
+        # the domain names parameters; on the command line they are flags (--as-of, not as_of)
+        err.print(f"[red]error[/]: {exc.render_message(as_flag)}")
+        if hint := exc.render_hint(as_flag):
+            err.print(f"[cyan]fix[/]: {hint}")
         sys.exit(2)
     except OSError as exc:  # a file that cannot be read or written: the user can fix that
         err.print(f"[red]error[/]: {exc.strerror or exc}: {exc.filename or ''}")

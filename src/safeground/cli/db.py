@@ -93,9 +93,9 @@ def db_area(
         return
     area = parse_area(bbox, "--bbox")
     with open_store(store, create=False) as st:
-        epsg, outside, total = set_area(st, area, bbox)
+        metric, outside, total = set_area(st, area, bbox)
     w, s_, e, n = area
-    typer.echo(f"area of interest set to {w}, {s_}, {e}, {n}; distances measured in EPSG:{epsg}")
+    typer.echo(f"area of interest set to {w}, {s_}, {e}, {n}; distances measured in EPSG:{metric}")
     if outside:
         typer.echo(f"note: {outside:,} of {total:,} stored records lie more than 0.5° outside it")
 

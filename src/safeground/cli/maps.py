@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, TaskID
@@ -16,10 +16,13 @@ from safeground.outputs import OverwriteOpt, guard_output, write_text
 from safeground.services.maps import assess_accuracy, carry_evidence, draw_traverse, save_traverse, write_dossier
 from safeground.tabular import csv_output, frame_to_csv
 
+if TYPE_CHECKING:
+    from safeground.minemaps.accuracy import AccuracyOptions
+
 maps_app = typer.Typer(help="Minefield records (mine maps): accuracy against what clearance found.")
 
 
-def _accuracy_options(as_of: str | None) -> object:
+def _accuracy_options(as_of: str | None) -> AccuracyOptions:
     from datetime import date
 
     from safeground.minemaps.accuracy import AccuracyOptions

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from safeground.access import Audience
 from safeground.cli.common import StoreOpt, console
-from safeground.errors import SafeGroundError
+from safeground.errors import SafeGroundError, as_flag
 from safeground.outputs import OverwriteOpt, guard_output, write_text
 from safeground.services.reports import (
     completion_forecast,
@@ -21,6 +21,9 @@ from safeground.services.reports import (
     write_report,
 )
 from safeground.tabular import frame_to_csv
+
+if TYPE_CHECKING:
+    pass
 
 export_app = typer.Typer(help="Data exports: one layer (GeoPackage, GeoJSON, KML, CSV with HXL), or the HDX set.")
 release_app = typer.Typer(help="Land release: finished surveys and clearances applied to their hazard areas.")
@@ -93,6 +96,7 @@ def report(
         simulations=simulations,
         pdf=pdf,
         overwrite=overwrite,
+        param_style=as_flag,
     )
     console.print(f"[green]written[/] {written.html}" + (f" and {written.pdf}" if written.pdf else ""))
     console.print(f"data hash {written.content_hash[:16]}… · {written.seconds:.1f} s")

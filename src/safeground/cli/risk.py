@@ -27,6 +27,9 @@ from safeground.services.risk import (
 if TYPE_CHECKING:
     from safeground.risk.pipeline import RiskSettings
 
+if TYPE_CHECKING:
+    from safeground.risk.pipeline import RiskSettings
+
 risk_app = typer.Typer(help="Where are the mines when nobody says? Contamination risk model.", no_args_is_help=True)
 
 StoreIn = Annotated[str | None, typer.Option("--store", "-s", help="SafeGround store to learn from.")]
@@ -88,9 +91,9 @@ def _inputs(
             raise SafeGroundError("--events needs --target", hint="e.g. --target 'event_type in 1,2'")
         if region:
             try:
-                box = tuple(float(v) for v in region.split(","))
-                assert len(box) == 4
-            except (ValueError, AssertionError):
+                west, south, east, north = (float(v) for v in region.split(","))
+                box = (west, south, east, north)
+            except ValueError:
                 raise SafeGroundError(
                     f"--region {region!r} is not west,south,east,north", hint="e.g. -82,-5,-66,14"
                 ) from None

@@ -219,7 +219,11 @@ class _Writer:
         )
 
         def feature(
-            cls: type[Record], kind: InfrastructureKind, geom: BaseGeometry, name: str | None, st: str | None
+            cls: type[InfrastructurePoint | InfrastructureLine | InfrastructureArea],
+            kind: InfrastructureKind,
+            geom: BaseGeometry,
+            name: str | None,
+            st: str | None,
         ) -> None:
             out.append(
                 cls(

@@ -17,7 +17,7 @@ The sequence follows IMAS 07.11 land release:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -94,17 +94,29 @@ class HazardDraft:
     def current(self) -> HazardState:
         return self.states[-1]
 
-    def change(self, **kw: object) -> None:
+    def change(
+        self,
+        *,
+        when: date,
+        reason: str,
+        classification: HazardClass | None = None,
+        status: HazardStatus | None = None,
+        remaining: float | None = None,
+        add_evidence: Sequence[EvidenceDraft] = (),
+        contamination: Contamination | None = None,
+        polygon: BaseGeometry | None = None,
+    ) -> None:
+        """A new state of the hazard: what is not given stays as it was; evidence given is added."""
         cur = self.current
         new = HazardState(
-            when=kw.pop("when"),  # type: ignore[arg-type]
-            classification=kw.pop("classification", cur.classification),  # type: ignore[arg-type]
-            status=kw.pop("status", cur.status),  # type: ignore[arg-type]
-            reason=kw.pop("reason"),  # type: ignore[arg-type]
-            remaining=kw.pop("remaining", cur.remaining),  # type: ignore[arg-type]
-            evidence=[*cur.evidence, *kw.pop("add_evidence", [])],  # type: ignore[list-item]
-            contamination=kw.pop("contamination", cur.contamination),  # type: ignore[arg-type]
-            polygon=kw.pop("polygon", cur.polygon),  # type: ignore[arg-type]
+            when=when,
+            classification=cur.classification if classification is None else classification,
+            status=cur.status if status is None else status,
+            reason=reason,
+            remaining=cur.remaining if remaining is None else remaining,
+            evidence=[*cur.evidence, *add_evidence],
+            contamination=cur.contamination if contamination is None else contamination,
+            polygon=cur.polygon if polygon is None else polygon,
         )
         self.states.append(new)
 
@@ -392,8 +404,8 @@ def build_operations(
     seg_len = 2000.0
     district = shapely.box(0, 0, land.size, land.size)
     for k in range(int(np.ceil(front.length / seg_len))):
-        a, b = k * seg_len, min((k + 1) * seg_len, front.length)
-        seg = substring(front, a, b).buffer(2200.0, cap_style="flat").intersection(district)
+        lo, hi = k * seg_len, min((k + 1) * seg_len, front.length)
+        seg = substring(front, lo, hi).buffer(2200.0, cap_style="flat").intersection(district)
         ev = EvidenceDraft(
             EvidenceKind.INDIRECT,
             "former front line: defensive positions and minefield belts",

@@ -31,6 +31,7 @@ from safeground.generator.config import (
     RecordErrorClass,
 )
 from safeground.generator.mines import Minefield, row_positions
+from safeground.model.minemaps import PointRole
 
 
 @dataclass
@@ -55,7 +56,7 @@ class RecordDraft:
     rotation_deg: float  # counter-clockwise, about the landmark
     rows: list[DrawnRow]
     perimeter: Polygon
-    reference_points: list[tuple[str, str, np.ndarray]]  # label, role, xy
+    reference_points: list[tuple[str, PointRole, np.ndarray]]  # label, role, xy
     claimed_accuracy_m: float
 
     def mine_positions(self) -> list[tuple[DrawnRow, np.ndarray]]:
@@ -114,14 +115,14 @@ def draw_record(
     centroid = np.array([perim.centroid.x, perim.centroid.y])
     first = corners[int(np.argmin(np.linalg.norm(corners - tf(mf.landmark), axis=1)))]
     bench = first + (first - centroid) / (np.linalg.norm(first - centroid) or 1.0) * 25.0
-    refs: list[tuple[str, str, np.ndarray]] = [
+    refs: list[tuple[str, PointRole, np.ndarray]] = [
         ("LM", "landmark", tf(mf.landmark)),
         ("BM", "benchmark", bench),
     ]
     start_i = int(np.argmin(np.linalg.norm(corners - first, axis=1)))
     ordered = np.roll(corners, -start_i, axis=0)
     for i, c in enumerate(ordered):
-        role = "start" if i == 0 else "turning"
+        role: PointRole = "start" if i == 0 else "turning"
         refs.append((f"TP{i + 1}", role, c))
     return RecordDraft(
         rid=rid,

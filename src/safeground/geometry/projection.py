@@ -22,6 +22,7 @@ Which projection, for what (the choice a country-sized store needs):
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import overload
 
 import numpy as np
 import shapely
@@ -50,6 +51,12 @@ def to_wgs84(epsg: int) -> Transformer:
 
 def from_wgs84(epsg: int) -> Transformer:
     return _transformer(4326, epsg)
+
+
+@overload
+def project(geom: np.ndarray, src: int, dst: int) -> np.ndarray: ...
+@overload
+def project(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry: ...
 
 
 def project(geom: BaseGeometry | np.ndarray, src: int, dst: int) -> BaseGeometry | np.ndarray:
@@ -106,4 +113,4 @@ def area_m2(geom: BaseGeometry, epsg: int | None = None) -> float:
     if geom.is_empty:
         return 0.0
     epsg = epsg or metric_epsg_for(geom)
-    return float(project(geom, 4326, epsg).area)  # type: ignore[union-attr]
+    return float(project(geom, 4326, epsg).area)

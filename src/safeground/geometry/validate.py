@@ -45,7 +45,8 @@ class GeometryIssue:
 
 
 def _coords(geom: BaseGeometry) -> np.ndarray:
-    return shapely.get_coordinates(geom)
+    xy: np.ndarray = shapely.get_coordinates(geom)
+    return xy
 
 
 def _looks_swapped(xy: np.ndarray, region: tuple[float, float, float, float] | None) -> bool:

@@ -100,19 +100,19 @@ class AttributeChecks(ColumnMatching):
                 remap[k] = tidy[key]
             codes_of.append(remap[raw_codes])
             values_of.append(values)
-        key = np.zeros(n, dtype=np.int64)
+        combined = np.zeros(n, dtype=np.int64)
         card = 1
         for codes, values in zip(codes_of, values_of, strict=True):
             if card * len(values) >= 1 << 62:  # renumber what is distinct so far before it overflows
-                _, key = np.unique(key, return_inverse=True)
-                card = int(key.max()) + 1
-            key = key * len(values) + codes
+                _, combined = np.unique(combined, return_inverse=True)
+                card = int(combined.max()) + 1
+            combined = combined * len(values) + codes
             card *= len(values)
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
         ids = np.empty(len(first), dtype=np.int64)
         # the combinations as tuples, built column by column (one list per column, then zipped)
         columns = [
-            [values[c] for c in codes[first].tolist()] for codes, values in zip(codes_of, values_of, strict=True)
+            [values[at] for at in codes[first].tolist()] for codes, values in zip(codes_of, values_of, strict=True)
         ]
         for j, (r, combo) in enumerate(zip(first.tolist(), zip(*columns, strict=True), strict=True)):
             cid = self.combo_ids.get(combo)
@@ -122,8 +122,8 @@ class AttributeChecks(ColumnMatching):
             ids[j] = cid
         cids = ids[inverse.reshape(-1)]
         counts = np.bincount(cids, minlength=len(self.combo_list))
-        for c in np.flatnonzero(counts).tolist():
-            self.combo_list[c].count += int(counts[c])
+        for at in np.flatnonzero(counts).tolist():
+            self.combo_list[at].count += int(counts[at])
         return cids
 
     def _combo(self, key: tuple[Any, ...], item: str) -> Combo:

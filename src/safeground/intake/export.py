@@ -25,7 +25,7 @@ import shapely
 from safeground import tabular
 from safeground.access.audience import Audience
 from safeground.access.policy import may_read_layer, view
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.model import record_type
 from safeground.storage.base import Store
 from safeground.storage.schema import layout_of
@@ -78,7 +78,7 @@ def export_layer(
     if not may_read_layer(cls, audience):
         raise InvalidInput(
             [Problem("(command line)", "layer", "layer", "is restricted (identities or exact positions)", layer)],
-            hint_text="add --include-restricted only for an authorised, protected destination",
+            hint_text=f"add {Param('include_restricted')} only for an authorised, protected destination",
         )
     lay = layout_of(cls)
     seen = view(store, cls, audience)

@@ -16,7 +16,7 @@ import io
 import itertools
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,7 @@ def _table_header(source: Source) -> list[str]:
     return names
 
 
-def _table_rows(source: Source) -> Iterator[list[Any]]:
+def _table_rows(source: Source) -> Generator[list[Any], None, None]:
     """Every row of the table as a list of cells (text for CSV, typed cells for XLSX)."""
     suffix = source.path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
@@ -480,9 +480,9 @@ class ToWGS84:
                 self.transformer = Transformer.from_crs(use, 4326, always_xy=True)
         if self.transformer is not None:
             t = self.transformer
-            present = np.array([g is not None for g in geoms], dtype=bool)
+            has_geom = np.array([g is not None for g in geoms], dtype=bool)
             geoms = geoms.copy()
-            geoms[present] = shapely.transform(
-                geoms[present], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+            geoms[has_geom] = shapely.transform(
+                geoms[has_geom], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
             )
         return geoms

@@ -15,6 +15,7 @@ a different name), so the rule is:
 from __future__ import annotations
 
 import codecs
+from collections.abc import Sequence
 from pathlib import Path
 
 from safeground.errors import InvalidInput, Problem
@@ -68,7 +69,7 @@ def _guess(data: bytes) -> str:
     return "; it looks like Latin-1 (ISO 8859-1) or another 8-bit encoding"
 
 
-def refuse_repeated_headers(names: list[object], src: str, where: str = "line 1 (header)") -> None:
+def refuse_repeated_headers(names: Sequence[object], src: str, where: str = "line 1 (header)") -> None:
     """Two columns of the same name: which value is meant only the author knows. Python's csv and
     dict readers silently kept the last one (a team name, a latitude), so refuse them by name."""
     seen: set[str] = set()

@@ -59,7 +59,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._aliases = 0
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
@@ -69,15 +69,15 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refused(_line(self.peek_event()), "-", f"nested deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def compose_scalar_node(self, anchor: Any) -> Node:
+    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
         event = self.peek_event()
         if len(getattr(event, "value", "") or "") > MAX_SCALAR:
             raise _Refused(_line(event), "-", f"a value longer than {MAX_SCALAR:,} characters")
-        return super().compose_scalar_node(anchor)  # type: ignore[no-any-return]
+        return super().compose_scalar_node(anchor)
 
 
 def _line(mark_holder: Any) -> int | None:

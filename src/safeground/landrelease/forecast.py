@@ -40,7 +40,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.landrelease.pipeline import (
     CHA,
     MIN_ACTIVITIES,
@@ -215,11 +215,11 @@ def parse_teams(text: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, num = part.partition("=")
         if not num.strip().isdigit():
-            problems.append(Problem("--teams", part, name.strip() or "(method)", "write method=number", part))
+            problems.append(Problem(str(Param("teams")), part, name.strip() or "(method)", "write method=number", part))
             continue
         teams[name.strip()] = int(num)
     if problems:
-        raise InvalidInput(problems, hint_text="e.g. --teams manual=4,mechanical=1,mine_detection_dog=2")
+        raise InvalidInput(problems, hint_text=f"e.g. {Param('teams', 'manual=4,mechanical=1,mine_detection_dog=2')}")
     return teams
 
 
@@ -236,12 +236,18 @@ def parse_productivity(text: str, default_cv: float = FALLBACK_CV) -> dict[str, 
                 raise ValueError
         except ValueError:
             problems.append(
-                Problem("--productivity", part, name.strip() or "(method)", "write method=m2_per_day[:cv], > 0", part)
+                Problem(
+                    str(Param("productivity")),
+                    part,
+                    name.strip() or "(method)",
+                    "write method=m2_per_day[:cv], > 0",
+                    part,
+                )
             )
             continue
         out[name.strip()] = Productivity(name.strip(), r, c, "given")
     if problems:
-        raise InvalidInput(problems, hint_text="e.g. --productivity manual=60,mechanical=1500:0.3")
+        raise InvalidInput(problems, hint_text=f"e.g. {Param('productivity', 'manual=60,mechanical=1500:0.3')}")
     return out
 
 
@@ -298,7 +304,7 @@ def _check(settings: ForecastSettings) -> list[str]:
         raise InvalidInput(
             problems,
             hint_text="when the record shows no clearance at work, give the teams and their pace, "
-            "e.g. --teams manual=4 --productivity manual=60",
+            f"e.g. {Param('teams', 'manual=4')} {Param('productivity', 'manual=60')}",
         )
     return methods
 

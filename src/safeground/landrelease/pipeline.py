@@ -405,7 +405,7 @@ def _waiting_days(step: str, started: pd.DataFrame, states: _States, first: date
         if uid in prior_end:
             if prior_end[uid] is None:
                 continue
-            lo = max(lo, prior_end[uid])  # type: ignore[type-var]
+            lo = max(lo, prior_end[uid])
         closed = g.loc[g["status"] == "closed", "date_of_information"]
         hi = min([as_of, *closed, *([start_of[uid]] if uid in start_of else [])])
         if hi < lo:
@@ -430,7 +430,7 @@ def _size_preference(ts: pd.DataFrame, versions: pd.DataFrame, states: _States) 
     uids = sorted(states.by_uid)
     surveyed: set[str] = set()
     for r in ts.sort_values("start_date").itertuples(index=False):
-        areas = []
+        areas: list[float] = []
         picked = None
         for u in uids:
             if u in surveyed and u != r.hazard_area_uid:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from safeground.geometry.projection import project
 from safeground.minemaps.alignment import Alignment, estimate_alignment
 from safeground.minemaps.matching import match_typed
 from safeground.model import Activity, EOItem, MinefieldRecord
-from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition, RecordAssessment
+from safeground.model.minemaps import MATCH_TOLERANCE_M, CorrectedMinePosition, Grade, RecordAssessment
 from safeground.model.vocab import EOType
 from safeground.storage.base import Store, metric_epsg
 
@@ -121,14 +121,14 @@ class RecordResult:
     corrected_precision: Proportion | None
     corrected_errors_m: np.ndarray | None
     by_type: dict[str, dict[str, int]]
-    grade: str
+    grade: Grade
     grade_reason: str
     remaining_corrected: np.ndarray  # (k, 2) corrected positions of recorded mines not in cleared ground
     remaining_uids: np.ndarray
     evidence: RecordEvidence
 
     @property
-    def evidence_kind(self) -> str:
+    def evidence_kind(self) -> Literal["direct", "indirect"]:
         return "direct" if self.grade in ("A", "B") else "indirect"
 
     def error_stats(self) -> dict[str, float | None]:
@@ -313,7 +313,7 @@ def _grade(
     al: Alignment | None,
     opts: AccuracyOptions,
     spread_m: float | None = None,
-) -> tuple[str, str]:
+) -> tuple[Grade, str]:
     clear = al is not None and not al.ambiguous and al.score >= 0.75 * al.inliers
     # the position along the rows is fixed only by found row ends with cleared ground past them
     undetermined = al is not None and al.ends_checked is not None and al.ends_checked < opts.min_row_ends_checked

@@ -32,6 +32,7 @@ replaces the assessment's own item instead of adding another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -167,16 +168,16 @@ def _contamination_of(types: np.ndarray) -> Contamination:
     return Contamination.AP_MINES
 
 
-def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def _fit(src: np.ndarray, dst: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """The similarity transform taking ``src`` to ``dst`` (least squares), as a function of points."""
     ps, qs = src.mean(axis=0), dst.mean(axis=0)
     p, q = src - ps, dst - qs
     if len(src) < 2 or not (p**2).sum():
-        return lambda xy: np.asarray(xy) + (qs - ps)  # type: ignore[return-value]
+        return lambda xy: np.asarray(xy) + (qs - ps)
     ang = np.arctan2((p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]).sum(), (p * q).sum())
     rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     scale = float((q * (p @ rot.T)).sum() / (p**2).sum())
-    return lambda xy: scale * (np.asarray(xy) - ps) @ rot.T + qs  # type: ignore[return-value]
+    return lambda xy: scale * (np.asarray(xy) - ps) @ rot.T + qs
 
 
 def _rows(labels: np.ndarray) -> np.ndarray:

@@ -111,7 +111,7 @@ def _to_wgs84(zone: int) -> Transformer:
     """SK-42 zone grid (easting, northing) → WGS 84 (lon, lat) through EPSG:15865, pinned."""
     group = TransformerGroup(zone_epsg(zone), 4326, always_xy=True)
     for t in group.transformers:
-        codes = {(op.to_json_dict().get("id") or {}).get("code") for op in t.operations}
+        codes = {(op.to_json_dict().get("id") or {}).get("code") for op in t.operations or ()}
         if TRANSFORMATION in codes:
             return t
     raise GridError(f"PROJ has no {TRANSFORMATION_NAME} for zone {zone}: update pyproj")  # pragma: no cover
@@ -121,7 +121,7 @@ def _to_wgs84(zone: int) -> Transformer:
 def _from_wgs84(zone: int) -> Transformer:
     group = TransformerGroup(4326, zone_epsg(zone), always_xy=True)
     for t in group.transformers:
-        codes = {(op.to_json_dict().get("id") or {}).get("code") for op in t.operations}
+        codes = {(op.to_json_dict().get("id") or {}).get("code") for op in t.operations or ()}
         if TRANSFORMATION in codes:
             return t
     raise GridError(f"PROJ has no {TRANSFORMATION_NAME} for zone {zone}: update pyproj")  # pragma: no cover

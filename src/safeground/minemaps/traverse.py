@@ -28,12 +28,12 @@ import shapely
 from pydantic import ValidationError
 from pyproj import Proj
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.geometry.projection import from_wgs84, project, utm_epsg
 from safeground.minemaps.traverse_record import TraverseRecord
 from safeground.minemaps.traverse_xlsx import read_xlsx_record
 from safeground.model.same import BOOKKEEPING, same_geometry, same_record
-from safeground.model.vocab import EOType
+from safeground.model.vocab import EOStatus, EOType
 from safeground.storage.base import format_uid
 
 
@@ -137,7 +137,7 @@ def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: 
                     f"traverse misclosure {misclosure:.1f} m exceeds the allowed {max_misclosure_m:g} m",
                 )
             ],
-            hint_text="check the bearings and distances of the legs (or raise --max-misclosure knowingly)",
+            hint_text=f"check the bearings and distances of the legs (or raise {Param('max_misclosure')} knowingly)",
         )
     perimeter = None
     if len(perimeter_labels) >= 3:
@@ -170,7 +170,7 @@ def solve(record: TraverseRecord, *, max_misclosure_m: float | None = 5.0, src: 
             f"{s.label} given on SK-42 Gauss–Krüger zone {zone} (EPSG:{28400 + zone}), converted to WGS 84 "
             f"with {TRANSFORMATION_NAME}; " + note
         )
-    return TraverseResult(points, perimeter, mines, misclosure, note, epsg, warnings)  # type: ignore[arg-type]
+    return TraverseResult(points, perimeter, mines, misclosure, note, epsg, warnings)
 
 
 def read_record(path: str | Path) -> TraverseRecord:
@@ -208,6 +208,7 @@ def to_records(record: TraverseRecord, result: TraverseResult, store: Any, enter
             [Problem("record", "legs", "role", "fewer than three start/turning/end points: no perimeter")]
         )
     uid = store.next_uid(MinefieldRecord)
+    assert record.start.lon is not None and record.start.lat is not None  # StartPoint sets them
     refs = [
         ReferencePoint(
             label=record.start.label,
@@ -234,7 +235,8 @@ def to_records(record: TraverseRecord, result: TraverseResult, store: Any, enter
                 distance_m=leg.distance_m,
             )
         )
-    rows, expected = [], {}
+    rows: list[MineRow] = []
+    expected: dict[EOType, int] = {}
     for row in record.rows:
         (slon, slat), (elon, elat) = result.points[row.start], result.points[row.end]
         rows.append(
@@ -275,7 +277,7 @@ def to_records(record: TraverseRecord, result: TraverseResult, store: Any, enter
                     uid=format_uid(EOItem.UID_PREFIX, first + k),
                     date_of_information=record.date,
                     entered_by=entered_by,
-                    status="recorded",
+                    status=EOStatus.RECORDED,
                     eo_type=eo_type,
                     eo_model=model,
                     minefield_record_uid=uid,

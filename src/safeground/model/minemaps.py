@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from safeground.model.base import Geometry, Record, register
 from safeground.model.vocab import EOType
 
+#: what a reference point of a minefield record is for
+PointRole = Literal["landmark", "benchmark", "start", "turning", "end"]
+#: the grade of a record's assessment (docs/map-accuracy.md): A as recorded, B once corrected, C unusable, U unknown
+Grade = Literal["A", "B", "C", "U"]
+
 
 class ReferencePoint(BaseModel):
     """A landmark, benchmark or turning point of the record's chain.
@@ -27,7 +32,7 @@ class ReferencePoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str
-    role: Literal["landmark", "benchmark", "start", "turning", "end"]
+    role: PointRole
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     bearing_deg: float | None = Field(default=None, ge=0, lt=360)
@@ -138,7 +143,7 @@ class RecordAssessment(Record):
     corrected_confirmed: int | None = None
     corrected_precision: float | None = Field(default=None, ge=0, le=1)
     by_type: dict[str, dict[str, int]] = Field(default_factory=dict)
-    grade: Literal["A", "B", "C", "U"]
+    grade: Grade
     evidence_kind: Literal["direct", "indirect"]
     grade_reason: str
     geometry: Geometry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from markupsafe import Markup
 
 from safeground.casualties import statistics as cs
 from safeground.figures import subplots
@@ -199,7 +200,7 @@ def lm_lines(years: list[object]) -> list[list[tuple[object, object]]]:
     return lines
 
 
-def _lm_html(frame: pd.DataFrame, audience: Audience) -> object:
+def _lm_html(frame: pd.DataFrame, audience: Audience) -> Markup:
     t = cs.landmine_monitor_table(frame).T
     return table_html(suppress(t, audience, lines=lm_lines(list(t.columns))).rename_axis("category"))
 

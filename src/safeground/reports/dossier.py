@@ -12,6 +12,7 @@ import base64
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -44,7 +45,7 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _plot_geom(ax: Axes, geom: shapely.Geometry, label: str, **kw: object) -> None:
+def _plot_geom(ax: Axes, geom: shapely.Geometry, label: str, **kw: Any) -> None:
     for k, part in enumerate(shapely.get_parts(geom)):
         if part.geom_type == "Polygon":
             x, y = part.exterior.xy
@@ -62,7 +63,8 @@ def record_map(r: RecordResult) -> str:
     )
     ax.plot(x, y, color="#7b2cbf", lw=1.0, label="recorded perimeter")
     ax.scatter(
-        *ev.recorded_xy.T,
+        ev.recorded_xy[:, 0],
+        ev.recorded_xy[:, 1],
         s=6,
         marker="o",
         facecolors="none",
@@ -71,10 +73,10 @@ def record_map(r: RecordResult) -> str:
         label="recorded mine",
     )
     if len(ev.found_xy):
-        ax.scatter(*ev.found_xy.T, s=4, color="black", label="found item")
+        ax.scatter(ev.found_xy[:, 0], ev.found_xy[:, 1], s=4, color="black", label="found item")
     if r.alignment is not None and r.grade in ("B", "C"):
         moved = r.alignment.transform.apply(ev.recorded_xy)
-        ax.scatter(*moved.T, s=7, marker="x", color="#d95f02", lw=0.6, label="corrected position")
+        ax.scatter(moved[:, 0], moved[:, 1], s=7, marker="x", color="#d95f02", lw=0.6, label="corrected position")
     pts = np.vstack([ev.recorded_xy, ev.found_xy]) if len(ev.found_xy) else ev.recorded_xy
     lo, hi = pts.min(axis=0) - 30, pts.max(axis=0) + 30
     ax.set_xlim(lo[0], hi[0])
@@ -93,11 +95,11 @@ def error_histogram(r: RecordResult, cap: float) -> str:
     fig, ax = subplots(figsize=(4.2, 1.9))
     bins = np.linspace(0, min(cap, max(60.0, float(np.max(r.errors_m, initial=0)))), 31)
     if len(r.errors_m):
-        ax.hist(np.minimum(r.errors_m, bins[-1]), bins=bins, color="#7b2cbf", alpha=0.7, label="as recorded")
+        ax.hist(np.minimum(r.errors_m, bins[-1]), bins=bins.tolist(), color="#7b2cbf", alpha=0.7, label="as recorded")
     if r.corrected_errors_m is not None and len(r.corrected_errors_m):
         ax.hist(
             np.minimum(r.corrected_errors_m, bins[-1]),
-            bins=bins,
+            bins=bins.tolist(),
             color="#d95f02",
             alpha=0.6,
             label="corrected",

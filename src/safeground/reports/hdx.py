@@ -42,7 +42,9 @@ DEVICES = {d: f"#affected+device+{d}" for d in cs.CATEGORIES["device_type"]}
 def _lines(frame: pd.DataFrame) -> list[list[tuple[object, object]]]:
     """Published sums of a casualty table (rows = years or month × place): each Monitor group with its
     total in every row, and every column over all rows."""
-    lines = [[(r, c) for c in ("total", *g)] for r in frame.index for g in cs.LM_GROUPS]
+    lines: list[list[tuple[object, object]]] = [
+        [(r, c) for c in ("total", *g)] for r in frame.index for g in cs.LM_GROUPS
+    ]
     lines += [[(r, c) for r in frame.index] for c in frame.columns]
     return lines
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from safeground.errors import InvalidInput
+from safeground.errors import InvalidInput, ParamStyle, as_query
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
 from safeground.landrelease import pipeline as pl
@@ -40,6 +40,8 @@ class PlanningInputs:
     start: date | None = None  # None: the day after the remaining area was read
     simulations: int = 1000
     top: int = 20
+    #: how the report names a parameter to change (the teams, their pace): the front-end's words, flags on the CLI
+    param_style: ParamStyle = as_query
 
 
 def km2(m2: float) -> str:
@@ -80,7 +82,13 @@ def land_release_report(
             simulations=plan.simulations,
         )
     except InvalidInput as exc:  # nothing on record to measure teams or pace from: no forecast, say why
-        fc, no_forecast = None, f"No forecast: {exc.message.split(':', 1)[-1].strip()}; {exc.hint}."
+        fc, no_forecast = (
+            None,
+            (
+                f"No forecast: {exc.render_message(plan.param_style).split(':', 1)[-1].strip()}; "
+                f"{exc.render_hint(plan.param_style)}."
+            ),
+        )
     if not len(open_now):
         fc, no_forecast = None, "No forecast: no open hazard area is stored."
     key = [

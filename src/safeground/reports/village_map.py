@@ -547,7 +547,7 @@ def render_village_map(store: Store, name: str, out: str | Path, langs: tuple[st
         plot(hz[hz["status"] != "closed"], facecolor="#d0d0d0", edgecolor="black", lw=1.2, hatch="xxx", zorder=6)
     danger = net.danger if net is not None else dangers_from_store(store, epsg)
     # the buffers as the public may see them: not centred on an accident, not through a mine
-    drawn = public_danger_zones(store, danger.geoms, danger.labels) if len(danger.geoms) else []
+    drawn = public_danger_zones(store, danger.geoms, danger.labels) if len(danger.geoms) else np.array([], dtype=object)
     zones = shapely.intersection(drawn, view) if len(drawn) else np.array([])
     for z in zones:
         for part in shapely.get_parts(z):

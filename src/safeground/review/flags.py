@@ -55,7 +55,7 @@ def quality_flags(store: Store, plan: WritePlan) -> list[Flag]:
     area = None if aoi is None else shapely.box(*aoi).buffer(AREA_MARGIN_DEG, join_style="mitre")
     for r in recs:
         geom = getattr(r, "geometry", None)
-        if geom is None:
+        if geom is None or r.GEOMETRY is None:
             continue
         issues = check_geometry(geom, expected=r.GEOMETRY)
         if issues:

@@ -132,7 +132,9 @@ class ReviewQueue:
                     flags=json.dumps([f.as_dict() for f in flags], ensure_ascii=False),
                 )
             )
-            return int(res.inserted_primary_key[0])
+            key = res.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def get(self, sid: int) -> Submission:
         found = self.all(ids=[sid])

@@ -22,7 +22,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> AbstractContextMa
     """The project's one way to choose where work runs (safeground.compute.client_for)."""
     from safeground.compute import client_for
 
-    return client_for(scheduler, workers)  # type: ignore[return-value]
+    return client_for(scheduler, workers)
 
 
 _BUILDERS: dict[tuple[int, int, int], FeatureBuilder] = {}

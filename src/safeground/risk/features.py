@@ -241,8 +241,10 @@ class FeatureBuilder:
         elev = np.full((h.height, h.width), np.nan, np.float32)
         from safeground.intake.confine import check_raster_file
 
-        check_raster_file(Path(self.spec.dem_path), what="elevation model")
-        with rasterio.open(self.spec.dem_path) as src:
+        dem = self.spec.dem_path
+        assert dem is not None  # terrain features are built only with an elevation model
+        check_raster_file(Path(dem), what="elevation model")
+        with rasterio.open(dem) as src:
             reproject(
                 rasterio.band(src, 1),
                 elev,

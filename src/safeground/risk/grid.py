@@ -21,7 +21,7 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 from safeground.geometry.projection import utm_epsg
 
 MAX_CELLS = 10**10  # beyond this the user surely meant km, not m
@@ -84,7 +84,7 @@ class Grid:
         """The grid of ``cell_m`` cells that covers a WGS 84 bounding box (in ``crs_wkt`` if given)."""
         west, south, east, north = bounds_wgs84
         if not (cell_m > 0):
-            raise SafeGroundError(f"cell size {cell_m} m is not positive", hint="e.g. --cell 25")
+            raise SafeGroundError(f"cell size {cell_m} m is not positive", hint=f"e.g. {Param('cell', 25)}")
         if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
             raise SafeGroundError(f"{bounds_wgs84} is not a WGS 84 bounding box (west, south, east, north)")
         crs = CRS.from_wkt(crs_wkt) if crs_wkt else crs_for_region(west, south, east, north)
@@ -103,7 +103,7 @@ class Grid:
         if nrows * ncols > MAX_CELLS:
             raise SafeGroundError(
                 f"a {cell_m:g} m grid over this region has {nrows * ncols:,} cells",
-                hint="use a larger --cell for a region this size",
+                hint=f"use a larger {Param('cell')} for a region this size",
             )
         return cls(crs.to_wkt(), float(x0), float(y0), float(cell_m), max(nrows, 1), max(ncols, 1))
 

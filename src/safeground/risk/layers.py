@@ -219,10 +219,8 @@ def from_store(store: Store, crs_wkt: str | None = None) -> RiskData:
             tx.append(g.x.to_numpy())
             ty.append(g.y.to_numpy())
             td.append(_dates(fr[col]))
-    targets = Events(
-        *(np.concatenate(v) if v else np.zeros(0) for v in (tx, ty)),
-        np.concatenate(td) if td else np.zeros(0, "datetime64[D]"),
-    )
+    ex, ey = (np.concatenate(v) if v else np.zeros(0) for v in (tx, ty))
+    targets = Events(ex, ey, np.concatenate(td) if td else np.zeros(0, "datetime64[D]"))
 
     act = store.read_frame(Activity)
     released = None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,11 @@ from rasterio.features import shapes
 from rasterio.windows import Window as RWindow
 from scipy import ndimage
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 from safeground.risk.grid import Grid, Window
+
+if TYPE_CHECKING:
+    from safeground.storage.base import Store
 
 HIST_BINS = 10_000
 Progress = Callable[[int, int], None]
@@ -40,7 +44,9 @@ class RasterResult:
     def quantile_threshold(self, top_share: float) -> float:
         """The probability above which the riskiest ``top_share`` of the area lies."""
         if not 0 < top_share < 1:
-            raise SafeGroundError(f"--top {top_share} is not a share between 0 and 1", hint="e.g. --top 0.05")
+            raise SafeGroundError(
+                f"{Param('top', top_share)} is not a share between 0 and 1", hint=f"e.g. {Param('top', 0.05)}"
+            )
         cum = np.cumsum(self.histogram[::-1])
         idx = int(np.searchsorted(cum, top_share * cum[-1]))
         return float(1.0 - (idx + 1) / HIST_BINS)
@@ -138,7 +144,7 @@ def trace_polygons(raster: Path, threshold: float, min_cells: int = 4, block: in
 
 
 def store_polygons(
-    store: object,
+    store: Store,
     polygons: list[HazardPolygon],
     grid: Grid,
     *,
@@ -159,7 +165,7 @@ def store_polygons(
     t = grid.to_wgs84()
     wgs = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     wgs = shapely.make_valid(wgs)
-    start = store.max_uid_number(PredictedHazard)  # type: ignore[attr-defined]
+    start = store.max_uid_number(PredictedHazard)
     cell_area = grid.cell * grid.cell
     recs = []
     for i, (p, g) in enumerate(zip(polygons, wgs, strict=True)):
@@ -185,17 +191,17 @@ def store_polygons(
                 geometry=g,
             )
         )
-    store.add_many(recs)  # type: ignore[attr-defined]
+    store.add_many(recs)
     return len(recs)
 
 
-def register_latest(store: object, info: dict) -> None:
+def register_latest(store: Store, info: dict[str, Any]) -> None:
     """The risk map the safe-check and routing read from, named in the store's metadata."""
-    store.set_meta("risk.latest", json.dumps(info))  # type: ignore[attr-defined]
+    store.set_meta("risk.latest", json.dumps(info))
 
 
-def latest_risk(store: object) -> dict | None:
-    raw = store.get_meta("risk.latest")  # type: ignore[attr-defined]
+def latest_risk(store: Store) -> dict[str, Any] | None:
+    raw = store.get_meta("risk.latest")
     if not raw:
         return None
     info = json.loads(raw)
@@ -236,7 +242,7 @@ def now_id() -> str:
     return datetime.now().strftime("%Y%m%dT%H%M%S")
 
 
-def risk_per_hazard(store: object) -> pd.Series | None:
+def risk_per_hazard(store: Store) -> pd.Series | None:
     """Mean predicted risk inside each hazard area, from the store's current risk map (None without one).
 
     What the prioritisation weighs: a hazard area the model rates riskier, other things equal, goes first."""
@@ -247,7 +253,7 @@ def risk_per_hazard(store: object) -> pd.Series | None:
     info = latest_risk(store)
     if info is None:
         return None
-    hz = store.read_frame(HazardArea)  # type: ignore[attr-defined]
+    hz = store.read_frame(HazardArea)
     out: dict[str, float] = {}
     with rasterio.open(info["raster"]) as src:
         geoms = hz.to_crs(src.crs).geometry

@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from safeground import __version__
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid
 from safeground.risk.layers import POINT, Events, Layer, RiskData
@@ -145,7 +145,7 @@ def domain_cells(grid: Grid, data: RiskData, as_of: date | None, settings: RiskS
         if grid.size > MAX_FULL_GRID:
             raise SafeGroundError(
                 f"the grid has {grid.size:,} cells; too many to use every one as a negative",
-                hint="set a domain buffer (--domain-buffer-m) or a larger --cell",
+                hint=f"set a domain buffer ({Param('domain_buffer_m')}) or a larger {Param('cell')}",
             )
         return np.arange(grid.size, dtype=np.int64)
     from scipy import ndimage
@@ -323,7 +323,8 @@ def train(
     if lab.y.sum() == 0 or lab.y.sum() == len(lab.y):
         raise SafeGroundError(
             f"after {as_of_d} there are {int(lab.y.sum())} positive and {int((lab.y == 0).sum())} negative cells",
-            hint="choose an earlier --as-of so that later finds, accidents and released ground can be learned from",
+            hint=f"choose an earlier {Param('as_of')} "
+            "so that later finds, accidents and released ground can be learned from",
         )
     step("computing features of labelled cells", 0, 1)
     fb = FeatureBuilder(grid, layers, settings.features)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -66,11 +69,13 @@ def dangers_from_store(store: Store, epsg: int, buffers: SafetyBuffers = DEFAULT
     zones: list[BaseGeometry] = []
     labels: list[str] = []
 
-    def add(frame: object, what: str, buffer_of: object, released: BaseGeometry | None = None) -> None:
-        if not len(frame):  # type: ignore[arg-type]
+    def add(
+        frame: gpd.GeoDataFrame, what: str, buffer_of: Callable[[Any], float], released: BaseGeometry | None = None
+    ) -> None:
+        if not len(frame):
             return
-        f = frame.to_crs(epsg)  # type: ignore[attr-defined]
-        bufs = np.array([buffer_of(row) for _, row in f.iterrows()], dtype=float)  # type: ignore[operator]
+        f = frame.to_crs(epsg)
+        bufs = np.array([buffer_of(row) for _, row in f.iterrows()], dtype=np.float64)
         grown = shapely.buffer(f.geometry.to_numpy(), bufs)
         if released is not None and not released.is_empty:
             grown = shapely.difference(grown, released)

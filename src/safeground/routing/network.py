@@ -15,6 +15,7 @@ so most of a national network is never touched).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,14 +123,14 @@ class RoadNetwork:
                 self.near[int(e)] = (str(danger.labels[g]), float(dist))
         self._csr = None
 
-    def apply_risk(self, sample: object, weight: float = 4.0) -> None:
+    def apply_risk(self, sample: Callable[[np.ndarray, np.ndarray], np.ndarray], weight: float = 4.0) -> None:
         """Make edges through ground the risk model rates likely contaminated dearer: cost × (1 + weight · p).
 
         ``sample(lon, lat) -> p`` reads the risk map. A recorded hazard blocks; a prediction only
         penalises, because it is a likelihood, not evidence, and a route that exists should be found."""
         mid = (self.nodes[self.u] + self.nodes[self.v]) / 2
         lon, lat = to_wgs84(self.epsg).transform(mid[:, 0], mid[:, 1])
-        p = np.nan_to_num(np.asarray(sample(np.asarray(lon), np.asarray(lat)), float), nan=0.0)  # type: ignore[operator]
+        p = np.nan_to_num(np.asarray(sample(np.asarray(lon), np.asarray(lat)), dtype=np.float64), nan=0.0)
         self.risk = np.clip(p, 0.0, 1.0)
         self.risk_factor = 1.0 + weight * self.risk
         self._csr = None
@@ -224,9 +225,9 @@ class RoadNetwork:
                 )
         mean_risk = max_risk = None
         if self.risk is not None and edges:
-            e = np.asarray(edges)
-            mean_risk = float(np.average(self.risk[e], weights=self.length[e] + 1e-9))
-            max_risk = float(self.risk[e].max())
+            on = np.asarray(edges)
+            mean_risk = float(np.average(self.risk[on], weights=self.length[on] + 1e-9))
+            max_risk = float(self.risk[on].max())
             msg += f" Predicted contamination along it: mean {mean_risk:.2f}, highest {max_risk:.2f}."
         return RouteAnswer(
             True,

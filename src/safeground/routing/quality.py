@@ -47,7 +47,7 @@ def named_pairs(places: Gazetteer) -> list[tuple[str, str]]:
     entries = sorted({p.name for p in places.of_kind("checkpoint")})
     pairs = [(e, p) for e in entries for p in [*settlements, *(c.name for c in cemeteries)]]
     pairs += [(c.settlement, c.name) for c in cemeteries if c.settlement in settlements]
-    return pairs  # type: ignore[return-value]
+    return pairs
 
 
 def check_routes(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> list[RouteCheck]:
@@ -56,7 +56,7 @@ def check_routes(store: Store, buffers: SafetyBuffers = DEFAULT_BUFFERS) -> list
     epsg = net.epsg
     hz = store.read_frame(HazardArea)
     hz = hz[hz["status"] != "closed"].to_crs(epsg) if len(hz) else hz
-    hz_buf = np.array([buffers.for_hazard(c) for c in hz["contamination"]]) if len(hz) else []
+    hz_buf = np.array([buffers.for_hazard(c) for c in hz["contamination"]] if len(hz) else [], dtype=np.float64)
     hz_tree = shapely.STRtree(hz.geometry.to_numpy()) if len(hz) else None
     truth = store.read_frame(GroundTruthItem)
     truth = truth[truth["fate"] == "in_ground"].to_crs(epsg) if len(truth) else truth

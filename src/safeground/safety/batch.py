@@ -94,7 +94,8 @@ class FlatIndex:
         bw = np.maximum(buf, ON_EDGE_M)
         # groups: (layer, buffer), numbered layer by layer (numeric sorts only: a million features in ms)
         group = np.zeros(len(geoms), np.int64)
-        group_bw_l, group_blocks_l = [], []
+        group_bw_l: list[float] = []
+        group_blocks_l: list[int] = []
         for k, ly in enumerate(lys):
             at = layer == k
             values, inv = np.unique(bw[at], return_inverse=True)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 from safeground.tabular import frame_to_csv
 
 ANSWER_COLUMNS = ("level", "reason", "buffer_m", "nearest_danger", "nearest_danger_m", "predicted_risk", "buffers")
@@ -134,7 +134,7 @@ def _read_vector(path: Path, layer: str | None) -> PointsFile:
     names = [str(n) for n in layers[:, 0]]
     if layer is None and len(names) > 1:
         raise SafeGroundError(f"{path.name} holds {len(names)} layers ({', '.join(names)})",
-                              hint="say which with --layer NAME")  # fmt: skip
+                              hint=f"say which with {Param('layer', 'NAME')}")  # fmt: skip
     if layer is not None and layer not in names:
         raise SafeGroundError(f"{path.name}: no layer {layer!r}", hint=f"its layers: {', '.join(names)}")
     frame = pyogrio.read_dataframe(path, layer=layer or names[0])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.model.vocab import Contamination
 
 
@@ -98,8 +98,9 @@ class SafetyBuffers:
                 else:
                     other[f"{t}_m"] = metres
         if problems:
-            raise InvalidInput(problems, hint_text="e.g. --buffer antipersonnel_mines=100 --buffer accident=75")
-        return replace(self, hazard_m=hazard, **other)  # type: ignore[arg-type]
+            example = f"e.g. {Param('buffer', 'antipersonnel_mines=100')} {Param('buffer', 'accident=75')}"
+            raise InvalidInput(problems, hint_text=example)
+        return replace(self, hazard_m=hazard, **other)
 
 
 DEFAULT_BUFFERS = SafetyBuffers()
@@ -133,7 +134,7 @@ def parse_buffer_options(options: Iterable[str]) -> dict[str, str]:
     for opt in options:
         key, sep, value = opt.partition("=")
         if not sep or not key.strip():
-            problems.append(Problem("--buffer", "option", opt, "write KIND=METRES, e.g. mines=100"))
+            problems.append(Problem(str(Param("buffer")), "option", opt, "write KIND=METRES, e.g. mines=100"))
             continue
         out[key.strip()] = value.strip()
     if problems:
@@ -151,7 +152,7 @@ def load_buffers(path: str | Path | None = None, options: Iterable[str] = ()) ->
     if path is not None:
         buffers = buffers.with_values(_read_settings(Path(path)), source=str(path))
     given = parse_buffer_options(options)
-    return buffers.with_values(given, source="--buffer") if given else buffers
+    return buffers.with_values(given, source=str(Param("buffer"))) if given else buffers
 
 
 def _read_settings(p: Path) -> dict[str, object]:
@@ -173,11 +174,10 @@ def _read_settings(p: Path) -> dict[str, object]:
         raise InvalidInput([Problem(str(p), "file", "(syntax)", str(exc).splitlines()[0])]) from None
     if not isinstance(data, dict):
         raise InvalidInput([Problem(str(p), "file", "buffers", "expected a table of KIND: METRES")])
-    if isinstance(data.get("safety"), dict):
-        data = data["safety"]
-    if "buffers" not in data and any(isinstance(v, dict) for v in data.values()):
+    tables: dict[str, object] = data["safety"] if isinstance(data.get("safety"), dict) else data
+    if "buffers" not in tables and any(isinstance(v, dict) for v in tables.values()):
         raise InvalidInput([Problem(str(p), "file", "buffers", "no buffers table (write [buffers] or buffers:)")])
-    table = data.get("buffers", data)
+    table = tables.get("buffers", tables)
     if not isinstance(table, dict):
         raise InvalidInput([Problem(str(p), "file", "buffers", "expected a table of KIND: METRES", table)])
     return dict(table)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safeground.access import Audience
-from safeground.errors import SafeGroundError
+from safeground.errors import ParamStyle, SafeGroundError, as_query
 from safeground.outputs import guard_output, staged_file, staged_folder
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def write_report(
     simulations: int = 1000,
     pdf: bool = True,
     overwrite: bool = False,
+    param_style: ParamStyle = as_query,
 ) -> ReportWritten:
     """The evidence report of ``kind`` (one of :data:`REPORT_KINDS`) for ``audience``, as HTML (and PDF) in ``out``.
 
@@ -101,6 +102,7 @@ def write_report(
         teams=teams,
         productivity=productivity,
         simulations=simulations,
+        param_style=param_style,  # how a report names a setting it could not use: --teams, or teams=
     )
     with open_store(store, create=False, readonly=True) as s:
         if kind == "casualties":

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 from safeground.outputs import guard_output, staged_file, staged_folder, write_text
 from safeground.services.progress import Progress, no_progress
 from safeground.tabular import frame_to_csv
@@ -106,7 +106,7 @@ class EvaluationResult:
     evaluation: Evaluation
     seconds: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """What ``--format json`` prints and ``out`` keeps: the evaluation and how long it took."""
         return {**self.evaluation.as_dict(), "seconds": self.seconds}
 
@@ -136,6 +136,8 @@ def evaluate_model(
     if method == "blocks":
         ev = evaluate_blocks(data, settings, as_of, progress)
     else:
+        if cut is None:
+            raise SafeGroundError(f"a temporal evaluation needs the date it tests after: {Param('cut')}")
         ev = evaluate_temporal(data, settings, cut, until, progress)
     result = EvaluationResult(ev, round(time.perf_counter() - t0, 1))
     if out:
@@ -259,7 +261,7 @@ def score_locations(
 @dataclass(frozen=True)
 class Explanations:
     model_version: str
-    cells: list[dict]  # per location: lon, lat, risk, and the features that pushed it up and down
+    cells: list[dict[str, Any]]  # per location: lon, lat, risk, and the features that pushed it up and down
 
 
 def explain_cells(

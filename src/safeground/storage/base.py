@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -48,6 +48,13 @@ def generated_number(prefix: str, uid: str) -> int | None:
     return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= UID_DIGITS else None
 
 
+class Combos(Protocol):
+    """What ``RowBatch.combos`` offers a backend: how many combinations there are so far, and each by number."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, k: int, /) -> Sequence[Any]: ...
+
+
 @dataclass
 class RowBatch:
     """New records of one layer as the bulk import hands them over.
@@ -60,7 +67,7 @@ class RowBatch:
 
     #: every distinct combination so far, in ``Layout.encode`` order; the uid slot is ignored.
     #: The importer only appends to it, so a backend may remember how much it has already seen.
-    combos: Sequence[Sequence[Any]]
+    combos: Combos
     combo: np.ndarray  # per row: index into combos
     #: per row: its uid; or None when the uids are generated as ``{uid_prefix}-{number:05d}``
     uids: list[str] | None

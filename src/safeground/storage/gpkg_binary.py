@@ -37,8 +37,8 @@ def encode(geoms: np.ndarray | list[BaseGeometry | None], srs_id: int = 4326) ->
         return out
     geo = arr[idx]
     if len(geo) > 64 and bool(np.all(shapely.get_type_id(geo) == 0)) and not bool(np.any(shapely.is_empty(geo))):
-        for k, blob in zip(idx.tolist(), _encode_points(geo, srs_id), strict=True):
-            out[k] = blob
+        for at, blob in zip(idx.tolist(), _encode_points(geo, srs_id), strict=True):
+            out[at] = blob
         return out
     wkb = shapely.to_wkb(geo, byte_order=1, flavor="iso", output_dimension=2)
     bounds = shapely.bounds(geo)

@@ -161,7 +161,8 @@ def to_maplibre(style: LayerStyle, source: str) -> list[dict[str, Any]]:
     """MapLibre GL style layers drawing the rules from ``source`` (a GeoJSON or vector tile source)."""
     out: list[dict[str, Any]] = []
     for i, r in enumerate(style.rules):
-        s, base = r.symbol, {"source": source}
+        s = r.symbol
+        base: dict[str, Any] = {"source": source}
         flt = maplibre_filter(r)
         if flt is not None:
             base["filter"] = flt

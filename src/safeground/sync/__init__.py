@@ -23,7 +23,7 @@ Design (also in README "Field sync"):
   versions and only records the base (no duplicate versions, no false conflict).
 """
 
-from safeground.sync.engine import Conflict, SyncReport, pull, push, resolve
-from safeground.sync.state import FieldState
+from safeground.sync.engine import SyncReport, pull, push, resolve
+from safeground.sync.state import Conflict, FieldState
 
 __all__ = ["Conflict", "FieldState", "SyncReport", "pull", "push", "resolve"]

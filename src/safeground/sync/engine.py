@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safeground.errors import RecordNotFound, SafeGroundError, StoreUnavailable, VersionConflict
+from safeground.errors import Param, RecordNotFound, SafeGroundError, StoreUnavailable, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.model.same import same_record
 from safeground.storage.base import Store
@@ -62,7 +62,8 @@ def _server_id(server: Store, field_store: Store) -> str:
         raise SafeGroundError(
             f"{field_store.location} and {server.location} are the same store (same file, or a copy with the same "
             "store identifier): a sync between them would record changes that never travelled",
-            hint="give the field GeoPackage as --store and the server as --server; a field copy is made with "
+            hint=f"give the field GeoPackage as {Param('store')} and the server as {Param('server')}; "
+            "a field copy is made with "
             "'safeground sync pull', not by copying the file",
         )
     sid = server.get_meta("store_id")
@@ -212,7 +213,7 @@ def resolve(field_store: Store, server: Store, uid: str, keep: str, *, layer: st
     current version on the server as a new version on top of the server's. Either way both sides
     end with the same history; the field versions that did not survive stay in the conflict list."""
     if keep not in ("mine", "theirs"):
-        raise SafeGroundError(f"--keep {keep!r}: say mine or theirs")
+        raise SafeGroundError(f"{Param('keep', repr(keep))}: say mine or theirs")
     state = FieldState(field_store)
     server_id = _server_id(server, field_store)
     state.bind_server(server_id, server.location)
@@ -220,7 +221,7 @@ def resolve(field_store: Store, server: Store, uid: str, keep: str, *, layer: st
     if not open_:
         raise RecordNotFound(f"no open sync conflict for {uid}", hint="'safeground sync conflicts' lists them")
     if len(open_) > 1:
-        raise SafeGroundError(f"{uid} is in conflict in several layers", hint="add --layer to say which")
+        raise SafeGroundError(f"{uid} is in conflict in several layers", hint=f"add {Param('layer')} to say which")
     conflict = open_[0]
     cls = RECORD_TYPES[conflict.layer]
     mine = field_store.chains(cls, [uid])[uid]

@@ -190,7 +190,7 @@ def relabel(
                 value = choices[name][value.strip()]
             if name in new and new[name] not in (None, "") and value in (None, ""):
                 continue
-            new[name] = value  # type: ignore[index]
+            new[name] = value
         out.append((line, new))
     return out
 
