@@ -183,3 +183,31 @@ def test_a_data_entry_report_goes_to_review_and_only_a_reviewer_applies_it(serve
         assert len(new) == 1 and new[0].entered_by == "op.a"
     assert _get(url, f"/submissions/{sid}", tokens["op.a"]).json()["decided_by"] == "rev"  # the submitter sees it
     assert acc_svc.verify_audit(location).ok
+
+
+def test_a_kobo_rest_service_post_becomes_a_submission_and_its_find_a_record(server) -> None:
+    """The JSON KoboToolbox posts for one submission (an entry of its data export), authenticated by token."""
+    from safeground.model import EOItem
+
+    url, location, tokens = server
+    entry = json.loads((Path(__file__).parent / "data" / "forms" / "eo_find_kobo.json").read_text())["results"][0]
+    with httpx.Client(base_url=url, timeout=60) as c:  # from a browser session it is refused: Kobo sends a token
+        csrf = c.post("/login", json={"username": "op.b", "password": PASSWORD}).json()["csrf"]
+        assert c.post("/kobo/eo_find", json=entry, headers={"X-CSRF-Token": csrf}).status_code == 403
+    auth = {"Authorization": f"Bearer {tokens['op.b']}"}
+    bad = httpx.post(url + "/kobo/eo_find", json={**entry, "location": "not a place"}, headers=auth, timeout=60)
+    assert bad.status_code == 422 and "location" in bad.text
+    sent = httpx.post(url + "/kobo/eo_find", json=entry, headers=auth, timeout=60)
+    assert sent.status_code == 202, sent.text
+    sub = sent.json()
+    assert sub["source"] == "kobo eo_find" and sub["submitted_by"] == "op.b" and sub["summary"] == "eo_items: 1 new"
+    with open_store(location, create=False, readonly=True) as store:
+        before = store.count(EOItem)
+    ok = httpx.post(
+        url + f"/submissions/{sub['id']}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60
+    )
+    assert ok.status_code == 200, ok.text
+    with open_store(location, create=False, readonly=True) as store:
+        assert store.count(EOItem) == before + 1
+        found = [e for e in store.find(EOItem) if e.eo_model == "M77 DPICM" and abs(e.geometry.y - 39.60412) < 1e-6]
+        assert len(found) == 1 and found[0].entered_by != "import"

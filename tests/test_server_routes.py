@@ -39,6 +39,7 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/approve"),
     ("POST", "/submissions/{sid}/reject"),
     ("POST", "/submissions/{sid}/reconcile"),
+    ("POST", "/kobo/{form}"),
 }
 
 

@@ -61,6 +61,13 @@ def plan(store: Store, records: list[Record]) -> WritePlan:
 
 def import_submissions(store: Store, form: str, paths: list[Path], *, dry_run: bool = False) -> WritePlan:
     """Read, check and store one export of one form, all or nothing."""
+    return commit(store, plan_submissions(store, form, paths), dry_run=dry_run)
+
+
+def plan_submissions(store: Store, form: str, paths: list[Path]) -> WritePlan:
+    """Read and check one export of one form: what storing it would create and change (nothing is written).
+
+    The review queue keeps this plan as a submission (``forms import --submit``, the KoboToolbox webhook)."""
     definition = form_definition(form)
     subs = read_exports(definition, paths)
     check_form(form, subs)
@@ -75,4 +82,4 @@ def import_submissions(store: Store, form: str, paths: list[Path], *, dry_run: b
     todo = plan(store, records)
     todo.notes[:0] = skipped
     todo.meta.update(remember)
-    return commit(store, todo, dry_run=dry_run)
+    return todo

@@ -7,6 +7,7 @@ becomes a submission (``202 Accepted`` with its ``Location``), approved or rejec
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from safeground.review.queue import State, Submission
 from safeground.services import review
 from safeground.web.auth import client_address
 from safeground.web.permissions import Principal, requires
+from safeground.web.principal import NotPermitted
 
 
 def _location(request: Request) -> str:
@@ -153,12 +155,14 @@ def add_review_routes(app: FastAPI) -> None:
             )
         )
 
-    def _queue(request: Request, response: Response, principal: Principal, plan: WritePlan) -> dict[str, Any]:
+    def _queue(
+        request: Request, response: Response, principal: Principal, plan: WritePlan, source: str = "api"
+    ) -> dict[str, Any]:
         assert principal.user is not None
         sub = review.submit(
             _location(request),
             plan,
-            source="api",
+            source=source,
             submitted_by=principal.user.username,
             organisation=principal.user.organisation,
             origin=f"web {client_address(request)}",
@@ -206,3 +210,36 @@ def add_review_routes(app: FastAPI) -> None:
             stored = s.get(cls, feature_id)
         rec = _record_from_feature(request, collection_id, feature, feature_id, stored.version + 1, _who(principal))
         return _queue(request, response, principal, WritePlan(update=[(rec, stored.version)]))
+
+    @app.post(
+        "/kobo/{form}",
+        tags=["review"],
+        status_code=202,
+        summary="KoboToolbox REST Services: one form submission (its JSON), into the review queue",
+    )
+    def kobo_webhook(
+        request: Request,
+        response: Response,
+        form: str,
+        payload: Annotated[dict[str, Any], Body()],
+        principal: Principal = submit,
+    ) -> dict[str, Any]:
+        """Kobo posts each submission as the JSON object of its data export; it is read by the same reader
+        as ``safeground forms import`` (an export of one), so a webhook and a file import cannot differ."""
+        import tempfile
+        from pathlib import Path
+
+        from safeground.intake.submissions import plan_submissions
+        from safeground.storage import open_store
+
+        if principal.via != "token":
+            raise NotPermitted(
+                "the KoboToolbox webhook is called by Kobo with an API token, not from a browser session",
+                hint="in Kobo: Project → Settings → REST Services, header Authorization: Bearer <token>",
+            )
+        with tempfile.TemporaryDirectory(prefix="safeground-kobo-") as tmp:
+            path = Path(tmp) / f"kobo-{form}-{payload.get('_id', 'submission')}.json"
+            path.write_text(json.dumps([payload], ensure_ascii=False), encoding="utf-8")
+            with open_store(_location(request), create=False, readonly=True) as s:
+                plan = plan_submissions(s, form, [path])
+        return _queue(request, response, principal, plan, source=f"kobo {form}")
