@@ -18,7 +18,7 @@ from safeground.model import Accident, Activity, HazardArea
 from safeground.safety.check import Level, SafetyIndex
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 def _quiet_place(store) -> tuple[float, float]:
@@ -82,7 +82,7 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
         assert h.classification == "suspected_hazardous_area" and h.priority == 1
         assert h.geometry.contains(shapely.Point(lon, lat))
         assert h.evidence[0].reference == "ACC-09001" and h.evidence[0].kind == "direct"
-    res = run_cli("accidents", "to-hazards", "--store", str(path), "--apply")
+    res = invoke_cli("accidents", "to-hazards", "--store", str(path), "--apply")
     assert res.returncode == 0, res.stderr
     assert "ACC-09001: opened HA-" in res.stdout
     with open_store(str(path), readonly=True) as s:
@@ -98,10 +98,10 @@ def test_swapped_latitude_and_longitude_are_refused(demo_dir: Path):
         index = SafetyIndex.from_store(s)
     with pytest.raises(OutsideArea, match="swapped"):
         index.check(39.62, 47.15)
-    res = run_cli("check", "39.62", "47.15", "--store", store)
+    res = invoke_cli("check", "39.62", "47.15", "--store", store)
     assert res.returncode != 0 and "No known hazard" not in res.stdout
     assert "swapped" in res.stderr + res.stdout and "47.15 39.62" in res.stderr + res.stdout
     batch = demo_dir / "swapped.csv"
     batch.write_text("lon,lat\n47.15,39.62\n39.62,47.15\n")
-    res = run_cli("check", "--batch", str(batch), "--store", store)
+    res = invoke_cli("check", "--batch", str(batch), "--store", store)
     assert res.returncode != 0 and "row 3" in res.stderr + res.stdout
