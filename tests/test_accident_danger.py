@@ -3,7 +3,6 @@ far outside the store (latitude and longitude swapped) is refused, never answere
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -37,9 +36,8 @@ def _quiet_place(store) -> tuple[float, float]:
 
 
 @pytest.fixture()
-def fresh_accident(demo_dir: Path, tmp_path: Path) -> tuple[Path, tuple[float, float]]:
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_dir / "demo.gpkg", path)
+def fresh_accident(demo_copy: Path) -> tuple[Path, tuple[float, float]]:
+    path = demo_copy
     with open_store(str(path)) as s:
         lon, lat = _quiet_place(s)
         s.add(Accident(uid="ACC-09001", date_of_information=date(2022, 12, 30), entered_by="test",

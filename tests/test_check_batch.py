@@ -190,7 +190,7 @@ def test_check_batch_csv_keeps_its_columns_and_says_its_buffers(demo, tmp_path):
     assert out["level"].iloc[0] == "no_known_hazard"  # 75 m, beyond the 50 m buffer
     assert "antipersonnel_mines=50" in out["buffers"].iloc[0] and "antipersonnel_mines=50" in res.stdout
     res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"], "--buffer", "mines=100",
-                  "--buffer", "accident=80", "--out", str(tmp_path / "wide.csv"))  # fmt: skip
+                     "--buffer", "accident=80", "--out", str(tmp_path / "wide.csv"))  # fmt: skip
     assert res.returncode == 0, res.stderr
     wide = pd.read_csv(tmp_path / "wide.csv", dtype=str, keep_default_na=False)
     assert wide["level"].iloc[0] == "caution" and wide["buffer_m"].iloc[0] == "100.0"
@@ -201,7 +201,7 @@ def test_check_batch_csv_keeps_its_columns_and_says_its_buffers(demo, tmp_path):
     (tmp_path / "safety.toml").write_text("[safety.buffers]\nantipersonnel_mines = 80\n")
     for settings, ap in (("buffers.yaml", "90"), ("safety.toml", "80")):
         res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"], "--settings", str(tmp_path / settings),
-                      "--out", str(tmp_path / "set.csv"))  # fmt: skip
+                         "--out", str(tmp_path / "set.csv"))  # fmt: skip
         assert res.returncode == 0, res.stderr
         got = pd.read_csv(tmp_path / "set.csv", dtype=str, keep_default_na=False)
         assert (
@@ -215,7 +215,7 @@ def test_check_batch_csv_keeps_its_columns_and_says_its_buffers(demo, tmp_path):
     assert "antipersonnel_mines=60" in got["buffers"].iloc[0] and got["level"].iloc[0] == "no_known_hazard"
     # the single check takes the same buffers and says them
     res = invoke_cli("check", str(ll.x), str(ll.y), "--store", demo["store"], "--buffer", "mines=100",
-                  "--format", "json")  # fmt: skip
+                     "--format", "json")  # fmt: skip
     answer = json.loads(res.stdout)
     assert answer["level"] == "caution" and answer["buffers"]["antipersonnel_mines"] == 100.0
     assert answer["nearest_danger_m"] == pytest.approx(75.0, abs=0.2)

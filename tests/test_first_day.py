@@ -191,7 +191,7 @@ def test_dirty_hazards_refused_by_default_then_imported_with_every_left_out_feat
 
     # importing the same file again duplicates nothing
     again = _ok(invoke_cli("import", "hazard_areas", hazards, "--store", location, "--mapping", "hazards",
-                        "--repair", "--skip-invalid"))  # fmt: skip
+                           "--repair", "--skip-invalid"))  # fmt: skip
     assert "0 new" in again
     with open_store(location, create=False) as s:
         assert s.count(HazardArea) == imported
@@ -206,12 +206,12 @@ def test_incidents_key_decides_duplicates_and_undated_accidents_stay_undated(loc
     without_key = invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents")
     assert without_key.returncode == 2 and "same place and values" in without_key.stderr
     with_key = invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
-                       "--key", "incident_no")  # fmt: skip
+                          "--key", "incident_no")  # fmt: skip
     assert with_key.returncode == 2
     assert with_key.stderr.count("same incident_no") == entered_twice
     assert "same place and values" not in with_key.stderr
     out = _ok(invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
-                      "--key", "incident_no", "--skip-invalid"))  # fmt: skip
+                         "--key", "incident_no", "--skip-invalid"))  # fmt: skip
     kept = len(set(numbers))
     assert f"imported {kept} record(s)" in out and f"{entered_twice} skipped ({entered_twice} duplicate)" in out
 
@@ -246,7 +246,7 @@ def test_missing_required_field_names_the_mappings_constants(tmp_path: Path):
     undated = tmp_path / "no-date.yaml"
     undated.write_text((DATA / "hazards_mapping.yaml").read_text().replace("  date_of_information: 2024-05-01\n", ""))
     res = invoke_cli("import", "hazard_areas", str(DATA / "hazards.geojson"), "--store", loc, "--mapping", str(undated),
-                  "--skip-invalid")  # fmt: skip
+                     "--skip-invalid")  # fmt: skip
     assert res.returncode == 2
     line = next(x for x in res.stderr.splitlines() if "'date_of_information'" in x)
     assert "missing" in line and "constants" in line

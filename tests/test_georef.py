@@ -186,7 +186,7 @@ def test_affine_geotiff_puts_every_gcp_pixel_on_its_world_position(affine_scan, 
     three = tmp_path / "three.csv"
     three.write_text("\n".join(gcps.read_text().splitlines()[:5]))  # a comment, the header, 3 points
     res = invoke_cli("scan", "georef", str(scan), "--gcps", str(three), "--method", "affine", "--out",
-                  str(tmp_path / "g3.tif"))  # fmt: skip
+                     str(tmp_path / "g3.tif"))  # fmt: skip
     assert res.returncode == 0 and "residuals are 0 by construction" in " ".join(res.stdout.split())
 
 

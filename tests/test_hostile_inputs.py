@@ -133,7 +133,7 @@ def test_traverse_save_with_latitude_and_longitude_swapped_is_refused_outside_th
     with open_store(str(store)) as s:
         assert s.counts()["minefield_records"] == 0 and s.count(EOItem) == 0
     ok = invoke_cli("maps", "traverse", str(HOSTILE.parent / "records" / "handover_97.json"), "--store", str(store),
-                 "--save")  # fmt: skip
+                    "--save")  # fmt: skip
     assert ok.returncode == 0, ok.stderr  # the same record the right way round is saved
 
 

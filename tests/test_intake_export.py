@@ -155,7 +155,7 @@ def test_exact_mine_and_accident_positions_are_aggregated_per_cell_unless_asked(
 def test_public_kml_of_the_demo_mines_counts_per_cell_instead_of_stacking(demo_dir: Path, tmp_path: Path):
     out = tmp_path / "eo.kml"
     res = invoke_cli("export", "layer", "eo_items", "--store", str(demo_dir / "demo.gpkg"), "--format", "kml",
-                  "--out", str(out))  # fmt: skip
+                     "--out", str(out))  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "aggregated" in res.stdout and "cell(s)" in res.stdout
     kml = pyogrio.read_dataframe(out)

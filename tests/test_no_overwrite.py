@@ -202,7 +202,7 @@ def test_the_store_is_recognised_by_content_and_its_journal_files_too(store_copy
     assert res.returncode == 2 and "is a SafeGround store" in res.stderr
     assert _digest(disguised) == before
     res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", f"{store_copy}-wal", "--store",
-                  str(store_copy), "--overwrite")  # fmt: skip
+                     str(store_copy), "--overwrite")  # fmt: skip
     assert res.returncode == 2 and "is the store this command reads" in res.stderr
     assert not Path(f"{store_copy}-wal").exists()
 
@@ -238,7 +238,7 @@ def test_own_outputs_are_rewritten_but_a_strangers_or_an_edited_file_is_not(stor
     res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy))
     assert res.returncode == 2 and stranger.read_text(encoding="utf-8") == "item,cost\nfuel,12\n"
     res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy),
-                  "--overwrite")  # fmt: skip
+                     "--overwrite")  # fmt: skip
     assert res.returncode == 0 and stranger.read_text(encoding="utf-8").startswith("uid,version,")
 
 

@@ -410,7 +410,7 @@ def test_country_map_summary_and_report(country_store: Path, tmp_path: Path) -> 
     assert "Lambert azimuthal equal-area" in text
     assert "728 accidents have no victim details" in text
     res = invoke_cli("report", "national", "--store", str(store), "--out", str(tmp_path / "r"), "--no-pdf",
-                  "--simulations", "20")  # fmt: skip
+                     "--simulations", "20")  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     html = (tmp_path / "r" / "national-public.html").read_text()
     assert not NAN.search(html)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from safeground.safety.check import Level, SafetyIndex
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
 from tests.conftest import invoke_cli
-
-
-@pytest.fixture()
-def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_dir / "demo.gpkg", path)
-    return path
 
 
 def _open_hazard(store) -> HazardArea:
