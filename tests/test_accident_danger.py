@@ -90,8 +90,8 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
     assert ans.level == Level.DANGER and "suspected hazardous area" in ans.verdict
 
 
-def test_swapped_latitude_and_longitude_are_refused(demo_dir: Path):
-    store = str(demo_dir / "demo.gpkg")
+def test_swapped_latitude_and_longitude_are_refused(demo_district: Path, tmp_path: Path):
+    store = str(demo_district)
     with open_store(store, readonly=True) as s:
         index = SafetyIndex.from_store(s)
     with pytest.raises(OutsideArea, match="swapped"):
@@ -99,7 +99,7 @@ def test_swapped_latitude_and_longitude_are_refused(demo_dir: Path):
     res = invoke_cli("check", "39.62", "47.15", "--store", store)
     assert res.returncode != 0 and "No known hazard" not in res.stdout
     assert "swapped" in res.stderr + res.stdout and "47.15 39.62" in res.stderr + res.stdout
-    batch = demo_dir / "swapped.csv"
+    batch = tmp_path / "swapped.csv"  # not beside the shared demo
     batch.write_text("lon,lat\n47.15,39.62\n39.62,47.15\n")
     res = invoke_cli("check", "--batch", str(batch), "--store", store)
     assert res.returncode != 0 and "row 3" in res.stderr + res.stdout
