@@ -3,7 +3,6 @@ far outside the store (latitude and longitude swapped) is refused, never answere
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from safeground.model import Accident, Activity, HazardArea
 from safeground.safety.check import Level, SafetyIndex
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 def _quiet_place(store) -> tuple[float, float]:
@@ -37,9 +36,8 @@ def _quiet_place(store) -> tuple[float, float]:
 
 
 @pytest.fixture()
-def fresh_accident(demo_dir: Path, tmp_path: Path) -> tuple[Path, tuple[float, float]]:
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_dir / "demo.gpkg", path)
+def fresh_accident(demo_copy: Path) -> tuple[Path, tuple[float, float]]:
+    path = demo_copy
     with open_store(str(path)) as s:
         lon, lat = _quiet_place(s)
         s.add(Accident(uid="ACC-09001", date_of_information=date(2022, 12, 30), entered_by="test",
@@ -82,7 +80,7 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
         assert h.classification == "suspected_hazardous_area" and h.priority == 1
         assert h.geometry.contains(shapely.Point(lon, lat))
         assert h.evidence[0].reference == "ACC-09001" and h.evidence[0].kind == "direct"
-    res = run_cli("accidents", "to-hazards", "--store", str(path), "--apply")
+    res = invoke_cli("accidents", "to-hazards", "--store", str(path), "--apply")
     assert res.returncode == 0, res.stderr
     assert "ACC-09001: opened HA-" in res.stdout
     with open_store(str(path), readonly=True) as s:
@@ -92,16 +90,16 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
     assert ans.level == Level.DANGER and "suspected hazardous area" in ans.verdict
 
 
-def test_swapped_latitude_and_longitude_are_refused(demo_dir: Path):
-    store = str(demo_dir / "demo.gpkg")
+def test_swapped_latitude_and_longitude_are_refused(demo_district: Path, tmp_path: Path):
+    store = str(demo_district)
     with open_store(store, readonly=True) as s:
         index = SafetyIndex.from_store(s)
     with pytest.raises(OutsideArea, match="swapped"):
         index.check(39.62, 47.15)
-    res = run_cli("check", "39.62", "47.15", "--store", store)
+    res = invoke_cli("check", "39.62", "47.15", "--store", store)
     assert res.returncode != 0 and "No known hazard" not in res.stdout
     assert "swapped" in res.stderr + res.stdout and "47.15 39.62" in res.stderr + res.stdout
-    batch = demo_dir / "swapped.csv"
+    batch = tmp_path / "swapped.csv"  # not beside the shared demo
     batch.write_text("lon,lat\n47.15,39.62\n39.62,47.15\n")
-    res = run_cli("check", "--batch", str(batch), "--store", store)
+    res = invoke_cli("check", "--batch", str(batch), "--store", store)
     assert res.returncode != 0 and "row 3" in res.stderr + res.stdout

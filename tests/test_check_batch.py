@@ -19,7 +19,7 @@ from safeground.safety.buffers import SafetyBuffers, load_buffers
 from safeground.safety.check import Level, SafetyIndex
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 EPSG = 32638
 X0, Y0 = 650_000.0, 4_386_000.0
@@ -182,15 +182,15 @@ def test_check_batch_csv_keeps_its_columns_and_says_its_buffers(demo, tmp_path):
     csv = tmp_path / "wells.csv"
     csv.write_text(f"well_no,Name,LON,LAT,notes\n007,Spring by the road,{ll.x},{ll.y},\"dug 1998, deep\"\n"
                    "012,School well,47.0,39.5,\n")  # fmt: skip
-    res = run_cli("check", "--batch", str(csv), "--store", demo["store"])
+    res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"])
     assert res.returncode == 0, res.stderr
     out = pd.read_csv(tmp_path / "wells-checked.csv", dtype=str, keep_default_na=False)
     assert list(out.columns[:5]) == ["well_no", "Name", "LON", "LAT", "notes"]
     assert list(out["well_no"]) == ["007", "012"] and out["notes"].iloc[0] == "dug 1998, deep"
     assert out["level"].iloc[0] == "no_known_hazard"  # 75 m, beyond the 50 m buffer
     assert "antipersonnel_mines=50" in out["buffers"].iloc[0] and "antipersonnel_mines=50" in res.stdout
-    res = run_cli("check", "--batch", str(csv), "--store", demo["store"], "--buffer", "mines=100",
-                  "--buffer", "accident=80", "--out", str(tmp_path / "wide.csv"))  # fmt: skip
+    res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"], "--buffer", "mines=100",
+                     "--buffer", "accident=80", "--out", str(tmp_path / "wide.csv"))  # fmt: skip
     assert res.returncode == 0, res.stderr
     wide = pd.read_csv(tmp_path / "wide.csv", dtype=str, keep_default_na=False)
     assert wide["level"].iloc[0] == "caution" and wide["buffer_m"].iloc[0] == "100.0"
@@ -200,21 +200,22 @@ def test_check_batch_csv_keeps_its_columns_and_says_its_buffers(demo, tmp_path):
     (tmp_path / "buffers.yaml").write_text("buffers:\n  antipersonnel_mines: 90\n  found_item: 60\n")
     (tmp_path / "safety.toml").write_text("[safety.buffers]\nantipersonnel_mines = 80\n")
     for settings, ap in (("buffers.yaml", "90"), ("safety.toml", "80")):
-        res = run_cli("check", "--batch", str(csv), "--store", demo["store"], "--settings", str(tmp_path / settings),
-                      "--out", str(tmp_path / "set.csv"))  # fmt: skip
+        res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"], "--settings", str(tmp_path / settings),
+                         "--out", str(tmp_path / "set.csv"))  # fmt: skip
         assert res.returncode == 0, res.stderr
         got = pd.read_csv(tmp_path / "set.csv", dtype=str, keep_default_na=False)
         assert (
             f"antipersonnel_mines={ap}" in got["buffers"].iloc[0] and "antivehicle_mines=25" in got["buffers"].iloc[0]
         )
         assert got["level"].iloc[0] == "caution" and got["buffer_m"].iloc[0] == f"{ap}.0"
-    res = run_cli("check", "--batch", str(csv), "--store", demo["store"], "--settings", str(tmp_path / "safety.toml"),
-                  "--buffer", "ap_mines=60", "--out", str(tmp_path / "set.csv"))  # fmt: skip
+    res = invoke_cli("check", "--batch", str(csv), "--store", demo["store"], "--settings",
+                     str(tmp_path / "safety.toml"), "--buffer", "ap_mines=60",
+                     "--out", str(tmp_path / "set.csv"))  # fmt: skip
     got = pd.read_csv(tmp_path / "set.csv", dtype=str, keep_default_na=False)
     assert "antipersonnel_mines=60" in got["buffers"].iloc[0] and got["level"].iloc[0] == "no_known_hazard"
     # the single check takes the same buffers and says them
-    res = run_cli("check", str(ll.x), str(ll.y), "--store", demo["store"], "--buffer", "mines=100",
-                  "--format", "json")  # fmt: skip
+    res = invoke_cli("check", str(ll.x), str(ll.y), "--store", demo["store"], "--buffer", "mines=100",
+                     "--format", "json")  # fmt: skip
     answer = json.loads(res.stdout)
     assert answer["level"] == "caution" and answer["buffers"]["antipersonnel_mines"] == 100.0
     assert answer["nearest_danger_m"] == pytest.approx(75.0, abs=0.2)
@@ -226,7 +227,7 @@ def test_check_batch_of_a_geopackage_or_geojson_keeps_its_attributes(demo, tmp_p
     gpkg, geojson = tmp_path / "incidents.gpkg", tmp_path / "incidents.geojson"
     acc.to_crs(demo["epsg"]).to_file(gpkg, layer="incidents")  # another CRS: read in its own
     acc.to_file(geojson)
-    res = run_cli("check", "--batch", str(gpkg), "--store", demo["store"])
+    res = invoke_cli("check", "--batch", str(gpkg), "--store", demo["store"])
     assert res.returncode == 0, res.stderr
     out = gpd.read_file(tmp_path / "incidents-checked.gpkg")
     assert out.crs.to_epsg() == 4326 and len(out) == len(acc)
@@ -238,14 +239,14 @@ def test_check_batch_of_a_geopackage_or_geojson_keeps_its_attributes(demo, tmp_p
     expected = demo["index"].check_many(shapely.get_x(acc.geometry.to_numpy()), shapely.get_y(acc.geometry.to_numpy()),
                                         ids=acc["uid"].to_numpy())  # fmt: skip
     assert list(out["level"]) == list(expected["level"].astype(str))
-    res = run_cli("check", "--batch", str(geojson), "--store", demo["store"], "--out", str(tmp_path / "inc.csv"))
+    res = invoke_cli("check", "--batch", str(geojson), "--store", demo["store"], "--out", str(tmp_path / "inc.csv"))
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(tmp_path / "inc.csv")
     assert list(table.columns[:6]) == ["uid", "accident_date", "device_type", "team", "lon", "lat"]
     assert list(table["level"]) == list(out["level"])
     assert table["nearest_danger_m"].notna().all()
     # --id-column names another column; a missing one is refused with the columns there are
-    res = run_cli("check", "--batch", str(geojson), "--store", demo["store"], "--id-column", "incident_no")
+    res = invoke_cli("check", "--batch", str(geojson), "--store", demo["store"], "--id-column", "incident_no")
     assert res.returncode == 2 and "incident_no" in res.stderr and "uid" in res.stderr
 
 
@@ -253,24 +254,24 @@ def test_check_batch_refuses_what_it_cannot_answer_with_the_row_and_the_fix(demo
     store = demo["store"]
     csv = tmp_path / "bad.csv"
     csv.write_text("id,lon,lat\na,47.1,39.6\nb,,39.6\nc,47.1,north\n")
-    res = run_cli("check", "--batch", str(csv), "--store", store)
+    res = invoke_cli("check", "--batch", str(csv), "--store", store)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "row 3" in res.stderr and "row 4" in res.stderr and "'lon'" in res.stderr and "'lat'" in res.stderr
     assert not (tmp_path / "bad-checked.csv").exists()
     (tmp_path / "nocoords.csv").write_text("id,x_deg,y_deg\na,47.1,39.6\n")
-    res = run_cli("check", "--batch", str(tmp_path / "nocoords.csv"), "--store", store)
+    res = invoke_cli("check", "--batch", str(tmp_path / "nocoords.csv"), "--store", store)
     assert res.returncode == 2 and "no longitude column" in res.stderr and "x_deg" in res.stderr
     gj = tmp_path / "mixed.geojson"
     gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(47.1, 39.6), shapely.box(47.1, 39.6, 47.11, 39.61)],
                      crs=4326).to_file(gj)  # fmt: skip
-    res = run_cli("check", "--batch", str(gj), "--store", store)
+    res = invoke_cli("check", "--batch", str(gj), "--store", store)
     assert res.returncode == 2 and "feature 2" in res.stderr and "Polygon, not a point" in res.stderr
     for bad, words in ((["--buffer", "minez=100"], "minez"), (["--buffer", "mines=-5"], "0 to 100,000"),
                        (["--buffer", "mines"], "KIND=METRES")):  # fmt: skip
-        res = run_cli("check", "--batch", str(gj), "--store", store, *bad)
+        res = invoke_cli("check", "--batch", str(gj), "--store", store, *bad)
         assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
     (tmp_path / "s.yaml").write_text("priority:\n  returnees: 1\n")
-    res = run_cli("check", "47.1", "39.6", "--store", store, "--settings", str(tmp_path / "s.yaml"))
+    res = invoke_cli("check", "47.1", "39.6", "--store", store, "--settings", str(tmp_path / "s.yaml"))
     assert res.returncode == 2 and "s.yaml" in res.stderr and "no buffers table" in res.stderr
 
 

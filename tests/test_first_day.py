@@ -26,7 +26,7 @@ from pyproj import Geod
 from safeground.casualties import statistics as cs
 from safeground.model import Accident, HazardArea
 from safeground.storage import open_store
-from tests.conftest import PG_URL, postgis_problem, run_cli
+from tests.conftest import PG_URL, invoke_cli, postgis_problem
 
 DATA = Path(__file__).parent / "data" / "national"
 AREA = "44.8,38.4,50.4,41.9"
@@ -89,15 +89,15 @@ def _expected_hazards() -> dict[str, int]:
 
 
 def _init(loc: str) -> None:
-    _ok(run_cli("init", "--store", loc, "--area", AREA, "--name", "National test authority", "--language", "az"))
-    _ok(run_cli("mapping", "save", "hazards", str(DATA / "hazards_mapping.yaml"), "--store", loc))
-    _ok(run_cli("mapping", "save", "incidents", str(DATA / "incidents_mapping.yaml"), "--store", loc))
+    _ok(invoke_cli("init", "--store", loc, "--area", AREA, "--name", "National test authority", "--language", "az"))
+    _ok(invoke_cli("mapping", "save", "hazards", str(DATA / "hazards_mapping.yaml"), "--store", loc))
+    _ok(invoke_cli("mapping", "save", "incidents", str(DATA / "incidents_mapping.yaml"), "--store", loc))
 
 
 def test_init_makes_an_empty_store_with_its_area_and_never_touches_an_existing_one(location: str, tmp_path: Path):
-    out = _ok(run_cli("init", "--store", location, "--area", AREA, "--name", "ANAMA", "--language", "az"))
+    out = _ok(invoke_cli("init", "--store", location, "--area", AREA, "--name", "ANAMA", "--language", "az"))
     assert "EPSG:32638" in out
-    shown = _ok(run_cli("db", "area", "--store", location))
+    shown = _ok(invoke_cli("db", "area", "--store", location))
     assert "[44.8, 38.4, 50.4, 41.9]" in shown
     with open_store(location, create=False) as s:
         assert s.get_meta("store_name") == "ANAMA" and s.get_meta("language") == "az"
@@ -105,15 +105,15 @@ def test_init_makes_an_empty_store_with_its_area_and_never_touches_an_existing_o
     # a mapping that cannot fill a required field is saved with a warning naming it
     partial = tmp_path / "partial.yaml"
     partial.write_text("layer: accidents\ncolumns: {device: device_type}\n")
-    saved = _ok(run_cli("mapping", "save", "partial", str(partial), "--store", location))
+    saved = _ok(invoke_cli("mapping", "save", "partial", str(partial), "--store", location))
     assert "warning" in saved and "date_of_information" in saved and "constants" in saved
     assert "accident_date" not in saved  # an accident's date may be unknown: not required
-    full = _ok(run_cli("mapping", "save", "incidents", str(DATA / "incidents_mapping.yaml"), "--store", location))
+    full = _ok(invoke_cli("mapping", "save", "incidents", str(DATA / "incidents_mapping.yaml"), "--store", location))
     assert "warning" not in full
-    again = run_cli("init", "--store", location, "--area", "1,2,3,4")
+    again = invoke_cli("init", "--store", location, "--area", "1,2,3,4")
     assert again.returncode == 2 and "exists already" in again.stderr
-    assert "[44.8, 38.4, 50.4, 41.9]" in _ok(run_cli("db", "area", "--store", location))
-    bad = run_cli("init", "--store", str(tmp_path / "y.gpkg"), "--area", "50.4,38.4,44.8,41.9")
+    assert "[44.8, 38.4, 50.4, 41.9]" in _ok(invoke_cli("db", "area", "--store", location))
+    bad = invoke_cli("init", "--store", str(tmp_path / "y.gpkg"), "--area", "50.4,38.4,44.8,41.9")
     assert bad.returncode == 2 and "west < east" in bad.stderr and not (tmp_path / "y.gpkg").exists()
 
 
@@ -121,7 +121,7 @@ def test_dry_run_writes_nothing_not_even_a_new_store(location: str, tmp_path: Pa
     hazards = str(DATA / "hazards.geojson")
     mapping = str(DATA / "hazards_mapping.yaml")
     args = ("--mapping", mapping, "--skip-invalid", "--repair", "--dry-run", "--new")
-    out = _ok(run_cli("import", "hazard_areas", hazards, "--store", location, *args))
+    out = _ok(invoke_cli("import", "hazard_areas", hazards, "--store", location, *args))
     assert "would import" in out
     if location.startswith("postgresql"):
         assert not _schema_exists(location)
@@ -131,7 +131,7 @@ def test_dry_run_writes_nothing_not_even_a_new_store(location: str, tmp_path: Pa
     # an existing store: not a byte changes
     _init(location)
     before = _fingerprint(location)
-    _ok(run_cli("import", "hazard_areas", hazards, "--store", location, *args))
+    _ok(invoke_cli("import", "hazard_areas", hazards, "--store", location, *args))
     assert _fingerprint(location) == before
 
 
@@ -146,7 +146,7 @@ def test_dirty_hazards_refused_by_default_then_imported_with_every_left_out_feat
     _init(location)
     hazards = str(DATA / "hazards.geojson")
     want = _expected_hazards()
-    refused = run_cli("import", "hazard_areas", hazards, "--store", location, "--mapping", "hazards", "--repair")
+    refused = invoke_cli("import", "hazard_areas", hazards, "--store", location, "--mapping", "hazards", "--repair")
     assert refused.returncode == 2
     assert f"{want['no geometry']:,} no geometry" in refused.stderr
     assert f"{want['duplicate']} duplicate" in refused.stderr and "--skip-invalid" in refused.stderr
@@ -155,7 +155,7 @@ def test_dirty_hazards_refused_by_default_then_imported_with_every_left_out_feat
 
     q, report = tmp_path / "left-out.gpkg", tmp_path / "left-out.csv"
     dirty = ("--mapping", "hazards", "--repair", "--quarantine", str(q), "--report", str(report))
-    out = _ok(run_cli("import", "hazard_areas", hazards, "--store", location, *dirty))
+    out = _ok(invoke_cli("import", "hazard_areas", hazards, "--store", location, *dirty))
     skipped = want["no geometry"] + want["empty geometry"] + want["duplicate"]
     imported = want["total"] - skipped
     assert f"imported {imported:,} record(s)" in out
@@ -190,8 +190,8 @@ def test_dirty_hazards_refused_by_default_then_imported_with_every_left_out_feat
     assert len(east) and len(east) < len(stored)
 
     # importing the same file again duplicates nothing
-    again = _ok(run_cli("import", "hazard_areas", hazards, "--store", location, "--mapping", "hazards",
-                        "--repair", "--skip-invalid"))  # fmt: skip
+    again = _ok(invoke_cli("import", "hazard_areas", hazards, "--store", location, "--mapping", "hazards",
+                           "--repair", "--skip-invalid"))  # fmt: skip
     assert "0 new" in again
     with open_store(location, create=False) as s:
         assert s.count(HazardArea) == imported
@@ -203,15 +203,15 @@ def test_incidents_key_decides_duplicates_and_undated_accidents_stay_undated(loc
     feats = _features("incidents.geojson")
     numbers = [f["properties"]["incident_no"] for f in feats]
     entered_twice = len(numbers) - len(set(numbers))
-    without_key = run_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents")
+    without_key = invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents")
     assert without_key.returncode == 2 and "same place and values" in without_key.stderr
-    with_key = run_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
-                       "--key", "incident_no")  # fmt: skip
+    with_key = invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
+                          "--key", "incident_no")  # fmt: skip
     assert with_key.returncode == 2
     assert with_key.stderr.count("same incident_no") == entered_twice
     assert "same place and values" not in with_key.stderr
-    out = _ok(run_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
-                      "--key", "incident_no", "--skip-invalid"))  # fmt: skip
+    out = _ok(invoke_cli("import", "accidents", incidents, "--store", location, "--mapping", "incidents",
+                         "--key", "incident_no", "--skip-invalid"))  # fmt: skip
     kept = len(set(numbers))
     assert f"imported {kept} record(s)" in out and f"{entered_twice} skipped ({entered_twice} duplicate)" in out
 
@@ -226,7 +226,7 @@ def test_incidents_key_decides_duplicates_and_undated_accidents_stay_undated(loc
         dated = sorted(str(d) for d in acc["accident_date"].dropna())
         assert dated == sorted(datetime.strptime(d, "%d.%m.%Y").date().isoformat() for d in first.values() if d)
 
-    _ok(run_cli("import", "victims", str(DATA / "victims.csv"), "--store", location))
+    _ok(invoke_cli("import", "victims", str(DATA / "victims.csv"), "--store", location))
     with open_store(location, create=False) as s:
         frame = cs.victims_frame(s)
         acc = s.read_frame(Accident).set_index("uid")
@@ -242,11 +242,11 @@ def test_incidents_key_decides_duplicates_and_undated_accidents_stay_undated(loc
 
 def test_missing_required_field_names_the_mappings_constants(tmp_path: Path):
     loc = str(tmp_path / "n.gpkg")
-    _ok(run_cli("init", "--store", loc, "--area", AREA))
+    _ok(invoke_cli("init", "--store", loc, "--area", AREA))
     undated = tmp_path / "no-date.yaml"
     undated.write_text((DATA / "hazards_mapping.yaml").read_text().replace("  date_of_information: 2024-05-01\n", ""))
-    res = run_cli("import", "hazard_areas", str(DATA / "hazards.geojson"), "--store", loc, "--mapping", str(undated),
-                  "--skip-invalid")  # fmt: skip
+    res = invoke_cli("import", "hazard_areas", str(DATA / "hazards.geojson"), "--store", loc, "--mapping", str(undated),
+                     "--skip-invalid")  # fmt: skip
     assert res.returncode == 2
     line = next(x for x in res.stderr.splitlines() if "'date_of_information'" in x)
     assert "missing" in line and "constants" in line
@@ -308,17 +308,17 @@ def _as_older_safeground_wrote_it(location: str) -> None:
 
 
 def test_an_older_store_is_told_to_upgrade_and_then_takes_undated_accidents(location: str):
-    _ok(run_cli("init", "--store", location, "--area", AREA))
+    _ok(invoke_cli("init", "--store", location, "--area", AREA))
     _as_older_safeground_wrote_it(location)
     args = ("--mapping", str(DATA / "incidents_mapping.yaml"), "--key", "incident_no", "--skip-invalid")
-    res = run_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args)
+    res = invoke_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "older SafeGround" in res.stderr and "safeground db upgrade" in res.stderr
     with open_store(location, create=False) as s:
         assert s.count(Accident) == 0
-    upgraded = _ok(run_cli("db", "upgrade", "--store", location))
+    upgraded = _ok(invoke_cli("db", "upgrade", "--store", location))
     assert "accidents.accident_date (may now be empty)" in upgraded
-    _ok(run_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args))
+    _ok(invoke_cli("import", "accidents", str(DATA / "incidents.geojson"), "--store", location, *args))
     with open_store(location, create=False) as s:
         acc = s.read_frame(Accident)
     assert len(acc) and acc["accident_date"].isna().any()

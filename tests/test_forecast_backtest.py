@@ -16,16 +16,13 @@ from safeground.landrelease import accounting as la
 from safeground.landrelease import pipeline as lp
 from safeground.landrelease.backtest import backtest, history_span
 from safeground.storage import open_store
-from tests.conftest import run_cli
+from tests.conftest import DistrictFactory
 
 
 @pytest.fixture(scope="module", params=[7, 99])
-def seed_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def seed_store(request: pytest.FixtureRequest, district: DistrictFactory) -> str:
     """A demo district generated with another seed (7 and 99 were outside the old ranges)."""
-    path = tmp_path_factory.mktemp(f"seed{request.param}") / "district.gpkg"
-    res = run_cli("generate", "--store", str(path), "--seed", str(request.param))
-    assert res.returncode == 0, res.stderr + res.stdout
-    return str(path)
+    return str(district(request.param))
 
 
 def _check(path: str) -> None:

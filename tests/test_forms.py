@@ -19,7 +19,7 @@ from safeground.intake.forms import CHOICE_LISTS, FORMS, export_forms
 from safeground.intake.odk_values import parse_odk_geometry
 from safeground.intake.submissions import import_submissions
 from safeground.model import Accident, EOItem, HazardArea, Victim, VictimIdentity
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 DATA = Path(__file__).parent / "data" / "forms"
 ACC1 = "0f8e6c2a-5d41-4b7e-9a3c-1e2f3a4b5c6d"
@@ -78,7 +78,7 @@ def test_accident_form_has_a_victims_repeat_with_restricted_names_only_when_know
 
 
 def test_forms_export_cli(tmp_path):
-    res = run_cli("forms", "export", str(tmp_path / "out"))
+    res = invoke_cli("forms", "export", str(tmp_path / "out"))
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "accident_report.xlsx",
@@ -266,17 +266,17 @@ def test_cli_import_dry_run_then_real_then_again(store, tmp_path):
         "--store",
         store.test_url,
     ]
-    res = run_cli(*args, "--dry-run")
+    res = invoke_cli(*args, "--dry-run")
     assert res.returncode == 0, res.stderr + res.stdout
     assert f"would create victim_identities VID-{ACC1}-1" in res.stdout and "nothing was written" in res.stdout
     assert store.count(Accident) == 0
-    res = run_cli(*args)
+    res = invoke_cli(*args)
     assert res.returncode == 0, res.stderr + res.stdout
     assert store.count(Accident) == 2 and store.count(Victim) == 3
-    res = run_cli(*args)
+    res = invoke_cli(*args)
     assert "6 record(s) already stored and unchanged: not duplicated" in res.stdout
     assert store.count(Victim) == 3
-    bad = run_cli(
+    bad = invoke_cli(
         "forms",
         "import",
         "hazard_report",
@@ -333,10 +333,12 @@ def test_odk_central_half_given_position_is_an_error_not_latitude_zero(store, tm
 
 
 def test_cli_refuses_a_mistyped_store_path_instead_of_creating_it(tmp_path):
-    res = run_cli("forms", "import", "eo_find", str(DATA / "eo_find_kobo.json"), "--store", str(tmp_path / "typo.gpkg"))
+    res = invoke_cli(
+        "forms", "import", "eo_find", str(DATA / "eo_find_kobo.json"), "--store", str(tmp_path / "typo.gpkg")
+    )
     assert res.returncode == 2 and "no SafeGround store at" in res.stderr and "--new" in res.stderr
     assert not (tmp_path / "typo.gpkg").exists()
-    res = run_cli(
+    res = invoke_cli(
         "forms", "import", "eo_find", str(DATA / "eo_find_kobo.json"), "--store", str(tmp_path / "n.gpkg"), "--new"
     )
     assert res.returncode == 0, res.stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 PAYLOADS = [
     "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -54,14 +54,13 @@ def _own_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hostile_store(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small district whose organisations and hazard areas carry formula payloads, stored as typed."""
     from safeground.model import HazardArea, Organisation
     from safeground.storage import open_store
 
     path = tmp_path_factory.mktemp("hostile") / "s.gpkg"
-    res = run_cli("generate", "--size-km", "4", "--store", str(path))
-    assert res.returncode == 0, res.stderr
+    shutil.copy(small_store, path)
     with open_store(str(path)) as s:
         for i, org in enumerate(s.find(Organisation)):
             p = PAYLOADS[i % len(PAYLOADS)]
@@ -88,7 +87,7 @@ def test_layer_exports_neutralise_every_payload_and_keep_the_stored_values(store
     cells = {}
     for layer in ("hazard_areas", "organisations"):
         out = tmp_path / f"{layer}.csv"
-        res = run_cli("export", "layer", layer, "-f", "csv", "--out", str(out), "--store", str(store))
+        res = invoke_cli("export", "layer", layer, "-f", "csv", "--out", str(out), "--store", str(store))
         assert res.returncode == 0, res.stderr
         cells[layer] = _check_csv(out)
     for p in PAYLOADS:  # every hazard payload, and the organisations' (one payload each, in turn)
@@ -101,7 +100,7 @@ def test_layer_exports_neutralise_every_payload_and_keep_the_stored_values(store
 
 def test_hdx_files_neutralise_an_organisations_acronym(store: Path, tmp_path: Path):
     out = tmp_path / "hdx"
-    res = run_cli("export", "hdx", "--store", str(store), "--out", str(out), "--audience", "restricted")
+    res = invoke_cli("export", "hdx", "--store", str(store), "--out", str(out), "--audience", "restricted")
     assert res.returncode == 0, res.stderr
     files = sorted(out.glob("*.csv"))
     assert files
@@ -117,7 +116,7 @@ def test_the_problems_report_and_the_changes_list_neutralise_the_values_they_quo
     rows += [f'2021-04-02,found,"{p.replace(chr(34), chr(34) * 2)}",manual_clearance,47.1,39.6' for p in PAYLOADS]
     bad.write_text("\n".join(rows) + "\n", encoding="utf-8")
     report = tmp_path / "problems.csv"
-    res = run_cli("import", "eo_items", str(bad), "--store", str(store), "--report", str(report))
+    res = invoke_cli("import", "eo_items", str(bad), "--store", str(store), "--report", str(report))
     assert res.returncode == 2
     cells = _check_csv(report)
     assert "'" + PAYLOADS[0] in cells  # the wrong value is quoted for the clerk, neutralised
@@ -125,10 +124,10 @@ def test_the_problems_report_and_the_changes_list_neutralise_the_values_they_quo
 
 def test_tables_to_the_screen_and_to_files_are_neutralised(store: Path, tmp_path: Path):
     out = tmp_path / "priorities.csv"
-    res = run_cli("plan", "priorities", "--store", str(store), "--format", "csv", "--out", str(out))
+    res = invoke_cli("plan", "priorities", "--store", str(store), "--format", "csv", "--out", str(out))
     assert res.returncode == 0, res.stderr
     _check_csv(out)
-    res = run_cli("plan", "priorities", "--store", str(store), "--format", "csv")
+    res = invoke_cli("plan", "priorities", "--store", str(store), "--format", "csv")
     assert res.returncode == 0
     assert not [c for row in csv.reader(io.StringIO(res.stdout)) for c in row if _dangerous(c)]
 
@@ -143,7 +142,7 @@ def test_the_xlsx_template_from_a_hostile_record_holds_no_formula(tmp_path: Path
     example = tmp_path / "record.json"
     example.write_text(json.dumps(src), encoding="utf-8")
     out = tmp_path / "template.xlsx"
-    res = run_cli("maps", "template", str(out), "--example", str(example))
+    res = invoke_cli("maps", "template", str(out), "--example", str(example))
     assert res.returncode == 0, res.stderr
     wb = load_workbook(out)
     formulas = [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
@@ -155,7 +154,7 @@ def test_the_xlsx_template_from_a_hostile_record_holds_no_formula(tmp_path: Path
 def test_the_forms_workbooks_hold_no_formula(tmp_path: Path):
     from openpyxl import load_workbook
 
-    res = run_cli("forms", "export", str(tmp_path / "forms"))
+    res = invoke_cli("forms", "export", str(tmp_path / "forms"))
     assert res.returncode == 0, res.stderr
     books = sorted((tmp_path / "forms").glob("*.xlsx"))
     assert len(books) == 3

@@ -21,7 +21,7 @@ from safeground.intake.digitised import import_digitised, read_digitised, to_wor
 from safeground.intake.georef import Georeference, fit
 from safeground.intake.geotiff import write_geotiff
 from safeground.model import EOItem, HazardArea, MinefieldRecord
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 from tests.samples import sample
 
 UTM = 32638  # UTM 38N, holds the Karabakh test district
@@ -127,7 +127,7 @@ def test_affine_fit_recovers_the_transform_and_flags_the_blunder(affine_scan):
 
 def test_affine_geotiff_puts_every_gcp_pixel_on_its_world_position(affine_scan, tmp_path):
     scan, gcps, _ = affine_scan
-    res = run_cli(
+    res = invoke_cli(
         "scan",
         "georef",
         str(scan),
@@ -168,19 +168,19 @@ def test_affine_geotiff_puts_every_gcp_pixel_on_its_world_position(affine_scan, 
                 assert red[vr, vc] > 200 and green[vr, vc] < 60, pid
     # a threshold refuses the bad fit and writes nothing; leaving the suspect point out passes it
     base = ["scan", "georef", str(scan), "--gcps", str(gcps), "--method", "affine", "--out", str(tmp_path / "g2.tif")]
-    res = run_cli(*base, "--max-rms", "5")
+    res = invoke_cli(*base, "--max-rms", "5")
     assert res.returncode != 0 and "above --max-rms 5 m" in res.stderr and "--exclude L3" in res.stderr
     assert not (tmp_path / "g2.tif").exists()
-    res = run_cli(*base, "--max-rms", "5", "--exclude", "L3")
+    res = invoke_cli(*base, "--max-rms", "5", "--exclude", "L3")
     assert res.returncode == 0, res.stderr + res.stdout
     assert (tmp_path / "g2.tif").exists() and "L3" not in res.stdout
-    res = run_cli(*base, "--exclude", "L99")
+    res = invoke_cli(*base, "--exclude", "L99")
     assert res.returncode != 0 and "no such control point" in res.stderr
     # exactly three points: the fit passes through them all, which the user is told
     three = tmp_path / "three.csv"
     three.write_text("\n".join(gcps.read_text().splitlines()[:5]))  # a comment, the header, 3 points
-    res = run_cli("scan", "georef", str(scan), "--gcps", str(three), "--method", "affine", "--out",
-                  str(tmp_path / "g3.tif"))  # fmt: skip
+    res = invoke_cli("scan", "georef", str(scan), "--gcps", str(three), "--method", "affine", "--out",
+                     str(tmp_path / "g3.tif"))  # fmt: skip
     assert res.returncode == 0 and "residuals are 0 by construction" in " ".join(res.stdout.split())
 
 
@@ -299,18 +299,18 @@ def test_cli_features_import_and_dry_run(affine_scan, tmp_path, store):
         "--out",
         str(tmp_path / "m.geojson"),
     ]
-    res = run_cli(*args, "--dry-run")
+    res = invoke_cli(*args, "--dry-run")
     assert res.returncode == 0, res.stderr + res.stdout
     assert "would import 2 record(s)" in res.stdout
     assert store.count(EOItem) == 0
-    res = run_cli(*args)
+    res = invoke_cli(*args)
     assert res.returncode == 0, res.stderr + res.stdout
     assert store.count(EOItem) == 2
-    res = run_cli(*args)  # the same sheet twice: recognised, not duplicated
+    res = invoke_cli(*args)  # the same sheet twice: recognised, not duplicated
     assert res.returncode == 0 and "2 unchanged" in res.stdout and store.count(EOItem) == 2
     (tmp_path / "bad.csv").write_text("col,row,eo_type\n100,100,ap_blast\n110,100,banana\n")
     bad = [a if a != str(tmp_path / "mines.csv") else str(tmp_path / "bad.csv") for a in args]
-    res = run_cli(*bad, "--problems", str(tmp_path / "p.csv"))
+    res = invoke_cli(*bad, "--problems", str(tmp_path / "p.csv"))
     assert res.returncode == 2 and "bad.csv, row 3" in res.stderr and "nothing was stored" in res.stderr
     assert "banana" in (tmp_path / "p.csv").read_text() and store.count(EOItem) == 2
     assert len(json.loads((tmp_path / "m.geojson").read_text())["features"]) == 2

@@ -19,7 +19,7 @@ from safeground.model.minemaps import CorrectedMinePosition
 from safeground.model.vocab import Contamination, EOStatus, EOType, EvidenceKind, HazardClass, HazardStatus, HowFound
 from safeground.storage import open_store
 from safeground.storage.base import Store
-from tests.conftest import run_cli
+from tests.conftest import DistrictFactory, invoke_cli
 
 BOX = shapely.MultiPolygon([shapely.box(46.90, 39.90, 46.91, 39.91)])
 
@@ -156,13 +156,13 @@ def test_evidence_command(tmp_path: Path):
     path = tmp_path / "s.gpkg"
     with open_store(str(path)) as s:
         _fill(s)
-    res = run_cli("maps", "evidence", "--store", str(path), "--out", str(tmp_path / "ev.csv"))
+    res = invoke_cli("maps", "evidence", "--store", str(path), "--out", str(tmp_path / "ev.csv"))
     assert res.returncode == 0, res.stderr
     assert "nothing written" in res.stdout and "HA-00001" in res.stdout
     assert (tmp_path / "ev.csv").read_text().count("\n") == 4
-    res = run_cli("maps", "evidence", "--store", str(path), "--confirm")
+    res = invoke_cli("maps", "evidence", "--store", str(path), "--confirm")
     assert res.returncode != 0 and "--confirm needs --apply" in res.stderr
-    res = run_cli("maps", "evidence", "--store", str(path), "--apply", "--confirm")
+    res = invoke_cli("maps", "evidence", "--store", str(path), "--apply", "--confirm")
     assert res.returncode == 0, res.stderr
     assert "updated 3 hazard areas" in res.stdout
     with open_store(str(path), readonly=True) as s:
@@ -261,20 +261,15 @@ def test_release_and_create_are_taken_only_when_asked(store: Store):
 
 
 @pytest.fixture(scope="module")
-def assessed_districts(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """The demo district (seed 2020) and seeds 7 and 2021, their assessments saved: about two minutes.
+def assessed_districts(district: DistrictFactory, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The demo district (seed 2020) and seeds 7 and 2021, copied, their assessments saved.
 
     On all three, before issue 13, ``maps evidence`` proposed confirming SHAs with no mine inside.
     """
-    from safeground.generator.config import DistrictConfig
-    from safeground.generator.district import generate
-
     d = tmp_path_factory.mktemp("evidence")
     paths = [d / "seed2020.gpkg", d / "seed7.gpkg", d / "seed2021.gpkg"]
-    shutil.copyfile(demo_dir / "demo.gpkg", paths[0])
-    for seed, path in zip((7, 2021), paths[1:], strict=True):
-        with open_store(str(path)) as s:
-            generate(s, DistrictConfig(seed=seed))
+    for seed, path in zip((2020, 7, 2021), paths, strict=True):
+        shutil.copyfile(district(seed), path)
     for path in paths:
         with open_store(str(path)) as s:
             save_results(s, assess_store(s), AccuracyOptions(), entered_by="test")

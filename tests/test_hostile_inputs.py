@@ -21,7 +21,7 @@ import pytest
 from safeground.errors import InvalidInput, SafeGroundError
 from safeground.model import EOItem
 from safeground.storage import open_store
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 CORPUS = sorted(p for p in HOSTILE.iterdir() if p.name != "make_hostile.py" and not p.name.startswith("."))
@@ -127,14 +127,14 @@ def test_traverse_save_with_latitude_and_longitude_swapped_is_refused_outside_th
     store = tmp_path / "s.gpkg"
     with _store(tmp_path):
         pass
-    res = run_cli("maps", "traverse", str(HOSTILE / "traverse_swapped.json"), "--store", str(store), "--save")
+    res = invoke_cli("maps", "traverse", str(HOSTILE / "traverse_swapped.json"), "--store", str(store), "--save")
     assert res.returncode == 2, res.stdout + res.stderr
     assert "area of interest" in res.stderr and "39.6" in res.stderr  # says where it landed
     assert "Traceback" not in res.stderr
     with open_store(str(store)) as s:
         assert s.counts()["minefield_records"] == 0 and s.count(EOItem) == 0
-    ok = run_cli("maps", "traverse", str(HOSTILE.parent / "records" / "handover_97.json"), "--store", str(store),
-                 "--save")  # fmt: skip
+    ok = invoke_cli("maps", "traverse", str(HOSTILE.parent / "records" / "handover_97.json"), "--store", str(store),
+                    "--save")  # fmt: skip
     assert ok.returncode == 0, ok.stderr  # the same record the right way round is saved
 
 
@@ -419,7 +419,7 @@ def test_the_cli_prints_messages_not_tracebacks_for_the_corpus(tmp_path):
         ("forms", "import", "hazard_report", str(HOSTILE / "form_repeated_header.csv"), "--store", store),
     ]
     for args in runs:
-        res = run_cli(*args)
+        res = invoke_cli(*args)
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         assert "Traceback" not in res.stderr and "error" in res.stderr, (args, res.stderr)
     with open_store(store) as s:

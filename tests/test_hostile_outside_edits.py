@@ -22,7 +22,7 @@ from safeground.model.hazards import OUTSIDE_STATUS_REASON
 from safeground.storage import gpkg_binary, open_store
 from safeground.storage.base import Store
 from safeground.storage.gpkg_migrations import OUTSIDE_AUTHOR
-from tests.conftest import PG_URL, run_cli
+from tests.conftest import PG_URL, invoke_cli
 from tests.samples import sample
 
 
@@ -78,12 +78,12 @@ def test_safeground_history_and_the_reports_read_an_outside_edit(tmp_path):
     con.execute("UPDATE hazard_areas SET status = 'closed', name = 'edited in QGIS' WHERE uid = 'HA-00001'")
     con.commit()
     con.close()
-    res = run_cli("history", "hazard_areas", "HA-00001", "--store", path)
+    res = invoke_cli("history", "hazard_areas", "HA-00001", "--store", path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert OUTSIDE_AUTHOR in res.stdout and "open → closed" in res.stdout
     for args in (("summary", "--store", path), ("export", "layer", "hazard_areas", "--format", "csv", "--out",
                                                 str(tmp_path / "ha.csv"), "--store", path)):  # fmt: skip
-        out = run_cli(*args)
+        out = invoke_cli(*args)
         assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stdout, out.stderr)
     assert "edited in QGIS" in (tmp_path / "ha.csv").read_text(encoding="utf-8")
 
@@ -97,7 +97,7 @@ def test_a_row_edited_into_something_unreadable_is_a_message_not_a_traceback(tmp
     con.execute("UPDATE hazard_areas SET remaining_area_m2 = estimated_area_m2 * 10 WHERE uid = 'HA-00001'")
     con.commit()
     con.close()
-    res = run_cli("history", "hazard_areas", "HA-00001", "--store", path)
+    res = invoke_cli("history", "hazard_areas", "HA-00001", "--store", path)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "HA-00001" in res.stderr and "edited outside SafeGround" in res.stderr and "Traceback" not in res.stderr
 
@@ -111,7 +111,7 @@ def test_a_record_deleted_outside_shows_its_kept_history(tmp_path):
     con.execute("DELETE FROM hazard_areas WHERE uid = 'HA-00001'")
     con.commit()
     con.close()
-    res = run_cli("history", "hazard_areas", "HA-00001", "--store", path)
+    res = invoke_cli("history", "hazard_areas", "HA-00001", "--store", path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "deleted outside SafeGround" in res.stdout
 
@@ -126,7 +126,7 @@ def test_an_upgraded_store_gets_the_trigger(tmp_path, monkeypatch):
         assert s.schema_revision() == "2"
         s.add(sample(HazardArea, 1))
     monkeypatch.undo()
-    res = run_cli("db", "upgrade", "--store", path)
+    res = invoke_cli("db", "upgrade", "--store", path)
     assert res.returncode == 0 and "to 3" in res.stdout, res.stdout + res.stderr
     con = _qgis_connection(path)
     con.execute("UPDATE hazard_areas SET priority = 4 WHERE uid = 'HA-00001'")

@@ -17,7 +17,7 @@ from safeground.intake.features import import_features
 from safeground.model import RECORD_TYPES, EOItem, VictimIdentity
 from safeground.storage import open_store
 from safeground.storage.base import Store
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 from tests.samples import sample
 
 
@@ -99,22 +99,24 @@ def test_kml_export_opens_in_gdal_with_positions(store: Store, tmp_path: Path):
 
 
 def test_cli_export(tmp_path: Path):
-    from tests.conftest import run_cli
+    from tests.conftest import invoke_cli
 
     db = tmp_path / "s.gpkg"
     s = open_store(str(db))
     _fill(s)
     s.close()
-    res = run_cli("export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv"),
-                  "--include-restricted")  # fmt: skip
+    res = invoke_cli("export", "layer", "victims", "--store", str(db), "--format", "csv",
+                     "--out", str(tmp_path / "v.csv"), "--include-restricted")  # fmt: skip
     assert res.returncode == 0 and "exported 3 record(s) of victims" in res.stdout, res.stderr
     # for the public, three victims cannot be k-anonymous (k=5): every row is withheld, and the note says so
-    res = run_cli("export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv"))
+    res = invoke_cli(
+        "export", "layer", "victims", "--store", str(db), "--format", "csv", "--out", str(tmp_path / "v.csv")
+    )
     assert res.returncode == 0 and "exported 0 record(s) of victims" in res.stdout, res.stderr
     assert "3 row(s) withheld" in " ".join(res.stdout.split())
-    res = run_cli("export", "layer", "victim_identities", "--store", str(db), "--out", str(tmp_path / "i.csv"))
+    res = invoke_cli("export", "layer", "victim_identities", "--store", str(db), "--out", str(tmp_path / "i.csv"))
     assert res.returncode == 2 and "restricted" in res.stderr and not (tmp_path / "i.csv").exists()
-    res = run_cli(
+    res = invoke_cli(
         "export", "layer", "eo_items", "--store", str(db), "--format", "kml", "--out", str(tmp_path / "eo.kml")
     )
     assert res.returncode == 0 and len(pyogrio.read_dataframe(tmp_path / "eo.kml")) == 3
@@ -152,8 +154,8 @@ def test_exact_mine_and_accident_positions_are_aggregated_per_cell_unless_asked(
 
 def test_public_kml_of_the_demo_mines_counts_per_cell_instead_of_stacking(demo_dir: Path, tmp_path: Path):
     out = tmp_path / "eo.kml"
-    res = run_cli("export", "layer", "eo_items", "--store", str(demo_dir / "demo.gpkg"), "--format", "kml",
-                  "--out", str(out))  # fmt: skip
+    res = invoke_cli("export", "layer", "eo_items", "--store", str(demo_dir / "demo.gpkg"), "--format", "kml",
+                     "--out", str(out))  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "aggregated" in res.stdout and "cell(s)" in res.stdout
     kml = pyogrio.read_dataframe(out)

@@ -13,7 +13,7 @@ from safeground.intake.features import import_features
 from safeground.intake.mapping import load_mapping, parse_mapping, save_mapping
 from safeground.model import EOItem, HazardArea
 from safeground.storage.base import Store
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 DATA = Path(__file__).parent / "data" / "intake"
 AOI = "[46.5, 39.3, 47.5, 40.0]"  # Aghdam district
@@ -204,18 +204,20 @@ def test_cli_mapping_import_dry_run_and_problem_report(tmp_path: Path):
     db = str(tmp_path / "s.gpkg")
     sheet = tmp_path / "halo_sheet.csv"
     shutil.copy(DATA / "halo_sheet.csv", sheet)
-    res = run_cli("import", "eo_items", str(DATA / "eo_finds_dd.csv"), "--store", db, "--new")
+    res = invoke_cli("import", "eo_items", str(DATA / "eo_finds_dd.csv"), "--store", db, "--new")
     assert res.returncode == 0, res.stderr
-    res = run_cli("mapping", "save", "halo", str(DATA / "halo_sheet.yaml"), "--store", db)
+    res = invoke_cli("mapping", "save", "halo", str(DATA / "halo_sheet.yaml"), "--store", db)
     assert res.returncode == 0 and "saved" in res.stdout, res.stderr
-    res = run_cli("mapping", "list", "--store", db)
+    res = invoke_cli("mapping", "list", "--store", db)
     assert "halo: eo_items, 6 columns" in res.stdout
-    res = run_cli("mapping", "show", "halo", "--store", db)
+    res = invoke_cli("mapping", "show", "halo", "--store", db)
     assert "Mine ID: uid" in res.stdout
-    res = run_cli("import", "eo_items", str(sheet), "--store", db, "--mapping", "halo", "--dry-run")
+    res = invoke_cli("import", "eo_items", str(sheet), "--store", db, "--mapping", "halo", "--dry-run")
     assert res.returncode == 0 and "would create: row 2 → AGD-17-001" in res.stdout, res.stdout
     report = tmp_path / "problems.csv"
-    res = run_cli("import", "eo_items", str(DATA / "eo_finds_bad_values.csv"), "--store", db, "--report", str(report))
+    res = invoke_cli(
+        "import", "eo_items", str(DATA / "eo_finds_bad_values.csv"), "--store", db, "--report", str(report)
+    )
     assert res.returncode == 2 and "nothing was stored" in res.stderr
     lines = report.read_text().splitlines()
     assert lines[0] == "file,item,field,value,reason"
@@ -230,15 +232,15 @@ def test_kml_reads_back_in_google_earth_terms(tmp_path: Path):
 
 def test_area_of_interest_set_from_the_command_line_turns_on_position_checks(tmp_path: Path):
     db = tmp_path / "s.gpkg"
-    res = run_cli("import", "eo_items", str(DATA / "eo_finds_dd.csv"), "--store", str(db), "--new")
+    res = invoke_cli("import", "eo_items", str(DATA / "eo_finds_dd.csv"), "--store", str(db), "--new")
     assert res.returncode == 0, res.stderr
-    res = run_cli("db", "area", "--store", str(db))
+    res = invoke_cli("db", "area", "--store", str(db))
     assert "no area of interest set" in res.stdout
-    res = run_cli("db", "area", "--store", str(db), "--bbox", "39.3,46.5,40.0,47.5")  # latitude first: refused
+    res = invoke_cli("db", "area", "--store", str(db), "--bbox", "39.3,46.5,40.0,47.5")  # latitude first: refused
     assert res.returncode != 0 and "3 of the 3 stored records" in res.stderr and "longitude first" in res.stderr
-    res = run_cli("db", "area", "--store", str(db), "--bbox", "46.5,39.3,47.5,40.0")
+    res = invoke_cli("db", "area", "--store", str(db), "--bbox", "46.5,39.3,47.5,40.0")
     assert res.returncode == 0 and "EPSG:32638" in res.stdout
-    res = run_cli("import", "eo_items", str(DATA / "eo_finds_swapped.csv"), "--store", str(db))
+    res = invoke_cli("import", "eo_items", str(DATA / "eo_finds_swapped.csv"), "--store", str(db))
     assert res.returncode == 2 and "appear swapped" in res.stderr
 
 

@@ -25,7 +25,7 @@ from safeground.intake.form_exports import read_exports
 from safeground.intake.form_records import to_records
 from safeground.intake.forms import FORMS
 from safeground.model import Accident, Victim
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 DATA = Path(__file__).parent / "data" / "forms"
 ACC = FORMS["accident_report"]
@@ -108,7 +108,7 @@ def test_a_repeat_file_for_a_form_without_repeats_is_named(tmp_path):
 
 
 def test_labels_safeground_does_not_know_are_refused_with_the_export_settings(store):
-    res = run_cli(
+    res = invoke_cli(
         "forms",
         "import",
         "accident_report",
@@ -127,7 +127,7 @@ def test_labels_safeground_does_not_know_are_refused_with_the_export_settings(st
 
 def test_a_labels_export_imports_through_the_cli(store):
     args = ["forms", "import", "accident_report", str(DATA / "accident_kobo_labels.csv")]
-    res = run_cli(*args, str(DATA / "kobo_labels_repeat_1.csv"), "--store", store.test_url)
+    res = invoke_cli(*args, str(DATA / "kobo_labels_repeat_1.csv"), "--store", store.test_url)
     assert res.returncode == 0, res.stdout + res.stderr
     assert store.count(Accident) == 2 and store.count(Victim) == 3
     assert {v.outcome.value for v in store.find(Victim)} == {"killed", "injured"}

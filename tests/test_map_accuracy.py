@@ -260,16 +260,11 @@ def demo_results(demo_dir):
 
 
 @pytest.fixture(scope="module")
-def seed7(tmp_path_factory):
-    """A second demo district (seed 7, the default size) and its assessment: about 25 s."""
-    from safeground.generator.config import DistrictConfig
-    from safeground.generator.district import generate
+def seed7(district):
+    """A second demo district (seed 7, the default size, shared by the session) and its assessment."""
     from safeground.storage import open_store
 
-    path = tmp_path_factory.mktemp("seed7") / "seed7.gpkg"
-    with open_store(str(path)) as s:
-        generate(s, DistrictConfig(seed=7))
-    with open_store(str(path), readonly=True) as s:
+    with open_store(str(district(7)), readonly=True) as s:
         yield s, assess_store(s)
 
 
@@ -369,16 +364,16 @@ def test_accuracy_command_formats_and_save(demo_dir, tmp_path):
     import shutil
     import subprocess
 
-    from tests.conftest import run_cli
+    from tests.conftest import invoke_cli
 
-    res = run_cli("maps", "accuracy", "--store", str(demo_dir / "demo.gpkg"), "--format", "csv")
+    res = invoke_cli("maps", "accuracy", "--store", str(demo_dir / "demo.gpkg"), "--format", "csv")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(res.stdout.splitlines()))
     assert len(rows) > 20 and {"record", "grade", "precision", "shift_east_m"} <= set(rows[0])
     assert {r["grade"] for r in rows} <= {"A", "B", "C", "U"}
     copy = tmp_path / "copy.gpkg"
     shutil.copy(demo_dir / "demo.gpkg", copy)
-    res = run_cli("maps", "accuracy", "--store", str(copy), "--save")
+    res = invoke_cli("maps", "accuracy", "--store", str(copy), "--save")
     assert res.returncode == 0, res.stderr
     from safeground.model import CorrectedMinePosition, MinefieldRecord, RecordAssessment
     from safeground.storage import open_store
@@ -392,7 +387,7 @@ def test_accuracy_command_formats_and_save(demo_dir, tmp_path):
         assert all(r.version == 1 for r in s.find(MinefieldRecord))
     # the dossier renders as a real one-page PDF that is not blank
     uid = rows[0]["record"]
-    res = run_cli("maps", "dossier", uid, "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "d"))
+    res = invoke_cli("maps", "dossier", uid, "--store", str(demo_dir / "demo.gpkg"), "--out", str(tmp_path / "d"))
     assert res.returncode == 0, res.stderr
     html = (tmp_path / "d" / f"{uid}.html").read_text()
     assert "Grade" in html and "Method" in html and "SHA-256" in html

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 S = "{store}"  # placeholder for the store's path in the argv below
 
@@ -165,7 +165,7 @@ def test_an_output_over_the_store_is_refused_and_the_store_unchanged(case, store
     if kind == "store":
         args.append("--overwrite")  # the store itself is never an output, whatever the flags
     before = _digest(store_copy)
-    res = run_cli(*args, cwd=tmp_path)
+    res = invoke_cli(*args, cwd=tmp_path)
     assert res.returncode == 2, (args, res.stdout, res.stderr)
     assert "Traceback" not in res.stderr
     expected = {
@@ -183,14 +183,14 @@ def test_the_issue_cases_word_for_word(store_copy: Path, tmp_path: Path):
     s = str(store_copy)
     before = _digest(store_copy)
     for fmt in ("csv", "gpkg"):
-        res = run_cli("export", "layer", "hazard_areas", "--format", fmt, "--out", s, "--store", s)
+        res = invoke_cli("export", "layer", "hazard_areas", "--format", fmt, "--out", s, "--store", s)
         assert res.returncode == 2 and "never writes an output over it" in res.stderr
         assert "exported" not in res.stdout
-    res = run_cli("maps", "template", s)
+    res = invoke_cli("maps", "template", s)
     assert res.returncode == 2 and "is a SafeGround store" in res.stderr
     assert _digest(store_copy) == before
     # the store is still a store: it opens and has its records
-    res = run_cli("summary", "--store", s)
+    res = invoke_cli("summary", "--store", s)
     assert res.returncode == 0, res.stderr
 
 
@@ -198,11 +198,11 @@ def test_the_store_is_recognised_by_content_and_its_journal_files_too(store_copy
     disguised = tmp_path / "notes.txt"
     shutil.copy(store_copy, disguised)
     before = _digest(disguised)
-    res = run_cli("maps", "template", str(disguised))
+    res = invoke_cli("maps", "template", str(disguised))
     assert res.returncode == 2 and "is a SafeGround store" in res.stderr
     assert _digest(disguised) == before
-    res = run_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", f"{store_copy}-wal", "--store",
-                  str(store_copy), "--overwrite")  # fmt: skip
+    res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", f"{store_copy}-wal", "--store",
+                     str(store_copy), "--overwrite")  # fmt: skip
     assert res.returncode == 2 and "is the store this command reads" in res.stderr
     assert not Path(f"{store_copy}-wal").exists()
 
@@ -212,10 +212,10 @@ def test_another_store_is_replaced_only_with_overwrite(store_copy: Path, small_s
     shutil.copy(small_store, other)
     before = _digest(other)
     args = ["export", "layer", "hazard_areas", "-f", "gpkg", "--out", str(other), "--store", str(store_copy)]
-    res = run_cli(*args)
+    res = invoke_cli(*args)
     assert res.returncode == 2 and "is a SafeGround store" in res.stderr and "--overwrite" in res.stderr
     assert _digest(other) == before
-    res = run_cli(*args, "--overwrite")
+    res = invoke_cli(*args, "--overwrite")
     assert res.returncode == 0, res.stderr
     con = sqlite3.connect(other)
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -226,19 +226,19 @@ def test_another_store_is_replaced_only_with_overwrite(store_copy: Path, small_s
 def test_own_outputs_are_rewritten_but_a_strangers_or_an_edited_file_is_not(store_copy: Path, tmp_path: Path):
     out = tmp_path / "hazards.csv"
     args = ["export", "layer", "hazard_areas", "-f", "csv", "--out", str(out), "--store", str(store_copy)]
-    assert run_cli(*args).returncode == 0
-    assert run_cli(*args).returncode == 0  # SafeGround wrote it and nobody changed it: a rerun needs no flag
+    assert invoke_cli(*args).returncode == 0
+    assert invoke_cli(*args).returncode == 0  # SafeGround wrote it and nobody changed it: a rerun needs no flag
     out.write_text(out.read_text(encoding="utf-8") + "a note the analyst added\n", encoding="utf-8")
     edited = out.read_bytes()
-    res = run_cli(*args)
+    res = invoke_cli(*args)
     assert res.returncode == 2 and "did not write it (or it was changed since)" in res.stderr
     assert out.read_bytes() == edited
     stranger = tmp_path / "budget.csv"
     stranger.write_text("item,cost\nfuel,12\n", encoding="utf-8")
-    res = run_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy))
+    res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy))
     assert res.returncode == 2 and stranger.read_text(encoding="utf-8") == "item,cost\nfuel,12\n"
-    res = run_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy),
-                  "--overwrite")  # fmt: skip
+    res = invoke_cli("export", "layer", "hazard_areas", "-f", "csv", "--out", str(stranger), "--store", str(store_copy),
+                     "--overwrite")  # fmt: skip
     assert res.returncode == 0 and stranger.read_text(encoding="utf-8").startswith("uid,version,")
 
 
@@ -248,7 +248,7 @@ def test_import_report_is_refused_before_anything_is_imported(store_copy: Path, 
     data = tmp_path / "eo.csv"
     data.write_text("lon,lat,eo_type\n47.1,39.6,antipersonnel_mine\n", encoding="utf-8")
     before = _digest(store_copy)
-    res = run_cli("import", "eo_items", str(data), "--store", str(store_copy), "--report", str(stranger))
+    res = invoke_cli("import", "eo_items", str(data), "--store", str(store_copy), "--report", str(stranger))
     assert res.returncode == 2 and "did not write it" in res.stderr
     assert stranger.read_text(encoding="utf-8") == "keep me\n"
     assert _digest(store_copy) == before  # refused first: nothing imported, then a complaint about the report
@@ -269,7 +269,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_half_file(tmp_path: Path):
 def test_a_failing_command_leaves_the_previous_output(store_copy: Path, tmp_path: Path):
     pdf = tmp_path / "map.pdf"
     pdf.write_bytes(b"%PDF-1.4 the map printed last week")
-    res = run_cli("village-map", "No such village", "--store", str(store_copy), "--out", str(pdf), "--overwrite")
+    res = invoke_cli("village-map", "No such village", "--store", str(store_copy), "--out", str(pdf), "--overwrite")
     assert res.returncode == 2
     assert pdf.read_bytes() == b"%PDF-1.4 the map printed last week"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "state") == ["map.pdf", "s.gpkg"]
@@ -293,16 +293,16 @@ def test_demo_and_generate_never_replace_a_store_with_real_data(store_copy: Path
         ["generate", "--store", str(store_copy), "--size-km", "4", "--overwrite"],
         ["generate", "--store", str(store_copy), "--size-km", "4", "--force"],
     ):
-        res = run_cli(*args, cwd=tmp_path)
+        res = invoke_cli(*args, cwd=tmp_path)
         assert res.returncode == 2, res.stdout
         assert "holds data that was not generated" in res.stderr
         assert _digest(store_copy) == before
 
 
 def test_demo_replaces_its_own_generated_store_but_not_an_imported_one(store_copy: Path, tmp_path: Path):
-    res = run_cli("generate", "--store", str(store_copy), "--size-km", "4")
+    res = invoke_cli("generate", "--store", str(store_copy), "--size-km", "4")
     assert res.returncode == 2 and "--overwrite" in res.stderr  # generate asks before replacing anything
-    res = run_cli("generate", "--store", str(store_copy), "--size-km", "4", "--seed", "7", "--overwrite")
+    res = invoke_cli("generate", "--store", str(store_copy), "--size-km", "4", "--seed", "7", "--overwrite")
     assert res.returncode == 0, res.stderr  # generated data only: may be replaced when asked
     import json
 
@@ -316,10 +316,10 @@ def test_demo_replaces_its_own_generated_store_but_not_an_imported_one(store_cop
         f"{(w + e) / 2},{(so + n) / 2}\n",
         encoding="utf-8",
     )
-    res = run_cli("import", "eo_items", str(data), "--store", str(store_copy))
+    res = invoke_cli("import", "eo_items", str(data), "--store", str(store_copy))
     assert res.returncode == 0, res.stderr
     before = _digest(store_copy)
-    res = run_cli("demo", "--store", str(store_copy), "--size-km", "4", cwd=tmp_path)
+    res = invoke_cli("demo", "--store", str(store_copy), "--size-km", "4", cwd=tmp_path)
     assert res.returncode == 2 and "holds data that was not generated" in res.stderr
     assert _digest(store_copy) == before
 
@@ -327,7 +327,7 @@ def test_demo_replaces_its_own_generated_store_but_not_an_imported_one(store_cop
 def test_demo_will_not_replace_a_file_that_is_not_a_store_without_overwrite(tmp_path: Path):
     thesis = tmp_path / "demo.gpkg"
     thesis.write_text("my thesis, saved under the wrong name", encoding="utf-8")
-    res = run_cli("demo", "--size-km", "4", cwd=tmp_path)
+    res = invoke_cli("demo", "--size-km", "4", cwd=tmp_path)
     assert res.returncode == 2 and "SafeGround did not write it" in res.stderr
     assert thesis.read_text(encoding="utf-8") == "my thesis, saved under the wrong name"
 
@@ -342,7 +342,7 @@ def test_a_foreign_sqlite_file_is_not_turned_into_a_store(tmp_path: Path):
     before = _digest(foreign)
     data = tmp_path / "eo.csv"
     data.write_text("lon,lat,eo_type\n47.1,39.6,antipersonnel_mine\n", encoding="utf-8")
-    res = run_cli("import", "eo_items", str(data), "--store", str(foreign))
+    res = invoke_cli("import", "eo_items", str(data), "--store", str(foreign))
     assert res.returncode == 2 and "an SQLite database but not a SafeGround store" in res.stderr
     assert _digest(foreign) == before
 
@@ -355,19 +355,19 @@ def test_a_store_of_a_newer_schema_is_refused_for_writing_but_still_read(store_c
     before = _digest(store_copy)
     data = tmp_path / "eo.csv"
     data.write_text("lon,lat,eo_type\n47.1,39.6,antipersonnel_mine\n", encoding="utf-8")
-    res = run_cli("import", "eo_items", str(data), "--store", str(store_copy))
+    res = invoke_cli("import", "eo_items", str(data), "--store", str(store_copy))
     assert res.returncode == 2 and "written by a newer SafeGround" in res.stderr and "Traceback" not in res.stderr
     assert _digest(store_copy) == before
-    res = run_cli("summary", "--store", str(store_copy))
+    res = invoke_cli("summary", "--store", str(store_copy))
     assert res.returncode == 0, res.stderr
 
 
 def test_sync_push_to_itself_or_to_a_copy_of_itself_is_refused(store_copy: Path, tmp_path: Path):
     before = _rows(store_copy)
-    res = run_cli("sync", "push", "--store", str(store_copy), "--server", str(store_copy))
+    res = invoke_cli("sync", "push", "--store", str(store_copy), "--server", str(store_copy))
     assert res.returncode == 2 and "are the same store" in res.stderr, res.stderr
     twin = tmp_path / "server.gpkg"
     shutil.copy(store_copy, twin)
-    res = run_cli("sync", "push", "--store", str(store_copy), "--server", str(twin))
+    res = invoke_cli("sync", "push", "--store", str(store_copy), "--server", str(twin))
     assert res.returncode == 2 and "are the same store" in res.stderr
     assert _rows(store_copy) == before

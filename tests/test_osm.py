@@ -13,7 +13,7 @@ from pyproj import Geod
 
 from safeground.intake.osm import read_osm, tags
 from safeground.model import HazardArea, InfrastructureArea, InfrastructureLine
-from tests.conftest import run_cli
+from tests.conftest import CliResult, invoke_cli
 from tests.samples import sample
 
 PBF = Path(__file__).parent / "data" / "osm" / "sample.osm.pbf"
@@ -24,10 +24,10 @@ ROAD = [(47.1000, 39.6000), (47.1100, 39.6020), (47.1150, 39.6034), (47.1170, 39
         (47.1300, 39.6080), (47.1400, 39.6100)]  # fmt: skip
 
 
-def imported(store) -> subprocess.CompletedProcess[str]:
-    res = run_cli("db", "area", "--store", store.test_url, "--bbox", AREA)
+def imported(store) -> CliResult:
+    res = invoke_cli("db", "area", "--store", store.test_url, "--bbox", AREA)
     assert res.returncode == 0, res.stderr
-    res = run_cli("import", "osm", str(PBF), "--store", store.test_url)
+    res = invoke_cli("import", "osm", str(PBF), "--store", store.test_url)
     assert res.returncode == 0, res.stderr + res.stdout
     return res
 
@@ -70,14 +70,14 @@ def test_import_osm_through_the_cli_leaves_out_and_counts_what_is_outside_the_ar
     assert store.count(InfrastructureLine) == 9 and store.count(InfrastructureArea) == 5
     names = {a.name for a in store.find(InfrastructureArea)}
     assert "Uzaqkend" not in names and {"Qarakend", "Tazakend", "Yuxari Mahalla", "Qarakend cemetery"} <= names
-    again = run_cli("import", "osm", str(PBF), "--store", store.test_url)
+    again = invoke_cli("import", "osm", str(PBF), "--store", store.test_url)
     assert "created 0, updated 0, unchanged 14" in " ".join(again.stdout.split())
     assert store.count(InfrastructureLine) == 9
 
 
 def test_a_route_between_two_osm_places_follows_the_osm_roads(store, tmp_path):
     imported(store)
-    res = run_cli("route", "Qarakend", "Tazakend", "--store", store.test_url, "--out", str(tmp_path / "r.geojson"))
+    res = invoke_cli("route", "Qarakend", "Tazakend", "--store", store.test_url, "--out", str(tmp_path / "r.geojson"))
     assert res.returncode == 0, res.stderr + res.stdout
     feature = json.loads((tmp_path / "r.geojson").read_text())["features"][0]
     path = shapely.geometry.shape(feature["geometry"])
@@ -94,7 +94,7 @@ def test_a_hazard_on_the_road_sends_the_route_round_by_the_osm_track_and_footway
         update={"uid": "CHA-0001", "geometry": shapely.box(47.1280, 39.6060, 47.1320, 39.6100)}
     )
     store.add(HazardArea.model_validate(hz.model_dump()))
-    res = run_cli("route", "Qarakend", "Tazakend", "--store", store.test_url, "--out", str(tmp_path / "r.geojson"))
+    res = invoke_cli("route", "Qarakend", "Tazakend", "--store", store.test_url, "--out", str(tmp_path / "r.geojson"))
     assert res.returncode == 0, res.stderr + res.stdout
     feature = json.loads((tmp_path / "r.geojson").read_text())["features"][0]
     path = shapely.geometry.shape(feature["geometry"])
@@ -107,7 +107,7 @@ def test_a_hazard_on_the_road_sends_the_route_round_by_the_osm_track_and_footway
 def test_a_village_map_of_an_osm_village_with_its_cemetery(store, tmp_path):
     imported(store)
     pdf = tmp_path / "qarakend.pdf"
-    res = run_cli("village-map", "Qarakend", "--store", store.test_url, "--out", str(pdf), "--lang", "en")
+    res = invoke_cli("village-map", "Qarakend", "--store", store.test_url, "--out", str(pdf), "--lang", "en")
     assert res.returncode == 0, res.stderr + res.stdout
     text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "Qarakend" in text and "Qarakend cemetery" in text
@@ -118,14 +118,14 @@ def test_not_an_osm_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "x.osm.pbf"
     bad.write_bytes(b"this is not a protocol buffer")
     (tmp_path / "s.gpkg").touch()
-    res = run_cli("import", "osm", str(bad), "--store", str(tmp_path / "s.gpkg"), "--new")
+    res = invoke_cli("import", "osm", str(bad), "--store", str(tmp_path / "s.gpkg"), "--new")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "x.osm.pbf" in res.stderr
 
 
 def test_a_dry_run_writes_nothing(store):
-    run_cli("db", "area", "--store", store.test_url, "--bbox", AREA)
-    res = run_cli("import", "osm", str(PBF), "--store", store.test_url, "--dry-run")
+    invoke_cli("db", "area", "--store", store.test_url, "--bbox", AREA)
+    res = invoke_cli("import", "osm", str(PBF), "--store", store.test_url, "--dry-run")
     assert res.returncode == 0, res.stderr
     assert "would create 14" in " ".join(res.stdout.split()) and store.count(InfrastructureLine) == 0
 

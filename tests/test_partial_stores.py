@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 DATA = Path(__file__).parent / "data"
 
@@ -95,7 +95,7 @@ def demo_facts(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     finally:
         con.close()
     w, s, e, n = aoi
-    res = run_cli(
+    res = invoke_cli(
         "export", "layer", "hazard_areas", "--out", str(d / "hazards.geojson"), "-s", str(demo_dir / "demo.gpkg")
     )
     assert res.returncode == 0, res.stderr
@@ -295,7 +295,7 @@ def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[st
     said = ""
     for template in COMMANDS[command]:
         args = [a.format(store=store, out=out, **facts) for a in template]
-        res = run_cli(*args)
+        res = invoke_cli(*args)
         problems += _check_result(args, res)
         said += res.stdout
     problems += _problems_in_files(out)
@@ -418,16 +418,16 @@ def test_country_areas_are_measured_equal_area(country_store: Path) -> None:
 def test_country_map_summary_and_report(country_store: Path, tmp_path: Path) -> None:
     store = tmp_path / "country.gpkg"
     shutil.copy(country_store, store)
-    res = run_cli("map", "--store", str(store), "--out", str(tmp_path / "country.png"))
+    res = invoke_cli("map", "--store", str(store), "--out", str(tmp_path / "country.png"))
     assert res.returncode == 0, res.stdout + res.stderr
     assert (tmp_path / "country.png").stat().st_size > 20_000
-    res = run_cli("summary", "--store", str(store))
+    res = invoke_cli("summary", "--store", str(store))
     assert res.returncode == 0, res.stdout + res.stderr
     text = re.sub(r"\s+", " ", res.stdout)
     assert "Lambert azimuthal equal-area" in text
     assert "728 accidents have no victim details" in text
-    res = run_cli("report", "national", "--store", str(store), "--out", str(tmp_path / "r"), "--no-pdf",
-                  "--simulations", "20")  # fmt: skip
+    res = invoke_cli("report", "national", "--store", str(store), "--out", str(tmp_path / "r"), "--no-pdf",
+                     "--simulations", "20")  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     html = (tmp_path / "r" / "national-public.html").read_text()
     assert not NAN.search(html)

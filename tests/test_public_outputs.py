@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from safeground.model import (
 )
 from safeground.storage import open_store
 from safeground.storage.base import Store, metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import CliResult, invoke_cli, run_cli
 
 #: a coordinate this close to a restricted position is a leak
 LEAK_M = 1.0
@@ -240,8 +241,11 @@ def _text(path: Path) -> str:
 
 
 # -- the public outputs ------------------------------------------------------------------------------
-def public_outputs(store: str, out: Path) -> list[Path]:
-    """Every public output of a store, made with the real command line (no restricted flag anywhere)."""
+def public_outputs(store: str, out: Path, *, in_process: bool = True) -> list[Path]:
+    """Every public output of a store, made with the real command line (no restricted flag anywhere).
+
+    In this process, one after another (the tests); as a script, by the installed command in processes of
+    their own, whose code the script's second argument may name."""
     out.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, ...]] = []
     for name, cls in RECORD_TYPES.items():
@@ -255,8 +259,13 @@ def public_outputs(store: str, out: Path) -> list[Path]:
     for kind in REPORT_KINDS:
         jobs.append(("report", kind, "--store", store, "--out", str(out / f"report-{kind}"), "--no-pdf",
                      "--simulations", "20"))  # fmt: skip
-    with ThreadPoolExecutor(3) as pool:
-        results = list(pool.map(lambda a: (a, run_cli(*a)), jobs))
+    if in_process:
+        results: list[tuple[tuple[str, ...], CliResult | subprocess.CompletedProcess[str]]] = [
+            (a, invoke_cli(*a)) for a in jobs
+        ]
+    else:
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda a: (a, run_cli(*a)), jobs))
     for args, res in results:
         assert res.returncode == 0, f"{' '.join(args)}: {res.stderr or res.stdout}"
     return sorted(p for p in out.rglob("*") if p.is_file())
@@ -272,7 +281,7 @@ class Probe:
     victim_rows: pd.DataFrame | None
 
 
-def probe(store_path: str, out: Path) -> Probe:
+def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
     with open_store(store_path, create=False, readonly=True) as s:
         r = restricted_positions(s)
         base = victims_with_places(s)
@@ -280,7 +289,7 @@ def probe(store_path: str, out: Path) -> Probe:
     settlement = dict(zip(acc["uid"], acc["settlement"], strict=True))
     base["settlement"] = base["accident_uid"].map(settlement)
     uniq = unique_share(base, ["accident_date", "settlement", "sex", "age"])
-    files = public_outputs(store_path, out)
+    files = public_outputs(store_path, out, in_process=in_process)
     per_output: dict[str, dict[str, int]] = {}
     hit_all: list[np.ndarray] = []
     for f in files:
@@ -302,7 +311,7 @@ def demo_probe(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Prob
     d = tmp_path_factory.mktemp("public")
     store = d / "demo.gpkg"
     shutil.copy(demo_dir / "demo.gpkg", store)
-    res = run_cli("maps", "accuracy", "--store", str(store), "--save")
+    res = invoke_cli("maps", "accuracy", "--store", str(store), "--save")
     assert res.returncode == 0, res.stderr
     return probe(str(store), d / "out")
 
@@ -314,8 +323,8 @@ def test_the_probe_finds_positions_when_they_are_there(demo_dir: Path, tmp_path:
     xy = []
     for layer in ("eo_items", "accidents", "minefield_records"):
         out = tmp_path / f"{layer}.csv"
-        res = run_cli("export", "layer", layer, "--store", str(demo_dir / "demo.gpkg"), "--out", str(out),
-                      "--include-restricted")  # fmt: skip
+        res = invoke_cli("export", "layer", layer, "--store", str(demo_dir / "demo.gpkg"), "--out", str(out),
+                         "--include-restricted")  # fmt: skip
         assert res.returncode == 0, res.stderr
         xy.append(coordinates_in(out, r))
     found = r.near(np.vstack(xy))
@@ -392,4 +401,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 2:  # the code whose outputs to probe (the command line is a subprocess)
         os.environ["PYTHONPATH"] = sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
-        _report(probe(sys.argv[1], Path(tmp)))
+        _report(probe(sys.argv[1], Path(tmp), in_process=False))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,7 @@ from safeground.model import HazardArea
 from safeground.safety.check import Level, SafetyIndex
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
-from tests.conftest import run_cli
-
-
-@pytest.fixture()
-def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_dir / "demo.gpkg", path)
-    return path
+from tests.conftest import invoke_cli
 
 
 def _open_hazard(store) -> HazardArea:
@@ -51,14 +43,14 @@ def test_a_completed_clearance_closes_the_hazard_it_names(demo_copy: Path):
         assert SafetyIndex.from_store(s).check(inside.x, inside.y).level == Level.DANGER
     # the completion report: the whole hazard cleared (its polygon drawn a little wider, as teams draw them)
     cleared = project(project(h.geometry, 4326, epsg).buffer(2.0), epsg, 4326)
-    res = run_cli(
+    res = invoke_cli(
         "import", "activities", str(_report(demo_copy, "ACT-09100", h.uid, cleared)), "--store", str(demo_copy)
     )
     assert res.returncode == 0, res.stderr
     assert "release propose" in res.stdout and h.uid in res.stdout
     with open_store(str(demo_copy), readonly=True) as s:
         assert s.get(HazardArea, h.uid).status == "open"  # a proposal until a reviewer confirms
-    res = run_cli("release", "propose", "--store", str(demo_copy), "--apply")
+    res = invoke_cli("release", "propose", "--store", str(demo_copy), "--apply")
     assert res.returncode == 0, res.stderr
     assert f"{h.uid} ← ACT-09100" in res.stdout and "closed" in res.stdout
     with open_store(str(demo_copy), readonly=True) as s:
@@ -79,14 +71,14 @@ def test_a_partial_technical_survey_reduces_the_hazard_to_what_is_left(demo_copy
     minx, miny, maxx, maxy = m.bounds
     west = shapely.box(minx - 5, miny - 5, (minx + maxx) / 2, maxy + 5).intersection(m.buffer(1.0))
     report = _report(demo_copy, "ACT-09101", h.uid, project(west, epsg, 4326), kind="technical_survey")
-    assert run_cli("import", "activities", str(report), "--store", str(demo_copy)).returncode == 0
+    assert invoke_cli("import", "activities", str(report), "--store", str(demo_copy)).returncode == 0
     with open_store(str(demo_copy)) as s:
         (p,) = propose_releases(s, entered_by="t")
         want = m.difference(west).area
         assert p.remaining_m2 == pytest.approx(want, rel=0.01)
         assert p.released_m2 == pytest.approx(m.area - want, rel=0.01) and not p.closes
         assert "reduced by technical survey ACT-09101" in p.reason
-    res = run_cli("release", "propose", "--store", str(demo_copy), "--apply")
+    res = invoke_cli("release", "propose", "--store", str(demo_copy), "--apply")
     assert res.returncode == 0, res.stderr
     with open_store(str(demo_copy), readonly=True) as s:
         now = s.get(HazardArea, h.uid)

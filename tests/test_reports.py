@@ -20,7 +20,7 @@ from safeground.model import Accident, Activity, EOItem, FrontLine, HazardArea, 
 from safeground.reports.document import Audience, suppress
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 KINDS = ["national", "casualties", "land-release", "map-accuracy"]
 
@@ -31,12 +31,12 @@ def outputs(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports")
     store = str(demo_dir / "demo.gpkg")
     for kind in KINDS:
-        res = run_cli("report", kind, "--store", store, "--out", str(out), "--simulations", "200")
+        res = invoke_cli("report", kind, "--store", store, "--out", str(out), "--simulations", "200")
         assert res.returncode == 0, res.stderr + res.stdout
-    res = run_cli("report", "casualties", "--store", store, "--out", str(out), "--audience", "restricted")
+    res = invoke_cli("report", "casualties", "--store", store, "--out", str(out), "--audience", "restricted")
     assert res.returncode == 0, res.stderr
     for aud in ("public", "restricted"):
-        res = run_cli("export", "hdx", "--store", store, "--out", str(out / f"hdx-{aud}"), "--audience", aud)
+        res = invoke_cli("export", "hdx", "--store", store, "--out", str(out / f"hdx-{aud}"), "--audience", aud)
         assert res.returncode == 0, res.stderr
     return out
 
@@ -196,11 +196,11 @@ def test_hdx_exports_carry_hxl_hashtags_and_match_the_store(demo_store, outputs)
 
 def test_report_errors_are_clear(demo_dir, tmp_path):
     store = str(demo_dir / "demo.gpkg")
-    res = run_cli("report", "casualties", "--store", store, "--audience", "everyone", "--out", str(tmp_path))
+    res = invoke_cli("report", "casualties", "--store", store, "--audience", "everyone", "--out", str(tmp_path))
     assert res.returncode == 2 and "unknown audience 'everyone'" in res.stderr
-    res = run_cli("report", "land-release", "--store", store, "--teams", "manual=four", "--out", str(tmp_path))
+    res = invoke_cli("report", "land-release", "--store", store, "--teams", "manual=four", "--out", str(tmp_path))
     assert res.returncode == 2 and "--teams" in res.stderr and "manual=four" in res.stderr
-    res = run_cli("report", "casualties", "--store", store, "--area", "Atlantis", "--out", str(tmp_path))
+    res = invoke_cli("report", "casualties", "--store", store, "--area", "Atlantis", "--out", str(tmp_path))
     assert res.returncode == 2 and "no admin area 'Atlantis'" in res.stderr
 
 
@@ -314,7 +314,7 @@ def test_new_strike_in_the_demo_district_adds_one_area_and_changes_nothing_else(
         new = s.get(HazardArea, res.created[0].uid)
         assert new.uid not in before and new.admin_area_uid == acc.admin_area_uid
         assert {h.uid: h.version for h in s.find(HazardArea) if h.uid != new.uid} == before
-        res = run_cli("strikes", "to-hazards", "--store", str(copy))
+        res = invoke_cli("strikes", "to-hazards", "--store", str(copy))
         assert res.returncode == 0 and "added 0 hazard areas" in res.stdout
 
 
@@ -322,14 +322,14 @@ def test_plan_commands_rank_and_forecast_from_the_store(demo_dir, tmp_path):
     store = str(demo_dir / "demo.gpkg")
     w = tmp_path / "weights.json"
     w.write_text('{"returnees": 0, "infrastructure": 0, "accidents": 1}')
-    res = run_cli("plan", "priorities", "--store", store, "--weights", str(w), "--format", "csv")
+    res = invoke_cli("plan", "priorities", "--store", store, "--weights", str(w), "--format", "csv")
     assert res.returncode == 0, res.stderr
     ranked = pd.read_csv(pd.io.common.StringIO(res.stdout))
     assert ranked["accidents_nearby"].is_monotonic_decreasing  # only accidents count
     assert ranked["c_accidents"].to_numpy() == pytest.approx(ranked["score"].to_numpy())
     # constant productivity large enough for everything in one working day: the start day itself
     total = ranked["remaining_m2"].sum()
-    res = run_cli(
+    res = invoke_cli(
         "plan", "forecast", "--store", store, "--all-clearance", "--teams", "manual=1", "--productivity",
         f"manual={total * 1.01:.0f}:0", "--start", "2025-03-03",
     )  # fmt: skip

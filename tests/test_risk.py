@@ -21,7 +21,7 @@ from safeground.risk.grid import Grid, Window
 from safeground.risk.layers import LINE, POINT, POLYGON, Events, Layer, RiskData, from_files, parse_filter
 from safeground.risk.metrics import capture_rate, evaluate_scores
 from safeground.risk.pipeline import RiskSettings, evaluate_blocks, evaluate_temporal, score_points, train
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 DATA = Path(__file__).parent / "data" / "risk"
 UTM38 = "EPSG:32638"
@@ -276,7 +276,7 @@ def test_external_events_errors_name_file_row_and_field(tmp_path):
 def test_cli_external_train_and_score_at_locations(tmp_path):
     model = tmp_path / "col.joblib"
     common = ["--events", str(DATA / "colombia-sample.csv"), "--target", "event_type in 1,2"]
-    res = run_cli(
+    res = invoke_cli(
         "risk",
         "train",
         "--out",
@@ -298,7 +298,7 @@ def test_cli_external_train_and_score_at_locations(tmp_path):
     sample = pd.read_csv(DATA / "colombia-sample.csv").iloc[::200][["lon", "lat"]]
     sample.to_csv(pts, index=False)
     out = tmp_path / "scores.csv"
-    res = run_cli("risk", "predict", "--model", str(model), *common, "--at", str(pts), "--out", str(out))
+    res = invoke_cli("risk", "predict", "--model", str(model), *common, "--at", str(pts), "--out", str(out))
     assert res.returncode == 0, res.stderr
     scores = pd.read_csv(out)
     assert len(scores) == len(sample) and scores["risk"].between(0, 1).all()
@@ -311,13 +311,13 @@ def test_cli_external_train_and_score_at_locations(tmp_path):
 @pytest.fixture(scope="module")
 def demo_model(demo_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("risk") / "demo.joblib"
-    res = run_cli("risk", "train", "--store", str(demo_dir / "demo.gpkg"), "--out", str(out), "--cell", "50")
+    res = invoke_cli("risk", "train", "--store", str(demo_dir / "demo.gpkg"), "--out", str(out), "--cell", "50")
     assert res.returncode == 0, res.stderr
     return out
 
 
 def test_demo_blocks_evaluation_reports_all_metrics_and_beats_chance_on_truth(demo_dir):
-    res = run_cli("risk", "evaluate", "--store", str(demo_dir / "demo.gpkg"), "--cell", "50", "--format", "json")
+    res = invoke_cli("risk", "evaluate", "--store", str(demo_dir / "demo.gpkg"), "--cell", "50", "--format", "json")
     assert res.returncode == 0, res.stderr
     d = json.loads(res.stdout)
     assert d["method"] == "spatial block cross-validation"
@@ -338,7 +338,7 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
     store = tmp_path / "copy.gpkg"
     shutil.copy(demo_dir / "demo.gpkg", store)
     cog = tmp_path / "risk.tif"
-    res = run_cli(
+    res = invoke_cli(
         "risk",
         "predict",
         "--model",
@@ -372,17 +372,17 @@ def test_demo_predict_writes_a_cog_and_stores_labelled_polygons(demo_dir, demo_m
     assert latest["raster"] == str(cog.resolve())
     # the safe-check now reports the predicted risk of the cell
     p = polys.geometry.iloc[0].representative_point()
-    res = run_cli("check", f"{p.x}", f"{p.y}", "--store", str(store), "--format", "json")
+    res = invoke_cli("check", f"{p.x}", f"{p.y}", "--store", str(store), "--format", "json")
     assert res.returncode == 0, res.stderr
     risk = json.loads(res.stdout)["risk"]
     assert "not available" not in str(risk)
     # the prioritisation of hazard areas takes the map's mean risk per area
-    res = run_cli("plan", "priorities", "--store", str(store), "--format", "csv")
+    res = invoke_cli("plan", "priorities", "--store", str(store), "--format", "csv")
     assert res.returncode == 0, res.stderr
     ranking = pd.read_csv(io.StringIO(res.stdout))
     assert "c_predicted_risk" in ranking.columns and ranking["predicted_risk"].notna().sum() > 10
     # and routes weigh the predicted risk of the ground they cross
-    res = run_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(store))
+    res = invoke_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(store))
     assert res.returncode == 0, res.stderr
     assert "Predicted contamination along it" in res.stdout or "No safe route" in res.stdout
 

@@ -18,15 +18,12 @@ from safeground.routing.build import network_from_store
 from safeground.routing.places import Gazetteer
 from safeground.routing.quality import check_routes, route_figures
 from safeground.storage import open_store
-from tests.conftest import run_cli
+from tests.conftest import DistrictFactory, invoke_cli
 
 
 @pytest.fixture(scope="module", params=[7, 2021])
-def seed_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp(f"seed{request.param}") / "district.gpkg"
-    res = run_cli("generate", "--store", str(path), "--seed", str(request.param))
-    assert res.returncode == 0, res.stderr + res.stdout
-    return path
+def seed_store(request: pytest.FixtureRequest, district: DistrictFactory) -> Path:
+    return district(request.param)
 
 
 def _check(path: Path) -> dict[str, float]:
@@ -48,7 +45,7 @@ def test_safe_routes_are_right_on_other_seeds(seed_store: Path):
 
 
 def test_the_readme_example_route_is_found(demo_dir: Path):
-    res = run_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(demo_dir / "demo.gpkg"))
+    res = invoke_cli("route", "Entry checkpoint 1", "Chaykend cemetery", "--store", str(demo_dir / "demo.gpkg"))
     assert res.returncode == 0, res.stderr
     assert "Safe route found" in res.stdout, res.stdout
     assert "verified by route clearance" in res.stdout.replace("\n", " "), res.stdout

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from safeground.geometry.projection import project
 from safeground.safety.check import Level, SafetyIndex
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 EPSG = 32638
 X0, Y0 = 650_000.0, 4_386_000.0  # near 46.75 E, 39.6 N
@@ -116,13 +116,13 @@ def test_check_command_on_the_demo(demo_dir, tmp_path):
     with open_store(str(demo_dir / "demo.gpkg"), readonly=True) as s:
         hz = next(h for h in s.find(HazardArea) if h.status.value == "open")
     p = hz.geometry.representative_point()
-    res = run_cli("check", str(p.x), str(p.y), "--store", str(demo_dir / "demo.gpkg"))
+    res = invoke_cli("check", str(p.x), str(p.y), "--store", str(demo_dir / "demo.gpkg"))
     assert res.returncode == 0 and "DANGER" in res.stdout and hz.uid in res.stdout
     csv = tmp_path / "points.csv"
     csv.write_text(f"lon,lat\n{p.x},{p.y}\n47.0,39.5\n")
-    res = run_cli("check", "--batch", str(csv), "--store", str(demo_dir / "demo.gpkg"))
+    res = invoke_cli("check", "--batch", str(csv), "--store", str(demo_dir / "demo.gpkg"))
     assert res.returncode == 0, res.stderr
     out = (tmp_path / "points-checked.csv").read_text().splitlines()
     assert out[1].split(",")[2] == "danger"
-    res = run_cli("check", "39.6", "147.1", "--store", str(demo_dir / "demo.gpkg"))
+    res = invoke_cli("check", "39.6", "147.1", "--store", str(demo_dir / "demo.gpkg"))
     assert res.returncode == 2 and "longitude first" in res.stderr

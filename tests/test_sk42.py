@@ -14,7 +14,7 @@ from safeground.errors import InvalidInput
 from safeground.minemaps import sk42
 from safeground.minemaps.traverse import TraverseRecord, read_record, solve
 from safeground.minemaps.traverse_xlsx import write_template
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 RECORD = Path(__file__).parent / "data" / "records" / "handover_97.json"
 GEOD = Geod(ellps="WGS84")
@@ -128,7 +128,7 @@ def test_the_xlsx_template_takes_sk42_and_round_trips_it(tmp_path):
     a, b = solve(read_record(RECORD)), solve(back)
     for label in a.points:
         assert metres(a.points[label], b.points[label]) < 1.0
-    res = run_cli("maps", "traverse", str(xlsx))
+    res = invoke_cli("maps", "traverse", str(xlsx))
     assert res.returncode == 0, res.stderr
     assert "SK-42" in res.stdout and "EPSG:15865" in res.stdout
 
@@ -138,7 +138,7 @@ def test_an_xlsx_reference_point_with_a_bad_zone_names_its_cell(tmp_path):
     wb = load_workbook(xlsx)
     wb["Reference point"]["F2"].value = 12
     wb.save(xlsx)
-    res = run_cli("maps", "traverse", str(xlsx))
+    res = invoke_cli("maps", "traverse", str(xlsx))
     assert res.returncode == 2
     assert "sheet 'Reference point', row 2" in res.stdout + res.stderr
     assert "not the record's zone 12" in res.stdout + res.stderr
@@ -156,13 +156,13 @@ def test_a_template_without_the_sk42_columns_still_reads(tmp_path):
 
 
 def test_the_template_cli_sets_up_an_sk42_reference_point_and_refuses_an_unknown_zone(tmp_path):
-    res = run_cli("maps", "template", str(tmp_path / "t.xlsx"), "--sk42-zone", "8")
+    res = invoke_cli("maps", "template", str(tmp_path / "t.xlsx"), "--sk42-zone", "8")
     assert res.returncode == 0, res.stderr
     ws = load_workbook(tmp_path / "t.xlsx")["Reference point"]
     assert [c.value for c in ws[2]][4:6] == ["SK-42", 8]
     lists = {dv.formula1 for dv in ws.data_validations.dataValidation if dv.type == "list"}
     assert '"WGS 84,SK-42"' in lists
-    bad = run_cli("maps", "template", str(tmp_path / "u.xlsx"), "--sk42-zone", "40")
+    bad = invoke_cli("maps", "template", str(tmp_path / "u.xlsx"), "--sk42-zone", "40")
     assert bad.returncode == 2 and "unknown SK-42 Gauss–Krüger zone 40" in bad.stdout + bad.stderr
     assert not (tmp_path / "u.xlsx").exists()
 
@@ -175,14 +175,14 @@ def test_saving_a_record_outside_the_store_area_is_refused(tmp_path):
     path = tmp_path / "s.gpkg"
     with open_store(str(path)) as s:
         s.set_meta("area_of_interest", json.dumps([46.5, 39.3, 47.5, 40.0]))
-    ok = run_cli("maps", "traverse", str(sk42_record(tmp_path)), "--store", str(path), "--save")
+    ok = invoke_cli("maps", "traverse", str(sk42_record(tmp_path)), "--store", str(path), "--save")
     assert ok.returncode == 0, ok.stderr
     data = json.loads(sk42_record(tmp_path).read_text())
     data["source_reference"] = "No. 98"
     data["start"]["x"] += 150_000  # 1.35° further north: a mistyped X that is still inside zone 8
     far = tmp_path / "far.json"
     far.write_text(json.dumps(data))
-    res = run_cli("maps", "traverse", str(far), "--store", str(path), "--save")
+    res = invoke_cli("maps", "traverse", str(far), "--store", str(path), "--save")
     out = " ".join((res.stdout + res.stderr).split())
     assert res.returncode == 2 and "outside the store's area of interest" in out and "SK-42 zone 8" in out
     with open_store(str(path)) as s:

@@ -19,7 +19,7 @@ from safeground.model import EOItem, Organisation, VictimIdentity
 from safeground.storage import gpkg_migrations, open_store
 from safeground.storage.base import Store
 from safeground.sync import FieldState, pull, push, resolve
-from tests.conftest import PG_URL, postgis_problem, run_cli
+from tests.conftest import PG_URL, invoke_cli, postgis_problem
 from tests.samples import sample
 
 
@@ -207,7 +207,7 @@ def test_push_killed_mid_sync_is_safe_to_rerun(tmp_path, server_url):
     with open_store(server_url) as s:
         landed = s.count(EOItem)
     assert 150 <= landed < 2000
-    res = run_cli("sync", "push", "--store", str(path), "--server", server_url, "--batch", "50")
+    res = invoke_cli("sync", "push", "--store", str(path), "--server", server_url, "--batch", "50")
     assert res.returncode == 0, res.stderr + res.stdout
     with open_store(str(path)) as f, open_store(server_url) as s:
         assert chains(s, EOItem) == chains(f, EOItem)
@@ -250,23 +250,23 @@ def test_cli_push_conflicts_resolve(tmp_path, server_url):
     path = tmp_path / "f.gpkg"
     with open_store(str(path)) as f:
         f.add(sample(Organisation, 1))
-    assert run_cli("sync", "push", "--store", str(path), "--server", server_url).returncode == 0
+    assert invoke_cli("sync", "push", "--store", str(path), "--server", server_url).returncode == 0
     with open_store(str(path)) as f, open_store(server_url) as s:
         _ = (edit(f, Organisation, "ORG-00001", acronym="FIELD"), edit(s, Organisation, "ORG-00001", acronym="HQ"))
-    res = run_cli("sync", "push", "--store", str(path), "--server", server_url)
+    res = invoke_cli("sync", "push", "--store", str(path), "--server", server_url)
     assert res.returncode == 3
     assert "1 CONFLICT" in res.stdout and "organisations ORG-00001" in res.stdout
-    shown = run_cli("sync", "conflicts", "--store", str(path))
+    shown = invoke_cli("sync", "conflicts", "--store", str(path))
     assert shown.returncode == 0 and "FIELD" in shown.stdout and "HQ" in shown.stdout and "acronym" in shown.stdout
-    res = run_cli("sync", "resolve", "ORG-00001", "--store", str(path), "--server", server_url, "--keep", "mine")
+    res = invoke_cli("sync", "resolve", "ORG-00001", "--store", str(path), "--server", server_url, "--keep", "mine")
     assert res.returncode == 0, res.stderr + res.stdout
-    assert "no open sync conflicts" in run_cli("sync", "conflicts", "--store", str(path)).stdout
-    res = run_cli("sync", "pull", "--store", str(path), "--server", server_url)
+    assert "no open sync conflicts" in invoke_cli("sync", "conflicts", "--store", str(path)).stdout
+    res = invoke_cli("sync", "pull", "--store", str(path), "--server", server_url)
     assert res.returncode == 0 and "0 record(s)" in res.stdout
     con = sqlite3.connect(path)
     assert con.execute("SELECT count(*) FROM safeground_sync_log").fetchone()[0] == 3
     con.close()
-    bad = run_cli("sync", "resolve", "ORG-00001", "--store", str(path), "--server", server_url, "--keep", "mine")
+    bad = invoke_cli("sync", "resolve", "ORG-00001", "--store", str(path), "--server", server_url, "--keep", "mine")
     assert bad.returncode == 2 and "no open sync conflict" in bad.stderr
 
 
@@ -294,6 +294,6 @@ def test_same_identifier_created_on_both_sides_is_a_conflict(tmp_path, server_ur
         assert s.get(Organisation, "ORG-00001").name == "HQ's NGO"
         (c,) = FieldState(f).conflicts()
         assert c.base_version is None
-    shown = run_cli("sync", "conflicts", "--store", str(path))
+    shown = invoke_cli("sync", "conflicts", "--store", str(path))
     assert "created on both sides independently" in shown.stdout
     assert "Field NGO" in shown.stdout and "HQ's NGO" in shown.stdout

@@ -126,13 +126,13 @@ def test_traverse_command_prints_and_saves(tmp_path):
 
     from safeground.model import EOItem, MinefieldRecord
     from safeground.storage import open_store
-    from tests.conftest import run_cli
+    from tests.conftest import invoke_cli
 
     f = tmp_path / "mf97.yaml"
     f.write_text(yaml.safe_dump(square("magnetic").model_dump(mode="json", by_alias=True)))
     store = tmp_path / "s.gpkg"
     open_store(str(store)).close()
-    res = run_cli("maps", "traverse", str(f), "--store", str(store), "--save")
+    res = invoke_cli("maps", "traverse", str(f), "--store", str(store), "--save")
     assert res.returncode == 0, res.stderr
     assert "WMM2020" in res.stdout and "misclosure" in res.stdout
     with open_store(str(store), readonly=True) as s:
@@ -141,7 +141,7 @@ def test_traverse_command_prints_and_saves(tmp_path):
         assert s.count(EOItem) == 23
     g = tmp_path / "bad.yaml"
     g.write_text(yaml.safe_dump(square(stretch=12.0).model_dump(mode="json", by_alias=True)))
-    res = run_cli("maps", "traverse", str(g))
+    res = invoke_cli("maps", "traverse", str(g))
     assert res.returncode == 2 and "misclosure 12.0 m" in res.stderr
 
 

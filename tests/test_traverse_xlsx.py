@@ -12,7 +12,7 @@ from safeground.errors import InvalidInput
 from safeground.minemaps.traverse import read_record, solve
 from safeground.minemaps.traverse_xlsx import write_template
 from safeground.model import EOItem, MinefieldRecord
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 RECORD = Path(__file__).parent / "data" / "records" / "handover_97.json"
 
@@ -49,7 +49,7 @@ def fill(path: Path, unit_bearing: str = "degrees", unit_distance: str = "metres
 
 
 def test_template_has_the_sheets_lists_and_instructions(tmp_path):
-    res = run_cli("maps", "template", str(tmp_path / "t.xlsx"))
+    res = invoke_cli("maps", "template", str(tmp_path / "t.xlsx"))
     assert res.returncode == 0, res.stderr
     wb = load_workbook(tmp_path / "t.xlsx")
     assert wb.sheetnames == ["Instructions", "Record", "Reference point", "Legs", "Rows"]
@@ -78,14 +78,14 @@ def test_a_filled_template_gives_the_same_points_as_the_json_record(tmp_path, be
 
 
 def test_template_filled_from_a_record_round_trips(tmp_path):
-    res = run_cli("maps", "template", str(tmp_path / "ex.xlsx"), "--example", str(RECORD))
+    res = invoke_cli("maps", "template", str(tmp_path / "ex.xlsx"), "--example", str(RECORD))
     assert res.returncode == 0, res.stderr
     assert read_record(tmp_path / "ex.xlsx") == read_record(RECORD)
 
 
 def test_traverse_command_reads_the_workbook_and_saves(tmp_path, store):
     xlsx = fill(tmp_path / "rec.xlsx")
-    res = run_cli("maps", "traverse", str(xlsx), "--store", store.test_url, "--save")
+    res = invoke_cli("maps", "traverse", str(xlsx), "--store", store.test_url, "--save")
     assert res.returncode == 0, res.stderr + res.stdout
     assert "WMM2020" in res.stdout and "45 mine positions" in res.stdout
     assert store.count(MinefieldRecord) == 1 and store.count(EOItem) == 45

@@ -33,18 +33,15 @@ from safeground.reports.village_map import (
 )
 from safeground.storage import open_store
 from safeground.storage.base import Store, metric_epsg
-from tests.conftest import run_cli
+from tests.conftest import DistrictFactory
 
 A4_MM = (210.0, 297.0)
 
 
 @pytest.fixture(scope="module")
-def seed7_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed7_path(district: DistrictFactory) -> Path:
     """A second district (another seed): nothing here may depend on the demo's particular layout."""
-    p = tmp_path_factory.mktemp("seed7") / "seed7.gpkg"
-    res = run_cli("generate", "--store", str(p), "--seed", "7", "--size-km", "20")
-    assert res.returncode == 0, res.stderr + res.stdout
-    return p
+    return district(7, 20)
 
 
 @pytest.fixture(scope="module")
