@@ -106,6 +106,7 @@ def pygeoapi_config(store: Path, port: int, folder: Path) -> tuple[Path, Path]:
 def load(url: str, boxes: np.ndarray, clients: int, seconds: float) -> dict[str, float]:
     """``clients`` threads asking one after another for ``seconds``; latencies of the answers (all 200)."""
     latencies: list[float] = []
+    features = [0]
     errors = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -113,6 +114,7 @@ def load(url: str, boxes: np.ndarray, clients: int, seconds: float) -> dict[str,
     def client(k: int) -> None:
         rng = np.random.default_rng(k)
         mine: list[float] = []
+        got = 0
         with httpx.Client(base_url=url, timeout=60) as c:
             while time.monotonic() < stop:
                 b = boxes[rng.integers(len(boxes))]
@@ -127,8 +129,10 @@ def load(url: str, boxes: np.ndarray, clients: int, seconds: float) -> dict[str,
                         errors[0] += 1
                     continue
                 mine.append(dt)
+                got += len(r.json()["features"])
         with lock:
             latencies.extend(mine)
+            features[0] += got
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     t0 = time.perf_counter()
@@ -142,6 +146,7 @@ def load(url: str, boxes: np.ndarray, clients: int, seconds: float) -> dict[str,
         "requests": len(lat),
         "errors": errors[0],
         "rps": len(lat) / wall,
+        "features": features[0] / max(len(lat), 1),
         "p50_ms": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
         "p99_ms": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
     }
@@ -195,7 +200,7 @@ def main() -> None:
             f"{LAYER}: {count:,} points in a {args.size_km:g} km district; random 1 km bbox, limit=100, "
             f"{args.seconds:g} s per run, one uvicorn process each"
         )
-        print(f"{'server':<11} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        print(f"{'server':<11} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'features':>9} {'errors':>7}")
         for name, (cmd, url, env) in servers.items():
             with running(cmd, url, env):
                 load(url, boxes, 2, 2.0)  # warm up (imports, caches)
@@ -203,7 +208,7 @@ def main() -> None:
                     r = load(url, boxes, n_clients, args.seconds)
                     print(
                         f"{name:<11} {n_clients:>7} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                        f"{r['errors']:>7}",
+                        f"{r['features']:>9.1f} {r['errors']:>7}",
                         flush=True,
                     )
 

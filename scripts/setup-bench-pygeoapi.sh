@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dpkg -s python3-gdal >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-gdal >/dev/null; }
 [ -x .bench-pygeoapi/bin/python ] || /usr/bin/python3 -m venv --system-site-packages .bench-pygeoapi
-.bench-pygeoapi/bin/pip install -q "pygeoapi==0.21.0" "uvicorn>=0.29"
+.bench-pygeoapi/bin/pip install -q "pygeoapi==0.21.0" "uvicorn>=0.29" starlette  # pygeoapi.starlette_app, served by uvicorn like SafeGround
 echo "pygeoapi ready: .bench-pygeoapi/bin/python -m pygeoapi"
