@@ -38,12 +38,13 @@ with per-point Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from safeground.safety.check import ON_EDGE_M, RISK_REASON, Level, SafetyIndex
+from safeground.safety.levels import ON_EDGE_M, RISK_REASON, Level
 
 #: slack on envelopes and bounds (metres): float round-off must never drop a true candidate
 _SLACK = 1e-6
@@ -79,7 +80,7 @@ class FlatIndex:
     uid_dtype: pd.CategoricalDtype
 
     @classmethod
-    def build(cls, index: SafetyIndex) -> FlatIndex:
+    def build(cls, index: Any) -> FlatIndex:  # a safety.check.SafetyIndex (not imported: it imports this)
         lys = index.layers
 
         def cat(parts: list[np.ndarray], dtype: object) -> np.ndarray:
@@ -142,7 +143,7 @@ class FlatIndex:
         )
 
 
-def flat_index(index: SafetyIndex) -> FlatIndex:
+def flat_index(index: Any) -> FlatIndex:
     """The batch index of a SafetyIndex, built once (one more STRtree over all its features)."""
     if index._batch is None:
         index._batch = FlatIndex.build(index)
@@ -201,7 +202,7 @@ def _best_per_point(
 
 
 def check_points(
-    index: SafetyIndex,
+    index: Any,
     lon: np.ndarray,
     lat: np.ndarray,
     *,

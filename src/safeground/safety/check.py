@@ -43,7 +43,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 import geopandas as gpd
 import numpy as np
@@ -55,21 +54,8 @@ from safeground.errors import OutsideArea
 from safeground.geometry.projection import from_wgs84
 from safeground.model import Accident, Activity, ClusterStrike, EOItem, HazardArea, MinefieldRecord
 from safeground.safety.buffers import DEFAULT_BUFFERS, SafetyBuffers
+from safeground.safety.levels import AREA_MARGIN_DEG, ON_EDGE_M, RISK_REASON, Level
 from safeground.storage.base import Store, metric_epsg
-
-#: a point this close to an outline counts as on it: projection round-off is millimetres,
-#: survey accuracy is metres, and at the edge of a hazard the answer must be "inside"
-ON_EDGE_M = 0.05
-#: how far (degrees) outside the store's area a point may lie before it is refused as a mistake
-AREA_MARGIN_DEG = 0.5
-#: the reason given when only the risk model raises a point to caution
-RISK_REASON = "the risk model rates this ground among the most likely to be contaminated"
-
-
-class Level(IntEnum):
-    NO_KNOWN_HAZARD = 0
-    CAUTION = 1
-    DANGER = 2
 
 
 @dataclass(frozen=True)
