@@ -1,4 +1,4 @@
-"""The review queue on a generated district: flags checked against what the store really holds,
+"""The review queue on a generated own_store: flags checked against what the store really holds,
 reconcile, approve (all or nothing, even when killed), reject, and who sees which submission."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture()
-def district(small_store: Path, tmp_path: Path) -> str:
+def own_store(small_store: Path, tmp_path: Path) -> str:
     path = tmp_path / "district.gpkg"
     shutil.copy(small_store, path)
     return str(path)
@@ -71,10 +71,10 @@ def _submit(loc: str, plan: WritePlan, org: str | None = None, by: str = "field.
     return review.submit(loc, plan, source="test", submitted_by=by, organisation=org, origin="test").id
 
 
-def test_flags_say_what_the_store_holds_and_nothing_reaches_the_record(district: str) -> None:
-    hz = _open_hazard(district)
-    dup = _reported_again(district, hz, "HA-90001")
-    acc = _accident_on_released_land(district, "ACC-90001")
+def test_flags_say_what_the_store_holds_and_nothing_reaches_the_record(own_store: str) -> None:
+    hz = _open_hazard(own_store)
+    dup = _reported_again(own_store, hz, "HA-90001")
+    acc = _accident_on_released_land(own_store, "ACC-90001")
     far = Accident(
         uid="ACC-90002",
         date_of_information=date(2024, 6, 2),
@@ -88,10 +88,10 @@ def test_flags_say_what_the_store_holds_and_nothing_reaches_the_record(district:
             "date_of_information": hz.date_of_information - timedelta(days=30),
         }
     )
-    with open_store(district, readonly=True) as s:
+    with open_store(own_store, readonly=True) as s:
         before = s.counts()
     sub = review.submission(
-        district, _submit(district, WritePlan(create=[dup, acc, far], update=[(older, hz.version)]))
+        own_store, _submit(own_store, WritePlan(create=[dup, acc, far], update=[(older, hz.version)]))
     )
     codes = {(f.code, f.uid) for f in sub.flags}
     assert ("probable_duplicate", "HA-90001") in codes
@@ -100,12 +100,12 @@ def test_flags_say_what_the_store_holds_and_nothing_reaches_the_record(district:
     assert ("outside_area", "ACC-90002") in codes and ("outside_area", "ACC-90001") not in codes
     assert ("older_than_stored", hz.uid) in codes
     assert [f.uid for f in sub.sticky_flags] == ["ACC-90001"]
-    with open_store(district, readonly=True) as s:
+    with open_store(own_store, readonly=True) as s:
         assert s.counts() == before
 
 
-def test_an_accident_on_ground_never_released_raises_no_residual_flag(district: str) -> None:
-    with open_store(district, readonly=True) as s:
+def test_an_accident_on_ground_never_released_raises_no_residual_flag(own_store: str) -> None:
+    with open_store(own_store, readonly=True) as s:
         done = finished_release_work(s.read_frame(Activity))
         bounds = s.area_of_interest()
     released = shapely.union_all(done.geometry.to_numpy())
@@ -119,86 +119,86 @@ def test_an_accident_on_ground_never_released_raises_no_residual_flag(district: 
     acc = Accident(
         uid="ACC-90003", date_of_information=date(2024, 6, 2), device_type="antipersonnel_mine", geometry=spot
     )
-    sub = review.submission(district, _submit(district, WritePlan(create=[acc])))
+    sub = review.submission(own_store, _submit(own_store, WritePlan(create=[acc])))
     assert not [f for f in sub.flags if f.code == "residual_contamination"]
 
 
-def test_reconcile_then_approve_updates_the_stored_hazard_with_history(district: str) -> None:
-    hz = _open_hazard(district)
-    sid = _submit(district, WritePlan(create=[_reported_again(district, hz, "HA-90001")]))
-    sub = review.reconcile(district, sid, "HA-90001", hz.uid, reviewer=None, by="r.huseynov", origin="test")
+def test_reconcile_then_approve_updates_the_stored_hazard_with_history(own_store: str) -> None:
+    hz = _open_hazard(own_store)
+    sid = _submit(own_store, WritePlan(create=[_reported_again(own_store, hz, "HA-90001")]))
+    sub = review.reconcile(own_store, sid, "HA-90001", hz.uid, reviewer=None, by="r.huseynov", origin="test")
     assert sub.summary == "hazard_areas: 1 changed"
     assert not [f for f in sub.flags if f.code == "probable_duplicate"]  # an update of itself is no duplicate
-    changes = review.diff(district, sub)
+    changes = review.diff(own_store, sub)
     assert changes[0].kind == "update" and "geometry" in changes[0].fields
-    with open_store(district, readonly=True) as s:
+    with open_store(own_store, readonly=True) as s:
         n_before = s.count(HazardArea)
-    review.approve(district, sid, reviewer=None, by="r.huseynov", origin="test")
-    with open_store(district, readonly=True) as s:
+    review.approve(own_store, sid, reviewer=None, by="r.huseynov", origin="test")
+    with open_store(own_store, readonly=True) as s:
         stored = s.get(HazardArea, hz.uid)
         assert s.count(HazardArea) == n_before
         assert stored.version == hz.version + 1 and stored.entered_by == "r.huseynov"
         assert stored.geometry.area > hz.geometry.area
         assert [v.version for v in s.history(HazardArea, hz.uid)][-2:] == [hz.version, hz.version + 1]
-    actions = [e.action for e in acc_svc.audit_entries(district)]
+    actions = [e.action for e in acc_svc.audit_entries(own_store)]
     assert actions == ["submission.add", "submission.reconcile", "submission.approve"]
-    assert acc_svc.verify_audit(district).ok
+    assert acc_svc.verify_audit(own_store).ok
     with pytest.raises(SafeGroundError, match=r"already approved by r\.huseynov"):
-        review.approve(district, sid, reviewer=None, by="r.huseynov", origin="test")
+        review.approve(own_store, sid, reviewer=None, by="r.huseynov", origin="test")
 
 
-def test_reject_needs_a_reason_and_keeps_the_record_as_it_was(district: str) -> None:
-    acc = _accident_on_released_land(district, "ACC-90001")
-    sid = _submit(district, WritePlan(create=[acc]))
+def test_reject_needs_a_reason_and_keeps_the_record_as_it_was(own_store: str) -> None:
+    acc = _accident_on_released_land(own_store, "ACC-90001")
+    sid = _submit(own_store, WritePlan(create=[acc]))
     with pytest.raises(SafeGroundError, match="needs its reason"):
-        review.reject(district, sid, "  ", reviewer=None, by="r", origin="test")
-    sub = review.reject(district, sid, "duplicate of ACC-00004 reported by phone", reviewer=None, by="r", origin="t")
+        review.reject(own_store, sid, "  ", reviewer=None, by="r", origin="test")
+    sub = review.reject(own_store, sid, "duplicate of ACC-00004 reported by phone", reviewer=None, by="r", origin="t")
     assert sub.state is State.REJECTED and sub.reason.startswith("duplicate")
-    with open_store(district, readonly=True) as s:
+    with open_store(own_store, readonly=True) as s:
         assert not s.existing_uids(Accident, ["ACC-90001"])
     with pytest.raises(SafeGroundError, match="already rejected"):
-        review.approve(district, sid, reviewer=None, by="r", origin="test")
+        review.approve(own_store, sid, reviewer=None, by="r", origin="test")
 
 
-def test_a_record_changed_since_submission_is_not_overwritten(district: str) -> None:
-    hz = _open_hazard(district)
+def test_a_record_changed_since_submission_is_not_overwritten(own_store: str) -> None:
+    hz = _open_hazard(own_store)
     mine = HazardArea.model_validate({**hz.model_dump(), "version": hz.version + 1, "priority": 1})
-    sid = _submit(district, WritePlan(update=[(mine, hz.version)]))
-    with open_store(district) as s:  # a reviewer edits the record meanwhile
+    sid = _submit(own_store, WritePlan(update=[(mine, hz.version)]))
+    with open_store(own_store) as s:  # a reviewer edits the record meanwhile
         s.update(
             HazardArea.model_validate({**hz.model_dump(), "version": hz.version + 1, "priority": 2}),
             expected_version=hz.version,
         )
     with pytest.raises(SafeGroundError, match=rf"{hz.uid} \(version {hz.version + 1} stored, submitted against"):
-        review.approve(district, sid, reviewer=None, by="r", origin="test")
-    assert review.submission(district, sid).state is State.PENDING
+        review.approve(own_store, sid, reviewer=None, by="r", origin="test")
+    assert review.submission(own_store, sid).state is State.PENDING
 
 
-def test_who_sees_and_decides_which_submission(district: str) -> None:
-    acc_svc.add_organisation(district, "Operator A", "ngo", acronym="OPA", actor="t")
-    acc_svc.add_organisation(district, "Operator B", "commercial", acronym="OPB", actor="t")
-    orgs = {o.acronym: o.uid for o in acc_svc.organisations(district)}
+def test_who_sees_and_decides_which_submission(own_store: str) -> None:
+    acc_svc.add_organisation(own_store, "Operator A", "ngo", acronym="OPA", actor="t")
+    acc_svc.add_organisation(own_store, "Operator B", "commercial", acronym="OPB", actor="t")
+    orgs = {o.acronym: o.uid for o in acc_svc.organisations(own_store)}
     for name, org, role in (
         ("a.1", "OPA", "data_entry"),
         ("b.1", "OPB", "data_entry"),
         ("rev", "OPA", "reviewer"),
         ("view", "OPA", "viewer"),
     ):
-        acc_svc.add_user(district, name, full_name=name, organisation=org, role=role, password=PASSWORD, actor="t")
-    with Accounts(district) as a:
+        acc_svc.add_user(own_store, name, full_name=name, organisation=org, role=role, password=PASSWORD, actor="t")
+    with Accounts(own_store) as a:
         users = {u.username: u for u in a.users()}
-    sa = _submit(district, WritePlan(create=[_accident_on_released_land(district, "ACC-90001")]), orgs["OPA"], "a.1")
-    sb = _submit(district, WritePlan(create=[_accident_on_released_land(district, "ACC-90002")]), orgs["OPB"], "b.1")
-    assert [s.id for s in review.submissions(district, viewer=users["a.1"])] == [sa]
-    assert [s.id for s in review.submissions(district, viewer=users["b.1"])] == [sb]
-    assert [s.id for s in review.submissions(district, viewer=users["rev"])] == [sa, sb]
-    assert review.submissions(district, viewer=users["view"]) == []
+    sa = _submit(own_store, WritePlan(create=[_accident_on_released_land(own_store, "ACC-90001")]), orgs["OPA"], "a.1")
+    sb = _submit(own_store, WritePlan(create=[_accident_on_released_land(own_store, "ACC-90002")]), orgs["OPB"], "b.1")
+    assert [s.id for s in review.submissions(own_store, viewer=users["a.1"])] == [sa]
+    assert [s.id for s in review.submissions(own_store, viewer=users["b.1"])] == [sb]
+    assert [s.id for s in review.submissions(own_store, viewer=users["rev"])] == [sa, sb]
+    assert review.submissions(own_store, viewer=users["view"]) == []
     with pytest.raises(SafeGroundError, match=f"no submission {sb}"):  # not "not yours": it is not there for a.1
-        review.submission(district, sb, viewer=users["a.1"])
+        review.submission(own_store, sb, viewer=users["a.1"])
     with pytest.raises(SafeGroundError, match="may not review"):
-        review.approve(district, sa, reviewer=users["a.1"], by="a.1", origin="test")
-    review.approve(district, sa, reviewer=users["rev"], by="rev", origin="test")
-    assert review.submission(district, sa, viewer=users["a.1"]).decided_by == "rev"  # the submitter sees it
+        review.approve(own_store, sa, reviewer=users["a.1"], by="a.1", origin="test")
+    review.approve(own_store, sa, reviewer=users["rev"], by="rev", origin="test")
+    assert review.submission(own_store, sa, viewer=users["a.1"]).decided_by == "rev"  # the submitter sees it
 
 
 _KILL_AT = """
@@ -223,47 +223,47 @@ review.approve(sys.argv[1], int(sys.argv[3]), reviewer=None, by="rev", origin="t
 
 
 @pytest.mark.parametrize("where", ["records", "queue"])
-def test_sigkill_during_an_approval_leaves_the_store_before_or_after_never_between(district: str, where: str) -> None:
-    hz = _open_hazard(district)
-    acc = _accident_on_released_land(district, "ACC-90001")
+def test_sigkill_during_an_approval_leaves_the_store_before_or_after_never_between(own_store: str, where: str) -> None:
+    hz = _open_hazard(own_store)
+    acc = _accident_on_released_land(own_store, "ACC-90001")
     mine = HazardArea.model_validate({**hz.model_dump(), "version": hz.version + 1, "priority": 1})
-    sid = _submit(district, WritePlan(create=[acc], update=[(mine, hz.version)]))
+    sid = _submit(own_store, WritePlan(create=[acc], update=[(mine, hz.version)]))
     done = subprocess.run(
-        [sys.executable, "-c", _KILL_AT, district, where, str(sid)],
+        [sys.executable, "-c", _KILL_AT, own_store, where, str(sid)],
         capture_output=True,
         text=True,
         env={**os.environ},
         timeout=300,
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
-    with open_store(district, readonly=True) as s:
+    with open_store(own_store, readonly=True) as s:
         created = bool(s.existing_uids(Accident, ["ACC-90001"]))
         version = s.get(HazardArea, hz.uid).version
     if where == "records":  # nothing of it was applied, and it is still waiting
         assert (created, version) == (False, hz.version)
-        assert review.submission(district, sid).state is State.PENDING
+        assert review.submission(own_store, sid).state is State.PENDING
     else:  # all of it was applied; the queue catches up, and nothing is applied twice
         assert (created, version) == (True, hz.version + 1)
-        sub = review.submission(district, sid)
+        sub = review.submission(own_store, sid)
         assert sub.state is State.APPROVED and sub.decided_by == "rev"
         with pytest.raises(SafeGroundError, match="already approved"):
-            review.approve(district, sid, reviewer=None, by="rev", origin="test")
-        assert acc_svc.audit_entries(district)[-1].after == {"recovered": True}
+            review.approve(own_store, sid, reviewer=None, by="rev", origin="test")
+        assert acc_svc.audit_entries(own_store)[-1].after == {"recovered": True}
 
 
-def test_the_command_line_review_cycle(district: str) -> None:
-    hz = _open_hazard(district)
+def test_the_command_line_review_cycle(own_store: str) -> None:
+    hz = _open_hazard(own_store)
     sid = _submit(
-        district,
+        own_store,
         WritePlan(
-            create=[_reported_again(district, hz, "HA-90001"), _accident_on_released_land(district, "ACC-90001")]
+            create=[_reported_again(own_store, hz, "HA-90001"), _accident_on_released_land(own_store, "ACC-90001")]
         ),
     )
     exe = str(Path(sys.executable).with_name("safeground"))
     env = {**os.environ, "COLUMNS": "200"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([exe, "review", *args, "--store", district], capture_output=True, text=True, env=env)
+        return subprocess.run([exe, "review", *args, "--store", own_store], capture_output=True, text=True, env=env)
 
     listed = run("list")
     assert (

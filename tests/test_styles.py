@@ -22,25 +22,25 @@ SE = "{http://www.opengis.net/se}"
 
 
 @pytest.fixture()
-def district(small_store: Path, tmp_path: Path) -> Path:
+def own_store(small_store: Path, tmp_path: Path) -> Path:
     path = tmp_path / "district.gpkg"
     shutil.copy(small_store, path)
     return path
 
 
-def test_qgis_finds_a_default_style_for_each_styled_layer(district: Path) -> None:
-    res = run_cli("styles", "--store", str(district))
+def test_qgis_finds_a_default_style_for_each_styled_layer(own_store: Path) -> None:
+    res = run_cli("styles", "--store", str(own_store))
     assert res.returncode == 0, res.stderr
-    assert "layer_styles" in pyogrio.list_layers(district)[:, 0]  # GDAL (and QGIS) see the table
-    rows = pyogrio.read_dataframe(district, layer="layer_styles")
+    assert "layer_styles" in pyogrio.list_layers(own_store)[:, 0]  # GDAL (and QGIS) see the table
+    rows = pyogrio.read_dataframe(own_store, layer="layer_styles")
     assert set(rows["f_table_name"]) == set(LAYER_STYLES)
     assert rows["useAsDefault"].astype(bool).all() and set(rows["f_geometry_column"]) == {"geom"}
     for qml, sld in zip(rows["styleQML"], rows["styleSLD"], strict=True):
         assert ET.fromstring(qml.split("\n", 1)[1]).tag == "qgis"
         assert ET.fromstring(sld.encode()).tag == f"{SLD}StyledLayerDescriptor"
-    run_cli("styles", "--store", str(district))  # again: replaced, not doubled
-    assert len(pyogrio.read_dataframe(district, layer="layer_styles")) == len(LAYER_STYLES)
-    with open_store(str(district), readonly=True) as s:  # the store still opens and reads as before
+    run_cli("styles", "--store", str(own_store))  # again: replaced, not doubled
+    assert len(pyogrio.read_dataframe(own_store, layer="layer_styles")) == len(LAYER_STYLES)
+    with open_store(str(own_store), readonly=True) as s:  # the store still opens and reads as before
         assert s.count(HazardArea)
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safeground import tabular
 from safeground.errors import Param, SafeGroundError
 
 if TYPE_CHECKING:
@@ -275,3 +276,13 @@ def write_text(path: str | Path, text: str, *, overwrite: bool, store_location: 
     with staged_file(path, overwrite=overwrite, store_location=store_location) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+@contextmanager
+def csv_output(path: str | Path, *, overwrite: bool, store_location: str | None = None) -> Iterator[tabular.SafeWriter]:
+    """A guarded, staged CSV output file (see :mod:`safeground.outputs`) and its neutralising writer."""
+    with (
+        staged_file(path, overwrite=overwrite, store_location=store_location) as tmp,
+        tmp.open("w", newline="", encoding="utf-8") as fh,
+    ):
+        yield tabular.SafeWriter(fh)

@@ -20,8 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import IO, Any
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -99,15 +98,3 @@ def frame_to_csv(frame: Any, path: Any = None, *, index: bool = False) -> str | 
 def xlsx_value(value: Any) -> Any:
     """A cell value for openpyxl: text never becomes a formula (openpyxl stores ``=…`` text as one)."""
     return safe_cell(value)
-
-
-@contextmanager
-def csv_output(path: Any, *, overwrite: bool, store_location: str | None = None) -> Iterator[SafeWriter]:
-    """A guarded, staged CSV output file (see :mod:`safeground.outputs`) and its neutralising writer."""
-    from safeground.outputs import staged_file
-
-    with (
-        staged_file(path, overwrite=overwrite, store_location=store_location) as tmp,
-        tmp.open("w", newline="", encoding="utf-8") as fh,
-    ):
-        yield SafeWriter(fh)

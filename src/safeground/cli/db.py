@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from safeground.cli.common import StoreOpt, console
-
-if TYPE_CHECKING:
-    from safeground.storage.base import Store
 
 db_app = typer.Typer(help="The store's schema: current version, migration history, upgrade (keeps every record).")
 
@@ -81,71 +78,19 @@ def db_area(
     longitude swapped, is refused), it settles the hemisphere of a zone like 38S,
     and its UTM zone is where distances and areas are measured.
     """
-    from safeground.storage import open_store
+    from safeground.services.store_admin import change_area, show_area
 
     if bbox is None:
-        with open_store(store, create=False, readonly=True) as s:
-            aoi, epsg = s.get_meta("area_of_interest"), s.get_meta("metric_epsg")
-        if not aoi:
+        shown = show_area(store)
+        if not shown.area:
             typer.echo("no area of interest set: imports cannot check positions against it (set it with --bbox)")
             return
-        typer.echo(f"area of interest (west, south, east, north): {aoi}; distances measured in EPSG:{epsg}")
+        typer.echo(
+            f"area of interest (west, south, east, north): {shown.area}; distances measured in EPSG:{shown.epsg}"
+        )
         return
-    area = parse_area(bbox, "--bbox")
-    with open_store(store, create=False) as st:
-        metric, outside, total = set_area(st, area, bbox)
-    w, s_, e, n = area
-    typer.echo(f"area of interest set to {w}, {s_}, {e}, {n}; distances measured in EPSG:{metric}")
-    if outside:
-        typer.echo(f"note: {outside:,} of {total:,} stored records lie more than 0.5° outside it")
-
-
-def parse_area(text: str, option: str) -> tuple[float, float, float, float]:
-    """west,south,east,north in WGS 84 degrees, checked (the order is the usual mistake)."""
-    from safeground.errors import SafeGroundError
-
-    try:
-        w, s_, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise SafeGroundError(
-            f"{option} {text!r} is not west,south,east,north", hint="e.g. 46.5,39.3,47.5,40.0"
-        ) from None
-    if not (-180 <= w < e <= 180 and -90 <= s_ < n <= 90):
-        raise SafeGroundError(
-            f"{option} {text!r}: need west < east within ±180 and south < north within ±90",
-            hint="longitude first: e.g. 46.5,39.3,47.5,40.0 for Aghdam",
-        )
-    return w, s_, e, n
-
-
-def set_area(st: Store, area: tuple[float, float, float, float], shown: str) -> tuple[int, int, int]:
-    """Store the area of interest and its metric EPSG; returns (epsg, records outside, records).
-
-    Records already stored are the check on the order of the four numbers: when
-    most of them lie outside, the numbers are more likely swapped than the data wrong.
-    """
-
-    import shapely
-
-    from safeground.errors import SafeGroundError
-    from safeground.geometry.projection import metric_epsg_for
-    from safeground.model import RECORD_TYPES
-
-    box = shapely.box(*area)
-    epsg = metric_epsg_for(box)
-    outside = total = 0
-    for cls in RECORD_TYPES.values():
-        if cls.GEOMETRY is None or cls.RESTRICTED or not st.count(cls):
-            continue
-        geoms = st.read_frame(cls).geometry
-        total += len(geoms)
-        outside += int((~geoms.intersects(box.buffer(0.5))).sum())
-    if total and outside > total / 2:
-        raise SafeGroundError(
-            f"{outside:,} of the {total:,} stored records lie more than 0.5° outside {shown}",
-            hint="check the order: west,south,east,north (longitude first)",
-        )
-    with st.transaction():
-        st.set_area_of_interest(area)
-        st.set_meta("metric_epsg", str(epsg))
-    return epsg, outside, total
+    done = change_area(store, bbox, "--bbox")
+    w, s_, e, n = done.area
+    typer.echo(f"area of interest set to {w}, {s_}, {e}, {n}; distances measured in EPSG:{done.epsg}")
+    if done.outside:
+        typer.echo(f"note: {done.outside:,} of {done.total:,} stored records lie more than 0.5° outside it")

@@ -2,108 +2,40 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from safeground.cli.common import SizeOpt, StoreOpt, console, progress
-from safeground.errors import SafeGroundError
-from safeground.outputs import (
-    OutputRefused,
-    OverwriteOpt,
-    generated_only,
-    guard_output,
-    is_store_file,
-    mark_generated,
-    record_made,
-    staged_file,
-)
-from safeground.storage import is_store_url
+from safeground.model.vocab import hazard_class_label
+from safeground.outputs import OverwriteOpt
+
+if TYPE_CHECKING:
+    from safeground.reports.summary import DistrictSummary
 
 
-def _generate(store_path: str, seed: int, size_km: float, force: bool) -> float:
-    """Build the district into a temporary file and move it into place only when complete,
-    so a failure never costs the user the store that was there before."""
-    from safeground.generator.config import DistrictConfig
-    from safeground.generator.district import build_district, write_district
-    from safeground.storage import open_store
+class _Steps:
+    """The spinner of a long step, shown from the first step on: a refusal before any work prints none."""
 
-    if is_store_url(store_path):
-        return _generate_into_server(store_path, DistrictConfig(seed=seed, size_km=size_km), force)
-    path = Path(store_path)
-    if path.exists():
-        if not force:
-            raise OutputRefused(
-                f"{path} already exists; SafeGround will not overwrite a store",
-                hint="add --overwrite (or --force) to replace a store of generated data, or choose another --store",
-            )
-        _refuse_to_replace_real_data(path, overwrite=True)
-    if not path.parent.exists():
-        raise SafeGroundError(f"the folder {path.parent} does not exist", hint="create it or choose another --store")
-    cfg = DistrictConfig(seed=seed, size_km=size_km)
-    tmp = path.with_name(f".{path.name}.partial")
-    t0 = time.perf_counter()
-    try:
-        with progress() as prog:
-            task = prog.add_task("building district", total=None)
+    def __init__(self) -> None:
+        self._prog: Progress | None = None
+        self._task: TaskID | None = None
 
-            def step(msg: str) -> None:
-                prog.update(task, description=msg)
+    def __call__(self, msg: str) -> None:
+        if self._prog is None:
+            self._prog = progress()
+            self._prog.start()
+            self._task = self._prog.add_task(msg, total=None)
+        assert self._task is not None
+        self._prog.update(self._task, description=msg)
 
-            district = build_district(cfg, step)
-            for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-                p.unlink(missing_ok=True)
-            with open_store(str(tmp)) as store:
-                write_district(district, store, step)
-                mark_generated(store)
-            prog.update(task, description="district written")
-        for p in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-            p.unlink(missing_ok=True)
-        os.replace(tmp, path)
-        record_made(path)
-    finally:
-        for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            p.unlink(missing_ok=True)
-    return time.perf_counter() - t0
-
-
-def _generate_into_server(url: str, cfg: object, force: bool) -> float:
-    """On PostGIS the district goes into one schema, in one transaction."""
-    from safeground.generator.district import build_district, write_district
-    from safeground.storage import open_store
-
-    t0 = time.perf_counter()
-    store = open_store(url)
-    try:
-        if any(store.counts().values()):
-            if not force:
-                raise SafeGroundError(
-                    f"the store at {store.location} is not empty; SafeGround will not overwrite it",
-                    hint="add --overwrite to replace it, or give another ?schema=",
-                )
-            if not generated_only(store):
-                raise OutputRefused(
-                    f"the store at {store.location} holds data that was not generated; SafeGround will not replace it",
-                    hint="give another ?schema=",
-                )
-            store.drop()  # type: ignore[attr-defined]
-            store.close()
-            store = open_store(url)
-        with progress() as prog:
-            task = prog.add_task("building district", total=None)
-
-            def step(msg: str) -> None:
-                prog.update(task, description=msg)
-
-            write_district(build_district(cfg, step), store, step)  # type: ignore[arg-type]
-            mark_generated(store)
-    finally:
-        store.close()
-    return time.perf_counter() - t0
+    def stop(self) -> None:
+        if self._prog is not None:
+            self._prog.stop()
+        self._prog = self._task = None
 
 
 def generate(
@@ -121,17 +53,17 @@ def generate(
     ] = False,
 ) -> None:
     """Generate a synthetic post-conflict district (the test bed) into a GeoPackage store."""
-    took = _generate(store, seed, size_km, force)
+    from safeground.services.district import generate_district
+
+    steps = _Steps()
+    try:
+        took = generate_district(store, seed=seed, size_km=size_km, overwrite=force, progress=steps)
+    finally:
+        steps.stop()
     console.print(f"[green]Generated[/] {store} in {took:.1f} s")
 
 
-def _print_summary(store_path: str) -> None:
-    from safeground.reports.summary import summarise
-    from safeground.storage import open_store
-
-    with open_store(store_path, readonly=True) as store:
-        s = summarise(store)
-
+def _print_summary(s: DistrictSummary, store_path: str) -> None:
     def none_stored(what: str, layer: str) -> None:
         console.print(f"{what}: none stored (import them: safeground import {layer} FILE --store {store_path})")
 
@@ -141,9 +73,7 @@ def _print_summary(store_path: str) -> None:
             t.add_column(col, justify="right" if col not in ("class", "status") else "left")
         for r in s.hazards.itertuples(index=False):
             t.add_row(
-                {"confirmed_hazardous_area": "CHA", "suspected_hazardous_area": "SHA"}.get(
-                    str(r.classification), str(r.classification)
-                ),
+                hazard_class_label(r.classification),
                 str(r.status).replace("_", " "),
                 str(r.count),
                 f"{r.estimated_km2:.2f}",
@@ -216,7 +146,9 @@ def _print_summary(store_path: str) -> None:
 
 def summary(store: StoreOpt = "demo.gpkg") -> None:
     """Print the manager's summary of a store."""
-    _print_summary(store)
+    from safeground.services.district import district_summary
+
+    _print_summary(district_summary(store), store)
 
 
 def map_(
@@ -225,35 +157,10 @@ def map_(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Draw the overview map of a store (PNG): a district, or a whole country at its own scale."""
-    from safeground.reports.district_map import draw_district_map
-    from safeground.storage import open_store
+    from safeground.services.district import draw_overview_map
 
-    with open_store(store, readonly=True) as s, staged_file(out, overwrite=overwrite, store_location=store) as tmp:
-        draw_district_map(s, tmp)
+    draw_overview_map(store, out, overwrite=overwrite)
     console.print(f"[green]Map written[/] to {out}")
-
-
-def _refuse_to_replace_real_data(path: Path, overwrite: bool) -> None:
-    """The demo and the generator replace a store of generated data only, never one holding anything a person
-    entered (imports, forms, edits, syncs); a file that is not a store only with --overwrite."""
-    if not path.exists():
-        return
-    if not is_store_file(path):
-        guard_output(path, overwrite=overwrite)
-        return
-    from safeground.storage import open_store
-
-    try:
-        with open_store(str(path), readonly=True) as s:
-            generated = generated_only(s)
-    except SafeGroundError:
-        generated = False
-    if not generated:
-        raise OutputRefused(
-            f"{path} holds data that was not generated (imported, entered or edited records); "
-            "SafeGround will not replace it",
-            hint="choose another file with --store; delete it yourself only if you are sure it is a copy",
-        )
 
 
 def demo(
@@ -264,21 +171,21 @@ def demo(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Generate the demo district, summarise it and draw its map (replaces the demo files, never real data)."""
-    from safeground.reports.district_map import draw_district_map
-    from safeground.storage import open_store
+    from safeground.services.district import demo_district
 
-    t0 = time.perf_counter()
-    if not is_store_url(store):
-        guard_output(png, overwrite=overwrite, store_location=store)
-        _refuse_to_replace_real_data(Path(store), overwrite)
-    _generate(store, seed, size_km, force=True)
-    _print_summary(store)
-    with open_store(store, readonly=True) as s, progress() as prog, staged_file(png, overwrite=overwrite) as tmp:
-        prog.add_task("drawing the district map", total=None)
-        draw_district_map(s, tmp, title=f"SafeGround demo district (seed {seed}, {size_km:g} × {size_km:g} km)")
-    took = time.perf_counter() - t0
-    size_mb = Path(store).stat().st_size / 1e6
-    console.print(f"\n[green]Done in {took:.1f} s.[/] Open next:")
-    console.print(f"  • [bold]{store}[/] ({size_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84")
+    steps = _Steps()
+
+    def summary_ready(summary: DistrictSummary) -> None:
+        steps.stop()
+        _print_summary(summary, store)
+
+    try:
+        made = demo_district(
+            store, png, seed=seed, size_km=size_km, overwrite=overwrite, progress=steps, summary_ready=summary_ready
+        )
+    finally:
+        steps.stop()
+    console.print(f"\n[green]Done in {made.seconds:.1f} s.[/] Open next:")
+    console.print(f"  • [bold]{store}[/] ({made.store_mb:.1f} MB) in QGIS: every layer is a GeoPackage layer in WGS 84")
     console.print(f"  • [bold]{png}[/]: the district map (hazards, records, finds, accidents)")
     console.print(f"  • [bold]safeground summary --store {store}[/] to print this summary again")

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from safeground import tabular
 from safeground.cli.common import StoreOpt, console, err
-from safeground.errors import InvalidInput, SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_folder
-from safeground.storage import is_store_url
+from safeground.errors import InvalidInput
+from safeground.intake.problems import write_problems
+from safeground.outputs import OverwriteOpt
+from safeground.services.forms import require_store as _existing_store  # noqa: F401  (cli/scans uses it)
 
 forms_app = typer.Typer(help="Field reports from phones (KoboToolbox / ODK): the forms and their submissions.")
 
@@ -23,26 +23,15 @@ def export(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the SafeGround XLSForms (hazard report, accident and victims, EO find) to upload to Kobo/ODK."""
-    from safeground.intake.forms import FORMS, export_forms
+    from safeground.services.forms import export_form_files
 
-    with staged_folder(directory, overwrite=overwrite) as stage:
-        written = export_forms(stage)
-    for path, (name, form) in zip(written, FORMS.items(), strict=True):
-        console.print(f"[green]wrote[/] {directory / path.name}  ({name}: {form.title}, form_id {form.form_id})")
+    for f in export_form_files(directory, overwrite=overwrite):
+        console.print(f"[green]wrote[/] {f.path}  ({f.name}: {f.title}, form_id {f.form_id})")
 
 
 def write_problems_csv(exc: InvalidInput, path: Path, *, overwrite: bool = False, store: str | None = None) -> None:
-    """The validation report as CSV, for the clerk's spreadsheet."""
-    with tabular.csv_output(path, overwrite=overwrite, store_location=store) as w:
-        w.writerow(["source", "item", "field", "reason", "value"])
-        for p in exc.problems:
-            w.writerow([p.source, p.item, p.field, p.reason, "" if p.value is None else str(p.value)])
-
-
-def _existing_store(store: str, new: bool = False) -> None:
-    """A mistyped path must not silently create a new, empty store."""
-    if not new and not is_store_url(store) and not Path(store).exists():
-        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+    """The problems report of a refused input (``safeground.intake.problems``: one writer, one column order)."""
+    write_problems(path, exc.problems, overwrite=overwrite, store=store)
 
 
 @forms_app.command("import")
@@ -58,22 +47,14 @@ def import_(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
-    from safeground.intake.form_exports import form_definition
-    from safeground.intake.submissions import import_submissions
-    from safeground.storage import open_store
+    from safeground.services.forms import import_form_files
 
-    form_definition(form)
-    if problems:
-        guard_output(problems, overwrite=overwrite, store_location=store)
-    _existing_store(store, new)
-    with open_store(store) as s:
-        try:
-            plan = import_submissions(s, form, files, dry_run=dry_run)
-        except InvalidInput as exc:
-            if problems:
-                write_problems_csv(exc, problems, overwrite=overwrite, store=store)
-                err.print(f"problems written to {problems}")
-            raise
+    try:
+        plan = import_form_files(store, form, files, dry_run=dry_run, problems=problems, new=new, overwrite=overwrite)
+    except InvalidInput:
+        if problems:
+            err.print(f"problems written to {problems}")
+        raise
     t = Table(title=("Would change" if dry_run else "Changed") + f" ({form}, {', '.join(f.name for f in files)})")
     for col in ("layer", "created", "updated"):
         t.add_column(col)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from safeground import tabular
 from safeground.cli.common import StoreOpt, console, err
-from safeground.errors import InvalidInput, Problem, SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_file
+from safeground.errors import Problem, SafeGroundError
+from safeground.outputs import OverwriteOpt
 from safeground.storage import is_store_url
 
 mapping_app = typer.Typer(help="Field mappings: how your columns and values become SafeGround fields, saved once.")
@@ -76,59 +73,30 @@ def import_(
         from safeground.cli.osm import import_osm_file
 
         return import_osm_file(file, store, dry_run=dry_run, new=new)
-    from safeground.intake.features import import_features
-    from safeground.intake.mapping import load_mapping
-    from safeground.intake.quarantine import check_quarantine_path
-    from safeground.storage import open_store
+    from safeground.services.imports import ImportRefused, import_file
 
-    for path in (report, changes, quarantine):  # refused before anything is imported, not after
-        if path:
-            guard_output(path, overwrite=overwrite, store_location=store)
-    if utm_letter not in (None, "band", "hemisphere"):
-        raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
-    url = is_store_url(store)
-    if not url and not Path(store).exists() and not new:
-        raise SafeGroundError(
-            f"no SafeGround store at {store}",
-            hint=f"check the path, create it with `safeground init --store {store} --area W,S,E,N`, or add --new",
-        )
-    if quarantine is not None:
-        check_quarantine_path(quarantine)
-    coords = {"utm_zone": utm_zone, "utm_letter": utm_letter}
-    keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
-    kwargs: dict[str, Any] = dict(
-        repair=repair, dry_run=dry_run, source_layer=source_layer, crs=crs, coordinates=coords,
-        list_limit=None if changes else 10_000, skip_invalid=skip_invalid, quarantine=quarantine is not None,
-        key=keys,
-    )  # fmt: skip
     try:
-        if dry_run:
-            rep = _dry_run(store, layer, file, mapping, kwargs)
-        else:
-            with open_store(store, create=new or not url) as s:
-                fm = load_mapping(s, mapping) if mapping else None
-                # the "holds imported data" mark goes in the import's own transaction: nothing after the commit
-                rep = import_features(s, layer, file, mapping=fm, meta={"imported": "yes"}, **kwargs)
-    except InvalidInput as exc:
-        if report:
-            write_problems(report, exc.problems, overwrite=overwrite, store=store)
-            err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {report}")
+        done = import_file(
+            store, layer, file, repair=repair, dry_run=dry_run, new=new, source_layer=source_layer, mapping=mapping,
+            crs=crs, utm_zone=utm_zone, utm_letter=utm_letter, report=report, changes=changes, overwrite=overwrite,
+            skip_invalid=skip_invalid, quarantine=quarantine,
+            key=[k.strip() for k in key.split(",") if k.strip()] if key else None,
+        )  # fmt: skip
+    except ImportRefused as exc:
+        if exc.report:
+            err.print(f"[cyan]report[/]: {len(exc.problems)} problem(s) written to {exc.report}")
         _refusal_summary(exc.problems, skip_invalid or quarantine is not None)
         raise
+    rep = done.report
     left = rep.left_out
-    if report:
-        write_problems(report, left.problems, overwrite=overwrite, store=store)
-    if quarantine is not None and not dry_run:
-        written = left.write(quarantine, layer, _source_crs(file, source_layer))
-        console.print(f"[cyan]quarantine[/]: {written:,} row(s) left out written to {quarantine}, each with its reason")
+    if done.quarantined is not None:
+        console.print(
+            f"[cyan]quarantine[/]: {done.quarantined:,} row(s) left out written to {quarantine}, each with its reason"
+        )
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
     for p in rep.repairs:
         console.print(f"[yellow]repaired[/]: {p.describe()}")
-    if changes:
-        with tabular.csv_output(changes, overwrite=overwrite, store_location=store) as w:
-            w.writerow(["item", "uid", "action", "detail"])
-            w.writerows([c.item, c.uid, c.action, c.detail] for c in rep.changes)
     verbs = {
         "create": "create",
         "update": "update",
@@ -152,125 +120,44 @@ def import_(
             " (see --report)" if report else (" (see --quarantine)" if quarantine else " (list them all with --report)")
         )
         console.print(f"  … and {len(left.problems) - _SHOW:,} more problem(s) of rows left out{where}")
-    c = rep.counts
+    n = rep.counts
     head = "[green]would import[/]" if dry_run else "[green]imported[/]"
     skipped = f"; {left.items:,} skipped ({left.summary()})" if left.items else ""
     repaired = len({p.item for p in rep.repairs})
     console.print(
-        f"{head} {c['create'] + c['update']:,} record(s) into {layer} from {file.name}: {c['create']:,} new, "
-        f"{c['update']:,} updated, {c['unchanged']:,} unchanged, {c['older']:,} older than stored (not applied); "
+        f"{head} {n['create'] + n['update']:,} record(s) into {layer} from {file.name}: {n['create']:,} new, "
+        f"{n['update']:,} updated, {n['unchanged']:,} unchanged, {n['older']:,} older than stored (not applied); "
         f"{repaired:,} repaired{skipped}"
     )
-    if layer == "accidents" and not dry_run and c["create"]:
-        _emergency_hint(store)
-    if layer == "activities" and not dry_run and c["create"] + c["update"]:
-        _release_hint(store)
+    if done.emergency:
+        uids = ", ".join(p.accident_uid for p in done.emergency[:10]) + (" …" if len(done.emergency) > 10 else "")
+        console.print(
+            f"[yellow]attention[/]: {len(done.emergency)} accident(s) at places nobody has surveyed ({uids}): "
+            f"an emergency SHA for survey is proposed for each; review with `safeground accidents to-hazards "
+            f"--store {store}` and confirm with --apply"
+        )
+    if done.release_reports:
+        console.print(
+            f"[yellow]attention[/]: {done.release_reports} finished survey/clearance report(s) change hazard areas "
+            f"({', '.join(done.release_hazards[:10])}): review with `safeground release propose --store {store}` "
+            "and confirm with --apply"
+        )
 
 
 def _refusal_summary(problems: list[Problem], skipping: bool) -> None:
     """Before the refusal: how many rows have which kind of problem, and the way to import the rest."""
-    from safeground.intake.quarantine import kind_of
+    from safeground.services.imports import problem_kinds
 
-    rows: dict[str, set[str]] = {}
-    grouped: dict[str, int] = {}  # a value problem names its first rows "and N more"
-    for p in problems:
-        if p.item in ("file", "(command line)", "--mapping"):
-            continue
-        head, _, more = p.item.partition(" and ")
-        names = head.split(", ")
-        if more.split(" ")[0].replace(",", "").isdigit():
-            grouped[kind_of(p)] = grouped.get(kind_of(p), 0) + len(names) + int(more.split(" ")[0].replace(",", ""))
-        else:
-            rows.setdefault(kind_of(p), set()).update(names)
-    counts = {k: len(rows.get(k, ())) + grouped.get(k, 0) for k in {*rows, *grouped}}
+    counts = problem_kinds(problems)
     if not counts:
         return
-    said = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    said = ", ".join(f"{n:,} {k}" for k, n in counts.items())
     err.print(f"[yellow]refused[/]: features or rows with problems: {said}")
     if not skipping:
         err.print(
             "[cyan]or[/]: import the rest with --skip-invalid (what is left out is listed, with --report FILE.csv "
             "written) or --quarantine FILE.gpkg (the rows left out kept there, each with its reason)"
         )
-
-
-def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: dict[str, Any]) -> Any:
-    """Check an import without writing anything anywhere, not even a new empty store.
-
-    An existing GeoPackage is copied to a scratch file and checked there; a store
-    that does not exist yet is checked as a new empty one in a scratch folder; a
-    PostGIS store is only read (its import runs in a transaction and skips every write).
-    """
-    from safeground.intake.features import import_features
-    from safeground.intake.mapping import load_mapping
-    from safeground.storage import open_store
-
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / "dry-run.gpkg"
-        if is_store_url(store):
-            from safeground.cli.start import _store_exists
-
-            if _store_exists(store):
-                # opened for a transaction that writes nothing: the import skips every write on a dry run
-                with open_store(store, create=False) as s:
-                    fm = load_mapping(s, mapping) if mapping else None
-                    return import_features(s, layer, file, mapping=fm, **kwargs)
-        elif Path(store).exists():
-            with open_store(store, create=False, readonly=True) as s:
-                shutil.copy(s.location, scratch)
-        with open_store(str(scratch)) as s:
-            fm = load_mapping(s, mapping) if mapping else None
-            return import_features(s, layer, file, mapping=fm, **kwargs)
-
-
-def _source_crs(file: Path, source_layer: str | None) -> Any:
-    """The CRS the input file declares (the quarantine keeps the rows' geometry as it was)."""
-    from safeground.intake.sources import open_source
-
-    src = open_source(file, source_layer)
-    try:
-        return src.crs
-    finally:
-        src.close()
-
-
-def _release_hint(store: str) -> None:
-    """After survey and clearance reports arrive: say which hazard areas they change, and how to apply it."""
-    from safeground.landrelease.completion import propose_releases
-    from safeground.storage import open_store
-
-    with open_store(store, create=False, readonly=True) as s:
-        proposals = propose_releases(s, entered_by="-")
-    if proposals:
-        uids = ", ".join(sorted({p.hazard_uid for p in proposals})[:10])
-        console.print(
-            f"[yellow]attention[/]: {len(proposals)} finished survey/clearance report(s) change hazard areas "
-            f"({uids}): review with `safeground release propose --store {store}` and confirm with --apply"
-        )
-
-
-def _emergency_hint(store: str) -> None:
-    """After new accidents arrive: say which lie where nobody has surveyed, and how to open their SHAs."""
-    from safeground.casualties.emergency import propose_emergency_hazards
-    from safeground.storage import open_store
-
-    with open_store(store, create=False, readonly=True) as s:
-        proposals = propose_emergency_hazards(s, entered_by="-")
-    if proposals:
-        uids = ", ".join(p.accident_uid for p in proposals[:10]) + (" …" if len(proposals) > 10 else "")
-        console.print(
-            f"[yellow]attention[/]: {len(proposals)} accident(s) at places nobody has surveyed ({uids}): "
-            f"an emergency SHA for survey is proposed for each; review with `safeground accidents to-hazards "
-            f"--store {store}` and confirm with --apply"
-        )
-
-
-def write_problems(path: Path, problems: list[Problem], *, overwrite: bool = False, store: str | None = None) -> None:
-    """The validation report as CSV: one line per problem, in the clerk's terms."""
-    with tabular.csv_output(path, overwrite=overwrite, store_location=store) as w:
-        w.writerow(["file", "item", "field", "value", "reason"])
-        for p in problems:
-            w.writerow([p.source, p.item, p.field, "" if p.value is None else p.value, p.reason])
 
 
 def export(
@@ -289,22 +176,17 @@ def export(
 ) -> None:
     """Export one layer for GIS, Google Earth or the Humanitarian Data Exchange."""
     from safeground.access import Audience
-    from safeground.intake.export import export_layer
-    from safeground.storage import open_store
+    from safeground.services.imports import export_layer_file
 
     aud = Audience.RESTRICTED if include_restricted else Audience.parse(audience)
-    with (
-        staged_file(out, overwrite=overwrite, store_location=store) as tmp,
-        open_store(store, readonly=not is_store_url(store)) as s,
-    ):
-        n, left_out = export_layer(s, layer, tmp, fmt=fmt or None, audience=aud)
-    if left_out:
+    done = export_layer_file(store, layer, out, fmt=fmt or None, audience=aud, overwrite=overwrite)
+    if done.left_out:
         console.print(
-            f"[yellow]note[/]: for the {aud.value} audience, left out or generalised: {'; '.join(left_out)} "
+            f"[yellow]note[/]: for the {aud.value} audience, left out or generalised: {'; '.join(done.left_out)} "
             "(--include-restricted to keep)"
         )
-    what = "cell(s), each with its count of records," if any("aggregated" in x for x in left_out) else "record(s)"
-    console.print(f"[green]exported[/] {n} {what} of {layer} to {out}")
+    what = "cell(s), each with its count of records," if done.aggregated else "record(s)"
+    console.print(f"[green]exported[/] {done.written} {what} of {layer} to {out}")
 
 
 @mapping_app.command("save")

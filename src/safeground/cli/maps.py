@@ -12,9 +12,9 @@ from rich.table import Table
 
 from safeground.cli.common import SchedulerOpt, StoreOpt, WorkersOpt, console, err
 from safeground.errors import SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, write_text
+from safeground.outputs import OverwriteOpt, csv_output, guard_output, write_text
 from safeground.services.maps import assess_accuracy, carry_evidence, draw_traverse, save_traverse, write_dossier
-from safeground.tabular import csv_output, frame_to_csv
+from safeground.tabular import frame_to_csv
 
 if TYPE_CHECKING:
     from safeground.minemaps.accuracy import AccuracyOptions

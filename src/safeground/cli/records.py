@@ -28,60 +28,18 @@ def history(
     store: StoreOpt = "demo.gpkg",
 ) -> None:
     """Show every version of one record: nothing is ever overwritten."""
-    from safeground.errors import RecordNotFound
-    from safeground.model import record_type
-    from safeground.storage import open_store
+    from safeground.services.records import record_history
 
-    cls = record_type(layer)
-    deleted = False
-    with open_store(store, readonly=True) as s:
-        try:
-            versions = s.history(cls, uid)
-        except RecordNotFound as exc:
-            # no current version, but maybe a history: deleted by another program (QGIS), or never stored
-            versions = s.chains(cls, [uid]).get(uid, [])
-            if not versions:
-                held = s.count(cls)
-                raise RecordNotFound(
-                    f"{exc.message} ({layer} holds {held:,} record(s))",
-                    hint="list them with: safeground export layer "
-                    f"{layer} --format csv --out {layer}.csv --store {store}"
-                    if held
-                    else f"import them first: safeground import {layer} FILE --store {store}",
-                ) from None
-            deleted = True
+    found = record_history(store, layer, uid)
     t = Table(title=f"History of {uid}")
     for col in ("version", "date of information", "entered by", "change", "fields changed"):
         t.add_column(col)
-    previous = None
-    for v in versions:
-        change = _changed(previous, v)
-        t.add_row(str(v.version), str(v.date_of_information), v.entered_by, v.change_reason or "", change)
-        previous = v
+    for v in found.versions:
+        r = v.record
+        t.add_row(str(r.version), str(r.date_of_information), r.entered_by, r.change_reason or "", v.changed)
     console.print(t)
-    if deleted:
+    if found.deleted:
         console.print(
             f"[yellow]note[/]: {uid} has no current version: it was deleted outside SafeGround (e.g. in QGIS); "
             f"the versions above are what {layer}_history keeps"
         )
-
-
-_BOOKKEEPING = {"version", "entered_at", "entered_by", "change_reason"}
-
-
-def _changed(before: object, after: object) -> str:
-    """Which fields a version changed (``status: open → closed``), short: what a reviewer looks for first."""
-    if before is None:
-        return ""
-    old = before.model_dump(mode="json", exclude={"geometry"})  # type: ignore[attr-defined]
-    new = after.model_dump(mode="json", exclude={"geometry"})  # type: ignore[attr-defined]
-    out = []
-    for k, v in new.items():
-        if k in _BOOKKEEPING or old.get(k) == v:
-            continue
-        simple = all(isinstance(x, str | int | float | bool) or x is None for x in (old.get(k), v))
-        out.append(f"{k}: {old.get(k)} → {v}" if simple else k)
-    geom_old, geom_new = getattr(before, "geometry", None), getattr(after, "geometry", None)
-    if geom_old is not None and geom_new is not None and not geom_old.equals(geom_new):
-        out.append("geometry")
-    return "; ".join(out)

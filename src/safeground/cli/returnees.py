@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 
 from safeground.cli.common import StoreOpt, console
 from safeground.errors import SafeGroundError
-from safeground.outputs import OverwriteOpt, guard_output, staged_file, write_text
+from safeground.outputs import OverwriteOpt
 
 
 def check(
@@ -60,96 +61,42 @@ def check(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Is it safe here? Checks a point (or a file of points) against every known danger."""
-    import json as _json
-
-    import numpy as np
-
-    from safeground.safety.buffers import DEFAULT_BUFFERS, load_buffers
-    from safeground.safety.check import SafetyIndex
-    from safeground.storage import open_store
+    from safeground.safety.buffers import DEFAULT_BUFFERS
+    from safeground.services.returnees import check_point, check_points_file
 
     if batch is None and (lon is None or lat is None):
         raise SafeGroundError("give LON LAT, or --batch FILE.csv", hint="e.g. safeground check 47.10 39.62")
-    if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise SafeGroundError(f"{lon}, {lat} is not a longitude/latitude", hint="longitude first, then latitude")
-    buffers = load_buffers(settings, buffer or ())
     if batch is not None:
-        from safeground.safety.batchfile import default_output, joined, read_points, write_answers
-
-        points = read_points(batch, layer)
-        ids = points.ids(id_column)
-        target = out or default_output(batch)
-        guard_output(target, overwrite=overwrite, store_location=store)
-        with open_store(store, readonly=True) as s:
-            index = SafetyIndex.from_store(s, buffers)
-        far = np.flatnonzero(index.outside(points.lon, points.lat))
-        if len(far):
-            first = int(far[0])
-            more = f" (and {len(far) - 1} more)" if len(far) > 1 else ""
-            cols = "/".join(points.lonlat_columns) if points.lonlat_columns else "geometry"
-            index.refuse_outside(
-                float(points.lon[first]), float(points.lat[first]),
-                where=f"{batch.name}, {points.where(first)}{more}, fields {cols}: ",
-            )  # fmt: skip
-        res = index.check_many(points.lon, points.lat, ids=ids, max_distance=max_distance)
-        table, renamed = joined(points, res, buffers.describe())
-        with staged_file(target, overwrite=overwrite, store_location=store) as tmp:
-            write_answers(points, table, tmp)
-        counts = res["level"].value_counts()
+        done = check_points_file(
+            store, batch, out=out, layer=layer, id_column=id_column, settings=settings, buffer=buffer or (),
+            max_distance=max_distance, overwrite=overwrite,
+        )  # fmt: skip
+        counts = done.levels()
         console.print(
-            f"[green]checked[/] {len(res):,} points → {target}: "
-            + ", ".join(f"{k.replace('_', ' ')}: {counts[k]:,}" for k in ("danger", "caution", "no_known_hazard")),
+            f"[green]checked[/] {len(done.answers):,} points → {done.out}: "
+            + ", ".join(f"{k.replace('_', ' ')}: {n:,}" for k, n in counts.items()),
             soft_wrap=True,
         )
         reach = f"within {max_distance:,.0f} m" if max_distance is not None else "at any distance"
-        console.print(f"  buffers (m): {buffers.describe()}; nearest danger searched {reach}", soft_wrap=True,
+        console.print(f"  buffers (m): {done.buffers.describe()}; nearest danger searched {reach}", soft_wrap=True,
                       highlight=False)  # fmt: skip
-        if renamed:
-            console.print(f"  input columns kept under new names: {', '.join(renamed)}", highlight=False)
+        if done.renamed:
+            console.print(f"  input columns kept under new names: {', '.join(done.renamed)}", highlight=False)
         return
-    with open_store(store, readonly=True) as s:
-        index = SafetyIndex.from_store(s, buffers)
-    ans = index.check(lon, lat, max_distance=max_distance)  # type: ignore[arg-type]
+    assert lon is not None and lat is not None
+    checked = check_point(store, lon, lat, settings=settings, buffer=buffer or (), max_distance=max_distance)
     if fmt == "json":
-        sys.stdout.write(
-            _json.dumps(
-                {
-                    "lon": ans.lon,
-                    "lat": ans.lat,
-                    "level": ans.level.name.lower(),
-                    "verdict": ans.verdict,
-                    "findings": [f.__dict__ for f in ans.findings],
-                    "released": [f.__dict__ for f in ans.released],
-                    "nearest_danger": ans.nearest_uid or None,
-                    "nearest_danger_m": round(ans.nearest_m, 1) if ans.nearest_uid else None,
-                    "risk": ans.risk,
-                    "risk_probability": ans.risk_probability,
-                    "buffers": buffers.as_dict(),
-                },
-                indent=1,
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps(checked.as_dict(), indent=1) + "\n")
         return
+    ans = checked.answer
     colour = {2: "red", 1: "yellow", 0: "green"}[int(ans.level)]
     console.print(f"[bold {colour}]{ans.verdict}[/]")
     for f in ans.findings[:8]:
         where = "inside" if f.inside else f"{f.distance_m:.0f} m from"
         console.print(f"  • {where} {f.label} (safety buffer {f.buffer_m:.0f} m)")
     console.print(f"  Predicted risk: {ans.risk}")
-    if buffers != DEFAULT_BUFFERS:
-        console.print(f"  Safety buffers used (m): {buffers.describe()}", highlight=False)
-
-
-def _lonlat(text_: str) -> tuple[float, float]:
-    try:
-        lon_s, lat_s = text_.split(",")
-        lon, lat = float(lon_s), float(lat_s)
-    except ValueError:
-        raise SafeGroundError(f"{text_!r} is neither 'lon,lat' nor a known place") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise SafeGroundError(f"{text_!r} is not a longitude/latitude", hint="longitude first, then latitude")
-    return lon, lat
+    if checked.buffers != DEFAULT_BUFFERS:
+        console.print(f"  Safety buffers used (m): {checked.buffers.describe()}", highlight=False)
 
 
 def route(
@@ -160,21 +107,10 @@ def route(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """A safe walking route that keeps out of hazard areas, records and strike footprints with their buffers."""
-    import json as _json
+    from safeground.services.returnees import safe_route
 
-    import shapely
-
-    from safeground.routing.build import safe_network
-    from safeground.routing.places import place_lonlat
-    from safeground.storage import open_store
-
-    if out:
-        guard_output(out, overwrite=overwrite, store_location=store)
-    with open_store(store, readonly=True) as s:
-        a = _lonlat(origin) if "," in origin else place_lonlat(s, origin)
-        b = _lonlat(destination) if "," in destination else place_lonlat(s, destination)
-        net = safe_network(s)
-    ans = net.route(a, b)
+    found = safe_route(store, origin, destination, out=out, overwrite=overwrite)
+    ans = found.answer
     colour = "green" if ans.found else "red"
     console.print(f"[bold {colour}]{ans.explanation}[/]")
     for what, d in ans.near_danger[:10]:
@@ -183,15 +119,8 @@ def route(
         console.print(
             f"  note: start is {ans.snapped_from_m:.0f} m, end {ans.snapped_to_m:.0f} m from the nearest road or path"
         )
-    if out and ans.path is not None:
-        feature = {
-            "type": "Feature",
-            "properties": {"found": ans.found, "length_m": round(ans.length_m, 1), "explanation": ans.explanation},
-            "geometry": _json.loads(shapely.to_geojson(ans.path)),
-        }
-        write_text(out, _json.dumps({"type": "FeatureCollection", "features": [feature]}), overwrite=overwrite,
-                   store_location=store)  # fmt: skip
-        console.print(f"[green]route written[/] to {out}")
+    if found.written:
+        console.print(f"[green]route written[/] to {found.written}")
 
 
 def village_map(
@@ -204,10 +133,8 @@ def village_map(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """A one-page printable A4 risk map of a settlement or cemetery at a walking scale, in two or three languages."""
-    from safeground.reports.village_map import render_village_map
-    from safeground.storage import open_store
+    from safeground.services.returnees import village_risk_map
 
-    target = out or Path(f"{name.lower().replace(' ', '-')}-risk-map.pdf")
-    with open_store(store, readonly=True) as s, staged_file(target, overwrite=overwrite, store_location=store) as tmp:
-        render_village_map(s, name, tmp, tuple(x.strip() for x in lang.split(",") if x.strip()))
+    langs = tuple(x.strip() for x in lang.split(",") if x.strip())
+    target, _ = village_risk_map(store, name, out=out, langs=langs, overwrite=overwrite)
     console.print(f"[green]written[/] {target}")

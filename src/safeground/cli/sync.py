@@ -40,15 +40,13 @@ def _print_report(report: object) -> None:
 
 
 def _run(direction: str, store: str, server: str, layer: list[str] | None, batch: int) -> None:
-    from safeground.storage import open_store
-    from safeground.sync import pull, push
+    from safeground.services.records import sync_stores
 
     def progress(layer_name: str, stage: str) -> None:
         if stage == "done":
             err.print(f"  {layer_name}: batch done", highlight=False)
 
-    with open_store(store, create=direction == "pull") as field, open_store(server, create=False) as srv:
-        report = (push if direction == "push" else pull)(field, srv, layers=layer, batch=batch, hook=progress)
+    report = sync_stores(direction, store, server, layers=layer, batch=batch, progress=progress)
     _print_report(report)
     if report.conflicts:
         raise typer.Exit(3)
@@ -72,11 +70,9 @@ def sync_conflicts(
     all_: Annotated[bool, typer.Option("--all", help="Also show resolved conflicts.")] = False,
 ) -> None:
     """Records edited both in the field and on the server since the last sync, side by side."""
-    from safeground.storage import open_store
-    from safeground.sync import FieldState
+    from safeground.services.records import sync_conflicts
 
-    with open_store(store, readonly=True) as field:
-        found = FieldState(field).conflicts(include_resolved=all_)
+    found = sync_conflicts(store, include_resolved=all_)
     if not found:
         typer.echo("no open sync conflicts" if not all_ else "no sync conflicts")
         return
@@ -114,11 +110,9 @@ def sync_resolve(
     layer: Annotated[str | None, typer.Option(help="The layer, if the identifier is in conflict in several.")] = None,
 ) -> None:
     """Settle a conflict: keep the field edit or the server's; both sides then hold the same history."""
-    from safeground.storage import open_store
-    from safeground.sync import resolve
+    from safeground.services.records import resolve_conflict
 
-    with open_store(store, create=False) as field, open_store(server, create=False) as srv:
-        c = resolve(field, srv, uid, keep, layer=layer)
+    c = resolve_conflict(store, server, uid, keep, layer=layer)
     typer.echo(
         f"resolved {c.layer} {c.uid}: kept {keep}; the other side's versions stay in the conflict list "
         "('safeground sync conflicts --all')"
