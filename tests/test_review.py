@@ -278,3 +278,105 @@ def test_the_command_line_review_cycle(own_store: str) -> None:
     assert ok.returncode == 0 and "approved by rev" in ok.stdout, ok.stderr
     again = run("approve", str(sid), "--by", "rev")
     assert again.returncode == 2 and "already approved" in again.stderr
+
+
+def test_import_submit_queues_the_file_and_names_the_person(own_store: str, tmp_path: Path) -> None:
+    """``import --submit``: the same import, into the review queue; approval stores it under the importer's name."""
+    import json
+
+    exe = str(Path(sys.executable).with_name("safeground"))
+    env = {**os.environ, "COLUMNS": "200"}
+    hz = _open_hazard(own_store)
+    exported = tmp_path / "hz.geojson"
+    subprocess.run(
+        [
+            exe,
+            "export",
+            "layer",
+            "hazard_areas",
+            "--format",
+            "geojson",
+            "--out",
+            str(exported),
+            "--store",
+            own_store,
+            "--include-restricted",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    data = json.loads(exported.read_text())
+    again = next(f for f in data["features"] if f["properties"]["uid"] == hz.uid)
+    for k in ("version", "entered_by", "entered_at", "change_reason"):  # a new report, not the stored record
+        again["properties"].pop(k, None)
+    again["properties"].update(uid=None, name="reported again by team 3")
+    data["features"] = [again]
+    sent = tmp_path / "report.geojson"
+    sent.write_text(json.dumps(data))
+    with open_store(own_store, readonly=True) as s:
+        before = s.count(HazardArea)
+    res = subprocess.run(
+        [exe, "import", "hazard_areas", str(sent), "--store", own_store, "--submit", "--user", "team3.lead"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "submitted as submission 1 for review: hazard_areas: 1 new" in res.stdout
+    assert f"overlaps the recorded hazard area {hz.uid}" in res.stdout
+    with open_store(own_store, readonly=True) as s:
+        assert s.count(HazardArea) == before
+    sub = review.submission(own_store, 1)
+    assert sub.submitted_by == "team3.lead" and sub.source == "import report.geojson"
+    review.approve(own_store, 1, reviewer=None, by="rev", origin="test")
+    with open_store(own_store, readonly=True) as s:
+        new = [h for h in s.find(HazardArea) if h.name == "reported again by team 3"]
+    assert len(new) == 1 and new[0].entered_by == "team3.lead"
+
+
+def test_a_plain_import_names_the_person_not_the_channel(own_store: str, tmp_path: Path) -> None:
+    import json
+
+    exe = str(Path(sys.executable).with_name("safeground"))
+    hz = _open_hazard(own_store)
+    feature = {
+        "type": "Feature",
+        "geometry": json.loads(shapely.to_geojson(hz.geometry.buffer(0.001))),
+        "properties": {
+            "name": "found by the survey",
+            "classification": "suspected_hazardous_area",
+            "contamination": "antipersonnel_mines",
+            "date_of_information": "2024-07-01",
+        },
+    }
+    path = tmp_path / "one.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    res = subprocess.run(
+        [exe, "import", "hazard_areas", str(path), "--store", own_store, "--user", "s.mammadov"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    with open_store(own_store, readonly=True) as s:
+        assert [h.entered_by for h in s.find(HazardArea) if h.name == "found by the survey"] == ["s.mammadov"]
+
+
+def test_forms_import_submit_queues_the_phone_reports(own_store: str) -> None:
+    from safeground.model import EOItem
+
+    exe = str(Path(sys.executable).with_name("safeground"))
+    export = Path(__file__).parent / "data" / "forms" / "eo_find_kobo.json"
+    with open_store(own_store, readonly=True) as s:
+        before = s.count(EOItem)
+    res = subprocess.run(
+        [exe, "forms", "import", "eo_find", str(export), "--store", own_store, "--submit", "--user", "eod.team"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert res.returncode == 0, res.stderr
+    assert "submitted as submission 1 for review: eo_items: 2 new" in res.stdout
+    with open_store(own_store, readonly=True) as s:
+        assert s.count(EOItem) == before
+    assert review.submission(own_store, 1).submitted_by == "eod.team"

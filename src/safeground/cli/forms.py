@@ -45,9 +45,24 @@ def import_(
     problems: Annotated[Path | None, typer.Option(help="Write the problems found as CSV here.")] = None,
     new: Annotated[bool, typer.Option(help="Create the store if it does not exist yet.")] = False,
     overwrite: OverwriteOpt = False,
+    submit: Annotated[
+        bool, typer.Option("--submit", help="Send them to the review queue: a reviewer approves them into the record.")
+    ] = False,
+    user: Annotated[str | None, typer.Option("--user", help="Who submits (default: your system account).")] = None,
 ) -> None:
     """Import form submissions: every record or none; the same submission twice is not duplicated."""
     from safeground.services.forms import import_form_files
+
+    if submit:
+        from safeground.accounts.repository import cli_origin
+        from safeground.services.accounts import actor_or_os
+        from safeground.services.forms import submit_form_files
+
+        sub = submit_form_files(store, form, files, submitted_by=actor_or_os(user), origin=cli_origin())
+        console.print(f"submitted as submission {sub.id} for review: {sub.summary}")
+        for f in sub.flags:
+            console.print(f"  [{'bold red' if f.sticky else 'yellow'}]{f.code}[/]: {f.message}")
+        return
 
     try:
         plan = import_form_files(store, form, files, dry_run=dry_run, problems=problems, new=new, overwrite=overwrite)

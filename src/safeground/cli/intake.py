@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,6 +61,13 @@ def import_(
             "duplicates only when their key is the same."
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Who imports (kept in each record's history; default: your system account)."),
+    ] = None,
+    submit: Annotated[
+        bool, typer.Option("--submit", help="Send it to the review queue: a reviewer approves it into the record.")
+    ] = False,
 ) -> None:
     """Import a file into one layer: all features or none; re-imports update, never duplicate.
 
@@ -73,14 +80,20 @@ def import_(
         from safeground.cli.osm import import_osm_file
 
         return import_osm_file(file, store, dry_run=dry_run, new=new)
+    from safeground.services.accounts import actor_or_os
     from safeground.services.imports import ImportRefused, import_file
 
+    person = actor_or_os(user)
+    if submit:
+        return _submit(store, layer, file, person, mapping=mapping, source_layer=source_layer, crs=crs,
+                       utm_zone=utm_zone, utm_letter=utm_letter, repair=repair, skip_invalid=skip_invalid,
+                       key=[k.strip() for k in key.split(",") if k.strip()] if key else None)  # fmt: skip
     try:
         done = import_file(
             store, layer, file, repair=repair, dry_run=dry_run, new=new, source_layer=source_layer, mapping=mapping,
             crs=crs, utm_zone=utm_zone, utm_letter=utm_letter, report=report, changes=changes, overwrite=overwrite,
             skip_invalid=skip_invalid, quarantine=quarantine,
-            key=[k.strip() for k in key.split(",") if k.strip()] if key else None,
+            key=[k.strip() for k in key.split(",") if k.strip()] if key else None, entered_by=person,
         )  # fmt: skip
     except ImportRefused as exc:
         if exc.report:
@@ -241,3 +254,24 @@ def mapping_show(
     with open_store(store, readonly=not is_store_url(store)) as s:
         fm = load_mapping(s, name)
     console.print(fm.to_yaml(), markup=False, highlight=False)
+
+
+def _submit(store: str, layer: str, file: Path, person: str, **options: Any) -> None:
+    """``import --submit``: the file's changes wait in the review queue; the record is not written."""
+    from safeground.accounts.repository import Accounts, cli_origin
+    from safeground.errors import SafeGroundError
+    from safeground.services.imports import submit_file
+
+    with Accounts(store) as acc:
+        try:
+            organisation: str | None = acc.user(person).organisation
+        except SafeGroundError:  # not an account of this store: the submission names the person only
+            organisation = None
+    rep, sub = submit_file(store, layer, file, submitted_by=person, organisation=organisation, origin=cli_origin(),
+                           **options)  # fmt: skip
+    for note in rep.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    console.print(f"submitted as submission {sub.id} for review: {sub.summary}")
+    for f in sub.flags:
+        console.print(f"  [{'bold red' if f.sticky else 'yellow'}]{f.code}[/]: {f.message}")
+    console.print(f"a reviewer decides with: safeground review show {sub.id} --store {store}")

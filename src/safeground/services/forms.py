@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from safeground.errors import InvalidInput, SafeGroundError
 from safeground.intake.problems import write_problems
 from safeground.outputs import guard_output, staged_folder
+from safeground.review.queue import Submission
 from safeground.storage import is_store_url, open_store
 
 if TYPE_CHECKING:
@@ -74,3 +75,22 @@ def import_form_files(
             if problems:
                 write_problems(problems, exc.problems, overwrite=overwrite, store=store)
             raise
+
+
+def submit_form_files(store: str, form: str, files: list[Path], *, submitted_by: str, origin: str) -> Submission:
+    """Form submissions into the review queue (``forms import --submit``): read and checked exactly as an
+    import reads them (``plan_submissions``), kept as one submission until a reviewer decides."""
+    from safeground.accounts.repository import Accounts
+    from safeground.intake.submissions import plan_submissions
+    from safeground.services import review
+
+    require_store(store, False)
+    with open_store(store, create=False, readonly=True) as s:
+        plan = plan_submissions(s, form, files)
+    with Accounts(store) as acc:
+        try:
+            organisation: str | None = acc.user(submitted_by).organisation
+        except SafeGroundError:
+            organisation = None
+    return review.submit(store, plan, source=f"forms import {form}", submitted_by=submitted_by,
+                         organisation=organisation, origin=origin)  # fmt: skip

@@ -78,6 +78,7 @@ def import_file(
     skip_invalid: bool = False,
     quarantine: Path | None = None,
     key: list[str] | None = None,
+    entered_by: str = "import",
 ) -> FileImported:
     """Import one file into one layer, all or nothing (or the good rows with ``skip_invalid``/``quarantine``).
 
@@ -107,6 +108,7 @@ def import_file(
         repair=repair, dry_run=dry_run, source_layer=source_layer, crs=crs,
         coordinates={"utm_zone": utm_zone, "utm_letter": utm_letter},
         list_limit=None if changes else 10_000, skip_invalid=skip_invalid, quarantine=quarantine is not None, key=key,
+        entered_by=entered_by,
     )  # fmt: skip
     try:
         if dry_run:
@@ -238,3 +240,62 @@ def export_layer_file(
     ):
         n, left_out = export_layer(s, layer, tmp, fmt=fmt or None, audience=audience)
     return LayerExported(n, list(left_out))
+
+
+def submit_file(
+    store: str,
+    layer: str,
+    file: Path,
+    *,
+    submitted_by: str,
+    organisation: str | None,
+    origin: str,
+    mapping: str | None = None,
+    source_layer: str | None = None,
+    crs: str | None = None,
+    utm_zone: str | None = None,
+    utm_letter: str | None = None,
+    repair: bool = False,
+    skip_invalid: bool = False,
+    key: list[str] | None = None,
+) -> tuple[ImportReport, Any]:
+    """Import a file into the review queue instead of the record: (the import's report, the submission).
+
+    The import runs exactly as it would (same checks, same matching of re-imported rows to stored
+    records) on a scratch GeoPackage holding the store's area and the layer's current records with
+    their versions; what it created and changed there becomes the submission's change set, flagged
+    and waiting for a reviewer. The store itself is not written to, except its review queue.
+    """
+    from safeground.intake.commit import WritePlan
+    from safeground.intake.features import import_features
+    from safeground.intake.mapping import load_mapping
+    from safeground.model import record_type
+    from safeground.services import review
+
+    cls = record_type(layer)
+    kwargs: dict[str, Any] = dict(
+        repair=repair, source_layer=source_layer, crs=crs, coordinates={"utm_zone": utm_zone, "utm_letter": utm_letter},
+        skip_invalid=skip_invalid, key=key, entered_by=submitted_by,
+    )  # fmt: skip
+    with open_store(store, create=False, readonly=True) as real, tempfile.TemporaryDirectory() as tmp:
+        fm = load_mapping(real, mapping) if mapping else None
+        uids = [r.uid for r in real.find(cls)]
+        chains = real.chains(cls, uids) if uids else {}
+        base = {uid: chain[-1].version for uid, chain in chains.items() if chain}
+        with open_store(str(Path(tmp) / "submission.gpkg")) as scratch:
+            for k in ("area_of_interest", "metric_epsg"):
+                v = real.get_meta(k)
+                if v:
+                    scratch.set_meta(k, v)
+            if chains:
+                scratch.add_chains(list(chains.values()))
+            rep = import_features(scratch, layer, file, mapping=fm, **kwargs)
+            plan = WritePlan()
+            for rec in scratch.find(cls):
+                if rec.uid not in base:
+                    plan.create.append(rec)
+                elif rec.version > base[rec.uid]:
+                    plan.update.append((rec, base[rec.uid]))
+    sub = review.submit(store, plan, source=f"import {file.name}", submitted_by=submitted_by,
+                        organisation=organisation, origin=origin)  # fmt: skip
+    return rep, sub
