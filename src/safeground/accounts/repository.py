@@ -13,8 +13,6 @@ import hashlib
 import json
 import secrets
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +35,7 @@ from safeground.accounts.audit import GENESIS, AuditCheck, AuditEntry, chained, 
 from safeground.accounts.passwords import check_new_password, hash_password, needs_rehash, verify_password
 from safeground.accounts.roles import Role
 from safeground.errors import SafeGroundError
-from safeground.storage.side_tables import engine_for, has_tables, lock_exclusive
+from safeground.storage.side_tables import SideTables
 
 _md = MetaData()
 USERS = Table(
@@ -115,45 +113,17 @@ def _user(row: Any) -> User:
     return User(row.username, row.full_name, row.organisation, Role(row.role), bool(row.active), row.created_at)
 
 
-class Accounts:
+class Accounts(SideTables):
     """The accounts and audit log of one store (a GeoPackage path or a ``postgresql://`` URL)."""
+
+    METADATA = _md
+    LOCKED = "safeground_audit"  # one appender at a time, or two entries share a link
 
     def __init__(self, location: str) -> None:
         from safeground.storage import open_store
 
         open_store(location, create=False, readonly=True).close()  # a SafeGround store, or its clear error
-        self.location = location
-        self._engine = engine_for(location)
-        self._ready = has_tables(self._engine, _md)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Accounts:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection | None]:
-        """A connection to read with, or None when no account was ever made (listing writes nothing)."""
-        if not self._ready:
-            self._ready = has_tables(self._engine, _md)  # made since (a user added while the server runs)
-        if not self._ready:
-            yield None
-            return
-        with self._engine.connect() as c:
-            yield c
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        if not self._ready:  # the tables are made by the first write, never by a read
-            _md.create_all(self._engine, checkfirst=True)
-            self._ready = True
-        with self._engine.begin() as c:
-            lock_exclusive(c, "safeground_audit")  # one appender at a time, or two entries share a link
-            yield c
+        super().__init__(location)
 
     # -- the audit log -----------------------------------------------------------------------------
     def _append(

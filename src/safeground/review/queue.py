@@ -11,18 +11,16 @@ applied twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
 
 from safeground.errors import SafeGroundError
 from safeground.review.flags import Flag
-from safeground.storage.side_tables import engine_for, has_tables
+from safeground.storage.side_tables import SideTables
 
 _md = MetaData()
 SUBMISSIONS = Table(
@@ -93,28 +91,10 @@ def _row(r: Any) -> Submission:
     )
 
 
-class ReviewQueue:
-    def __init__(self, location: str) -> None:
-        self.location = location
-        self._engine = engine_for(location)
-        self._ready = has_tables(self._engine, _md)
+class ReviewQueue(SideTables):
+    """The submissions of one store, pending and decided."""
 
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> ReviewQueue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        if not self._ready:
-            _md.create_all(self._engine, checkfirst=True)
-            self._ready = True
-        with self._engine.begin() as c:
-            yield c
+    METADATA = _md
 
     def add(
         self, *, source: str, submitted_by: str, organisation: str | None, summary: str, payload: str, flags: list[Flag]
@@ -145,8 +125,6 @@ class ReviewQueue:
     def all(
         self, *, state: State | None = None, organisation: str | None = None, ids: list[int] | None = None
     ) -> list[Submission]:
-        if not self._ready:
-            return []
         q = select(SUBMISSIONS).order_by(SUBMISSIONS.c.id)
         if state is not None:
             q = q.where(SUBMISSIONS.c.state == state.value)
@@ -154,8 +132,8 @@ class ReviewQueue:
             q = q.where(SUBMISSIONS.c.organisation == organisation)
         if ids is not None:
             q = q.where(SUBMISSIONS.c.id.in_(ids))
-        with self._engine.connect() as c:
-            return [_row(r) for r in c.execute(q).all()]
+        with self._read() as c:
+            return [] if c is None else [_row(r) for r in c.execute(q).all()]
 
     def replace_payload(self, sid: int, payload: str, flags: list[Flag], summary: str) -> None:
         with self._tx() as c:

@@ -8,8 +8,10 @@ PostgreSQL (the store's schema), and created by their first write, never by a re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 
@@ -64,3 +66,49 @@ def lock_exclusive(conn: Connection, table: str) -> None:
     """Serialise writers of a table for the rest of the transaction (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text(f'LOCK TABLE "{schema_of(conn.engine)}"."{table}" IN EXCLUSIVE MODE'))
+
+
+class SideTables:
+    """A repository of plain tables beside a store's layers: made by the first write, never by a read.
+
+    Subclasses name their tables in ``METADATA``; ``_read`` gives None while none was ever written (a
+    listing then writes nothing), ``_tx`` makes the tables if needed and opens one transaction, with the
+    writers of ``LOCKED`` serialised (an append-only chain needs one appender at a time).
+    """
+
+    METADATA: MetaData
+    LOCKED: str | None = None
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self._engine = engine_for(location)
+        self._ready = has_tables(self._engine, self.METADATA)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection | None]:
+        if not self._ready:
+            self._ready = has_tables(self._engine, self.METADATA)  # made since by another process
+        if not self._ready:
+            yield None
+            return
+        with self._engine.connect() as c:
+            yield c
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        if not self._ready:
+            self.METADATA.create_all(self._engine, checkfirst=True)
+            self._ready = True
+        with self._engine.begin() as c:
+            if self.LOCKED:
+                lock_exclusive(c, self.LOCKED)
+            yield c
