@@ -8,7 +8,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from safeground.errors import InvalidInput
+from safeground.errors import InvalidInput, as_flag
 from safeground.intake.features import import_features
 from safeground.intake.mapping import load_mapping, parse_mapping, save_mapping
 from safeground.model import EOItem, HazardArea
@@ -77,7 +77,7 @@ def test_utm_38s_settled_by_the_area_of_interest(store: Store):
 def test_x_y_without_crs_is_refused_and_accepted_once_declared(store: Store):
     with pytest.raises(InvalidInput, match=r"x/y columns and no declared CRS") as exc:
         import_features(store, "eo_items", DATA / "eo_finds_xy_no_crs.csv")
-    assert "--crs" in str(exc.value)
+    assert "--crs" in exc.value.render_hint(as_flag) and "crs=EPSG:4326" in str(exc.value)
     import_features(store, "eo_items", DATA / "eo_finds_xy_no_crs.csv", crs="EPSG:32638")
     assert abs(_positions(store)[0][0] - 46.7521) < 1e-5
 
@@ -96,8 +96,9 @@ def test_gis_formats(store: Store, name: str):
 
 
 def test_declared_crs_that_contradicts_the_file_is_refused(store: Store):
-    with pytest.raises(InvalidInput, match="the file says WGS 84 / UTM zone 38N but --crs says WGS 84"):
+    with pytest.raises(InvalidInput, match="the file says WGS 84 / UTM zone 38N but crs says WGS 84") as exc:
         import_features(store, "hazard_areas", DATA / "hazard_areas_utm.gpkg", crs="EPSG:4326")
+    assert "but --crs says WGS 84" in exc.value.render_message(as_flag)
     assert store.count(HazardArea) == 0
 
 

@@ -6,6 +6,7 @@ checks a refusal over HTTP runs the app on a real uvicorn.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -218,3 +219,20 @@ def test_serve_takes_the_store_from_the_environment_and_refuses_a_missing_one(tm
     )
     assert res.returncode == 2 and f"no SafeGround store at {missing}" in res.stderr, res.stderr
     assert not missing.exists()  # serving never creates a store
+
+
+def test_an_error_naming_a_parameter_names_the_query_parameter(app):
+    """A domain error refers to a parameter (``Param``); the API says ``as_of``, as the CLI says ``--as-of``."""
+    from safeground.errors import Param, SafeGroundError
+
+    @app.get("/param-probe", dependencies=[Depends(requires("read:public"))])
+    def probe() -> dict:
+        raise SafeGroundError(
+            f"nothing was known on {Param('as_of', '1990-01-01')}", hint=f"choose a later {Param('as_of')}"
+        )
+
+    check_every_route(app)
+    with serve_app(app) as url:
+        body = httpx.get(url + "/param-probe", timeout=30).json()
+    assert body["message"] == "nothing was known on as_of=1990-01-01" and body["hint"] == "choose a later as_of"
+    assert "\ue000" not in json.dumps(body)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from safeground.cli.common import StoreOpt, console, err
-from safeground.errors import Problem, SafeGroundError
+from safeground.errors import Problem, SafeGroundError, as_flag, render_params
 from safeground.outputs import OverwriteOpt
 from safeground.storage import is_store_url
 
@@ -109,7 +109,7 @@ def import_(
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
     for p in rep.repairs:
-        console.print(f"[yellow]repaired[/]: {p.describe()}")
+        console.print(f"[yellow]repaired[/]: {render_params(p.describe(), as_flag)}")
     verbs = {
         "create": "create",
         "update": "update",
@@ -127,7 +127,8 @@ def import_(
                     f"  … and {rep.counts[action] - _SHOW} more to {verb}" + (" (see --changes)" if not changes else "")
                 )
     for p in left.problems[:_SHOW]:
-        console.print(f"  {'would skip' if dry_run else 'skipped'}: {p.item}: {p.field}: {p.reason}")
+        shown = render_params(f"{p.item}: {p.field}: {p.reason}", as_flag)
+        console.print(f"  {'would skip' if dry_run else 'skipped'}: {shown}")
     if len(left.problems) > _SHOW:
         where = (
             " (see --report)" if report else (" (see --quarantine)" if quarantine else " (list them all with --report)")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.intake.locate import Locator, plan
 from safeground.intake.mapping import FieldMapping
 from safeground.intake.outcome import ImportReport
@@ -117,7 +117,7 @@ class ColumnMatching:
             src = [c for c, t in self.rename.items() if t == k] or ([k] if k in self.source.columns else [])
             if not src:
                 raise InvalidInput(
-                    [Problem(self.src, "file", k, "--key names a field or column the file does not have", k)],
+                    [Problem(self.src, "file", k, f"{Param('key')} names a field or column the file does not have", k)],
                     hint_text="columns of the file: " + ", ".join(self.source.columns[:40]),
                 )
             out.append(src[0])

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pyproj import CRS
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.intake.textin import decode, refuse_repeated_headers
 
 
@@ -92,7 +92,7 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
     if missing and not qgis:
         raise InvalidInput(
             [Problem(src, f"line {lines[0][0]} (header)", ", ".join(missing), "missing column(s)", ",".join(header))],
-            hint_text="the header must be id,col,row,lon,lat (WGS 84) or id,col,row,x,y (with --crs), "
+            hint_text=f"the header must be id,col,row,lon,lat (WGS 84) or id,col,row,x,y (with {Param('crs')}), "
             "or a QGIS georeferencer .points file",
         )
     cname, rname, flip = ("sourcex", "sourcey", -1.0) if qgis else ("col", "row", 1.0)  # QGIS: row as -y
@@ -102,7 +102,7 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
         if crs is None:
             raise InvalidInput(
                 [Problem(src, "file", "mapX,mapY", "a QGIS .points file without a #CRS line and no CRS given")],
-                hint_text="give the CRS of mapX/mapY, e.g. --crs EPSG:32638",
+                hint_text=f"give the CRS of mapX/mapY, e.g. {Param('crs', 'EPSG:32638')}",
             )
     if geographic and crs is None:
         gcp_crs = CRS.from_epsg(4326)
@@ -113,12 +113,14 @@ def parse_gcps(text: str, src: str = "gcps.csv", crs: str | None = None) -> GcpS
         if crs is None:
             raise InvalidInput(
                 [Problem(src, "file", "x,y", "projected coordinates but no CRS given")],
-                hint_text="give the CRS of x,y, e.g. --crs EPSG:32638 (UTM 38N)",
+                hint_text=f"give the CRS of x,y, e.g. {Param('crs', 'EPSG:32638')} (UTM 38N)",
             )
         try:
             gcp_crs = CRS.from_user_input(crs)
         except Exception as exc:
-            raise InvalidInput([Problem("(command line)", "--crs", "crs", f"unknown CRS: {exc}", crs)]) from None
+            raise InvalidInput(
+                [Problem("(command line)", str(Param("crs")), "crs", f"unknown CRS: {exc}", crs)]
+            ) from None
     idx = {h: i for i, h in enumerate(header)}
     points: list[ControlPoint] = []
     seen: set[str] = set()

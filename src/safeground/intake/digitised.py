@@ -18,7 +18,7 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.intake.georef import Georeference
 from safeground.intake.textin import decode, refuse_repeated_headers
 
@@ -134,7 +134,9 @@ def import_digitised(
 
     cls = record_type(layer)
     if cls.GEOMETRY is None:
-        raise InvalidInput([Problem("(command line)", "--layer", "layer", "this layer has no geometry", layer)])
+        raise InvalidInput(
+            [Problem("(command line)", str(Param("layer")), "layer", "this layer has no geometry", layer)]
+        )
     rows = []
     for f in feats:
         data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in {**defaults, **f.properties}.items()}

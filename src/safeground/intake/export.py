@@ -73,7 +73,7 @@ def export_layer(
     fmt = {"json": "geojson", "kmz": "kml"}.get(fmt, fmt)
     if fmt not in FORMATS:
         raise InvalidInput(
-            [Problem("(command line)", "--format", "format", f"choose one of: {', '.join(FORMATS)}", fmt)]
+            [Problem("(command line)", str(Param("format")), "format", f"choose one of: {', '.join(FORMATS)}", fmt)]
         )
     if not may_read_layer(cls, audience):
         raise InvalidInput(
@@ -98,7 +98,7 @@ def export_layer(
     driver = FORMATS[fmt][0]
     if not has_geom:
         raise InvalidInput(
-            [Problem("(command line)", "--format", "format", f"{layer} has no geometry: export it as csv")]
+            [Problem("(command line)", str(Param("format")), "format", f"{layer} has no geometry: export it as csv")]
         )
     if driver == "LIBKML" and "LIBKML" not in pyogrio.list_drivers(write=True):
         driver = "KML"

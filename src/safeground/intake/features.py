@@ -40,7 +40,7 @@ import numpy as np
 import shapely
 import sqlalchemy.exc
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 from safeground.intake.attributes import ROWS_LISTED, AttributeChecks, Combo, item_number
 from safeground.intake.geometry_checks import GeometryChecks
 from safeground.intake.identity import key_hashes, row_hashes
@@ -338,7 +338,7 @@ def import_features(
             [
                 Problem(
                     "(command line)",
-                    "--mapping",
+                    str(Param("mapping")),
                     "layer",
                     f"mapping {mapping.name!r} is for {mapping.layer}, not {layer}",
                 )
@@ -377,7 +377,7 @@ def import_features(
             if imp.problems:
                 imp.problems.sort(key=_row_order)  # in file order, as the clerk reads the file
                 raise InvalidInput(
-                    imp.problems, hint_text="fix the file (or use --repair where offered) and import again"
+                    imp.problems, hint_text=f"fix the file (or use {Param('repair')} where offered) and import again"
                 )
             if not dry_run:
                 for k, v in (meta or {}).items():

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground.errors import Problem
+from safeground.errors import Param, Problem
 from safeground.geometry.validate import check_geometry, repair_geometry
 from safeground.intake.locate import Locator, locate
 from safeground.intake.outcome import ImportReport
@@ -114,6 +114,6 @@ class GeometryChecks:
                 self.problems.append(Problem(self.src, item, "geometry", str(exc)))
                 return geom, False
         for x in issues:
-            hint = " (repairable with --repair)" if x.repairable else ""
+            hint = f" (repairable with {Param('repair')})" if x.repairable else ""
             self.problems.append(Problem(self.src, item, "geometry", x.reason + hint, repairable=x.repairable))
         return geom, False

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.intake.coords import (
     UTM_RANGE,
     CoordinateError,
@@ -126,7 +126,8 @@ def plan(
                     "easting/northing",
                     "UTM easting/northing without a zone fit 60 zones and two hemispheres"
                     + ("; the store's area of interest spans more than one" if region else ""),
-                    "add a zone column (e.g. 38T or 38N), give --utm-zone 38N, declare --crs EPSG:32638, or set "
+                    f"add a zone column (e.g. 38T or 38N), give {Param('utm_zone', '38N')}, declare "
+                    f"{Param('crs', 'EPSG:32638')}, or set "
                     "the store's area of interest (safeground db area) so the zone can be detected",
                 )
             detected = f"{zone_opt[:-1]} {'north' if zone_opt.endswith('N') else 'south'}"
@@ -139,7 +140,8 @@ def plan(
                 src, "x/y",
                 "the table has x/y columns and no declared CRS: degree-sized numbers fit both lon/lat and lat/lon, "
                 "and metre-sized numbers fit every projected system",
-                "declare the CRS with --crs (e.g. --crs EPSG:4326 for x=longitude, y=latitude, or --crs EPSG:32638)",
+                f"declare the CRS with {Param('crs')} (e.g. {Param('crs', 'EPSG:4326')} for x=longitude, y=latitude, "
+                f"or {Param('crs', 'EPSG:32638')})",
             )  # fmt: skip
         loc = Locator("xy", {"x": found["x"], "y": found["y"]}, crs)
     else:
@@ -213,7 +215,9 @@ def _crs(text: str, src: str) -> CRS:
     try:
         return CRS.from_user_input(text)
     except Exception as exc:  # pyproj raises CRSError for every unknown code
-        raise InvalidInput([Problem("(command line)", "--crs", "crs", f"not a known CRS ({exc})", text)]) from None
+        raise InvalidInput(
+            [Problem("(command line)", str(Param("crs")), "crs", f"not a known CRS ({exc})", text)]
+        ) from None
 
 
 def _refuse(src: str, field_: str, reason: str, hint: str) -> InvalidInput:
@@ -277,7 +281,7 @@ def locate(frame: pd.DataFrame, items: list[str], loc: Locator, src: str) -> tup
         zcol = loc.columns["zone"]
         zones = frame[zcol].tolist()
     elif loc.utm_zone is not None:
-        zcol, zones = "--utm-zone", [loc.utm_zone] * n
+        zcol, zones = str(Param("utm_zone")), [loc.utm_zone] * n
     else:  # a projected CRS was declared
         ok = np.isfinite(e) & np.isfinite(nn)
         out[ok] = shapely.points(e[ok], nn[ok])
@@ -326,7 +330,7 @@ def _hemisphere_from_region(
     )
     if region is None:
         raise CoordinateError(
-            why + "; set utm_letter: band or hemisphere in the mapping (--utm-letter), or write 38N / 38T"
+            why + f"; set utm_letter: band or hemisphere in the mapping ({Param('utm_letter')}), or write 38N / 38T"
         )
     fits = []
     for south in (False, True):

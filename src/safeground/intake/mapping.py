@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.model import record_type
 from safeground.storage.base import Store
 
@@ -194,7 +194,7 @@ def load_mapping(store: Store | None, name_or_path: str) -> FieldMapping:
             [
                 Problem(
                     "(command line)",
-                    "--mapping",
+                    str(Param("mapping")),
                     "mapping",
                     "no saved mapping or mapping file of this name",
                     name_or_path,

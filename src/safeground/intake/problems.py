@@ -11,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from safeground.errors import Problem
+from safeground.errors import ParamStyle, Problem, as_flag, render_params
 from safeground.outputs import csv_output
 
 COLUMNS = ("file", "item", "field", "value", "reason")
 
 
 def write_problems(
-    path: Path, problems: Iterable[Problem], *, overwrite: bool = False, store: str | None = None
+    path: Path,
+    problems: Iterable[Problem],
+    *,
+    overwrite: bool = False,
+    store: str | None = None,
+    style: ParamStyle = as_flag,
 ) -> None:
-    """Write the problems report to ``path`` (refused over a store or a file SafeGround did not write)."""
+    """Write the problems report to ``path`` (refused over a store or a file SafeGround did not write).
+
+    A problem naming a setting (``Param``) says it in ``style``: the report goes with a command-line
+    import, so ``--crs`` by default; the server lists problems in its own answer instead."""
     with csv_output(path, overwrite=overwrite, store_location=store) as w:
         w.writerow(list(COLUMNS))
         for p in problems:
-            w.writerow([p.source, p.item, p.field, "" if p.value is None else p.value, p.reason])
+            row = [p.source, p.item, p.field, "" if p.value is None else p.value, p.reason]
+            w.writerow([render_params(v, style) if isinstance(v, str) else v for v in row])

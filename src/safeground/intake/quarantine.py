@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS
 
 from safeground import tabular
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem, as_flag, render_params
 
 #: the reasons a summary line counts, in the order it names them
 KINDS = ("no geometry", "empty geometry", "duplicate", "invalid geometry", "invalid values", "other")
@@ -108,20 +108,36 @@ def check_quarantine_path(path: Path) -> None:
     """Refuse a quarantine file that exists or whose kind is unknown, before anything is read."""
     if path.suffix.lower() not in QUARANTINE_SUFFIXES:
         raise InvalidInput(
-            [Problem("(command line)", "--quarantine", "file", "must end in .gpkg, .geojson or .csv", str(path))]
+            [
+                Problem(
+                    "(command line)", str(Param("quarantine")), "file", "must end in .gpkg, .geojson or .csv", str(path)
+                )
+            ]
         )
     if path.exists():
         raise InvalidInput(
-            [Problem("(command line)", "--quarantine", "file", "exists already; it is never overwritten", str(path))],
+            [
+                Problem(
+                    "(command line)",
+                    str(Param("quarantine")),
+                    "file",
+                    "exists already; it is never overwritten",
+                    str(path),
+                )
+            ],
             hint_text="give a new file name",
         )
     if not path.parent.exists():
-        raise InvalidInput([Problem("(command line)", "--quarantine", "file", "its folder does not exist", str(path))])
+        raise InvalidInput(
+            [Problem("(command line)", str(Param("quarantine")), "file", "its folder does not exist", str(path))]
+        )
 
 
 def _said(p: Problem) -> str:
+    """The reason kept with a quarantined row; a setting it names is said as the command line's flag
+    (the quarantine file goes with a command-line import)."""
     value = "" if p.value is None else f" ({p.value})"
-    return f"{p.field}: {p.reason}{value}"
+    return render_params(f"{p.field}: {p.reason}{value}", as_flag)
 
 
 def _is_odd(v: Any) -> bool:

@@ -27,7 +27,7 @@ import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
-from safeground.errors import InvalidInput, Problem
+from safeground.errors import InvalidInput, Param, Problem
 from safeground.intake.confine import check_gis_file
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
@@ -115,7 +115,7 @@ def open_source(path: str | Path, source_layer: str | None = None) -> Source:
     if source_layer is None and len(layers) > 1:
         raise InvalidInput(
             [Problem(src, "file", "layer", f"holds {len(layers)} layers: {', '.join(layers)}")],
-            hint_text="say which one to import with --source-layer",
+            hint_text=f"say which one to import with {Param('source_layer')}",
         )
     if source_layer is not None and source_layer not in layers:
         raise InvalidInput(
@@ -457,22 +457,25 @@ class ToWGS84:
                 xy = shapely.get_coordinates(np.asarray(present, dtype=object)) if present else np.empty((0, 2))
                 if len(xy) and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
                     why = "its coordinates are not longitude/latitude degrees"
-                    hint = "declare it with --crs (e.g. --crs EPSG:32638 for UTM zone 38N)"
+                    hint = f"declare it with {Param('crs')} (e.g. {Param('crs', 'EPSG:32638')} for UTM zone 38N)"
                 else:
                     # degrees, but of which datum: Soviet-era maps use Pulkovo 1942, about 100 m from WGS 84
                     why = (
                         "its coordinates look like longitude/latitude degrees, but not which datum: degrees on "
                         "Pulkovo 1942 (Soviet-era maps) lie about 100 m from the same numbers on WGS 84"
                     )
-                    hint = "declare it with --crs EPSG:4326 (GPS, WGS 84) or --crs EPSG:4284 (Pulkovo 1942)"
+                    hint = (
+                        f"declare it with {Param('crs', 'EPSG:4326')} (GPS, WGS 84) or "
+                        f"{Param('crs', 'EPSG:4284')} (Pulkovo 1942)"
+                    )
                 raise InvalidInput(
                     [Problem(src, "file", "CRS", f"the file declares no coordinate reference system and {why}")],
                     hint_text=hint + ", or save the file with its CRS (e.g. the .prj beside a Shapefile)",
                 )  # fmt: skip
             elif crs is not None and declared is not None and not crs.equals(declared, ignore_axis_order=True):
                 raise InvalidInput(
-                    [Problem(src, "file", "CRS", f"the file says {crs.name} but --crs says {declared.name}")],
-                    hint_text="leave out --crs when the file declares its CRS, or correct the file",
+                    [Problem(src, "file", "CRS", f"the file says {crs.name} but {Param('crs')} says {declared.name}")],
+                    hint_text=f"leave out {Param('crs')} when the file declares its CRS, or correct the file",
                 )
             use = crs or declared
             if use is not None and not use.equals(CRS.from_epsg(4326), ignore_axis_order=True):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 from safeground.intake.confine import check_gis_file
 from safeground.storage.base import Store
 
@@ -356,8 +356,8 @@ def _refuse_strays(ev: gpd.GeoDataFrame, src: str) -> None:
                 )
                 for r in rows[:20]
             ],
-            hint_text=f"correct them, or keep only events inside a region: --region {lo_x - 1:.1f},{lo_y - 1:.1f},"
-            f"{hi_x + 1:.1f},{hi_y + 1:.1f}",
+            hint_text="correct them, or keep only events inside a region: "
+            f"{Param('region', f'{lo_x - 1:.1f},{lo_y - 1:.1f},{hi_x + 1:.1f},{hi_y + 1:.1f}')}",
         )
 
 
@@ -365,7 +365,7 @@ def event_dates(frame: gpd.GeoDataFrame, date_column: str | None, src: str) -> n
     """Dates of events; a year alone is taken as the last day of that year (known by then)."""
     col = date_column or next((c for c in ("date", "event_date", "year") if c in frame.columns), None)
     if col is None or col not in frame.columns:
-        raise SafeGroundError(f"{src}: no date column", hint="name it date or year, or give --date-column")
+        raise SafeGroundError(f"{src}: no date column", hint=f"name it date or year, or give {Param('date_column')}")
     values = frame[col]
     if col == "year" or pd.api.types.is_integer_dtype(values):
         years = pd.to_numeric(values, errors="coerce")
@@ -403,7 +403,9 @@ def from_files(
         w, so, e, n = region
         inside = ev.geometry.x.between(w, e) & ev.geometry.y.between(so, n)
         if not inside.any():
-            raise SafeGroundError(f"{events_path.name}: no event inside --region {region}")
+            raise SafeGroundError(
+                f"{events_path.name}: no event inside {Param('region', ','.join(f'{v:g}' for v in region))}"
+            )
         ev = ev[inside.to_numpy()]
     else:
         _refuse_strays(ev, events_path.name)
@@ -434,7 +436,9 @@ def from_files(
         if ctx.crs is None:
             raise SafeGroundError(f"{path.name} declares no coordinate system", hint="save it with its CRS")
         if category_column not in ctx.columns:
-            raise SafeGroundError(f"{path.name}: no column {category_column!r}", hint="give --category-column")
+            raise SafeGroundError(
+                f"{path.name}: no column {category_column!r}", hint=f"give {Param('category_column')}"
+            )
         for value, part in ctx.groupby(category_column):
             layers.append(Layer(f"{path.stem}:{value}", _kind(part.geometry.iloc[0].geom_type), _proj(part, crs_wkt)))
     tg = ev[is_target].to_crs(crs_wkt).geometry

@@ -60,7 +60,7 @@ class PointsFile:
         if column is not None:
             if column not in self.columns.columns and column.lower() not in cols:
                 raise SafeGroundError(
-                    f"{self.path.name}: no column {column!r} for --id-column",
+                    f"{self.path.name}: no column {column!r} for {Param('id_column')}",
                     hint=f"the columns are: {', '.join(map(str, self.columns.columns))}",
                 )
             name = column if column in self.columns.columns else cols[column.lower()]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeground.errors import SafeGroundError
+from safeground.errors import Param, SafeGroundError
 from safeground.outputs import (
     OutputRefused,
     generated_only,
@@ -66,11 +66,14 @@ def generate_district(
         if not overwrite:
             raise OutputRefused(
                 f"{path} already exists; SafeGround will not overwrite a store",
-                hint="add --overwrite (or --force) to replace a store of generated data, or choose another --store",
+                hint=f"add {Param('overwrite')} (or {Param('force')}) to replace a store of generated data, or choose "
+                f"another {Param('store')}",
             )
         refuse_to_replace_real_data(path, overwrite=True)
     if not path.parent.exists():
-        raise SafeGroundError(f"the folder {path.parent} does not exist", hint="create it or choose another --store")
+        raise SafeGroundError(
+            f"the folder {path.parent} does not exist", hint=f"create it or choose another {Param('store')}"
+        )
     tmp = path.with_name(f".{path.name}.partial")
     t0 = time.perf_counter()
     try:
@@ -102,7 +105,7 @@ def _generate_into_server(url: str, cfg: DistrictConfig, overwrite: bool, step: 
             if not overwrite:
                 raise SafeGroundError(
                     f"the store at {store.location} is not empty; SafeGround will not overwrite it",
-                    hint="add --overwrite to replace it, or give another ?schema=",
+                    hint=f"add {Param('overwrite')} to replace it, or give another ?schema=",
                 )
             if not generated_only(store):
                 raise OutputRefused(
@@ -136,7 +139,7 @@ def refuse_to_replace_real_data(path: Path, overwrite: bool) -> None:
         raise OutputRefused(
             f"{path} holds data that was not generated (imported, entered or edited records); "
             "SafeGround will not replace it",
-            hint="choose another file with --store; delete it yourself only if you are sure it is a copy",
+            hint=f"choose another file with {Param('store')}; delete it yourself only if you are sure it is a copy",
         )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeground.errors import InvalidInput, SafeGroundError
+from safeground.errors import InvalidInput, Param, SafeGroundError
 from safeground.intake.problems import write_problems
 from safeground.outputs import guard_output, staged_folder
 from safeground.review.queue import Submission
@@ -34,7 +34,9 @@ class FormWritten:
 def require_store(store: str, new: bool = False) -> None:
     """A mistyped path must not silently create a new, empty store."""
     if not new and not is_store_url(store) and not Path(store).exists():
-        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+        raise SafeGroundError(
+            f"no SafeGround store at {store}", hint=f"check the path, or add {Param('new')} to create it"
+        )
 
 
 def export_form_files(directory: Path, *, overwrite: bool = False) -> list[FormWritten]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 from safeground.intake.problems import write_problems
 from safeground.outputs import csv_output, guard_output, staged_file
 from safeground.services.store_admin import store_exists
@@ -95,12 +95,13 @@ def import_file(
         if path:
             guard_output(path, overwrite=overwrite, store_location=store)
     if utm_letter not in (None, "band", "hemisphere"):
-        raise SafeGroundError(f"--utm-letter must be 'band' or 'hemisphere', not {utm_letter!r}")
+        raise SafeGroundError(f"{Param('utm_letter')} must be 'band' or 'hemisphere', not {utm_letter!r}")
     url = is_store_url(store)
     if not url and not Path(store).exists() and not new:
         raise SafeGroundError(
             f"no SafeGround store at {store}",
-            hint=f"check the path, create it with `safeground init --store {store} --area W,S,E,N`, or add --new",
+            hint=f"check the path, create it with `safeground init --store {store} --area W,S,E,N`, "
+            f"or add {Param('new')}",
         )
     if quarantine is not None:
         check_quarantine_path(quarantine)
@@ -204,7 +205,7 @@ def problem_kinds(problems: list[Problem]) -> dict[str, int]:
     rows: dict[str, set[str]] = {}
     grouped: dict[str, int] = {}
     for p in problems:
-        if p.item in ("file", "(command line)", "--mapping"):
+        if p.item in ("file", "(command line)", str(Param("mapping"))):
             continue
         head, _, more = p.item.partition(" and ")
         names = head.split(", ")
@@ -221,9 +222,13 @@ def import_osm_file(store: str, file: Path, *, dry_run: bool = False, new: bool 
     from safeground.intake.osm import import_osm
 
     if not is_store_url(store) and not Path(store).exists() and not new:
-        raise SafeGroundError(f"no SafeGround store at {store}", hint="check the path, or add --new to create it")
+        raise SafeGroundError(
+            f"no SafeGround store at {store}", hint=f"check the path, or add {Param('new')} to create it"
+        )
     if dry_run and not is_store_url(store) and not Path(store).exists():
-        raise SafeGroundError(f"no SafeGround store at {store}: a dry run creates nothing", hint="drop --dry-run")
+        raise SafeGroundError(
+            f"no SafeGround store at {store}: a dry run creates nothing", hint=f"drop {Param('dry_run')}"
+        )
     with open_store(store, create=new or not is_store_url(store)) as s:
         return import_osm(s, file, dry_run=dry_run)
 

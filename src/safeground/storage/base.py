@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 import geopandas as gpd
 import numpy as np
 
-from safeground.errors import DuplicateRecord, RecordNotFound, SafeGroundError, VersionConflict
+from safeground.errors import DuplicateRecord, Param, RecordNotFound, SafeGroundError, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.schema import Layout, layout_of
 
@@ -310,7 +310,7 @@ class Store(ABC):
     def _no_field_sync_state(self) -> SafeGroundError:
         return SafeGroundError(
             f"{self.location} keeps no field sync state: only a field GeoPackage does",
-            hint="give the laptop's .gpkg as --store and the server URL as --server",
+            hint=f"give the laptop's .gpkg as {Param('store')} and the server URL as {Param('server')}",
         )
 
     def sync_bases(self, layer: str) -> dict[str, int]:

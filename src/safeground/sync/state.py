@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from safeground.errors import SafeGroundError, StoreUnavailable
+from safeground.errors import Param, SafeGroundError, StoreUnavailable
 from safeground.model.base import Record
 from safeground.storage.base import Store, SyncConflictRow
 
@@ -51,7 +51,7 @@ class FieldState:
         if not store.keeps_field_sync_state:
             raise SafeGroundError(
                 f"the field store must be a GeoPackage file, not {store.location}",
-                hint="give the laptop's .gpkg as --store and the server URL as --server",
+                hint=f"give the laptop's .gpkg as {Param('store')} and the server URL as {Param('server')}",
             )
         if int(store.schema_revision() or 1) < 2:
             raise StoreUnavailable(

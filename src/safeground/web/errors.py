@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safeground.errors import SafeGroundError
+from safeground.errors import SafeGroundError, as_query
 
 log = logging.getLogger("safeground.web")
 
@@ -51,9 +51,10 @@ def _respond(code: str, status: int, message: str, hint: str | None = None) -> J
 async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SafeGroundError)
     status = exc.http_status
+    message, hint = exc.render_message(as_query), exc.render_hint(as_query)  # `cell`, never `--cell`
     if status >= 500:
-        log.error("%s: %s", exc.code, exc.message)
-    return _respond(exc.code, status, exc.message, exc.hint)
+        log.error("%s: %s", exc.code, message)
+    return _respond(exc.code, status, message, hint)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
