@@ -121,11 +121,9 @@ def strikes_to_hazards(
     entered_by: Annotated[str, typer.Option(help="Who records the new hazard areas.")] = "safeground strikes",
 ) -> None:
     """One confirmed hazard area per strike not yet covered: typical footprint and expected duds."""
-    from safeground.casualties.strikes import strikes_to_hazards as run
-    from safeground.storage import open_store
+    from safeground.services.hazards import strike_hazards
 
-    with open_store(store, create=False, readonly=dry_run) as s:
-        res = run(s, entered_by=entered_by, dry_run=dry_run)
+    res = strike_hazards(store, entered_by=entered_by, dry_run=dry_run)
     for fp in res.footprints:
         where = res.already_covered.get(fp.strike_uid)
         state = f"already covered by {where}" if where else ("would add" if dry_run else "added")
@@ -144,11 +142,9 @@ def accidents_to_hazards(
     entered_by: Annotated[str, typer.Option(help="Who records the new hazard areas.")] = "safeground accidents",
 ) -> None:
     """An emergency SHA for survey around each accident at a place nobody has surveyed since."""
-    from safeground.casualties.emergency import propose_emergency_hazards
-    from safeground.storage import open_store
+    from safeground.services.hazards import emergency_hazards
 
-    with open_store(store, create=False, readonly=not apply) as s:
-        proposals = propose_emergency_hazards(s, entered_by=entered_by, apply=apply)
+    proposals = emergency_hazards(store, entered_by=entered_by, apply=apply)
     for p in proposals:
         console.print(
             f"{p.accident_uid}: {'opened' if apply else 'proposed'} {p.hazard.uid} "
@@ -167,12 +163,9 @@ def release_propose(
     entered_by: Annotated[str, typer.Option(help="Who records the change.")] = "safeground release",
 ) -> None:
     """Apply finished surveys and clearances to the hazard areas they name: what is left, or closed."""
-    from safeground.landrelease.completion import apply_releases, propose_releases
-    from safeground.storage import open_store
+    from safeground.services.hazards import release_changes
 
-    with open_store(store, create=False, readonly=not apply) as s:
-        proposals = propose_releases(s, entered_by=entered_by)
-        changed = apply_releases(s, proposals) if apply and proposals else 0
+    proposals, changed = release_changes(store, entered_by=entered_by, apply=apply)
     for p in proposals:
         state = "closed" if p.closes else f"{p.remaining_m2:,.0f} m² remain"
         console.print(f"{p.hazard_uid} ← {p.activity_uid}: {p.released_m2:,.0f} m² of {p.before_m2:,.0f} released, "
