@@ -166,6 +166,14 @@ class RecordNotFound(SafeGroundError):
     http_status = 404
 
 
+class NotPermitted(SafeGroundError):
+    """The person asking may not do this (their role lacks the permission): the CLI's review commands and
+    the server's routes refuse with the same error."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class VersionConflict(SafeGroundError):
     """A write based on a version of a record that someone else has since changed."""
 

@@ -55,13 +55,12 @@ def import_(
 
     if submit:
         from safeground.accounts.repository import cli_origin
+        from safeground.cli.review import print_submitted
         from safeground.services.accounts import actor_or_os
         from safeground.services.forms import submit_form_files
 
         sub = submit_form_files(store, form, files, submitted_by=actor_or_os(user), origin=cli_origin())
-        console.print(f"submitted as submission {sub.id} for review: {sub.summary}")
-        for f in sub.flags:
-            console.print(f"  [{'bold red' if f.sticky else 'yellow'}]{f.code}[/]: {f.message}")
+        print_submitted(sub, store)
         return
 
     try:

@@ -259,20 +259,11 @@ def mapping_show(
 
 def _submit(store: str, layer: str, file: Path, person: str, **options: Any) -> None:
     """``import --submit``: the file's changes wait in the review queue; the record is not written."""
-    from safeground.accounts.repository import Accounts, cli_origin
-    from safeground.errors import SafeGroundError
+    from safeground.accounts.repository import cli_origin
+    from safeground.cli.review import print_submitted
     from safeground.services.imports import submit_file
 
-    with Accounts(store) as acc:
-        try:
-            organisation: str | None = acc.user(person).organisation
-        except SafeGroundError:  # not an account of this store: the submission names the person only
-            organisation = None
-    rep, sub = submit_file(store, layer, file, submitted_by=person, organisation=organisation, origin=cli_origin(),
-                           **options)  # fmt: skip
+    rep, sub = submit_file(store, layer, file, submitted_by=person, origin=cli_origin(), **options)
     for note in rep.notes:
         console.print(f"[yellow]note[/]: {note}")
-    console.print(f"submitted as submission {sub.id} for review: {sub.summary}")
-    for f in sub.flags:
-        console.print(f"  [{'bold red' if f.sticky else 'yellow'}]{f.code}[/]: {f.message}")
-    console.print(f"a reviewer decides with: safeground review show {sub.id} --store {store}")
+    print_submitted(sub, store)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from safeground.cli.common import StoreOpt, console
+
+if TYPE_CHECKING:
+    from safeground.review.queue import Submission
 
 review_app = typer.Typer(
     help="Submissions waiting for review: list, show (diff and flags), reconcile, approve, reject.",
@@ -15,6 +18,14 @@ review_app = typer.Typer(
 )
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who decides (default: your system account).")]
 IdArg = Annotated[int, typer.Argument(help="Submission number (from review list).")]
+
+
+def print_submitted(sub: Submission, store: str) -> None:
+    """What ``import --submit`` and ``forms import --submit`` say: the submission, its flags, the next step."""
+    console.print(f"submitted as submission {sub.id} for review: {sub.summary}")
+    for f in sub.flags:
+        console.print(f"  [{'bold red' if f.sticky else 'yellow'}]{f.code}[/]: {f.message}")
+    console.print(f"a reviewer decides with: safeground review show {sub.id} --store {store}")
 
 
 @review_app.command("list")

@@ -96,6 +96,16 @@ def add_user(
         )
 
 
+def organisation_of(location: str, username: str) -> str | None:
+    """The organisation of an account of this store; None for a person who has no account here
+    (a command-line submission then names the person only)."""
+    with Accounts(location) as acc:
+        try:
+            return acc.user(username).organisation
+        except SafeGroundError:
+            return None
+
+
 def users(location: str) -> list[User]:
     with Accounts(location) as acc:
         return acc.users()

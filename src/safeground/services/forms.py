@@ -82,17 +82,13 @@ def import_form_files(
 def submit_form_files(store: str, form: str, files: list[Path], *, submitted_by: str, origin: str) -> Submission:
     """Form submissions into the review queue (``forms import --submit``): read and checked exactly as an
     import reads them (``plan_submissions``), kept as one submission until a reviewer decides."""
-    from safeground.accounts.repository import Accounts
     from safeground.intake.submissions import plan_submissions
     from safeground.services import review
+    from safeground.services.accounts import organisation_of
 
     require_store(store, False)
     with open_store(store, create=False, readonly=True) as s:
         plan = plan_submissions(s, form, files)
-    with Accounts(store) as acc:
-        try:
-            organisation: str | None = acc.user(submitted_by).organisation
-        except SafeGroundError:
-            organisation = None
+    organisation = organisation_of(store, submitted_by)
     return review.submit(store, plan, source=f"forms import {form}", submitted_by=submitted_by,
                          organisation=organisation, origin=origin)  # fmt: skip

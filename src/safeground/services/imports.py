@@ -253,7 +253,6 @@ def submit_file(
     file: Path,
     *,
     submitted_by: str,
-    organisation: str | None,
     origin: str,
     mapping: str | None = None,
     source_layer: str | None = None,
@@ -276,6 +275,7 @@ def submit_file(
     from safeground.intake.mapping import load_mapping
     from safeground.model import record_type
     from safeground.services import review
+    from safeground.services.accounts import organisation_of
 
     cls = record_type(layer)
     kwargs: dict[str, Any] = dict(
@@ -302,5 +302,5 @@ def submit_file(
                 elif rec.version > base[rec.uid]:
                     plan.update.append((rec, base[rec.uid]))
     sub = review.submit(store, plan, source=f"import {file.name}", submitted_by=submitted_by,
-                        organisation=organisation, origin=origin)  # fmt: skip
+                        organisation=organisation_of(store, submitted_by), origin=origin)  # fmt: skip
     return rep, sub

@@ -15,7 +15,7 @@ import shapely
 
 from safeground.accounts.permissions import can_review, sees_submissions_of
 from safeground.accounts.repository import Accounts, User
-from safeground.errors import RecordNotFound, SafeGroundError, VersionConflict
+from safeground.errors import NotPermitted, RecordNotFound, SafeGroundError, VersionConflict
 from safeground.intake.commit import WritePlan, commit
 from safeground.model.base import Record
 from safeground.review.changeset import dump_plan, load_plan
@@ -111,11 +111,6 @@ def submission(location: str, sid: int, *, viewer: User | None = None) -> Submis
             return s
     # the same answer whether it does not exist or may not be seen: its existence is not leaked
     raise RecordNotFound(f"no submission {sid}", hint="list them with: safeground review list --store STORE")
-
-
-class NotAllowed(SafeGroundError):
-    code = "forbidden"
-    http_status = 403
 
 
 class NotDecidable(SafeGroundError):
@@ -280,7 +275,7 @@ def reject(location: str, sid: int, reason: str, *, reviewer: User | None, by: s
 
 def _may_review(user: User | None) -> None:
     if user is not None and not can_review(user):
-        raise NotAllowed(f"{user.username} ({user.role.value}) may not review submissions")
+        raise NotPermitted(f"{user.username} ({user.role.value}) may not review submissions")
 
 
 def _pending(sub: Submission) -> None:

@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from safeground.access.audience import Audience
 from safeground.accounts.repository import User
 from safeground.accounts.roles import permissions_of
-from safeground.errors import SafeGroundError
+from safeground.errors import NotPermitted, SafeGroundError
 
-
-class NotPermitted(SafeGroundError):
-    code = "forbidden"
-    http_status = 403
+__all__ = ["NotLoggedIn", "NotPermitted", "Principal"]
 
 
 class NotLoggedIn(SafeGroundError):
