@@ -25,6 +25,7 @@ from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
 from safeground.web.review_routes import add_review_routes
 from safeground.web.settings import ServerSettings
+from safeground.web.static_routes import add_static_routes
 
 
 def create_app(settings: ServerSettings, store: Store) -> FastAPI:
@@ -46,5 +47,6 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_account_routes(app)
     add_review_routes(app)
     add_ogc_routes(app, settings)
+    add_static_routes(app)
     check_every_route(app)
     return app
