@@ -23,6 +23,7 @@ from safeground.web.errors import install_error_handlers
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
+from safeground.web.public_routes import add_public_routes
 from safeground.web.review_routes import add_review_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
@@ -48,5 +49,6 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_review_routes(app)
     add_ogc_routes(app, settings)
     add_static_routes(app)
+    add_public_routes(app)
     check_every_route(app)
     return app
