@@ -205,6 +205,8 @@ COMMANDS: dict[str, list[list[str]]] = {
     "audit verify": [["audit", "verify", *S]],
     "review list": [["review", "list", *S], ["review", "list", *S, "--state", "pending"]],
     "styles": [["styles", *S]],
+    "public-info set": [["public-info", "set", *S, "--emergency", "Emergency=112", "--authority", "NMAA"]],
+    "public-info show": [["public-info", "show", *S]],
 }
 #: commands run in another command's entry above (after what they need)
 RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}

@@ -42,6 +42,14 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/reconcile"),
     ("POST", "/kobo/{form}"),
     ("GET", "/static/{path:path}"),
+    ("GET", "/safe"),
+    ("GET", "/safe/"),
+    ("GET", "/safe/sw.js"),
+    ("GET", "/safe/manifest.webmanifest"),
+    ("GET", "/safe/bundle.json"),
+    ("GET", "/safe/api/check"),
+    ("GET", "/safe/api/route"),
+    ("GET", "/safe/village-map/{name}"),
 }
 
 

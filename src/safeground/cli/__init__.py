@@ -30,6 +30,7 @@ from safeground.cli import (
     templates,
 )
 from safeground.cli.common import console, err
+from safeground.cli.public import public_app
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError, as_flag
 
@@ -75,6 +76,7 @@ app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.audit_app, name="audit")
 app.add_typer(review.review_app, name="review")
 app.command()(styles.styles)
+app.add_typer(public_app, name="public-info")
 
 
 @app.command()

@@ -32,7 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -240,7 +240,7 @@ def _network_bundle(net: RoadNetwork) -> dict[str, Any]:
 
 
 def _roads(store: Store, epsg: int) -> dict[str, list[list[float]]]:
-    """Roads, paths and rivers (public landmarks) for the page's map, metric, rounded to the metre."""
+    """Roads, paths and rivers (public landmarks) for the page's map, metric, simplified to 2 m, rounded to 10 cm."""
     import numpy as np
     import shapely
 
@@ -255,7 +255,7 @@ def _roads(store: Store, epsg: int) -> dict[str, list[list[float]]]:
         sel = m[m["kind"] == kind]
         parts = shapely.get_parts(sel.geometry.to_numpy())
         simple = shapely.simplify(parts, 2.0)
-        out[kind] = [np.round(shapely.get_coordinates(p), 0).ravel().tolist() for p in simple]
+        out[kind] = [np.round(shapely.get_coordinates(p), 1).ravel().tolist() for p in simple]
     return out
 
 
@@ -272,7 +272,7 @@ def _areas(store: Store, epsg: int) -> list[dict[str, Any]]:
     m = f[f["kind"].isin(["settlement", "cemetery"])].to_crs(epsg)
     for kind, name, g in zip(m["kind"], m["name"], m.geometry, strict=True):
         simple = shapely.simplify(g, 5.0)
-        polys = [[[round(v) for v in ring] for ring in p] for p in _rings(simple)]
+        polys = [[[round(v, 1) for v in ring] for ring in p] for p in _rings(simple)]
         out.append({"kind": str(kind), "name": None if name is None else str(name), "polygons": polys})
     return out
 
@@ -366,10 +366,17 @@ def answer_dict(ans: SafetyAnswer) -> dict[str, Any]:
         "verdict": ans.verdict,
         "reason": ans.reason or None,
         "findings": [
-            {"kind": f.kind, "uid": f.uid, "label": f.label, "distance_m": f.distance_m, "buffer_m": f.buffer_m,
-             "inside": f.inside, "blocks": f.blocks}
+            {
+                "kind": f.kind,
+                "uid": f.uid,
+                "label": f.label,
+                "distance_m": f.distance_m,
+                "buffer_m": f.buffer_m,
+                "inside": f.inside,
+                "blocks": f.blocks,
+            }
             for f in ans.findings
-        ],  # fmt: skip
+        ],
         "inside_more": max(len(inside) - 1, 0),
         "released": [f.label for f in ans.released],
         "nearest": (
@@ -465,10 +472,10 @@ def set_public_info(
             else:
                 new_rules[lang] = [i.strip() for i in items]
     numbers = []
-    for i, item in enumerate(emergency):
+    for item in emergency:
         name, sep, number = item.partition("=")
         if not sep or not name.strip() or not _NUMBER.match(number.strip()):
-            problems.append(Problem("emergency", f"option {i + 1}", item, "write NAME=NUMBER, e.g. Ambulance=103"))
+            problems.append(Problem(str(Param("emergency")), "option", item, "write NAME=NUMBER, e.g. Ambulance=103"))
             continue
         numbers.append({"name": name.strip(), "number": number.strip()})
     if problems:

@@ -94,8 +94,8 @@ def add_public_routes(app: FastAPI) -> None:
     @app.get("/safe/sw.js", tags=["public page"], summary="The page's service worker (offline)", dependencies=public)
     def service_worker() -> Response:
         data, media, etag = static_file("public/sw.js")
-        return Response(data, media_type=media,
-                        headers={"ETag": etag, "Cache-Control": "no-cache", "Service-Worker-Allowed": "/safe/"})  # fmt: skip
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Service-Worker-Allowed": "/safe/"}
+        return Response(data, media_type=media, headers=headers)
 
     @app.get("/safe/manifest.webmanifest", tags=["public page"], summary="The page as an installable app",
              dependencies=public)  # fmt: skip
@@ -126,12 +126,12 @@ def add_public_routes(app: FastAPI) -> None:
 
     @app.get("/safe/api/check", tags=["public page"], summary="Is it safe here? (the server's answer)",
              dependencies=public)  # fmt: skip
-    def check(request: Request, lon: float = Query(...), lat: float = Query(...)) -> JSONResponse:  # noqa: B008
+    def check(request: Request, lon: float = Query(...), lat: float = Query(...)) -> JSONResponse:
         return JSONResponse(public_check(_data(request), lon, lat))
 
     @app.get("/safe/api/route", tags=["public page"], summary="A safe route to a named place (the server's answer)",
              dependencies=public)  # fmt: skip
-    def route(request: Request, to: str, lon: float = Query(...), lat: float = Query(...)) -> JSONResponse:  # noqa: B008
+    def route(request: Request, to: str, lon: float = Query(...), lat: float = Query(...)) -> JSONResponse:
         return JSONResponse(public_route(_data(request), (lon, lat), to))
 
     @app.get("/safe/village-map/{name}", tags=["public page"], summary="A settlement's risk map (PDF)",

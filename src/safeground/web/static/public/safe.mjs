@@ -221,6 +221,7 @@ function drawMap() {
   setView();
   drawRoute();
   drawPoint();
+  if (point && !routeAnswer) zoomTo(point, 1500);
 }
 
 function drawPoint() {
@@ -401,6 +402,8 @@ window.safeground = {
   verdictText,
   routeText,
   engine: () => engine,
+  lastAnswer: () => answer,
+  lastRoute: () => routeAnswer,
   checkMany: (points) => points.map(([lon, lat]) => { try { return engine.check(lon, lat); } catch (e) { return { error: e.message }; } }),
   routeMany: (trips) => trips.map(([from, name]) => { const p = bundle.places.find((x) => x.name === name); return engine.route(from, [p.lon, p.lat]); }),
 };
