@@ -45,6 +45,7 @@ ENDPOINTS = {
     ("GET", "/safe"),
     ("GET", "/safe/"),
     ("GET", "/safe/sw.js"),
+    ("GET", "/safe/assets/{name}"),
     ("GET", "/safe/manifest.webmanifest"),
     ("GET", "/safe/bundle.json"),
     ("GET", "/safe/api/check"),

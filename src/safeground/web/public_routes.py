@@ -97,6 +97,15 @@ def add_public_routes(app: FastAPI) -> None:
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Service-Worker-Allowed": "/safe/"}
         return Response(data, media_type=media, headers=headers)
 
+    @app.get("/safe/assets/{name}", tags=["public page"], summary="The page's scripts, style and icons (gzip)",
+             dependencies=public)  # fmt: skip
+    def asset(request: Request, name: str) -> Response:
+        data, media, etag = static_file(f"public/{name}")
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return _gzipped(request, data, media, headers)
+
     @app.get("/safe/manifest.webmanifest", tags=["public page"], summary="The page as an installable app",
              dependencies=public)  # fmt: skip
     def manifest(request: Request) -> Response:
@@ -110,7 +119,7 @@ def add_public_routes(app: FastAPI) -> None:
             "background_color": "#ffffff",
             "theme_color": "#b00020",
             "icons": [
-                {"src": f"/static/public/icon-{s}.png", "sizes": f"{s}x{s}", "type": "image/png"} for s in (192, 512)
+                {"src": f"/safe/assets/icon-{s}.png", "sizes": f"{s}x{s}", "type": "image/png"} for s in (192, 512)
             ],
         }
         return Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json")

@@ -1,7 +1,7 @@
 // The returnee page: answers "Is it safe here?" and "How do I get there safely?" in az, ru, en.
 // Before the district's bundle has arrived the server answers (/safe/api/check); once it is here
 // (and with no signal at all) engine.mjs answers on the phone from the same data.
-import { Engine, OutsideArea, fixed, grouped } from "/static/public/engine.mjs";
+import { Engine, OutsideArea, fixed, grouped } from "/safe/assets/engine.mjs";
 
 const CACHE = "safeground-public-v1";
 const LANGS = ["az", "ru", "en"];
@@ -143,14 +143,18 @@ function renderAnswer() {
 }
 
 function locate() {
+  return new Promise((resolve) => locateThen(resolve));
+}
+
+function locateThen(done) {
   $("answer").hidden = false;
   $("answer").className = "answer";
   $("answer-level").textContent = "";
   $("answer-text").textContent = T().locating;
-  if (!navigator.geolocation) return void ($("answer-text").textContent = T().no_location);
+  if (!navigator.geolocation) { $("answer-text").textContent = T().no_location; return done(); }
   navigator.geolocation.getCurrentPosition(
-    (pos) => checkAt(pos.coords.longitude, pos.coords.latitude).then(() => zoomTo(point, 1500)),
-    () => ($("answer-text").textContent = T().no_location),
+    (pos) => checkAt(pos.coords.longitude, pos.coords.latitude).then(() => { zoomTo(point, 1500); done(); }),
+    () => { $("answer-text").textContent = T().no_location; done(); },
     { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
   );
 }
@@ -408,8 +412,14 @@ window.safeground = {
   routeMany: (trips) => trips.map(([from, name]) => { const p = bundle.places.find((x) => x.name === name); return engine.route(from, [p.lon, p.lat]); }),
 };
 renderStatic();
-window.safeground.ready = loadBundle().catch((e) => { $("net").textContent = String(e.message || e); });
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("/safe/sw.js", { scope: "/safe/" }).catch(() => {});
-if (navigator.permissions) {
-  navigator.permissions.query({ name: "geolocation" }).then((s) => { if (s.state === "granted") locate(); }).catch(() => {});
+// where the phone may tell its place, answer that first (from the server: a few hundred bytes), then fetch
+// the district's bundle, so a slow connection gives its first answer before the bundle has arrived
+async function start() {
+  let granted = false;
+  try { granted = navigator.permissions && (await navigator.permissions.query({ name: "geolocation" })).state === "granted"; } catch { granted = false; }
+  const first = granted ? locate() : Promise.resolve();
+  await Promise.race([first, new Promise((r) => setTimeout(r, 4000))]);
+  return loadBundle().catch((e) => { $("net").textContent = String(e.message || e); });
 }
+window.safeground.ready = start();
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/safe/sw.js", { scope: "/safe/" }).catch(() => {});

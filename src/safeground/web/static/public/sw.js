@@ -4,11 +4,11 @@
 const CACHE = "safeground-public-v1";
 const SHELL = [
   "/safe/",
-  "/static/public/safe.mjs",
-  "/static/public/engine.mjs",
-  "/static/public/safe.css",
-  "/static/public/icon-192.png",
-  "/static/public/icon-512.png",
+  "/safe/assets/safe.mjs",
+  "/safe/assets/engine.mjs",
+  "/safe/assets/safe.css",
+  "/safe/assets/icon-192.png",
+  "/safe/assets/icon-512.png",
   "/safe/manifest.webmanifest",
 ];
 
@@ -34,7 +34,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/safe/api/")) return; // live answers only: offline, the page computes them itself
-  if (!url.pathname.startsWith("/safe/") && !url.pathname.startsWith("/static/public/")) return;
+  if (!url.pathname.startsWith("/safe/")) return;
   event.respondWith(
     fetch(request)
       .then((response) => {
