@@ -268,7 +268,48 @@ def public_outputs(store: str, out: Path, *, in_process: bool = True) -> list[Pa
             results = list(pool.map(lambda a: (a, run_cli(*a)), jobs))
     for args, res in results:
         assert res.returncode == 0, f"{' '.join(args)}: {res.stderr or res.stdout}"
+    public_page_outputs(store, out / "page")
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def public_page_outputs(store: str, out: Path) -> None:
+    """What the public returnee page (/safe/) hands out, from a real server: the page, its bundle (what the
+    phone keeps offline), the check at points of a 1 km grid (on the 25 m outline grid, so that the point
+    asked about, which every answer repeats, is not taken for a leak) and the route from each entry
+    checkpoint to every cemetery."""
+    import httpx
+
+    from safeground.routing.places import Gazetteer
+    from safeground.web.app import create_app
+    from safeground.web.settings import ServerSettings
+    from tests.web_server import serve_app
+
+    out.mkdir(parents=True, exist_ok=True)
+    s = open_store(store, create=False, readonly=True)
+    try:
+        places = Gazetteer.from_store(s)
+        epsg = metric_epsg(s)
+        x0, y0, x1, y1 = s.area_of_interest() or (0.0, 0.0, 0.0, 0.0)
+        to_m = Transformer.from_crs(4326, epsg, always_xy=True)
+        to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+        (mx0, mx1), (my0, my1) = (np.round(np.array(v) / 1000) * 1000 for v in to_m.transform([x0, x1], [y0, y1]))
+        gx, gy = np.meshgrid(np.arange(mx0, mx1, 1000.0), np.arange(my0, my1, 1000.0))
+        lon, lat = to_ll.transform(gx.ravel(), gy.ravel())
+        with serve_app(create_app(ServerSettings(store=store), s)) as url, httpx.Client(base_url=url, timeout=120) as c:
+            (out / "page.html").write_text(c.get("/safe/").text, encoding="utf-8")
+            (out / "bundle.json").write_text(c.get("/safe/bundle.json").text, encoding="utf-8")
+            answers = [
+                c.get("/safe/api/check", params={"lon": a, "lat": b}).json() for a, b in zip(lon, lat, strict=True)
+            ]
+            (out / "checks.json").write_text(json.dumps(answers), encoding="utf-8")
+            routes = [
+                c.get("/safe/api/route", params={"lon": e.lon, "lat": e.lat, "to": d.name}).json()
+                for e in places.of_kind("checkpoint")
+                for d in places.of_kind("cemetery")
+            ]
+            (out / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    finally:
+        s.close()
 
 
 @dataclass

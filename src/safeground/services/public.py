@@ -79,7 +79,8 @@ def _rounded(geoms: np.ndarray) -> np.ndarray:
     import numpy as np
     import shapely
 
-    return shapely.transform(geoms, lambda c: np.round(c, METRIC_DECIMALS))
+    out: np.ndarray = shapely.transform(geoms, lambda c: np.round(c, METRIC_DECIMALS))
+    return out
 
 
 def _public_index(store: Store, buffers: SafetyBuffers) -> SafetyIndex:
