@@ -185,7 +185,11 @@ function renderRoute() {
 // -- the map (SVG in the district's metric grid: no tiles, nothing to fetch) ------------------------
 const svg = $("map");
 const view = { x: 0, y: 0, w: 1000, h: 1000 };
-function setView() { svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`); }
+function setView() {
+  svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  const you = document.getElementById("you");
+  if (you) you.setAttribute("r", String(view.w / 45)); // a marker the same size on the screen at any zoom
+}
 function el(tag, attrs, parent) {
   const e = document.createElementNS(SVGNS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -213,7 +217,10 @@ function drawMap() {
       if (!f.polygons) continue;
       const d = polyPath(f.polygons);
       el("path", { d, fill: "none", stroke: `rgba(${colour},0.22)`, "stroke-width": 2 * f.buffer, "stroke-linejoin": "round" }, dz);
-      el("path", { d, fill: `rgba(${colour},0.5)`, stroke: `rgb(${colour})`, "stroke-width": 1.5, "vector-effect": "non-scaling-stroke", "data-uid": f.uid }, dz);
+      // a minefield record is evidence as first reported: drawn lighter, its outline dashed
+      const record = ly.kind === "minefield_record";
+      el("path", { d, fill: `rgba(${colour},${record ? 0.25 : 0.5})`, stroke: `rgb(${colour})`, "stroke-width": 1.5,
+        "stroke-dasharray": record ? "6 4" : "", "vector-effect": "non-scaling-stroke", "data-uid": f.uid }, dz);
     }
   }
   el("g", { id: "route-layer" });
@@ -233,7 +240,7 @@ function drawPoint() {
   if (!layer || !engine || !point) return;
   layer.replaceChildren();
   const [x, y] = engine.toMetric(point.lon, point.lat);
-  el("circle", { cx: x, cy: -y, r: 9, fill: "#111", stroke: "#fff", "stroke-width": 3, "vector-effect": "non-scaling-stroke", id: "you" }, layer);
+  el("circle", { cx: x, cy: -y, r: view.w / 45, fill: "#1d4ed8", stroke: "#fff", "stroke-width": 3, "vector-effect": "non-scaling-stroke", id: "you" }, layer);
 }
 
 function drawRoute() {
