@@ -260,7 +260,11 @@ def test_offline_after_one_visit_the_phone_answers_as_the_server(site: dict[str,
         phone_route = page.evaluate("window.safeground.lastRoute()")
         assert phone_route["found"] == route["found"] and phone_route["explanation"] == route["explanation"]
         assert np.allclose(phone_route["path"], route["path"], atol=1e-9)
-        page.context.set_offline(False)
+        # the signal comes back: the page asks for the district's data again at once
+        with page.expect_response(lambda r: r.url.endswith("/safe/bundle.json"), timeout=30_000) as got:
+            page.context.set_offline(False)
+        assert got.value.status in (200, 304)
+        page.wait_for_function("!document.querySelector('#net').classList.contains('off')")
 
 
 # -- privacy -------------------------------------------------------------------------------------------------
@@ -376,6 +380,21 @@ def test_over_1000_random_points_the_phone_answers_as_the_server(site: dict[str,
     # the served answer is the same function: a sample over HTTP
     for (a, b), q in list(zip(pts, server, strict=True))[:25]:
         assert httpx.get(f"{site['url']}/safe/api/check", params={"lon": a, "lat": b}, timeout=60).json() == q
+    # the routes from each entry checkpoint to every named place, found or not, as the server finds them
+    from safeground.services.public import public_route
+
+    trips = [((e.lon, e.lat), p.name) for e in data.places if e.kind == "checkpoint" for p in data.places
+             if p.kind in ("cemetery", "settlement")]  # fmt: skip
+    with offline_page(**PHONE, locale="en-GB") as (page, _):
+        _open(page, site["url"] + "/safe/")
+        routes = page.evaluate("(t) => window.safeground.routeMany(t)", [[list(a), n] for a, n in trips])
+    expected = [public_route(data, a, n) for a, n in trips]
+    assert {r["found"] for r in expected} == {True, False}  # both answers are met
+    for got, want in zip(routes, expected, strict=True):
+        assert (got["found"], got["explanation"]) == (want["found"], want["explanation"])
+        assert np.allclose(got["path"], want["path"], atol=1e-9)
+        if not want["found"]:
+            assert "The closest point you can reach safely is" in got["explanation"]
     # and never milder than `safeground check` on the exact data, but for items found (public only per 1 km cell)
     exact = SafetyIndex.from_store(site["store"])
     rank = {"no_known_hazard": 0, "caution": 1, "danger": 2}
@@ -415,3 +434,26 @@ def test_a_settlements_risk_map_is_a_pdf(site: dict[str, Any]) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content[:5] == b"%PDF-"
     bad = httpx.get(f"{site['url']}/safe/village-map/Nowhere", timeout=60)
     assert bad.status_code >= 400 and set(bad.json()) == {"code", "status", "message", "hint"}
+
+
+def test_a_store_with_no_roads_and_no_hazards_still_answers(tmp_path: Path) -> None:
+    from safeground.web.app import create_app
+    from safeground.web.settings import ServerSettings
+    from tests.web_server import serve_app
+
+    store = tmp_path / "new.gpkg"
+    res = invoke_cli("init", "--store", str(store), "--area", "47.0,39.5,47.3,39.7")
+    assert res.returncode == 0, res.stderr
+    s = open_store(str(store), create=False, readonly=True)
+    try:
+        with serve_app(create_app(ServerSettings(store=str(store)), s)) as url:
+            b = httpx.get(url + "/safe/bundle.json", timeout=60).json()
+            assert b["network"] is None and b["layers"] == [] and b["info"]["emergency"] == []
+            a = httpx.get(url + "/safe/api/check", params={"lon": 47.1, "lat": 39.6}, timeout=60).json()
+            assert a["level"] == "no_known_hazard" and a["nearest"] is None
+            far = httpx.get(url + "/safe/api/check", params={"lon": 39.6, "lat": 47.1}, timeout=60)
+            assert far.status_code == 422 and "swapped" in far.json()["message"]
+            r = httpx.get(url + "/safe/api/route", params={"lon": 47.1, "lat": 39.6, "to": "x"}, timeout=60)
+            assert r.status_code >= 400 and set(r.json()) == {"code", "status", "message", "hint"}
+    finally:
+        s.close()

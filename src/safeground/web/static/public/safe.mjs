@@ -399,7 +399,12 @@ $("show-route").addEventListener("click", () => {
   if (from) { const p = bundle.places.find((x) => x.name === from); origin = [p.lon, p.lat]; }
   else if (point) origin = [point.lon, point.lat];
   else { $("route-answer").hidden = false; $("route-text").textContent = T().need_point; return; }
-  routeTo(origin, $("to").value);
+  try {
+    routeTo(origin, $("to").value);
+  } catch (e) {
+    $("route-answer").hidden = false;
+    $("route-text").textContent = String(e.message || e);
+  }
 });
 for (const b of document.querySelectorAll("#langs button"))
   b.addEventListener("click", () => { lang = b.dataset.lang; localStorage.setItem("safeground-lang", lang); renderStatic(); });
