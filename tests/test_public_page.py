@@ -173,6 +173,15 @@ def test_a_phone_on_a_cleared_road_is_told_no_known_hazard(site: dict[str, Any])
         page.click("#langs button[data-lang=ru]")
         assert page.inner_text("#answer-text").startswith("Известной опасности здесь нет.")
         assert page.inner_text("#data-date").startswith("Сведения об опасности на ")
+        # a tap on the map asks about the place tapped (the map's grid back to degrees on the phone)
+        box = page.locator("#map").bounding_box()
+        n = page.evaluate("window.safeground.answered")
+        page.locator("#map").tap(position={"x": box["width"] * 0.3, "y": box["height"] * 0.6})
+        page.wait_for_function(f"window.safeground.answered > {n}")
+        tapped = page.evaluate("window.safeground.lastAnswer()")
+        assert (tapped["lon"], tapped["lat"]) != (lon, lat)
+        assert tapped["verdict"] == public_check(site["data"], tapped["lon"], tapped["lat"])["verdict"]
+        assert page.locator("#you").count() == 1
 
 
 # -- "How do I get there safely?" ----------------------------------------------------------------------------
