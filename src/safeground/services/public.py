@@ -105,10 +105,16 @@ def _public_index(store: Store, buffers: SafetyBuffers) -> SafetyIndex:
     known = [f for f in frames.values() if len(f)]
     epsg = metric_epsg(store, known[0] if known else None)
     base = SafetyIndex.from_frames(epsg, buffers=buffers, **frames)  # the labels and buffers of `check`
-    layers = [
-        _Layer(ly.kind, _rounded(ly.geoms), ly.uids, ly.labels, ly.buffers, ly.blocks, ly.self_match)
-        for ly in base.layers
-    ]
+    cleared = _public_cleared(store, epsg)
+    layers = []
+    for ly in base.layers:
+        geoms = ly.geoms
+        if ly.kind == "hazard_area" and not cleared.is_empty:
+            # a hazard's public outline is grown by 40 m: across a road cleared through a belt of hazards it
+            # would close the corridor. The cleared ground the public sees (shrunk by 40 m) is taken out again;
+            # the hazard's own ground is never cleared ground, so the outline still covers all of it
+            geoms = np.array([shapely.difference(g, cleared) for g in geoms], dtype=object)
+        layers.append(_Layer(ly.kind, _rounded(geoms), ly.uids, ly.labels, ly.buffers, ly.blocks, ly.self_match))
     # accidents: which are unsurveyed is decided on the exact data; the public gets the 250 m cells only
     acc = store.read_frame(Accident)
     if len(acc):
@@ -163,6 +169,23 @@ def _public_index(store: Store, buffers: SafetyBuffers) -> SafetyIndex:
         b = np.array([f.total_bounds for f in known])
         index.region = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
     return index
+
+
+def _public_cleared(store: Store, epsg: int) -> Any:
+    """Ground finished clearance released, as the public sees it (``view``: outlines shrunk), metric."""
+    import shapely
+
+    from safeground.access import Audience, view
+    from safeground.model import Activity
+    from safeground.model.vocab import ActivityType
+
+    act = view(store, Activity, Audience.PUBLIC).frame
+    if not len(act):
+        return shapely.Polygon()
+    done = act[act["end_date"].notna() & (act["activity_type"].astype(str) == ActivityType.CLEARANCE.value)]
+    if not len(done):
+        return shapely.Polygon()
+    return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
 
 
 def _rings(g: Any) -> list[list[list[float]]]:
@@ -322,6 +345,7 @@ def build_public_data(store: Store, buffers: SafetyBuffers | None = None) -> Pub
         "district": store.get_meta("store_name") or None,
         "data_date": data_date,
         "epsg": index.epsg,
+        "metric_decimals": METRIC_DECIMALS,
         "utm": {"zone": zone, "south": south},
         "region": list(index.region) if index.region else None,
         "constants": {
@@ -392,7 +416,16 @@ def public_check(data: PublicData, lon: float, lat: float) -> dict[str, Any]:
     """Is it safe at ``lon``, ``lat``, answered from what the public may read (as the phone answers offline)."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise SafeGroundError(f"{lon}, {lat} is not a longitude/latitude", hint="longitude first, then latitude")
-    return answer_dict(data.index.check(lon, lat))
+    import numpy as np
+
+    from safeground.geometry.projection import from_wgs84
+
+    data.index.refuse_outside(lon, lat)
+    x, y = from_wgs84(data.index.epsg).transform(lon, lat)
+    # to the millimetre, as the phone does: the outlines are snapped to a grid, so a point is often exactly as
+    # far from two of them, and the same rounded point makes the same tie on the server and on the phone
+    xr, yr = (float(np.rint(v * 10.0**METRIC_DECIMALS) / 10.0**METRIC_DECIMALS) for v in (x, y))
+    return answer_dict(data.index.answer_metric(float(lon), float(lat), xr, yr))
 
 
 def route_dict(ans: RouteAnswer, destination: str) -> dict[str, Any]:

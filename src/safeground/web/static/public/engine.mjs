@@ -87,6 +87,15 @@ export function grouped(x) {
   return (neg ? "-" : "") + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
+/** Round half to even, as numpy's rint. */
+export function rint(v) {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
 // -- geometry as GEOS measures it -------------------------------------------------------------------
 function ptDist(px, py, ax, ay) {
   const dx = px - ax, dy = py - ay;
@@ -189,7 +198,10 @@ export class Engine {
 
   check(lon, lat) {
     this.refuseOutside(lon, lat);
-    const [x, y] = this.toMetric(lon, lat);
+    // to the bundle's precision (services/public.py rounds alike): ties between outlines snapped to one grid
+    // then fall the same way on the phone and on the server
+    const k = 10 ** this.b.metric_decimals;
+    const [x, y] = this.toMetric(lon, lat).map((v) => rint(v * k) / k);
     return this.answerMetric(lon, lat, x, y);
   }
 
