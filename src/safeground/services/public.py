@@ -361,7 +361,15 @@ def build_public_data(store: Store, buffers: SafetyBuffers | None = None) -> Pub
         "places": [
             {"name": p.name, "kind": p.kind, "settlement": p.settlement, "lon": p.lon, "lat": p.lat} for p in places
         ],
-        "map": {"lines": _roads(store, index.epsg), "areas": _areas(store, index.epsg)},
+        "map": {
+            "lines": _roads(store, index.epsg),
+            "areas": _areas(store, index.epsg),
+            # the cleared ground the public sees, drawn over the dangers: a road cleared through a strike
+            # footprint or a record's perimeter is where the safe route goes
+            "cleared": [
+                [[round(v, 1) for v in ring] for ring in p] for p in _rings(_public_cleared(store, index.epsg))
+            ],
+        },
         "info": public_info(store),
     }
     raw = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()

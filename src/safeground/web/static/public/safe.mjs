@@ -203,7 +203,7 @@ function drawMap() {
   svg.replaceChildren();
   const g = el("g", { id: "base" });
   for (const a of bundle.map.areas)
-    el("path", { d: polyPath(a.polygons), fill: a.kind === "cemetery" ? "#c9dcc2" : "#e2dccf", stroke: "#b9b1a0", "stroke-width": 2 }, g);
+    el("path", { d: polyPath(a.polygons), "fill-rule": "evenodd", fill: a.kind === "cemetery" ? "#c9dcc2" : "#e2dccf", stroke: "#b9b1a0", "stroke-width": 2 }, g);
   const style = { river: ["#6fa8dc", 6, ""], canal: ["#6fa8dc", 4, ""], road: ["#8a8a8a", 6, ""], path: ["#a08c6c", 3, "12 8"] };
   for (const [kind, lines] of Object.entries(bundle.map.lines)) {
     const [c, w, dash] = style[kind] || ["#999", 2, ""];
@@ -219,10 +219,13 @@ function drawMap() {
       el("path", { d, fill: "none", stroke: `rgba(${colour},0.22)`, "stroke-width": 2 * f.buffer, "stroke-linejoin": "round" }, dz);
       // a minefield record is evidence as first reported: drawn lighter, its outline dashed
       const record = ly.kind === "minefield_record";
-      el("path", { d, fill: `rgba(${colour},${record ? 0.25 : 0.5})`, stroke: `rgb(${colour})`, "stroke-width": 1.5,
+      el("path", { d, fill: `rgba(${colour},${record ? 0.25 : 0.5})`, "fill-rule": "evenodd", stroke: `rgb(${colour})`, "stroke-width": 1.5,
         "stroke-dasharray": record ? "6 4" : "", "vector-effect": "non-scaling-stroke", "data-uid": f.uid }, dz);
     }
   }
+  if (bundle.map.cleared && bundle.map.cleared.length)
+    el("path", { d: polyPath(bundle.map.cleared), "fill-rule": "evenodd", fill: "rgba(27,122,58,0.35)", stroke: "rgb(27,122,58)",
+      "stroke-width": 1, "vector-effect": "non-scaling-stroke", id: "cleared" });
   el("g", { id: "route-layer" });
   el("g", { id: "point-layer" });
   const r = bundle.region;
@@ -303,7 +306,7 @@ function renderStatic() {
   const t = T();
   document.documentElement.lang = lang;
   document.title = `${t.title} · SafeGround`;
-  for (const id of ["title", "subtitle", "tap_hint", "route_title", "rules_title", "emergency_title", "maps_title", "disclaimer", "legend_danger", "legend_route"])
+  for (const id of ["title", "subtitle", "tap_hint", "route_title", "rules_title", "emergency_title", "maps_title", "disclaimer", "legend_danger", "legend_cleared", "legend_route"])
     if ($(id.replace(/_/g, "-"))) $(id.replace(/_/g, "-")).textContent = t[id];
   $("check-here").textContent = t.check_here;
   $("show-route").textContent = t.show_route;
