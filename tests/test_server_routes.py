@@ -42,6 +42,8 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/reconcile"),
     ("POST", "/kobo/{form}"),
     ("GET", "/static/{path:path}"),
+    ("GET", "/workspace/login"),
+    ("GET", "/workspace"),
 }
 
 
