@@ -44,6 +44,16 @@ ENDPOINTS = {
     ("GET", "/static/{path:path}"),
     ("GET", "/workspace/login"),
     ("GET", "/workspace"),
+    ("GET", "/workspace/review"),
+    ("GET", "/workspace/review/{sid}"),
+    ("GET", "/workspace/entry"),
+    ("POST", "/workspace/entry/{form}"),
+    ("GET", "/workspace/dashboards"),
+    ("GET", "/workspace/reports/{kind}.pdf"),
+    ("GET", "/workspace/admin"),
+    ("POST", "/workspace/admin/users"),
+    ("POST", "/workspace/admin/users/{username}/role"),
+    ("POST", "/workspace/admin/users/{username}/active"),
 }
 
 

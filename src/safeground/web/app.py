@@ -26,6 +26,10 @@ from safeground.web.permissions import check_every_route
 from safeground.web.review_routes import add_review_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
+from safeground.web.workspace_admin import add_workspace_admin_routes
+from safeground.web.workspace_dashboards import add_workspace_dashboard_routes
+from safeground.web.workspace_entry import add_workspace_entry_routes
+from safeground.web.workspace_review import add_workspace_review_routes
 from safeground.web.workspace_routes import add_workspace_routes
 
 
@@ -50,5 +54,9 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_ogc_routes(app, settings)
     add_static_routes(app)
     add_workspace_routes(app)
+    add_workspace_review_routes(app)
+    add_workspace_entry_routes(app)
+    add_workspace_dashboard_routes(app)
+    add_workspace_admin_routes(app)
     check_every_route(app)
     return app

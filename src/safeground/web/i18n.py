@@ -35,9 +35,12 @@ def languages() -> tuple[str, ...]:
 
 @lru_cache(maxsize=16)
 def _load(code: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (files("safeground.web") / "i18n" / f"{_PREFIX}{code}{_SUFFIX}").read_text("utf-8")
-    )
+    folder = files("safeground.web") / "i18n"
+    data: dict[str, Any] = json.loads((folder / f"{_PREFIX}{code}{_SUFFIX}").read_text("utf-8"))
+    # the text of a group of pages kept in its own file (queue.<code>.json: review, entry, dashboards, admin)
+    for extra in sorted(p.name for p in folder.iterdir() if p.name.endswith(f".{code}{_SUFFIX}")):
+        if not extra.startswith(_PREFIX):
+            data.update(json.loads((folder / extra).read_text("utf-8")))
     return data
 
 
