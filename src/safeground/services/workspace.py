@@ -87,6 +87,8 @@ class SubmissionView:
     changes: list[ChangeView] = field(default_factory=list)
     #: records a new record could be reconciled to: (submitted uid, [candidate stored uids])
     reconcile: dict[str, list[str]] = field(default_factory=dict)
+    #: the stored records the flags point to (the released land, the probable duplicate), for the map
+    related: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _geojson(wkt: Any) -> dict[str, Any] | None:
@@ -148,7 +150,30 @@ def submission_view(location: str, sid: int, viewer: User, audience: Audience) -
     for f in flags:
         if f["code"] == "probable_duplicate" and f.get("related") and sub.state is State.PENDING:
             out.reconcile.setdefault(f["uid"], []).append(str(f["related"]).split(":", 1)[-1])
+    if audience.exact:
+        out.related = _related_geometries(location, [str(f["related"]) for f in flags if f.get("related")])
     return out
+
+
+def _related_geometries(location: str, refs: list[str]) -> list[dict[str, Any]]:
+    """GeoJSON of the stored records ``layer:uid`` that have a geometry (each once)."""
+    from safeground.errors import RecordNotFound
+    from safeground.storage import open_store
+
+    found = []
+    with open_store(location, create=False, readonly=True) as store:
+        for ref in dict.fromkeys(refs):
+            layer, _, uid = ref.partition(":")
+            cls = RECORD_TYPES.get(layer)
+            if cls is None or not cls.GEOMETRY:
+                continue
+            try:
+                geom = getattr(store.get(cls, uid), "geometry", None)
+            except RecordNotFound:
+                continue
+            if geom is not None:
+                found.append({"layer": layer, "uid": uid, "geometry": json.loads(shapely.to_geojson(geom))})
+    return found
 
 
 # -- administration -----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def add_workspace_review_routes(app: FastAPI) -> None:
             view=view,
             sub=view.submission,
             geometries=geometries,
+            related=view.related,
             area=workspace.area_of(_location(request)),
             reviewer=principal.holds("review"),
         )

@@ -18,7 +18,7 @@ export class VertexDraw {
     map.addLayer({ id: "sg-draw-line", type: "line", source: SOURCE, filter: ["!=", ["geometry-type"], "Point"],
                    paint: { "line-color": "#e66101", "line-width": 3 } });
     map.addLayer({ id: "sg-draw-vertex", type: "circle", source: SOURCE, filter: ["==", ["get", "role"], "vertex"],
-                   paint: { "circle-radius": 7, "circle-color": "#fff", "circle-stroke-color": "#e66101",
+                   paint: { "circle-radius": 8, "circle-color": "#e66101", "circle-stroke-color": "#fff",
                             "circle-stroke-width": 3 } });
     map.on("click", (ev) => this._click(ev));
     map.on("mousedown", "sg-draw-vertex", (ev) => this._startDrag(ev));

@@ -59,7 +59,11 @@ function startDrawing(name) {
 function changed(geometry) {
   if (!active) return;
   geometries[active] = geometry;
-  form.querySelector(`[data-geometry][name="${active}"]`).value = geometry ? JSON.stringify(geometry) : "";
+  const input = form.querySelector(`[data-geometry][name="${active}"]`);
+  input.value = geometry ? JSON.stringify(geometry) : "";
+  input.closest(".sg-field").classList.remove("sg-invalid");
+  const slot = input.closest(".sg-field").querySelector("[data-error-for]");
+  if (slot && geometry) slot.textContent = "";
   status(active);
 }
 
@@ -112,7 +116,16 @@ if (repeatBox) {
   document.getElementById("sg-add-repeat").addEventListener("click", addRepeat);
   addRepeat();
 }
-form.addEventListener("change", applyRelevance);
+form.addEventListener("change", (ev) => {
+  applyRelevance();
+  // a field changed since the server named its problem: the note goes until the next sending
+  const field = ev.target.closest?.(".sg-field");
+  if (field) {
+    field.classList.remove("sg-invalid");
+    const slot = field.querySelector("[data-error-for]");
+    if (slot) slot.textContent = "";
+  }
+});
 
 // -- sending, and the problems next to their fields
 

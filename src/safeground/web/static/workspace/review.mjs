@@ -15,7 +15,11 @@ function drawGeometries() {
     if (g.old) features.push(feature(g.old, "old", g.uid));
     if (g.new) features.push(feature(g.new, "new", g.uid));
   }
+  const related = (data.related || []).map((r) => ({ type: "Feature", properties: { which: "related", uid: r.uid }, geometry: r.geometry }));
   loaded.then(() => {
+    map.addSource("related", { type: "geojson", data: { type: "FeatureCollection", features: related } });
+    map.addLayer({ id: "related-fill", type: "fill", source: "related", paint: { "fill-color": "#0b4f8a", "fill-opacity": 0.15 } });
+    map.addLayer({ id: "related-line", type: "line", source: "related", paint: { "line-color": "#0b4f8a", "line-width": 2 } });
     map.addSource("diff", { type: "geojson", data: { type: "FeatureCollection", features } });
     const poly = ["==", ["geometry-type"], "Polygon"];
     const point = ["==", ["geometry-type"], "Point"];
@@ -27,8 +31,8 @@ function drawGeometries() {
                             "line-dasharray": ["match", ["get", "which"], "old", ["literal", [2, 2]], ["literal", [1, 0]]] } });
     map.addLayer({ id: "diff-point", type: "circle", source: "diff", filter: point,
                    paint: { "circle-color": colour, "circle-radius": 8, "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
-    const b = boundsOf(features.map((f) => f.geometry));
-    if (b) map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 0 });
+    const b = boundsOf(features.map((f) => f.geometry)); // the related record can be far larger: it stays around
+    if (b) map.fitBounds(b, { padding: 60, maxZoom: 15, duration: 0 });
     window.sgDiffFeatures = features.length;
   });
 }
