@@ -44,6 +44,8 @@ ENDPOINTS = {
     ("GET", "/static/{path:path}"),
     ("GET", "/workspace/login"),
     ("GET", "/workspace"),
+    ("GET", "/collections/{collection_id}/items/{feature_id}/history"),
+    ("GET", "/collections/{collection_id}/history"),
 }
 
 
