@@ -54,6 +54,8 @@ ENDPOINTS = {
     ("POST", "/workspace/admin/users"),
     ("POST", "/workspace/admin/users/{username}/role"),
     ("POST", "/workspace/admin/users/{username}/active"),
+    ("GET", "/collections/{collection_id}/items/{feature_id}/history"),
+    ("GET", "/collections/{collection_id}/history"),
 }
 
 

@@ -20,6 +20,7 @@ from safeground.web.account_routes import add_account_routes
 from safeground.web.auth import LoginLimiter
 from safeground.web.catalogue import Catalogue
 from safeground.web.errors import install_error_handlers
+from safeground.web.history_routes import add_history_routes
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
@@ -53,6 +54,7 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_review_routes(app)
     add_ogc_routes(app, settings)
     add_static_routes(app)
+    add_history_routes(app)
     add_workspace_routes(app)
     add_workspace_review_routes(app)
     add_workspace_entry_routes(app)

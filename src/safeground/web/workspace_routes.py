@@ -12,6 +12,7 @@ by the reader's audience: a page never holds more than its reader may read.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -169,4 +170,65 @@ def add_workspace_routes(app: FastAPI) -> None:
 
     @app.get("/workspace", tags=["workspace"], summary="The map of the record", response_class=HTMLResponse)
     def map_page(request: Request, principal: Principal = Depends(page_requires("read:partner"))) -> HTMLResponse:  # noqa: B008
-        return render_page(request, principal, "workspace/map.html.j2", title_key="map_title")
+        return render_page(request, principal, "workspace/map.html.j2", title_key="map_title",
+                           config=map_config(request, principal))  # fmt: skip
+
+
+#: the map's thematic layers: (collection, translation key, on at first, CQL filter of the items asked for)
+MAP_LAYERS: tuple[tuple[str, str, bool, str | None], ...] = (
+    ("predicted_hazards", "layer_risk", False, None),
+    ("cluster_strikes", "layer_cluster_strikes", False, None),
+    ("minefield_records", "layer_minefield_records", False, None),
+    ("minefield_record_assessments", "layer_minefield_record_assessments", False, None),
+    ("activities", "layer_released", True, None),
+    ("hazard_areas", "layer_hazard_areas", True, None),
+    ("eo_items", "layer_eo_items", False, "status='found'"),
+    ("accidents", "layer_accidents", True, None),
+)
+_BOUNDS: dict[int, tuple[float, Any]] = {}
+
+
+def _timeline(request: Request) -> Any:
+    """The date slider's ends, kept a minute (reading every timed layer's dates costs a few tenths of a second)."""
+    from safeground.services.timeline import timeline_bounds
+
+    key = id(request.app)
+    hit = _BOUNDS.get(key)
+    if hit is not None and time.monotonic() - hit[0] < 60:
+        return hit[1]
+    found = request.app.state.catalogue.reading(timeline_bounds)
+    _BOUNDS[key] = (time.monotonic(), found)
+    return found
+
+
+def map_config(request: Request, principal: Principal) -> dict[str, Any]:
+    """What map.mjs needs: the layers this reader may read with their IMSMA styles (from
+    :mod:`safeground.styles`, the symbology QGIS and the printed maps use), the uid prefixes for
+    the search, the store's extent and the date slider's ends."""
+    from safeground.access.policy import may_read_layer
+    from safeground.model.base import RECORD_TYPES
+    from safeground.styles import LAYER_STYLES
+    from safeground.styles.writers import maplibre_filter, to_maplibre
+
+    audience = principal.audience
+    layers = []
+    for coll, key, on, cql in MAP_LAYERS:
+        cls = RECORD_TYPES[coll]
+        if not may_read_layer(cls, audience):
+            continue
+        style = LAYER_STYLES[coll]
+        rules = [{"label": r.label, "kind": r.symbol.kind, "fill": r.symbol.fill, "stroke": r.symbol.stroke,
+                  "fill_opacity": r.symbol.fill_opacity, "dash": r.symbol.dash, "filter": maplibre_filter(r)}
+                 for r in style.rules]  # fmt: skip
+        layers.append({"id": coll, "label": Translator(language_of(request))(key), "on": on, "filter": cql,
+                       "style": to_maplibre(style, coll), "rules": rules})  # fmt: skip
+    prefixes = {c.UID_PREFIX: k for k, c in RECORD_TYPES.items() if c.UID_PREFIX and may_read_layer(c, audience)}
+    bounds = _timeline(request)
+    extent = request.app.state.catalogue.extent()
+    return {
+        "layers": layers,
+        "prefixes": prefixes,
+        "extent": list(extent) if extent else None,
+        "timeline": [bounds[0].isoformat(), bounds[1].isoformat()] if bounds else None,
+        "audience": audience.value,
+    }
