@@ -166,6 +166,13 @@ def test_an_accident_drawn_in_the_browser_is_reviewed_and_approved_into_the_reco
         page.click("#sg-approve")
         page.wait_for_selector('#sg-submission[data-state="approved"]', timeout=60_000)
         assert "rev" in page.locator("#sg-decided").inner_text()
+        # and it is on the workspace's map (the accidents layer is drawn from the record)
+        page.goto(f"{url}/workspace")
+        page.wait_for_function("window.sgTimings && window.sgTimings.dataLoaded", timeout=120_000)
+        on_map = page.evaluate("window.sgMap.getSource('accidents').getData().then(d => JSON.stringify(d))")
+        with open_store(location, create=False, readonly=True) as s:
+            uid = next(a.uid for a in s.find(Accident) if a.entered_by == "op.a")
+        assert uid in on_map
     assert blocked == []
     with open_store(location, create=False, readonly=True) as s:
         assert s.count(Accident) == accidents_before + 1
@@ -225,6 +232,10 @@ def test_a_rejection_and_its_reason_reach_the_submitter_and_no_other_organisatio
             assert all(q.get(s).organisation == _org(location, "op.b") for s in shown)
         r = page.goto(f"{url}/workspace/review/{sid}")
         assert r is not None and r.status == 404  # as if it did not exist
+        assert page.locator("#sg-submission-missing").count() == 1
+        page.goto(f"{url}/workspace/review?lang=az")  # the queue's own text comes from the language's file
+        assert page.locator("h1").inner_text() == "Yoxlama növbəsi"
+        assert page.locator('[data-state="rejected"]').first.inner_text() == "rədd edilib"
     assert blocked == []
     assert not [b for b in bodies if reason in b]
 
@@ -346,3 +357,72 @@ def test_the_administrator_adds_a_user_changes_a_role_disables_and_sees_the_audi
         r = page.goto(f"{url}/workspace/admin")
         assert r is not None and r.status == 403
     assert blocked == []
+
+
+def test_an_entry_is_read_as_the_forms_importer_reads_it_and_refused_field_by_field(site) -> None:
+    """Over HTTP with an API token: a hazard area drawn as an area and as a line with its width; a refused
+    entry answers 422 with one problem per field (the victim's fields named by their victim)."""
+    url, location = site
+    token = acc_svc.add_token(location, "op.b", "test", actor="setup")
+    auth = {"Authorization": f"Bearer {token}"}
+    lon, lat = _released_point(location)
+    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.0015], [lon, lat + 0.0015], [lon, lat]]
+    common = {
+        "report_date": "2026-11-28",
+        "classification": "suspected_hazardous_area",
+        "contamination": "antipersonnel_mines",
+        "evidence_kind": "indirect",
+        "evidence_description": "a shepherd saw a PMN",
+        "evidence_source": "informant",
+    }
+    area = httpx.post(
+        url + "/workspace/entry/hazard_report",
+        json={"values": {**common, "area_kind": "polygon", "area": {"type": "Polygon", "coordinates": [ring]}}},
+        headers=auth,
+        timeout=60,
+    )
+    assert area.status_code == 202, area.text
+    assert area.headers["location"] == f"/workspace/review/{area.json()['id']}"
+    line = httpx.post(
+        url + "/workspace/entry/hazard_report",
+        json={
+            "values": {
+                **common,
+                "area_kind": "line",
+                "line_width_m": "10",
+                "hazard_line": {"type": "LineString", "coordinates": ring[:3]},
+            }
+        },
+        headers=auth,
+        timeout=60,
+    )
+    assert line.status_code == 202, line.text
+    with ReviewQueue(location) as q:
+        areas = []
+        for sid in (area.json()["id"], line.json()["id"]):
+            sub = q.get(sid)
+            assert sub.organisation == _org(location, "op.b") and sub.submitted_by == "op.b"
+            from safeground.review.changeset import load_plan
+
+            (hazard,) = load_plan(sub.payload).create
+            assert hazard.geometry.geom_type in {"Polygon", "MultiPolygon"} and hazard.entered_by == "op.b"
+            areas.append(hazard.estimated_area_m2)
+    # the area about 170 × 167 m; the line about 337 m long and 10 m wide (the importer's buffer)
+    assert 20_000 < areas[0] < 36_000 and 2_500 < areas[1] < 4_500, areas
+    bad = httpx.post(
+        url + "/workspace/entry/accident_report",
+        json={
+            "values": {"report_date": "2026-11-28", "accident_date": "2026-12-01", "device_type": "mine"},
+            "repeats": [{"victim_status": "civilian", "sex": "female"}],
+        },
+        headers=auth,
+        timeout=60,
+    )
+    assert bad.status_code == 422
+    assert "correct the fields" in bad.json()["hint"] and "workspace-" not in bad.json()["message"]
+    problems = {
+        (p["item"].split(", ")[-1] if "victim" in p["item"] else "", p["field"]) for p in bad.json()["problems"]
+    }
+    assert {("", "device_type"), ("", "location"), ("", "accident_date"), ("victim 1", "outcome"),
+            ("victim 1", "activity_at_time")} <= problems  # fmt: skip
+    assert ("victim 1", "sex") not in problems

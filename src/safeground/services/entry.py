@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,13 @@ def submit_entry(
         path = Path(tmp) / f"workspace-{form_name}.json"
         path.write_text(json.dumps([entry], ensure_ascii=False), encoding="utf-8")
         with open_store(location, create=False, readonly=True) as store:
-            plan = plan_submissions(store, form_name, [path])
+            try:
+                plan = plan_submissions(store, form_name, [path])
+            except InvalidInput as exc:  # the same problems, said to a person at a form, not to a file's owner
+                problems = [replace(p, source="the form") for p in exc.problems]
+                raise InvalidInput(
+                    problems, hint_text="correct the fields marked on the form and send it again"
+                ) from None
     # the person who typed it, never the channel (the forms reader names a phone's submitter "form:…")
     plan.create = [r.model_copy(update={"entered_by": user.username}) for r in plan.create]
     if not plan.create:

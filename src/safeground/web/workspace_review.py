@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from safeground.errors import RecordNotFound
 from safeground.review.queue import State
 from safeground.services import workspace
 from safeground.web.permissions import Principal
@@ -54,7 +55,11 @@ def add_workspace_review_routes(app: FastAPI) -> None:
     )
     def submission_page(request: Request, sid: int, principal: Principal = see) -> HTMLResponse:
         assert principal.user is not None
-        view = workspace.submission_view(_location(request), sid, principal.user, principal.audience)
+        try:
+            view = workspace.submission_view(_location(request), sid, principal.user, principal.audience)
+        except RecordNotFound:  # not there, or another organisation's: the same page either way
+            return render_page(request, principal, "workspace/review_missing.html.j2", title_key="submission_missing",
+                               status_code=404, active="/workspace/review", sid=sid)  # fmt: skip
         geometries = [
             {"uid": c.uid, "layer": c.layer, "old": c.old_geometry, "new": c.new_geometry}
             for c in view.changes
