@@ -42,6 +42,9 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/reconcile"),
     ("POST", "/kobo/{form}"),
     ("GET", "/static/{path:path}"),
+    ("GET", "/dashboards"),
+    ("GET", "/dashboards/{name}.json"),
+    ("GET", "/dashboards/{name}.csv"),
 }
 
 
