@@ -56,6 +56,9 @@ ENDPOINTS = {
     ("POST", "/workspace/admin/users/{username}/active"),
     ("GET", "/collections/{collection_id}/items/{feature_id}/history"),
     ("GET", "/collections/{collection_id}/history"),
+    ("GET", "/dashboards"),
+    ("GET", "/dashboards/{name}.json"),
+    ("GET", "/dashboards/{name}.csv"),
 }
 
 

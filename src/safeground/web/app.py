@@ -19,6 +19,7 @@ from safeground.storage.side_tables import location_of
 from safeground.web.account_routes import add_account_routes
 from safeground.web.auth import LoginLimiter
 from safeground.web.catalogue import Catalogue
+from safeground.web.dashboard_routes import add_dashboard_routes
 from safeground.web.errors import install_error_handlers
 from safeground.web.history_routes import add_history_routes
 from safeground.web.html import environment
@@ -60,5 +61,6 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_workspace_entry_routes(app)
     add_workspace_dashboard_routes(app)
     add_workspace_admin_routes(app)
+    add_dashboard_routes(app)
     check_every_route(app)
     return app
