@@ -91,7 +91,7 @@ function chart(dash) {
         mark = svg("rect", { x: xOf(i) - band * 0.4 + w * si, y: Math.min(yOf(v), base), width: Math.max(w - 1, 1),
                              height: Math.max(Math.abs(base - yOf(v)), 0.5), fill: colour });
       }
-      mark.setAttribute("class", "sg-mark");
+      mark.setAttribute("class", "sg-mark-generic");
       mark.dataset.x = String(x);
       mark.dataset.series = s.name;
       mark.dataset.value = String(raw);
@@ -108,6 +108,186 @@ function chart(dash) {
     lx += 28 + s.name.length * 7;
   });
   return root;
+}
+
+// -- the charts each dashboard is drawn as (its table and CSV hold every column) ---------------------
+const SPECS = {
+  "casualties-by-month": { kind: "bars", stacked: true, series: ["civilian", "military", "deminer"] },
+  "land-release-over-time": { kind: "bars", stacked: true, series: ["cancelled_m2", "reduced_m2", "cleared_m2"],
+                              line: "cumulative_released_m2" },
+  "remaining-area": { kind: "lines", series: ["sha_remaining_m2", "cha_remaining_m2"] },
+  "accuracy-by-source": { kind: "bars", series: ["precision", "recall"], max: 1 },
+  "completion-forecast": { kind: "intervals", low: "p10", mid: "p50", high: "p90" },
+};
+
+/** A round upper end for an axis from 0 (1, 2, 2.5 or 5 × 10ⁿ per quarter), so the ticks read as numbers. */
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const raw = v / 4, p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((x) => x >= raw);
+  return step * 4;
+}
+
+const label = (col) => { const k = "col_" + col; const s = t(k); return s === k ? col : s; };
+const short = (v) => {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${Math.round(v / 1e5) / 10}M`;
+  if (a >= 1e4) return `${Math.round(v / 100) / 10}k`;
+  return String(Math.round(v * 100) / 100);
+};
+
+/** A mark standing for one cell of the table: data-row, data-column and data-value say which. */
+function mark(tag, attrs, dash, row, col, text) {
+  const m = svg(tag, { ...attrs, class: "sg-mark" });
+  m.dataset.row = String(row);
+  m.dataset.column = col;
+  m.dataset.value = String(dash.rows[row][dash.columns.indexOf(col)]);
+  m.append(svg("title", {}, text));
+  return m;
+}
+
+function frame(dash, height = H) {
+  return svg("svg", { viewBox: `0 0 ${W} ${height}`, class: "sg-chart", role: "img", "aria-label": dash.title,
+                      "data-dashboard": dash.name });
+}
+
+function yAxis(root, lo, hi, yOf, x0, x1, fmtTick = short, right = false) {
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    if (!right) root.append(svg("line", { x1: x0, x2: x1, y1: yOf(v), y2: yOf(v), class: "sg-grid" }));
+    root.append(svg("text", { x: right ? x1 + 4 : x0 - 6, y: yOf(v) + 4, "text-anchor": right ? "start" : "end",
+                              class: "sg-tick" }, fmtTick(v)));
+  }
+}
+
+function legend(root, names, colours, y, extra = []) {
+  let lx = M.l;
+  names.forEach((n, i) => {
+    root.append(svg("rect", { x: lx, y: y - 10, width: 12, height: 12, fill: colours[i] }));
+    root.append(svg("text", { x: lx + 16, y, class: "sg-legend-text" }, label(n)));
+    lx += 30 + label(n).length * 6.5;
+  });
+  for (const [n, colour] of extra) {
+    root.append(svg("line", { x1: lx, x2: lx + 14, y1: y - 4, y2: y - 4, stroke: colour, "stroke-width": 3 }));
+    root.append(svg("text", { x: lx + 18, y, class: "sg-legend-text" }, label(n)));
+    lx += 32 + label(n).length * 6.5;
+  }
+}
+
+function xLabels(root, xs, xOf, y) {
+  const every = Math.max(1, Math.ceil(xs.length / 10));
+  xs.forEach((x, i) => { if (i % every === 0) root.append(svg("text", { x: xOf(i), y, "text-anchor": "middle", class: "sg-tick" }, String(x).slice(0, 16))); });
+}
+
+function barsChart(dash, spec) {
+  const col = (c) => dash.columns.indexOf(c);
+  const series = spec.series.filter((c) => col(c) >= 0);
+  const xs = dash.rows.map((r) => r[0]);
+  const val = (r, c) => (isNumber(r[col(c)]) ? r[col(c)] : 0);
+  const right = spec.line && col(spec.line) >= 0 ? 48 : M.r;
+  const x0 = M.l, x1 = W - right, y0 = H - M.b, y1 = M.t;
+  const tops = dash.rows.map((r) => (spec.stacked ? series.reduce((a, c) => a + val(r, c), 0) : Math.max(0, ...series.map((c) => val(r, c)))));
+  const hi = spec.max ?? niceMax(Math.max(...tops));
+  const yOf = (v) => y0 - (v / hi) * (y0 - y1);
+  const root = frame(dash);
+  yAxis(root, 0, hi, yOf, x0, x1);
+  const band = (x1 - x0) / Math.max(xs.length, 1);
+  const xOf = (i) => x0 + band * (i + 0.5);
+  dash.rows.forEach((r, i) => {
+    let base = 0;
+    series.forEach((c, si) => {
+      const v = val(r, c);
+      const w = spec.stacked ? band * 0.75 : (band * 0.8) / series.length;
+      const x = spec.stacked ? xOf(i) - w / 2 : xOf(i) - band * 0.4 + w * si;
+      const top = spec.stacked ? base + v : v;
+      const yTop = yOf(top), yBase = yOf(spec.stacked ? base : 0);
+      root.append(mark("rect", { x, y: yTop, width: Math.max(w - 1, 1), height: Math.max(yBase - yTop, 0), fill: PALETTE[si] },
+                       dash, i, c, `${r[0]} · ${label(c)}: ${fmt(r[col(c)])}`));
+      if (spec.stacked) base += v;
+    });
+  });
+  const extra = [];
+  if (spec.line && col(spec.line) >= 0) {
+    const lineVals = dash.rows.map((r) => val(r, spec.line));
+    const lhi = niceMax(Math.max(...lineVals));
+    const lyOf = (v) => y0 - (v / lhi) * (y0 - y1);
+    yAxis(root, 0, lhi, lyOf, x0, x1, short, true);
+    root.append(svg("polyline", { points: lineVals.map((v, i) => `${xOf(i)},${lyOf(v)}`).join(" "), fill: "none",
+                                  stroke: "#7b3294", "stroke-width": 2.5 }));
+    lineVals.forEach((v, i) => root.append(mark("circle", { cx: xOf(i), cy: lyOf(v), r: 3, fill: "#7b3294" }, dash, i, spec.line,
+                                                `${dash.rows[i][0]} · ${label(spec.line)}: ${fmt(v)}`)));
+    extra.push([spec.line, "#7b3294"]);
+  }
+  xLabels(root, xs, xOf, y0 + 16);
+  legend(root, series, PALETTE, H - 12, extra);
+  return root;
+}
+
+function linesChart(dash, spec) {
+  const col = (c) => dash.columns.indexOf(c);
+  const series = spec.series.filter((c) => col(c) >= 0);
+  const xs = dash.rows.map((r) => r[0]);
+  const x0 = M.l, x1 = W - M.r, y0 = H - M.b, y1 = M.t;
+  const all = dash.rows.flatMap((r) => series.map((c) => r[col(c)]).filter(isNumber));
+  const hi = niceMax(Math.max(...all));
+  const yOf = (v) => y0 - (v / hi) * (y0 - y1);
+  const xOf = (i) => x0 + ((x1 - x0) * (i + 0.5)) / Math.max(xs.length, 1);
+  const root = frame(dash);
+  yAxis(root, 0, hi, yOf, x0, x1);
+  series.forEach((c, si) => {
+    const pts = dash.rows.map((r, i) => [i, r[col(c)]]).filter(([, v]) => isNumber(v));
+    root.append(svg("polyline", { points: pts.map(([i, v]) => `${xOf(i)},${yOf(v)}`).join(" "), fill: "none",
+                                  stroke: PALETTE[si], "stroke-width": 2.5 }));
+    for (const [i, v] of pts) root.append(mark("circle", { cx: xOf(i), cy: yOf(v), r: 3, fill: PALETTE[si] }, dash, i, c,
+                                               `${dash.rows[i][0]} · ${label(c)}: ${fmt(v)}`));
+  });
+  xLabels(root, xs, xOf, y0 + 16);
+  legend(root, series, PALETTE, H - 12);
+  return root;
+}
+
+/** The completion forecast: for each area (and all of them, first) the P10–P90 range of its end date, P50 marked. */
+function intervalsChart(dash, spec) {
+  const col = (c) => dash.columns.indexOf(c);
+  const rows = dash.rows.map((r, i) => [r, i]).filter(([r]) => isDate(r[col(spec.low)]) && isDate(r[col(spec.high)]));
+  const rowH = 18, top = 8, left = 120, height = top + rows.length * rowH + 48;
+  const root = frame(dash, height);
+  if (!rows.length) { root.append(svg("text", { x: W / 2, y: 30, "text-anchor": "middle" }, t("no_data"))); return root; }
+  const days = rows.flatMap(([r]) => [dateValue(r[col(spec.low)]), dateValue(r[col(spec.high)])]);
+  const lo = Math.min(...days) - 30, hi = Math.max(...days) + 30;
+  const x0 = left, x1 = W - M.r - 24;
+  const xOf = (d) => x0 + ((d - lo) / (hi - lo)) * (x1 - x0);
+  const yBottom = top + rows.length * rowH;
+  for (let k = 0; k <= 5; k++) {
+    const d = lo + ((hi - lo) * k) / 5;
+    root.append(svg("line", { x1: xOf(d), x2: xOf(d), y1: top, y2: yBottom, class: "sg-grid" }));
+    root.append(svg("text", { x: xOf(d), y: yBottom + 14, "text-anchor": "middle", class: "sg-tick" },
+                    new Date(d * 864e5).toISOString().slice(0, 7)));
+  }
+  rows.forEach(([r, i], k) => {
+    const y = top + k * rowH + rowH / 2;
+    const all = i === 0 && r[1] === null;
+    root.append(svg("text", { x: x0 - 6, y: y + 4, "text-anchor": "end", class: "sg-tick", "font-weight": all ? 700 : 400 }, String(r[0]).slice(0, 18)));
+    const a = xOf(dateValue(r[col(spec.low)])), b = xOf(dateValue(r[col(spec.high)]));
+    root.append(svg("line", { x1: a, x2: b, y1: y, y2: y, stroke: all ? "#d7191c" : "#0b4f8a", "stroke-width": all ? 8 : 6,
+                              "stroke-linecap": "round", opacity: 0.45 }));
+    for (const c of [spec.low, spec.mid, spec.high]) {
+      const x = xOf(dateValue(r[col(c)]));
+      root.append(mark(c === spec.mid ? "rect" : "circle",
+                       c === spec.mid ? { x: x - 2, y: y - 7, width: 4, height: 14, fill: "#1b1b1b" } : { cx: x, cy: y, r: 3, fill: all ? "#d7191c" : "#0b4f8a" },
+                       dash, i, c, `${r[0]} · ${c.toUpperCase()}: ${r[col(c)]}`));
+    }
+  });
+  root.append(svg("text", { x: x0, y: height - 10, class: "sg-legend-text" }, t("forecast_legend")));
+  return root;
+}
+
+function draw(dash) {
+  const spec = SPECS[dash.name];
+  if (spec?.kind === "bars") return barsChart(dash, spec);
+  if (spec?.kind === "lines") return linesChart(dash, spec);
+  if (spec?.kind === "intervals") return intervalsChart(dash, spec);
+  return chart(dash);
 }
 
 function table(dash) {
@@ -129,7 +309,7 @@ async function card(entry) {
                                         target: "_blank", "data-report": reports[entry.name] }, t("report_pdf")) : null);
       const meta = el("p", { class: "sg-muted sg-small" }, t("dashboard_generated", { when: String(dash.generated || "").slice(0, 16).replace("T", " "),
                                                                                       fingerprint: String(dash.fingerprint || "").slice(0, 12) }));
-      box.replaceChildren(el("h2", {}, dash.title || entry.title), chart(dash),
+      box.replaceChildren(el("h2", {}, dash.title || entry.title), draw(dash),
         el("details", {}, el("summary", {}, t("the_numbers")), table(dash)), links, meta);
       box.dataset.loaded = "1";
     } catch (err) {
