@@ -299,6 +299,10 @@ def test_the_dashboards_draw_the_numbers_of_their_json(site) -> None:
             assert httpx.get(url + card.locator(f'[data-csv="{name}"]').get_attribute("href"), timeout=120,
                              cookies=_cookies(page)).status_code == 200  # fmt: skip
         page.screenshot(path=str(IMG / "workspace-dashboards.png"), full_page=True)
+        href = page.locator('.sg-dashboard[data-dashboard="casualties-by-month"] [data-report]').get_attribute("href")
+        pdf = httpx.get(url + href, timeout=300, cookies=_cookies(page))
+        assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+        assert "restricted" in pdf.headers["content-disposition"]  # the reviewer's audience, not the public's
     assert blocked == []
 
 

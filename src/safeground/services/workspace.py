@@ -14,6 +14,7 @@ changes accounts with the logged-in administrator named in each audit entry (wit
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,18 +272,37 @@ DASHBOARD_REPORTS = {
 }
 
 
+#: report PDFs made, by (store, kind, audience): (the store's fingerprint when made, the PDF, its name)
+_REPORTS: dict[tuple[str, str, str], tuple[str, bytes, str]] = {}
+_REPORTS_LOCK = threading.Lock()
+
+
 def report_pdf(location: str, kind: str, audience: Audience) -> tuple[bytes, str]:
-    """(the PDF, its file name) of the evidence report ``kind`` for ``audience``, made now from the store."""
+    """(the PDF, its file name) of the evidence report ``kind`` for ``audience``, from the store as it is.
+
+    A report takes seconds to make; it is made again only when the store's content changed (its
+    fingerprint, a few aggregate queries), so the dashboards' report links answer at once the second time."""
     import tempfile
     from pathlib import Path
 
     from safeground.errors import SafeGroundError
     from safeground.services.reports import REPORT_KINDS, write_report
+    from safeground.storage import open_store
 
     if kind not in REPORT_KINDS:
         raise SafeGroundError(f"unknown report {kind!r}", hint=f"use one of: {', '.join(REPORT_KINDS)}")
+    with open_store(location, create=False, readonly=True) as store:
+        fingerprint = store.fingerprint()
+    key = (location, kind, audience.value)
+    with _REPORTS_LOCK:
+        hit = _REPORTS.get(key)
+    if hit is not None and hit[0] == fingerprint:
+        return hit[1], hit[2]
     with tempfile.TemporaryDirectory(prefix="safeground-report-") as tmp:
         done = write_report(kind, location, Path(tmp) / "report", audience)
         if done.pdf is None:
             raise SafeGroundError(f"the {kind} report was written without its PDF", hint="the server's log says why")
-        return done.pdf.read_bytes(), done.pdf.name
+        made = (fingerprint, done.pdf.read_bytes(), done.pdf.name)
+    with _REPORTS_LOCK:
+        _REPORTS[key] = made
+    return made[1], made[2]
