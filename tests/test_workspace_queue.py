@@ -424,3 +424,47 @@ def test_an_entry_is_read_as_the_forms_importer_reads_it_and_refused_field_by_fi
     assert {("", "device_type"), ("", "location"), ("", "accident_date"), ("victim 1", "outcome"),
             ("victim 1", "activity_at_time")} <= problems  # fmt: skip
     assert ("victim 1", "sex") not in problems
+
+
+def test_a_hazard_area_is_drawn_corner_by_corner_edited_and_sent(site) -> None:
+    """Click to add a corner, drag a corner to move it, undo the last: the area sent is the one drawn."""
+    url, location = site
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        _login(page, url, "op.b", "/workspace/entry?form=hazard_report")
+        page.wait_for_function("window.sgEntryReady === true", timeout=60_000)
+        page.select_option('[data-field="area_kind"] select', "polygon")
+        assert page.locator('[data-field="hazard_line"]').is_hidden()  # relevant only to a line
+        page.click('[data-draw="area"]')
+        box = page.locator("#sg-entry-map canvas").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for dx, dy in ((-60, -40), (60, -40), (60, 40), (-60, 40), (0, 90)):
+            page.mouse.click(cx + dx, cy + dy)
+        page.click('[data-undo="area"]')  # the fifth corner was a slip
+        page.mouse.move(cx + 60, cy + 40)  # drag the third corner out
+        page.mouse.down()
+        page.mouse.move(cx + 90, cy + 70, steps=5)
+        page.mouse.up()
+        area = json.loads(page.locator('input[data-geometry][name="area"]').input_value())
+        ring = area["coordinates"][0]
+        assert area["type"] == "Polygon" and len(ring) == 5 and ring[0] == ring[-1]
+        moved = page.evaluate(
+            f"(() => {{ const p = window.sgDraw.map.project({json.dumps(ring[2])}); return [p.x, p.y]; }})()"
+        )
+        assert abs(box["x"] + moved[0] - (cx + 90)) < 3 and abs(box["y"] + moved[1] - (cy + 70)) < 3
+        page.fill('[data-field="report_date"] input', "2026-11-27")
+        page.select_option('[data-field="classification"] select', "suspected_hazardous_area")
+        page.select_option('[data-field="contamination"] select', "antipersonnel_mines")
+        page.select_option('[data-field="evidence_kind"] select', "indirect")
+        page.fill('[data-field="evidence_description"] input', "the herders avoid the slope since 1994")
+        page.fill('[data-field="evidence_source"] input', "village elder")
+        page.click("#sg-entry-submit")
+        page.wait_for_function("window.sgSubmitted !== undefined", timeout=60_000)
+        sid = page.evaluate("window.sgSubmitted")
+    assert blocked == []
+    from safeground.review.changeset import load_plan
+
+    with ReviewQueue(location) as q:
+        (hazard,) = load_plan(q.get(sid).payload).create
+    import shapely.geometry
+
+    assert hazard.geometry.equals(shapely.geometry.shape(area))  # the area drawn, corner for corner
