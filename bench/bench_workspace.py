@@ -113,8 +113,10 @@ def main() -> None:
                              password=PASSWORD, actor="bench")  # fmt: skip
         size_mb = os.path.getsize(store) / 1e6
         load = os.getloadavg()[0]
-        print(f"demo district {store} ({size_mb:.1f} MB); chromium {CHROMIUM}; {os.cpu_count()} cores, "
-              f"load average {load:.1f} (above the cores: other work shares the machine, times are longer)")
+        print(
+            f"demo district {store} ({size_mb:.1f} MB); chromium {CHROMIUM}; {os.cpu_count()} cores, "
+            f"load average {load:.1f} (above the cores: other work shares the machine, times are longer)"
+        )
         with serving(store) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for role in ("analyst", "viewer"):
@@ -136,12 +138,17 @@ def main() -> None:
                 floor = statistics.median(fetch_floor(url, user) for _ in range(3))
                 print(f"\n{role} (audience {'restricted' if role == 'analyst' else 'partner'})")
                 print(f"  first view, cold (views not made yet): {ready[0]:.2f} s")
-                print(f"  first view, median of {args.runs}:         {statistics.median(ready[1:]):.2f} s"
-                      f"  (min {min(ready[1:]):.2f}, max {max(ready[1:]):.2f}; goal < 2 s)")
+                print(
+                    f"  first view, median of {args.runs}:         {statistics.median(ready[1:]):.2f} s"
+                    f"  (min {min(ready[1:]):.2f}, max {max(ready[1:]):.2f}; goal < 2 s)"
+                )
                 print(f"  floor: MapLibre + style, no data      {statistics.median(style[1:]):.2f} s")
                 print(f"  floor: the same GeoJSON over HTTP     {floor:.2f} s (no browser)")
                 sizes: dict[str, int] = {}
-                page.on("response", lambda r: sizes.__setitem__(r.url, int(r.headers.get("content-length") or 0)))
+                page.on(
+                    "response",
+                    lambda r, sizes=sizes: sizes.__setitem__(r.url, int(r.headers.get("content-length") or 0)),
+                )
                 print("  layer load (switched on in the browser):")
                 for box in page.query_selector_all("#sg-layer-list input:not(:checked)"):
                     layer = box.get_attribute("data-layer")
@@ -153,8 +160,10 @@ def main() -> None:
                     n = page.evaluate("document.getElementById('sg-count').textContent")
                     got = sum(sizes.values())
                     feats = page.evaluate(f"window.sgLayerCount('{layer}')")
-                    print(f"    {layer:30s} {feats:6d} features {got / 1e6:6.2f} MB {dt:5.2f} s "
-                          f"{feats / dt if dt else 0:8.0f} features/s   ({n})")
+                    print(
+                        f"    {layer:30s} {feats:6d} features {got / 1e6:6.2f} MB {dt:5.2f} s "
+                        f"{feats / dt if dt else 0:8.0f} features/s   ({n})"
+                    )
                 for day in ("2021-06-01", "2022-06-01"):
                     t = time.perf_counter()
                     page.evaluate(f"window.sgSetAsOf('{day}')")

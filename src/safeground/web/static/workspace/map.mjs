@@ -188,8 +188,7 @@ function drawLegend() {
     if (!state.visible.has(layer.id)) continue;
     box.append(el("div", { class: "sg-legend-title" }, el("strong", {}, layer.label)));
     if (layer.id === "predicted_hazards") {
-      box.append(el("div", { class: "sg-ramp", role: "img", "aria-label": t("legend_risk") }),
-                 el("div", { class: "sg-legend-item" }, t("legend_risk")));
+      box.append(...riskLegendItems());
       continue;
     }
     for (const r of layer.rules) {
@@ -199,9 +198,40 @@ function drawLegend() {
   }
 }
 
+// -- the predicted risk as a raster overlay (/risk/tiles, where the server has a saved risk map) ------------
+let riskLegend = null;
+
+async function addRiskRaster() {
+  if (!cfg.risk_tiles) return;
+  try {
+    riskLegend = await getJSON("/risk/legend");
+  } catch { return; } // no risk map saved in this store: the predicted hazard polygons stay the overlay
+  map.addSource("risk", { type: "raster", tiles: ["/risk/tiles/{z}/{x}/{y}.png"], tileSize: 256 });
+  const below = map.getStyle().layers.find((l) => l.source === "cluster_strikes" || l.source === "hazard_areas");
+  const on = state.visible.has("predicted_hazards");
+  map.addLayer({ id: "risk-raster", type: "raster", source: "risk", paint: { "raster-opacity": 0.7 },
+                 layout: { visibility: on ? "visible" : "none" } }, below?.id);
+  drawLegend();
+}
+
+function riskLegendItems() {
+  if (!riskLegend?.classes) return [el("div", { class: "sg-ramp", role: "img", "aria-label": t("legend_risk") }),
+                                     el("div", { class: "sg-legend-item" }, t("legend_risk"))];
+  const label = (l) => (typeof l === "object" && l ? l[cfg.lang] || l.en || Object.values(l)[0] : String(l ?? ""));
+  return riskLegend.classes.map((c) => {
+    const s = el("span", { class: "sg-swatch" });
+    s.style.background = c.colour;
+    s.style.opacity = String(Math.max(c.opacity ?? 1, 0.4));
+    return el("div", { class: "sg-legend-item", "data-legend": "risk" }, s, label(c.label));
+  });
+}
+
 function setVisible(layer, on) {
   if (on) state.visible.add(layer.id); else state.visible.delete(layer.id);
   for (const id of layerIds(layer.id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  if (layer.id === "predicted_hazards" && map.getLayer("risk-raster")) {
+    map.setLayoutProperty("risk-raster", "visibility", on ? "visible" : "none");
+  }
   drawLegend();
   if (on) load(layer); else setBusy();
 }
@@ -512,4 +542,5 @@ map.on("load", async () => {
   await Promise.all([loadBase(), ...cfg.layers.filter((l) => state.visible.has(l.id)).map(load)]);
   window.sgTimings.dataLoaded = performance.now();
   loadOrganisations();
+  addRiskRaster();
 });
