@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import shapely
 import shapely.geometry
+from fastapi import Depends, Request
 
 from safeground.model import Accident, HazardArea, MinefieldRecord, VictimIdentity
 from safeground.services import accounts as acc_svc
@@ -147,7 +148,55 @@ def test_a_collection_as_of_a_day_is_the_versions_in_force_then(site):
     assert any(chains[u][-1].status.value == "closed" for u in closed_later)  # open then, released since
 
 
+def test_a_page_the_role_may_not_open_says_which_permission_it_needs(demo_district, tmp_path):
+    """``page_requires``: the workspace's pages declare their permission like every route; a role without
+    it gets a page in its language that names it (403), a stranger the login page."""
+    from safeground.web.permissions import check_every_route
+    from safeground.web.workspace_routes import page_requires, render_page
+
+    location = str(tmp_path / "demo.gpkg")
+    shutil.copy(demo_district, location)
+    acc_svc.add_user(location, "viewer", full_name="V", organisation="NMAA", role="viewer", password=PASSWORD,
+                     actor="setup")  # fmt: skip
+    with open_store(location, create=False, readonly=True) as store:
+        app = create_app(ServerSettings(store=location), store)
+
+        @app.get("/workspace/probe")
+        def probe(request: Request, principal=Depends(page_requires("admin:users"))):  # noqa: B008
+            return render_page(request, principal, "workspace/forbidden.html.j2", title_key="nav_admin")
+
+        check_every_route(app)
+        with serve_app(app) as url:
+            stranger = httpx.get(url + "/workspace/probe?x=1", follow_redirects=False, timeout=30)
+            assert stranger.status_code == 303
+            assert stranger.headers["location"] == "/workspace/login?next=/workspace/probe%3Fx%3D1"
+            with httpx.Client(base_url=url, timeout=30) as c:
+                c.post("/login", json={"username": "viewer", "password": PASSWORD}).raise_for_status()
+                r = c.get("/workspace/probe", params={"lang": "az"})
+    assert r.status_code == 403 and "text/html" in r.headers["content-type"]
+    assert "Rolunuz üçün əlçatan deyil" in r.text and "admin:users" in r.text
+    assert 'data-nav="nav_map"' in r.text  # the header and navigation still there: the way back
+
+
 # -- the browser --------------------------------------------------------------------------------------------
+def test_a_wrong_password_says_what_to_do_and_logging_out_ends_the_session(site):
+    url, _ = site
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        page.goto(url + "/workspace/login")
+        page.fill("#sg-username", "viewer")
+        page.fill("#sg-password", "not the password")
+        page.click("#sg-login-submit")
+        page.wait_for_selector(".sg-error")
+        assert "Wrong user name or password" in page.text_content(".sg-error")
+        assert page.url.endswith("/workspace/login")
+        log_in(page, url, "viewer")
+        page.click("#sg-logout")
+        page.wait_for_url("**/workspace/login")
+        page.goto(url + "/workspace")
+        assert "/workspace/login" in page.url  # the session is over on the server, not only in the page
+    assert blocked == []
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_logs_in_and_the_map_draws_the_demo_hazard_areas(site, role, tmp_path):
     url, location = site
