@@ -43,6 +43,13 @@ TIMED_LAYERS = (
 )
 
 
+class BadDay(SafeGroundError):
+    """A day that is not a date (the server answers 400, as for any bad parameter)."""
+
+    code = "invalid_parameter"
+    http_status = 400
+
+
 class NotPublishedPerRecord(SafeGroundError):
     """The audience reads this layer per grid cell (or k-anonymous rows), so it has no per-record history."""
 
@@ -157,7 +164,7 @@ def parse_day(text: str) -> dt.date:
     except ValueError:
         from safeground.errors import Param
 
-        raise SafeGroundError(
+        raise BadDay(
             f"{Param('as_of', text)} is not a date", hint=f"give {Param('as_of')} as YYYY-MM-DD, e.g. 2021-06-30"
         ) from None
 

@@ -231,4 +231,7 @@ def map_config(request: Request, principal: Principal) -> dict[str, Any]:
         "extent": list(extent) if extent else None,
         "timeline": [bounds[0].isoformat(), bounds[1].isoformat()] if bounds else None,
         "audience": audience.value,
+        # the risk map's PNG tiles and legend (risk_routes), where this server has them
+        "risk_tiles": any(getattr(r, "path", "") == "/risk/legend" for r in request.app.routes),
+        "lang": language_of(request),
     }

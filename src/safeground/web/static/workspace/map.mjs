@@ -71,6 +71,7 @@ const map = new maplibregl.Map({
   bounds: cfg.extent || [46.5, 39.3, 47.5, 40.0],
   fitBoundsOptions: { padding: 20 },
   attributionControl: false,
+  fadeDuration: 0,
   maxPitch: 0,
   dragRotate: false,
 });
@@ -101,13 +102,22 @@ function itemsUrl(layer) {
   return `/collections/${layer.id}/items?limit=10000${f}`;
 }
 
+//: the first answers, asked for as soon as the module runs (while MapLibre loads its style and worker)
+const early = new Map();
+const fetchEarly = (url) => { if (!early.has(url)) early.set(url, fetchAll(url)); return early.get(url); };
+function fetchOnce(url) {
+  const hit = early.get(url);
+  if (hit) { early.delete(url); return hit; }
+  return fetchAll(url);
+}
+
 async function load(layer) {
   const key = `${layer.id}|${state.asOf || "now"}`;
   if (state.loaded.get(layer.id)?.key === key) return;
   state.pending++;
   setBusy();
   try {
-    let data = await fetchAll(itemsUrl(layer));
+    let data = await fetchOnce(itemsUrl(layer));
     if (state.asOf && layer.filter === "status='found'") {
       data = { ...data, features: data.features.filter((f) => f.properties.status === "found") };
     }
@@ -125,7 +135,7 @@ async function loadBase() {
   state.pending++;
   await Promise.all(BASE.map(async (b) => {
     try {
-      const data = await fetchAll(b.url);
+      const data = await fetchOnce(b.url);
       map.getSource(b.id).setData(data);
       if (b.id !== "infrastructure_lines") {
         for (const f of data.features) if (f.properties.name) state.names.push({ name: f.properties.name, f });
@@ -152,6 +162,7 @@ function setBusy() {
   count.textContent = t("features_drawn", { n: drawnCount() });
   map.once("idle", () => {
     if (state.pending === 0) {
+      window.sgTimings = { ...(window.sgTimings || {}), ready: performance.now() };
       document.body.dataset.mapState = "ready";
       document.body.dataset.asOf = state.asOf || "";
     }
@@ -177,8 +188,7 @@ function drawLegend() {
     if (!state.visible.has(layer.id)) continue;
     box.append(el("div", { class: "sg-legend-title" }, el("strong", {}, layer.label)));
     if (layer.id === "predicted_hazards") {
-      box.append(el("div", { class: "sg-ramp", role: "img", "aria-label": t("legend_risk") }),
-                 el("div", { class: "sg-legend-item" }, t("legend_risk")));
+      box.append(...riskLegendItems());
       continue;
     }
     for (const r of layer.rules) {
@@ -188,9 +198,40 @@ function drawLegend() {
   }
 }
 
+// -- the predicted risk as a raster overlay (/risk/tiles, where the server has a saved risk map) ------------
+let riskLegend = null;
+
+async function addRiskRaster() {
+  if (!cfg.risk_tiles) return;
+  try {
+    riskLegend = await getJSON("/risk/legend");
+  } catch { return; } // no risk map saved in this store: the predicted hazard polygons stay the overlay
+  map.addSource("risk", { type: "raster", tiles: ["/risk/tiles/{z}/{x}/{y}.png"], tileSize: 256 });
+  const below = map.getStyle().layers.find((l) => l.source === "cluster_strikes" || l.source === "hazard_areas");
+  const on = state.visible.has("predicted_hazards");
+  map.addLayer({ id: "risk-raster", type: "raster", source: "risk", paint: { "raster-opacity": 0.7 },
+                 layout: { visibility: on ? "visible" : "none" } }, below?.id);
+  drawLegend();
+}
+
+function riskLegendItems() {
+  if (!riskLegend?.classes) return [el("div", { class: "sg-ramp", role: "img", "aria-label": t("legend_risk") }),
+                                     el("div", { class: "sg-legend-item" }, t("legend_risk"))];
+  const label = (l) => (typeof l === "object" && l ? l[cfg.lang] || l.en || Object.values(l)[0] : String(l ?? ""));
+  return riskLegend.classes.map((c) => {
+    const s = el("span", { class: "sg-swatch" });
+    s.style.background = c.colour;
+    s.style.opacity = String(Math.max(c.opacity ?? 1, 0.4));
+    return el("div", { class: "sg-legend-item", "data-legend": "risk" }, s, label(c.label));
+  });
+}
+
 function setVisible(layer, on) {
   if (on) state.visible.add(layer.id); else state.visible.delete(layer.id);
   for (const id of layerIds(layer.id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  if (layer.id === "predicted_hazards" && map.getLayer("risk-raster")) {
+    map.setLayoutProperty("risk-raster", "visibility", on ? "visible" : "none");
+  }
   drawLegend();
   if (on) load(layer); else setBusy();
 }
@@ -487,13 +528,19 @@ for (const id of ["sg-f-status", "sg-f-type", "sg-f-org"]) {
   document.getElementById(id).addEventListener("change", applyFilters);
 }
 
+/** For tests and the bench: how many features a layer's source holds now. */
+window.sgLayerCount = (id) => state.loaded.get(id)?.data.features.length ?? 0;
+
 // -- start -----------------------------------------------------------------------------------------------
+for (const b of BASE) fetchEarly(b.url);
+for (const l of cfg.layers) if (l.on) fetchEarly(itemsUrl(l));
 buildLayerList();
 drawLegend();
 map.on("error", (e) => { window.sgMapError = String(e.error?.message || e); });
 map.on("load", async () => {
-  window.sgTimings = { styleLoaded: performance.now() };
+  window.sgTimings = { ...(window.sgTimings || {}), styleLoaded: performance.now() };
   await Promise.all([loadBase(), ...cfg.layers.filter((l) => state.visible.has(l.id)).map(load)]);
   window.sgTimings.dataLoaded = performance.now();
   loadOrganisations();
+  addRiskRaster();
 });
