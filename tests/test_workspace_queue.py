@@ -156,6 +156,7 @@ def test_an_accident_drawn_in_the_browser_is_reviewed_and_approved_into_the_reco
         row = page.locator(f'tr[data-sid="{sid}"]')
         assert row.get_attribute("class") == "sg-residual"  # the residual-contamination row stands out
         assert row.locator('[data-flag="residual_contamination"]').count() == 1
+        page.screenshot(path=str(IMG / "workspace-queue.png"))
         row.locator("a").first.click()
         page.wait_for_selector('.sg-residual-banner[data-flag="residual_contamination"]')
         page.wait_for_function("window.sgDiffFeatures === 1 && window.sgMapIdle === true", timeout=60_000)
@@ -468,3 +469,32 @@ def test_a_hazard_area_is_drawn_corner_by_corner_edited_and_sent(site) -> None:
     import shapely.geometry
 
     assert hazard.geometry.equals(shapely.geometry.shape(area))  # the area drawn, corner for corner
+
+
+def test_every_text_of_these_pages_is_in_each_language() -> None:
+    """Each key the pages and their scripts ask for is in English, and every English text, question and
+    choice of the entry forms is in Azerbaijani and Russian too (a missing one would show its key)."""
+    import re
+
+    from safeground.web.i18n import strings
+
+    web = ROOT / "src" / "safeground" / "web"
+    en = strings("en")
+    pages = web / "templates" / "workspace"
+    files = [*pages.glob("review*.j2"), *pages.glob("entry*.j2"), pages / "dashboards.html.j2", pages / "admin.html.j2"]
+    files += [web / "static" / "workspace" / n for n in ("review.mjs", "entry.mjs", "dashboards.mjs", "admin.mjs")]
+    used = {k for f in files for k in re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", f.read_text("utf-8"))}
+    assert used and not sorted(used - set(en))
+    own = json.loads((web / "i18n" / "queue.en.json").read_text("utf-8"))
+    for code in ("az", "ru"):
+        table = strings(code)
+        assert not sorted(
+            k for k in own if k not in json.loads((web / "i18n" / f"queue.{code}.json").read_text("utf-8"))
+        )
+        for name in entry_svc.ENTRY_FORMS:
+            f = entry_svc.entry_form(name)
+            for q in [*f.questions, *f.repeat_questions]:
+                assert f"q_{q.name}" in table, (code, q.name)
+                assert not [v for v, _ in q.choices if f"c_{v}" not in table], (code, q.name)
+        for key in ("state_pending", "state_approved", "state_rejected", "state_all", "form_accident_report"):
+            assert table[key] != en[key], (code, key)
