@@ -45,16 +45,24 @@ class QueueRow:
     submission: Submission
     flags: list[dict[str, Any]]
     residual: bool  # carries the residual-contamination flag (the page makes it stand out)
+    organisation: str | None = None  # the submitter's organisation as people say it (its acronym)
 
 
 def queue(location: str, viewer: User, *, state: State | None = None) -> list[QueueRow]:
     """The submissions ``viewer`` may see, newest first, flags in reading order."""
     subs = review.submissions(location, viewer=viewer, state=state)
+    names = organisation_names(location) if subs else {}
     rows = []
     for s in sorted(subs, key=lambda s: s.id, reverse=True):
         flags = sorted((f.as_dict() for f in s.flags), key=lambda f: _flag_rank(f["code"]))
-        rows.append(QueueRow(s, flags, any(f["code"] == "residual_contamination" for f in flags)))
+        residual = any(f["code"] == "residual_contamination" for f in flags)
+        rows.append(QueueRow(s, flags, residual, names.get(s.organisation or "", s.organisation)))
     return rows
+
+
+def organisation_names(location: str) -> dict[str, str]:
+    """Organisation uid → its acronym (else its name): how the pages name a submitter's organisation."""
+    return {o.uid: o.acronym or o.name for o in organisations(location)}
 
 
 @dataclass
@@ -90,6 +98,7 @@ class SubmissionView:
     reconcile: dict[str, list[str]] = field(default_factory=dict)
     #: the stored records the flags point to (the released land, the probable duplicate), for the map
     related: list[dict[str, Any]] = field(default_factory=list)
+    organisation: str | None = None  # the submitter's organisation as people say it
 
 
 def _geojson(wkt: Any) -> dict[str, Any] | None:
@@ -123,6 +132,7 @@ def submission_view(location: str, sid: int, viewer: User, audience: Audience) -
     sub = review.submission(location, sid, viewer=viewer)
     flags = sorted((f.as_dict() for f in sub.flags), key=lambda f: _flag_rank(f["code"]))
     out = SubmissionView(sub, flags)
+    out.organisation = organisation_names(location).get(sub.organisation or "", sub.organisation)
     for c in review.diff(location, sub):
         cls = RECORD_TYPES.get(c.layer)
         whole = cls is not None and cls.RESTRICTED and not audience.exact
