@@ -461,6 +461,13 @@ def test_a_hazard_area_is_drawn_corner_by_corner_edited_and_sent(site) -> None:
         page.click("#sg-entry-submit")
         page.wait_for_function("window.sgSubmitted !== undefined", timeout=60_000)
         sid = page.evaluate("window.sgSubmitted")
+        # from the keyboard: a line typed as GPS positions, "lat lon; lat lon"
+        page.select_option('[data-field="area_kind"] select', "line")
+        typed = page.locator('[data-coords="hazard_line"]')
+        typed.fill("39.6201 47.1501; 39.6207 47.1512")
+        typed.press("Tab")
+        line = json.loads(page.locator('input[data-geometry][name="hazard_line"]').input_value())
+        assert line == {"type": "LineString", "coordinates": [[47.1501, 39.6201], [47.1512, 39.6207]]}
     assert blocked == []
     from safeground.review.changeset import load_plan
 
@@ -498,3 +505,40 @@ def test_every_text_of_these_pages_is_in_each_language() -> None:
                 assert not [v for v, _ in q.choices if f"c_{v}" not in table], (code, q.name)
         for key in ("state_pending", "state_approved", "state_rejected", "state_all", "form_accident_report"):
             assert table[key] != en[key], (code, key)
+
+
+def test_a_new_version_shows_the_old_and_the_new_geometry(site) -> None:
+    """An update sent through OGC API Features Part 4 (PUT): the reviewer's map draws both outlines."""
+    url, location = site
+    from safeground.model import HazardArea
+
+    token = acc_svc.add_token(location, "op.a", "qgis", actor="setup")
+    with open_store(location, create=False, readonly=True) as s:
+        hz = next(h for h in s.find(HazardArea) if h.status.value == "open")
+    props = {k: v for k, v in json.loads(hz.model_dump_json()).items()
+             if k not in ("uid", "version", "geometry", "entered_at", "entered_by", "change_reason")}  # fmt: skip
+    import shapely
+
+    moved = shapely.affinity.translate(hz.geometry, xoff=0.0008)
+    sent = httpx.put(
+        f"{url}/collections/hazard_areas/items/{hz.uid}",
+        json={
+            "type": "Feature",
+            "geometry": json.loads(shapely.to_geojson(moved)),
+            "properties": {**props, "date_of_information": "2026-11-29"},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert sent.status_code == 202, sent.text
+    sid = sent.json()["id"]
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        _login(page, url, "rev", f"/workspace/review/{sid}")
+        page.wait_for_function("window.sgDiffFeatures === 2 && window.sgMapIdle === true", timeout=60_000)
+        change = page.locator(f'.sg-change[data-uid="{hz.uid}"]')
+        import re
+
+        metres = float(re.search(r"The geometry moves (\d+) m", change.inner_text()).group(1))
+        assert 55 < metres < 80  # 0.0008° of longitude at 39.6° N: about 68 m
+        assert change.locator('tr[data-field="date_of_information"]').count() == 1
+    assert blocked == []

@@ -38,11 +38,16 @@ function status(name) {
   const g = geometries[name];
   const el = form.querySelector(`[data-status="${name}"]`);
   if (!el) return;
-  if (!g) { el.textContent = active === name ? t("draw_active") : t("draw_none"); return; }
+  const coords = form.querySelector(`[data-coords="${name}"]`);
+  if (!g) {
+    el.textContent = active === name ? t("draw_active") : t("draw_none");
+    if (coords && document.activeElement !== coords) coords.value = "";
+    return;
+  }
   if (g.type === "Point") el.textContent = t("draw_point_at", { lat: g.coordinates[1].toFixed(5), lon: g.coordinates[0].toFixed(5) });
   else el.textContent = t("draw_vertices", { n: g.type === "Polygon" ? g.coordinates[0].length - 1 : g.coordinates.length });
-  const coords = form.querySelector(`[data-coords="${name}"]`);
-  if (coords && g.type === "Point" && document.activeElement !== coords) coords.value = `${g.coordinates[1]} ${g.coordinates[0]}`;
+  const pts = g.type === "Point" ? [g.coordinates] : g.type === "LineString" ? g.coordinates : g.coordinates[0].slice(0, -1);
+  if (coords && document.activeElement !== coords) coords.value = pts.map(([x, y]) => `${y} ${x}`).join("; ");
 }
 
 function startDrawing(name) {
@@ -76,16 +81,27 @@ form.addEventListener("click", (ev) => {
   else if ("removeRepeat" in b.dataset) { b.closest(".sg-repeat-item").remove(); renumber(); }
 });
 
-// a position typed as "lat lon" (what a GPS shows) for a point, for a keyboard or a known fix
+// positions typed as "lat lon" (what a GPS shows; "; " between the points of a line or an area), for a
+// keyboard or a known fix: the same geometry as one drawn
+function typed(text, kind) {
+  const pts = text.trim().split(";").map((p) => p.trim()).filter(Boolean).map((p) => p.split(/[\s,]+/).map(Number));
+  if (!pts.length || !pts.every((p) => p.length === 2 && p.every(Number.isFinite))) return null;
+  const c = pts.map(([lat, lon]) => [lon, lat]);
+  if (kind === "geopoint") return c.length === 1 ? { type: "Point", coordinates: c[0] } : null;
+  if (kind === "geotrace") return c.length >= 2 ? { type: "LineString", coordinates: c } : null;
+  const ring = c.length > 3 && c[0][0] === c.at(-1)[0] && c[0][1] === c.at(-1)[1] ? c.slice(0, -1) : c;
+  return ring.length >= 3 ? { type: "Polygon", coordinates: [[...ring, ring[0]]] } : null;
+}
+
 for (const input of form.querySelectorAll("[data-coords]")) {
   input.addEventListener("change", () => {
-    const m = input.value.trim().split(/[\s,;]+/).map(Number);
-    if (m.length === 2 && m.every(Number.isFinite)) {
-      startDrawing(input.dataset.coords);
-      draw?.edit("Point", { type: "Point", coordinates: [m[1], m[0]] });
-      changed({ type: "Point", coordinates: [m[1], m[0]] });
-      if (draw) draw.map.easeTo({ center: [m[1], m[0]], duration: 0 });
-    }
+    const g = typed(input.value, input.dataset.kind);
+    const slot = input.closest(".sg-field").querySelector("[data-error-for]");
+    if (!g) { if (input.value.trim()) slot.textContent = t("coords_bad"); return; }
+    startDrawing(input.dataset.coords);
+    draw?.edit(g.type, g);
+    changed(g);
+    if (draw && g.type === "Point") draw.map.easeTo({ center: g.coordinates, duration: 0 });
   });
 }
 
