@@ -13,7 +13,9 @@ changes accounts with the logged-in administrator named in each audit entry (wit
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,16 +50,38 @@ class QueueRow:
     organisation: str | None = None  # the submitter's organisation as people say it (its acronym)
 
 
-def queue(location: str, viewer: User, *, state: State | None = None) -> list[QueueRow]:
-    """The submissions ``viewer`` may see, newest first, flags in reading order."""
+def _flags(sub: Submission, audience: Audience) -> list[dict[str, Any]]:
+    """The flags in reading order; below restricted, without the positions some of them quote."""
+    out = []
+    for f in sorted((f.as_dict() for f in sub.flags), key=lambda f: _flag_rank(f["code"])):
+        if not audience.exact:
+            f["message"] = _DEGREES.sub("…", f["message"])
+        out.append(f)
+    return out
+
+
+#: a coordinate in degrees as a flag's message quotes it ("lies at 47.15234, 39.62011")
+_DEGREES = re.compile(r"-?\d{1,3}\.\d{3,}")
+
+
+def queue(
+    location: str, viewer: User, *, state: State | None = None, audience: Audience = Audience.PUBLIC
+) -> list[QueueRow]:
+    """The submissions ``viewer`` may see, newest first, flags in reading order (as ``audience`` may read them)."""
     subs = review.submissions(location, viewer=viewer, state=state)
     names = organisation_names(location) if subs else {}
     rows = []
     for s in sorted(subs, key=lambda s: s.id, reverse=True):
-        flags = sorted((f.as_dict() for f in s.flags), key=lambda f: _flag_rank(f["code"]))
+        flags = _flags(s, audience)
         residual = any(f["code"] == "residual_contamination" for f in flags)
-        rows.append(QueueRow(s, flags, residual, names.get(s.organisation or "", s.organisation)))
+        rows.append(QueueRow(_without_payload(s), flags, residual, names.get(s.organisation or "", s.organisation)))
     return rows
+
+
+def _without_payload(sub: Submission) -> Submission:
+    """The submission without its change set and raw flags: a page shows the diff and the flags made for
+    its reader (:func:`_flags`), never the records as submitted."""
+    return dataclasses.replace(sub, payload="", flags=[])
 
 
 def organisation_names(location: str) -> dict[str, str]:
@@ -130,8 +154,8 @@ def _withheld_fields(layer: str, audience: Audience) -> tuple[set[str], bool]:
 def submission_view(location: str, sid: int, viewer: User, audience: Audience) -> SubmissionView:
     """One submission with its diff, laid out for the page; what ``audience`` may not read is withheld."""
     sub = review.submission(location, sid, viewer=viewer)
-    flags = sorted((f.as_dict() for f in sub.flags), key=lambda f: _flag_rank(f["code"]))
-    out = SubmissionView(sub, flags)
+    flags = _flags(sub, audience)
+    out = SubmissionView(_without_payload(sub), flags)
     out.organisation = organisation_names(location).get(sub.organisation or "", sub.organisation)
     for c in review.diff(location, sub):
         cls = RECORD_TYPES.get(c.layer)

@@ -34,7 +34,12 @@ def add_workspace_review_routes(app: FastAPI) -> None:
         assert principal.user is not None
         reviewer = principal.holds("review")
         shown = state if state in STATES else ("pending" if reviewer else "all")
-        rows = workspace.queue(_location(request), principal.user, state=None if shown == "all" else State(shown))
+        rows = workspace.queue(
+            _location(request),
+            principal.user,
+            state=None if shown == "all" else State(shown),
+            audience=principal.audience,
+        )
         return render_page(
             request,
             principal,
