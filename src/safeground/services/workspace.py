@@ -50,7 +50,7 @@ class QueueRow:
     organisation: str | None = None  # the submitter's organisation as people say it (its acronym)
 
 
-def _flags(sub: Submission, audience: Audience) -> list[dict[str, Any]]:
+def flags_for(sub: Submission, audience: Audience) -> list[dict[str, Any]]:
     """The flags in reading order; below restricted, without the positions some of them quote."""
     out = []
     for f in sorted((f.as_dict() for f in sub.flags), key=lambda f: _flag_rank(f["code"])):
@@ -72,7 +72,7 @@ def queue(
     names = organisation_names(location) if subs else {}
     rows = []
     for s in sorted(subs, key=lambda s: s.id, reverse=True):
-        flags = _flags(s, audience)
+        flags = flags_for(s, audience)
         residual = any(f["code"] == "residual_contamination" for f in flags)
         rows.append(QueueRow(_without_payload(s), flags, residual, names.get(s.organisation or "", s.organisation)))
     return rows
@@ -80,7 +80,7 @@ def queue(
 
 def _without_payload(sub: Submission) -> Submission:
     """The submission without its change set and raw flags: a page shows the diff and the flags made for
-    its reader (:func:`_flags`), never the records as submitted."""
+    its reader (:func:`flags_for`), never the records as submitted."""
     return dataclasses.replace(sub, payload="", flags=[])
 
 
@@ -154,7 +154,7 @@ def _withheld_fields(layer: str, audience: Audience) -> tuple[set[str], bool]:
 def submission_view(location: str, sid: int, viewer: User, audience: Audience) -> SubmissionView:
     """One submission with its diff, laid out for the page; what ``audience`` may not read is withheld."""
     sub = review.submission(location, sid, viewer=viewer)
-    flags = _flags(sub, audience)
+    flags = flags_for(sub, audience)
     out = SubmissionView(_without_payload(sub), flags)
     out.organisation = organisation_names(location).get(sub.organisation or "", sub.organisation)
     for c in review.diff(location, sub):

@@ -57,5 +57,10 @@ def add_workspace_entry_routes(app: FastAPI) -> None:
             _location(request), form, values, repeats, user=principal.user, origin=f"web {client_address(request)}"
         )
         response.headers["Location"] = f"/workspace/review/{sub.id}"
-        return {"id": sub.id, "state": sub.state.value, "summary": sub.summary,
-                "flags": [f.as_dict() for f in sub.flags], "page": f"/workspace/review/{sub.id}"}  # fmt: skip
+        return {
+            "id": sub.id,
+            "state": sub.state.value,
+            "summary": sub.summary,
+            "flags": workspace.flags_for(sub, principal.audience),
+            "page": f"/workspace/review/{sub.id}",
+        }
