@@ -299,6 +299,13 @@ def test_the_date_slider_redraws_the_record_as_it_stood(site):
         page.keyboard.press("End")  # back to today: the current record again
         wait_ready(page, "")
         assert page.evaluate(RENDERED_HAZARDS) == now
+        # the filters: status and type select what is drawn of the hazard areas
+        page.select_option("#sg-f-status", "closed")
+        page.select_option("#sg-f-type", "confirmed_hazardous_area")
+        page.evaluate("new Promise(r => { sgMap.once('idle', r); sgMap.triggerRepaint(); })")
+        want = {u for u, c in chains.items() if c[-1].status.value == "closed" and c[-1].classification.value ==
+                "confirmed_hazardous_area"}  # fmt: skip
+        assert set(page.evaluate(RENDERED_HAZARDS)) == want and 0 < len(want) < len(now)
     assert blocked == []
     not_blank(IMG / "workspace-as-of.png")
 
