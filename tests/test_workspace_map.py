@@ -143,7 +143,14 @@ def test_a_collection_as_of_a_day_is_the_versions_in_force_then(site):
             }
         mid = c.get("/collections/hazard_areas/history", params={"as_of": "2021-06-01"}).json()["features"]
         now = c.get("/collections/hazard_areas/items", params={"limit": 10_000}).json()["features"]
+        found = c.get("/collections/eo_items/history", params={"as_of": "2021-06-01", "filter": "status='found'"})
     assert 0 < len(mid) < len(now)  # the demo's record grew after mid-2021
+    with open_store(location, create=False, readonly=True) as s:
+        from safeground.model import EOItem
+
+        items = s.read_frame(EOItem)  # items have one version each in the demo: the record of a day is by date
+    day = items["date_of_information"] <= "2021-06-01"
+    assert {f["id"] for f in found.json()["features"]} == set(items[day & (items["status"] == "found")]["uid"])
     closed_later = [f["id"] for f in mid if f["properties"]["status"] == "open"]
     assert any(chains[u][-1].status.value == "closed" for u in closed_later)  # open then, released since
 
