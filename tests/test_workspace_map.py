@@ -143,7 +143,14 @@ def test_a_collection_as_of_a_day_is_the_versions_in_force_then(site):
             }
         mid = c.get("/collections/hazard_areas/history", params={"as_of": "2021-06-01"}).json()["features"]
         now = c.get("/collections/hazard_areas/items", params={"limit": 10_000}).json()["features"]
+        found = c.get("/collections/eo_items/history", params={"as_of": "2021-06-01", "filter": "status='found'"})
     assert 0 < len(mid) < len(now)  # the demo's record grew after mid-2021
+    with open_store(location, create=False, readonly=True) as s:
+        from safeground.model import EOItem
+
+        items = s.read_frame(EOItem)  # items have one version each in the demo: the record of a day is by date
+    day = items["date_of_information"] <= "2021-06-01"
+    assert {f["id"] for f in found.json()["features"]} == set(items[day & (items["status"] == "found")]["uid"])
     closed_later = [f["id"] for f in mid if f["properties"]["status"] == "open"]
     assert any(chains[u][-1].status.value == "closed" for u in closed_later)  # open then, released since
 
@@ -299,6 +306,13 @@ def test_the_date_slider_redraws_the_record_as_it_stood(site):
         page.keyboard.press("End")  # back to today: the current record again
         wait_ready(page, "")
         assert page.evaluate(RENDERED_HAZARDS) == now
+        # the filters: status and type select what is drawn of the hazard areas
+        page.select_option("#sg-f-status", "closed")
+        page.select_option("#sg-f-type", "confirmed_hazardous_area")
+        page.evaluate("new Promise(r => { sgMap.once('idle', r); sgMap.triggerRepaint(); })")
+        want = {u for u, c in chains.items() if c[-1].status.value == "closed" and c[-1].classification.value ==
+                "confirmed_hazardous_area"}  # fmt: skip
+        assert set(page.evaluate(RENDERED_HAZARDS)) == want and 0 < len(want) < len(now)
     assert blocked == []
     not_blank(IMG / "workspace-as-of.png")
 

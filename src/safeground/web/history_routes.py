@@ -3,8 +3,9 @@
 * ``GET /collections/{id}/items/{fid}/history``: every version of one feature, oldest first, each
   as the reader's audience may read it, with the day it came into force, the day the next one
   replaced it and the fields it changed (what the map's side panel shows).
-* ``GET /collections/{id}/history?as_of=YYYY-MM-DD``: the collection as it stood on that day, as a
-  GeoJSON FeatureCollection (what the map's date slider draws).
+* ``GET /collections/{id}/history?as_of=YYYY-MM-DD[&filter=CQL2]``: the collection as it stood on that
+  day, as a GeoJSON FeatureCollection (what the map's date slider draws), optionally filtered like
+  ``/items`` (on what the reader sees).
 
 Both read the store through :mod:`safeground.services.timeline`, which hands the versions to the
 same audience policy as ``/items``: a layer the reader may not read is refused the same way, and a
@@ -21,8 +22,9 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from safeground.services import timeline
+from safeground.web import cql
 from safeground.web.catalogue import Catalogue
-from safeground.web.features import Table, feature_collection_json, features
+from safeground.web.features import Table, feature_collection_json, features, selected
 from safeground.web.ogc import GEOJSON, GeoJSONResponse
 from safeground.web.permissions import Principal, requires
 
@@ -39,15 +41,15 @@ class _AsOfCache:
 
     def __init__(self, ttl_s: float, size: int = 64) -> None:
         self.ttl_s, self.size = ttl_s, size
-        self._hits: dict[tuple[str, str, str], tuple[float, bytes]] = {}
+        self._hits: dict[tuple[str, str, str, str], tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str]) -> bytes | None:
+    def get(self, key: tuple[str, str, str, str]) -> bytes | None:
         with self._lock:
             hit = self._hits.get(key)
             return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl_s else None
 
-    def put(self, key: tuple[str, str, str], data: bytes) -> None:
+    def put(self, key: tuple[str, str, str, str], data: bytes) -> None:
         with self._lock:
             if len(self._hits) >= self.size:
                 self._hits.pop(min(self._hits, key=lambda k: self._hits[k][0]))
@@ -107,15 +109,20 @@ def add_history_routes(app: FastAPI) -> None:
         collection_id: str,
         reader: Reader,
         as_of: Annotated[str, Query(description="the day, YYYY-MM-DD: each record's version in force then")],
+        filter_: Annotated[str | None, Query(alias="filter", description="a CQL2 text filter (basic CQL2)")] = None,
     ) -> Response:
         cat = _catalogue(request)
         coll = cat.collection(collection_id, reader.audience)
         day = timeline.parse_day(as_of)
-        key = (coll.id, reader.audience.value, day.isoformat())
+        tree = cql.parse(filter_, "cql2-text") if filter_ else None
+        key = (coll.id, reader.audience.value, day.isoformat(), filter_ or "")
         data = cache.get(key)
         if data is None:
             seen = cat.reading(lambda s: timeline.view_as_of(s, coll.record_type, reader.audience, day))
             table = Table.of_view(seen, coll.record_type)
+            mask = selected(table, coll.id, box=None, box_epsg=4326, period=None, tree=tree)
+            if mask is not None:
+                table = table.take(mask, len(table.ids), 0)[0]
             members = {"numberMatched": len(table.ids), "numberReturned": len(table.ids), "asOf": day.isoformat()}
             data = feature_collection_json(table, 4326, members).encode("utf-8")
             cache.put(key, data)

@@ -185,19 +185,18 @@ MAP_LAYERS: tuple[tuple[str, str, bool, str | None], ...] = (
     ("eo_items", "layer_eo_items", False, "status='found'"),
     ("accidents", "layer_accidents", True, None),
 )
-_BOUNDS: dict[int, tuple[float, Any]] = {}
 
 
 def _timeline(request: Request) -> Any:
-    """The date slider's ends, kept a minute (reading every timed layer's dates costs a few tenths of a second)."""
+    """The date slider's ends, kept a minute in the app's state (reading every timed layer's dates costs
+    a few tenths of a second, and the map page is the workspace's front page)."""
     from safeground.services.timeline import timeline_bounds
 
-    key = id(request.app)
-    hit = _BOUNDS.get(key)
+    hit = getattr(request.app.state, "timeline_bounds", None)
     if hit is not None and time.monotonic() - hit[0] < 60:
         return hit[1]
     found = request.app.state.catalogue.reading(timeline_bounds)
-    _BOUNDS[key] = (time.monotonic(), found)
+    request.app.state.timeline_bounds = (time.monotonic(), found)
     return found
 
 

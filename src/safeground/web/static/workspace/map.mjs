@@ -97,8 +97,8 @@ async function fetchAll(url) {
 }
 
 function itemsUrl(layer) {
-  if (state.asOf) return `/collections/${layer.id}/history?as_of=${state.asOf}`;
   const f = layer.filter ? "&filter=" + encodeURIComponent(layer.filter) : "";
+  if (state.asOf) return `/collections/${layer.id}/history?as_of=${state.asOf}${f}`;
   return `/collections/${layer.id}/items?limit=10000${f}`;
 }
 
@@ -117,10 +117,7 @@ async function load(layer) {
   state.pending++;
   setBusy();
   try {
-    let data = await fetchOnce(itemsUrl(layer));
-    if (state.asOf && layer.filter === "status='found'") {
-      data = { ...data, features: data.features.filter((f) => f.properties.status === "found") };
-    }
+    const data = await fetchOnce(itemsUrl(layer));
     state.loaded.set(layer.id, { key, data });
     map.getSource(layer.id).setData(data);
   } catch (e) {
