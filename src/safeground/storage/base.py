@@ -462,6 +462,19 @@ class Store(ABC):
         """:meth:`layer_state` of several layers by name (a backend may answer them in one round trip)."""
         return {c.LAYER: self.layer_state(c) for c in record_types}
 
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        """The current versions in chunks of at most ``chunk_rows`` rows, with only these columns (and the
+        geometry, WGS 84), in the order ``read_frame`` gives them: for a figure summed over a large layer
+        (a country's buildings) without holding the whole layer and every column of it at once.
+
+        This default slices ``read_frame``; the backends read each chunk on its own (keyset on fid)."""
+        frame = self.read_frame(record_type)
+        keep = [c for c in columns if c in frame.columns] + (["geometry"] if "geometry" in frame else [])
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start : start + chunk_rows][keep].reset_index(drop=True)
+
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         """These columns of every version of every record (history and current), as stored, no geometry decoded:
         the bulk read behind a whole layer's version history (one query, not one ``history`` per record).

@@ -572,6 +572,30 @@ class GeoPackageStore(Store):
             return (0, 0, 0, 0)
         return (*(int(v) for v in cur[0]), *(int(v) for v in old[0]))
 
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        lay = layout_of(record_type)
+        unknown = [c for c in columns if c not in lay.column_names]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        sql = f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} WHERE fid > ? ORDER BY fid LIMIT ?"
+        last = -(2**63)
+        while True:
+            rows = self._rows(sql, (last, chunk_rows))
+            if not rows:
+                return
+            last = rows[-1][0]
+            df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
+            if lay.geometry_type:
+                geoms = gpkg_binary.decode(list(df.pop("geom")))
+                yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+            else:
+                yield gpd.GeoDataFrame(df)
+            if len(rows) < chunk_rows:
+                return
+
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         lay = layout_of(record_type)
         unknown = [c for c in columns if c not in lay.column_names]

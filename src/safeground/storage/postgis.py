@@ -557,6 +557,36 @@ class PostGISStore(Store):
         found = {str(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
         return {cls.LAYER: found.get(layout_of(cls).table, (0, 0, 0, 0)) for cls in record_types}
 
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        lay = layout_of(record_type)
+        known = {c.name: c for c in lay.columns}
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        cols = ["fid", *(["ST_AsBinary(geom)"] if lay.geometry_type else []), *map(_q, columns)]
+        sql = f"SELECT {', '.join(cols)} FROM {self._t(lay.table)} WHERE fid > :last ORDER BY fid LIMIT :n"
+        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        last = -(2**63)
+        while True:
+            with self._reading() as c:
+                rows = c.execute(text(sql), {"last": last, "n": chunk_rows}).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
+            for name in columns:  # the same column types and text as the GeoPackage frame
+                if known[name].kind in ("date", "datetime"):
+                    df[name] = df[name].map(_iso_text)
+            if lay.geometry_type:
+                geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df.pop("geom")])
+                yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+            else:
+                yield gpd.GeoDataFrame(df)
+            if len(rows) < chunk_rows:
+                return
+
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         lay = layout_of(record_type)
         unknown = [c for c in columns if c not in lay.column_names]
