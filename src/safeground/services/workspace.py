@@ -222,6 +222,7 @@ class AdminView:
     audit: list[AuditEntry]  # newest first, filtered
     audit_total: int
     check: AuditCheck
+    organisation_names: dict[str, str] = field(default_factory=dict)
 
 
 def admin_view(
@@ -243,7 +244,8 @@ def admin_view(
         and (not since or e.at >= since.strip())
     ]
     roles = [r.value for r in Role if r is not Role.PUBLIC]
-    return AdminView(users, orgs, roles, picked[:limit], len(entries), check)
+    names = {o["uid"]: o["acronym"] or o["name"] for o in orgs}
+    return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names)
 
 
 def add_user(
