@@ -244,7 +244,7 @@ def admin_view(
         and (not since or e.at >= since.strip())
     ]
     roles = [r.value for r in Role if r is not Role.PUBLIC]
-    names = {o["uid"]: o["acronym"] or o["name"] for o in orgs}
+    names = organisation_names(location)
     return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names)
 
 
