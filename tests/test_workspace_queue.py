@@ -542,3 +542,45 @@ def test_a_new_version_shows_the_old_and_the_new_geometry(site) -> None:
         assert 55 < metres < 80  # 0.0008° of longitude at 39.6° N: about 68 m
         assert change.locator('tr[data-field="date_of_information"]').count() == 1
     assert blocked == []
+
+
+def test_a_reported_area_that_is_a_recorded_one_is_reconciled_to_it(site) -> None:
+    """A hazard area reported again (a probable duplicate): the reviewer reconciles it to the recorded one
+    in the browser, and the submission becomes a new version of that record."""
+    url, location = site
+    from safeground.model import HazardArea
+
+    with open_store(location, create=False, readonly=True) as s:
+        hz = next(h for h in s.find(HazardArea) if h.status.value == "open" and h.geometry.area > 1e-7)
+    import shapely
+
+    ring = [list(c) for c in shapely.geometry.mapping(hz.geometry.convex_hull)["coordinates"][0]]
+    u = next(x for x in acc_svc.users(location) if x.username == "op.a")
+    sub = entry_svc.submit_entry(
+        location,
+        "hazard_report",
+        {
+            "report_date": "2026-11-30",
+            "classification": "suspected_hazardous_area",
+            "area_kind": "polygon",
+            "contamination": "antipersonnel_mines",
+            "evidence_kind": "indirect",
+            "evidence_description": "again",
+            "evidence_source": "informant",
+            "area": {"type": "Polygon", "coordinates": [ring]},
+        },
+        user=u,
+        origin="test",
+    )
+    assert "probable_duplicate" in {f.code for f in sub.flags}
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        _login(page, url, "rev", f"/workspace/review/{sub.id}")
+        form = page.locator("form.sg-reconcile").first
+        candidates = form.locator("datalist option").evaluate_all("os => os.map(o => o.value)")
+        assert hz.uid in candidates
+        form.locator('input[name="to"]').fill(hz.uid)
+        with page.expect_navigation():
+            form.locator("button").click()
+        change = page.locator(f'.sg-change[data-uid="{hz.uid}"]')
+        assert change.count() == 1 and "new version" in change.inner_text()
+    assert blocked == []
