@@ -135,9 +135,10 @@ class FeatureBuilder:
                 out[:, j] = self._distance(present, cell)[inner].ravel()
                 j += 1
             if self.spec.density:
-                for r in self.spec.radii_m:
-                    k = self.spec.window_half(r, cell)
-                    out[:, j] = self._density(weight, la.kind, k, cell)[inner].ravel()
+                ks = [self.spec.window_half(r, cell) for r in self.spec.radii_m]
+                sums = box_sums(weight, ks) if weight.any() else [None] * len(ks)
+                for k, total in zip(ks, sums, strict=True):
+                    out[:, j] = self._density(total, la.kind, k, cell, weight.shape)[inner].ravel()
                     j += 1
         if self.spec.terrain:
             elev, slope = self._terrain(h)
@@ -222,11 +223,11 @@ class FeatureBuilder:
         return np.minimum(d, cap).astype(np.float32)
 
     @staticmethod
-    def _density(weight: np.ndarray, kind: str, k: int, cell: float) -> np.ndarray:
+    def _density(total: np.ndarray | None, kind: str, k: int, cell: float, shape: tuple[int, int]) -> np.ndarray:
+        """Window sums (``box_sums``; None for an empty layer) as points or line km per km², or covered share."""
         n = 2 * k + 1
-        if not weight.any():
-            return np.zeros(weight.shape, np.float32)
-        total = ndimage.uniform_filter(weight, size=n, mode="constant") * (n * n)
+        if total is None:
+            return np.zeros(shape, np.float32)
         if kind == POLYGON:
             return (total / (n * n)).astype(np.float32)
         area_km2 = (n * cell / 1000.0) ** 2
@@ -256,6 +257,33 @@ class FeatureBuilder:
         gy, gx = np.gradient(elev.astype(np.float64), self.grid.cell)
         slope = np.degrees(np.arctan(np.hypot(gx, gy)))
         return elev, slope.astype(np.float32)
+
+
+WEIGHT_UNITS = 2**16  # weights are summed as whole multiples of 1/65536: exact, so in any order or window
+
+
+def box_sums(weight: np.ndarray, ks: list[int]) -> list[np.ndarray]:
+    """Sums of ``weight`` over the (2k+1)² window around every cell (zero outside), for each k, computed exactly.
+
+    Why not ``ndimage.uniform_filter``: its running mean adds and subtracts floating-point values as it slides,
+    leaving residues (±1e-17 where the true sum is 0) that depend on where the array starts. A tree model
+    splits at 0, so a cell scored alone and the same cell inside a tile got different risks (0.011 against
+    0.084), and the residues ran along rows as stripes. Weights are rounded to whole units of 1/65536 and
+    summed as integers in one summed-area table: every window gets the same sum wherever it sits."""
+    if not ks:
+        return []
+    big = max(ks)
+    q = np.rint(np.asarray(weight, np.float64) * WEIGHT_UNITS).astype(np.int64)
+    h, w = q.shape
+    sat = np.pad(q, ((big + 1, big), (big + 1, big))).cumsum(axis=0).cumsum(axis=1)
+    out = []
+    for k in ks:
+        hi, lo = big + 1 + k, big - k
+        total = sat[hi : hi + h, hi : hi + w] - sat[lo : lo + h, hi : hi + w]
+        total -= sat[hi : hi + h, lo : lo + w]
+        total += sat[lo : lo + h, lo : lo + w]
+        out.append(total.astype(np.float64) / WEIGHT_UNITS)
+    return out
 
 
 def _line_vertices(la: Layer, step: float) -> tuple[np.ndarray, np.ndarray]:

@@ -511,14 +511,14 @@ def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step =
 
 
 def score_points(tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None) -> np.ndarray:
-    """One probability per location (the cell holding it); NaN outside the grid."""
+    """One probability per location (the cell holding it), as the map stores it (float32); NaN outside the grid."""
     grid = make_grid(data, tm.cell_m, tm.crs_wkt)
     x, y = grid.from_wgs84().transform(np.asarray(lon, float), np.asarray(lat, float))
     r, c, ok = grid.cell_of(x, y)
     out = np.full(len(lon), np.nan)
     if ok.any():
         fb = FeatureBuilder(grid, aligned_layers(data, as_of, tm.layers), tm.spec)
-        out[ok] = tm.model.predict_proba(fb.cells(grid.flat_index(r[ok], c[ok])))
+        out[ok] = tm.model.predict_proba(fb.cells(grid.flat_index(r[ok], c[ok]))).astype(np.float32)
     return out
 
 
@@ -534,7 +534,7 @@ def explain_points(
         raise SafeGroundError(f"location {lon[bad]}, {lat[bad]} is outside the model's region")
     fb = FeatureBuilder(grid, aligned_layers(data, as_of, tm.layers), tm.spec)
     X = fb.cells(grid.flat_index(r, c))
-    p = tm.model.predict_proba(X)
+    p = tm.model.predict_proba(X).astype(np.float32)  # the map's float32: one number per place
     contrib = tm.model.contributions(X)
     out = []
     for i in range(len(X)):
