@@ -66,7 +66,7 @@ def busy_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[RiskData, Trai
     layers = aligned_layers(data, AS_OF, tm.layers)
     whole = np.zeros((grid.nrows, grid.ncols), np.float32)
     tiles = list(predict_tiles(tm.model, grid, layers, tm.spec, 256, None))
-    for w, a in tiles:
+    for w, a, _why in tiles:
         whole[w.row0 : w.row0 + w.height, w.col0 : w.col0 + w.width] = a
     raster = tmp_path_factory.mktemp("one-score") / "risk.tif"
     write_risk_raster(raster, grid, tiles, {"model_version": tm.version})
@@ -151,7 +151,7 @@ def test_demo_map_has_no_stripes_or_tile_seams(demo_district, tmp_path):
 
     def full(tile: int) -> np.ndarray:
         a = np.full((grid.nrows, grid.ncols), np.nan, np.float32)
-        for w, arr in predict_tiles(tm.model, grid, layers, tm.spec, tile, None):
+        for w, arr, _why in predict_tiles(tm.model, grid, layers, tm.spec, tile, None):
             a[w.row0 : w.row0 + w.height, w.col0 : w.col0 + w.width] = arr
         return a
 
