@@ -482,6 +482,7 @@ def evaluate_blocks(
     lab_groups = groups[lab_pos]
     folds = block_folds(lab_groups, settings.folds)
     oof = np.full(len(cells), np.nan)
+    raw_lab = np.full(len(lab.cells), np.nan)  # the fold models' raw scores: the calibration of `train` reuses them
     for i, (tr, te) in enumerate(folds):
         step(f"fold {i + 1}/{len(folds)}", i, len(folds))
         if lab.y[tr].min() == lab.y[tr].max():
@@ -490,6 +491,7 @@ def evaluate_blocks(
         m = make_model(settings.model, params=settings.model_params)
         m.fit(X[lab_pos[tr]], lab.y[tr])  # ranking needs no calibration: fold models skip it
         oof[held_out] = m.predict_proba(X[held_out])
+        raw_lab[te] = m._raw(X[lab_pos[te]])
     base = _window_count(grid, data, as_of_d, 5000.0, cells)
     # events per area cell: every target event after the date, wherever it fell
     ev_cells, ev_counts = event_counts(grid, data.targets.between(as_of_d, None))
@@ -517,7 +519,16 @@ def evaluate_blocks(
         "capture_over": f"{'a sample of ' if sampled else ''}{int(a_ok.sum()):,} cells of the area held out by folds",
     }
     if data.truth is not None and len(data.truth):
-        details["ground_truth"] = truth_check(data, settings, grid, step, as_of_d)
+        # the model `train` would make on this date, fitted from what this evaluation already has: the same
+        # labelled cells, features, blocks and folds (so the same out-of-fold scores for its calibration)
+        step("fitting on every block", 0, 1)
+        full = make_model(settings.model, params=settings.model_params)
+        full.fit(
+            X[lab_pos], lab.y, lab_groups, settings.folds, oof=raw_lab if len(np.unique(lab_groups)) >= 2 else None
+        )
+        details["ground_truth"] = truth_check(
+            data, settings, grid, step, as_of_d, full, [(la.name, la.kind) for la in layers]
+        )
     return Evaluation("spatial block cross-validation", scores(oof), scores(base.astype(float)), details)
 
 
@@ -563,11 +574,22 @@ def evaluate_temporal(
 
 
 def truth_check(
-    data: RiskData, settings: RiskSettings, grid: Grid, step: Step = _noop, as_of: date | None = None
+    data: RiskData,
+    settings: RiskSettings,
+    grid: Grid,
+    step: Step = _noop,
+    as_of: date | None = None,
+    model: RiskModel | None = None,
+    layer_names: list[tuple[str, str]] | None = None,
 ) -> dict:
-    """Synthetic district only: do cells with mines still in the ground score above clean cells?"""
+    """Synthetic district only: do cells with mines still in the ground score above clean cells?
+
+    ``model`` (with its ``layer_names``) is the one ``train`` makes on ``as_of``, when the caller has fitted it
+    already; without it the model is trained here."""
     assert data.truth is not None
-    tm = train(data, settings, as_of or default_as_of(data))
+    if model is None or layer_names is None:
+        tm = train(data, settings, as_of or default_as_of(data))
+        model, layer_names = tm.model, tm.layers
     latest = data.targets.dates[~np.isnat(data.targets.dates)].max().astype(date)
     mined, counts = event_counts(grid, data.truth)
     rng = np.random.default_rng(settings.seed)
@@ -576,8 +598,8 @@ def truth_check(
     cells = np.concatenate([mined, clean])
     events = np.concatenate([counts, np.zeros(len(clean), np.int64)])
     step("scoring against the ground truth", 0, 1)
-    p = tm.model.predict_proba(
-        FeatureBuilder(grid, aligned_layers(data, latest, tm.layers), settings.features).cells(cells)
+    p = model.predict_proba(
+        FeatureBuilder(grid, aligned_layers(data, latest, layer_names), settings.features).cells(cells)
     )
     s = evaluate_scores(p, events)
     # calibration-free: the share of mined cells above the riskiest 10 % of clean ground (chance: 0.10)
