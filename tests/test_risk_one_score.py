@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeground.risk.distributed import predict_tiles
-from safeground.risk.features import FeatureBuilder
+from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid
 from safeground.risk.layers import LINE, POINT, POLYGON, Layer, RiskData
 from safeground.risk.output import RiskSampler, write_risk_raster
@@ -164,3 +164,27 @@ def test_demo_map_has_no_stripes_or_tile_seams(demo_district, tmp_path):
     boxes = ndimage.find_objects(lab)
     strips = [s for s in boxes if s[0].stop - s[0].start <= 1 and s[1].stop - s[1].start >= 4]
     assert len(strips) <= 1, strips
+
+
+def test_years_since_the_last_event_by_hand_and_in_any_tile():
+    from safeground.risk.grid import Window
+    from tests.test_risk import centre, tiny_grid
+
+    g = tiny_grid(30)
+    where = [(2, 3), (2, 4), (20, 20)]
+    dates = np.array(["2010-06-30", "2018-06-30", "2020-06-30"], dtype="datetime64[D]")
+    ev = Layer("event:accident", POINT, shapely.points([centre(g, r, c) for r, c in where]), dates)
+    spec = FeatureSpec(max_distance_m=50.0, radii_m=(10.0,), recency_radii_m=(20.0,))
+    fb = FeatureBuilder(g, [ev.known_on(date(2021, 6, 30))], spec)
+    assert fb.names == ["dist:event:accident", "dens:event:accident:10m", "since:event:accident:20m"]
+    since = fb.window(Window(0, 0, 30, 30))[:, 2].reshape(30, 30)
+    assert since[2, 5] == pytest.approx(3.0, abs=0.01)  # the 2018 event, two cells away, wins over 2010
+    assert since[2, 1] == pytest.approx(11.0, abs=0.01)  # only the 2010 one within two cells
+    assert since[20, 22] == pytest.approx(1.0, abs=0.01)
+    assert since[10, 10] == 50.0  # none near: capped
+    tiled = np.zeros(900, np.float32)
+    for t in g.tiles(7, fb.halo):
+        rows = np.arange(t.core.row0, t.core.row0 + t.core.height)
+        cols = np.arange(t.core.col0, t.core.col0 + t.core.width)
+        tiled[(rows[:, None] * 30 + cols[None, :]).ravel()] = fb.tile(t)[:, 2]
+    np.testing.assert_array_equal(tiled, since.ravel())

@@ -279,7 +279,7 @@ def _recent(layers: list[Layer], as_of: date | None) -> list[Layer]:
     for la in layers:
         if la.kind == POINT and la.name.startswith("event:") and la.dates is not None:
             keep = la.dates > lo
-            out.append(Layer(f"{la.name}:last{RECENT_YEARS}y", POINT, la.geoms[keep], la.dates[keep]))
+            out.append(Layer(f"{la.name}:last{RECENT_YEARS}y", POINT, la.geoms[keep], la.dates[keep], as_of=as_of))
     return out
 
 
