@@ -220,7 +220,7 @@ def default_as_of(data: RiskData) -> date:
 
 MIN_LATER_TARGETS = 20  # a labelled period needs at least this many accidents or finds after the date …
 MIN_LATER_SHARE = 0.25  # … and this share of all of them (a model checked on a tenth of the record learned little)
-MIN_LATER_RELEASED = 5  # with a store: released ground after the date too, the negatives
+MIN_LATER_RELEASED = 5  # with a store: released ground after the date too (the negatives), as many and as large a share
 
 
 def latest_as_of(data: RiskData) -> tuple[date, int]:
@@ -237,9 +237,11 @@ def latest_as_of(data: RiskData) -> tuple[date, int]:
     rel = None
     if data.released is not None and len(data.released):
         rel = data.released["date"].to_numpy().astype("datetime64[D]")
+        rel = rel[~np.isnat(rel)]
+        need_rel = max(MIN_LATER_RELEASED, int(np.ceil(MIN_LATER_SHARE * len(rel))))
     for cand in np.unique(d)[::-1]:  # latest first; events on the date itself are known on it
         later = int((d > cand).sum())
-        if later >= need and (rel is None or int((rel > cand).sum()) >= MIN_LATER_RELEASED):
+        if later >= need and (rel is None or int((rel > cand).sum()) >= need_rel):
             return cand.astype(date), later
     raise AssertionError("unreachable: the earliest date leaves every later event")  # pragma: no cover
 
