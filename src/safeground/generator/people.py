@@ -60,12 +60,14 @@ COMMISSION = "State Commission on Missing Persons (demo)"
 SURVIVORS_ASSESSED = 0.72
 FAMILIES_ASSESSED = 0.45
 #: missing persons whose remains are not (yet) found, per find, and at least
-OTHER_CASES_PER_FIND = 5.0
-MIN_OTHER_CASES = 40
+OTHER_CASES_PER_FIND = 3.0
+MIN_OTHER_CASES = 30
 #: remains found outside clearance (residents, EOD call-outs) in a 20 × 20 km district
 EXTRA_FINDS = 8.0
-#: last known place uncertainty (m): a named position, a hill or sector, a village's lands
+#: last known place uncertainty (m): a named position, a hill or sector, a village's lands; and how often each
+#: (a unit's position is usually named in the commission's questionnaire; a civilian's often only the village)
 UNCERTAINTY_M = (300.0, 800.0, 1500.0)
+UNCERTAINTY_P = (0.45, 0.35, 0.2)
 
 _PROVIDERS = {
     AssistanceCategory.EMERGENCY_MEDICAL: "District central hospital (demo)",
@@ -324,7 +326,7 @@ class _People:
 
         front = [Circumstances.COMBATANT_FRONT_LINE, Circumstances.CROSSING, Circumstances.CIVILIAN_FLIGHT]
         for f in finds:
-            unc = float(rng.choice(UNCERTAINTY_M))
+            unc = float(rng.choice(UNCERTAINTY_M, p=UNCERTAINTY_P))
             xy = self.local(f.geometry) + rng.normal(0, unc / 2, 2)  # the find is within the place's uncertainty
             circ = front[int(rng.choice(3, p=[0.7, 0.15, 0.15]))]
             c = case(xy, circ, unc, second_war=rng.random() < 0.25)
@@ -332,7 +334,7 @@ class _People:
             truth[f.uid] = c.uid
         n_other = max(MIN_OTHER_CASES, round(OTHER_CASES_PER_FIND * len(finds)))
         for _ in range(n_other):
-            unc = float(rng.choice(UNCERTAINTY_M))
+            unc = float(rng.choice(UNCERTAINTY_M, p=UNCERTAINTY_P))
             if rng.random() < 0.65:  # along the former front, where the fighting was
                 p = line.interpolate(rng.uniform(0, line.length))
                 xy = np.array([p.x, p.y]) + rng.normal(0, 1500, 2)
