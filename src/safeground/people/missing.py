@@ -277,7 +277,7 @@ def rank_finds(store: Store, find_uids: list[str] | None = None, *, top: int = 1
                     *(round(x, 4) for x in rows[k][:4]),
                     rows[k][6],
                     rows[k][7],
-                )  # fmt: skip
+                )
                 for n, k in enumerate(order[:top])
             ],
             left,
