@@ -293,11 +293,10 @@ class _People:
         def case(xy: np.ndarray, circumstances: Circumstances, unc: float, second_war: bool) -> MissingPerson:
             sex = Sex.MALE if rng.random() < (0.92 if circumstances is Circumstances.COMBATANT_FRONT_LINE else 0.55) \
                 else Sex.FEMALE  # fmt: skip
-            if second_war:
-                when: date | None = date(2020, 9, 27) + timedelta(days=int(rng.integers(0, 45)))
-            else:
-                when = date(1992, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 2 + 135)))
-            year = when.year
+            day = (date(2020, 9, 27) + timedelta(days=int(rng.integers(0, 45)))) if second_war \
+                else (date(1992, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 2 + 135))))  # fmt: skip
+            year = day.year
+            when: date | None = day
             if not second_war and rng.random() < 0.25:
                 when = None  # the family knows the year only
             born = year - int(rng.integers(18, 45) if circumstances is Circumstances.COMBATANT_FRONT_LINE

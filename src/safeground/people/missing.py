@@ -39,6 +39,7 @@ import shapely
 from safeground.casualties.statistics import CONTACT_ZONE_M, front_line
 from safeground.errors import RecordNotFound, SafeGroundError
 from safeground.model import HumanRemainsFind, InfrastructureArea
+from safeground.model.base import Record
 from safeground.model.missing import (
     CaseState,
     Circumstances,
@@ -268,15 +269,18 @@ def rank_finds(store: Store, find_uids: list[str] | None = None, *, top: int = 1
             c,
             [
                 Candidate(
-                    str(fuid),
-                    rows[k][4],
-                    n + 1,
-                    scores[k],
-                    scores[k] / total,
-                    round(rows[k][5], 1),
-                    *(round(x, 4) for x in rows[k][:4]),
-                    rows[k][6],
-                    rows[k][7],
+                    find_uid=str(fuid),
+                    case_uid=rows[k][4],
+                    rank=n + 1,
+                    score=scores[k],
+                    share=scores[k] / total,
+                    distance_m=round(rows[k][5], 1),
+                    f_distance=round(rows[k][0], 4),
+                    f_precision=round(rows[k][1], 4),
+                    f_date=round(rows[k][2], 4),
+                    f_circumstances=round(rows[k][3], 4),
+                    case_state=rows[k][6],
+                    reasons=rows[k][7],
                 )
                 for n, k in enumerate(order[:top])
             ],
@@ -289,7 +293,7 @@ def candidates(store: Store, find_uid: str, *, top: int = 10) -> Ranking:
     return rank_finds(store, [find_uid], top=top)[find_uid]
 
 
-def _require(store: Store, cls: type, uid: str, what: str) -> object:
+def _require(store: Store, cls: type[Record], uid: str, what: str) -> object:
     try:
         return store.get(cls, uid)
     except RecordNotFound:
