@@ -195,12 +195,14 @@ def missing_candidates(
     r = res.ranking
     console.print(f"{find}: found {r.context.find_date}, {r.context.describe()}")
     t = Table(title=f"Candidate cases for {find} (SafeGround proposes; a person confirms)")
-    for col in ("rank", "case", "name", "share", "distance", "precision", "date", "circumstances", "reasons"):
+    for col in ("rank", "case", "name", "share", "distance", "precision", "date", "circumstances"):
         t.add_column(col)
     for c in r.candidates:
         t.add_row(str(c.rank), c.case_uid, res.names.get(c.case_uid, ""), f"{c.share:.0%}", f"{c.f_distance:.2f}",
-                  f"{c.f_precision:.2f}", f"{c.f_date:.2f}", f"{c.f_circumstances:.2f}", c.reasons_text())  # fmt: skip
+                  f"{c.f_precision:.2f}", f"{c.f_date:.2f}", f"{c.f_circumstances:.2f}")  # fmt: skip
     console.print(t)
+    for c in r.candidates:
+        console.print(f"  {c.rank}. {c.case_uid}: {c.reasons_text()}")
     for why, n in r.left_out.items():
         console.print(f"left out: {n} case(s), {why}")
     console.print(f"confirm with: safeground missing confirm {find} CASE --by NAME [--identified] --store {store}")
