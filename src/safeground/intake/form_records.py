@@ -230,10 +230,17 @@ def eo_records(sub: Submission, problems: list[Problem]) -> list[Record]:
     return [rec] if rec else []
 
 
+def _assistance_records(sub: Submission, problems: list[Problem]) -> list[Record]:
+    from safeground.intake.form_assistance import assistance_records  # it uses the helpers above
+
+    return assistance_records(sub, problems)
+
+
 MAPPERS: dict[str, Callable[[Submission, list[Problem]], list[Record]]] = {
     "hazard_report": hazard_records,
     "accident_report": accident_records,
     "eo_find": eo_records,
+    "assistance_followup": _assistance_records,
 }
 
 

@@ -217,6 +217,10 @@ FORMS: dict[str, FormDefinition] = {
     "eo_find": EO_FIND,
 }
 
+from safeground.intake.forms.assistance import ASSISTANCE_FOLLOWUP  # noqa: E402 (uses q and FormDefinition above)
+
+FORMS["assistance_followup"] = ASSISTANCE_FOLLOWUP
+
 _SURVEY_COLUMNS = [
     "type",
     "name",
