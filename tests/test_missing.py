@@ -119,13 +119,16 @@ def test_confirm_identify_and_handover_on_both_backends(people_store: str) -> No
 
 def test_the_commands_need_the_restricted_flag_and_the_report_is_restricted(demo_copy: Path, tmp_path: Path) -> None:
     store = str(demo_copy)
-    bare = invoke_cli("missing", "candidates", "HRF-00002", "--store", store)
+    with open_store(store, create=False, readonly=True) as s:
+        linked = {r.find_uid for r in s.find(RemainsCaseLink)}
+        find = sorted(set(s.read_frame(HumanRemainsFind)["uid"]) - linked)[0]  # one the commission has not decided
+    bare = invoke_cli("missing", "candidates", find, "--store", store)
     assert bare.returncode == 2 and "restricted" in bare.stderr and "MP-" not in bare.stdout
-    shown = invoke_cli("missing", "candidates", "HRF-00002", "--store", store, "--include-restricted", "--top", "3")
+    shown = invoke_cli("missing", "candidates", find, "--store", store, "--include-restricted", "--top", "3")
     assert shown.returncode == 0, shown.stderr
     assert "1. MP-" in shown.stdout and "from the last known place" in shown.stdout
     case = shown.stdout.split("1. ")[1].split(":")[0]
-    ok = invoke_cli("missing", "confirm", "HRF-00002", case, "--by", "A. Aliyeva", "--store", store)
+    ok = invoke_cli("missing", "confirm", find, case, "--by", "A. Aliyeva", "--store", store)
     assert ok.returncode == 0 and "rank 1" in ok.stdout, ok.stderr + ok.stdout
     assert invoke_cli("missing", "list", "--store", store).returncode == 2
     listed = invoke_cli(
