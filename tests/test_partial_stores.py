@@ -148,8 +148,9 @@ COMMANDS: dict[str, list[list[str]]] = {
     "report": [["report", "national", *S, "--out", "{out}/reports", "--simulations", "50"]]
     + [
         ["report", kind, *S, "--out", "{out}/reports", "--no-pdf", "--simulations", "50"]
-        for kind in ("casualties", "land-release", "map-accuracy")
-    ],
+        for kind in ("casualties", "land-release", "map-accuracy", "assistance")
+    ]
+    + [["report", "missing", *S, "--out", "{out}/reports", "--no-pdf", "--audience", "restricted"]],
     "mapping save": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S]],
     "mapping list": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "list", *S]],
     "mapping show": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "show", "halo", *S]],

@@ -70,7 +70,8 @@ def assistance_list(
     from safeground.services.people import list_services
 
     t = list_services(store, _audience(include_restricted), victim=victim, unmet=unmet)
-    _print(t, f"Victim assistance: {len(t)} need(s)")
+    _print(t[["uid", "victim_uid", "category", "status", "provider", "next_follow_up"]],
+           f"Victim assistance: {len(t)} need(s)")  # fmt: skip
 
 
 @assistance_app.command("stats")
@@ -176,7 +177,8 @@ def missing_list(
     from safeground.services.people import list_cases
 
     t = list_cases(store, _audience(include_restricted), state=state)
-    _print(t, f"Missing persons: {len(t)} case(s)")
+    _print(t[["uid", "full_name", "year_missing", "circumstances", "place_uncertainty_m", "case_state"]],
+           f"Missing persons: {len(t)} case(s)")  # fmt: skip
 
 
 @missing_app.command("candidates")
