@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -42,6 +43,7 @@ from safeground.model import (
     EOItem,
     FrontLine,
     GroundTruthItem,
+    HazardArea,
     HumanRemainsFind,
     InfrastructureArea,
     InfrastructureLine,
@@ -460,3 +462,115 @@ if __name__ == "__main__":
         os.environ["PYTHONPATH"] = sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
         _report(probe(sys.argv[1], Path(tmp), in_process=False))
+
+
+def test_the_record_of_any_day_and_every_history_are_generalised_below_restricted(demo_dir: Path):
+    """The workspace's date slider and side panel (``/collections/{id}/history?as_of=``, ``…/items/{fid}/history``)
+    read old versions: each goes through the same policy as today's record, for every day and every version."""
+    import datetime as dt
+
+    from safeground.services.timeline import NotPublishedPerRecord, view_as_of, view_history
+
+    def positions(frame: pd.DataFrame, r: Restricted) -> dict[str, int]:
+        found = [coordinates_in_text(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(), r)]
+        if "geometry" in frame and len(frame):
+            geoms = gpd.GeoSeries(frame.geometry, crs=4326).to_crs(r.epsg).to_numpy()
+            found += _vertices_and_centres(geoms)
+        return r.near(np.vstack([f for f in found if len(f)])) if any(len(f) for f in found) else {}
+
+    with open_store(str(demo_dir / "demo.gpkg"), create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        layers = [c for c in RECORD_TYPES.values() if not c.RESTRICTED and c.GEOMETRY]
+        for audience in (Audience.PUBLIC, Audience.PARTNER):
+            for day in (dt.date(2021, 3, 1), dt.date(2022, 1, 1)):
+                for cls in layers:
+                    assert positions(view_as_of(s, cls, audience, day).frame, r) == {}, (audience, day, cls.LAYER)
+            for cls in (HazardArea, Accident, MinefieldRecord):
+                for uid in sorted(s.current_versions(cls))[:40]:
+                    try:
+                        seen = view_history(s, cls, uid, audience)
+                    except NotPublishedPerRecord:
+                        assert audience is Audience.PUBLIC and cls is Accident  # counted per cell for the public
+                        continue
+                    assert positions(seen.frame, r) == {}, (audience, cls.LAYER, uid)
+        # the probe can fail: the restricted audience's record of a day holds the exact accidents
+        exact = view_as_of(s, Accident, Audience.RESTRICTED, dt.date(2022, 1, 1)).frame
+        assert len(exact) > 0 and positions(exact, r).get("accidents", 0) >= len(exact) - r.at_landmarks["accidents"]
+
+
+def test_a_submission_shown_below_restricted_carries_no_identity_and_no_exact_position(
+    small_store: Path, tmp_path: Path
+) -> None:
+    """The workspace's submission page (services.workspace.submission_view) for a data entry user of the
+    submitter's organisation: the victim's name and the accident's exact position are withheld."""
+    import dataclasses
+
+    from safeground.services import accounts as acc_svc
+    from safeground.services import entry, workspace
+
+    loc = str(tmp_path / "s.gpkg")
+    shutil.copy(small_store, loc)
+    org = acc_svc.organisations(loc)[0]
+    clerk = acc_svc.add_user(loc, "clerk", full_name="Clerk", organisation=org.uid, role="data_entry",
+                             password="the long road to Chaykend", actor="test")  # fmt: skip
+    with open_store(loc, create=False, readonly=True) as s:
+        aoi = s.area_of_interest()
+    assert aoi is not None
+    lon, lat = round((aoi[0] + aoi[2]) / 2, 6) + 0.000123, round((aoi[1] + aoi[3]) / 2, 6) + 0.000456
+    sub = entry.submit_entry(
+        loc,
+        "accident_report",
+        {
+            "report_date": "2026-11-20",
+            "accident_date": "2026-11-19",
+            "device_type": "antipersonnel_mine",
+            "location": {"type": "Point", "coordinates": [lon, lat]},
+        },
+        [
+            {
+                "victim_status": "civilian",
+                "outcome": "killed",
+                "sex": "male",
+                "age": "12",
+                "activity_at_time": "herding",
+                "name_known": "yes",
+                "full_name": "Nigar Probe-Name",
+                "contact": "+994 50 000 00 00",
+            }
+        ],
+        user=clerk,
+        origin="test",
+    )
+
+    def shown(audience: Audience) -> str:
+        return json.dumps(dataclasses.asdict(workspace.submission_view(loc, sub.id, clerk, audience)), default=str)
+
+    for audience in (Audience.PUBLIC, Audience.PARTNER):
+        text = shown(audience)
+        assert "Nigar Probe-Name" not in text and "+994" not in text, audience
+        assert f"{lon!r}" not in text and f"{lat!r}" not in text, audience
+    exact = shown(Audience.RESTRICTED)  # the probe can fail: a reviewer reads them as submitted
+    assert "Nigar Probe-Name" in exact and f"{lon!r}" in exact
+    # a find a little outside the area: its flag quotes the position, which only a reviewer reads
+    far = round(aoi[2] + 0.2, 6) + 0.000789
+    find = entry.submit_entry(
+        loc,
+        "eo_find",
+        {
+            "find_date": "2026-11-20",
+            "eo_type": "uxo",
+            "condition": "intact",
+            "how_found": "visual",
+            "location": {"type": "Point", "coordinates": [far, lat]},
+        },
+        user=clerk,
+        origin="test",
+    )
+    assert "outside_area" in {f.code for f in find.flags}
+    for audience in (Audience.PUBLIC, Audience.PARTNER):
+        page = json.dumps(dataclasses.asdict(workspace.submission_view(loc, find.id, clerk, audience)), default=str)
+        rows = json.dumps([dataclasses.asdict(r) for r in workspace.queue(loc, clerk, audience=audience)], default=str)
+        assert f"{far:.5f}" not in page and f"{far:.5f}" not in rows, audience
+    assert f"{far:.5f}" in json.dumps(
+        dataclasses.asdict(workspace.submission_view(loc, find.id, clerk, Audience.RESTRICTED))
+    )

@@ -42,6 +42,23 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/reconcile"),
     ("POST", "/kobo/{form}"),
     ("GET", "/static/{path:path}"),
+    ("GET", "/workspace/login"),
+    ("GET", "/workspace"),
+    ("GET", "/workspace/review"),
+    ("GET", "/workspace/review/{sid}"),
+    ("GET", "/workspace/entry"),
+    ("POST", "/workspace/entry/{form}"),
+    ("GET", "/workspace/dashboards"),
+    ("GET", "/workspace/reports/{kind}.pdf"),
+    ("GET", "/workspace/admin"),
+    ("POST", "/workspace/admin/users"),
+    ("POST", "/workspace/admin/users/{username}/role"),
+    ("POST", "/workspace/admin/users/{username}/active"),
+    ("GET", "/collections/{collection_id}/items/{feature_id}/history"),
+    ("GET", "/collections/{collection_id}/history"),
+    ("GET", "/dashboards"),
+    ("GET", "/dashboards/{name}.json"),
+    ("GET", "/dashboards/{name}.csv"),
 }
 
 
