@@ -82,6 +82,7 @@ INPUTS = {
     ("risk explain", "events"), ("risk explain", "context"), ("scan georef", "image"), ("scan georef", "gcps"),
     ("scan features", "file"), ("scan features", "gcps"), ("forms import", "files"), ("plan priorities", "weights"),
     ("plan priorities", "risk"), ("plan forecast", "weights"), ("plan forecast", "risk"), ("public-info set", "rules"),
+    ("assistance import", "file"), ("missing import", "file"),
 }  # fmt: skip
 
 

@@ -44,10 +44,13 @@ from safeground.model import (
     FrontLine,
     GroundTruthItem,
     HazardArea,
+    HumanRemainsFind,
     InfrastructureArea,
     InfrastructureLine,
     InfrastructurePoint,
     MinefieldRecord,
+    MissingPerson,
+    VictimIdentity,
 )
 from safeground.storage import open_store
 from safeground.storage.base import Store, metric_epsg
@@ -58,7 +61,7 @@ LEAK_M = 1.0
 #: layers whose positions are sensitive: exported in every format
 SENSITIVE_ALL_FORMATS = ("eo_items", "accidents", "hazard_areas")
 #: the national report holds the land-release and map-accuracy reports' sections as well
-REPORT_KINDS = ("national", "casualties")
+REPORT_KINDS = ("national", "casualties", "assistance")
 #: public context layers: independent of the restricted data (see restricted_positions)
 LANDMARKS = (InfrastructurePoint, InfrastructureLine, InfrastructureArea, FrontLine)
 
@@ -137,6 +140,10 @@ def restricted_positions(store: Store) -> Restricted:
         "corrected mine positions": shapely.get_coordinates(cmp_.geometry.to_numpy()),
         "row ends (minefield_records.rows)": np.array(ends, dtype=float).reshape(-1, 2),
         "accidents": shapely.get_coordinates(acc.geometry.to_numpy()),
+        "human remains finds": shapely.get_coordinates(store.read_frame(HumanRemainsFind).geometry.to_numpy()),
+        "missing persons' last known places": shapely.get_coordinates(
+            store.read_frame(MissingPerson).geometry.to_numpy()
+        ),
     }
     every = np.vstack([v for v in lonlat.values() if len(v)])
     pad = 0.05
@@ -322,6 +329,27 @@ class Probe:
     restricted: dict[str, int]  # restricted kind → positions
     victims_unique_store: tuple[int, int]
     victim_rows: pd.DataFrame | None
+    #: outputs naming a victim or a missing person (output → names found)
+    naming_outputs: dict[str, list[str]] = field(default_factory=dict)
+    names: int = 0
+
+
+def person_names(store: Store) -> set[str]:
+    """The names of the victims and of the missing: no public output may hold one."""
+    names = set(store.read_frame(VictimIdentity)["full_name"]) | set(store.read_frame(MissingPerson)["full_name"])
+    return {str(n) for n in names if isinstance(n, str) and n.strip()}
+
+
+def outputs_naming(files: list[Path], names: set[str], root: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in files:
+        if f.suffix not in (".csv", ".html", ".txt", ".json", ".geojson", ".kml"):
+            continue
+        text = _text(f)
+        hit = sorted(n for n in names if n in text)
+        if hit:
+            out[str(f.relative_to(root))] = hit
+    return out
 
 
 def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
@@ -329,6 +357,7 @@ def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
         r = restricted_positions(s)
         base = victims_with_places(s)
         acc = s.read_frame(Accident)
+        names = person_names(s)
     settlement = dict(zip(acc["uid"], acc["settlement"], strict=True))
     base["settlement"] = base["accident_uid"].map(settlement)
     uniq = unique_share(base, ["accident_date", "settlement", "sex", "age"])
@@ -344,7 +373,8 @@ def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
     leaked = r.near(np.vstack(hit_all)) if hit_all else {}
     vic = out / "victims.csv"
     rows = pd.read_csv(vic, skiprows=[1], dtype=str, keep_default_na=False) if vic.exists() else None
-    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows)
+    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows,
+                 outputs_naming(files, names, out), len(names))  # fmt: skip
 
 
 # -- the tests ---------------------------------------------------------------------------------------
@@ -380,6 +410,34 @@ def test_no_public_output_is_within_1_m_of_a_restricted_position(demo_probe: Pro
     assert demo_probe.outputs > 30
     assert demo_probe.restricted["corrected mine positions"] > 0  # the layer is there to leak
     assert demo_probe.leaking_outputs == {}, demo_probe.leaking_outputs
+
+
+def test_no_public_output_names_a_victim_or_a_missing_person(demo_probe: Probe):
+    assert demo_probe.names > 50  # victims and the missing are there to be named
+    assert (
+        demo_probe.restricted["human remains finds"] > 5 and demo_probe.restricted["missing persons' last known places"]
+    )
+    assert demo_probe.naming_outputs == {}, demo_probe.naming_outputs
+
+
+def test_the_probe_finds_people_in_the_restricted_editions(demo_dir: Path, tmp_path: Path):
+    """The search can fail: the restricted assistance and missing-persons reports name people and give the finds'
+    positions, and the probe sees both."""
+    store = str(demo_dir / "demo.gpkg")
+    for kind in ("assistance", "missing"):
+        res = invoke_cli("report", kind, "--store", store, "--out", str(tmp_path / kind), "--no-pdf",
+                         "--audience", "restricted")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+    with open_store(store, create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        names = person_names(s)
+    files = sorted(tmp_path.rglob("*.html"))
+    named = outputs_naming(files, names, tmp_path)
+    assert set(named) == {"assistance/assistance-restricted.html", "missing/missing-restricted.html"}, named
+    found = r.near(coordinates_in(tmp_path / "missing" / "missing-restricted.html", r))
+    assert found.get("human remains finds") == len(r.points["human remains finds"])
+    refused = invoke_cli("report", "missing", "--store", store, "--out", str(tmp_path / "public"), "--no-pdf")
+    assert refused.returncode == 2 and "restricted" in refused.stderr and not (tmp_path / "public").exists()
 
 
 def test_public_victim_rows_are_k_anonymous(demo_probe: Probe):

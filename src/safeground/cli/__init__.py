@@ -18,6 +18,7 @@ from safeground.cli import (
     forms,
     intake,
     maps,
+    people,
     records,
     reports,
     returnees,
@@ -77,6 +78,8 @@ app.add_typer(accounts.audit_app, name="audit")
 app.add_typer(review.review_app, name="review")
 app.command()(styles.styles)
 app.add_typer(public_app, name="public-info")
+app.add_typer(people.assistance_app, name="assistance")
+app.add_typer(people.missing_app, name="missing")
 
 
 @app.command()
