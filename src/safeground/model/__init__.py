@@ -17,6 +17,7 @@ from safeground.model.context import (
     InfrastructurePoint,
     Organisation,
 )
+from safeground.model.eore import EORESession
 from safeground.model.hazards import Evidence, HazardArea, StatusChange
 from safeground.model.minemaps import (
     CorrectedMinePosition,
@@ -26,6 +27,7 @@ from safeground.model.minemaps import (
     ReferencePoint,
 )
 from safeground.model.ordnance import EOItem, GroundTruthItem
+from safeground.model.quality import QMInspection
 from safeground.model.risk import PredictedHazard
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "ClusterStrike",
     "CorrectedMinePosition",
     "EOItem",
+    "EORESession",
     "Evidence",
     "FrontLine",
     "GroundTruthItem",
@@ -48,6 +51,7 @@ __all__ = [
     "MinefieldRecord",
     "Organisation",
     "PredictedHazard",
+    "QMInspection",
     "Record",
     "RecordAssessment",
     "ReferencePoint",
