@@ -65,8 +65,10 @@ def eore_sessions(d: District, g: Any, rng: np.random.Generator) -> list[EORESes
     for rank, st in enumerate(reached):
         # the town often, near villages a few times; the later in the list, the later the first visit
         visits = 8 if st is town else int(rng.integers(1, 4))
-        start = first + timedelta(days=int(span * 0.5 * rank / max(len(reached), 1)))
-        days = sorted(int(x) for x in rng.integers(0, max((d.cfg.as_of - start).days, 1), visits))
+        start = first + timedelta(days=int(span * 0.3 * rank / max(len(reached), 1)))
+        # a first visit soon after the team starts there, follow-ups at any time after
+        rest = rng.integers(60, max((d.cfg.as_of - start).days, 61), visits - 1)
+        days = sorted([int(rng.integers(0, 60)), *(int(x) for x in rest)])
         seen = 0
         for k, day in enumerate(days):
             when = start + timedelta(days=day)

@@ -95,9 +95,8 @@ def sync_stores(
     progress: Callable[[str, str], None] | None = None,
 ) -> SyncReport:
     """Push the field store's new versions to the server, or pull the server's (a new field file is created)."""
-    from safeground.sync import pull, push
-
     from safeground.services.quality import after_write
+    from safeground.sync import pull, push
 
     with open_store(store, create=direction == "pull") as field, open_store(server, create=False) as srv:
         done = (push if direction == "push" else pull)(field, srv, layers=layers, batch=batch, hook=progress)
