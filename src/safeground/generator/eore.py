@@ -16,7 +16,7 @@ the same as without it, and is written after it, inside the district's one trans
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import shapely
@@ -29,8 +29,8 @@ from safeground.model.quality import InspectionKind, NonConformity, NonConformit
 from safeground.model.vocab import ActivityAtTime, ActivityType, DeviceType, EOType, VictimStatus
 from safeground.storage.base import Store
 
-if TYPE_CHECKING:
-    from safeground.generator.district import District
+#: the district being written (``generator.district.District``; not imported: district.py calls this module)
+District = Any
 
 STREAM = 2102
 #: the organisation that teaches (the demo NGO) and the share of villages its teams reach, nearest first
@@ -42,8 +42,9 @@ ENTERED_BY = "safeground-generator"
 def _audience(method: EOREMethod, rng: np.random.Generator) -> dict[str, int]:
     if method == EOREMethod.SCHOOL:
         n = rng.integers(15, 60, 4)
+        adults = (int(rng.integers(1, 4)), int(rng.integers(0, 3)))
         return {"girls_under_12": int(n[0]), "boys_under_12": int(n[1]), "girls_12_17": int(n[2]),
-                "boys_12_17": int(n[3]), "women_18_over": int(rng.integers(1, 4)), "men_18_over": int(rng.integers(0, 3))}  # fmt: skip
+                "boys_12_17": int(n[3]), "women_18_over": adults[0], "men_18_over": adults[1]}  # fmt: skip
     if method == EOREMethod.DOOR_TO_DOOR:
         n = rng.integers(0, 12, 6)
     else:  # a community session: mostly adults, more women than the men who herd and collect
@@ -69,7 +70,6 @@ def eore_sessions(d: District, g: Any, rng: np.random.Generator) -> list[EORESes
         # a first visit soon after the team starts there, follow-ups at any time after
         rest = rng.integers(60, max((d.cfg.as_of - start).days, 61), visits - 1)
         days = sorted([int(rng.integers(0, 60)), *(int(x) for x in rest)])
-        seen = 0
         for k, day in enumerate(days):
             when = start + timedelta(days=day)
             method = (
@@ -79,8 +79,7 @@ def eore_sessions(d: District, g: Any, rng: np.random.Generator) -> list[EORESes
             )
             aud = _audience(method, rng)
             total = sum(aud.values())
-            fresh = total if seen == 0 else int(total * rng.uniform(0.2, 0.6))
-            seen += 1
+            fresh = total if k == 0 else int(total * rng.uniform(0.2, 0.6))
             mats = [EOREMaterial.LEAFLET, EOREMaterial.POSTER] + (
                 [EOREMaterial.PUPPET_SHOW] if method == EOREMethod.SCHOOL else [EOREMaterial.SAFETY_MAP]
             )
@@ -226,7 +225,7 @@ def accident_on_released_land(d: District, w: Any, rng: np.random.Generator) -> 
                 sex=v.sex,
                 age=v.age,
                 activity_at_time=ActivityAtTime.FARMING,
-            )  # fmt: skip
+            )
         )
         out.append(
             VictimIdentity(
@@ -236,7 +235,7 @@ def accident_on_released_land(d: District, w: Any, rng: np.random.Generator) -> 
                 victim_uid=vid,
                 full_name=v.name,
                 home_settlement=nearest,
-            )  # fmt: skip
+            )
         )
     return out
 
