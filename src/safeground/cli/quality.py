@@ -44,7 +44,7 @@ def qm_add(
             help="A non-conformity TYPE:SEVERITY:DESCRIPTION (repeat), e.g. "
             "marking:minor:'no marking on the south side'.",
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     corrective_action: Annotated[str | None, typer.Option(help="The corrective action asked for.")] = None,
     due: Annotated[str | None, typer.Option(help="Date the corrective action is due.")] = None,
     notes: Annotated[str | None, typer.Option()] = None,
