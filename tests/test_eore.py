@@ -82,3 +82,49 @@ def test_the_demo_has_sessions_in_the_age_bands(demo_district: Path) -> None:
     assert len(sessions) >= 10
     assert {x.method.value for x in sessions} >= {"school", "media"}
     assert all(x.first_time_participants <= x.participants for x in sessions)
+
+
+def test_eore_session_form_validates_imports_and_submits_for_review(demo_district: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from pyxform.xls2xform import convert
+
+    from safeground.intake.forms import export_forms
+
+    export_forms(tmp_path / "forms")
+    warnings: list[str] = []
+    convert(str(tmp_path / "forms" / "eore_session.xlsx"), warnings=warnings)
+    assert warnings == []
+    sub = {
+        "_uuid": "1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b", "_submitted_by": "eore.team", "today": "2022-05-01",
+        "session_date": "2022-05-01", "settlement": "Chaykend", "location": "39.62 47.15 300 4",
+        "organisation_uid": "ORG-00002", "method": "school", "audience/girls_under_12": "21",
+        "audience/boys_under_12": "19", "audience/girls_12_17": "0", "audience/boys_12_17": "0",
+        "audience/women_18_over": "2", "audience/men_18_over": "1", "audience/first_time_participants": "40",
+        "materials": "leaflet puppet_show",
+    }  # fmt: skip
+    export = tmp_path / "eore.json"
+    export.write_text(json.dumps({"results": [sub]}))
+    own = tmp_path / "own.gpkg"
+    shutil.copy(demo_district, own)
+    res = invoke_cli("forms", "import", "eore_session", str(export), "--store", str(own))
+    assert res.returncode == 0, res.stderr
+    with open_store(str(own), readonly=True) as s:
+        got = s.get(EORESession, "EORE-1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b")
+    assert got.participants == 43 and got.first_time_participants == 40
+    assert [m.value for m in got.materials] == ["leaflet", "puppet_show"]
+    # the same session through the review queue: a new copy of it as a submission, stored once approved
+    sub["_uuid"] = "2b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b"
+    export.write_text(json.dumps({"results": [sub]}))
+    res = invoke_cli(
+        "forms", "import", "eore_session", str(export), "--store", str(own), "--submit", "--user", "eore.team"
+    )
+    assert res.returncode == 0, res.stderr
+    assert "eore_sessions: 1 new" in res.stdout
+    # bad input names the submission and the field, and nothing is stored
+    sub["_uuid"] = "3b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b"
+    sub["audience/first_time_participants"] = "99"
+    export.write_text(json.dumps({"results": [sub]}))
+    res = invoke_cli("forms", "import", "eore_session", str(export), "--store", str(own))
+    assert res.returncode == 2 and "first_time_participants" in res.stderr

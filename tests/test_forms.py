@@ -83,7 +83,9 @@ def test_forms_export_cli(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "accident_report.xlsx",
         "eo_find.xlsx",
+        "eore_session.xlsx",
         "hazard_report.xlsx",
+        "qm_inspection.xlsx",
     ]
 
 
@@ -400,6 +402,8 @@ def test_a_submission_answering_every_question_of_the_form_imports(store, tmp_pa
         "hazard_report": {"hazard_areas"},
         "accident_report": {"accidents", "victims", "victim_identities"},
         "eo_find": {"eo_items"},
+        "eore_session": {"eore_sessions"},
+        "qm_inspection": {"qm_inspections"},
     }[name]
     assert layers == expected
     if name == "accident_report":

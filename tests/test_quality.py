@@ -92,9 +92,10 @@ def test_an_accident_or_find_in_released_land_opens_one_investigation(store) -> 
 def test_inspections_are_recorded_and_closed_one_action_at_a_time(store) -> None:
     _scene(store)
     nc = parse_non_conformity("marking:minor:no marking on the south side", corrective_action="mark it")
+    ncs = [nc, parse_non_conformity("documentation:major:no depth")]
     rec = add_inspection(store, kind=InspectionKind.QUALITY_CONTROL, inspection_date=date(2021, 6, 1),
                          inspecting_body="NMAA", organisation="OP", activity_uid="ACT-00001",
-                         non_conformities=[nc, parse_non_conformity("documentation:major:no depth")], entered_by="t")  # fmt: skip
+                         non_conformities=ncs, entered_by="t")  # fmt: skip
     assert rec.uid == "QM-00001" and rec.open_non_conformities == 2
     one = close(store, rec.uid, closed_on=date(2021, 6, 5), entered_by="t", non_conformity=1, closure_note="marked")
     assert one.status == QMStatus.OPEN and one.open_non_conformities == 1
@@ -172,3 +173,40 @@ def test_the_demo_has_one_open_investigation_the_accident_on_released_land(demo_
         assert len(missed) == 1 and missed[0].geometry.distance(acc.geometry) < 1e-6
     res = invoke_cli("qm", "list", "--store", str(demo_district), "--status", "open")
     assert res.returncode == 0 and "1 residual contamination investigation(s) open" in res.stdout
+
+
+def _qm_export(path: Path) -> Path:
+    sub = {
+        "_uuid": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "_submitted_by": "qa.officer", "today": "2021-06-02",
+        "inspection_date": "2021-06-02", "kind": "quality_control", "inspecting_body_uid": "ORG-00001",
+        "organisation_uid": "ORG-00002", "activity_uid": "ACT-00001",
+        "non_conformities": [
+            {"non_conformities/nc_type": "marking", "non_conformities/severity": "minor",
+             "non_conformities/description": "no marking on the south side",
+             "non_conformities/corrective_action": "mark it", "non_conformities/due_date": "2021-06-30"},
+            {"non_conformities/nc_type": "clearance_depth", "non_conformities/severity": "major",
+             "non_conformities/description": "sample lane at 10 cm"},
+        ],
+    }  # fmt: skip
+    path.write_text(json.dumps({"results": [sub]}))
+    return path
+
+
+def test_qm_inspection_form_validates_and_imports_with_its_non_conformities(store, tmp_path: Path) -> None:
+    from pyxform.xls2xform import convert
+
+    from safeground.intake.forms import FORMS, export_forms
+    from safeground.intake.submissions import import_submissions
+
+    export_forms(tmp_path)
+    warnings: list[str] = []
+    xform = convert(str(tmp_path / "qm_inspection.xlsx"), warnings=warnings).xform
+    assert warnings == [] and f'id="{FORMS["qm_inspection"].form_id}"' in xform
+    _scene(store)
+    plan = import_submissions(store, "qm_inspection", [_qm_export(tmp_path / "qm.json")])
+    (rec,) = plan.create
+    got = store.get(QMInspection, rec.uid)
+    kinds = [(n.nc_type.value, n.severity.value) for n in got.non_conformities]
+    assert kinds == [("marking", "minor"), ("clearance_depth", "major")]
+    assert got.non_conformities[0].due_date == date(2021, 6, 30) and got.status == QMStatus.OPEN
+    assert import_submissions(store, "qm_inspection", [tmp_path / "qm.json"]).create == []  # never twice
