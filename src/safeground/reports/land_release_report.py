@@ -135,7 +135,6 @@ def land_release_report(
             "By organisation and method",
             tables=[("Activities, area and items by organisation and method", table_html(org, index=False))],
         ),
-        residual.section,
         Section(
             "Priorities by impact",
             [
@@ -158,6 +157,7 @@ def land_release_report(
             else [],
         ),
         _forecast_section(fc, hist, plan) if fc is not None else Section("Completion forecast", [no_forecast]),
+        residual.section,  # last: the national report carries the first four sections
     ]
     for s in sections:
         s.figures = [f for f in s.figures if f[1]]
