@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from safeground.eore.targeting import settlements
 from safeground.figures import new_figure
@@ -42,8 +43,7 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
         row["settlement"]: max(contrib, key=lambda c: row[c])[2:].replace("_", " ") for _, row in ranking.iterrows()
     }
     for name, geom in zip(st["settlement"], st.geometry, strict=True):
-        colour = sm.to_rgba(score.get(name, 0.0))
-        ax.add_patch(_patch(geom, colour))
+        ax.add_patch(_patch(geom, sm.to_rgba(score.get(name, 0.0))))
         c = geom.representative_point()
         k = order.get(name)
         if k is not None and k <= top:
@@ -76,7 +76,7 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
     return fig
 
 
-def _patch(geom: object, colour: object) -> object:
+def _patch(geom: object, colour: object) -> Patch:
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MPath
 

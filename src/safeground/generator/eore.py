@@ -109,7 +109,7 @@ def _session(
         materials=mats,
         facilitator_team=f"HDG EORE team {1 + rank % 2}",
         geometry=point,
-        **aud,
+        **aud,  # type: ignore[arg-type]  # the six audience counts, by name
     )
 
 

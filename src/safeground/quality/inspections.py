@@ -163,7 +163,7 @@ def close(
         if not nc.open:
             raise SafeGroundError(f"non-conformity {non_conformity} of {uid} was already closed on {nc.closed_on}")
         ncs[non_conformity - 1] = nc.model_copy(update={"closed_on": closed_on, "closure_note": closure_note})
-        data = {"non_conformities": ncs, "change_reason": f"non-conformity {non_conformity} closed"}
+        data: dict[str, object] = {"non_conformities": ncs, "change_reason": f"non-conformity {non_conformity} closed"}
     else:
         if not (finding and finding.strip()):
             raise SafeGroundError(
