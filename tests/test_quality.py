@@ -210,3 +210,29 @@ def test_qm_inspection_form_validates_and_imports_with_its_non_conformities(stor
     assert kinds == [("marking", "minor"), ("clearance_depth", "major")]
     assert got.non_conformities[0].due_date == date(2021, 6, 30) and got.status == QMStatus.OPEN
     assert import_submissions(store, "qm_inspection", [tmp_path / "qm.json"]).create == []  # never twice
+
+
+def test_the_servers_review_queue_shows_open_investigations_to_reviewers(demo_district: Path, tmp_path: Path) -> None:
+    import httpx
+
+    from safeground.services import accounts as acc_svc
+    from tests.web_server import serve_cli
+
+    own = tmp_path / "own.gpkg"
+    shutil.copy(demo_district, own)
+    loc = str(own)
+    tokens = {}
+    for name, role in (("rev", "reviewer"), ("entry", "data_entry")):
+        acc_svc.add_user(loc, name, full_name=name, organisation="HDG", role=role, password="a long password 1",
+                         actor="setup")  # fmt: skip
+        tokens[name] = acc_svc.add_token(loc, name, "test", actor="setup")
+    with open_store(loc, readonly=True) as s:
+        still_open = [q.uid for q in s.find(QMInspection) if q.status == QMStatus.OPEN
+                      and q.kind == InspectionKind.RESIDUAL_INVESTIGATION]  # fmt: skip
+    assert len(still_open) == 1
+    with serve_cli(loc) as url:
+        seen = httpx.get(url + "/submissions", headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60)
+        assert seen.status_code == 200, seen.text
+        assert [q["uid"] for q in seen.json()["residual_investigations"]] == still_open
+        entry = httpx.get(url + "/submissions", headers={"Authorization": f"Bearer {tokens['entry']}"}, timeout=60)
+        assert entry.status_code == 200 and "residual_investigations" not in entry.json()
