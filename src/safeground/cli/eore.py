@@ -40,7 +40,11 @@ def plan_eore(
             raise SafeGroundError(f"--as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD") from None
     targets = eore_targets(store, as_of=when, population=population)
     r = targets.ranking
-    frame = r if fmt == "csv" else r.drop(columns=["people_from"]).head(top)
+    frame = r
+    if fmt != "csv":  # a table says "no map" and "never" rather than nan and None
+        frame = r.drop(columns=["people_from"]).head(top).astype({"predicted_risk": object, "last_session": object})
+        frame["predicted_risk"] = [("no map" if v != v else f"{v:.3f}") for v in frame["predicted_risk"]]
+        frame["last_session"] = [("never" if v is None or v != v else str(v)) for v in frame["last_session"]]
     _show(frame, fmt, f"Settlements by need for risk education on {targets.as_of} (c_: contribution)", out,
           overwrite, store)  # fmt: skip
     if fmt == "table":
