@@ -58,6 +58,9 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
             )
         else:
             ax.annotate(name, (c.x, c.y), xytext=(5, -9), textcoords="offset points", fontsize=6.5, color="#555555")
+    if not len(st):
+        ax.text(0.5, 0.5, "No settlement is stored (infrastructure areas of kind settlement): nothing to rank.",
+                transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#444444")  # fmt: skip
     if len(st):
         minx, miny, maxx, maxy = st.total_bounds
         pad = 0.08 * max(maxx - minx, maxy - miny, 1.0)

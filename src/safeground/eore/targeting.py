@@ -67,10 +67,14 @@ def _scaled(x: pd.Series) -> pd.Series:
 def settlements(store: Store, epsg: int) -> gpd.GeoDataFrame:
     """Each named settlement (metric): its footprint joined with its cemeteries, the ground its people walk."""
     areas = store.read_frame(InfrastructureArea)
+    empty = gpd.GeoDataFrame({"settlement": [], "footprint": gpd.GeoSeries([], crs=epsg), "buildings": []},
+                             geometry=gpd.GeoSeries([], crs=epsg), crs=epsg)  # fmt: skip
     if not len(areas):
-        return gpd.GeoDataFrame({"settlement": []}, geometry=[], crs=epsg)
+        return empty
     areas = areas.to_crs(epsg)
     st = areas[(areas["kind"] == "settlement") & areas["name"].notna()]
+    if not len(st):
+        return empty
     rows = []
     for name, g in st.groupby("name"):
         geom = shapely.union_all(g.geometry.to_numpy())

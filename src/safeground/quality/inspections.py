@@ -149,9 +149,18 @@ def close(
 ) -> QMInspection:
     """Close one non-conformity (``non_conformity``: its number, from 1), or every open one and the
     inspection itself (then ``finding`` is required: what the inspection concluded)."""
-    rec = store.get(QMInspection, uid)
+    try:
+        rec = store.get(QMInspection, uid)
+    except RecordNotFound:
+        raise RecordNotFound(
+            f"no inspection or investigation {uid}",
+            hint="check the uid: the open ones are listed by `safeground qm list`",
+        ) from None
     if rec.status == QMStatus.CLOSED:
-        raise SafeGroundError(f"{uid} was already closed on {rec.closed_on}")
+        raise SafeGroundError(
+            f"{uid} was already closed on {rec.closed_on} ({rec.finding or 'no finding'})",
+            hint="a closed inspection stays closed; record a new one for a new visit (its history keeps every version)",
+        )
     ncs = [nc.model_copy() for nc in rec.non_conformities]
     if non_conformity is not None:
         if not 1 <= non_conformity <= len(ncs):
@@ -161,7 +170,10 @@ def close(
             )
         nc = ncs[non_conformity - 1]
         if not nc.open:
-            raise SafeGroundError(f"non-conformity {non_conformity} of {uid} was already closed on {nc.closed_on}")
+            raise SafeGroundError(
+                f"non-conformity {non_conformity} of {uid} was already closed on {nc.closed_on}",
+                hint=f"close another {Param('non_conformity')}, or the whole inspection with {Param('finding')}",
+            )
         ncs[non_conformity - 1] = nc.model_copy(update={"closed_on": closed_on, "closure_note": closure_note})
         data: dict[str, object] = {"non_conformities": ncs, "change_reason": f"non-conformity {non_conformity} closed"}
     else:
