@@ -44,8 +44,6 @@ def read_population(path: Path) -> dict[str, float]:
 
 def eore_targets(store: str, *, as_of: date | None = None, population: Path | None = None) -> EORETargets:
     """Settlements ranked by need for risk education as known on ``as_of`` (default: the last record)."""
-    import json
-
     from safeground.eore.targeting import EOREWeights, need_factors, rank
     from safeground.model import Accident, EORESession
 
@@ -59,9 +57,8 @@ def eore_targets(store: str, *, as_of: date | None = None, population: Path | No
                 if len(f) and f[col].notna().any():
                     days.append(max(f[col].dropna()))
             as_of = date.fromisoformat(str(max(days))[:10]) if days else date.today()
-        gen = s.get_meta("generator")
-        ret = date(2020, 11, 20) if gen and json.loads(gen) else None  # the demo's return of the population
-        ranking, note = rank(need_factors(s, w, as_of, population=pop, return_date=ret), w)
+        # never reached: counted from the first accident or session on record (the people were back by then)
+        ranking, note = rank(need_factors(s, w, as_of, population=pop), w)
     return EORETargets(ranking, note, as_of)
 
 
