@@ -67,6 +67,11 @@ def test_plan_eore_table_csv_and_map(demo_district: Path, tmp_path: Path) -> Non
     assert {"rank", "settlement", "c_returnees", "c_time_since_session", "score"} <= set(table.columns)
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ru = tmp_path / "eore-ru.png"
+    res = invoke_cli("plan", "eore", "--store", str(demo_district), "--png", str(ru), "--lang", "ru")
+    assert res.returncode == 0 and ru.stat().st_size > 10_000, res.stderr
+    res = invoke_cli("plan", "eore", "--store", str(demo_district), "--png", str(tmp_path / "x.png"), "--lang", "xx")
+    assert res.returncode == 2 and "az, en, ru" in res.stderr
     # a population figure, when imported, replaces the buildings
     pop = tmp_path / "pop.csv"
     first = table["settlement"].iloc[-1]

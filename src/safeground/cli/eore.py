@@ -24,6 +24,7 @@ def plan_eore(
     fmt: FormatOpt = "table",
     out: Annotated[Path | None, typer.Option(help="Write csv here.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write the map of the ranking here (PNG).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the map: en, az or ru.")] = "en",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Settlements ranked by need for explosive ordnance risk education, with each factor's contribution."""
@@ -50,5 +51,5 @@ def plan_eore(
     if fmt == "table":
         console.print(targets.note)
     if png:
-        draw_targeting_map(store, targets, png, top=top, overwrite=overwrite)
+        draw_targeting_map(store, targets, png, top=top, lang=lang, overwrite=overwrite)
         console.print(f"[green]map written[/] {png}")

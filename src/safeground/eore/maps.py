@@ -7,6 +7,10 @@ map can go on a wall or into a donor report as it is.
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
@@ -15,13 +19,25 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from safeground.eore.targeting import settlements
+from safeground.errors import SafeGroundError
 from safeground.figures import new_figure
 from safeground.model import InfrastructureLine
 from safeground.storage.base import Store, metric_epsg
 
 
-def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: str = "") -> Figure:
+def translations(lang: str) -> dict[str, Any]:
+    """The map's words in one language (``eore/i18n/<lang>.json``: az, en, ru)."""
+    try:
+        text = resources.files("safeground.eore").joinpath(f"i18n/{lang}.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        have = sorted(p.name[:-5] for p in resources.files("safeground.eore").joinpath("i18n").iterdir())
+        raise SafeGroundError(f"no translation {lang!r}", hint=f"available: {', '.join(have)}") from None
+    return dict(json.loads(text))
+
+
+def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, as_of: str = "", lang: str = "en") -> Figure:
     """Settlements coloured by need (the score), the ``top`` labelled with their rank and main reason."""
+    words = translations(lang)
     epsg = metric_epsg(store)
     st = settlements(store, epsg).set_geometry("footprint")
     fig = new_figure(figsize=(9.0, 8.0), dpi=110)
@@ -40,7 +56,8 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
     sm = ScalarMappable(norm=norm, cmap=cmap)
     contrib = [c for c in ranking.columns if c.startswith("c_")]
     main = {
-        row["settlement"]: max(contrib, key=lambda c: row[c])[2:].replace("_", " ") for _, row in ranking.iterrows()
+        row["settlement"]: words["factors"].get(max(contrib, key=lambda c: row[c])[2:], "")
+        for _, row in ranking.iterrows()
     }
     for name, geom in zip(st["settlement"], st.geometry, strict=True):
         ax.add_patch(_patch(geom, sm.to_rgba(score.get(name, 0.0))))
@@ -59,7 +76,7 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
         else:
             ax.annotate(name, (c.x, c.y), xytext=(5, -9), textcoords="offset points", fontsize=6.5, color="#555555")
     if not len(st):
-        ax.text(0.5, 0.5, "No settlement is stored (infrastructure areas of kind settlement): nothing to rank.",
+        ax.text(0.5, 0.5, words["none"],
                 transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#444444")  # fmt: skip
     if len(st):
         minx, miny, maxx, maxy = st.total_bounds
@@ -69,11 +86,13 @@ def targeting_map(store: Store, ranking: pd.DataFrame, *, top: int = 10, title: 
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     cax = fig.add_axes((0.86, 0.25, 0.025, 0.5))
-    fig.colorbar(sm, cax=cax, label="need for risk education (score)")
-    fig.suptitle(title or "Where risk education is needed next", fontsize=12)
+    fig.colorbar(sm, cax=cax, label=words["score"])
+    fig.suptitle(words["title"].format(date=as_of), fontsize=12)
     ax.text(
-        0.0, -0.035, "Numbered: the highest needs, with the factor that adds most. No accident or hazard is drawn.",
+        0.0, -0.035, words["note"],
         transform=ax.transAxes, fontsize=7, color="#444444",
     )  # fmt: skip
     return fig

@@ -62,13 +62,16 @@ def eore_targets(store: str, *, as_of: date | None = None, population: Path | No
     return EORETargets(ranking, note, as_of)
 
 
-def draw_targeting_map(store: str, targets: EORETargets, out: Path, *, top: int = 10, overwrite: bool = False) -> Path:
+def draw_targeting_map(
+    store: str, targets: EORETargets, out: Path, *, top: int = 10, lang: str = "en", overwrite: bool = False
+) -> Path:
     """The ranking as a PNG map (settlements by need; no accident or hazard drawn)."""
-    from safeground.eore.maps import targeting_map
+    from safeground.eore.maps import targeting_map, translations
 
+    translations(lang)  # an unknown language is refused before anything is read
     guard_output(out, overwrite=overwrite, store_location=store)
     with open_store(store, create=False, readonly=True) as s:
-        fig = targeting_map(s, targets.ranking, top=top, title=f"Where risk education is needed next ({targets.as_of})")
+        fig = targeting_map(s, targets.ranking, top=top, as_of=str(targets.as_of), lang=lang)
     with staged_file(out, overwrite=overwrite, store_location=store) as tmp:
         fig.savefig(tmp, dpi=110)
     return out
