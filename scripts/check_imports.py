@@ -50,12 +50,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "access",
         "accounts",  # users, roles, sessions, tokens and the audit log, beside the layers
         "casualties",
+        "eore",  # risk education: sessions and which settlements to reach next
         "generator",
         "intake",
         "landrelease",
         "minemaps",
         "people",  # victim assistance and the missing (issue 21)
         "outputs",  # every file a command writes, guarded: it knows the store, so it sits above storage
+        "quality",  # QA/QC inspections and residual contamination investigations
         "reports",
         "review",  # submissions, their quality flags, the review queue
         "risk",

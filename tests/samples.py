@@ -203,6 +203,33 @@ def sample(cls: type[Record], i: int = 1) -> Record:
     people = _people_sample(cls, base, i)
     if people is not None:
         return people
+    if cls.LAYER == "eore_sessions":
+        return cls.model_validate(
+            {
+                **base,
+                "session_date": D,
+                "settlement": "Testkend",
+                "organisation_uid": "ORG-00001",
+                "method": "school",
+                "girls_under_12": 12,
+                "boys_under_12": 10,
+                "first_time_participants": 20,
+                "materials": ["leaflet"],
+                "geometry": point(i),
+            }
+        )
+    if cls.LAYER == "qm_inspections":
+        return cls.model_validate(
+            {
+                **base,
+                "kind": "quality_control",
+                "inspection_date": D,
+                "inspecting_body_uid": "ORG-00001",
+                "organisation_uid": "ORG-00002",
+                "activity_uid": "ACT-00001",
+                "non_conformities": [{"nc_type": "marking", "severity": "minor", "description": "no marking"}],
+            }
+        )
     raise AssertionError(f"no sample for {cls.__name__}")
 
 

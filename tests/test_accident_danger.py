@@ -74,8 +74,15 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
     with open_store(str(path)) as s:
         before = s.count(HazardArea)
         proposals = propose_emergency_hazards(s, entered_by="test")
-        assert [p.accident_uid for p in proposals] == ["ACC-09001"]  # the demo's own accidents all have one
+        # the demo's own accidents all have one, but for the accident on land released before it
+        # (generator/eore.py): nobody has surveyed there since, so it is proposed too, rightly
+        from safeground.model import QMInspection
+
+        (released,) = [k.split(":")[1] for q in s.find(QMInspection) if q.status.value == "open"
+                       for k in q.opened_by if k.startswith("accidents:")]  # fmt: skip
+        assert sorted(p.accident_uid for p in proposals) == sorted([released, "ACC-09001"])
         assert s.count(HazardArea) == before  # a proposal stores nothing
+        proposals = [p for p in proposals if p.accident_uid == "ACC-09001"]
         h = proposals[0].hazard
         assert h.classification == "suspected_hazardous_area" and h.priority == 1
         assert h.geometry.contains(shapely.Point(lon, lat))
@@ -84,7 +91,7 @@ def test_a_fresh_accident_gets_an_emergency_sha_proposed_and_stored_only_when_co
     assert res.returncode == 0, res.stderr
     assert "ACC-09001: opened HA-" in res.stdout
     with open_store(str(path), readonly=True) as s:
-        assert s.count(HazardArea) == before + 1
+        assert s.count(HazardArea) == before + 2  # ACC-09001's and the accident on released land's
         assert propose_emergency_hazards(s, entered_by="test") == []  # twice adds nothing
         ans = SafetyIndex.from_store(s).check(lon, lat)
     assert ans.level == Level.DANGER and "suspected hazardous area" in ans.verdict

@@ -84,7 +84,9 @@ def test_forms_export_cli(tmp_path):
         "accident_report.xlsx",
         "assistance_followup.xlsx",
         "eo_find.xlsx",
+        "eore_session.xlsx",
         "hazard_report.xlsx",
+        "qm_inspection.xlsx",
     ]
 
 
@@ -406,6 +408,8 @@ def test_a_submission_answering_every_question_of_the_form_imports(store, tmp_pa
         "accident_report": {"accidents", "victims", "victim_identities"},
         "eo_find": {"eo_items"},
         "assistance_followup": {"assistance_services", "assistance_assessments"},
+        "eore_session": {"eore_sessions"},
+        "qm_inspection": {"qm_inspections"},
     }[name]
     assert layers == expected
     if name == "accident_report":

@@ -169,14 +169,23 @@ def test_small_district_still_has_every_ingredient(size_km):
 
 
 def test_no_accident_happens_in_ground_already_released(demo_store: Store):
-    """Survey and clearance find items in the ground at their date, so later accidents lie elsewhere."""
+    """Survey and clearance find items in the ground at their date, so later accidents lie elsewhere, but for
+    the one mine a clearance missed (``generator/eore.py``), which opens a residual contamination investigation."""
+    from safeground.model import QMInspection
+
     acc = metric(demo_store, Accident)
     act = metric(demo_store, Activity)
     done = act[act["end_date"].notna() & act["activity_type"].isin(["technical_survey", "clearance"])]
+    inside = []
     for a in acc.itertuples():
         before = done[done["end_date"].astype(str) < str(a.accident_date)]
         inner = shapely.union_all(before.geometry.buffer(-10.0).to_numpy())
-        assert not inner.contains(a.geometry), a.uid
+        if inner.contains(a.geometry):
+            inside.append(a.uid)
+    assert len(inside) == 1, inside
+    (missed,) = inside
+    assert demo_store.get(Accident, missed).place_description == "field released by clearance"
+    assert [q.uid for q in demo_store.find(QMInspection) if f"accidents:{missed}" in q.opened_by]
 
 
 def test_references_between_layers_resolve(demo_store: Store):

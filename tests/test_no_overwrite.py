@@ -69,6 +69,9 @@ OUTPUT_CASES: dict[tuple[str, str], tuple[list[str], str]] = {
     ("plan priorities", "out"): (["plan", "priorities", "--store", S, "--format", "csv", "--out", S], "store"),
     ("plan forecast", "out"): (["plan", "forecast", "--store", S, "--format", "csv", "--out", S], "store"),
     ("plan backtest", "png"): (["plan", "backtest", "--store", S, "--png", S], "store"),
+    ("plan eore", "out"): (["plan", "eore", "--store", S, "--format", "csv", "--out", S], "store"),
+    ("plan eore", "png"): (["plan", "eore", "--store", S, "--png", S], "store"),
+    ("qm list", "out"): (["qm", "list", "--store", S, "--format", "csv", "--out", S], "store"),
 }
 
 #: file options that are read, never written (plus generate/demo's --store, tested on their own below)
@@ -83,6 +86,7 @@ INPUTS = {
     ("scan features", "file"), ("scan features", "gcps"), ("forms import", "files"), ("plan priorities", "weights"),
     ("plan priorities", "risk"), ("plan forecast", "weights"), ("plan forecast", "risk"), ("public-info set", "rules"),
     ("assistance import", "file"), ("missing import", "file"),
+    ("plan eore", "population"),
 }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ ALL_LAYERS = (
     "infrastructure_lines", "infrastructure_points", "minefield_record_assessments", "minefield_records",
     "organisations", "predicted_hazards", "victim_identities", "victims",
     "assistance_assessments", "assistance_services", "missing_persons", "remains_case_links", "remains_handovers",
+    "eore_sessions", "qm_inspections",
 )  # fmt: skip
 
 #: kind → (layers kept: None = all but the dropped ones, layers dropped, area of interest kept)
@@ -200,6 +201,30 @@ COMMANDS: dict[str, list[list[str]]] = {
         ["plan", "forecast", *S, "--simulations", "50", "--format", "csv", "--out", "{out}/f.csv"],
     ],
     "plan backtest": [["plan", "backtest", *S, "--simulations", "50", "--png", "{out}/fan.png"]],
+    "plan eore": [
+        ["plan", "eore", *S],
+        ["plan", "eore", *S, "--format", "csv", "--out", "{out}/e.csv", "--png", "{out}/e.png"],
+    ],
+    "qm list": [["qm", "list", *S], ["qm", "list", *S, "--format", "csv", "--out", "{out}/qm.csv"]],
+    "qm check": [["qm", "check", *S]],
+    "qm add": [
+        [
+            "qm",
+            "add",
+            "--kind",
+            "quality_control",
+            "--inspecting-body",
+            "NMAA",
+            "--organisation",
+            "HDG",
+            *S,
+            "--date",
+            "2022-06-01",
+            "--nc",
+            "marking:minor:no marking",
+        ]
+    ],
+    "qm close": [["qm", "close", "QM-00001", *S, "--date", "2022-12-31", "--finding", "checked"]],
     "orgs add": [["orgs", "add", "Demining Group", "--type", "ngo", "--acronym", "DG", *S, "--by", "test"]],
     "orgs list": [["orgs", "list", *S]],
     "users list": [["users", "list", *S]],

@@ -265,6 +265,11 @@ def public_outputs(store: str, out: Path, *, in_process: bool = True) -> list[Pa
         )
         jobs += [("export", "layer", name, "--store", store, "--out", str(out / f"{name}.{f}")) for f in formats]
     jobs.append(("export", "hdx", "--store", store, "--out", str(out / "hdx")))
+    # risk education targeting (table, CSV, map) and the land release report with its residual contamination
+    jobs.append(("plan", "eore", "--store", store, "--format", "csv", "--out", str(out / "eore.csv"),
+                 "--png", str(out / "eore.png")))  # fmt: skip
+    jobs.append(("report", "land-release", "--store", store, "--out", str(out / "report-land-release"), "--no-pdf",
+                 "--simulations", "20"))  # fmt: skip
     for kind in REPORT_KINDS:
         jobs.append(("report", kind, "--store", store, "--out", str(out / f"report-{kind}"), "--no-pdf",
                      "--simulations", "20"))  # fmt: skip
@@ -323,6 +328,7 @@ def public_page_outputs(store: str, out: Path) -> None:
 
 @dataclass
 class Probe:
+    out_dir: str
     outputs: int
     leaking_outputs: dict[str, dict[str, int]]  # output → restricted kind → positions leaked
     leaked: dict[str, int]  # restricted kind → positions leaked by any output
@@ -373,7 +379,7 @@ def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
     leaked = r.near(np.vstack(hit_all)) if hit_all else {}
     vic = out / "victims.csv"
     rows = pd.read_csv(vic, skiprows=[1], dtype=str, keep_default_na=False) if vic.exists() else None
-    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows,
+    return Probe(str(out), len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows,
                  outputs_naming(files, names, out), len(names))  # fmt: skip
 
 
@@ -464,6 +470,41 @@ def test_every_audience_below_restricted_reads_generalised_data(demo_dir: Path, 
             assert r.near(coordinates_in_text(pd.DataFrame(v.frame.drop(columns="geometry")).to_csv(), r)) == {}
         exact = view(s, EOItem, Audience.RESTRICTED).frame.to_crs(r.epsg)
         assert r.near(shapely.get_coordinates(exact.geometry.to_numpy()))
+
+
+def test_no_public_output_names_the_accident_behind_an_investigation_or_its_day(demo_probe: Probe, demo_dir: Path,
+                                                                               tmp_path: Path):  # fmt: skip
+    """A residual contamination investigation names its accident and the day; with the released land's outline
+    that gives the accident's place. The public and partner views of the layer, the land release report and the
+    EORE targeting never name it; the restricted export does (so the search can fail)."""
+    from safeground.access import view
+    from safeground.model import QMInspection
+
+    demo = str(demo_dir / "demo.gpkg")
+    with open_store(demo, create=False, readonly=True) as s:
+        inv = [q for q in s.find(QMInspection) if q.kind.value == "residual_contamination_investigation"]
+        events = {k.split(":")[1] for q in inv for k in q.opened_by}
+        days = {q.inspection_date.isoformat() for q in inv if any(k.startswith("accidents:") for k in q.opened_by)}
+        for audience in (Audience.PUBLIC, Audience.PARTNER):
+            text = view(s, QMInspection, audience).frame.to_csv()
+            assert not [e for e in events if e in text] and not [d for d in days if d in text], audience
+    assert events and days
+
+    def named(path: Path) -> list[str]:
+        """The events a file names, and (in the layer's own files, where any other date is the layer's) their days."""
+        text = _text(path)
+        own = path.name.startswith("qm_inspections")
+        return [e for e in events if e in text] + ([d for d in days if d in text] if own else [])
+
+    made = Path(demo_probe.out_dir)
+    public = [made / p for p in ("eore.csv", "qm_inspections.csv", "qm_inspections.geojson") if (made / p).exists()]
+    public += sorted(made.glob("report-land-release/*.html"))
+    assert len(public) >= 3
+    assert {str(p.name): named(p) for p in public if named(p)} == {}
+    out = tmp_path / "qm.csv"
+    res = invoke_cli("export", "layer", "qm_inspections", "--store", demo, "--out", str(out), "--include-restricted")
+    assert res.returncode == 0, res.stderr
+    assert named(out)
 
 
 def test_server_roles_map_onto_audiences():

@@ -143,6 +143,14 @@ POLICY: tuple[FieldRule, ...] = (
         only="hazard areas whose evidence is an accident",
     ),
     FieldRule("victims", "*", _T.K_ANONYMOUS, _T.K_ANONYMOUS, "date, place, sex and age single a person out"),
+    FieldRule(
+        "qm_inspections",
+        "opened_by, non_conformities, finding, notes, change_reason, inspection_date, date_of_information, closed_on",
+        _T.NO_EVENT,
+        _T.NO_EVENT,
+        "name the accident and its day, which with the released land's outline give its place",
+        only="residual contamination investigations",
+    ),
 )
 
 
@@ -224,6 +232,13 @@ def view(store: Store, cls: type[Record], audience: Audience, *, k: int | None =
             left_out.append(
                 f"the exact outline of {n} hazard area(s) opened by an accident (drawn as the {FOOTPRINT_GRID_M:g} m "
                 "cells they touch, without the accident's uid and day)"
+            )
+    if cls.LAYER == "qm_inspections" and len(frame):
+        frame, n = _generalise_investigations(frame)
+        if n:
+            left_out.append(
+                f"the accident or find behind {n} residual contamination investigation(s), its day and the "
+                "investigation's text (dates to the month)"
             )
     grow = Treatment.OUTLINE_OUT in outline
     if (grow or Treatment.OUTLINE_IN in outline) and len(frame):
@@ -383,3 +398,34 @@ def _generalise_accident_hazards(store: Store, frame: gpd.GeoDataFrame) -> tuple
             frame.loc[hit, col] = frame.loc[hit, col].map(scrub)
     frame.loc[hit, "evidence"] = frame.loc[hit, "evidence"].map(scrub_evidence)
     return frame, hit
+
+
+def _generalise_investigations(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Residual contamination investigations without the accident or find (its uid, its day, the text
+    that names them): an investigation's date and its activity's outline would give the accident's place and
+    day. Dates go to the first of their month; the non-conformities keep their type and severity only."""
+    hit = (frame["kind"] == "residual_contamination_investigation").to_numpy()
+    if not hit.any():
+        return frame, 0
+    out = frame.copy()
+    for col in ("inspection_date", "date_of_information", "closed_on"):
+        if col in out.columns:
+            out[col] = out[col].astype(object)
+            out.loc[hit, col] = [None if pd.isna(v) else str(v)[:7] + "-01" for v in out.loc[hit, col]]
+    for col in ("finding", "notes", "change_reason"):
+        if col in out.columns:
+            out.loc[hit, col] = None
+    if "opened_by" in out.columns:
+        out.loc[hit, "opened_by"] = "[]"
+    if "non_conformities" in out.columns:
+
+        def scrub(text: object) -> object:
+            items = json.loads(text) if isinstance(text, str) else []
+            kept = [{"nc_type": i.get("nc_type"), "severity": i.get("severity"),
+                     "description": "residual contamination (details restricted)",
+                     "closed_on": None if not i.get("closed_on") else str(i["closed_on"])[:7] + "-01"}
+                    for i in items]  # fmt: skip
+            return json.dumps(kept)
+
+        out.loc[hit, "non_conformities"] = [scrub(v) for v in out.loc[hit, "non_conformities"]]
+    return out, int(hit.sum())

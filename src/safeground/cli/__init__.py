@@ -15,10 +15,12 @@ from safeground.cli import (
     accounts,
     db,
     district,
+    eore,
     forms,
     intake,
     maps,
     people,
+    quality,
     records,
     reports,
     returnees,
@@ -71,7 +73,9 @@ app.add_typer(reports.export_app, name="export")
 app.add_typer(reports.strikes_app, name="strikes")
 app.add_typer(reports.accidents_app, name="accidents")
 app.add_typer(reports.release_app, name="release")
+reports.plan_app.command("eore")(eore.plan_eore)
 app.add_typer(reports.plan_app, name="plan")
+app.add_typer(quality.qm_app, name="qm")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.audit_app, name="audit")

@@ -49,6 +49,15 @@ def review_list(
             str(s.id), s.state.value, s.source, s.submitted_by, s.submitted_at[:16].replace("T", " "), s.summary, codes
         )
     console.print(t)
+    from safeground.services.quality import open_residual_investigations
+
+    for qm in open_residual_investigations(store):  # on the queue until someone closes them (safeground qm close)
+        console.print(
+            f"[bold red]residual contamination investigation {qm.uid} open[/]: "
+            f"{qm.non_conformities[0].description if qm.non_conformities else ', '.join(qm.opened_by)}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 @review_app.command("show")

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from safeground.generator.accidents import AccidentDraft, early_accidents, later_accidents
 from safeground.generator.config import DistrictConfig
+from safeground.generator.eore import write_people_and_quality
 from safeground.generator.landscape import Landscape, build_landscape
 from safeground.generator.mines import Minefield, Strike, Truth, lay_mines
 from safeground.generator.operations import (
@@ -589,6 +590,7 @@ def write_district(d: District, store: Store, step: Step | None = None) -> dict[
         store.add_many(w.operations())
         store.add_many(w.casualties())
         add_people(d, store)  # victim assistance, the missing, remains handovers: a random stream of its own
+        write_people_and_quality(d, w, store)  # EORE, QA/QC, one accident on released land (own random stream)
         minx, miny, maxx, maxy = d.to_wgs84(shapely.box(0, 0, d.land.size, d.land.size)).bounds
         store.set_area_of_interest((minx, miny, maxx, maxy))
         store.set_meta("metric_epsg", str(d.epsg))

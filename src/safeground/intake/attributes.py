@@ -82,7 +82,7 @@ class AttributeChecks(ColumnMatching):
         values_of: list[list[Any]] = []
         for c in self.attr_cols:
             if c in frame.columns:
-                raw_codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+                raw_codes, uniques = pd.factorize(_hashable(frame[c]), use_na_sentinel=True)
                 raw = [*uniques.tolist(), None]  # the last one stands for missing cells
                 raw_codes = np.where(raw_codes < 0, len(raw) - 1, raw_codes)
             else:
@@ -248,4 +248,13 @@ def _missing(fld: str) -> str:
     return (
         "missing: the column is absent or empty; name the source column in the mapping's columns "
         f"or, when one value holds for every row, give it in the mapping's constants (e.g. constants: {{{fld}: …}})"
+    )
+
+
+def _hashable(col: pd.Series) -> pd.Series:
+    """A list cell (GDAL reads a GeoJSON array of strings as a string list) as the JSON text a CSV holds."""
+    if col.dtype != object or not col.map(lambda v: isinstance(v, list | np.ndarray)).any():
+        return col
+    return col.map(
+        lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v) if isinstance(v, list | np.ndarray) else v
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from safeground.errors import Problem
 from safeground.intake.form_exports import SUBMISSION_ID, Submission
-from safeground.model import Accident, EOItem, HazardArea, Victim, VictimIdentity
+from safeground.model import Accident, EOItem, EORESession, HazardArea, QMInspection, Victim, VictimIdentity
 from safeground.model.assistance import AssistanceService
 from safeground.model.base import Record
 from safeground.storage.base import Store
@@ -24,6 +24,7 @@ from safeground.storage.base import Store
 INSTANCE_META = "form_instance:"
 _MAIN: dict[str, type[Record]] = {"hazard_report": HazardArea, "accident_report": Accident, "eo_find": EOItem,
                                    "assistance_followup": AssistanceService}  # fmt: skip
+_MAIN.update({"eore_session": EORESession, "qm_inspection": QMInspection})
 
 
 def resolve_edits(store: Store, form: str, subs: list[Submission], notes: list[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from safeground.errors import InvalidInput, Problem
 from safeground.intake.form_exports import SUBMISSION_ID, Submission, id_text
 from safeground.intake.odk_values import SubmissionValues
-from safeground.model import Accident, EOItem, Evidence, HazardArea, Victim, VictimIdentity
+from safeground.model import Accident, EOItem, EORESession, Evidence, HazardArea, QMInspection, Victim, VictimIdentity
 from safeground.model import vocab as v
 from safeground.model.assistance import (
     AssistanceAssessment,
@@ -299,11 +299,82 @@ def assistance_records(sub: Submission, problems: list[Problem]) -> list[Record]
     return out
 
 
+def eore_records(sub: Submission, problems: list[Problem]) -> list[Record]:
+    from safeground.model.eore import AUDIENCE_FIELDS, EOREMaterial, EOREMethod
+
+    r = SubmissionValues(sub, sub.values, sub.item, problems)
+    when = r.date("session_date")
+    materials = []
+    for m in (r.text("materials") or "").split():
+        try:
+            materials.append(EOREMaterial(m))
+        except ValueError:
+            r.bad("materials", f"not one of the form's choices ({', '.join(x.value for x in EOREMaterial)})", m)
+    counts = {f: r.number(f, integer=True) for f, _, _ in AUDIENCE_FIELDS}
+    data = {
+        "uid": _req(_uid("EORE", sub, problems)),
+        "date_of_information": _req(when),
+        "entered_by": _entered_by(sub),
+        "session_date": _req(when),
+        "settlement": _req(r.text("settlement", required=True)),
+        "organisation_uid": _req(r.text("organisation_uid", required=True)),
+        "method": _req(r.choice("method", EOREMethod)),
+        **{f: v or 0 for f, v in counts.items()},
+        "first_time_participants": r.number("first_time_participants", integer=True) or 0,
+        "materials": materials,
+        "facilitator_team": r.text("team"),
+        "notes": r.text("notes"),
+        "geometry": _req(r.geometry("location", "geopoint")),
+    }
+    rec = _make(EORESession, data, sub, sub.item, problems)
+    return [rec] if rec else []
+
+
+def qm_records(sub: Submission, problems: list[Problem]) -> list[Record]:
+    from safeground.model.quality import InspectionKind, NonConformity, NonConformityType, Severity
+
+    r = SubmissionValues(sub, sub.values, sub.item, problems)
+    when = r.date("inspection_date")
+    ncs: list[Any] = []
+    for i, values in enumerate(sub.repeats.get("non_conformities", []), start=1):
+        nr = SubmissionValues(sub, values, f"{sub.item}, non-conformity {i}", problems)
+        nc_type, severity = nr.choice("nc_type", NonConformityType), nr.choice("severity", Severity)
+        description = nr.text("description", required=True)
+        if nc_type and severity and description:
+            ncs.append(
+                NonConformity(
+                    nc_type=nc_type, severity=severity, description=description,
+                    corrective_action=nr.text("corrective_action"), due_date=nr.date("due_date", required=False),
+                )
+            )  # fmt: skip
+    kind = r.choice("kind", InspectionKind)
+    if kind == InspectionKind.RESIDUAL_INVESTIGATION:
+        r.bad("kind", "a residual contamination investigation is opened by SafeGround, not reported", kind.value)
+        kind = None
+    data = {
+        "uid": _req(_uid("QM", sub, problems)),
+        "date_of_information": _req(when),
+        "entered_by": _entered_by(sub),
+        "kind": _req(kind),
+        "inspection_date": _req(when),
+        "inspecting_body_uid": _req(r.text("inspecting_body_uid", required=True)),
+        "organisation_uid": _req(r.text("organisation_uid", required=True)),
+        "activity_uid": r.text("activity_uid"),
+        "hazard_area_uid": r.text("hazard_area_uid"),
+        "non_conformities": ncs,
+        "notes": r.text("notes"),
+    }
+    rec = _make(QMInspection, data, sub, sub.item, problems)
+    return [rec] if rec else []
+
+
 MAPPERS: dict[str, Callable[[Submission, list[Problem]], list[Record]]] = {
     "hazard_report": hazard_records,
     "accident_report": accident_records,
     "eo_find": eo_records,
     "assistance_followup": assistance_records,
+    "eore_session": eore_records,
+    "qm_inspection": qm_records,
 }
 
 

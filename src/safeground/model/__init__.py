@@ -17,6 +17,7 @@ from safeground.model.context import (
     InfrastructurePoint,
     Organisation,
 )
+from safeground.model.eore import EORESession
 from safeground.model.hazards import Evidence, HazardArea, StatusChange
 from safeground.model.minemaps import (
     CorrectedMinePosition,
@@ -26,6 +27,7 @@ from safeground.model.minemaps import (
     ReferencePoint,
 )
 from safeground.model.ordnance import EOItem, GroundTruthItem
+from safeground.model.quality import QMInspection
 from safeground.model.risk import PredictedHazard
 
 # isort: split
@@ -43,6 +45,7 @@ __all__ = [
     "ClusterStrike",
     "CorrectedMinePosition",
     "EOItem",
+    "EORESession",
     "Evidence",
     "FrontLine",
     "GroundTruthItem",
@@ -56,6 +59,7 @@ __all__ = [
     "MissingPerson",
     "Organisation",
     "PredictedHazard",
+    "QMInspection",
     "Record",
     "RecordAssessment",
     "ReferencePoint",

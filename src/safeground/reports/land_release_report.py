@@ -22,6 +22,7 @@ from safeground.model import (
     InfrastructureLine,
     InfrastructurePoint,
     Organisation,
+    QMInspection,
 )
 from safeground.model.vocab import HazardClass, hazard_class_label
 from safeground.reports.document import Audience, Report, Section, provenance, table_html
@@ -100,6 +101,8 @@ def land_release_report(
     ]
     if fc is not None:
         key.append(("all open areas released (P10–P90)", f"{fc.district['p10']} – {fc.district['p90']}"))
+    residual = _residual_section(store, audience)
+    key.append(("residual contamination investigations open", str(residual.open)))
     km = monthly[la.RELEASE_COLUMNS] / 1e6 if len(monthly) else monthly
     km = km.rename(columns={"cancelled_m2": "cancelled (NTS)", "reduced_m2": "reduced (TS)", "cleared_m2": "cleared"})
     sections = [
@@ -154,6 +157,7 @@ def land_release_report(
             else [],
         ),
         _forecast_section(fc, hist, plan) if fc is not None else Section("Completion forecast", [no_forecast]),
+        residual.section,  # last: the national report carries the first four sections
     ]
     for s in sections:
         s.figures = [f for f in s.figures if f[1]]
@@ -177,6 +181,7 @@ def land_release_report(
                 InfrastructurePoint,
                 AdminArea,
                 FrontLine,
+                QMInspection,
             ],
         ),
         method_notes=[
@@ -187,7 +192,12 @@ def land_release_report(
             "at the shares and paces the record shows (see the forecast's assumptions); `safeground plan "
             "backtest` checks it against the record's own second half.",
         ],
-        figures_checked={**tot, "remaining_m2": remaining, "open_areas": float(len(open_now))},
+        figures_checked={
+            **tot,
+            "remaining_m2": remaining,
+            "open_areas": float(len(open_now)),
+            "residual_investigations_open": float(residual.open),
+        },
     )
 
 
@@ -222,3 +232,53 @@ def _ranking_table(r: pd.DataFrame) -> pd.DataFrame:
     out["classification"] = out["classification"].map(hazard_class_label)
     out["remaining_m2"] = out["remaining_m2"].round(0).astype(int)
     return out.rename(columns={c: "from " + c[2:] for c in cols if c.startswith("c_")})
+
+
+@dataclass
+class _Residual:
+    section: Section
+    open: int
+
+
+def _residual_section(store: Store, audience: Audience) -> _Residual:
+    """Residual contamination investigations: every one still open (IMAS 07.11 asks that each accident or find
+    in released land be investigated), and those closed, with the organisation and the release they concern.
+    Read through the audience's view: the public edition never names the accident or find, nor its day."""
+    from safeground.access.policy import view
+
+    frame = view(store, QMInspection, audience).frame
+    if len(frame):
+        frame = frame[frame["kind"] == "residual_contamination_investigation"]
+    if not len(frame):
+        return _Residual(
+            Section(
+                "Residual contamination",
+                ["No accident or find has been recorded inside land released before it: no investigation is open."],
+            ),
+            0,
+        )
+    orgs = {o.uid: o.acronym or o.name for o in store.find(Organisation)}
+    rows = pd.DataFrame(
+        {
+            "investigation": frame["uid"],
+            "status": frame["status"],
+            "opened": frame["inspection_date"].astype(str),
+            "organisation": frame["organisation_uid"].map(orgs).fillna(frame["organisation_uid"]),
+            "activity": frame["activity_uid"].fillna(""),
+            "hazard area": frame["hazard_area_uid"].fillna(""),
+            "closed": frame["closed_on"].fillna("").astype(str),
+        }
+    ).sort_values(["status", "opened"], ascending=[False, True])
+    n_open = int((rows["status"] == "open").sum())
+    text = [
+        f"{len(rows)} residual contamination investigation(s), {n_open} still open. SafeGround opens one by itself "
+        "when an accident or a find is recorded inside land released before it (the items one activity found "
+        "in the same released land are one investigation); each stays here until the national authority "
+        "closes it with its finding (safeground qm close)."
+    ]
+    if not audience.exact:
+        text.append("This edition names neither the accident or find nor its day: dates are given to the month.")
+    return _Residual(
+        Section("Residual contamination", text, tables=[("Investigations", table_html(rows, index=False))]),
+        n_open,
+    )

@@ -15,6 +15,7 @@ from safeground.errors import InvalidInput, Param, SafeGroundError
 from safeground.intake.problems import write_problems
 from safeground.outputs import guard_output, staged_folder
 from safeground.review.queue import Submission
+from safeground.services.quality import after_write
 from safeground.storage import is_store_url, open_store
 
 if TYPE_CHECKING:
@@ -72,7 +73,12 @@ def import_form_files(
     require_store(store, new)
     with open_store(store) as s:
         try:
-            return import_submissions(s, form, files, dry_run=dry_run)
+            if dry_run:
+                return import_submissions(s, form, files, dry_run=True)
+            with s.transaction():  # the investigation an accident or find in released land opens goes with it
+                done = import_submissions(s, form, files)
+                after_write(s, {r.LAYER for r in [*done.create, *(u for u, _ in done.update)]})
+                return done
         except InvalidInput as exc:
             if problems:
                 write_problems(problems, exc.problems, overwrite=overwrite, store=store)

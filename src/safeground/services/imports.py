@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from safeground.errors import InvalidInput, Param, Problem, SafeGroundError
 from safeground.intake.problems import write_problems
 from safeground.outputs import csv_output, guard_output, staged_file
+from safeground.services.quality import after_write
 from safeground.services.store_admin import store_exists
 from safeground.storage import is_store_url, open_store
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from safeground.casualties.emergency import EmergencyProposal
     from safeground.intake.osm import OsmImport
     from safeground.intake.outcome import ImportReport
+    from safeground.model.quality import QMInspection
 
 
 @dataclass
@@ -46,6 +48,8 @@ class FileImported:
     #: hazard areas that the imported survey and clearance reports change
     release_hazards: list[str] = field(default_factory=list)
     release_reports: int = 0
+    #: residual contamination investigations the import opened (accidents or finds inside released land)
+    investigations: list[QMInspection] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,15 +119,17 @@ def import_file(
         if dry_run:
             rep = _dry_run(store, layer, file, mapping, kwargs)
         else:
-            with open_store(store, create=new or not url) as s:
+            with open_store(store, create=new or not url) as s, s.transaction():
                 fm = load_mapping(s, mapping) if mapping else None
                 # the "holds imported data" mark goes in the import's own transaction: nothing after the commit
                 rep = import_features(s, layer, file, mapping=fm, meta={"imported": "yes"}, **kwargs)
+                # an accident or find inside released land opens its investigation in the same transaction
+                investigations = after_write(s, {layer}, entered_by=entered_by)
     except InvalidInput as exc:
         if report:
             write_problems(report, exc.problems, overwrite=overwrite, store=store)
         raise ImportRefused(exc.problems, exc.hint_text, report=report) from exc
-    done = FileImported(rep)
+    done = FileImported(rep, investigations=[] if dry_run else investigations)
     if report:
         write_problems(report, rep.left_out.problems, overwrite=overwrite, store=store)
     if quarantine is not None and not dry_run:

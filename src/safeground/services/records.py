@@ -95,10 +95,14 @@ def sync_stores(
     progress: Callable[[str, str], None] | None = None,
 ) -> SyncReport:
     """Push the field store's new versions to the server, or pull the server's (a new field file is created)."""
+    from safeground.services.quality import after_write
     from safeground.sync import pull, push
 
     with open_store(store, create=direction == "pull") as field, open_store(server, create=False) as srv:
-        return (push if direction == "push" else pull)(field, srv, layers=layers, batch=batch, hook=progress)
+        done = (push if direction == "push" else pull)(field, srv, layers=layers, batch=batch, hook=progress)
+        if direction == "push":  # the server opens the investigations; a field store pulls them from it
+            after_write(srv, set(layers) if layers else None)
+        return done
 
 
 def sync_conflicts(store: str, *, include_resolved: bool = False) -> list[Conflict]:

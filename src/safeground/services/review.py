@@ -21,6 +21,7 @@ from safeground.model.base import Record
 from safeground.review.changeset import dump_plan, load_plan
 from safeground.review.flags import quality_flags
 from safeground.review.queue import APPLIED_KEY, ReviewQueue, State, Submission, now
+from safeground.services.quality import after_write
 from safeground.storage import open_store
 from safeground.storage.base import metric_epsg_if_located
 
@@ -240,7 +241,9 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
             object.__setattr__(r, "entered_by", by)
         plan.meta[APPLIED_KEY.format(id=sid)] = json.dumps({"by": by, "at": at})
         try:
-            commit(store, plan)
+            with store.transaction():  # approved accidents or finds in released land open their investigation
+                commit(store, plan)
+                after_write(store, {r.LAYER for r in [*plan.create, *(u for u, _ in plan.update)]}, entered_by=by)
         except VersionConflict as exc:
             raise VersionConflict(f"submission {sid} could not be applied: {exc.message}") from exc
     with ReviewQueue(location) as q:

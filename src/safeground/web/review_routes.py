@@ -16,11 +16,13 @@ import shapely.geometry
 from fastapi import Body, Depends, FastAPI, Request, Response
 from pydantic import ValidationError
 
+from safeground.accounts.permissions import can_review
 from safeground.errors import InvalidInput, Problem, RecordNotFound
 from safeground.intake.commit import WritePlan
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.review.queue import State, Submission
 from safeground.services import review
+from safeground.services.quality import open_residual_investigations
 from safeground.web.auth import client_address
 from safeground.web.permissions import Principal, requires
 from safeground.web.principal import NotPermitted
@@ -98,7 +100,15 @@ def add_review_routes(app: FastAPI) -> None:
     def list_submissions(request: Request, state: str | None = None, principal: Principal = see) -> dict[str, Any]:
         wanted = None if state is None else State(state)
         subs = review.submissions(_location(request), viewer=principal.user, state=wanted)
-        return {"submissions": [_out(s) for s in subs]}
+        out: dict[str, Any] = {"submissions": [_out(s) for s in subs]}
+        if principal.user is None or can_review(principal.user):  # on the queue until someone closes them
+            out["residual_investigations"] = [
+                {"uid": q.uid, "opened": q.inspection_date.isoformat(), "organisation": q.organisation_uid,
+                 "activity": q.activity_uid, "hazard_area": q.hazard_area_uid, "opened_by": q.opened_by,
+                 "description": q.non_conformities[0].description if q.non_conformities else ""}
+                for q in open_residual_investigations(_location(request))
+            ]  # fmt: skip
+        return out
 
     @app.get("/submissions/{sid}", tags=["review"], summary="One submission: flags and the diff field by field")
     def show_submission(request: Request, sid: int, principal: Principal = see) -> dict[str, Any]:

@@ -8,7 +8,9 @@ KoboToolbox or ODK Central:
   with the phone, or a line such as a canal bank with its width);
 * ``accident_report``: a mine/ERW accident with a repeat group of victims in the
   Landmine Monitor categories (names only if known, and kept restricted);
-* ``eo_find``: an explosive ordnance item found (or reported) on the ground.
+* ``eo_find``: an explosive ordnance item found (or reported) on the ground;
+* ``eore_session``: a risk education session, its audience by sex and age band;
+* ``qm_inspection``: a QA/QC inspection of an activity with a repeat group of non-conformities.
 
 The choice lists are generated from ``safeground.model.vocab``: a value a phone
 can send is always a value the model accepts, and adding a term to the
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from safeground.model import eore as eore_vocab
+from safeground.model import quality as qm_vocab
 from safeground.model import vocab
 from safeground.model.assistance import AssistanceCategory, AssistanceStatus, Disability, Recipient
 from safeground.tabular import xlsx_value
@@ -73,6 +77,10 @@ CHOICE_LISTS: dict[str, type[StrEnum]] = {
     "eo_type": vocab.EOType,
     "eo_condition": vocab.EOCondition,
     "how_found": vocab.HowFound,
+    "eore_method": eore_vocab.EOREMethod,
+    "eore_material": eore_vocab.EOREMaterial,
+    "nc_type": qm_vocab.NonConformityType,
+    "severity": qm_vocab.Severity,
 }
 
 
@@ -277,12 +285,83 @@ ASSISTANCE_FOLLOWUP = FormDefinition(
     ],
 )
 
+_AUDIENCE = [
+    q("integer", name, f"{label_} (number)", required="yes", default="0", constraint=". >= 0 and . <= 100000")
+    for name, label_ in (
+        ("girls_under_12", "Girls under 12"),
+        ("boys_under_12", "Boys under 12"),
+        ("girls_12_17", "Girls 12–17"),
+        ("boys_12_17", "Boys 12–17"),
+        ("women_18_over", "Women 18 and over"),
+        ("men_18_over", "Men 18 and over"),
+    )
+]
+
+EORE_SESSION = FormDefinition(
+    form_id="safeground_eore_session",
+    title="SafeGround: explosive ordnance risk education session",
+    lists=["eore_method", "eore_material"],
+    survey=[
+        *_META,
+        q("date", "session_date", "Date of the session", required="yes", constraint=". <= today()"),
+        q("text", "settlement", "Settlement taught (as the village is named)", required="yes"),
+        q("geopoint", "location", "Where the session was held (media: the settlement it was aimed at)", required="yes"),
+        q("text", "organisation_uid", "Organisation code (e.g. ORG-00002)", required="yes"),
+        q("text", "team", "EORE team"),
+        q("select_one eore_method", "method", "Method", required="yes"),
+        q("begin_group", "audience", "Audience"),
+        *_AUDIENCE,
+        q(
+            "integer",
+            "first_time_participants",
+            "Of them, attending a session for the first time",
+            default="0",
+            constraint=". >= 0 and . <= ${girls_under_12} + ${boys_under_12} + ${girls_12_17} + ${boys_12_17} "
+            "+ ${women_18_over} + ${men_18_over}",
+            constraint_message="More first-time participants than people counted",
+        ),
+        q("end_group", "audience"),
+        q("select_multiple eore_material", "materials", "Materials used or handed out"),
+        q("text", "notes", "Notes"),
+    ],
+)
+
+_QM_KIND = [
+    {"list_name": "inspection_kind", "name": "quality_assurance", "label": "Quality assurance (during the work)"},
+    {"list_name": "inspection_kind", "name": "quality_control", "label": "Quality control (after the work)"},
+]
+
+QM_INSPECTION = FormDefinition(
+    form_id="safeground_qm_inspection",
+    title="SafeGround: quality management inspection (QA/QC)",
+    lists=["nc_type", "severity"],
+    extra_choices=_QM_KIND,
+    survey=[
+        *_META,
+        q("date", "inspection_date", "Date of the inspection", required="yes", constraint=". <= today()"),
+        q("select_one inspection_kind", "kind", "Kind of inspection", required="yes"),
+        q("text", "inspecting_body_uid", "Inspecting body code (e.g. ORG-00001)", required="yes"),
+        q("text", "organisation_uid", "Organisation inspected, code (e.g. ORG-00002)", required="yes"),
+        q("text", "activity_uid", "Activity inspected (e.g. ACT-00120)"),
+        q("text", "hazard_area_uid", "Hazard area (e.g. HA-00157)"),
+        q("begin_repeat", "non_conformities", "Non-conformities found"),
+        q("select_one nc_type", "nc_type", "Type", required="yes"),
+        q("select_one severity", "severity", "Severity", required="yes"),
+        q("text", "description", "What was found", required="yes"),
+        q("text", "corrective_action", "Corrective action asked for"),
+        q("date", "due_date", "Corrective action due by"),
+        q("end_repeat", "non_conformities"),
+        q("text", "notes", "Notes"),
+    ],
+)
 
 FORMS: dict[str, FormDefinition] = {
     "hazard_report": HAZARD_REPORT,
     "accident_report": ACCIDENT_REPORT,
     "eo_find": EO_FIND,
     "assistance_followup": ASSISTANCE_FOLLOWUP,
+    "eore_session": EORE_SESSION,
+    "qm_inspection": QM_INSPECTION,
 }
 
 _SURVEY_COLUMNS = [
