@@ -23,6 +23,7 @@ from safeground.model.base import RECORD_TYPES, Record
 from safeground.review.queue import State, Submission
 from safeground.services import review
 from safeground.services.quality import open_residual_investigations
+from safeground.services.workspace import flags_for, submission_view
 from safeground.web.auth import client_address
 from safeground.web.permissions import Principal, requires
 from safeground.web.principal import NotPermitted
@@ -101,6 +102,9 @@ def add_review_routes(app: FastAPI) -> None:
         wanted = None if state is None else State(state)
         subs = review.submissions(_location(request), viewer=principal.user, state=wanted)
         out: dict[str, Any] = {"submissions": [_out(s) for s in subs]}
+        if not principal.audience.exact:  # some flags quote a position (the released land, the duplicate)
+            for row, s in zip(out["submissions"], subs, strict=True):
+                row["flags"] = flags_for(s, principal.audience)
         if principal.user is None or can_review(principal.user):  # on the queue until someone closes them
             out["residual_investigations"] = [
                 {"uid": q.uid, "opened": q.inspection_date.isoformat(), "organisation": q.organisation_uid,
@@ -112,8 +116,23 @@ def add_review_routes(app: FastAPI) -> None:
 
     @app.get("/submissions/{sid}", tags=["review"], summary="One submission: flags and the diff field by field")
     def show_submission(request: Request, sid: int, principal: Principal = see) -> dict[str, Any]:
-        sub = review.submission(_location(request), sid, viewer=principal.user)
-        return _out(sub, review.diff(_location(request), sub))
+        location = _location(request)
+        sub = review.submission(location, sid, viewer=principal.user)
+        if principal.audience.exact:
+            return _out(sub, review.diff(location, sub))
+        # below restricted (a data entry user reading their organisation's submission): the diff and the flags
+        # as the workspace page shows them, identities and exact positions withheld, never the raw change set
+        assert principal.user is not None  # `submissions:own` needs an account
+        view = submission_view(location, sid, principal.user, principal.audience)
+        out = _out(sub)
+        out["flags"] = view.flags
+        out["changes"] = [
+            {"layer": c.layer, "uid": c.uid, "kind": c.kind, "base_version": c.base_version,
+             "stored_version": c.stored_version, "fields": {f.name: [f.old, f.new] for f in c.fields},
+             "geometry_moved_m": c.geometry_moved_m}
+            for c in view.changes
+        ]  # fmt: skip
+        return out
 
     @app.post("/submissions/{sid}/approve", tags=["review"], summary="Apply the submission to the record")
     def approve(request: Request, sid: int, principal: Principal = decide) -> dict[str, Any]:
