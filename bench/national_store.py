@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 from safeground.model import (
@@ -42,7 +43,7 @@ def _moved(rec: Record, copy: int, dx: float, dy: float, uids: dict[str, str]) -
     update: dict[str, object] = {"uid": uids.get(rec.uid, rec.uid)}
     geom = getattr(rec, "geometry", None)
     if geom is not None:
-        update["geometry"] = shapely.transform(geom, lambda c: c + (dx, dy))
+        update["geometry"] = shapely.transform(geom, lambda c: c + np.array([dx, dy]))
     hz = getattr(rec, "hazard_area_uid", None)
     if hz is not None:
         update["hazard_area_uid"] = uids.get(hz, hz)
