@@ -43,8 +43,7 @@ def _moved(rec: Record, copy: int, dx: float, dy: float, uids: dict[str, str]) -
     update: dict[str, object] = {"uid": uids.get(rec.uid, rec.uid)}
     geom = getattr(rec, "geometry", None)
     if geom is not None:
-        offset = np.array([dx, dy])  # shapely hands the coordinates over as an (n, 2) array
-        update["geometry"] = shapely.transform(geom, lambda c: c + offset)
+        update["geometry"] = shapely.transform(geom, lambda c: c + np.array([dx, dy]))
     hz = getattr(rec, "hazard_area_uid", None)
     if hz is not None:
         update["hazard_area_uid"] = uids.get(hz, hz)

@@ -283,6 +283,7 @@ def public_outputs(store: str, out: Path, *, in_process: bool = True) -> list[Pa
     for args, res in results:
         assert res.returncode == 0, f"{' '.join(args)}: {res.stderr or res.stdout}"
     public_page_outputs(store, out / "page")
+    _public_dashboards(store, out / "dashboards")
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
@@ -324,6 +325,22 @@ def public_page_outputs(store: str, out: Path) -> None:
             (out / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
     finally:
         s.close()
+
+
+def _public_dashboards(store: str, out: Path) -> None:
+    """The dashboards as the server gives them to the public (issue 22), JSON and CSV: probed like every output,
+    and no casualty count from 1 to 4 shown as a number."""
+    from safeground.services.dashboards import DASHBOARDS, dashboard
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open_store(store, create=False, readonly=True) as s:
+        for name in DASHBOARDS:
+            d = dashboard(s, name, Audience.PUBLIC)
+            (out / f"{name}.json").write_bytes(d.json_bytes())
+            (out / f"{name}.csv").write_bytes(d.csv_bytes())
+            if name == "casualties-by-month":
+                small = [v for row in d.rows for v in row[1:] if isinstance(v, int) and 0 < v < 5]
+                assert not small, f"{name}: counts under 5 shown to the public"
 
 
 @dataclass

@@ -330,22 +330,37 @@ def _durations(
     n_sim, k = proc.shape
     speed = np.zeros((n_sim, k))  # areas per working day
     have = False
+    # element by element, so computed a block of areas at a time (the same numbers, a fraction of the
+    # temporary arrays); the random draws are made whole, in the order they always were
+    block = max(1, _BLOCK_CELLS // max(n_sim, 1))
     for m, n in sorted(teams.items()):
         if n <= 0 or m not in prod:
             continue
         have = True
         p = prod[m]
         rate, expo = p.draws(rng, n_sim)
-        td = p.team_days(proc, rate[:, None], expo[:, None])
         cv = 0.0 if p.m2 else p.cv
-        if cv > 0:
-            # team days lognormal with the model's mean: the expected duration is kept (no Jensen inflation)
-            sigma = np.sqrt(np.log1p(cv**2))
-            td = td * np.exp(-(sigma**2) / 2 + sigma * rng.standard_normal((n_sim, k)))
-        with np.errstate(divide="ignore"):
-            speed += np.where(td > 0, n / td, 0.0)
+        # team days lognormal with the model's mean: the expected duration is kept (no Jensen inflation)
+        sigma = np.sqrt(np.log1p(cv**2)) if cv > 0 else 0.0
+        z = rng.standard_normal((n_sim, k)) if cv > 0 else None
+        for a in range(0, k, block):
+            cols = slice(a, a + block)
+            td = p.team_days(proc[:, cols], rate[:, None], expo[:, None])
+            if z is not None:
+                td = td * np.exp(-(sigma**2) / 2 + sigma * z[:, cols])
+            with np.errstate(divide="ignore"):
+                speed[:, cols] += np.where(td > 0, n / td, 0.0)
+        del z
     with np.errstate(divide="ignore"):
-        return np.where((proc > 0) & (speed > 0), 1.0 / np.where(speed > 0, speed, 1.0), 0.0), have
+        for a in range(0, k, block):
+            cols = slice(a, a + block)
+            sp = speed[:, cols]
+            speed[:, cols] = np.where((proc[:, cols] > 0) & (sp > 0), 1.0 / np.where(sp > 0, sp, 1.0), 0.0)
+    return speed, have
+
+
+#: cells (simulations × areas) of the temporary arrays of one block (see ``_durations``)
+_BLOCK_CELLS = 1 << 20
 
 
 def _has_teams(settings: ForecastSettings, step: str) -> bool:
@@ -380,8 +395,12 @@ def _intake_rates(settings: ForecastSettings, step: str, rng: np.random.Generato
     return intake.draws(rng, n_sim, given / measured if measured > 0 else 0.0)
 
 
-def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Forecast:
+def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep_samples: bool = True) -> Forecast:
     """Monte Carlo release of ``work`` (indexed by hazard uid, in priority order).
+
+    ``keep_samples``: keep every simulation's start, duration and release of every step, which
+    :meth:`Forecast.released_by` needs (the backtest, the fan chart); a report that shows only the
+    dates leaves it off and needs a fraction of the memory.
 
     ``work`` is either a Series of remaining m² (everything to be cleared) or a
     frame with ``remaining_m2``, ``classification`` and ``step`` (the next step
@@ -423,17 +442,53 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     needs_nts = needs_nts & have["nts"]
     needs_ts = needs_ts & have["ts"]
 
-    # m² each step puts through and releases, per simulation and area
-    proc = np.zeros((n_sim, k, 3))
-    rel = np.zeros((n_sim, k, 3))
-    proc[:, :, 0] = np.where(needs_nts, area, 0.0)
-    rel[:, :, 0] = proc[:, :, 0] * c_nts
-    after_nts = area - rel[:, :, 0]
-    proc[:, :, 1] = np.where(needs_ts, after_nts, 0.0)
-    rel[:, :, 1] = proc[:, :, 1] * np.where(is_sha, r_sha, r_cha)
-    proc[:, :, 2] = after_nts - rel[:, :, 1]
-    rel[:, :, 2] = proc[:, :, 2]
-    dur = np.stack([_step_durations(proc[:, :, j], s, settings, rng) for j, s in enumerate(STEPS)], axis=2)
+    # m² each step puts through and releases, per simulation and area, one step at a time: of each
+    # step only what the simulation needs is kept (whether it works the area, the area's size class, the
+    # duration, or for a paced step the index of its recorded duration), not every m² of every step
+    # (four arrays of simulations × areas × 3 steps were most of a national forecast's memory). The
+    # random draws are the same, in the same order, so the forecast is the same to the last day.
+    factor_ts = np.where(is_sha, r_sha, r_cha)
+    after_nts = np.empty((n_sim, k))
+    busy_of: list[np.ndarray] = []
+    dur_of: list[np.ndarray] = []
+    pick_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # paced step: (recorded durations, index drawn)
+    size_of: dict[int, np.ndarray] = {}
+    rel_of: list[np.ndarray] = []
+    to_clear = np.zeros(k)
+    for j, step in enumerate(STEPS):
+        if j == 0:
+            proc = np.where(needs_nts, area, 0.0)
+            rel_j = np.multiply(proc, c_nts, out=after_nts if not keep_samples else None)
+            np.subtract(area, rel_j, out=after_nts)
+        elif j == 1:
+            proc = np.where(needs_ts, after_nts, 0.0)
+            rel_j = np.multiply(proc, factor_ts, out=factor_ts if not keep_samples else None)
+            np.subtract(after_nts, rel_j, out=after_nts)  # what is left for clearance
+            del factor_ts
+        else:
+            proc, rel_j = after_nts, after_nts
+            to_clear = proc.mean(axis=0)
+        intake = settings.intake.get(step)
+        if intake is not None:  # _step_durations of a paced step, its draw kept as an index
+            recorded = np.asarray(intake.durations or (1.0,))
+            drawn = rng.integers(0, len(recorded), size=proc.shape)
+            small = np.int16 if len(recorded) < 2**15 else np.int32 if len(recorded) < 2**31 else np.int64
+            pick_of[j] = (recorded, drawn.astype(small))
+            del drawn
+            dur_of.append(np.empty((0, 0)))  # looked up through the index (``duration``)
+        else:
+            dur_of.append(_step_durations(proc, step, settings, rng))
+        busy_of.append(proc > 0)
+        if keep_samples:
+            rel_of.append(rel_j.copy())
+        size_of[j] = size_class(proc).astype(np.int8)
+        del proc, rel_j
+
+    def duration(j: int, at: np.ndarray) -> np.ndarray:
+        if j in pick_of:
+            recorded, drawn = pick_of[j]
+            return np.where(busy_of[j][rows, at], recorded[drawn[rows, at]], 0.0)
+        return dur_of[j][rows, at]
 
     # each step works the areas in order; an area enters a step once it has left the previous one
     rows = np.arange(n_sim)
@@ -446,17 +501,18 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     # a paced survey step takes up the areas of each size class one by one, as a Poisson process at the
     # class's rate (drawn per simulation): the next area of a class is taken up at the next event
     paces = {j: _intake_rates(settings, s, rng, n_sim) for j, s in enumerate(STEPS)}
-    classes = {j: size_class(proc[:, :, j]) for j, p in paces.items() if p is not None}
+    classes = {j: size_of[j] for j, p in paces.items() if p is not None}
+    size_of.clear()
     clock = {j: np.zeros((n_sim, len(SIZE_NAMES))) for j in classes}
-    begin = np.zeros_like(dur)
+    begin = np.zeros((n_sim, k, 3)) if keep_samples else None
     release = np.zeros((n_sim, k))
     free = np.zeros((n_sim, 3))
     for i in range(k):
         at = order[:, i]
         ready = np.zeros(n_sim)
         for j in range(3):
-            d = dur[rows, at, j]
-            busy = proc[rows, at, j] > 0
+            d = duration(j, at)
+            busy = busy_of[j][rows, at]
             if j in classes:
                 c = classes[j][rows, at]
                 rate = paces[j][rows, c]  # type: ignore[index]
@@ -465,11 +521,13 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
                 event = np.minimum(clock[j][rows, c] + gap, NEVER_DAYS)
                 clock[j][rows, c] = np.where(busy, event, clock[j][rows, c])
                 st = np.where(busy, np.maximum(event, ready), ready)
-                begin[rows, at, j] = st
+                if begin is not None:
+                    begin[rows, at, j] = st
                 ready = st + d
                 continue
             st = np.where(busy, np.maximum(free[:, j], ready), ready)
-            begin[rows, at, j] = st
+            if begin is not None:
+                begin[rows, at, j] = st
             ready = st + d
             free[:, j] = np.where(busy, ready, free[:, j])
         release[rows, at] = ready
@@ -490,7 +548,7 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
             "uid": frame.index,
             "step": frame["step"].to_numpy(),
             "remaining_m2": frame["remaining_m2"].to_numpy(),
-            "to_clear_m2": proc[:, :, 2].mean(axis=0) if k else [],
+            "to_clear_m2": to_clear if k else [],
             "p10": to_date(q[0]),
             "p50": to_date(q[1]),
             "p90": to_date(q[2]),
@@ -499,7 +557,13 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings) -> Fore
     district_days = release.max(axis=1) if k else np.zeros(n_sim)
     dq = np.percentile(district_days, [10, 50, 90])
     district = dict(zip(("p10", "p50", "p90"), to_date(dq), strict=True))
-    return Forecast(areas, district, settings, methods, notes, begin, dur, rel)
+    if begin is None:  # not keep_samples
+        return Forecast(areas, district, settings, methods, notes)
+    dur = np.stack(
+        [np.where(busy_of[j], pick_of[j][0][pick_of[j][1]], 0.0) if j in pick_of else dur_of[j] for j in range(3)],
+        axis=2,
+    )
+    return Forecast(areas, district, settings, methods, notes, begin, dur, np.stack(rel_of, axis=2))
 
 
 def _step_rates(history: History, step: str, methods: set[str]) -> dict[str, Productivity]:
@@ -605,6 +669,8 @@ def assumptions(history: History, settings: ForecastSettings) -> list[str]:
 def forecast_from_history(
     history: History,
     priority: list[str] | None = None,
+    *,
+    keep_samples: bool = True,
     **kw: object,
 ) -> Forecast:
     """Forecast the open areas of ``history``; ``priority`` (uids, first first) sets the order of work.
@@ -619,6 +685,6 @@ def forecast_from_history(
         work = work.loc[first + sorted(set(work.index) - set(first))]
     else:
         work = work.sort_index()
-    fc = simulate(work, settings)
+    fc = simulate(work, settings, keep_samples=keep_samples)
     fc.notes = assumptions(history, settings) + fc.notes
     return fc

@@ -27,6 +27,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -63,13 +64,41 @@ class Provenance:
 
 def _frame_digest(frame: pd.DataFrame) -> bytes:
     """Stable bytes of a frame: rows sorted by uid, geometry as WKB hex, every column."""
+    h = _Collect()
+    _digest_frame(h, frame)
+    return b"".join(h.parts)
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def update(self, data: bytes) -> None:
+        self.parts.append(data)
+
+
+#: rows turned into text at a time by ``_digest_frame``
+_DIGEST_ROWS = 20_000
+
+
+def _digest_frame(h: Any, frame: pd.DataFrame) -> None:
+    """Feed :func:`_frame_digest`'s bytes to ``h`` a block of rows at a time: the same bytes (the header, then
+    the rows in uid order, each block formatted with the whole frame's column types), without the CSV text and
+    the WKB of a whole national layer in memory at once."""
     if not len(frame):
-        return b""
-    df = pd.DataFrame(frame).copy()
-    if "geometry" in df:
-        df["geometry"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in df["geometry"]]
-    df = df.sort_values("uid").reindex(sorted(df.columns), axis=1)
-    return df.to_csv(index=False).encode()
+        return
+    geometry = frame["geometry"].to_numpy() if "geometry" in frame else None
+    df = pd.DataFrame(frame.drop(columns="geometry") if geometry is not None else frame)
+    columns = sorted([*df.columns, *(["geometry"] if geometry is not None else [])])
+    ordered = df.sort_values("uid")
+    pos = df.index.get_indexer(ordered.index)
+    for start in range(0, len(ordered), _DIGEST_ROWS):
+        block = ordered.iloc[start : start + _DIGEST_ROWS].copy()
+        if geometry is not None:
+            geoms = geometry[pos[start : start + _DIGEST_ROWS]]
+            block["geometry"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in geoms]
+        block = block.reindex(columns, axis=1)
+        h.update(block.to_csv(index=False, header=start == 0).encode())
 
 
 def provenance(store: Store, layers: list[type[Record]]) -> Provenance:
@@ -82,7 +111,7 @@ def provenance(store: Store, layers: list[type[Record]]) -> Provenance:
         frame = store.read_frame(cls)
         counts[cls.LAYER] = len(frame)
         h.update(cls.LAYER.encode() + b"\n")
-        h.update(_frame_digest(frame))
+        _digest_frame(h, frame)
         if len(frame):
             d = pd.to_datetime(frame["date_of_information"])
             lo.append(d.min().date().isoformat())

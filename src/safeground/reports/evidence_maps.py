@@ -25,8 +25,11 @@ def _base(store: Store, epsg: int, ax: Axes, *, hazards: bool = True, audience: 
     fl = store.read_frame(FrontLine)
     if len(fl):
         fl.to_crs(epsg).plot(ax=ax, color="#b2182b", lw=1.2, ls="--")
-    st = store.read_frame(InfrastructureArea)
-    st = st[st["kind"] == "settlement"].to_crs(epsg)
+    # only the settlements' names are drawn: read the layer in chunks of three columns, not a country's buildings
+    chunks = store.read_frames(InfrastructureArea, ["kind", "name", "settlement"])
+    parts = [c[c["kind"] == "settlement"] for c in chunks]
+    parts = [c for c in parts if len(c)]
+    st = pd.concat(parts, ignore_index=True).to_crs(epsg) if parts else gpd.GeoDataFrame({"name": []}, geometry=[])
     for _, row in st.iterrows():
         c = row.geometry.representative_point()
         ax.text(c.x, c.y, row["name"] or row["settlement"] or "", fontsize=5, ha="center", color="#333", clip_on=True)

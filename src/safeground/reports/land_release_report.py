@@ -81,6 +81,7 @@ def land_release_report(
             productivity=plan.productivity,
             start=plan.start,
             simulations=plan.simulations,
+            keep_samples=False,  # the report shows dates, not the release curve: a fraction of the memory
         )
     except InvalidInput as exc:  # nothing on record to measure teams or pace from: no forecast, say why
         fc, no_forecast = (

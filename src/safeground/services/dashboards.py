@@ -240,7 +240,7 @@ def _completion_forecast(store: Store, audience: Audience) -> tuple[list[str], l
     if not len(hist.work):
         return columns, []
     try:
-        fc = lf.forecast_from_history(hist, list(ranking["uid"]), simulations=1000)
+        fc = lf.forecast_from_history(hist, list(ranking["uid"]), simulations=1000, keep_samples=False)
     except InvalidInput:  # nothing on record to measure teams or pace from: no forecast (the report says why)
         return columns, []
     d = fc.district
