@@ -42,6 +42,11 @@ ENDPOINTS = {
     ("POST", "/submissions/{sid}/reconcile"),
     ("POST", "/kobo/{form}"),
     ("GET", "/static/{path:path}"),
+    ("GET", "/collections/{collection_id}/tiles"),
+    ("GET", "/collections/{collection_id}/tiles/WebMercatorQuad"),
+    ("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+    ("GET", "/tiles/WebMercatorQuad"),
+    ("GET", "/tiles/WebMercatorQuad/{z}/{y}/{x}"),
 }
 
 
