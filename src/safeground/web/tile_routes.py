@@ -67,7 +67,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
 
     def one_layer(cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int) -> tuple:
         if served_as_stored(coll.record_type, audience):
-            data = cat.reading(lambda s: stored_tile(s, None, coll.record_type, z, row, col))
+            data = cat.reading(lambda s: stored_tile(s, coll.record_type, z, row, col))
             if data is not None:
                 return ("raw", data)
         layer = cat.tile_layer(coll, audience)

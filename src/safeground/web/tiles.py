@@ -152,7 +152,7 @@ def encode(layers: list[tuple[str, list[dict[str, Any]]]], z: int, row: int, col
     return data
 
 
-def stored_tile(store: Any, layer: TileLayer | None, record_type: Any, z: int, row: int, col: int) -> bytes | None:
+def stored_tile(store: Any, record_type: Any, z: int, row: int, col: int) -> bytes | None:
     """The tile cut by the database (PostGIS ``ST_AsMVT``) for a layer served as stored, or None when the
     store cannot (a GeoPackage): then the caller cuts it from the view."""
     cut = getattr(store, "vector_tile", None)
