@@ -47,6 +47,8 @@ ENDPOINTS = {
     ("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}"),
     ("GET", "/tiles/WebMercatorQuad"),
     ("GET", "/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+    ("GET", "/collections/{collection_id}/styles"),
+    ("GET", "/collections/{collection_id}/styles/{style_id}"),
 }
 
 

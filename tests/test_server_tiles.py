@@ -235,3 +235,44 @@ def test_a_tile_that_does_not_exist_is_an_error_in_the_one_shape(served, path, s
     url, _, _ = served
     r = _get(url, path, None)
     assert r.status_code == status and set(r.json()) == {"code", "status", "message", "hint"}, r.text
+
+
+# -- styles (OGC API Styles) ----------------------------------------------------------------------------
+def test_styles_are_served_as_sld_qml_and_a_maplibre_style_over_the_tiles(served):
+    import json
+    import xml.etree.ElementTree as ET
+
+    from safeground.styles import LAYER_STYLES
+
+    url, location, _ = served
+    listed = _get(url, "/collections/hazard_areas/styles", None).json()
+    assert listed["default"] == "imsma" and {
+        link["href"].rsplit("=", 1)[1] for link in listed["styles"][0]["links"]
+    } == {
+        "sld",
+        "mapbox",
+        "qml",
+    }
+    style = LAYER_STYLES["hazard_areas"]
+    sld = _get(url, "/collections/hazard_areas/styles/imsma", None, f="sld")
+    assert sld.headers["content-type"].startswith("application/vnd.ogc.sld+xml")
+    se = "{http://www.opengis.net/se}"
+    names = [n.text for n in ET.fromstring(sld.content).iter(f"{se}Rule") for n in n.findall(f"{se}Name")]
+    assert names == [r.label for r in style.rules]
+    qml = ET.fromstring(_get(url, "/collections/hazard_areas/styles/imsma", None, f="qml").content)
+    assert qml.tag == "qgis" and len(list(qml.iter("rule"))) == len(style.rules)
+    doc = json.loads(_get(url, "/collections/hazard_areas/styles/imsma", None, f="mapbox").content)
+    assert doc["version"] == 8 and all(lyr["source-layer"] == "hazard_areas" for lyr in doc["layers"])
+    template = doc["sources"]["safeground"]["tiles"][0]
+    assert template == url + "/collections/hazard_areas/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    # every field a filter names is in the tiles, and the first rule (open CHAs) selects features of a tile
+    fields = _get(url, "/collections/hazard_areas/tiles/WebMercatorQuad", None).json()["vector_layers"][0]["fields"]
+    assert {f for r in style.rules for f in r.where} <= set(fields)
+    z = 12
+    row, col = lonlat_to_tile(z, *_centre(location))
+    feats = _decode(httpx.get(template.format(z=z, y=row, x=col), timeout=60).content)["hazard_areas"]
+    first = style.rules[0].where
+    assert any(all(f["properties"].get(k) in v for k, v in first.items()) for f in feats)
+    assert _get(url, "/collections/hazard_areas/styles/other", None).status_code == 404
+    assert _get(url, "/collections/victim_identities/styles", None).status_code == 403
+    assert _get(url, "/collections/victims/styles", None).json() == {"default": None, "styles": []}

@@ -26,6 +26,7 @@ from safeground.web.permissions import check_every_route
 from safeground.web.review_routes import add_review_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
+from safeground.web.style_routes import add_style_routes
 from safeground.web.tile_routes import add_tile_routes
 
 
@@ -49,6 +50,7 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_review_routes(app)
     add_ogc_routes(app, settings)
     add_tile_routes(app, settings)
+    add_style_routes(app, settings)
     add_static_routes(app)
     check_every_route(app)
     return app
