@@ -211,3 +211,42 @@ def test_a_kobo_rest_service_post_becomes_a_submission_and_its_find_a_record(ser
         assert store.count(EOItem) == before + 1
         found = [e for e in store.find(EOItem) if e.eo_model == "M77 DPICM" and abs(e.geometry.y - 39.60412) < 1e-6]
         assert len(found) == 1 and found[0].entered_by != "import"
+
+
+def test_a_deletion_through_the_api_is_reviewed_and_keeps_the_history(server) -> None:
+    """OGC API Features Part 4 DELETE: a submission like any other; approved, the record leaves the layer and
+    its versions stay in the history; nobody's DELETE removes a record at once, not even a reviewer's."""
+    url, location, tokens = server
+    with open_store(location, create=False, readonly=True) as store:
+        hz = sorted(store.find(HazardArea), key=lambda h: h.uid)[-1]
+        before = store.count(HazardArea)
+    path = f"/collections/hazard_areas/items/{hz.uid}"
+    for who in ("op.a", "rev"):
+        sent = httpx.delete(url + path, headers={"Authorization": f"Bearer {tokens[who]}"}, timeout=60)
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["summary"] == "hazard_areas: 1 deleted"
+        assert _get(url, path, tokens["rev"]).status_code == 200  # still there: a deletion waits for review
+    sid, twice = sent.json()["id"], sent.json()["id"] - 1
+    shown = _get(url, f"/submissions/{twice}", tokens["rev"]).json()
+    assert [(c["kind"], c["uid"], c["base_version"]) for c in shown["changes"]] == [("delete", hz.uid, hz.version)]
+    assert shown["changes"][0]["fields"]["status"][0] == hz.status.value  # what leaves, field by field
+    refused = httpx.post(url + f"/submissions/{twice}/approve", headers={"Authorization": f"Bearer {tokens['op.a']}"})
+    assert refused.status_code == 403
+    approved = httpx.post(
+        url + f"/submissions/{twice}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+    with open_store(location, create=False, readonly=True) as store:
+        assert store.count(HazardArea) == before - 1
+        assert hz.uid not in store.current_versions(HazardArea)
+        kept = store.history(HazardArea, hz.uid)  # every version stays, the last one is the one deleted
+        assert kept[-1].version == hz.version and kept[-1].model_dump() == hz.model_dump()
+    # the second deletion of the same record cannot be applied any more: a conflict, nothing changes
+    late = httpx.post(url + f"/submissions/{sid}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"})
+    assert late.status_code == 409
+    entry = [e for e in acc_svc.audit_entries(location) if e.action == "submission.approve"][-1]
+    assert entry.actor == "rev" and entry.after["deleted"] == [f"hazard_areas:{hz.uid}"]
+    missing = httpx.delete(
+        url + "/collections/hazard_areas/items/HA-99999", headers={"Authorization": f"Bearer {tokens['op.a']}"}
+    )
+    assert missing.status_code == 404

@@ -32,6 +32,7 @@ ENDPOINTS = {
     ("GET", "/collections/{collection_id}/items/{feature_id}"),
     ("POST", "/collections/{collection_id}/items"),
     ("PUT", "/collections/{collection_id}/items/{feature_id}"),
+    ("DELETE", "/collections/{collection_id}/items/{feature_id}"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/me"),
@@ -49,6 +50,9 @@ ENDPOINTS = {
     ("GET", "/tiles/WebMercatorQuad/{z}/{y}/{x}"),
     ("GET", "/collections/{collection_id}/styles"),
     ("GET", "/collections/{collection_id}/styles/{style_id}"),
+    ("GET", "/risk/tiles"),
+    ("GET", "/risk/tiles/{z}/{x}/{y}.png"),
+    ("GET", "/risk/legend"),
 }
 
 

@@ -72,11 +72,20 @@ def import_form_files(
     require_store(store, new)
     with open_store(store) as s:
         try:
-            return import_submissions(s, form, files, dry_run=dry_run)
+            plan = import_submissions(s, form, files, dry_run=dry_run)
         except InvalidInput as exc:
             if problems:
                 write_problems(problems, exc.problems, overwrite=overwrite, store=store)
             raise
+    if not dry_run and (plan.create or plan.update):
+        from safeground.services.accounts import actor_or_os, record_write
+
+        record_write(store, actor_or_os(None), "forms.import", form, {
+            "files": [f.name for f in files],
+            "created": [f"{r.LAYER}:{r.uid}" for r in plan.create],
+            "updated": [f"{r.LAYER}:{r.uid}" for r, _ in plan.update],
+        })  # fmt: skip
+    return plan
 
 
 def submit_form_files(store: str, form: str, files: list[Path], *, submitted_by: str, origin: str) -> Submission:

@@ -514,12 +514,12 @@ class PostGISStore(Store):
         lay = layout_of(record_type)
         if not lay.geometry_type:
             raise ValueError(f"{lay.table} has no geometry to draw as tiles")
-        props = []
-        for c in lay.columns:
-            col = _q(c.name)
-            if c.kind == "date":
+        props: list[str] = []
+        for column in lay.columns:
+            col = _q(column.name)
+            if column.kind == "date":
                 props.append(f"to_char({col}, 'YYYY-MM-DD') AS {col}")
-            elif c.kind == "datetime":
+            elif column.kind == "datetime":
                 props.append(f"""to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS {col}""")
             else:
                 props.append(col)
@@ -547,7 +547,13 @@ class PostGISStore(Store):
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
         old = self._select(lay, lay.history_table, "WHERE uid = :uid ORDER BY version", {"uid": uid})
-        return [*old, self.get(record_type, uid)]  # type: ignore[list-item]
+        try:
+            current = [self.get(record_type, uid)]
+        except RecordNotFound:
+            if not old:
+                raise
+            current = []  # deleted (an approved deletion): its versions stay, the last one is what was deleted
+        return [*old, *current]  # type: ignore[list-item]
 
     def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
         lay = layout_of(record_type)

@@ -24,6 +24,7 @@ from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
 from safeground.web.review_routes import add_review_routes
+from safeground.web.risk_routes import add_risk_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
 from safeground.web.style_routes import add_style_routes
@@ -51,6 +52,7 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_ogc_routes(app, settings)
     add_tile_routes(app, settings)
     add_style_routes(app, settings)
+    add_risk_routes(app, settings)
     add_static_routes(app)
     check_every_route(app)
     return app
