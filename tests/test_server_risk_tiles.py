@@ -36,7 +36,7 @@ def served(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     shutil.copy(small_store, store)
     model, cog = tmp / "m.joblib", tmp / "risk.tif"
     for args in (
-        ("risk", "train", "--store", str(store), "--out", str(model), "--model", "logistic", "--cell", "50"),
+        ("risk", "train", "--store", str(store), "--out", str(model), "--cell", "50"),
         ("risk", "predict", "--model", str(model), "--store", str(store), "--out", str(cog), "--save"),
     ):
         res = invoke_cli(*args)
@@ -117,33 +117,17 @@ def test_the_pixels_are_the_maps_values_in_the_legends_colours(served, who):
     block = 1 if who == "analyst" else round(1000 / cell)
     with open_store(str(store), create=False, readonly=True) as s:
         w, so, e, n = s.area_of_interest()
-    z = 15
+    z = 15 if who == "analyst" else 13  # a level where the tile spans several of the cells served
     y, x = lonlat_to_tile(z, (w + e) / 2, (so + n) / 2)
     got = _tile(url, z, y, x, token)
     want = _colours(legend, _expected(cog, z, y, x, block))
     same = (got == want).all(axis=2)
     assert same.mean() > 0.98, same.mean()  # pixels on a cell edge may fall either side
     assert len({tuple(p) for p in got.reshape(-1, 4) if p[3]}) >= 2  # the tile shows more than one class
-
-
-def test_the_public_map_is_never_lower_than_the_map_and_shows_no_25_m_peak(served):
-    """Generalised upwards: every public pixel's class is at least the exact one; within a 1 km cell it is
-    one value, so a peak at an accident does not show where in the cell it is."""
-    url, store, token, _cog = served
-    legend = _get(url, "/risk/legend").json()
-    rank = {tuple([int(c["colour"][k : k + 2], 16) for k in (1, 3, 5)]): i for i, c in enumerate(legend["classes"])}
-    with open_store(str(store), create=False, readonly=True) as s:
-        w, so, e, n = s.area_of_interest()
-    z = 14
-    y, x = lonlat_to_tile(z, (w + e) / 2, (so + n) / 2)
-    public, exact = _tile(url, z, y, x, None), _tile(url, z, y, x, token)
-    both = (public[..., 3] > 0) & (exact[..., 3] > 0)
-    p = np.vectorize(lambda r, g, b: rank[(r, g, b)])(*(public[both][:, i] for i in range(3)))
-    q = np.vectorize(lambda r, g, b: rank[(r, g, b)])(*(exact[both][:, i] for i in range(3)))
-    assert both.sum() > 10_000 and (p >= q).all() and (p > q).any()
-    distinct_public = len({tuple(c) for c in public.reshape(-1, 4)})
-    distinct_exact = len({tuple(c) for c in exact.reshape(-1, 4)})
-    assert distinct_public <= distinct_exact
+    if who == "public":  # the classes rank the 1 km cells by their highest risk: thresholds of their own
+        exact = _get(url, "/risk/legend", served[2]).json()
+        assert [c["min"] for c in legend["classes"]][1:] != [c["min"] for c in exact["classes"]][1:]
+        assert legend["classes"][-1]["min"] > exact["classes"][-1]["min"]  # a cell's peak, not a cell
 
 
 def test_tilejson_outside_tiles_and_no_map(served, tmp_path, small_store):

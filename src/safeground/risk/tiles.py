@@ -4,7 +4,8 @@ The model learns from accidents and finds, so its map at 25 m shows a peak where
 where mines were found: at full resolution it is as exact as the positions the access policy keeps from the
 public. Below the restricted audience the map is therefore served in the policy's public cells
 (:data:`~safeground.geometry.generalise.PUBLIC_GRID_M`, where accidents and finds are counted for the public
-and snapped for partners), each cell at the *highest* risk inside it: generalised, never reassuring.
+and snapped for partners), each cell at the *highest* risk inside it: generalised, never reassuring (a cell
+with one dangerous corner is a dangerous cell). The classes are then the shares of those cells ranked by it.
 The restricted audience reads the map as predicted.
 """
 
@@ -24,6 +25,7 @@ from rasterio.windows import Window
 from safeground.access.audience import Audience
 from safeground.errors import RecordNotFound
 from safeground.geometry.generalise import PUBLIC_GRID_M
+from safeground.styles.risk import thresholds
 
 TILE_PX = 256
 #: the cell of the map a reader below ``restricted`` gets
@@ -54,6 +56,19 @@ class _Open:
     reader: Any  # rio_tiler Reader
     memfile: MemoryFile | None
     cell_m: float
+    edges: list[float]  # the class thresholds of the map as served (its own quantiles)
+
+
+#: at most this many cells are read to find the map's class thresholds (a national map is sampled evenly)
+QUANTILE_CELLS = 4_000_000
+
+
+def map_thresholds(path: Path) -> list[float]:
+    """The class thresholds (``safeground.styles.risk.thresholds``) of the map as predicted."""
+    with rasterio.open(path) as src:
+        k = max(1, int(np.ceil(np.sqrt(src.width * src.height / QUANTILE_CELLS))))
+        values = src.read(1, out_shape=(max(1, src.height // k), max(1, src.width // k)))
+    return thresholds(values.astype(np.float64))
 
 
 class RiskTiles:
@@ -78,14 +93,15 @@ class RiskTiles:
         if exact:
             reader = Reader(str(raster))
             assert reader.transform is not None
-            opened = _Open(key, reader, None, abs(reader.transform.a))
+            opened = _Open(key, reader, None, abs(reader.transform.a), map_thresholds(raster))
         else:
             values, transform, crs, _f = block_max(raster, GENERAL_CELL_M)
             mem = MemoryFile()
             with mem.open(driver="GTiff", width=values.shape[1], height=values.shape[0], count=1,
                           dtype="float32", crs=crs, transform=transform, nodata=np.nan) as dst:  # fmt: skip
                 dst.write(values, 1)
-            opened = _Open(key, Reader(str(raster), dataset=mem.open()), mem, abs(transform.a))
+            reader = Reader(str(raster), dataset=mem.open())
+            opened = _Open(key, reader, mem, abs(transform.a), thresholds(values.astype(np.float64)))
         self._open[exact] = opened
         return opened
 
@@ -93,6 +109,11 @@ class RiskTiles:
         """The cell of the map as this audience is served it, in metres."""
         with self._lock:
             return self._reader(raster, audience.exact).cell_m
+
+    def thresholds(self, raster: Path, audience: Audience) -> list[float]:
+        """The risk at which each class above the lowest begins, on the map as this audience is served it."""
+        with self._lock:
+            return self._reader(raster, audience.exact).edges
 
     def values(self, raster: Path, audience: Audience, z: int, x: int, y: int) -> np.ndarray:
         """The tile's risk values (TILE_PX × TILE_PX, NaN where the map has none), each pixel the value of the

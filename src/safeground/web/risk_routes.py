@@ -83,13 +83,15 @@ def add_risk_routes(app: FastAPI, settings: ServerSettings) -> None:
         check_tile(z, y, x)
         raster = latest_raster(cat.reading(latest_risk))
         values = tiles.values(raster, reader.audience, z, x, y)
-        return Response(png(rgba(values)), media_type="image/png", headers=headers(reader.audience))
+        edges = tiles.thresholds(raster, reader.audience)
+        return Response(png(rgba(values, edges)), media_type="image/png", headers=headers(reader.audience))
 
     @app.get("/risk/legend", summary="The risk map's classes and colours, and its cell", tags=["risk map"])
     def risk_legend(reader: Reader, cat: Cat) -> JSONResponse:
         info = cat.reading(latest_risk)
         raster = latest_raster(info)
         assert info is not None
+        edges = [0.0, *tiles.thresholds(raster, reader.audience), 1.0]
         body = {
             "title": TITLE,
             "cell_m": tiles.cell_m(raster, reader.audience),
@@ -97,8 +99,15 @@ def add_risk_routes(app: FastAPI, settings: ServerSettings) -> None:
             "model_version": info.get("model_version"),
             "features_as_of": info.get("features_as_of"),
             "classes": [
-                {"min": c.low, "max": c.high, "colour": c.colour, "opacity": round(c.alpha / 255, 3), "label": c.label}
-                for c in RISK_CLASSES
+                {
+                    "top_share": c.top_share,
+                    "min": edges[i],
+                    "max": edges[i + 1],
+                    "colour": c.colour,
+                    "opacity": round(c.alpha / 255, 3),
+                    "label": c.label,
+                }
+                for i, c in enumerate(RISK_CLASSES)
             ],
         }
         return JSONResponse(body, headers=headers(reader.audience))
