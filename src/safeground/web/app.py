@@ -19,7 +19,7 @@ from safeground.storage.side_tables import location_of
 from safeground.web.account_routes import add_account_routes
 from safeground.web.auth import LoginLimiter
 from safeground.web.catalogue import Catalogue
-from safeground.web.errors import install_error_handlers
+from safeground.web.errors import document_errors, install_error_handlers
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
@@ -55,4 +55,5 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_risk_routes(app, settings)
     add_static_routes(app)
     check_every_route(app)
+    document_errors(app)
     return app
