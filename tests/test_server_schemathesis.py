@@ -8,6 +8,7 @@ Run as the public and as a data entry user (the Part 4 writes reach the review q
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from tests.web_server import serve_cli
 PASSWORD = "the long road to Chaykend"
 ERROR_KEYS = {"code", "status", "message", "hint"}
 #: generated requests per operation (a few hundred in all: a minute or two on loopback)
-EXAMPLES = 12
+EXAMPLES = 40
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +62,12 @@ def _fuzz(url: str, headers: dict[str, str]) -> dict[str, str]:
             )
             _one_error_shape(response)
 
+        t0 = time.monotonic()
         try:
             run()
         except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; the failures listed together
             failures[f"{op.method.upper()} {op.path}"] = str(exc)[:600]
+        print(f"{op.method.upper()} {op.path}: {time.monotonic() - t0:.1f} s", flush=True)
     return failures
 
 

@@ -96,9 +96,8 @@ def add_review_routes(app: FastAPI) -> None:
     submit = Depends(requires("submit"))
 
     @app.get("/submissions", tags=["review"], summary="Submissions the caller may see (own organisation, or all)")
-    def list_submissions(request: Request, state: str | None = None, principal: Principal = see) -> dict[str, Any]:
-        wanted = None if state is None else State(state)
-        subs = review.submissions(_location(request), viewer=principal.user, state=wanted)
+    def list_submissions(request: Request, state: State | None = None, principal: Principal = see) -> dict[str, Any]:
+        subs = review.submissions(_location(request), viewer=principal.user, state=state)
         return {"submissions": [_out(s) for s in subs]}
 
     @app.get("/submissions/{sid}", tags=["review"], summary="One submission: flags and the diff field by field")
