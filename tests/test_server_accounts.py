@@ -250,3 +250,31 @@ def test_a_deletion_through_the_api_is_reviewed_and_keeps_the_history(server) ->
         url + "/collections/hazard_areas/items/HA-99999", headers={"Authorization": f"Bearer {tokens['op.a']}"}
     )
     assert missing.status_code == 404
+
+
+def test_requests_per_api_token_are_limited(small_store: Path, tmp_path: Path) -> None:
+    """A token past its requests in the window gets 429 with Retry-After, in the one error shape; another
+    token and the public are not held back by it."""
+    from safeground.web import ServerSettings, create_app
+    from tests.web_server import serve_app
+
+    copy = tmp_path / "s.gpkg"
+    shutil.copy(small_store, copy)
+    location = str(copy)
+    acc_svc.add_organisation(location, "Org OPA", "ngo", acronym="OPA", actor="setup")
+    tokens = {}
+    for name in ("dev1", "dev2"):
+        acc_svc.add_user(location, name, full_name=name, organisation="OPA", role="viewer", password=PASSWORD,
+                         actor="setup")  # fmt: skip
+        tokens[name] = acc_svc.add_token(location, name, "field device", actor="setup")
+    with open_store(location, create=False, readonly=True) as store:
+        app = create_app(ServerSettings(store=location, token_requests=5, token_window_s=600), store)
+        with serve_app(app) as url:
+            codes = [_get(url, "/collections", tokens["dev1"]).status_code for _ in range(6)]
+            refused = _get(url, "/collections/hazard_areas/items", tokens["dev1"])
+            assert codes == [200] * 5 + [429] and refused.status_code == 429
+            body = refused.json()
+            assert set(body) == {"code", "status", "message", "hint"} and body["code"] == "too_many_requests"
+            assert 0 < int(refused.headers["retry-after"]) <= 601
+            assert _get(url, "/collections", tokens["dev2"]).status_code == 200
+            assert _get(url, "/collections", None).status_code == 200

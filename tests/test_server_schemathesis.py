@@ -23,7 +23,7 @@ from tests.web_server import serve_cli
 PASSWORD = "the long road to Chaykend"
 ERROR_KEYS = {"code", "status", "message", "hint"}
 #: generated requests per operation (a few hundred in all: a minute or two on loopback)
-EXAMPLES = 40
+EXAMPLES = 10
 
 
 @pytest.fixture(scope="module")

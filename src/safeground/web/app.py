@@ -17,7 +17,7 @@ from safeground.accounts.repository import Accounts
 from safeground.storage.base import Store
 from safeground.storage.side_tables import location_of
 from safeground.web.account_routes import add_account_routes
-from safeground.web.auth import LoginLimiter
+from safeground.web.auth import LoginLimiter, RequestLimiter
 from safeground.web.catalogue import Catalogue
 from safeground.web.errors import document_errors, install_error_handlers
 from safeground.web.html import environment
@@ -46,6 +46,7 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     app.state.location = location_of(store)  # where services open the store to write (review, accounts)
     app.state.accounts = Accounts(app.state.location)
     app.state.login_limiter = LoginLimiter(settings.login_attempts, settings.login_window_s)
+    app.state.token_limiter = RequestLimiter(settings.token_requests, settings.token_window_s)
     install_error_handlers(app)
     add_account_routes(app)
     add_review_routes(app)

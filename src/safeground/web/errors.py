@@ -54,7 +54,10 @@ async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     message, hint = exc.render_message(as_query), exc.render_hint(as_query)  # `cell`, never `--cell`
     if status >= 500:
         log.error("%s: %s", exc.code, message)
-    return _respond(exc.code, status, message, hint)
+    response = _respond(exc.code, status, message, hint)
+    for k, v in (getattr(exc, "headers", None) or {}).items():  # e.g. Retry-After of a 429
+        response.headers[k] = v
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
