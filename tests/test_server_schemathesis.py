@@ -22,8 +22,8 @@ from tests.web_server import serve_cli
 
 PASSWORD = "the long road to Chaykend"
 ERROR_KEYS = {"code", "status", "message", "hint"}
-#: generated requests per operation (a few hundred in all: a minute or two on loopback)
-EXAMPLES = 10
+#: generated requests per operation (about 1,500 in all, both readers: under a minute on loopback)
+EXAMPLES = 25
 
 
 @pytest.fixture(scope="module")
