@@ -106,4 +106,3 @@ def test_sigkill_in_the_middle_of_an_approval_leaves_the_store_whole(small_store
         assert done.state is State.APPROVED
         with open_store(location, create=False, readonly=True) as s:
             assert s.count(EOItem) == before["eo_items"] + N
-
