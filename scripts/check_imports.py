@@ -54,6 +54,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "intake",
         "landrelease",
         "minemaps",
+        "people",  # victim assistance and the missing (issue 21)
         "outputs",  # every file a command writes, guarded: it knows the store, so it sits above storage
         "reports",
         "review",  # submissions, their quality flags, the review queue

@@ -200,7 +200,29 @@ def sample(cls: type[Record], i: int = 1) -> Record:
             raster="/data/risk.tif",
             geometry=shapely.MultiPolygon([square(i)]),
         )
+    people = _people_sample(cls, base, i)
+    if people is not None:
+        return people
     raise AssertionError(f"no sample for {cls.__name__}")
+
+
+def _people_sample(cls: type[Record], base: dict, i: int) -> Record | None:
+    """Victim assistance and the missing (issue 21)."""
+    from safeground.model.assistance import AssistanceAssessment, AssistanceService
+    from safeground.model.missing import MissingPerson, RemainsCaseLink, RemainsHandover
+
+    if cls is AssistanceAssessment:
+        return AssistanceAssessment(**base, victim_uid="VIC-00001", assessed_on=D, disabilities=["visual_impairment"])
+    if cls is AssistanceService:
+        return AssistanceService(**base, victim_uid="VIC-00001", category="prosthetics_and_assistive_devices",
+                                 status="referred", needed_since=D, referred_on=D)  # fmt: skip
+    if cls is MissingPerson:
+        return MissingPerson(**base, full_name="Missing Test Person", year_missing=1993, geometry=point(i))
+    if cls is RemainsCaseLink:
+        return RemainsCaseLink(**base, find_uid="HRF-00001", case_uid="MP-00001", decided_by="tester", decided_on=D)
+    if cls is RemainsHandover:
+        return RemainsHandover(**base, find_uid="HRF-00001", handed_on=D, receiving_body="icrc")
+    return None
 
 
 ALL_TYPES = list(RECORD_TYPES.values())

@@ -82,6 +82,7 @@ def test_forms_export_cli(tmp_path):
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "accident_report.xlsx",
+        "assistance_followup.xlsx",
         "eo_find.xlsx",
         "hazard_report.xlsx",
     ]
@@ -366,6 +367,10 @@ def _answer(q: dict[str, str], form) -> object:
         choices = [c["name"] for c in form.choices() if c["list_name"] == q["type"].split()[1]]
         wanted = {"classification": "suspected_hazardous_area", "area_kind": "polygon", "name_known": "yes"}
         return wanted.get(q["name"], choices[0])
+    if kind == "select_multiple":  # one choice, space-separated as ODK sends several
+        return next(c["name"] for c in form.choices() if c["list_name"] == q["type"].split()[1])
+    if q["name"] in ("service_uid", "victim_uid"):  # identifiers the form's constraint holds to the uid pattern
+        return {"service_uid": "VAS-00001", "victim_uid": "VIC-00001"}[q["name"]]
     return {
         "date": "2021-05-01",
         "integer": "3",
@@ -400,6 +405,7 @@ def test_a_submission_answering_every_question_of_the_form_imports(store, tmp_pa
         "hazard_report": {"hazard_areas"},
         "accident_report": {"accidents", "victims", "victim_identities"},
         "eo_find": {"eo_items"},
+        "assistance_followup": {"assistance_services", "assistance_assessments"},
     }[name]
     assert layers == expected
     if name == "accident_report":

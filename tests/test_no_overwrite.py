@@ -81,7 +81,8 @@ INPUTS = {
     ("risk predict", "events"), ("risk predict", "context"), ("risk predict", "at"), ("risk explain", "model_file"),
     ("risk explain", "events"), ("risk explain", "context"), ("scan georef", "image"), ("scan georef", "gcps"),
     ("scan features", "file"), ("scan features", "gcps"), ("forms import", "files"), ("plan priorities", "weights"),
-    ("plan priorities", "risk"), ("plan forecast", "weights"), ("plan forecast", "risk"),
+    ("plan priorities", "risk"), ("plan forecast", "weights"), ("plan forecast", "risk"), ("public-info set", "rules"),
+    ("assistance import", "file"), ("missing import", "file"),
 }  # fmt: skip
 
 

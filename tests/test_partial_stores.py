@@ -37,6 +37,7 @@ ALL_LAYERS = (
     "front_lines", "ground_truth_items", "hazard_areas", "human_remains_finds", "infrastructure_areas",
     "infrastructure_lines", "infrastructure_points", "minefield_record_assessments", "minefield_records",
     "organisations", "predicted_hazards", "victim_identities", "victims",
+    "assistance_assessments", "assistance_services", "missing_persons", "remains_case_links", "remains_handovers",
 )  # fmt: skip
 
 #: kind → (layers kept: None = all but the dropped ones, layers dropped, area of interest kept)
@@ -50,7 +51,7 @@ KINDS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...], bool]] = {
         True,
     ),
     "no_roads": (None, ("infrastructure_lines",), True),
-    "no_victims": (None, ("victims", "victim_identities"), True),
+    "no_victims": (None, ("victims", "victim_identities", "assistance_assessments", "assistance_services"), True),
     "no_activities": (None, ("activities",), True),
     "empty": ((), (), True),
 }
@@ -147,8 +148,9 @@ COMMANDS: dict[str, list[list[str]]] = {
     "report": [["report", "national", *S, "--out", "{out}/reports", "--simulations", "50"]]
     + [
         ["report", kind, *S, "--out", "{out}/reports", "--no-pdf", "--simulations", "50"]
-        for kind in ("casualties", "land-release", "map-accuracy")
-    ],
+        for kind in ("casualties", "land-release", "map-accuracy", "assistance")
+    ]
+    + [["report", "missing", *S, "--out", "{out}/reports", "--no-pdf", "--audience", "restricted"]],
     "mapping save": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S]],
     "mapping list": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "list", *S]],
     "mapping show": [["mapping", "save", "halo", "{data}/intake/halo_sheet.yaml", *S], ["mapping", "show", "halo", *S]],
@@ -205,6 +207,41 @@ COMMANDS: dict[str, list[list[str]]] = {
     "audit verify": [["audit", "verify", *S]],
     "review list": [["review", "list", *S], ["review", "list", *S, "--state", "pending"]],
     "styles": [["styles", *S]],
+    "public-info set": [["public-info", "set", *S, "--emergency", "Emergency=112", "--authority", "NMAA"]],
+    "public-info show": [["public-info", "show", *S]],
+    # victim assistance and the missing (issue 21); the uids are the demo's, absent from some partial stores
+    "assistance list": [["assistance", "list", *S], ["assistance", "list", *S, "--include-restricted", "--unmet"]],
+    "assistance stats": [["assistance", "stats", *S], ["assistance", "stats", *S, "--include-restricted"]],
+    "assistance add": [
+        [
+            "assistance",
+            "add",
+            "VIC-00001",
+            "--category",
+            "pension_or_allowance",
+            "--status",
+            "referred",
+            "--by",
+            "test",
+            "--needed-since",
+            "2022-01-10",
+            "--referred-on",
+            "2022-02-01",
+            *S,
+        ]
+    ],
+    "assistance follow-up": [["assistance", "follow-up", "VAS-00002", "--status", "received", "--by", "test", *S]],
+    "assistance import": [
+        ["assistance", "import", "{data}/people/assistance_services.csv", *S, "--dry-run"],
+        ["assistance", "import", "{data}/people/assistance_services.csv", *S],
+    ],
+    "missing list": [["missing", "list", *S, "--include-restricted"]],
+    "missing candidates": [["missing", "candidates", "HRF-00001", *S, "--include-restricted"]],
+    "missing confirm": [["missing", "confirm", "HRF-00003", "MP-00001", "--by", "test", *S]],
+    "missing handover": [
+        ["missing", "handover", "HRF-00001", "--to", "icrc", "--on", "2022-12-01", "--by", "test", *S]
+    ],
+    "missing import": [["missing", "import", "{data}/people/missing_persons.csv", *S]],
 }
 #: commands run in another command's entry above (after what they need)
 RUN_WITH = {"risk predict": "risk train", "risk explain": "risk train"}

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -42,10 +43,14 @@ from safeground.model import (
     EOItem,
     FrontLine,
     GroundTruthItem,
+    HazardArea,
+    HumanRemainsFind,
     InfrastructureArea,
     InfrastructureLine,
     InfrastructurePoint,
     MinefieldRecord,
+    MissingPerson,
+    VictimIdentity,
 )
 from safeground.storage import open_store
 from safeground.storage.base import Store, metric_epsg
@@ -56,7 +61,7 @@ LEAK_M = 1.0
 #: layers whose positions are sensitive: exported in every format
 SENSITIVE_ALL_FORMATS = ("eo_items", "accidents", "hazard_areas")
 #: the national report holds the land-release and map-accuracy reports' sections as well
-REPORT_KINDS = ("national", "casualties")
+REPORT_KINDS = ("national", "casualties", "assistance")
 #: public context layers: independent of the restricted data (see restricted_positions)
 LANDMARKS = (InfrastructurePoint, InfrastructureLine, InfrastructureArea, FrontLine)
 
@@ -135,6 +140,10 @@ def restricted_positions(store: Store) -> Restricted:
         "corrected mine positions": shapely.get_coordinates(cmp_.geometry.to_numpy()),
         "row ends (minefield_records.rows)": np.array(ends, dtype=float).reshape(-1, 2),
         "accidents": shapely.get_coordinates(acc.geometry.to_numpy()),
+        "human remains finds": shapely.get_coordinates(store.read_frame(HumanRemainsFind).geometry.to_numpy()),
+        "missing persons' last known places": shapely.get_coordinates(
+            store.read_frame(MissingPerson).geometry.to_numpy()
+        ),
     }
     every = np.vstack([v for v in lonlat.values() if len(v)])
     pad = 0.05
@@ -268,7 +277,48 @@ def public_outputs(store: str, out: Path, *, in_process: bool = True) -> list[Pa
             results = list(pool.map(lambda a: (a, run_cli(*a)), jobs))
     for args, res in results:
         assert res.returncode == 0, f"{' '.join(args)}: {res.stderr or res.stdout}"
+    public_page_outputs(store, out / "page")
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def public_page_outputs(store: str, out: Path) -> None:
+    """What the public returnee page (/safe/) hands out, from a real server: the page, its bundle (what the
+    phone keeps offline), the check at points of a 1 km grid (on the 25 m outline grid, so that the point
+    asked about, which every answer repeats, is not taken for a leak) and the route from each entry
+    checkpoint to every cemetery."""
+    import httpx
+
+    from safeground.routing.places import Gazetteer
+    from safeground.web.app import create_app
+    from safeground.web.settings import ServerSettings
+    from tests.web_server import serve_app
+
+    out.mkdir(parents=True, exist_ok=True)
+    s = open_store(store, create=False, readonly=True)
+    try:
+        places = Gazetteer.from_store(s)
+        epsg = metric_epsg(s)
+        x0, y0, x1, y1 = s.area_of_interest() or (0.0, 0.0, 0.0, 0.0)
+        to_m = Transformer.from_crs(4326, epsg, always_xy=True)
+        to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+        (mx0, mx1), (my0, my1) = (np.round(np.array(v) / 1000) * 1000 for v in to_m.transform([x0, x1], [y0, y1]))
+        gx, gy = np.meshgrid(np.arange(mx0, mx1, 1000.0), np.arange(my0, my1, 1000.0))
+        lon, lat = to_ll.transform(gx.ravel(), gy.ravel())
+        with serve_app(create_app(ServerSettings(store=store), s)) as url, httpx.Client(base_url=url, timeout=120) as c:
+            (out / "page.html").write_text(c.get("/safe/").text, encoding="utf-8")
+            (out / "bundle.json").write_text(c.get("/safe/bundle.json").text, encoding="utf-8")
+            answers = [
+                c.get("/safe/api/check", params={"lon": a, "lat": b}).json() for a, b in zip(lon, lat, strict=True)
+            ]
+            (out / "checks.json").write_text(json.dumps(answers), encoding="utf-8")
+            routes = [
+                c.get("/safe/api/route", params={"lon": e.lon, "lat": e.lat, "to": d.name}).json()
+                for e in places.of_kind("checkpoint")
+                for d in places.of_kind("cemetery")
+            ]
+            (out / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    finally:
+        s.close()
 
 
 @dataclass
@@ -279,6 +329,27 @@ class Probe:
     restricted: dict[str, int]  # restricted kind → positions
     victims_unique_store: tuple[int, int]
     victim_rows: pd.DataFrame | None
+    #: outputs naming a victim or a missing person (output → names found)
+    naming_outputs: dict[str, list[str]] = field(default_factory=dict)
+    names: int = 0
+
+
+def person_names(store: Store) -> set[str]:
+    """The names of the victims and of the missing: no public output may hold one."""
+    names = set(store.read_frame(VictimIdentity)["full_name"]) | set(store.read_frame(MissingPerson)["full_name"])
+    return {str(n) for n in names if isinstance(n, str) and n.strip()}
+
+
+def outputs_naming(files: list[Path], names: set[str], root: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in files:
+        if f.suffix not in (".csv", ".html", ".txt", ".json", ".geojson", ".kml"):
+            continue
+        text = _text(f)
+        hit = sorted(n for n in names if n in text)
+        if hit:
+            out[str(f.relative_to(root))] = hit
+    return out
 
 
 def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
@@ -286,6 +357,7 @@ def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
         r = restricted_positions(s)
         base = victims_with_places(s)
         acc = s.read_frame(Accident)
+        names = person_names(s)
     settlement = dict(zip(acc["uid"], acc["settlement"], strict=True))
     base["settlement"] = base["accident_uid"].map(settlement)
     uniq = unique_share(base, ["accident_date", "settlement", "sex", "age"])
@@ -301,7 +373,8 @@ def probe(store_path: str, out: Path, *, in_process: bool = True) -> Probe:
     leaked = r.near(np.vstack(hit_all)) if hit_all else {}
     vic = out / "victims.csv"
     rows = pd.read_csv(vic, skiprows=[1], dtype=str, keep_default_na=False) if vic.exists() else None
-    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows)
+    return Probe(len(files), per_output, leaked, {k: len(v) for k, v in r.points.items()}, uniq, rows,
+                 outputs_naming(files, names, out), len(names))  # fmt: skip
 
 
 # -- the tests ---------------------------------------------------------------------------------------
@@ -337,6 +410,34 @@ def test_no_public_output_is_within_1_m_of_a_restricted_position(demo_probe: Pro
     assert demo_probe.outputs > 30
     assert demo_probe.restricted["corrected mine positions"] > 0  # the layer is there to leak
     assert demo_probe.leaking_outputs == {}, demo_probe.leaking_outputs
+
+
+def test_no_public_output_names_a_victim_or_a_missing_person(demo_probe: Probe):
+    assert demo_probe.names > 50  # victims and the missing are there to be named
+    assert (
+        demo_probe.restricted["human remains finds"] > 5 and demo_probe.restricted["missing persons' last known places"]
+    )
+    assert demo_probe.naming_outputs == {}, demo_probe.naming_outputs
+
+
+def test_the_probe_finds_people_in_the_restricted_editions(demo_dir: Path, tmp_path: Path):
+    """The search can fail: the restricted assistance and missing-persons reports name people and give the finds'
+    positions, and the probe sees both."""
+    store = str(demo_dir / "demo.gpkg")
+    for kind in ("assistance", "missing"):
+        res = invoke_cli("report", kind, "--store", store, "--out", str(tmp_path / kind), "--no-pdf",
+                         "--audience", "restricted")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+    with open_store(store, create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        names = person_names(s)
+    files = sorted(tmp_path.rglob("*.html"))
+    named = outputs_naming(files, names, tmp_path)
+    assert set(named) == {"assistance/assistance-restricted.html", "missing/missing-restricted.html"}, named
+    found = r.near(coordinates_in(tmp_path / "missing" / "missing-restricted.html", r))
+    assert found.get("human remains finds") == len(r.points["human remains finds"])
+    refused = invoke_cli("report", "missing", "--store", store, "--out", str(tmp_path / "public"), "--no-pdf")
+    assert refused.returncode == 2 and "restricted" in refused.stderr and not (tmp_path / "public").exists()
 
 
 def test_public_victim_rows_are_k_anonymous(demo_probe: Probe):
@@ -448,3 +549,115 @@ def test_public_vector_tiles_hold_no_restricted_position(demo_dir: Path):
     assert len(public) > 1000 and r.near(public) == {}
     exact = r.near(np.vstack(found[Audience.RESTRICTED]))
     assert exact.get("accidents") == len(r.points["accidents"])
+
+
+def test_the_record_of_any_day_and_every_history_are_generalised_below_restricted(demo_dir: Path):
+    """The workspace's date slider and side panel (``/collections/{id}/history?as_of=``, ``…/items/{fid}/history``)
+    read old versions: each goes through the same policy as today's record, for every day and every version."""
+    import datetime as dt
+
+    from safeground.services.timeline import NotPublishedPerRecord, view_as_of, view_history
+
+    def positions(frame: pd.DataFrame, r: Restricted) -> dict[str, int]:
+        found = [coordinates_in_text(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(), r)]
+        if "geometry" in frame and len(frame):
+            geoms = gpd.GeoSeries(frame.geometry, crs=4326).to_crs(r.epsg).to_numpy()
+            found += _vertices_and_centres(geoms)
+        return r.near(np.vstack([f for f in found if len(f)])) if any(len(f) for f in found) else {}
+
+    with open_store(str(demo_dir / "demo.gpkg"), create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        layers = [c for c in RECORD_TYPES.values() if not c.RESTRICTED and c.GEOMETRY]
+        for audience in (Audience.PUBLIC, Audience.PARTNER):
+            for day in (dt.date(2021, 3, 1), dt.date(2022, 1, 1)):
+                for cls in layers:
+                    assert positions(view_as_of(s, cls, audience, day).frame, r) == {}, (audience, day, cls.LAYER)
+            for cls in (HazardArea, Accident, MinefieldRecord):
+                for uid in sorted(s.current_versions(cls))[:40]:
+                    try:
+                        seen = view_history(s, cls, uid, audience)
+                    except NotPublishedPerRecord:
+                        assert audience is Audience.PUBLIC and cls is Accident  # counted per cell for the public
+                        continue
+                    assert positions(seen.frame, r) == {}, (audience, cls.LAYER, uid)
+        # the probe can fail: the restricted audience's record of a day holds the exact accidents
+        exact = view_as_of(s, Accident, Audience.RESTRICTED, dt.date(2022, 1, 1)).frame
+        assert len(exact) > 0 and positions(exact, r).get("accidents", 0) >= len(exact) - r.at_landmarks["accidents"]
+
+
+def test_a_submission_shown_below_restricted_carries_no_identity_and_no_exact_position(
+    small_store: Path, tmp_path: Path
+) -> None:
+    """The workspace's submission page (services.workspace.submission_view) for a data entry user of the
+    submitter's organisation: the victim's name and the accident's exact position are withheld."""
+    import dataclasses
+
+    from safeground.services import accounts as acc_svc
+    from safeground.services import entry, workspace
+
+    loc = str(tmp_path / "s.gpkg")
+    shutil.copy(small_store, loc)
+    org = acc_svc.organisations(loc)[0]
+    clerk = acc_svc.add_user(loc, "clerk", full_name="Clerk", organisation=org.uid, role="data_entry",
+                             password="the long road to Chaykend", actor="test")  # fmt: skip
+    with open_store(loc, create=False, readonly=True) as s:
+        aoi = s.area_of_interest()
+    assert aoi is not None
+    lon, lat = round((aoi[0] + aoi[2]) / 2, 6) + 0.000123, round((aoi[1] + aoi[3]) / 2, 6) + 0.000456
+    sub = entry.submit_entry(
+        loc,
+        "accident_report",
+        {
+            "report_date": "2026-11-20",
+            "accident_date": "2026-11-19",
+            "device_type": "antipersonnel_mine",
+            "location": {"type": "Point", "coordinates": [lon, lat]},
+        },
+        [
+            {
+                "victim_status": "civilian",
+                "outcome": "killed",
+                "sex": "male",
+                "age": "12",
+                "activity_at_time": "herding",
+                "name_known": "yes",
+                "full_name": "Nigar Probe-Name",
+                "contact": "+994 50 000 00 00",
+            }
+        ],
+        user=clerk,
+        origin="test",
+    )
+
+    def shown(audience: Audience) -> str:
+        return json.dumps(dataclasses.asdict(workspace.submission_view(loc, sub.id, clerk, audience)), default=str)
+
+    for audience in (Audience.PUBLIC, Audience.PARTNER):
+        text = shown(audience)
+        assert "Nigar Probe-Name" not in text and "+994" not in text, audience
+        assert f"{lon!r}" not in text and f"{lat!r}" not in text, audience
+    exact = shown(Audience.RESTRICTED)  # the probe can fail: a reviewer reads them as submitted
+    assert "Nigar Probe-Name" in exact and f"{lon!r}" in exact
+    # a find a little outside the area: its flag quotes the position, which only a reviewer reads
+    far = round(aoi[2] + 0.2, 6) + 0.000789
+    find = entry.submit_entry(
+        loc,
+        "eo_find",
+        {
+            "find_date": "2026-11-20",
+            "eo_type": "uxo",
+            "condition": "intact",
+            "how_found": "visual",
+            "location": {"type": "Point", "coordinates": [far, lat]},
+        },
+        user=clerk,
+        origin="test",
+    )
+    assert "outside_area" in {f.code for f in find.flags}
+    for audience in (Audience.PUBLIC, Audience.PARTNER):
+        page = json.dumps(dataclasses.asdict(workspace.submission_view(loc, find.id, clerk, audience)), default=str)
+        rows = json.dumps([dataclasses.asdict(r) for r in workspace.queue(loc, clerk, audience=audience)], default=str)
+        assert f"{far:.5f}" not in page and f"{far:.5f}" not in rows, audience
+    assert f"{far:.5f}" in json.dumps(
+        dataclasses.asdict(workspace.submission_view(loc, find.id, clerk, Audience.RESTRICTED))
+    )

@@ -396,9 +396,9 @@ def test_dask_local_cluster_gives_the_same_map(demo_store, demo_model):
     data = from_store(demo_store, tm.crs_wkt)
     grid = make_grid(data, tm.cell_m, tm.crs_wkt)
     layers = aligned_layers(data, date(2026, 1, 1), tm.layers)
-    local = {(w.row0, w.col0): a for w, a in predict_tiles(tm.model, grid, layers, tm.spec, 128, None)}
+    local = {(w.row0, w.col0): a for w, a, _why in predict_tiles(tm.model, grid, layers, tm.spec, 128, None)}
     with dask_client(None, 2) as client:
-        dist = {(w.row0, w.col0): a for w, a in predict_tiles(tm.model, grid, layers, tm.spec, 128, client)}
+        dist = {(w.row0, w.col0): a for w, a, _why in predict_tiles(tm.model, grid, layers, tm.spec, 128, client)}
     assert local.keys() == dist.keys() and len(local) > 4
     for k, a in local.items():
         np.testing.assert_array_equal(a, dist[k])

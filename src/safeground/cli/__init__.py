@@ -18,6 +18,7 @@ from safeground.cli import (
     forms,
     intake,
     maps,
+    people,
     records,
     reports,
     returnees,
@@ -30,6 +31,7 @@ from safeground.cli import (
     templates,
 )
 from safeground.cli.common import console, err
+from safeground.cli.public import public_app
 from safeground.cli.risk import risk_app
 from safeground.errors import SafeGroundError, as_flag
 
@@ -75,6 +77,9 @@ app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.audit_app, name="audit")
 app.add_typer(review.review_app, name="review")
 app.command()(styles.styles)
+app.add_typer(public_app, name="public-info")
+app.add_typer(people.assistance_app, name="assistance")
+app.add_typer(people.missing_app, name="missing")
 
 
 @app.command()

@@ -36,6 +36,8 @@ class Kind(StrEnum):
     casualties = "casualties"
     land_release = "land-release"
     map_accuracy = "map-accuracy"
+    assistance = "assistance"
+    missing = "missing"
 
 
 AudienceOpt = Annotated[
@@ -58,7 +60,9 @@ def _date(text: str | None, option: str) -> date | None:
 
 
 def report(
-    kind: Annotated[Kind, typer.Argument(help="national, casualties, land-release or map-accuracy.")],
+    kind: Annotated[
+        Kind, typer.Argument(help="national, casualties, land-release, map-accuracy, assistance, missing (restricted).")
+    ],
     store: StoreOpt = "demo.gpkg",
     out: OutOpt = Path("reports"),
     audience: AudienceOpt = "public",
@@ -77,7 +81,8 @@ def report(
     pdf: Annotated[bool, typer.Option(help="Also write the PDF.")] = True,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Write an evidence report (national, casualties, land-release, map-accuracy) as HTML and PDF with provenance."""
+    """Write an evidence report (national, casualties, land-release, map-accuracy, assistance, missing) as HTML and PDF
+    with provenance."""
     from safeground.landrelease import forecast as lf
 
     aud = Audience.parse(audience)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,7 +44,13 @@ ModelName = Annotated[str, typer.Option("--model", help="lightgbm (default) or l
 RegionIn = Annotated[
     str | None, typer.Option(help="With --events: keep only events inside west,south,east,north (WGS 84).")
 ]
-AsOf = Annotated[str | None, typer.Option(help="Features from what was known on this date (YYYY-MM-DD).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        help="Features from what was known on this date (YYYY-MM-DD). Default: train picks the latest date "
+        "that leaves a labelled period; predict and explain use the data's last date."
+    ),
+]
 
 
 class _Bar:
@@ -159,6 +164,14 @@ def train_cmd(
         f"[green]model {tm.version}[/] written to {out}: {tm.features} features, "
         f"features as of {tm.trained_as_of}, {tm.positive_cells} positive / {tm.negative_cells} negative cells"
     )
+    if tm.as_of_chosen:
+        console.print(f"  as of {tm.trained_as_of}: {tm.as_of_chosen}; give --as-of to choose another date")
+    v = tm.validation
+    if v and v.get("roc_auc") is not None:
+        console.print(
+            f"  validation ({v['blocks']}, whole blocks held out): ROC-AUC {v['roc_auc']:.3f}, "
+            f"PR-AUC {v['pr_auc']:.3f} on {v['cells']:,} labelled cells (in the model card)"
+        )
 
 
 @risk_app.command("evaluate")
@@ -240,12 +253,20 @@ def predict_cmd(
     """Score every cell of the region (Cloud-Optimized GeoTIFF + predicted hazard polygons), or given locations."""
     from safeground.risk.pipeline import _as_date
 
-    as_of_d = _as_date(as_of) or date.today()
-    target_out = out or (at.with_name(at.stem + "-risk.csv") if at is not None else Path(f"risk-{as_of_d}.tif"))
+    as_of_d = _as_date(as_of)  # None: the data's last date
+    target_out = out or (
+        at.with_name(at.stem + "-risk.csv") if at is not None else Path(f"risk-{as_of_d or 'latest'}.tif")
+    )
     inputs = _inputs(store, events, target, context, date_column, region=region)
     if at is not None:
         scored = score_locations(model_file, inputs, at, target_out, as_of=as_of_d, overwrite=overwrite)
-        console.print(f"[green]scored[/] {scored.count:,} locations → {scored.out}")
+        unscored = sum(scored.cannot_say.values())
+        console.print(
+            f"[green]scored[/] {scored.count - unscored:,} of {scored.count:,} locations → {scored.out} "
+            f"(evidence as of {scored.as_of})"
+        )
+        for why, n in scored.cannot_say.items():
+            console.print(f"  [yellow]{n:,} without a score[/]: {why} (column cannot_say)")
         return
     with _Bar() as bar:
         rm = predict_map(
@@ -266,6 +287,9 @@ def predict_cmd(
         f"[green]risk map[/] {rm.raster} ({rm.nrows:,} × {rm.ncols:,} cells of {rm.cell_m:g} m) in "
         f"{rm.seconds:.1f} s; {len(rm.polygons)} predicted hazard polygons ≥ {rm.threshold:.3f}, {rm.area_km2:.2f} km²"
     )
+    console.print(f"  evidence as of {rm.as_of}" + ("" if as_of_d else " (the data's last date)"))
+    for why, n in rm.out_of_domain.items():
+        console.print(f"  [yellow]{n:,} cells without a score[/] (nodata, reason in band 2): {why}")
     if save and store is None:  # refused after the map is written, as it always was
         raise SafeGroundError("--save needs --store")
     if rm.saved is not None:
@@ -301,13 +325,19 @@ def explain_cmd(
         except ValueError:
             raise SafeGroundError(f"--at {at!r} is neither 'lon,lat' nor a CSV file") from None
         where = (lo, la)
-    explained = explain_cells(model_file, inputs, where, as_of=_as_date(as_of) or date.today(), top_n=top_n)
+    explained = explain_cells(model_file, inputs, where, as_of=_as_date(as_of), top_n=top_n)
     res, version = explained.cells, explained.model_version
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=1) + "\n")
         return
     for r in res:
-        console.print(f"[bold]{r['lon']:.5f}, {r['lat']:.5f}[/]: risk {r['risk']:.3f} (model {version})")
+        if r["out_of_domain"]:
+            console.print(
+                f"[bold]{r['lon']:.5f}, {r['lat']:.5f}[/]: [yellow]{r['out_of_domain']}[/] "
+                f"(the model would say {r['model_output']:.3f}; model {version})"
+            )
+        else:
+            console.print(f"[bold]{r['lon']:.5f}, {r['lat']:.5f}[/]: risk {r['risk']:.3f} (model {version})")
         for name, value, c in r["up"]:
             console.print(f"  [red]▲ {c:+.2f}[/] {name} = {value:.4g}")
         for name, value, c in r["down"]:

@@ -27,6 +27,7 @@ from safeground.generator.operations import (
     add_accident_hazards,
     build_operations,
 )
+from safeground.generator.people import add_people
 from safeground.generator.records import RecordDraft, bearing_distance
 from safeground.geometry.projection import from_wgs84, to_wgs84, utm_epsg
 from safeground.model import (
@@ -587,6 +588,7 @@ def write_district(d: District, store: Store, step: Step | None = None) -> dict[
         say("writing activities, finds, casualties")
         store.add_many(w.operations())
         store.add_many(w.casualties())
+        add_people(d, store)  # victim assistance, the missing, remains handovers: a random stream of its own
         minx, miny, maxx, maxy = d.to_wgs84(shapely.box(0, 0, d.land.size, d.land.size)).bounds
         store.set_area_of_interest((minx, miny, maxx, maxy))
         store.set_meta("metric_epsg", str(d.epsg))

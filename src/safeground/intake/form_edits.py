@@ -14,6 +14,7 @@ from __future__ import annotations
 from safeground.errors import Problem
 from safeground.intake.form_exports import SUBMISSION_ID, Submission
 from safeground.model import Accident, EOItem, HazardArea, Victim, VictimIdentity
+from safeground.model.assistance import AssistanceService
 from safeground.model.base import Record
 from safeground.storage.base import Store
 
@@ -21,7 +22,8 @@ from safeground.storage.base import Store
 
 #: store metadata key of an instance id → the identity of its submission (``form_instance:<instanceID>``)
 INSTANCE_META = "form_instance:"
-_MAIN: dict[str, type[Record]] = {"hazard_report": HazardArea, "accident_report": Accident, "eo_find": EOItem}
+_MAIN: dict[str, type[Record]] = {"hazard_report": HazardArea, "accident_report": Accident, "eo_find": EOItem,
+                                   "assistance_followup": AssistanceService}  # fmt: skip
 
 
 def resolve_edits(store: Store, form: str, subs: list[Submission], notes: list[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ last year's figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import shapely
@@ -126,21 +126,34 @@ class HazardVersion:
 
 def hazard_versions(store: Store) -> pd.DataFrame:
     """Every version of every hazard area: the status history the remaining area is read from."""
-    rows: list[HazardVersion] = []
-    for uid in sorted(store.read_frame(HazardArea)["uid"]):
-        for v in store.history(HazardArea, uid):
-            rows.append(
-                HazardVersion(
-                    v.uid,
-                    v.version,
-                    v.date_of_information,
-                    v.status.value,
-                    v.classification.value,
-                    v.remaining_area_m2,
-                    v.estimated_area_m2,
-                )
-            )
-    return pd.DataFrame([r.__dict__ for r in rows])
+    # one bulk read of the columns it needs (no geometry decoded, no record built per version): on a national
+    # store of 8,000 areas the per-record ``history`` calls built 30,000 records with their polygons
+    cols = ["uid", "version", "date_of_information", "status", "classification", "remaining_area_m2"]
+    rows = store.version_rows(HazardArea, [*cols, "estimated_area_m2"])
+    current = set(store.current_versions(HazardArea))
+    rows = [r for r in rows if r[0] in current]  # what history holds of a removed record is not a hazard area
+    if not rows:
+        return pd.DataFrame()
+    rows.sort(key=lambda r: (r[0], r[1]))
+    uid, version, when, status, cls, remaining, estimated = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "uid": list(uid),
+            "version": [int(v) for v in version],
+            "date_of_information": [_as_date(v) for v in when],
+            "status": list(status),
+            "classification": list(cls),
+            "remaining_m2": [float(v) for v in remaining],
+            "estimated_m2": [float(v) for v in estimated],
+        }
+    )
+
+
+def _as_date(v: object) -> date:
+    """A stored date as the record gives it: GeoPackage keeps ISO text, PostGIS a date."""
+    if isinstance(v, datetime):
+        return v.date()
+    return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
 
 
 def remaining_on(versions: pd.DataFrame, when: date) -> pd.DataFrame:

@@ -216,25 +216,65 @@ def working_days(first: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 
 class _States:
-    """Each hazard area's version as of a date, from the version history."""
+    """Each hazard area's version as of a date, from the version history.
+
+    Kept as flat arrays sorted by (uid, date of information, version) with each uid's slice, so that
+    the state of one area on a date is a binary search and the state of every area on a date one
+    vectorised pass (a frame per area made a national store's report slow and large)."""
 
     def __init__(self, versions: pd.DataFrame) -> None:
-        self.by_uid = (
-            {uid: g.sort_values(["date_of_information", "version"]) for uid, g in versions.groupby("uid", sort=False)}
-            if len(versions)
-            else {}  # a store with no hazard areas yet (its frame may lack the columns)
-        )
+        if not len(versions):  # a store with no hazard areas yet (its frame may lack the columns)
+            versions = pd.DataFrame(
+                {"uid": [], "date_of_information": [], "version": [], "status": [], "classification": [],
+                 "remaining_m2": []}
+            )  # fmt: skip
+        uid = versions["uid"].astype(object).to_numpy()
+        #: the areas in sorted order (the order the size preference offers them in)
+        self.uids: list[str] = sorted(set(uid.tolist()))
+        code = {u: i for i, u in enumerate(self.uids)}
+        codes = np.array([code[u] for u in uid], dtype=np.int64)
+        day = np.array([np.datetime64(d, "D") for d in versions["date_of_information"]], dtype="datetime64[D]")
+        order = np.lexsort((versions["version"].to_numpy(dtype=np.int64), day, codes))
+        self.day = day[order]
+        self.status = versions["status"].astype(object).to_numpy()[order]
+        self.classification = versions["classification"].astype(object).to_numpy()[order]
+        self.remaining_m2 = versions["remaining_m2"].to_numpy(dtype=float)[order]
+        self.closed = self.status == "closed"
+        counts = np.bincount(codes, minlength=len(self.uids))
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else counts
+        self.span = {u: (int(self.starts[i]), int(self.starts[i] + counts[i])) for i, u in enumerate(self.uids)}
 
-    def at(self, uid: str, when: date) -> pd.Series | None:
-        g = self.by_uid.get(uid)
-        if g is None:
+    def _row(self, uid: str, when: date) -> int | None:
+        span = self.span.get(uid)
+        if span is None:
             return None
-        known = g[g["date_of_information"] <= when]
-        return known.iloc[-1] if len(known) else None
+        lo, hi = span
+        k = int(np.searchsorted(self.day[lo:hi], np.datetime64(when, "D"), side="right"))
+        return lo + k - 1 if k else None
+
+    def at(self, uid: str, when: date) -> dict[str, object] | None:
+        """The area's latest version known on ``when`` (its status, classification and remaining m²)."""
+        i = self._row(uid, when)
+        if i is None:
+            return None
+        return {
+            "date_of_information": self.day[i].item(),
+            "status": self.status[i],
+            "classification": self.classification[i],
+            "remaining_m2": float(self.remaining_m2[i]),
+        }
 
     def remaining(self, uid: str, when: date) -> float:
-        s = self.at(uid, when)
-        return 0.0 if s is None or s["status"] == "closed" else float(s["remaining_m2"])
+        i = self._row(uid, when)
+        return 0.0 if i is None or self.closed[i] else float(self.remaining_m2[i])
+
+    def remaining_all(self, when: date) -> np.ndarray:
+        """:meth:`remaining` of every area of :attr:`uids` on ``when``, at once."""
+        if not len(self.uids):
+            return np.zeros(0)
+        known = np.add.reduceat((self.day <= np.datetime64(when, "D")).astype(np.int64), self.starts)
+        last = self.starts + np.maximum(known, 1) - 1
+        return np.where((known > 0) & ~self.closed[last], self.remaining_m2[last], 0.0)
 
 
 def measure(act: pd.DataFrame, versions: pd.DataFrame, as_of: date, *, window_days: int = 365) -> History:
@@ -397,16 +437,17 @@ def _waiting_days(step: str, started: pd.DataFrame, states: _States, first: date
     days = np.arange(np.datetime64(first, "D"), np.datetime64(first, "D") + span)
     busday = np.is_busday(days, weekmask=WEEKMASK)
     waiting = np.zeros((len(SIZE_NAMES), span), dtype=bool)
-    for uid, g in states.by_uid.items():
-        g = g[g["date_of_information"] <= as_of]
-        if not len(g) or (step == "nts" and g.iloc[0]["classification"] != SHA):
+    until = np.datetime64(as_of, "D")
+    for uid, (a, b) in states.span.items():
+        b = a + int(np.searchsorted(states.day[a:b], until, side="right"))  # the versions known on as_of
+        if b == a or (step == "nts" and states.classification[a] != SHA):
             continue
-        lo = max(first, g.iloc[0]["date_of_information"])
+        lo = max(first, states.day[a].item())
         if uid in prior_end:
             if prior_end[uid] is None:
                 continue
             lo = max(lo, prior_end[uid])
-        closed = g.loc[g["status"] == "closed", "date_of_information"]
+        closed = [d.item() for d in states.day[a:b][states.closed[a:b]]]
         hi = min([as_of, *closed, *([start_of[uid]] if uid in start_of else [])])
         if hi < lo:
             continue
@@ -427,24 +468,22 @@ def _size_preference(ts: pd.DataFrame, versions: pd.DataFrame, states: _States) 
         return 0.0
     grid = np.linspace(0.0, 1.0, 21)
     loglik = np.zeros_like(grid)
-    uids = sorted(states.by_uid)
-    surveyed: set[str] = set()
+    index = {u: i for i, u in enumerate(states.uids)}
+    surveyed = np.zeros(len(states.uids), dtype=bool)
     for r in ts.sort_values("start_date").itertuples(index=False):
-        areas: list[float] = []
+        # the areas open the day before, in uid order, less those TS already took up (but the one it picks)
+        remaining = states.remaining_all(r.start_date - timedelta(days=1))
+        me = index.get(r.hazard_area_uid)
+        offered = ~surveyed & (remaining > 0)
         picked = None
-        for u in uids:
-            if u in surveyed and u != r.hazard_area_uid:
-                continue
-            a = states.remaining(u, r.start_date - timedelta(days=1))
-            if a <= 0:
-                continue
-            if u == r.hazard_area_uid:
-                picked = len(areas)
-            areas.append(a)
-        surveyed.add(r.hazard_area_uid)
+        if me is not None:
+            offered[me] = remaining[me] > 0
+            picked = int(offered[:me].sum()) if offered[me] else None
+            surveyed[me] = True
+        areas = remaining[offered]
         if picked is None or len(areas) < 2:
             continue
-        la_ = np.log(np.asarray(areas))
+        la_ = np.log(areas)
         z = grid[:, None] * la_[None, :]
         m = z.max(axis=1, keepdims=True)
         loglik += z[:, picked] - (m[:, 0] + np.log(np.exp(z - m).sum(axis=1)))

@@ -25,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from safeground.errors import InvalidInput, Problem
@@ -117,28 +118,55 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
         j = gpd.sjoin(pts[["geometry"]], zones, predicate="within")
         return j.groupby("uid").size().reindex(zones["uid"], fill_value=0)
 
-    areas = store.read_frame(InfrastructureArea).to_crs(epsg)
-    homes = areas[areas["kind"] == "building"]
-    homes = homes.assign(geometry=homes.geometry.representative_point())
-    homes_n = count_within(near, homes)
+    # buildings and infrastructure are read in chunks with only their kind and counted as they come: a
+    # country's 200,000 buildings with every column were most of a national report's memory
+    near_tree = shapely.STRtree(near.geometry.to_numpy())
+    blocked_tree = shapely.STRtree(blocked.geometry.to_numpy())
+    n = len(hz_m)
+    homes_n = np.zeros(n, dtype=np.int64)
+    point_n: dict[str, np.ndarray] = {}
+    area_n: dict[str, np.ndarray] = {}
 
+    def hits(tree: shapely.STRtree, geoms: np.ndarray, predicate: str) -> np.ndarray:
+        return np.bincount(tree.query(geoms, predicate=predicate)[1], minlength=n)
+
+    for chunk in store.read_frames(InfrastructureArea, ["kind"]):
+        chunk = chunk[chunk["kind"].isin(["building", *INFRASTRUCTURE_WEIGHTS])]
+        if not len(chunk):
+            continue
+        chunk = chunk.to_crs(epsg)
+        kind = chunk["kind"].to_numpy()
+        homes = shapely.point_on_surface(chunk.geometry.to_numpy()[kind == "building"])  # representative_point
+        homes_n += hits(near_tree, homes, "within")
+        for k in INFRASTRUCTURE_WEIGHTS:
+            if (kind == k).any():
+                geoms = chunk.geometry.to_numpy()[kind == k]
+                area_n[k] = area_n.get(k, np.zeros(n, dtype=np.int64)) + hits(blocked_tree, geoms, "intersects")
+    for chunk in store.read_frames(InfrastructurePoint, ["kind"]):
+        chunk = chunk[chunk["kind"].isin(list(INFRASTRUCTURE_WEIGHTS))]
+        if not len(chunk):
+            continue
+        chunk = chunk.to_crs(epsg)
+        kind = chunk["kind"].to_numpy()
+        for k in INFRASTRUCTURE_WEIGHTS:
+            if (kind == k).any():
+                geoms = chunk.geometry.to_numpy()[kind == k]
+                point_n[k] = point_n.get(k, np.zeros(n, dtype=np.int64)) + hits(blocked_tree, geoms, "within")
+    chunks = list(store.read_frames(InfrastructureLine, ["kind"]))
+    lines = pd.concat(chunks, ignore_index=True).to_crs(epsg) if chunks else None
+    uids = hz_m["uid"].to_numpy()
     blocked_score = pd.Series(0.0, index=hz_m["uid"])
-    pts = store.read_frame(InfrastructurePoint).to_crs(epsg)
-    lines = store.read_frame(InfrastructureLine).to_crs(epsg)
     for kind, w in INFRASTRUCTURE_WEIGHTS.items():
-        p = pts[pts["kind"] == kind]
-        if len(p):
-            blocked_score += w * count_within(blocked, p)
-        a = areas[areas["kind"] == kind]
-        if len(a):
-            j = gpd.sjoin(a[["geometry"]], blocked, predicate="intersects")
-            blocked_score += w * j.groupby("uid").size().reindex(blocked["uid"], fill_value=0)
-        ln = lines[lines["kind"] == kind]
-        if len(ln):
-            inter = gpd.overlay(ln[["geometry"]], blocked, how="intersection", keep_geom_type=True)
-            if len(inter):
-                km = inter.assign(km=inter.length / 1000.0).groupby("uid")["km"].sum()
+        if kind in point_n:
+            blocked_score += w * pd.Series(point_n[kind], index=uids)
+        if kind in area_n:
+            blocked_score += w * pd.Series(area_n[kind], index=uids)
+        ln = lines[lines["kind"] == kind] if lines is not None else None
+        if ln is not None and len(ln):
+            km = _km_inside(ln.geometry.to_numpy(), blocked)
+            if len(km):
                 blocked_score += w * km.reindex(blocked["uid"], fill_value=0.0)
+    homes_n_s = pd.Series(homes_n, index=uids)
 
     acc = store.read_frame(Accident)
     acc_n = count_within(near, acc.to_crs(epsg)) if len(acc) else pd.Series(0, index=hz_m["uid"])
@@ -150,10 +178,26 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
             "remaining_m2": hz["remaining_area_m2"].to_numpy(),
         }
     ).set_index("uid")
-    out["homes_nearby"] = homes_n.reindex(out.index).fillna(0).astype(int)
+    out["homes_nearby"] = homes_n_s.reindex(out.index).fillna(0).astype(int)
     out["blocked"] = blocked_score.reindex(out.index).fillna(0.0).round(2)
     out["accidents_nearby"] = acc_n.reindex(out.index).fillna(0).astype(int)
     return out.reset_index()
+
+
+def _km_inside(lines: np.ndarray, zones: gpd.GeoDataFrame) -> pd.Series:
+    """Kilometres of the lines inside each zone (by uid): the pairs a spatial index finds, intersected pair by
+    pair in one vectorised call. What ``geopandas.overlay`` gave, without building the overlay's frame of every
+    piece with both sides' attributes (on a national store it held gigabytes)."""
+    tree = shapely.STRtree(lines)
+    z_idx, l_idx = tree.query(zones.geometry.to_numpy(), predicate="intersects")
+    if not len(z_idx):
+        return pd.Series(dtype=float)
+    order = np.lexsort((z_idx, l_idx))  # the overlay's order: by line, then by zone
+    z_idx, l_idx = z_idx[order], l_idx[order]
+    pieces = shapely.intersection(lines[l_idx], zones.geometry.to_numpy()[z_idx])
+    # a point where a line only touches a zone has no length: the same sums as keeping the lines alone
+    km = pd.Series(shapely.length(pieces) / 1000.0, index=zones["uid"].to_numpy()[z_idx])
+    return km.groupby(level=0, sort=True).sum()
 
 
 def rank(factors: pd.DataFrame, weights: PriorityWeights, risk: pd.Series | None = None) -> tuple[pd.DataFrame, str]:

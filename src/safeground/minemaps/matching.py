@@ -9,12 +9,11 @@ their total distance.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 
@@ -38,6 +37,13 @@ def match_positions(
     """Optimal one-to-one matching within tolerance (metric coordinates).
 
     ``tolerance_m`` may be one number or one per recorded position (by mine type).
+
+    The alignment search calls this thousands of times per record on small sets, so the fixed cost of
+    each call matters more than its growth: the candidate pairs are flattened without a Python loop,
+    the connected groups are labelled by min-label propagation over the pairs (each group by its
+    lowest node, the order ``scipy.sparse.csgraph.connected_components`` numbers them in) instead of
+    building a sparse matrix, and the groups' sizes are counted with ``bincount``; the assignment of
+    each group with more than one candidate on both sides is unchanged, and so is every result.
     """
     rec = np.asarray(recorded_xy, dtype=float).reshape(-1, 2)
     fnd = np.asarray(found_xy, dtype=float).reshape(-1, 2)
@@ -45,23 +51,28 @@ def match_positions(
     if len(rec) == 0 or len(fnd) == 0:
         return empty
     tol = np.broadcast_to(np.asarray(tolerance_m, dtype=float), (len(rec),))
-    tree_f = cKDTree(fnd)
-    pairs = tree_f.query_ball_point(rec, r=tol)
-    ri = np.repeat(np.arange(len(rec)), [len(p) for p in pairs])
-    if len(ri) == 0:
+    pairs = cKDTree(fnd).query_ball_point(rec, r=tol)
+    counts = np.fromiter(map(len, pairs), dtype=np.intp, count=len(rec))
+    total = int(counts.sum())
+    if total == 0:
         return empty
-    fi = np.concatenate([np.asarray(p, dtype=int) for p in pairs if len(p)])
+    ri = np.repeat(np.arange(len(rec)), counts)
+    fi = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.intp, count=total)
     dist = np.hypot(*(rec[ri] - fnd[fi]).T)
     n_r, n_f = len(rec), len(fnd)
-    graph = coo_matrix((np.ones(len(ri)), (ri, n_r + fi)), shape=(n_r + n_f, n_r + n_f))
-    _, label = connected_components(graph, directed=False)
+    label = _component_labels(ri, n_r + fi, n_r + n_f)
     comp = label[ri]
     order = np.argsort(comp, kind="stable")
     ri, fi, dist, comp = ri[order], fi[order], dist[order], comp[order]
     # components with one recorded or one found item: the optimum is simply the
     # closest pair, done for all such components at once (most of them, in practice)
-    r_per = _distinct_per_component(comp, ri, label.max() + 1)
-    f_per = _distinct_per_component(comp, fi, label.max() + 1)
+    n = n_r + n_f
+    has_r = np.zeros(n_r, dtype=bool)
+    has_r[ri] = True
+    has_f = np.zeros(n_f, dtype=bool)
+    has_f[fi] = True
+    r_per = np.bincount(label[:n_r][has_r], minlength=n)
+    f_per = np.bincount(label[n_r:][has_f], minlength=n)
     simple = (r_per == 1) | (f_per == 1)
     edge_simple = simple[comp]
     out_r: list[np.ndarray] = []
@@ -75,29 +86,53 @@ def match_positions(
         out_r.append(r_s[o][first])
         out_f.append(f_s[o][first])
         out_d.append(d_s[o][first])
-    ri, fi, dist, comp = ri[~edge_simple], fi[~edge_simple], dist[~edge_simple], comp[~edge_simple]
-    bounds = np.flatnonzero(np.diff(comp)) + 1
-    for r_, f_, d_ in zip(np.split(ri, bounds), np.split(fi, bounds), np.split(dist, bounds), strict=True):
-        if len(r_) == 0:
-            continue
-        ur, r_loc = np.unique(r_, return_inverse=True)
-        uf, f_loc = np.unique(f_, return_inverse=True)
-        big = float(d_.sum()) + 1.0 + float(tol.max())
-        cost = np.full((len(ur), len(uf)), big * (len(ur) + len(uf)))
-        cost[r_loc, f_loc] = d_
-        rows, cols = linear_sum_assignment(cost)
-        real = cost[rows, cols] < big
-        out_r.append(ur[rows[real]])
-        out_f.append(uf[cols[real]])
-        out_d.append(cost[rows[real], cols[real]])
+    if not edge_simple.all():
+        ri, fi, dist, comp = ri[~edge_simple], fi[~edge_simple], dist[~edge_simple], comp[~edge_simple]
+        # each group's distinct recorded and found items, numbered within the group (one pass for all groups)
+        starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
+        ends = np.r_[starts[1:], len(comp)]
+        group = np.repeat(np.arange(len(starts)), ends - starts)
+        ur_all, inv_r = np.unique(group * n_r + ri, return_inverse=True)
+        uf_all, inv_f = np.unique(group * n_f + fi, return_inverse=True)
+        first_r = np.searchsorted(ur_all // n_r, np.arange(len(starts)))
+        first_f = np.searchsorted(uf_all // n_f, np.arange(len(starts)))
+        loc_r, loc_f = inv_r - first_r[group], inv_f - first_f[group]
+        node_r, node_f = ur_all % n_r, uf_all % n_f
+        size_r = np.diff(np.r_[first_r, len(ur_all)])
+        size_f = np.diff(np.r_[first_f, len(uf_all)])
+        tol_max = float(tol.max())
+        for g, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            d_ = dist[a:b]
+            nr, nf = int(size_r[g]), int(size_f[g])
+            big = float(d_.sum()) + 1.0 + tol_max
+            cost = np.full((nr, nf), big * (nr + nf))
+            cost[loc_r[a:b], loc_f[a:b]] = d_
+            rows, cols = linear_sum_assignment(cost)
+            real = cost[rows, cols] < big
+            out_r.append(node_r[first_r[g] + rows[real]])
+            out_f.append(node_f[first_f[g] + cols[real]])
+            out_d.append(cost[rows[real], cols[real]])
     if not out_r:
         return empty
     return Matching(np.concatenate(out_r), np.concatenate(out_f), np.concatenate(out_d))
 
 
-def _distinct_per_component(comp: np.ndarray, node: np.ndarray, n: int) -> np.ndarray:
-    pairs = np.unique(np.column_stack([comp, node]), axis=0)
-    return np.bincount(pairs[:, 0], minlength=n)
+def _component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by the edges (a, b), labelled by its lowest node.
+
+    Min-label propagation with pointer jumping: labels only fall, always name a node of the same
+    component, and stop changing when every edge joins equal labels, that is when each component
+    carries its lowest node (components ordered as ``connected_components`` numbers them)."""
+    lab = np.arange(n)
+    while True:
+        low = np.minimum(lab[a], lab[b])
+        new = lab.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, lab):
+            return lab
+        lab = new
 
 
 def match_typed(

@@ -28,11 +28,18 @@ from safeground.model.minemaps import (
 from safeground.model.ordnance import EOItem, GroundTruthItem
 from safeground.model.risk import PredictedHazard
 
+# isort: split
+# the people behind the figures (issue 21), registered after the layers above so their order stays
+from safeground.model.assistance import AssistanceAssessment, AssistanceService
+from safeground.model.missing import MissingPerson, RemainsCaseLink, RemainsHandover
+
 __all__ = [
     "RECORD_TYPES",
     "Accident",
     "Activity",
     "AdminArea",
+    "AssistanceAssessment",
+    "AssistanceService",
     "ClusterStrike",
     "CorrectedMinePosition",
     "EOItem",
@@ -46,11 +53,14 @@ __all__ = [
     "InfrastructurePoint",
     "MineRow",
     "MinefieldRecord",
+    "MissingPerson",
     "Organisation",
     "PredictedHazard",
     "Record",
     "RecordAssessment",
     "ReferencePoint",
+    "RemainsCaseLink",
+    "RemainsHandover",
     "StatusChange",
     "Victim",
     "VictimIdentity",

@@ -138,6 +138,14 @@ def export_hdx(store: Store, out_dir: str | Path, audience: Audience = Audience.
     files.append(p)
     notes.append(f"{p.name}: land released per month, organisation, activity type and method")
 
+    # 4. victim assistance: people per area and category (reports/assistance_report.py)
+    from safeground.reports.assistance_report import write_assistance_hxl
+
+    p = out / "victim_assistance_by_area.csv"
+    n = write_assistance_hxl(store, p, audience)
+    files.append(p)
+    notes.append(f"{p.name}: people assessed, reached and with an unmet need per area and need; {n} cells suppressed")
+
     prov = provenance(store, [Accident, Victim, AdminArea, Activity, Organisation])
     readme = out / "README.txt"
     readme.write_text(

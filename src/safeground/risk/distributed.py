@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
+from safeground.risk.domain import Domain
 from safeground.risk.features import FeatureBuilder
 from safeground.risk.grid import Grid, Tile, Window
 from safeground.risk.layers import Layer
@@ -37,12 +38,23 @@ def _builder(grid: Grid, layers: list[Layer], spec: object) -> FeatureBuilder:
     return _BUILDERS[key]
 
 
-def _tile_task(model: object, grid: Grid, layers: list[Layer], spec: object, tile: Tile) -> tuple[Window, np.ndarray]:
-    model.params["predict_threads"] = 1  # type: ignore[attr-defined]  # the cluster parallelises, not the model
-    fb = _builder(grid, layers, spec)
+TileResult = tuple[Window, np.ndarray, np.ndarray]  # core window, probabilities (NaN out of domain), reasons
+
+
+def _score_tile(model: object, fb: FeatureBuilder, domain: Domain | None, tile: Tile) -> TileResult:
     X = fb.tile(tile)
     p = model.predict_proba(X).astype(np.float32)  # type: ignore[attr-defined]
-    return tile.core, p.reshape(tile.core.height, tile.core.width)
+    why = domain.reasons(X, fb.grid.cell) if domain is not None else np.zeros(len(X), np.uint8)
+    p[why > 0] = np.nan  # said, not guessed: the reason band tells why
+    shape = (tile.core.height, tile.core.width)
+    return tile.core, p.reshape(shape), why.reshape(shape)
+
+
+def _tile_task(
+    model: object, grid: Grid, layers: list[Layer], spec: object, domain: Domain | None, tile: Tile
+) -> TileResult:
+    model.params["predict_threads"] = 1  # type: ignore[attr-defined]  # the cluster parallelises, not the model
+    return _score_tile(model, _builder(grid, layers, spec), domain, tile)
 
 
 def predict_tiles(
@@ -52,29 +64,30 @@ def predict_tiles(
     spec: object,
     tile_cells: int,
     client: object | None,
-) -> Iterator[tuple[Window, np.ndarray]]:
-    """Probabilities per tile, in process or on the cluster (order of arrival, not row-major)."""
+    domain: Domain | None = None,
+) -> Iterator[TileResult]:
+    """Probabilities and out-of-domain reasons per tile, in process or on the cluster (order of arrival)."""
     tiles = list(grid.tiles(tile_cells, spec.halo_cells(grid.cell)))  # type: ignore[attr-defined]
     if client is None:
         fb = FeatureBuilder(grid, layers, spec)  # type: ignore[arg-type]
         for t in tiles:
-            yield t.core, model.predict_proba(fb.tile(t)).astype(np.float32).reshape(t.core.height, t.core.width)  # type: ignore[attr-defined]
+            yield _score_tile(model, fb, domain, t)
         return
     from distributed import as_completed
 
-    shared = client.scatter([model, grid, layers, spec], broadcast=True)  # type: ignore[attr-defined]
+    shared = client.scatter([model, grid, layers, spec, domain], broadcast=True)  # type: ignore[attr-defined]
     n_workers = max(1, len(client.scheduler_info()["workers"]))  # type: ignore[attr-defined]
     pending = iter(tiles)
     in_flight = as_completed()
     for t in list(_take(pending, 2 * n_workers)):
         in_flight.add(client.submit(_tile_task, *shared, t, pure=False))  # type: ignore[attr-defined]
     for fut in in_flight:
-        window, arr = fut.result()
+        result = fut.result()
         fut.release()
         nxt = next(pending, None)
         if nxt is not None:
             in_flight.add(client.submit(_tile_task, *shared, nxt, pure=False))  # type: ignore[attr-defined]
-        yield window, arr
+        yield result
 
 
 def _take(it: Iterator[Tile], n: int) -> Iterator[Tile]:

@@ -38,6 +38,9 @@ class FeatureSpec:
     distance: bool = True
     density: bool = True
     dem_path: str | None = None  # a DEM (any CRS GDAL reads) adds elevation and slope
+    # years since the latest dated event within each radius (``since:<layer>:<r>m``): conflict moves on, and
+    # ground quiet for ten years differs from ground with last year's accident at the same count
+    recency_radii_m: tuple[float, ...] = ()
 
     @property
     def terrain(self) -> bool:
@@ -62,19 +65,27 @@ class FeatureSpec:
         )
 
     def halo_cells(self, cell: float) -> int:
-        reach = max([self.max_distance_m if self.distance else 0.0, *(self.radii_m if self.density else ())])
+        reach = max(
+            [
+                self.max_distance_m if self.distance else 0.0,
+                *(self.radii_m if self.density else ()),
+                *self.recency_radii_m,
+            ]
+        )
         return math.ceil(reach / cell) + 1
 
     def window_half(self, r: float, cell: float) -> int:
         return max(0, round(r / cell))
 
-    def names(self, layer_names: list[str]) -> list[str]:
+    def names(self, layer_names: list[str], kinds: list[str] | None = None) -> list[str]:
         out = []
-        for n in layer_names:
+        for i, n in enumerate(layer_names):
             if self.distance:
                 out.append(f"dist:{n}")
             if self.density:
                 out.extend(f"dens:{n}:{r:g}m" for r in self.radii_m)
+            if self.recency_radii_m and is_dated_event(n, kinds[i] if kinds else POINT):
+                out.extend(f"since:{n}:{r:g}m" for r in self.recency_radii_m)
         if self.terrain:
             out += ["elevation_m", "slope_deg"]
         return out
@@ -86,6 +97,7 @@ class FeatureSpec:
             "distance": self.distance,
             "density": self.density,
             "dem_path": self.dem_path,
+            "recency_radii_m": list(self.recency_radii_m),
         }
 
     @classmethod
@@ -96,6 +108,7 @@ class FeatureSpec:
             bool(d["distance"]),
             bool(d["density"]),
             d.get("dem_path"),
+            tuple(float(r) for r in d.get("recency_radii_m", ())),
         )
 
 
@@ -115,7 +128,7 @@ class FeatureBuilder:
 
     @property
     def names(self) -> list[str]:
-        return self.spec.names([la.name for la in self.layers])
+        return self.spec.names([la.name for la in self.layers], [la.kind for la in self.layers])
 
     @property
     def halo(self) -> int:
@@ -135,9 +148,14 @@ class FeatureBuilder:
                 out[:, j] = self._distance(present, cell)[inner].ravel()
                 j += 1
             if self.spec.density:
-                for r in self.spec.radii_m:
-                    k = self.spec.window_half(r, cell)
-                    out[:, j] = self._density(weight, la.kind, k, cell)[inner].ravel()
+                ks = [self.spec.window_half(r, cell) for r in self.spec.radii_m]
+                sums = box_sums(weight, ks) if weight.any() else [None] * len(ks)
+                for k, total in zip(ks, sums, strict=True):
+                    out[:, j] = self._density(total, la.kind, k, cell, weight.shape)[inner].ravel()
+                    j += 1
+            if self.spec.recency_radii_m and is_dated_event(la.name, la.kind):
+                for since in self._since(la, h):
+                    out[:, j] = since[inner].ravel()
                     j += 1
         if self.spec.terrain:
             elev, slope = self._terrain(h)
@@ -222,17 +240,43 @@ class FeatureBuilder:
         return np.minimum(d, cap).astype(np.float32)
 
     @staticmethod
-    def _density(weight: np.ndarray, kind: str, k: int, cell: float) -> np.ndarray:
+    def _density(total: np.ndarray | None, kind: str, k: int, cell: float, shape: tuple[int, int]) -> np.ndarray:
+        """Window sums (``box_sums``; None for an empty layer) as points or line km per km², or covered share."""
         n = 2 * k + 1
-        if not weight.any():
-            return np.zeros(weight.shape, np.float32)
-        total = ndimage.uniform_filter(weight, size=n, mode="constant") * (n * n)
+        if total is None:
+            return np.zeros(shape, np.float32)
         if kind == POLYGON:
             return (total / (n * n)).astype(np.float32)
         area_km2 = (n * cell / 1000.0) ** 2
         if kind == LINE:
             total = total / 1000.0  # metres → km
         return (total / area_km2).astype(np.float32)
+
+    def _since(self, la: Layer, h: Window) -> list[np.ndarray]:
+        """Years from the layer's date back to its latest event within each recency radius (capped).
+
+        A maximum over a window is exact, so this too is the same in any tile or batch."""
+        shape = (h.height, h.width)
+        cap = SINCE_CAP_YEARS
+        if la.dates is None or not len(la) or la.as_of is None:
+            return [np.full(shape, cap, np.float32) for _ in self.spec.recency_radii_m]
+        days = la.dates.astype("datetime64[D]").astype(np.int64)
+        ok = ~np.isnat(la.dates)
+        xy = shapely.get_coordinates(la.geoms[ok])
+        r, c, _ = self.grid.cell_of(xy[:, 0], xy[:, 1])
+        r, c = r - h.row0, c - h.col0
+        inside = (r >= 0) & (r < h.height) & (c >= 0) & (c < h.width)
+        never = np.iinfo(np.int64).min // 2
+        latest = np.full(shape, never, np.int64)
+        np.maximum.at(latest, (r[inside], c[inside]), days[ok][inside])
+        now = np.datetime64(la.as_of, "D").astype(np.int64)
+        out = []
+        for rad in self.spec.recency_radii_m:
+            k = self.spec.window_half(rad, self.grid.cell)
+            m = ndimage.maximum_filter(latest, size=2 * k + 1, mode="constant", cval=never)
+            years = np.where(m == never, cap, np.minimum((now - m) / 365.25, cap))
+            out.append(years.astype(np.float32))
+        return out
 
     def _terrain(self, h: Window) -> tuple[np.ndarray, np.ndarray]:
         import rasterio
@@ -256,6 +300,41 @@ class FeatureBuilder:
         gy, gx = np.gradient(elev.astype(np.float64), self.grid.cell)
         slope = np.degrees(np.arctan(np.hypot(gx, gy)))
         return elev, slope.astype(np.float32)
+
+
+SINCE_CAP_YEARS = 50.0  # "never, as far as the record goes"
+
+
+def is_dated_event(name: str, kind: str) -> bool:
+    """Layers that get a "years since" feature: dated point events."""
+    return kind == POINT and name.startswith("event:")
+
+
+WEIGHT_UNITS = 2**16  # weights are summed as whole multiples of 1/65536: exact, so in any order or window
+
+
+def box_sums(weight: np.ndarray, ks: list[int]) -> list[np.ndarray]:
+    """Sums of ``weight`` over the (2k+1)² window around every cell (zero outside), for each k, computed exactly.
+
+    Why not ``ndimage.uniform_filter``: its running mean adds and subtracts floating-point values as it slides,
+    leaving residues (±1e-17 where the true sum is 0) that depend on where the array starts. A tree model
+    splits at 0, so a cell scored alone and the same cell inside a tile got different risks (0.011 against
+    0.084), and the residues ran along rows as stripes. Weights are rounded to whole units of 1/65536 and
+    summed as integers in one summed-area table: every window gets the same sum wherever it sits."""
+    if not ks:
+        return []
+    big = max(ks)
+    q = np.rint(np.asarray(weight, np.float64) * WEIGHT_UNITS).astype(np.int64)
+    h, w = q.shape
+    sat = np.pad(q, ((big + 1, big), (big + 1, big))).cumsum(axis=0).cumsum(axis=1)
+    out = []
+    for k in ks:
+        hi, lo = big + 1 + k, big - k
+        total = sat[hi : hi + h, hi : hi + w] - sat[lo : lo + h, hi : hi + w]
+        total -= sat[hi : hi + h, lo : lo + w]
+        total += sat[lo : lo + h, lo : lo + w]
+        out.append(total.astype(np.float64) / WEIGHT_UNITS)
+    return out
 
 
 def _line_vertices(la: Layer, step: float) -> tuple[np.ndarray, np.ndarray]:

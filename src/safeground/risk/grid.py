@@ -79,9 +79,14 @@ class Grid:
 
     @classmethod
     def covering(
-        cls, bounds_wgs84: tuple[float, float, float, float], cell_m: float, crs_wkt: str | None = None
+        cls,
+        bounds_wgs84: tuple[float, float, float, float],
+        cell_m: float,
+        crs_wkt: str | None = None,
+        margin_m: float = 0.0,
     ) -> Grid:
-        """The grid of ``cell_m`` cells that covers a WGS 84 bounding box (in ``crs_wkt`` if given)."""
+        """The grid of ``cell_m`` cells that covers a WGS 84 bounding box (in ``crs_wkt`` if given), widened by
+        ``margin_m`` on every side: ground within a domain buffer of an edge event is ground to score too."""
         west, south, east, north = bounds_wgs84
         if not (cell_m > 0):
             raise SafeGroundError(f"cell size {cell_m} m is not positive", hint=f"e.g. {Param('cell', 25)}")
@@ -96,10 +101,11 @@ class Grid:
             [np.full(41, south), south + (north - south) * s, np.full(41, north), south + (north - south) * s]
         )
         x, y = t.transform(lon, lat)
-        x0 = np.floor(np.min(x) / cell_m) * cell_m
-        y0 = np.ceil(np.max(y) / cell_m) * cell_m
-        ncols = int(np.ceil((np.max(x) - x0) / cell_m))
-        nrows = int(np.ceil((y0 - np.min(y)) / cell_m))
+        m = max(0.0, float(margin_m))
+        x0 = np.floor((np.min(x) - m) / cell_m) * cell_m
+        y0 = np.ceil((np.max(y) + m) / cell_m) * cell_m
+        ncols = int(np.ceil((np.max(x) + m - x0) / cell_m))
+        nrows = int(np.ceil((y0 - np.min(y) + m) / cell_m))
         if nrows * ncols > MAX_CELLS:
             raise SafeGroundError(
                 f"a {cell_m:g} m grid over this region has {nrows * ncols:,} cells",

@@ -46,6 +46,7 @@ class Layer:
     geoms: np.ndarray  # shapely geometries in the grid CRS
     dates: np.ndarray | None = None  # datetime64[D] per geometry, NaT = undated (always known)
     weights: np.ndarray | None = None
+    as_of: date | None = None  # the date it was taken as known on (``known_on``): "years since" counts from it
 
     def __post_init__(self) -> None:
         if self.kind not in (POINT, LINE, POLYGON):
@@ -63,6 +64,7 @@ class Layer:
             self.geoms[keep],
             self.dates[keep],
             None if self.weights is None else self.weights[keep],
+            as_of,
         )
 
     def __len__(self) -> int:

@@ -40,16 +40,35 @@ class RiskModel(ABC):
     params: dict[str, Any] = field(default_factory=dict)
     calibrator: LogisticRegression | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, n_splits: int = 5) -> RiskModel:
-        """Calibrate on out-of-fold raw scores (grouped by spatial block), then fit on everything."""
-        if groups is not None and len(np.unique(groups)) >= 2 and 0 < y.sum() < len(y):
-            oof = np.full(len(y), np.nan)
-            for train, test in block_folds(groups, n_splits):
-                if y[train].min() == y[train].max():
-                    continue
-                part = self._new()
-                part._fit_raw(X[train], y[train])
-                oof[test] = part._raw(X[test])
+    def out_of_fold(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, n_splits: int = 5
+    ) -> np.ndarray | None:
+        """Raw scores of every row from a model that did not see its spatial block (NaN where a fold could
+        not be fitted); None when there are no blocks to hold out."""
+        if groups is None or len(np.unique(groups)) < 2 or not 0 < y.sum() < len(y):
+            return None
+        oof = np.full(len(y), np.nan)
+        for train, test in block_folds(groups, n_splits):
+            if y[train].min() == y[train].max():
+                continue
+            part = self._new()
+            part._fit_raw(X[train], y[train])
+            oof[test] = part._raw(X[test])
+        return oof
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        n_splits: int = 5,
+        oof: np.ndarray | None = None,
+    ) -> RiskModel:
+        """Calibrate on out-of-fold raw scores (grouped by spatial block; ``oof`` when already computed), then
+        fit on everything."""
+        if oof is None:
+            oof = self.out_of_fold(X, y, groups, n_splits)
+        if oof is not None:
             ok = ~np.isnan(oof)
             if ok.sum() > 10 and 0 < y[ok].sum() < ok.sum():
                 # Platt scaling: strictly monotone, so calibration never ties cells the model told apart
@@ -105,7 +124,11 @@ class LightGBMRisk(RiskModel):
         import lightgbm as lgb
 
         params = {k: v for k, v in self.params.items() if k != "predict_threads"}
-        self.booster = lgb.LGBMClassifier(**{**self.DEFAULTS, **params}).fit(X, y)
+        # one thread: the labelled cells number thousands, where OpenMP's threads only wait for each other; on
+        # a shared machine (eight jobs on two cores) two spinning threads made 11 fits take 92 s instead of 1 s
+        fit = {**self.DEFAULTS, "n_jobs": 1, **params}
+        self.booster = lgb.LGBMClassifier(**fit).fit(X, y)
+        self.booster.set_params(n_jobs=self.DEFAULTS["n_jobs"])  # prediction over a map still uses both cores
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         threads = self.params.get("predict_threads")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ class RasterResult:
     path: Path
     cells: int
     histogram: np.ndarray  # counts over [0, 1] in HIST_BINS bins
+    out_of_domain: dict[int, int] = field(default_factory=dict)  # reason code → cells the model cannot say
 
     def quantile_threshold(self, top_share: float) -> float:
         """The probability above which the riskiest ``top_share`` of the area lies."""
@@ -55,19 +56,22 @@ class RasterResult:
 def write_risk_raster(
     path: Path,
     grid: Grid,
-    tiles: Iterable[tuple[Window, np.ndarray]],
+    tiles: Iterable[tuple[Window, np.ndarray, np.ndarray]],
     tags: dict[str, str],
     progress: Progress | None = None,
     total: int = 0,
 ) -> RasterResult:
-    """Write tiles into a tiled GeoTIFF, then copy it to a COG; the partial file never takes the final name."""
+    """Write tiles into a tiled GeoTIFF, then copy it to a COG; the partial file never takes the final name.
+
+    Band 1 is the probability, nodata (NaN) where the model cannot say; band 2 says why (``domain`` codes:
+    0 scored, 1 no evidence near, 2 unlike the training ground), so no blank is silent."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial.tif")
     profile = {
         "driver": "GTiff",
         "width": grid.ncols,
         "height": grid.nrows,
-        "count": 1,
+        "count": 2,
         "dtype": "float32",
         "crs": grid.crs_wkt,
         "transform": grid.transform,
@@ -80,23 +84,28 @@ def write_risk_raster(
         "BIGTIFF": "IF_SAFER",
     }
     hist = np.zeros(HIST_BINS, np.int64)
+    out_of_domain = np.zeros(256, np.int64)
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
-            for i, (w, arr) in enumerate(tiles):
-                dst.write(arr.astype(np.float32, copy=False), 1, window=RWindow(w.col0, w.row0, w.width, w.height))
+            for i, (w, arr, why) in enumerate(tiles):
+                win = RWindow(w.col0, w.row0, w.width, w.height)
+                dst.write(arr.astype(np.float32, copy=False), 1, window=win)
+                dst.write(why.astype(np.float32), 2, window=win)
+                out_of_domain += np.bincount(why.ravel(), minlength=256)
                 ok = arr[np.isfinite(arr)]
                 hist += np.bincount(np.minimum((ok * HIST_BINS).astype(np.int64), HIST_BINS - 1), minlength=HIST_BINS)
                 if progress:
                     progress(i + 1, total)
-            dst.update_tags(**tags)
+            dst.update_tags(**tags, out_of_domain_cells=str(int(out_of_domain[1:].sum())))
             dst.set_band_description(1, "probability of contamination")
+            dst.set_band_description(2, "why the model cannot say: 0 scored, 1 no evidence near, 2 unlike training")
         rasterio.shutil.copy(
             tmp, path, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES", OVERVIEWS="AUTO", BIGTIFF="IF_SAFER"
         )
     finally:
         for p in (tmp, Path(f"{tmp}.aux.xml")):
             p.unlink(missing_ok=True)
-    return RasterResult(path, grid.size, hist)
+    return RasterResult(path, grid.size, hist, {k: int(v) for k, v in enumerate(out_of_domain) if v and k})
 
 
 @dataclass
@@ -233,6 +242,19 @@ class RiskSampler:
             else:
                 out[ok] = [v[0] for v in self._src.sample(zip(np.asarray(x)[ok], np.asarray(y)[ok], strict=True))]
         return out
+
+    def why_not(self, lon: float, lat: float) -> str:
+        """Why the map has no score at a point: outside it, or the model's reason (band 2)."""
+        from safeground.risk.domain import REASONS
+
+        x, y = self._t.transform(float(lon), float(lat))
+        row, col = rasterio.transform.rowcol(self._src.transform, x, y)
+        if not (0 <= row < self._src.height and 0 <= col < self._src.width):
+            return "outside the area of the risk map"
+        if self._src.count < 2:
+            return "no score here"
+        code = int(self._src.read(2, window=RWindow(col, row, 1, 1))[0, 0])
+        return REASONS.get(code) or "no score here"
 
     def close(self) -> None:
         self._src.close()

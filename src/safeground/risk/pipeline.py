@@ -22,6 +22,7 @@ import shapely
 
 from safeground import __version__
 from safeground.errors import Param, SafeGroundError
+from safeground.risk.domain import OUTSIDE_GRID, REASONS, Domain
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid
 from safeground.risk.layers import POINT, Events, Layer, RiskData
@@ -56,6 +57,11 @@ class RiskSettings:
     @property
     def features(self) -> FeatureSpec:
         return self.spec or FeatureSpec.for_cell(self.cell_m)
+
+    @property
+    def grid_margin_m(self) -> float:
+        """The grid reaches this far past the data's extent: the domain buffer, when one is set."""
+        return float(self.domain_buffer_m or 0.0)
 
 
 # ------------------------------------------------------------------ labels
@@ -212,6 +218,41 @@ def default_as_of(data: RiskData) -> date:
     return d[len(d) // 2].astype(date)
 
 
+MIN_LATER_TARGETS = 20  # a labelled period needs at least this many accidents or finds after the date …
+MIN_LATER_SHARE = 0.25  # … and this share of all of them (a model checked on a tenth of the record learned little)
+MIN_LATER_RELEASED = 5  # with a store: released ground after the date too (the negatives), as many and as large a share
+
+
+def latest_as_of(data: RiskData) -> tuple[date, int]:
+    """The latest date that still leaves a labelled period: at least ``MIN_LATER_TARGETS`` (and
+    ``MIN_LATER_SHARE``) of the dated accidents and finds after it, so a model learns from as much of the
+    record as it can while still having something later to learn from. Returns the date and that count."""
+    d = np.sort(data.targets.dates[~np.isnat(data.targets.dates)])
+    need = max(MIN_LATER_TARGETS, int(np.ceil(MIN_LATER_SHARE * len(d))))
+    if len(d) <= need:
+        raise SafeGroundError(
+            f"only {len(d)} dated accidents or finds to learn from",
+            hint="a risk model needs at least a few dozen; add finds and accidents first",
+        )
+    rel = None
+    if data.released is not None and len(data.released):
+        rel = data.released["date"].to_numpy().astype("datetime64[D]")
+        rel = rel[~np.isnat(rel)]
+        need_rel = max(MIN_LATER_RELEASED, int(np.ceil(MIN_LATER_SHARE * len(rel))))
+    for cand in np.unique(d)[::-1]:  # latest first; events on the date itself are known on it
+        later = int((d > cand).sum())
+        if later >= need and (rel is None or int((rel > cand).sum()) >= need_rel):
+            return cand.astype(date), later
+    raise AssertionError("unreachable: the earliest date leaves every later event")  # pragma: no cover
+
+
+def last_date(data: RiskData) -> date:
+    """The data's last date: what a map made now knows (an event of that date is known on it)."""
+    ds = [data.targets.dates] + [la.dates for la in data.layers if la.dates is not None and len(la.dates)]
+    allv = np.concatenate([v[~np.isnat(v)] for v in ds]) if ds else np.zeros(0, "datetime64[D]")
+    return allv.max().astype(date) if len(allv) else date.today()
+
+
 def aligned_layers(data: RiskData, as_of: date | None, names: list[tuple[str, str]] | None = None) -> list[Layer]:
     """The layers known on a date; with ``names``, exactly those (missing ones empty) so a model sees its features."""
     known = [la.known_on(as_of) for la in data.layers if la.name != "event:target"] + [
@@ -240,7 +281,7 @@ def _recent(layers: list[Layer], as_of: date | None) -> list[Layer]:
     for la in layers:
         if la.kind == POINT and la.name.startswith("event:") and la.dates is not None:
             keep = la.dates > lo
-            out.append(Layer(f"{la.name}:last{RECENT_YEARS}y", POINT, la.geoms[keep], la.dates[keep]))
+            out.append(Layer(f"{la.name}:last{RECENT_YEARS}y", POINT, la.geoms[keep], la.dates[keep], as_of=as_of))
     return out
 
 
@@ -263,6 +304,8 @@ class TrainedModel:
     data_fingerprint: str
     provenance: dict
     validation: dict | None = None
+    domain: Domain | None = None  # what the training saw: where the model can speak (None: older models)
+    grid_margin_m: float = 0.0
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
     safeground_version: str = __version__
 
@@ -288,6 +331,8 @@ class TrainedModel:
             "data_fingerprint": self.data_fingerprint,
             "provenance": self.provenance,
             "validation": self.validation,
+            "domain": self.domain.as_dict(self.feature_names) if self.domain else None,
+            "grid_margin_m": self.grid_margin_m,
             "created": self.created,
             "safeground_version": self.safeground_version,
         }
@@ -302,9 +347,15 @@ class TrainedModel:
         return obj
 
 
-def make_grid(data: RiskData, cell_m: float, crs_wkt: str | None = None) -> Grid:
-    """The grid over the data's region; a saved model predicts in the projection it was trained in."""
-    return Grid.covering(data.bounds_wgs84, cell_m, crs_wkt or data.crs_wkt)
+def make_grid(data: RiskData, cell_m: float, crs_wkt: str | None = None, margin_m: float = 0.0) -> Grid:
+    """The grid over the data's region (widened by ``margin_m``); a saved model predicts in the projection
+    and with the margin it was trained with."""
+    return Grid.covering(data.bounds_wgs84, cell_m, crs_wkt or data.crs_wkt, margin_m)
+
+
+def model_grid(tm: TrainedModel, data: RiskData) -> Grid:
+    """The grid a saved model scores on."""
+    return make_grid(data, tm.cell_m, tm.crs_wkt, tm.grid_margin_m)
 
 
 def train(
@@ -315,9 +366,9 @@ def train(
     step: Step = _noop,
 ) -> TrainedModel:
     """Features as known on ``as_of``, labels from what was found or happened after it."""
-    as_of_d = _as_date(as_of) or default_as_of(data)
+    as_of_d = _as_date(as_of) or latest_as_of(data)[0]
     until_d = _as_date(until)
-    grid = make_grid(data, settings.cell_m, data.crs_wkt)
+    grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
     layers = aligned_layers(data, as_of_d)
     lab = labels(grid, data, as_of_d, until_d, settings)
     if lab.y.sum() == 0 or lab.y.sum() == len(lab.y):
@@ -329,9 +380,12 @@ def train(
     step("computing features of labelled cells", 0, 1)
     fb = FeatureBuilder(grid, layers, settings.features)
     X = fb.cells(lab.cells)
-    groups, _how = block_ids(grid, data, lab.cells, settings.block_km)
+    groups, how = block_ids(grid, data, lab.cells, settings.block_km)
     step("fitting the model", 0, 1)
-    model = make_model(settings.model, params=settings.model_params).fit(X, lab.y, groups, settings.folds)
+    model = make_model(settings.model, params=settings.model_params)
+    oof = model.out_of_fold(X, lab.y, groups, settings.folds)
+    model.fit(X, lab.y, groups, settings.folds, oof=oof)
+    validation = _validation(oof, lab, groups, how, as_of_d, until_d, settings)
     return TrainedModel(
         model=model,
         model_name=settings.model,
@@ -344,7 +398,40 @@ def train(
         labels_until=str(until_d) if until_d else None,
         data_fingerprint=data.fingerprint(),
         provenance={**data.provenance, "positive_cells": int(lab.y.sum()), "negative_cells": int((lab.y == 0).sum())},
+        validation=validation,
+        domain=Domain.of(X, fb.names, settings.features.max_distance_m),
+        grid_margin_m=settings.grid_margin_m,
     )
+
+
+def _validation(
+    oof: np.ndarray | None,
+    lab: Labelled,
+    groups: np.ndarray,
+    how: str,
+    as_of: date,
+    until: date | None,
+    settings: RiskSettings,
+) -> dict | None:
+    """The model card's validation: the out-of-fold scores of this very run, whole blocks held out."""
+    if oof is None:
+        return None
+    ok = ~np.isnan(oof) & lab.known
+    s = evaluate_scores(oof[ok], lab.events[ok])
+    return {
+        "method": "spatial block cross-validation inside training (out-of-fold scores, whole blocks held out)",
+        "blocks": how,
+        "n_blocks": len(np.unique(groups)),
+        "folds": settings.folds,
+        "features_as_of": str(as_of),
+        "labels": f"after {as_of}" + (f" until {until}" if until else ""),
+        "cells": int(ok.sum()),
+        "positive_cells": int(lab.y[ok].sum()),
+        "roc_auc": round(s.roc_auc, 4) if s.roc_auc is not None else None,
+        "pr_auc": round(s.pr_auc, 4) if s.pr_auc is not None else None,
+        "note": "figures on the labelled cells the model was fitted to, each scored by a model that did not see "
+        "its block; `risk evaluate` measures the area and the baseline",
+    }
 
 
 # ------------------------------------------------------------------ evaluation
@@ -383,7 +470,7 @@ def evaluate_blocks(
     Each fold's model scores every cell of its held-out blocks, so the capture rate is measured over the
     area (the planner's question), and ROC/PR over the cells whose label is known."""
     as_of_d = _as_date(as_of) or default_as_of(data)
-    grid = make_grid(data, settings.cell_m, data.crs_wkt)
+    grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
     layers = aligned_layers(data, as_of_d)
     lab = labels(grid, data, as_of_d, None, settings)
     area, sampled = area_cells(grid, data, as_of_d, settings)
@@ -397,6 +484,7 @@ def evaluate_blocks(
     lab_groups = groups[lab_pos]
     folds = block_folds(lab_groups, settings.folds)
     oof = np.full(len(cells), np.nan)
+    raw_lab = np.full(len(lab.cells), np.nan)  # the fold models' raw scores: the calibration of `train` reuses them
     for i, (tr, te) in enumerate(folds):
         step(f"fold {i + 1}/{len(folds)}", i, len(folds))
         if lab.y[tr].min() == lab.y[tr].max():
@@ -405,6 +493,7 @@ def evaluate_blocks(
         m = make_model(settings.model, params=settings.model_params)
         m.fit(X[lab_pos[tr]], lab.y[tr])  # ranking needs no calibration: fold models skip it
         oof[held_out] = m.predict_proba(X[held_out])
+        raw_lab[te] = m._raw(X[lab_pos[te]])
     base = _window_count(grid, data, as_of_d, 5000.0, cells)
     # events per area cell: every target event after the date, wherever it fell
     ev_cells, ev_counts = event_counts(grid, data.targets.between(as_of_d, None))
@@ -432,7 +521,16 @@ def evaluate_blocks(
         "capture_over": f"{'a sample of ' if sampled else ''}{int(a_ok.sum()):,} cells of the area held out by folds",
     }
     if data.truth is not None and len(data.truth):
-        details["ground_truth"] = truth_check(data, settings, grid, step)
+        # the model `train` would make on this date, fitted from what this evaluation already has: the same
+        # labelled cells, features, blocks and folds (so the same out-of-fold scores for its calibration)
+        step("fitting on every block", 0, 1)
+        full = make_model(settings.model, params=settings.model_params)
+        full.fit(
+            X[lab_pos], lab.y, lab_groups, settings.folds, oof=raw_lab if len(np.unique(lab_groups)) >= 2 else None
+        )
+        details["ground_truth"] = truth_check(
+            data, settings, grid, step, as_of_d, full, [(la.name, la.kind) for la in layers]
+        )
     return Evaluation("spatial block cross-validation", scores(oof), scores(base.astype(float)), details)
 
 
@@ -449,7 +547,7 @@ def evaluate_temporal(
     train_as_of = cut_d - delta
     step("training on the past", 0, 2)
     tm = train(data, settings, train_as_of, cut_d)
-    grid = make_grid(data, settings.cell_m, data.crs_wkt)
+    grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
     # the test is never subsampled: PR-AUC and capture depend on how rare the positives really are
     test_settings = replace(settings, max_negatives=MAX_FULL_GRID)
     lab = labels(grid, data, cut_d, until_d, test_settings)
@@ -477,10 +575,23 @@ def evaluate_temporal(
     )
 
 
-def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step = _noop) -> dict:
-    """Synthetic district only: do cells with mines still in the ground score above clean cells?"""
+def truth_check(
+    data: RiskData,
+    settings: RiskSettings,
+    grid: Grid,
+    step: Step = _noop,
+    as_of: date | None = None,
+    model: RiskModel | None = None,
+    layer_names: list[tuple[str, str]] | None = None,
+) -> dict:
+    """Synthetic district only: do cells with mines still in the ground score above clean cells?
+
+    ``model`` (with its ``layer_names``) is the one ``train`` makes on ``as_of``, when the caller has fitted it
+    already; without it the model is trained here."""
     assert data.truth is not None
-    tm = train(data, settings)
+    if model is None or layer_names is None:
+        tm = train(data, settings, as_of or default_as_of(data))
+        model, layer_names = tm.model, tm.layers
     latest = data.targets.dates[~np.isnat(data.targets.dates)].max().astype(date)
     mined, counts = event_counts(grid, data.truth)
     rng = np.random.default_rng(settings.seed)
@@ -489,8 +600,8 @@ def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step =
     cells = np.concatenate([mined, clean])
     events = np.concatenate([counts, np.zeros(len(clean), np.int64)])
     step("scoring against the ground truth", 0, 1)
-    p = tm.model.predict_proba(
-        FeatureBuilder(grid, aligned_layers(data, latest, tm.layers), settings.features).cells(cells)
+    p = model.predict_proba(
+        FeatureBuilder(grid, aligned_layers(data, latest, layer_names), settings.features).cells(cells)
     )
     s = evaluate_scores(p, events)
     # calibration-free: the share of mined cells above the riskiest 10 % of clean ground (chance: 0.10)
@@ -510,31 +621,49 @@ def truth_check(data: RiskData, settings: RiskSettings, grid: Grid, step: Step =
 # ------------------------------------------------------------------ prediction
 
 
-def score_points(tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None) -> np.ndarray:
-    """One probability per location (the cell holding it); NaN outside the grid."""
-    grid = make_grid(data, tm.cell_m, tm.crs_wkt)
+def score_and_flag(
+    tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per location: the probability of the cell holding it (the map's float32) and why the model cannot
+    say (``domain`` codes: 0 where it can). The probability is NaN wherever the code is not 0."""
+    grid = model_grid(tm, data)
     x, y = grid.from_wgs84().transform(np.asarray(lon, float), np.asarray(lat, float))
     r, c, ok = grid.cell_of(x, y)
     out = np.full(len(lon), np.nan)
+    why = np.full(len(lon), OUTSIDE_GRID, np.uint8)
     if ok.any():
         fb = FeatureBuilder(grid, aligned_layers(data, as_of, tm.layers), tm.spec)
-        out[ok] = tm.model.predict_proba(fb.cells(grid.flat_index(r[ok], c[ok])))
-    return out
+        X = fb.cells(grid.flat_index(r[ok], c[ok]))
+        p = tm.model.predict_proba(X).astype(np.float32).astype(float)
+        w = tm.domain.reasons(X, grid.cell) if tm.domain is not None else np.zeros(len(X), np.uint8)
+        p[w > 0] = np.nan
+        out[ok], why[ok] = p, w
+    return out, why
+
+
+def score_points(tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None) -> np.ndarray:
+    """One probability per location, as the map stores it (float32); NaN outside the grid or the model's domain."""
+    return score_and_flag(tm, data, lon, lat, as_of)[0]
 
 
 def explain_points(
     tm: TrainedModel, data: RiskData, lon: np.ndarray, lat: np.ndarray, as_of: date | None, top: int = 5
 ) -> list[dict]:
     """For each location: its risk and the features that pushed it up or down (log-odds contributions)."""
-    grid = make_grid(data, tm.cell_m, tm.crs_wkt)
+    grid = model_grid(tm, data)
     x, y = grid.from_wgs84().transform(np.asarray(lon, float), np.asarray(lat, float))
     r, c, ok = grid.cell_of(x, y)
     if not ok.all():
-        bad = int(np.flatnonzero(~ok)[0])
-        raise SafeGroundError(f"location {lon[bad]}, {lat[bad]} is outside the model's region")
+        bad = np.flatnonzero(~ok)
+        named = "; ".join(f"{lon[i]}, {lat[i]}" for i in bad[:10]) + (" …" if len(bad) > 10 else "")
+        raise SafeGroundError(
+            f"{len(bad)} location(s) outside the model's grid: {named}",
+            hint="the grid covers the data's extent (and the domain buffer the model was trained with)",
+        )
     fb = FeatureBuilder(grid, aligned_layers(data, as_of, tm.layers), tm.spec)
     X = fb.cells(grid.flat_index(r, c))
-    p = tm.model.predict_proba(X)
+    p = tm.model.predict_proba(X).astype(np.float32)  # the map's float32: one number per place
+    why = tm.domain.reasons(X, grid.cell) if tm.domain is not None else np.zeros(len(X), np.uint8)
     contrib = tm.model.contributions(X)
     out = []
     for i in range(len(X)):
@@ -546,7 +675,9 @@ def explain_points(
             {
                 "lon": float(lon[i]),
                 "lat": float(lat[i]),
-                "risk": float(p[i]),
+                "risk": float(p[i]) if why[i] == 0 else None,
+                "model_output": float(p[i]),
+                "out_of_domain": REASONS[int(why[i])] or None,
                 "base": float(contrib[i, -1]),
                 "up": up,
                 "down": down,

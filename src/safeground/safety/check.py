@@ -350,8 +350,8 @@ class SafetyIndex:
                     "CAUTION: no hazard is recorded here, but the risk model rates this ground among the most likely "
                     "to be contaminated (mines were laid at places like this). Stay on used paths; do not go off them."
                 )
-        elif risk is not None:
-            ans.risk = "outside the area of the risk map"
+        elif risk is not None:  # off the map, or a cell the model cannot speak for (and says why)
+            ans.risk = self.risk.why_not(lon, lat)  # type: ignore[union-attr]
         return ans
 
     def _nearest(

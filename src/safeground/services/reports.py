@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from safeground.landrelease.backtest import Backtest
     from safeground.landrelease.forecast import Forecast, Productivity
 
-REPORT_KINDS = ("national", "casualties", "land-release", "map-accuracy")
+REPORT_KINDS = ("national", "casualties", "land-release", "map-accuracy", "assistance", "missing")
 
 
 def risk_per_hazard_area(path: Path | None, store: str | None = None) -> pd.Series | None:
@@ -113,6 +113,14 @@ def write_report(
             from safeground.reports.land_release_report import land_release_report
 
             rep = land_release_report(s, audience, start=start, end=end, plan=plan)
+        elif kind == "assistance":
+            from safeground.reports.assistance_report import assistance_report
+
+            rep = assistance_report(s, audience, Selection(start=start, end=end, admin_area=area))
+        elif kind == "missing":
+            from safeground.reports.missing_report import missing_report
+
+            rep = missing_report(s, audience)
         elif kind == "map-accuracy":
             from safeground.minemaps.accuracy import AccuracyOptions
             from safeground.reports.accuracy_report import accuracy_report

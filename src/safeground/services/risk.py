@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,8 @@ class TrainedModelFile:
     trained_as_of: str
     positive_cells: int
     negative_cells: int
+    as_of_chosen: str | None = None  # why the date was chosen, when the user gave none
+    validation: dict[str, Any] | None = None
 
 
 def train_model(
@@ -82,11 +84,16 @@ def train_model(
     progress: Progress = no_progress,
 ) -> TrainedModelFile:
     """Learn from what was known on ``as_of`` and found after it; write the model and its card beside it."""
-    from safeground.risk.pipeline import train
+    from safeground.risk.pipeline import latest_as_of, train
 
     for path in (out, out.with_suffix(out.suffix + ".json")):  # the model and its card
         guard_output(path, overwrite=overwrite, store_location=inputs.store)
     data = load_data(inputs)
+    chosen = None
+    if as_of is None:
+        picked, later = latest_as_of(data)
+        as_of = str(picked)
+        chosen = f"the latest date that leaves a labelled period ({later:,} later accidents and finds)"
     progress("starting", 0, 0)
     tm = train(data, settings, as_of, until, progress)
     with staged_folder(out.parent, overwrite=overwrite, store_location=inputs.store, folder=False) as stage:
@@ -98,6 +105,8 @@ def train_model(
         tm.trained_as_of,
         tm.provenance["positive_cells"],
         tm.provenance["negative_cells"],
+        chosen,
+        tm.validation,
     )
 
 
@@ -156,6 +165,8 @@ class RiskMap:
     polygons: list[HazardPolygon]
     area_km2: float
     saved: int | None  # polygons stored in predicted_hazards, None when not asked to save
+    as_of: date
+    out_of_domain: dict[str, int] = field(default_factory=dict)  # reason → cells left without a score
 
 
 def predict_map(
@@ -163,7 +174,7 @@ def predict_map(
     inputs: RiskInputs,
     out: Path,
     *,
-    as_of: date,
+    as_of: date | None = None,
     top: float = 0.05,
     threshold: float | None = None,
     save: bool = False,
@@ -178,14 +189,17 @@ def predict_map(
     ``inputs.store`` and make this the map the safe-check and routing use."""
     from safeground.risk.distributed import dask_client, predict_tiles
     from safeground.risk.output import now_id, register_latest, store_polygons, trace_polygons, write_risk_raster
-    from safeground.risk.pipeline import TrainedModel, aligned_layers, make_grid
+    from safeground.risk.pipeline import TrainedModel, aligned_layers, model_grid
 
     if save and inputs.store is None:
         raise SafeGroundError("saving the predicted hazards needs a store")
     guard_output(out, overwrite=overwrite, store_location=inputs.store)
+    from safeground.risk.pipeline import last_date
+
     tm = TrainedModel.load(model_file)
     data = load_data(inputs, tm.crs_wkt)
-    grid = make_grid(data, tm.cell_m, tm.crs_wkt)
+    as_of = as_of or last_date(data)  # by default the map knows everything the data knows
+    grid = model_grid(tm, data)
     layers = aligned_layers(data, as_of, tm.layers)
     run_id = f"{tm.version}@{as_of}#{now_id()}"
     tags = {
@@ -200,7 +214,7 @@ def predict_map(
     t0 = time.perf_counter()
     with dask_client(scheduler, workers) as client:
         progress(what, 0, n_tiles)
-        tiles = predict_tiles(tm.model, grid, layers, tm.spec, tile, client)
+        tiles = predict_tiles(tm.model, grid, layers, tm.spec, tile, client, tm.domain)
         with staged_file(out, overwrite=overwrite, store_location=inputs.store) as tmp:
             res = write_risk_raster(tmp, grid, tiles, tags, lambda d, _t: progress(what, d, n_tiles), n_tiles)
         res.path = out
@@ -228,40 +242,51 @@ def predict_map(
             )
             info = {"raster": str(out.resolve()), **tags, "threshold": thr, "cell_m": tm.cell_m, "polygons": saved}
             register_latest(s, info)
-    return RiskMap(out, grid.nrows, grid.ncols, tm.cell_m, seconds, thr, polys, area_km2, saved)
+    from safeground.risk.domain import REASONS
+
+    ood = {REASONS[k]: v for k, v in res.out_of_domain.items()}
+    return RiskMap(out, grid.nrows, grid.ncols, tm.cell_m, seconds, thr, polys, area_km2, saved, as_of, ood)
 
 
 @dataclass(frozen=True)
 class ScoredLocations:
     out: Path
     count: int
+    as_of: date
+    cannot_say: dict[str, int] = field(default_factory=dict)  # reason → locations left without a score
 
 
 def score_locations(
-    model_file: Path, inputs: RiskInputs, at: Path, out: Path, *, as_of: date, overwrite: bool = False
+    model_file: Path, inputs: RiskInputs, at: Path, out: Path, *, as_of: date | None = None, overwrite: bool = False
 ) -> ScoredLocations:
     """One risk score per location of a CSV with lon,lat columns, written as a CSV with the model version."""
     import pandas as pd
 
-    from safeground.risk.pipeline import TrainedModel, score_points
+    from safeground.risk.domain import REASONS
+    from safeground.risk.pipeline import TrainedModel, last_date, score_and_flag
 
     guard_output(out, overwrite=overwrite, store_location=inputs.store)
     tm = TrainedModel.load(model_file)
     data = load_data(inputs, tm.crs_wkt)
+    as_of = as_of or last_date(data)
     pts = pd.read_csv(at)
     if not {"lon", "lat"} <= set(pts.columns):
         raise SafeGroundError(f"{at.name}: needs lon and lat columns")
-    pts["risk"] = score_points(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of)
+    risk, why = score_and_flag(tm, data, pts["lon"].to_numpy(), pts["lat"].to_numpy(), as_of)
+    pts["risk"] = risk
+    pts["cannot_say"] = [REASONS[int(w)] for w in why]  # empty where scored: no blank without a reason
     pts["model_version"] = tm.version
     with staged_file(out, overwrite=overwrite, store_location=inputs.store) as tmp:
         frame_to_csv(pts, tmp, index=False)
-    return ScoredLocations(out, len(pts))
+    counts = pts.loc[pts["cannot_say"] != "", "cannot_say"].value_counts()
+    return ScoredLocations(out, len(pts), as_of, {str(k): int(v) for k, v in counts.items()})
 
 
 @dataclass(frozen=True)
 class Explanations:
     model_version: str
     cells: list[dict[str, Any]]  # per location: lon, lat, risk, and the features that pushed it up and down
+    as_of: date | None = None
 
 
 def explain_cells(
@@ -269,7 +294,7 @@ def explain_cells(
     inputs: RiskInputs,
     locations: Path | tuple[float, float],
     *,
-    as_of: date,
+    as_of: date | None = None,
     top_n: int = 5,
 ) -> Explanations:
     """Why these cells are risky: for each location (one, or a CSV of lon,lat), the ``top_n`` features that
@@ -277,13 +302,14 @@ def explain_cells(
     import numpy as np
     import pandas as pd
 
-    from safeground.risk.pipeline import TrainedModel, explain_points
+    from safeground.risk.pipeline import TrainedModel, explain_points, last_date
 
     tm = TrainedModel.load(model_file)
     data = load_data(inputs, tm.crs_wkt)
+    as_of = as_of or last_date(data)
     if isinstance(locations, Path):
         pts = pd.read_csv(locations)
         lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)
     else:
         lon, lat = np.array([locations[0]]), np.array([locations[1]])
-    return Explanations(tm.version, explain_points(tm, data, lon, lat, as_of, top_n))
+    return Explanations(tm.version, explain_points(tm, data, lon, lat, as_of, top_n), as_of)

@@ -457,6 +457,60 @@ class Store(ABC):
     def counts(self) -> dict[str, int]:
         return {layer: self.count(cls) for layer, cls in RECORD_TYPES.items()}
 
+    # -- cheap change detection and bulk version reads (dashboards, reports) ----------
+    def layer_state(self, record_type: type[Record]) -> tuple[int, ...]:
+        """Numbers that change whenever the layer's content does: (current records, sum of their versions,
+        highest fid, versions kept in history). An add raises the count and the fid, an update the version
+        sum and the history, a removal lowers the count and adds history; a few aggregate queries, no rows read.
+
+        This default reads the current versions; the backends answer it in SQL."""
+        versions = self.current_versions(record_type)
+        return (len(versions), sum(versions.values()), 0, 0)
+
+    def fingerprint(self, record_types: Iterable[type[Record]] | None = None) -> str:
+        """A short digest of :meth:`layer_state` of these layers (all by default): equal until one of them changes,
+        so a figure computed from them can be cached under it (``services.dashboards``)."""
+        import hashlib
+
+        types = sorted(set(RECORD_TYPES.values() if record_types is None else record_types), key=lambda c: c.LAYER)
+        states = self.layer_states(types)
+        text = ";".join(f"{c.LAYER}:{','.join(map(str, states[c.LAYER]))}" for c in types)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def layer_states(self, record_types: Sequence[type[Record]]) -> dict[str, tuple[int, ...]]:
+        """:meth:`layer_state` of several layers by name (a backend may answer them in one round trip)."""
+        return {c.LAYER: self.layer_state(c) for c in record_types}
+
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        """The current versions in chunks of at most ``chunk_rows`` rows, with only these columns (and the
+        geometry, WGS 84), in the order ``read_frame`` gives them: for a figure summed over a large layer
+        (a country's buildings) without holding the whole layer and every column of it at once.
+
+        This default slices ``read_frame``; the backends read each chunk on its own (keyset on fid)."""
+        frame = self.read_frame(record_type)
+        keep = [c for c in columns if c in frame.columns] + (["geometry"] if "geometry" in frame else [])
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start : start + chunk_rows][keep].reset_index(drop=True)
+
+    def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        """These columns of every version of every record (history and current), as stored, no geometry decoded:
+        the bulk read behind a whole layer's version history (one query, not one ``history`` per record).
+
+        Dates come back as ISO text or ``date`` depending on the backend; callers normalise them. This default
+        goes through :meth:`chains`; the backends answer it in SQL."""
+        uids = list(self.current_versions(record_type))
+        out: list[tuple[Any, ...]] = []
+        for chain in self.chains(record_type, uids).values():
+            for rec in chain:
+                values = []
+                for c in columns:
+                    v = getattr(rec, c)
+                    values.append(v.value if hasattr(v, "value") else v)
+                out.append(tuple(values))
+        return out
+
     def __enter__(self) -> Store:
         return self
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -568,6 +568,52 @@ class GeoPackageStore(Store):
                 raise
             current = []  # deleted (an approved deletion): its versions stay, the last one is what was deleted
         return [*old, *current]  # type: ignore[list-item]
+
+    def layer_state(self, record_type: type[Record]) -> tuple[int, ...]:
+        lay = layout_of(record_type)
+        try:
+            cur = self._rows(f"SELECT count(*), coalesce(sum(version), 0), coalesce(max(fid), 0) FROM {_q(lay.table)}")
+            old = self._rows(f"SELECT count(*), coalesce(max(fid), 0) FROM {_q(lay.history_table)}")
+        except sqlite3.OperationalError:  # a store of an older version, opened read-only, without this layer
+            return (0, 0, 0, 0)
+        return (*(int(v) for v in cur[0]), *(int(v) for v in old[0]))
+
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        lay = layout_of(record_type)
+        unknown = [c for c in columns if c not in lay.column_names]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        sql = f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} WHERE fid > ? ORDER BY fid LIMIT ?"
+        last = -(2**63)
+        while True:
+            rows = self._rows(sql, (last, chunk_rows))
+            if not rows:
+                return
+            last = rows[-1][0]
+            df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
+            if lay.geometry_type:
+                geoms = gpkg_binary.decode(list(df.pop("geom")))
+                yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+            else:
+                yield gpd.GeoDataFrame(df)
+            if len(rows) < chunk_rows:
+                return
+
+    def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        lay = layout_of(record_type)
+        unknown = [c for c in columns if c not in lay.column_names]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        cols = ", ".join(map(_q, columns))
+        return [
+            tuple(r)
+            for r in self._rows(
+                f"SELECT {cols} FROM {_q(lay.history_table)} UNION ALL SELECT {cols} FROM {_q(lay.table)}"
+            )
+        ]
 
     def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
         lay = layout_of(record_type)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -554,6 +554,86 @@ class PostGISStore(Store):
                 raise
             current = []  # deleted (an approved deletion): its versions stay, the last one is what was deleted
         return [*old, *current]  # type: ignore[list-item]
+
+    def layer_state(self, record_type: type[Record]) -> tuple[int, ...]:
+        lay = layout_of(record_type)
+        if not self._has_table(lay.table):
+            return (0, 0, 0, 0)
+        with self._reading() as c:
+            row = c.execute(
+                text(
+                    f"SELECT (SELECT count(*) FROM {self._t(lay.table)}), "
+                    f"(SELECT coalesce(sum(version), 0) FROM {self._t(lay.table)}), "
+                    f"(SELECT coalesce(max(fid), 0) FROM {self._t(lay.table)}), "
+                    f"(SELECT count(*) FROM {self._t(lay.history_table)}), "
+                    f"(SELECT coalesce(max(fid), 0) FROM {self._t(lay.history_table)})"
+                )
+            ).fetchone()
+        return tuple(int(v) for v in row) if row is not None else (0, 0, 0, 0)
+
+    def layer_states(self, record_types: Sequence[type[Record]]) -> dict[str, tuple[int, ...]]:
+        """One round trip for all the layers (a dashboard asks on every request)."""
+        with self._reading() as c:
+            have = {
+                r[0]
+                for r in c.execute(
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": self.schema}
+                )
+            }
+            parts = []
+            for cls in record_types:
+                lay = layout_of(cls)
+                if lay.table not in have or lay.history_table not in have:
+                    continue
+                t, h = self._t(lay.table), self._t(lay.history_table)
+                parts.append(
+                    f"SELECT '{lay.table}', (SELECT count(*) FROM {t}), (SELECT coalesce(sum(version), 0) FROM {t}), "
+                    f"(SELECT coalesce(max(fid), 0) FROM {t}), (SELECT count(*) FROM {h}), "
+                    f"(SELECT coalesce(max(fid), 0) FROM {h})"
+                )
+            rows = c.execute(text(" UNION ALL ".join(parts))).fetchall() if parts else []
+        found = {str(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+        return {cls.LAYER: found.get(layout_of(cls).table, (0, 0, 0, 0)) for cls in record_types}
+
+    def read_frames(
+        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+    ) -> Iterator[gpd.GeoDataFrame]:
+        lay = layout_of(record_type)
+        known = {c.name: c for c in lay.columns}
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        cols = ["fid", *(["ST_AsBinary(geom)"] if lay.geometry_type else []), *map(_q, columns)]
+        sql = f"SELECT {', '.join(cols)} FROM {self._t(lay.table)} WHERE fid > :last ORDER BY fid LIMIT :n"
+        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        last = -(2**63)
+        while True:
+            with self._reading() as c:
+                rows = c.execute(text(sql), {"last": last, "n": chunk_rows}).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
+            for name in columns:  # the same column types and text as the GeoPackage frame
+                if known[name].kind in ("date", "datetime"):
+                    df[name] = df[name].map(_iso_text)
+            if lay.geometry_type:
+                geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df.pop("geom")])
+                yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
+            else:
+                yield gpd.GeoDataFrame(df)
+            if len(rows) < chunk_rows:
+                return
+
+    def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        lay = layout_of(record_type)
+        unknown = [c for c in columns if c not in lay.column_names]
+        if unknown:
+            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        cols = ", ".join(map(_q, columns))
+        sql = f"SELECT {cols} FROM {self._t(lay.history_table)} UNION ALL SELECT {cols} FROM {self._t(lay.table)}"
+        with self._reading() as c:
+            return [tuple(r) for r in c.execute(text(sql)).fetchall()]
 
     def read_frame(self, record_type: type[Record], *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
         lay = layout_of(record_type)

@@ -19,16 +19,24 @@ from safeground.storage.side_tables import location_of
 from safeground.web.account_routes import add_account_routes
 from safeground.web.auth import LoginLimiter, RequestLimiter
 from safeground.web.catalogue import Catalogue
+from safeground.web.dashboard_routes import add_dashboard_routes
 from safeground.web.errors import document_errors, install_error_handlers
+from safeground.web.history_routes import add_history_routes
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
+from safeground.web.public_routes import add_public_routes
 from safeground.web.review_routes import add_review_routes
 from safeground.web.risk_routes import add_risk_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
 from safeground.web.style_routes import add_style_routes
 from safeground.web.tile_routes import add_tile_routes
+from safeground.web.workspace_admin import add_workspace_admin_routes
+from safeground.web.workspace_dashboards import add_workspace_dashboard_routes
+from safeground.web.workspace_entry import add_workspace_entry_routes
+from safeground.web.workspace_review import add_workspace_review_routes
+from safeground.web.workspace_routes import add_workspace_routes
 
 
 def create_app(settings: ServerSettings, store: Store) -> FastAPI:
@@ -55,6 +63,14 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_style_routes(app, settings)
     add_risk_routes(app, settings)
     add_static_routes(app)
+    add_history_routes(app)
+    add_workspace_routes(app)
+    add_workspace_review_routes(app)
+    add_workspace_entry_routes(app)
+    add_workspace_dashboard_routes(app)
+    add_workspace_admin_routes(app)
+    add_dashboard_routes(app)
+    add_public_routes(app)
     check_every_route(app)
     document_errors(app)
     return app

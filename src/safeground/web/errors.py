@@ -1,6 +1,7 @@
 """One JSON shape for every error the server returns, mapped once from the error hierarchy.
 
-``{"code": …, "status": …, "message": …, "hint": …}``: ``code`` and ``status`` come from the
+``{"code": …, "status": …, "message": …, "hint": …}`` (and ``problems``, one per field, for invalid
+input): ``code`` and ``status`` come from the
 :class:`~safeground.errors.SafeGroundError` subclass (``code``, ``http_status``), the message and
 the hint are the ones the command line prints. FastAPI's own errors (a bad query parameter, an
 unknown path, a method not allowed) get the same shape, and anything unexpected becomes a 500 with
@@ -18,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safeground.errors import SafeGroundError, as_query
+from safeground.errors import InvalidInput, SafeGroundError, as_query
 
 log = logging.getLogger("safeground.web")
 
@@ -54,7 +55,10 @@ async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     message, hint = exc.render_message(as_query), exc.render_hint(as_query)  # `cell`, never `--cell`
     if status >= 500:
         log.error("%s: %s", exc.code, message)
-    response = _respond(exc.code, status, message, hint)
+    body = error_body(exc.code, status, message, hint)
+    if isinstance(exc, InvalidInput):  # each problem apart too, so a form can show it next to its field
+        body["problems"] = [{"item": p.item, "field": p.field, "reason": p.reason} for p in exc.problems[:200]]
+    response = JSONResponse(body, status_code=status)
     for k, v in (getattr(exc, "headers", None) or {}).items():  # e.g. Retry-After of a 429
         response.headers[k] = v
     return response
@@ -107,8 +111,12 @@ ERROR_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "description": "the HTTP status"},
         "message": {"type": "string", "description": "what went wrong, in words a user can act on"},
         "hint": {"type": ["string", "null"], "description": "how to fix it"},
+        "problems": {
+            "type": "array",
+            "description": "an invalid input's problems one by one (item, field, reason)",
+            "items": {"type": "object"},
+        },
     },
-    "additionalProperties": False,
 }
 
 

@@ -1,0 +1,543 @@
+// The map of the record: MapLibre GL (vendored, no CDN), data from the OGC API (filtered by the
+// reader's audience on the server: what a role may not read is never sent), IMSMA symbology from
+// safeground.styles (passed in the page's config), a side panel per feature with its history, search,
+// filters, and a date slider that redraws the record as it stood on a day (/collections/{id}/history).
+import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+import { el, getJSON, showError, t } from "/static/workspace/common.mjs";
+
+const cfg = JSON.parse(document.getElementById("sg-map-config").textContent);
+const readable = new Set(Object.values(cfg.prefixes));
+const state = { asOf: null, loaded: new Map(), visible: new Set(), names: [], pending: 0 };
+document.body.dataset.mapState = "loading";
+
+// -- the base map: the store's own admin areas, settlements, roads and rivers ----------------------------
+const BASE = [
+  { id: "admin_areas", url: "/collections/admin_areas/items?limit=10000", key: "layer_admin_areas", layers: [
+    { id: "admin-line", type: "line", paint: { "line-color": "#6b6b6b", "line-width":
+      ["match", ["get", "level"], "district", 2.5, 1], "line-dasharray": [3, 2] } },
+  ] },
+  { id: "settlements", url: "/collections/infrastructure_areas/items?limit=10000&filter=" +
+      encodeURIComponent("kind='settlement'"), key: "layer_settlements", layers: [
+    { id: "settlement-fill", type: "fill", paint: { "fill-color": "#d9cfc1", "fill-opacity": 0.8 } },
+    { id: "settlement-line", type: "line", paint: { "line-color": "#a89a86", "line-width": 1 } },
+  ] },
+  { id: "infrastructure_lines", url: "/collections/infrastructure_lines/items?limit=10000", key: "layer_roads",
+    layers: [
+      { id: "river-line", type: "line", filter: ["in", ["get", "kind"], ["literal", ["river", "canal", "riverbank"]]],
+        paint: { "line-color": "#4a90d9", "line-width": 2.5 } },
+      { id: "path-line", type: "line", filter: ["==", ["get", "kind"], "path"],
+        paint: { "line-color": "#9a9a9a", "line-width": 1, "line-dasharray": [2, 2] } },
+      { id: "road-line", type: "line", filter: ["==", ["get", "kind"], "road"],
+        paint: { "line-color": "#7a7a7a", "line-width": 2.2 } },
+    ] },
+];
+const EMPTY = { type: "FeatureCollection", features: [] };
+const HAZARD_LABELS = { "CHA, open": "legend_cha_open", "CHA, being worked": "legend_cha_worked",
+  "SHA, open": "legend_sha_open", "SHA, being worked": "legend_sha_worked", "Closed (released)": "legend_closed" };
+//: records that point at a feature (collection, field): its linked items
+const REVERSE = {
+  hazard_areas: [["activities", "hazard_area_uid"], ["accidents", "hazard_area_uid"], ["eo_items", "hazard_area_uid"]],
+  minefield_records: [["minefield_record_assessments", "minefield_record_uid"], ["eo_items", "minefield_record_uid"]],
+  activities: [["eo_items", "activity_uid"]],
+  accidents: [["victims", "accident_uid"]],
+};
+const UID = /^([A-Z]{2,3})-(\d{3,})$/;
+
+function styleLayers() {
+  const out = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ec" } }];
+  for (const b of BASE) for (const l of b.layers) out.push({ ...l, source: b.id });
+  for (const layer of cfg.layers) {
+    for (const s of layer.style) {
+      const l = structuredClone(s);
+      if (layer.id === "predicted_hazards" && l.type === "fill") {
+        l.paint["fill-color"] = ["interpolate", ["linear"], ["coalesce", ["get", "mean_risk"], 0],
+          0, "#ffffb2", 0.25, "#fecc5c", 0.5, "#fd8d3c", 0.75, "#f03b20", 1, "#bd0026"];
+        l.paint["fill-opacity"] = 0.55;
+      }
+      l.layout = { visibility: layer.on ? "visible" : "none" };
+      out.push(l);
+    }
+  }
+  return out;
+}
+
+const sources = {};
+for (const b of BASE) sources[b.id] = { type: "geojson", data: EMPTY };
+for (const l of cfg.layers) sources[l.id] = { type: "geojson", data: EMPTY };
+
+const map = new maplibregl.Map({
+  container: "sg-map",
+  style: { version: 8, sources, layers: styleLayers() },
+  bounds: cfg.extent || [46.5, 39.3, 47.5, 40.0],
+  fitBoundsOptions: { padding: 20 },
+  attributionControl: false,
+  fadeDuration: 0,
+  maxPitch: 0,
+  dragRotate: false,
+});
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+window.sgMap = map;
+
+const baseFilters = new Map(); // MapLibre layer id → its filter from the style (the IMSMA rule)
+for (const layer of cfg.layers) for (const s of layer.style) baseFilters.set(s.id, s.filter || null);
+const layerIds = (coll) => cfg.layers.find((l) => l.id === coll)?.style.map((s) => s.id) || [];
+const interactive = () => cfg.layers.filter((l) => state.visible.has(l.id)).flatMap((l) => layerIds(l.id));
+
+// -- loading data ----------------------------------------------------------------------------------------
+async function fetchAll(url) {
+  const feats = [];
+  let next = url;
+  while (next) {
+    const page = await getJSON(next);
+    feats.push(...page.features);
+    next = (page.links || []).find((l) => l.rel === "next")?.href || null;
+  }
+  return { type: "FeatureCollection", features: feats };
+}
+
+function itemsUrl(layer) {
+  const f = layer.filter ? "&filter=" + encodeURIComponent(layer.filter) : "";
+  if (state.asOf) return `/collections/${layer.id}/history?as_of=${state.asOf}${f}`;
+  return `/collections/${layer.id}/items?limit=10000${f}`;
+}
+
+//: the first answers, asked for as soon as the module runs (while MapLibre loads its style and worker)
+const early = new Map();
+const fetchEarly = (url) => { if (!early.has(url)) early.set(url, fetchAll(url)); return early.get(url); };
+function fetchOnce(url) {
+  const hit = early.get(url);
+  if (hit) { early.delete(url); return hit; }
+  return fetchAll(url);
+}
+
+async function load(layer) {
+  const key = `${layer.id}|${state.asOf || "now"}`;
+  if (state.loaded.get(layer.id)?.key === key) return;
+  state.pending++;
+  setBusy();
+  try {
+    const data = await fetchOnce(itemsUrl(layer));
+    state.loaded.set(layer.id, { key, data });
+    map.getSource(layer.id).setData(data);
+  } catch (e) {
+    showError(e);
+  } finally {
+    state.pending--;
+    setBusy();
+  }
+}
+
+async function loadBase() {
+  state.pending++;
+  await Promise.all(BASE.map(async (b) => {
+    try {
+      const data = await fetchOnce(b.url);
+      map.getSource(b.id).setData(data);
+      if (b.id !== "infrastructure_lines") {
+        for (const f of data.features) if (f.properties.name) state.names.push({ name: f.properties.name, f });
+      }
+    } catch (e) { showError(e); }
+  }));
+  state.pending--;
+  setBusy();
+}
+
+function drawnCount() {
+  let n = 0;
+  for (const id of state.visible) n += state.loaded.get(id)?.data.features.length || 0;
+  return n;
+}
+
+function setBusy() {
+  const count = document.getElementById("sg-count");
+  if (state.pending > 0) {
+    document.body.dataset.mapState = "loading";
+    count.textContent = t("loading");
+    return;
+  }
+  count.textContent = t("features_drawn", { n: drawnCount() });
+  map.once("idle", () => {
+    if (state.pending === 0) {
+      window.sgTimings = { ...(window.sgTimings || {}), ready: performance.now() };
+      document.body.dataset.mapState = "ready";
+      document.body.dataset.asOf = state.asOf || "";
+    }
+  });
+  map.triggerRepaint();
+}
+
+// -- layers, legend, filters -----------------------------------------------------------------------------
+function swatch(rule) {
+  const s = el("span", { class: "sg-swatch" + (rule.dash ? " dash" : "") + (rule.kind === "marker" ? " marker" : "") });
+  s.style.borderColor = rule.stroke || rule.fill || "#333";
+  if (rule.fill && (rule.fill_opacity > 0 || rule.kind === "marker")) {
+    s.style.background = rule.fill;
+    s.style.opacity = rule.kind === "marker" ? 1 : Math.max(rule.fill_opacity, 0.35);
+  }
+  return s;
+}
+
+function drawLegend() {
+  const box = document.getElementById("sg-legend");
+  box.replaceChildren();
+  for (const layer of cfg.layers) {
+    if (!state.visible.has(layer.id)) continue;
+    box.append(el("div", { class: "sg-legend-title" }, el("strong", {}, layer.label)));
+    if (layer.id === "predicted_hazards") {
+      box.append(...riskLegendItems());
+      continue;
+    }
+    for (const r of layer.rules) {
+      const label = HAZARD_LABELS[r.label] && layer.id === "hazard_areas" ? t(HAZARD_LABELS[r.label]) : r.label;
+      box.append(el("div", { class: "sg-legend-item", "data-legend": layer.id }, swatch(r), label));
+    }
+  }
+}
+
+// -- the predicted risk as a raster overlay (/risk/tiles, where the server has a saved risk map) ------------
+let riskLegend = null;
+
+async function addRiskRaster() {
+  if (!cfg.risk_tiles) return;
+  try {
+    riskLegend = await getJSON("/risk/legend");
+  } catch { return; } // no risk map saved in this store: the predicted hazard polygons stay the overlay
+  map.addSource("risk", { type: "raster", tiles: ["/risk/tiles/{z}/{x}/{y}.png"], tileSize: 256 });
+  const below = map.getStyle().layers.find((l) => l.source === "cluster_strikes" || l.source === "hazard_areas");
+  const on = state.visible.has("predicted_hazards");
+  map.addLayer({ id: "risk-raster", type: "raster", source: "risk", paint: { "raster-opacity": 0.7 },
+                 layout: { visibility: on ? "visible" : "none" } }, below?.id);
+  drawLegend();
+}
+
+function riskLegendItems() {
+  if (!riskLegend?.classes) return [el("div", { class: "sg-ramp", role: "img", "aria-label": t("legend_risk") }),
+                                     el("div", { class: "sg-legend-item" }, t("legend_risk"))];
+  const label = (l) => (typeof l === "object" && l ? l[cfg.lang] || l.en || Object.values(l)[0] : String(l ?? ""));
+  return riskLegend.classes.map((c) => {
+    const s = el("span", { class: "sg-swatch" });
+    s.style.background = c.colour;
+    s.style.opacity = String(Math.max(c.opacity ?? 1, 0.4));
+    return el("div", { class: "sg-legend-item", "data-legend": "risk" }, s, label(c.label));
+  });
+}
+
+function setVisible(layer, on) {
+  if (on) state.visible.add(layer.id); else state.visible.delete(layer.id);
+  for (const id of layerIds(layer.id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  if (layer.id === "predicted_hazards" && map.getLayer("risk-raster")) {
+    map.setLayoutProperty("risk-raster", "visibility", on ? "visible" : "none");
+  }
+  drawLegend();
+  if (on) load(layer); else setBusy();
+}
+
+function buildLayerList() {
+  const list = document.getElementById("sg-layer-list");
+  for (const b of BASE) {
+    const box = el("input", { type: "checkbox", checked: true, "data-layer": b.id });
+    box.addEventListener("change", () => {
+      for (const l of b.layers) map.setLayoutProperty(l.id, "visibility", box.checked ? "visible" : "none");
+    });
+    list.append(el("label", { class: "sg-layer" }, box, t(b.key)));
+  }
+  for (const layer of [...cfg.layers].reverse()) {
+    const box = el("input", { type: "checkbox", checked: layer.on, "data-layer": layer.id });
+    box.addEventListener("change", () => setVisible(layer, box.checked));
+    list.append(el("label", { class: "sg-layer" }, box, layer.label));
+    if (layer.on) state.visible.add(layer.id);
+  }
+}
+
+function userFilter(coll) {
+  const status = document.getElementById("sg-f-status").value;
+  const type = document.getElementById("sg-f-type").value;
+  const org = document.getElementById("sg-f-org").value;
+  const terms = [];
+  if (coll === "hazard_areas") {
+    if (status) terms.push(["==", ["get", "status"], status]);
+    if (type && type.endsWith("_area")) terms.push(["==", ["get", "classification"], type]);
+  }
+  if (coll === "activities") {
+    if (type && !type.endsWith("_area")) terms.push(["==", ["get", "activity_type"], type]);
+    if (org) terms.push(["==", ["get", "organisation_uid"], org]);
+  }
+  return terms;
+}
+
+function applyFilters() {
+  for (const layer of cfg.layers) {
+    const extra = userFilter(layer.id);
+    for (const id of layerIds(layer.id)) {
+      const base = baseFilters.get(id);
+      const all = [...(base ? [base] : []), ...extra];
+      map.setFilter(id, all.length === 0 ? null : all.length === 1 ? all[0] : ["all", ...all]);
+    }
+  }
+}
+
+async function loadOrganisations() {
+  if (!readable.has("organisations")) return;
+  try {
+    const orgs = await getJSON("/collections/organisations/items?limit=1000");
+    const sel = document.getElementById("sg-f-org");
+    for (const o of orgs.features) {
+      sel.append(el("option", { value: o.id }, o.properties.acronym || o.properties.name || o.id));
+    }
+  } catch (e) { showError(e); }
+}
+
+// -- the feature panel -----------------------------------------------------------------------------------
+const panel = document.getElementById("sg-panel");
+
+function bboxOf(geom) {
+  const b = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === "number") {
+      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+    } else c.forEach(walk);
+  };
+  if (geom) walk(geom.coordinates);
+  return Number.isFinite(b[0]) ? b : null;
+}
+
+function flyTo(geom) {
+  const b = bboxOf(geom);
+  if (b) map.fitBounds(b, { padding: 80, maxZoom: 15.5, duration: 400 });
+}
+
+function parseList(v) {
+  if (Array.isArray(v)) return v;
+  if (typeof v === "string" && v.startsWith("[")) { try { return JSON.parse(v); } catch { return null; } }
+  return null;
+}
+
+function uidButton(uid) {
+  const m = UID.exec(uid || "");
+  const coll = m && cfg.prefixes[m[1]];
+  if (!coll) return document.createTextNode(uid);
+  return el("button", { type: "button", class: "sg-linkbtn", "data-uid": uid,
+                        onclick: () => openFeature(coll, uid, { fly: true }) }, uid);
+}
+
+function fieldTable(props) {
+  const rows = [];
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "evidence" || k === "status_history" || v === null || v === "") continue;
+    const list = parseList(v);
+    let cell;
+    if (list && list.every((x) => typeof x === "string")) cell = list.length ? list.map(uidButton) : t("panel_none");
+    else if (typeof v === "string" && UID.test(v) && k !== "uid") cell = uidButton(v);
+    else cell = list ? JSON.stringify(list) : String(v);
+    rows.push(el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, cell)));
+  }
+  return el("table", { class: "sg-fields" }, el("tbody", {}, rows));
+}
+
+function evidenceList(props) {
+  const ev = parseList(props.evidence);
+  if (!ev || !ev.length) return el("p", { class: "sg-muted" }, t("panel_none"));
+  return el("ul", { class: "sg-evidence" }, ev.map((e) => el("li", {},
+    el("strong", {}, e.kind || ""), " ", e.description || "", e.source ? ` (${e.source}` : "",
+    e.date ? `, ${e.date}` : "", e.source ? ")" : "", e.reference ? [" ", uidButton(e.reference)] : [])));
+}
+
+async function linkedItems(coll, uid, props) {
+  const box = el("div", { class: "sg-linked" });
+  const forward = new Set();
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "uid") continue;
+    const list = parseList(v);
+    for (const x of list && list.every((y) => typeof y === "string") ? list : [v]) {
+      if (typeof x === "string" && UID.test(x)) forward.add(x);
+    }
+  }
+  for (const e of parseList(props.evidence) || []) if (e.reference && UID.test(e.reference)) forward.add(e.reference);
+  for (const v of Object.values(props)) {  // identifiers named in free text ("cleared by ACT-00014")
+    if (typeof v === "string" && !v.startsWith("[")) for (const m of v.matchAll(/\b[A-Z]{2,3}-\d{5}\b/g)) forward.add(m[0]);
+  }
+  forward.delete(uid);
+  const items = [...forward].map((u) => el("li", {}, uidButton(u)));
+  const lookups = (REVERSE[coll] || []).filter(([c]) => readable.has(c)).map(async ([c, field]) => {
+    const url = `/collections/${c}/items?limit=50&filter=` + encodeURIComponent(`${field}='${uid}'`);
+    try {
+      const page = await getJSON(url);
+      if (!page.numberMatched) return [];
+      const more = page.numberMatched > page.features.length ? ` … (${page.numberMatched})` : "";
+      return [el("li", {}, el("span", { class: "sg-muted" }, `${c}: `),
+                 ...page.features.map((f) => [uidButton(f.id), " "]).flat(), more)];
+    } catch { return []; }
+  });
+  for (const li of (await Promise.all(lookups)).flat()) items.push(li);
+  box.append(items.length ? el("ul", {}, items) : el("p", { class: "sg-muted" }, t("panel_none")));
+  return box;
+}
+
+function historyList(hist) {
+  const inForce = state.asOf;
+  return el("ol", { class: "sg-history" }, hist.versions.map((v) => {
+    const current = inForce && v.valid_from <= inForce && (!v.valid_to || v.valid_to > inForce);
+    return el("li", { "data-version": v.version, class: current ? "sg-in-force" : "" },
+      el("strong", {}, `${t("version")} ${v.version}`), ` · ${t("valid_from")} ${v.valid_from || "?"}`,
+      v.valid_to ? ` ${t("valid_to")} ${v.valid_to}` : "",
+      v.change_reason ? el("div", {}, v.change_reason) : null,
+      el("div", { class: "sg-changed" }, v.changed.length ? `${t("changed_fields")}: ${v.changed.join(", ")}`
+                                                            : t("created")),
+      v.entered_by ? el("div", { class: "sg-changed" }, v.entered_by) : null);
+  }));
+}
+
+async function openFeature(coll, uid, { fly = false } = {}) {
+  panel.hidden = false;
+  panel.replaceChildren(el("p", {}, t("loading")));
+  panel.dataset.feature = "";
+  let feature = null;
+  let hist = null;
+  try {
+    [feature, hist] = await Promise.all([
+      getJSON(`/collections/${coll}/items/${encodeURIComponent(uid)}`).catch((e) => {
+        if (e.status === 404) return null; throw e;
+      }),
+      getJSON(`/collections/${coll}/items/${encodeURIComponent(uid)}/history`).catch((e) => {
+        if (e.status === 404) return null; throw e;
+      }),
+    ]);
+  } catch (e) {
+    panel.replaceChildren();
+    showError(e);
+    return false;
+  }
+  if (!feature && hist?.versions?.length) feature = hist.versions.at(-1).feature;
+  if (state.asOf && hist?.versions?.length) {  // the version in force on the slider's day
+    const then = hist.versions.filter((v) => v.valid_from && v.valid_from <= state.asOf).at(-1);
+    if (then) feature = then.feature;
+  }
+  if (!feature) { panel.hidden = true; return false; }
+  const props = feature.properties || {};
+  const title = props.name ? `${uid} · ${props.name}` : uid;
+  const close = el("button", { type: "button", class: "sg-button sg-quiet", onclick: () => { panel.hidden = true; } },
+                   t("close"));
+  const base = `/collections/${coll}/items/${encodeURIComponent(uid)}`;
+  const links = [el("li", {}, el("a", { href: base + "?f=html", target: "_blank" }, t("feature_json"))),
+                 el("li", {}, el("a", { href: base + "/history", target: "_blank" }, t("history_json")))];
+  if (coll === "minefield_records") {
+    links.push(el("li", {}, `${t("dossier")}: `, el("code", {}, `safeground maps dossier ${uid}`)));
+  }
+  panel.replaceChildren(
+    el("div", { class: "sg-panel-head" }, el("h2", {}, title), close),
+    el("p", { class: "sg-muted" }, cfg.layers.find((l) => l.id === coll)?.label || coll),
+    el("h3", {}, t("panel_fields")), fieldTable(props),
+    el("h3", {}, t("panel_evidence")), evidenceList(props),
+    el("h3", {}, t("panel_linked")), el("div", { id: "sg-linked-slot" }, t("loading")),
+    el("h3", {}, t("panel_history")), hist ? historyList(hist) : el("p", { class: "sg-muted" }, t("not_readable")),
+    el("h3", {}, t("panel_links")), el("ul", {}, links),
+  );
+  panel.dataset.feature = uid;
+  panel.dataset.versions = hist ? String(hist.versions.length) : "0";
+  if (fly) flyTo(feature.geometry);
+  const linked = await linkedItems(coll, uid, props);
+  document.getElementById("sg-linked-slot")?.replaceWith(linked);
+  panel.focus({ preventScroll: true });
+  return true;
+}
+
+map.on("click", (e) => {
+  const hits = map.queryRenderedFeatures(e.point, { layers: interactive() });
+  if (!hits.length) return;
+  const f = hits[0];
+  const uid = f.properties.uid || f.id;
+  if (uid) openFeature(f.source, String(uid));
+});
+map.on("mousemove", (e) => {
+  const n = interactive().length ? map.queryRenderedFeatures(e.point, { layers: interactive() }).length : 0;
+  map.getCanvas().style.cursor = n ? "pointer" : "";
+});
+
+// -- search ----------------------------------------------------------------------------------------------
+const fold = (s) => String(s).normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
+async function search(q) {
+  const out = document.getElementById("sg-search-result");
+  out.textContent = "";
+  const text = q.trim();
+  if (!text) return;
+  const m = /^([A-Za-z]{2,3})[-\s]?(\d+)$/.exec(text);
+  if (m) {
+    const prefix = m[1].toUpperCase();
+    const coll = cfg.prefixes[prefix];
+    const uid = `${prefix}-${m[2].padStart(5, "0")}`;
+    if (coll && (await openFeature(coll, uid, { fly: true }))) { out.textContent = uid; return; }
+    out.textContent = t("search_none", { q: text });
+    return;
+  }
+  const want = fold(text);
+  const hit = state.names.find((n) => fold(n.name) === want) || state.names.find((n) => fold(n.name).includes(want));
+  if (!hit) { out.textContent = t("search_none", { q: text }); return; }
+  out.textContent = hit.name;
+  flyTo(hit.f.geometry);
+}
+
+document.getElementById("sg-search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  search(e.target.q.value);
+});
+
+// -- the map at any date ---------------------------------------------------------------------------------
+const DAY = 86400000;
+const slider = document.getElementById("sg-asof");
+const label = document.getElementById("sg-asof-label");
+const today = new Date(new Date().toISOString().slice(0, 10));
+const first = cfg.timeline ? new Date(cfg.timeline[0]) : today;
+if (cfg.timeline) {
+  slider.max = String(Math.max(1, Math.round((today - first) / DAY)));
+  slider.value = slider.max;
+}
+const dayAt = (v) => (Number(v) >= Number(slider.max) ? null : new Date(first.getTime() + Number(v) * DAY)
+  .toISOString().slice(0, 10));
+let timer = null;
+
+function setAsOf(day) {
+  state.asOf = day;
+  label.textContent = day || t("as_of_today");
+  for (const layer of cfg.layers) if (state.visible.has(layer.id)) load(layer);
+  if (panel.dataset.feature && !panel.hidden) {
+    const m = UID.exec(panel.dataset.feature);
+    if (m) openFeature(cfg.prefixes[m[1]], panel.dataset.feature);
+  }
+}
+
+slider.addEventListener("input", () => {
+  label.textContent = dayAt(slider.value) || t("as_of_today");
+  clearTimeout(timer);
+  timer = setTimeout(() => setAsOf(dayAt(slider.value)), 250);
+});
+
+/** For tests and the bench: draw the record of `day` (YYYY-MM-DD, or null for today). */
+window.sgSetAsOf = (day) => {
+  if (day) slider.value = String(Math.round((new Date(day) - first) / DAY));
+  else slider.value = slider.max;
+  setAsOf(day);
+};
+window.sgOpenFeature = openFeature;
+
+for (const id of ["sg-f-status", "sg-f-type", "sg-f-org"]) {
+  document.getElementById(id).addEventListener("change", applyFilters);
+}
+
+/** For tests and the bench: how many features a layer's source holds now. */
+window.sgLayerCount = (id) => state.loaded.get(id)?.data.features.length ?? 0;
+
+// -- start -----------------------------------------------------------------------------------------------
+for (const b of BASE) fetchEarly(b.url);
+for (const l of cfg.layers) if (l.on) fetchEarly(itemsUrl(l));
+buildLayerList();
+drawLegend();
+map.on("error", (e) => { window.sgMapError = String(e.error?.message || e); });
+map.on("load", async () => {
+  window.sgTimings = { ...(window.sgTimings || {}), styleLoaded: performance.now() };
+  await Promise.all([loadBase(), ...cfg.layers.filter((l) => state.visible.has(l.id)).map(load)]);
+  window.sgTimings.dataLoaded = performance.now();
+  loadOrganisations();
+  addRiskRaster();
+});
