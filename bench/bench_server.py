@@ -1,6 +1,6 @@
 """Benchmark: the SafeGround server next to pygeoapi, serving the same GeoPackage, in the same run.
 
-Run:  .venv/bin/python bench/bench_server.py [--size-km 20] [--clients 1,10,50] [--seconds 10]
+Run:  .venv/bin/python bench/bench_server.py [--size-km 20] [--clients 1,10,50] [--seconds 10] [--tiles-only]
       (pygeoapi runs in its own environment: scripts/setup-bench-pygeoapi.sh makes it once)
 
 Bounded concurrent clients on loopback ask for OGC API Features items with a random 1 km bbox
@@ -8,6 +8,7 @@ Bounded concurrent clients on loopback ask for OGC API Features items with a ran
 public layers have no pygeoapi equivalent). Each server runs as one uvicorn process; for each number
 of clients the table gives requests per second and the p50 / p99 latency. Issue 18's goal on a
 2-core machine: items p99 under 100 ms at 10 clients, and at least pygeoapi's throughput.
+First, SafeGround's public vector tiles (one collection, and every collection in one tile) at levels 13–16.
 """
 
 from __future__ import annotations
@@ -152,13 +153,91 @@ def load(url: str, boxes: np.ndarray, clients: int, seconds: float) -> dict[str,
     }
 
 
+def load_tiles(url: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` threads asking for random tiles (vector or PNG) for ``seconds``: req/s, p50/p99, bytes."""
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        rng = np.random.default_rng(k)
+        mine: list[float] = []
+        size: list[int] = []
+        with httpx.Client(base_url=url, timeout=60) as c:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = c.get(paths[rng.integers(len(paths))])
+                dt = time.perf_counter() - t0
+                if r.status_code != 200:
+                    with lock:
+                        errors[0] += 1
+                    continue
+                mine.append(dt)
+                size.append(len(r.content))
+        with lock:
+            latencies.extend(mine)
+            sizes.extend(size)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    lat = np.array(latencies) * 1000
+    return {
+        "requests": len(lat),
+        "errors": errors[0],
+        "rps": len(lat) / wall,
+        "kb": float(np.mean(sizes)) / 1024 if sizes else float("nan"),
+        "p50_ms": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
+        "p99_ms": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
+    }
+
+
+def tiles_over(box: tuple[float, float, float, float], z: int) -> list[tuple[int, int, int]]:
+    """Every (z, row, col) of the Web Mercator tiles covering a lon/lat box."""
+    from safeground.web.tiles import lonlat_to_tile
+
+    w, s, e, n = box
+    (r0, c0), (r1, c1) = lonlat_to_tile(z, w, n), lonlat_to_tile(z, e, s)
+    return [(z, r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+
+
+def bench_tiles(exe: str, store: Path, box: tuple[float, float, float, float], clients: str, seconds: float) -> None:
+    """SafeGround's public vector tiles (one collection, and every collection in one tile) at levels 13–16."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tiles = [t for z in (13, 14, 15, 16) for t in tiles_over(box, z)]
+    kinds = {
+        "hazard_areas tile": [f"/collections/hazard_areas/tiles/WebMercatorQuad/{z}/{r}/{c}" for z, r, c in tiles],
+        "all-layers tile": [f"/tiles/WebMercatorQuad/{z}/{r}/{c}" for z, r, c in tiles],
+    }
+    print(f"vector tiles, levels 13–16 ({len(tiles)} tiles), the public, {seconds:g} s per run")
+    print(f"{'tiles':<18} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'kB':>8} {'errors':>7}")
+    with running([exe, "serve", "--store", str(store), "--port", str(port)], url):
+        for name, paths in kinds.items():
+            load_tiles(url, paths, 2, 2.0)  # warm up: the views and their tile indexes are made once
+            for n_clients in (int(c) for c in clients.split(",")):
+                r = load_tiles(url, paths, n_clients, seconds)
+                print(
+                    f"{name:<18} {n_clients:>7} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                    f"{r['kb']:>8.1f} {r['errors']:>7}",
+                    flush=True,
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-km", type=float, default=20.0)
     ap.add_argument("--clients", default="1,10,50")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--tiles-only", action="store_true", help="only SafeGround's vector tiles (no pygeoapi)")
     args = ap.parse_args()
-    if not PYGEOAPI_PY.exists():
+    if not args.tiles_only and not PYGEOAPI_PY.exists():
         sys.exit(f"no pygeoapi environment at {PYGEOAPI_PY}: run scripts/setup-bench-pygeoapi.sh first")
     from safeground.model import InfrastructurePoint
     from safeground.storage import open_store
@@ -172,6 +251,9 @@ def main() -> None:
         with open_store(str(store), readonly=True) as s:
             w, so, e, n = s.area_of_interest() or (0, 0, 0, 0)
             count = s.count_matching(InfrastructurePoint)
+        bench_tiles(exe, store, (w, so, e, n), args.clients, args.seconds)
+        if args.tiles_only:
+            return
         rng = np.random.default_rng(2020)
         dx, dy = 0.0118, 0.009  # about 1 km at 39.6° N
         xs, ys = rng.uniform(w, e - dx, 500), rng.uniform(so, n - dy, 500)

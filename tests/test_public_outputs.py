@@ -563,6 +563,52 @@ if __name__ == "__main__":
         _report(probe(sys.argv[1], Path(tmp), in_process=False))
 
 
+def test_public_vector_tiles_hold_no_restricted_position(demo_dir: Path):
+    """The web map's tiles (``safeground.web.tiles``) of every layer the policy generalises, made for the
+    public from the demo and decoded as a browser does; the restricted audience's tiles, read the same way,
+    give the accidents away (the search can fail). The server's own tiles: tests/test_server_tiles.py."""
+    import mapbox_vector_tile
+
+    from safeground.access import view
+    from safeground.access.policy import POLICY
+    from safeground.web.features import Table
+    from safeground.web.tiles import EXTENT, TileLayer, encode, lonlat_to_tile, tile_bounds
+
+    z = 14
+    layers = sorted({rule.layer for rule in POLICY} & {n for n, c in RECORD_TYPES.items() if c.GEOMETRY})
+    with open_store(str(demo_dir / "demo.gpkg"), create=False, readonly=True) as s:
+        r = restricted_positions(s)
+        w, so, e, n = s.area_of_interest()
+        made = {
+            audience: [TileLayer.of(name, Table.of_view(view(s, RECORD_TYPES[name], audience), RECORD_TYPES[name]))
+                       for name in (layers if audience is Audience.PUBLIC else ["accidents"])]
+            for audience in (Audience.PUBLIC, Audience.RESTRICTED)
+        }  # fmt: skip
+    (r0, c0), (r1, c1) = lonlat_to_tile(z, w, n), lonlat_to_tile(z, e, so)
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    to_m = Transformer.from_crs(4326, r.epsg, always_xy=True)
+    found: dict[Audience, list[np.ndarray]] = {a: [] for a in made}
+    for audience, tile_layers in made.items():
+        for row in range(r0, r1 + 1):
+            for col in range(c0, c1 + 1):
+                data = encode([(t.name, t.features(z, row, col)) for t in tile_layers], z, row, col)
+                tw, ts, te, tn = tile_bounds(z, row, col)
+                for layer in mapbox_vector_tile.decode(data).values():
+                    for f in layer["features"]:
+                        xy = shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).astype(float)
+                        xy = xy[((xy >= 0) & (xy <= EXTENT)).all(axis=1)]  # not a vertex the clipping made
+                        lon, lat = to_ll.transform(
+                            tw + xy[:, 0] / EXTENT * (te - tw), ts + xy[:, 1] / EXTENT * (tn - ts)
+                        )
+                        found[audience].append(np.column_stack(to_m.transform(lon, lat)))
+    public = np.vstack(found[Audience.PUBLIC])
+    node = np.round(public / OUTLINE_GRID_M) * OUTLINE_GRID_M  # within a tile's resolution of a grid node: the node
+    public = np.where((np.abs(public - node) < 0.5).all(axis=1)[:, None], node, public)
+    assert len(public) > 1000 and r.near(public) == {}
+    exact = r.near(np.vstack(found[Audience.RESTRICTED]))
+    assert exact.get("accidents") == len(r.points["accidents"])
+
+
 def test_the_record_of_any_day_and_every_history_are_generalised_below_restricted(demo_dir: Path):
     """The workspace's date slider and side panel (``/collections/{id}/history?as_of=``, ``…/items/{fid}/history``)
     read old versions: each goes through the same policy as today's record, for every day and every version."""

@@ -234,3 +234,70 @@ def test_a_data_entry_user_reads_their_own_accident_report_without_names_or_the_
     assert "39.61842" not in listed and "47.13377" not in listed
     reviewer = _get(url, f"/submissions/{sid}", tokens["rev"]).text
     assert "Elchin Mammadov" in reviewer and "39.61842" in reviewer  # the test can fail: the secrets are sent
+
+
+def test_a_deletion_through_the_api_is_reviewed_and_keeps_the_history(server) -> None:
+    """OGC API Features Part 4 DELETE: a submission like any other; approved, the record leaves the layer and
+    its versions stay in the history; nobody's DELETE removes a record at once, not even a reviewer's."""
+    url, location, tokens = server
+    with open_store(location, create=False, readonly=True) as store:
+        hz = sorted(store.find(HazardArea), key=lambda h: h.uid)[-1]
+        before = store.count(HazardArea)
+    path = f"/collections/hazard_areas/items/{hz.uid}"
+    for who in ("op.a", "rev"):
+        sent = httpx.delete(url + path, headers={"Authorization": f"Bearer {tokens[who]}"}, timeout=60)
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["summary"] == "hazard_areas: 1 deleted"
+        assert _get(url, path, tokens["rev"]).status_code == 200  # still there: a deletion waits for review
+    sid, twice = sent.json()["id"], sent.json()["id"] - 1
+    shown = _get(url, f"/submissions/{twice}", tokens["rev"]).json()
+    assert [(c["kind"], c["uid"], c["base_version"]) for c in shown["changes"]] == [("delete", hz.uid, hz.version)]
+    assert shown["changes"][0]["fields"]["status"][0] == hz.status.value  # what leaves, field by field
+    refused = httpx.post(url + f"/submissions/{twice}/approve", headers={"Authorization": f"Bearer {tokens['op.a']}"})
+    assert refused.status_code == 403
+    approved = httpx.post(
+        url + f"/submissions/{twice}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+    with open_store(location, create=False, readonly=True) as store:
+        assert store.count(HazardArea) == before - 1
+        assert hz.uid not in store.current_versions(HazardArea)
+        kept = store.history(HazardArea, hz.uid)  # every version stays, the last one is the one deleted
+        assert kept[-1].version == hz.version and kept[-1].model_dump() == hz.model_dump()
+    # the second deletion of the same record cannot be applied any more: a conflict, nothing changes
+    late = httpx.post(url + f"/submissions/{sid}/approve", headers={"Authorization": f"Bearer {tokens['rev']}"})
+    assert late.status_code == 409
+    entry = [e for e in acc_svc.audit_entries(location) if e.action == "submission.approve"][-1]
+    assert entry.actor == "rev" and entry.after["deleted"] == [f"hazard_areas:{hz.uid}"]
+    missing = httpx.delete(
+        url + "/collections/hazard_areas/items/HA-99999", headers={"Authorization": f"Bearer {tokens['op.a']}"}
+    )
+    assert missing.status_code == 404
+
+
+def test_requests_per_api_token_are_limited(small_store: Path, tmp_path: Path) -> None:
+    """A token past its requests in the window gets 429 with Retry-After, in the one error shape; another
+    token and the public are not held back by it."""
+    from safeground.web import ServerSettings, create_app
+    from tests.web_server import serve_app
+
+    copy = tmp_path / "s.gpkg"
+    shutil.copy(small_store, copy)
+    location = str(copy)
+    acc_svc.add_organisation(location, "Org OPA", "ngo", acronym="OPA", actor="setup")
+    tokens = {}
+    for name in ("dev1", "dev2"):
+        acc_svc.add_user(location, name, full_name=name, organisation="OPA", role="viewer", password=PASSWORD,
+                         actor="setup")  # fmt: skip
+        tokens[name] = acc_svc.add_token(location, name, "field device", actor="setup")
+    with open_store(location, create=False, readonly=True) as store:
+        app = create_app(ServerSettings(store=location, token_requests=5, token_window_s=600), store)
+        with serve_app(app) as url:
+            codes = [_get(url, "/collections", tokens["dev1"]).status_code for _ in range(6)]
+            refused = _get(url, "/collections/hazard_areas/items", tokens["dev1"])
+            assert codes == [200] * 5 + [429] and refused.status_code == 429
+            body = refused.json()
+            assert set(body) == {"code", "status", "message", "hint"} and body["code"] == "too_many_requests"
+            assert 0 < int(refused.headers["retry-after"]) <= 601
+            assert _get(url, "/collections", tokens["dev2"]).status_code == 200
+            assert _get(url, "/collections", None).status_code == 200

@@ -91,6 +91,25 @@ def test_update_of_unknown_record_fails_clearly(store: Store):
         store.update(sample(Organisation, 9), expected_version=1)
 
 
+def test_delete_takes_the_record_out_and_keeps_every_version(store: Store):
+    rec = store.add(sample(HazardArea, 1))
+    v2 = store.update(rec.model_copy(update={"name": "renamed"}), expected_version=1)
+    other = store.add(sample(HazardArea, 2))
+    with pytest.raises(VersionConflict, match="version 2"):
+        store.delete(HazardArea, rec.uid, expected_version=1)  # someone changed it since: nothing deleted
+    assert store.count(HazardArea) == 2
+    store.delete(HazardArea, rec.uid, expected_version=2)
+    assert [r.uid for r in store.find(HazardArea)] == [other.uid]
+    with pytest.raises(RecordNotFound):
+        store.get(HazardArea, rec.uid)
+    hist = store.history(HazardArea, rec.uid)  # the history stays, its last version the one deleted
+    assert [h.version for h in hist] == [1, 2] and hist[-1].model_dump() == v2.model_dump()
+    with pytest.raises(RecordNotFound, match="to delete"):
+        store.delete(HazardArea, rec.uid, expected_version=2)
+    with pytest.raises(RecordNotFound):
+        store.history(HazardArea, "HA-09999")  # never stored: no history either
+
+
 def test_get_unknown_record(store: Store):
     with pytest.raises(RecordNotFound):
         store.get(Victim, "VIC-99999")

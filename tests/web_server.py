@@ -9,11 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -31,11 +33,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(url: str, proc: subprocess.Popen[str] | None = None) -> None:
+def _wait(url: str, proc: subprocess.Popen[str] | None = None, log: IO[str] | None = None) -> None:
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+            said = proc.stdout.read() if proc.stdout else ""
+            if log is not None:
+                log.seek(0)
+                said = log.read()
+            raise RuntimeError(f"the server exited with {proc.returncode}: {said}")
         try:
             if httpx.get(url + "/conformance", timeout=2).status_code == 200:
                 return
@@ -50,24 +56,27 @@ def serve_cli(store: str) -> Iterator[str]:
     """``safeground serve --store STORE`` on a free port of 127.0.0.1, as a user starts it; yields its URL."""
     port = free_port()
     exe = Path(sys.executable).with_name("safeground")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--store", store, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, proc)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGINT)  # uvicorn's own graceful stop, as Ctrl+C
+    # the server's log goes to a file: a pipe nobody reads fills up (64 kB of access log) and the server
+    # then blocks on its next log line, every request with it
+    with tempfile.TemporaryFile(mode="w+", prefix="safeground-serve-") as log:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--store", store, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            _wait(url, proc, log)
+            yield url
+        finally:
+            proc.send_signal(signal.SIGINT)  # uvicorn's own graceful stop, as Ctrl+C
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextlib.contextmanager

@@ -75,7 +75,9 @@ class SafeGroundError(Exception):
     """Base class: a failure the user can understand and act on."""
 
     code = "safeground_error"
-    http_status = 500
+    #: a failure the user can act on is the request's (400), never the server's; subclasses for a store that
+    #: cannot be reached and the like say 5xx themselves (schemathesis found plain ones answered as 500s)
+    http_status = 400
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -24,6 +24,8 @@ class WritePlan:
 
     create: list[Record] = field(default_factory=list)
     update: list[tuple[Record, int]] = field(default_factory=list)  # new version, expected (stored) version
+    #: records to take out of the layer (the stored version, as it was read): their history stays
+    delete: list[tuple[Record, int]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # "layer uid": already stored, same or newer
     notes: list[str] = field(default_factory=list)
     #: store metadata written in the same transaction (e.g. which record an edited submission's instance id is)
@@ -39,13 +41,15 @@ class WritePlan:
 
 
 def commit(store: Store, plan: WritePlan, *, dry_run: bool = False) -> WritePlan:
-    """All creates and updates of the plan in one transaction (rolled back when ``dry_run``)."""
+    """All creates, updates and deletions of the plan in one transaction (rolled back when ``dry_run``)."""
     try:
         with store.transaction():
             if plan.create:
                 store.add_many(_ordered(plan.create))
             for rec, expected in plan.update:
                 store.update(rec, expected_version=expected)
+            for rec, expected in plan.delete:
+                store.delete(type(rec), rec.uid, expected_version=expected)
             for key, value in plan.meta.items():
                 store.set_meta(key, value)
             if dry_run:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeground.errors import InvalidInput, Problem, SafeGroundError
+from safeground.errors import InvalidInput, Problem, RecordNotFound, SafeGroundError
 from safeground.intake.forms import FORMS, FormDefinition, kobo
 from safeground.intake.textin import refuse_repeated_headers
 
@@ -64,7 +64,7 @@ class Submission:
 
 def form_definition(name: str) -> FormDefinition:
     if name not in FORMS:
-        raise SafeGroundError(f"unknown form {name!r}", hint=f"choose one of: {', '.join(FORMS)}")
+        raise RecordNotFound(f"unknown form {name!r}", hint=f"choose one of: {', '.join(FORMS)}")  # 404 on the web
     return FORMS[name]
 
 

@@ -27,6 +27,7 @@ def dump_plan(plan: WritePlan) -> str:
         {
             "create": [_dump(r) for r in plan.create],
             "update": [{**_dump(r), "base_version": base} for r, base in plan.update],
+            "delete": [{**_dump(r), "base_version": base} for r, base in plan.delete],
             "notes": plan.notes,
             "meta": plan.meta,  # e.g. which record an edited form submission is (written with the records)
         },
@@ -39,6 +40,7 @@ def load_plan(payload: str) -> WritePlan:
     return WritePlan(
         create=[load_record(i) for i in data["create"]],
         update=[(load_record(i), int(i["base_version"])) for i in data["update"]],
+        delete=[(load_record(i), int(i["base_version"])) for i in data.get("delete", [])],
         notes=list(data.get("notes", [])),
         meta=dict(data.get("meta", {})),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
+from typing import Any
 
 from safeground.accounts.audit import AuditCheck, AuditEntry
 from safeground.accounts.repository import Accounts, User, cli_origin
@@ -129,6 +130,15 @@ def set_password(location: str, username: str, password: str, *, actor: str) -> 
 def add_token(location: str, username: str, label: str, *, actor: str) -> str:
     with Accounts(location) as acc:
         return acc.add_token(username, label, actor=actor, origin=cli_origin())
+
+
+def record_write(
+    location: str, actor: str, action: str, target: str, after: Any, *, origin: str | None = None, before: Any = None
+) -> None:
+    """One audit entry for a write that did not pass through the review queue (an import, a direct edit):
+    who (a person: a user name or the operating-system account), from where, what, on which layer."""
+    with Accounts(location) as acc:
+        acc.record(actor, origin or cli_origin(), action, target, before, after)
 
 
 def audit_entries(location: str) -> list[AuditEntry]:

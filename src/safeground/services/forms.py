@@ -74,15 +74,24 @@ def import_form_files(
     with open_store(store) as s:
         try:
             if dry_run:
-                return import_submissions(s, form, files, dry_run=True)
-            with s.transaction():  # the investigation an accident or find in released land opens goes with it
-                done = import_submissions(s, form, files)
-                after_write(s, {r.LAYER for r in [*done.create, *(u for u, _ in done.update)]})
-                return done
+                plan = import_submissions(s, form, files, dry_run=True)
+            else:
+                with s.transaction():  # the investigation an accident or find in released land opens goes with it
+                    plan = import_submissions(s, form, files)
+                    after_write(s, {r.LAYER for r in [*plan.create, *(u for u, _ in plan.update)]})
         except InvalidInput as exc:
             if problems:
                 write_problems(problems, exc.problems, overwrite=overwrite, store=store)
             raise
+    if not dry_run and (plan.create or plan.update):
+        from safeground.services.accounts import actor_or_os, record_write
+
+        record_write(store, actor_or_os(None), "forms.import", form, {
+            "files": [f.name for f in files],
+            "created": [f"{r.LAYER}:{r.uid}" for r in plan.create],
+            "updated": [f"{r.LAYER}:{r.uid}" for r, _ in plan.update],
+        })  # fmt: skip
+    return plan
 
 
 def submit_form_files(store: str, form: str, files: list[Path], *, submitted_by: str, origin: str) -> Submission:

@@ -13,12 +13,24 @@ from typing import Any
 from safeground.storage import open_store
 
 
+def _audit(store: str, action: str, entered_by: str, changed: dict[str, list[str]]) -> None:
+    """The audit entry of a direct edit: the person at the command line (the operating-system account; the
+    records' own ``entered_by`` names the tool), and the records it created or changed."""
+    from safeground.services.accounts import actor_or_os, record_write
+
+    if any(changed.values()):
+        record_write(store, actor_or_os(None), action, "hazard_areas", {"entered_by": entered_by, **changed})
+
+
 def strike_hazards(store: str, *, entered_by: str, dry_run: bool) -> Any:
     """``casualties.strikes.strikes_to_hazards`` on the store: footprints, created areas, strikes covered."""
     from safeground.casualties.strikes import strikes_to_hazards
 
     with open_store(store, create=False, readonly=dry_run) as s:
-        return strikes_to_hazards(s, entered_by=entered_by, dry_run=dry_run)
+        res = strikes_to_hazards(s, entered_by=entered_by, dry_run=dry_run)
+    if not dry_run:
+        _audit(store, "strikes.to_hazards", entered_by, {"created": [h.uid for h in res.created]})
+    return res
 
 
 def emergency_hazards(store: str, *, entered_by: str, apply: bool) -> list[Any]:
@@ -26,7 +38,10 @@ def emergency_hazards(store: str, *, entered_by: str, apply: bool) -> list[Any]:
     from safeground.casualties.emergency import propose_emergency_hazards
 
     with open_store(store, create=False, readonly=not apply) as s:
-        return list(propose_emergency_hazards(s, entered_by=entered_by, apply=apply))
+        proposals = list(propose_emergency_hazards(s, entered_by=entered_by, apply=apply))
+    if apply:
+        _audit(store, "accidents.to_hazards", entered_by, {"created": [p.hazard.uid for p in proposals]})
+    return proposals
 
 
 def release_changes(store: str, *, entered_by: str, apply: bool) -> tuple[list[Any], int]:
@@ -36,4 +51,6 @@ def release_changes(store: str, *, entered_by: str, apply: bool) -> tuple[list[A
     with open_store(store, create=False, readonly=not apply) as s:
         proposals = propose_releases(s, entered_by=entered_by)
         changed = apply_releases(s, proposals) if apply and proposals else 0
+    if changed:
+        _audit(store, "release.apply", entered_by, {"updated": sorted({p.hazard_uid for p in proposals})})
     return proposals, changed

@@ -83,6 +83,7 @@ def import_file(
     quarantine: Path | None = None,
     key: list[str] | None = None,
     entered_by: str = "import",
+    origin: str | None = None,
 ) -> FileImported:
     """Import one file into one layer, all or nothing (or the good rows with ``skip_invalid``/``quarantine``).
 
@@ -130,6 +131,10 @@ def import_file(
             write_problems(report, exc.problems, overwrite=overwrite, store=store)
         raise ImportRefused(exc.problems, exc.hint_text, report=report) from exc
     done = FileImported(rep, investigations=[] if dry_run else investigations)
+    if not dry_run and (rep.counts["create"] or rep.counts["update"]):
+        from safeground.services.accounts import record_write
+
+        record_write(store, entered_by, "import", layer, _audited(rep, file), origin=origin)
     if report:
         write_problems(report, rep.left_out.problems, overwrite=overwrite, store=store)
     if quarantine is not None and not dry_run:
@@ -143,6 +148,17 @@ def import_file(
     if layer == "activities" and not dry_run and rep.counts["create"] + rep.counts["update"]:
         done.release_reports, done.release_hazards = _release_proposals(store)
     return done
+
+
+def _audited(rep: ImportReport, file: Path) -> dict[str, Any]:
+    """What the audit log keeps of an import: the file, the counts and the records it created and changed."""
+    return {
+        "file": file.name,
+        "created": rep.counts["create"],
+        "updated": rep.counts["update"],
+        "created_uids": rep.created,
+        "updated_uids": rep.updated,
+    }
 
 
 def _dry_run(store: str, layer: str, file: Path, mapping: str | None, kwargs: dict[str, Any]) -> ImportReport:
@@ -236,7 +252,12 @@ def import_osm_file(store: str, file: Path, *, dry_run: bool = False, new: bool 
             f"no SafeGround store at {store}: a dry run creates nothing", hint=f"drop {Param('dry_run')}"
         )
     with open_store(store, create=new or not is_store_url(store)) as s:
-        return import_osm(s, file, dry_run=dry_run)
+        done = import_osm(s, file, dry_run=dry_run)
+    if not dry_run and done.plan is not None and (done.plan.create or done.plan.update):
+        from safeground.services.accounts import actor_or_os, record_write
+
+        record_write(store, actor_or_os(None), "import.osm", file.name, dict(done.plan.summary()))
+    return done
 
 
 def export_layer_file(

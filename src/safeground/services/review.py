@@ -34,6 +34,10 @@ def _summary(plan: WritePlan) -> str:
     for layer, n in sorted(plan.summary().items()):
         bits = [f"{n['create']} new" if n["create"] else "", f"{n['update']} changed" if n["update"] else ""]
         parts.append(f"{layer}: " + ", ".join(b for b in bits if b))
+    deleted: dict[str, int] = {}
+    for r, _ in plan.delete:
+        deleted[r.LAYER] = deleted.get(r.LAYER, 0) + 1
+    parts += [f"{layer}: {n} deleted" for layer, n in sorted(deleted.items())]
     return "; ".join(parts) or "no change"
 
 
@@ -41,7 +45,7 @@ def submit(
     location: str, plan: WritePlan, *, source: str, submitted_by: str, organisation: str | None, origin: str
 ) -> Submission:
     """Keep the change set in the review queue (nothing reaches the record), with its quality flags."""
-    if not plan.create and not plan.update:
+    if not plan.create and not plan.update and not plan.delete:
         raise NotDecidable("nothing to submit: every record is already stored as it is")
     with open_store(location, create=False, readonly=True) as store:
         flags = quality_flags(store, plan)
@@ -125,7 +129,7 @@ class NotDecidable(SafeGroundError):
 class Change:
     layer: str
     uid: str
-    kind: str  # create | update
+    kind: str  # create | update | delete
     base_version: int | None
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field → (stored, submitted)
     geometry_moved_m: float | None = None  # how far the centroid moves (updates)
@@ -175,6 +179,13 @@ def diff(location: str, sub: Submission) -> list[Change]:
                 )
                 ch.geometry_moved_m = float(c0.distance(c1))
             out.append(ch)
+        for r, base in plan.delete:
+            try:
+                now_stored: int | None = store.get(type(r), r.uid).version
+            except RecordNotFound:
+                now_stored = None
+            gone = {k: (v, None) for k, v in r.model_dump(mode="json").items() if k not in _BOOKKEEPING}
+            out.append(Change(r.LAYER, r.uid, "delete", base, gone, stored_version=now_stored))
     return out
 
 
@@ -224,7 +235,7 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
     at = now()
     with open_store(location, create=False) as store:
         changed = []
-        for r, base in plan.update:
+        for r, base in [*plan.update, *plan.delete]:
             try:
                 current = store.get(type(r), r.uid).version
             except RecordNotFound:
@@ -258,6 +269,7 @@ def approve(location: str, sid: int, *, reviewer: User | None, by: str, origin: 
             {
                 "created": [f"{r.LAYER}:{r.uid}" for r in plan.create],
                 "updated": [f"{r.LAYER}:{r.uid}" for r, _ in plan.update],
+                "deleted": [f"{r.LAYER}:{r.uid}" for r, _ in plan.delete],
             },
         )
     return submission(location, sid, viewer=reviewer)

@@ -194,6 +194,25 @@ class Store(ABC):
             self._replace_current(lay, record.uid, new)
         return new
 
+    def delete(self, record_type: type[Record], uid: str, *, expected_version: int) -> None:
+        """Take a record out of the current layer; every version of it stays in the history table.
+
+        Checked like :meth:`update` (the record must still be at ``expected_version``), so a deletion
+        approved in the review queue never removes a version nobody reviewed."""
+        lay = layout_of(record_type)
+        with self.transaction():
+            current = self._lock_version(lay, uid)
+            if current is None:
+                raise RecordNotFound(f"{lay.table}: no record {uid} to delete")
+            if current != expected_version:
+                raise VersionConflict(
+                    f"{lay.table} {uid} is at version {current}, not {expected_version}: "
+                    "someone changed it since you read it",
+                    hint="reload the record and decide again",
+                )
+            self._copy_to_history(lay, uid, None)
+            self._delete_current(lay, uid)
+
     # -- field sync and migrations ---------------------------------------------------
     def apply_versions(
         self, chain: list[Record], *, expected_version: int | None, rewind_to: int | None = None

@@ -561,7 +561,13 @@ class GeoPackageStore(Store):
     def history(self, record_type: type[R], uid: str) -> list[R]:
         lay = layout_of(record_type)
         old = self._select(lay, lay.history_table, "WHERE uid = ? ORDER BY version", (uid,))
-        return [*old, self.get(record_type, uid)]  # type: ignore[list-item]
+        try:
+            current = [self.get(record_type, uid)]
+        except RecordNotFound:
+            if not old:
+                raise
+            current = []  # deleted (an approved deletion): its versions stay, the last one is what was deleted
+        return [*old, *current]  # type: ignore[list-item]
 
     def layer_state(self, record_type: type[Record]) -> tuple[int, ...]:
         lay = layout_of(record_type)

@@ -17,18 +17,21 @@ from safeground.accounts.repository import Accounts
 from safeground.storage.base import Store
 from safeground.storage.side_tables import location_of
 from safeground.web.account_routes import add_account_routes
-from safeground.web.auth import LoginLimiter
+from safeground.web.auth import LoginLimiter, RequestLimiter
 from safeground.web.catalogue import Catalogue
 from safeground.web.dashboard_routes import add_dashboard_routes
-from safeground.web.errors import install_error_handlers
+from safeground.web.errors import document_errors, install_error_handlers
 from safeground.web.history_routes import add_history_routes
 from safeground.web.html import environment
 from safeground.web.ogc import add_ogc_routes
 from safeground.web.permissions import check_every_route
 from safeground.web.public_routes import add_public_routes
 from safeground.web.review_routes import add_review_routes
+from safeground.web.risk_routes import add_risk_routes
 from safeground.web.settings import ServerSettings
 from safeground.web.static_routes import add_static_routes
+from safeground.web.style_routes import add_style_routes
+from safeground.web.tile_routes import add_tile_routes
 from safeground.web.workspace_admin import add_workspace_admin_routes
 from safeground.web.workspace_dashboards import add_workspace_dashboard_routes
 from safeground.web.workspace_entry import add_workspace_entry_routes
@@ -51,10 +54,14 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     app.state.location = location_of(store)  # where services open the store to write (review, accounts)
     app.state.accounts = Accounts(app.state.location)
     app.state.login_limiter = LoginLimiter(settings.login_attempts, settings.login_window_s)
+    app.state.token_limiter = RequestLimiter(settings.token_requests, settings.token_window_s)
     install_error_handlers(app)
     add_account_routes(app)
     add_review_routes(app)
     add_ogc_routes(app, settings)
+    add_tile_routes(app, settings)
+    add_style_routes(app, settings)
+    add_risk_routes(app, settings)
     add_static_routes(app)
     add_history_routes(app)
     add_workspace_routes(app)
@@ -65,4 +72,5 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_dashboard_routes(app)
     add_public_routes(app)
     check_every_route(app)
+    document_errors(app)
     return app

@@ -10,7 +10,7 @@
   another site can make the browser send the cookie, but cannot read the token. Token-authenticated
   requests need none (no credential is sent by the browser on its own).
 * **Login attempts** are limited per client address and user name (:class:`LoginLimiter`), and
-  every failure is written to the audit log.
+  every failure is written to the audit log; **requests** per API token (:class:`RequestLimiter`).
 """
 
 from __future__ import annotations
@@ -72,6 +72,44 @@ class LoginLimiter:
             self._recent((address, username.strip().lower()), time.monotonic()).append(time.monotonic())
 
 
+class TooManyRequests(SafeGroundError):
+    code = "too_many_requests"
+    http_status = 429
+
+    def __init__(self, message: str, *, hint: str, retry_after_s: int) -> None:
+        super().__init__(message, hint=hint)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class RequestLimiter:
+    """At most ``requests`` requests per API token in ``window_s`` seconds (0: no limit): a field device or a
+    script gone wrong cannot take the server from everyone else. Counted per token (its hash), after the
+    token is known to be valid, so made-up tokens cannot fill the table."""
+
+    def __init__(self, requests: int, window_s: float) -> None:
+        self.requests, self.window_s = requests, window_s
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, token: str) -> None:
+        if not self.requests:
+            return
+        key = hashlib.sha256(token.encode()).hexdigest()[:32]
+        now = time.monotonic()
+        with self._lock:
+            q = self._seen.setdefault(key, deque())
+            while q and q[0] < now - self.window_s:
+                q.popleft()
+            if len(q) >= self.requests:
+                wait = int(q[0] + self.window_s - now) + 1
+                raise TooManyRequests(
+                    f"this API token made more than {self.requests} requests in {self.window_s:g} s",
+                    hint=f"wait {wait} s (the Retry-After header), or spread the requests out",
+                    retry_after_s=wait,
+                )
+            q.append(now)
+
+
 def accounts(request: Request) -> Accounts:
     return request.app.state.accounts  # type: ignore[no-any-return]
 
@@ -89,6 +127,9 @@ def principal_of(request: Request) -> Principal:
                 "this API token is not valid: revoked, mistyped, or its user is disabled",
                 hint="make a new one: safeground users token USER --label … --store STORE",
             )
+        limiter = getattr(request.app.state, "token_limiter", None)
+        if limiter is not None:
+            limiter.check(header[7:].strip())
         return Principal(role=user.role.value, user=user, via="token")
     sid = request.cookies.get(SESSION_COOKIE)
     if not sid:

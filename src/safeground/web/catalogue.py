@@ -21,6 +21,7 @@ from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import BBox, Store, metric_epsg_if_located, store_extent
 from safeground.web.crs import CRS84, epsg_uri
 from safeground.web.features import Table
+from safeground.web.tiles import TileLayer
 
 T = TypeVar("T")
 
@@ -46,6 +47,7 @@ class Catalogue:
         self.view_ttl_s = view_ttl_s
         self._lock = threading.RLock()
         self._views: dict[tuple[str, Audience], tuple[float, Table]] = {}
+        self._tiles: dict[tuple[str, Audience], tuple[Table, TileLayer]] = {}
 
     def reading(self, read: Callable[[Store], T]) -> T:
         """Run ``read`` on the store, one request at a time."""
@@ -77,6 +79,18 @@ class Catalogue:
             table = Table.of_view(view(self.store, coll.record_type, audience), coll.record_type)
             self._views[key] = (now, table)
             return table
+
+    def tile_layer(self, coll: Collection, audience: Audience) -> TileLayer:
+        """The audience's view of the layer indexed for tiles (made again whenever the view is)."""
+        table = self.table(coll, audience)
+        key = (coll.id, audience)
+        with self._lock:
+            hit = self._tiles.get(key)
+            if hit is not None and hit[0] is table:
+                return hit[1]
+            layer = TileLayer.of(coll.id, table)
+            self._tiles[key] = (table, layer)
+            return layer
 
     def crs_offered(self) -> list[str]:
         """CRS84 and, for a store that can be placed on the earth, its UTM zone."""

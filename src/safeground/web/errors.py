@@ -58,7 +58,10 @@ async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     body = error_body(exc.code, status, message, hint)
     if isinstance(exc, InvalidInput):  # each problem apart too, so a form can show it next to its field
         body["problems"] = [{"item": p.item, "field": p.field, "reason": p.reason} for p in exc.problems[:200]]
-    return JSONResponse(body, status_code=status)
+    response = JSONResponse(body, status_code=status)
+    for k, v in (getattr(exc, "headers", None) or {}).items():  # e.g. Retry-After of a 429
+        response.headers[k] = v
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -96,3 +99,48 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+#: the one error shape, as the OpenAPI describes it
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["code", "status", "message", "hint"],
+    "properties": {
+        "code": {"type": "string", "description": "a machine code (not_found, invalid_parameter, restricted, …)"},
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "message": {"type": "string", "description": "what went wrong, in words a user can act on"},
+        "hint": {"type": ["string", "null"], "description": "how to fix it"},
+        "problems": {
+            "type": "array",
+            "description": "an invalid input's problems one by one (item, field, reason)",
+            "items": {"type": "object"},
+        },
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Write the one error shape into the OpenAPI of every operation (FastAPI's own 422 body is never sent:
+    a bad parameter is a 400 in this shape), so a client generated from /api reads every error."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = make()
+        error = {
+            "description": "an error (one shape for all)",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for item in doc.get("paths", {}).values():
+            for op in item.values():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["default"] = error
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -49,6 +49,15 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 
 Reader = Annotated[Principal, Depends(requires("read:public"))]
+
+
+def _content(*media: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route answering in these media types (``f`` or Accept chooses)."""
+    return {200: {"description": "the document", "content": {m: {} for m in media}}}
+
+
+JSON_OR_HTML = _content("application/json", "text/html")
+GEOJSON_OR_HTML = _content("application/geo+json", "text/html")
 Format = Annotated[str | None, Query(pattern="^(json|html)$", description="json (GeoJSON for features) or html")]
 
 
@@ -98,7 +107,7 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
         cls = GeoJSONResponse if body.get("type") in ("FeatureCollection", "Feature") else JSONResponse
         return cls(body, headers=extra.get("headers"))
 
-    @router.get("/", summary="Landing page", tags=["OGC API Features"])
+    @router.get("/", summary="Landing page", tags=["OGC API Features"], responses=JSON_OR_HTML)
     def landing(request: Request, _reader: Reader, f: Format = None) -> Response:
         body = {
             "title": settings.title,
@@ -116,11 +125,16 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
         }  # fmt: skip
         return answer(request, f, body, settings.title)
 
-    @router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"])
+    @router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"], responses=JSON_OR_HTML)
     def conformance(request: Request, _reader: Reader, f: Format = None) -> Response:
         return answer(request, f, {"conformsTo": CONFORMANCE}, "Conformance")
 
-    @router.get("/api", summary="This API's OpenAPI description", tags=["OGC API Features"])
+    @router.get(
+        "/api",
+        summary="This API's OpenAPI description",
+        tags=["OGC API Features"],
+        responses=_content(OPENAPI, "text/html"),
+    )
     def api(request: Request, _reader: Reader, f: Format = None) -> Response:
         doc = request.app.openapi()
         if wants_html(request, f):
@@ -156,7 +170,7 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
             out["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
         return out
 
-    @router.get("/collections", summary="The collections", tags=["OGC API Features"])
+    @router.get("/collections", summary="The collections", tags=["OGC API Features"], responses=JSON_OR_HTML)
     def collections(request: Request, reader: Reader, cat: Cat, f: Format = None) -> Response:
         body = {
             "links": links(request, "/collections", "collections"),
@@ -165,12 +179,19 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
         }
         return answer(request, f, body, "Collections")
 
-    @router.get("/collections/{collection_id}", summary="One collection", tags=["OGC API Features"])
+    @router.get(
+        "/collections/{collection_id}", summary="One collection", tags=["OGC API Features"], responses=JSON_OR_HTML
+    )
     def collection(request: Request, collection_id: str, reader: Reader, cat: Cat, f: Format = None) -> Response:
         coll = cat.collection(collection_id, reader.audience)
         return answer(request, f, describe(request, coll, cat), coll.title)
 
-    @router.get("/collections/{collection_id}/queryables", summary="What a filter may name", tags=["OGC API Features"])
+    @router.get(
+        "/collections/{collection_id}/queryables",
+        summary="What a filter may name",
+        tags=["OGC API Features"],
+        responses=_content("application/schema+json", "text/html"),
+    )
     def queryables(request: Request, collection_id: str, reader: Reader, cat: Cat, f: Format = None) -> Response:
         coll = cat.collection(collection_id, reader.audience)
         table = cat.table(coll, reader.audience)
@@ -193,6 +214,7 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
         summary="The features of a collection",
         tags=["OGC API Features"],
         response_class=GeoJSONResponse,
+        responses=GEOJSON_OR_HTML,
     )
     def items(
         request: Request,
@@ -266,6 +288,7 @@ def add_ogc_routes(router: FastAPI | APIRouter, settings: ServerSettings) -> Non
         summary="One feature",
         tags=["OGC API Features"],
         response_class=GeoJSONResponse,
+        responses=GEOJSON_OR_HTML,
     )
     def item(
         request: Request,

@@ -2,7 +2,8 @@
 
 Thin: every route calls :mod:`safeground.services.review`, the same functions ``safeground review``
 calls. A data entry user's create or replace of a feature (Part 4) never reaches the record: it
-becomes a submission (``202 Accepted`` with its ``Location``), approved or rejected by a reviewer.
+becomes a submission (``202 Accepted`` with its ``Location``), approved or rejected by a reviewer; so does a
+deletion (``DELETE``): approved, it takes the record out of the layer and keeps its history.
 """
 
 from __future__ import annotations
@@ -98,9 +99,8 @@ def add_review_routes(app: FastAPI) -> None:
     submit = Depends(requires("submit"))
 
     @app.get("/submissions", tags=["review"], summary="Submissions the caller may see (own organisation, or all)")
-    def list_submissions(request: Request, state: str | None = None, principal: Principal = see) -> dict[str, Any]:
-        wanted = None if state is None else State(state)
-        subs = review.submissions(_location(request), viewer=principal.user, state=wanted)
+    def list_submissions(request: Request, state: State | None = None, principal: Principal = see) -> dict[str, Any]:
+        subs = review.submissions(_location(request), viewer=principal.user, state=state)
         out: dict[str, Any] = {"submissions": [_out(s) for s in subs]}
         if not principal.audience.exact:  # some flags quote a position (the released land, the duplicate)
             for row, s in zip(out["submissions"], subs, strict=True):
@@ -239,6 +239,24 @@ def add_review_routes(app: FastAPI) -> None:
             stored = s.get(cls, feature_id)
         rec = _record_from_feature(request, collection_id, feature, feature_id, stored.version + 1, _who(principal))
         return _queue(request, response, principal, WritePlan(update=[(rec, stored.version)]))
+
+    @app.delete(
+        "/collections/{collection_id}/items/{feature_id}",
+        tags=["review"],
+        status_code=202,
+        summary="OGC API Features Part 4: the deletion of a feature, into the review queue (never deleted at once)",
+    )
+    def delete_item(
+        request: Request, response: Response, collection_id: str, feature_id: str, principal: Principal = submit
+    ) -> dict[str, Any]:
+        from safeground.storage import open_store
+
+        cls = RECORD_TYPES.get(collection_id)
+        if cls is None or cls.RESTRICTED:
+            raise RecordNotFound(f"no collection {collection_id!r} to write to")
+        with open_store(_location(request), create=False, readonly=True) as s:
+            stored = s.get(cls, feature_id)
+        return _queue(request, response, principal, WritePlan(delete=[(stored, stored.version)]))
 
     @app.post(
         "/kobo/{form}",

@@ -29,6 +29,9 @@ class ServerSettings(BaseSettings):
     #: failed logins allowed per client address and user name within ``login_window_s`` seconds
     login_attempts: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=900.0, gt=0)
+    #: requests allowed per API token within ``token_window_s`` seconds (0: no limit); a 429 beyond
+    token_requests: int = Field(default=1200, ge=0)
+    token_window_s: float = Field(default=60.0, gt=0)
 
     @field_validator("public_url")
     @classmethod

@@ -1,0 +1,166 @@
+"""OGC API Tiles: vector tiles of each collection (and of several at once) as the reader may see them.
+
+``/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}`` is one layer's tile, ``/tiles/WebMercatorQuad/{z}/{y}/{x}``
+every collection's (or ``?collections=a,b``) in one tile, one MVT layer per collection. Both are cut from the
+reader's view (:mod:`safeground.web.tiles`), so a public tile holds what the public items hold. A tile made for
+a logged-in reader is marked ``private`` and every tile ``Vary: Authorization, Cookie``: a shared cache must
+never hand an analyst's tile to the public.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from safeground.access.audience import Audience
+from safeground.web.catalogue import Catalogue, Collection
+from safeground.web.errors import BadParameter
+from safeground.web.features import served_as_stored
+from safeground.web.permissions import Principal, requires
+from safeground.web.settings import ServerSettings
+from safeground.web.tiles import MAX_ZOOM, MVT, TMS, check_tile, encode, stored_tile, tileset
+
+Reader = Annotated[Principal, Depends(requires("read:public"))]
+Z = Annotated[int, Path(ge=0, le=MAX_ZOOM, description="the zoom level (tileMatrix)")]
+Row = Annotated[int, Path(ge=0, description="the tile row (y), from the north")]
+Collections = Annotated[
+    str | None, Query(description="the collections to draw, comma-separated (default: every one with geometry)")
+]
+Col = Annotated[int, Path(ge=0, description="the tile column (x), from the west")]
+
+
+def _cat(request: Request) -> Catalogue:
+    return request.app.state.catalogue  # type: ignore[no-any-return]
+
+
+Cat = Annotated[Catalogue, Depends(_cat)]
+
+
+def _kind(kind: str) -> str:
+    return {"integer": "Number", "real": "Number", "boolean": "Boolean"}.get(kind, "String")
+
+
+def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
+    def base(request: Request) -> str:
+        return settings.public_url or str(request.base_url).rstrip("/")
+
+    def headers(audience: Audience) -> dict[str, str]:
+        ttl = int(settings.view_ttl_s)
+        scope = "public" if audience is Audience.PUBLIC else "private"
+        return {"Cache-Control": f"{scope}, max-age={ttl}", "Vary": "Authorization, Cookie"}
+
+    def drawable(cat: Catalogue, audience: Audience) -> list[Collection]:
+        return [c for c in cat.collections(audience) if c.record_type.GEOMETRY]
+
+    def vector_layer(cat: Catalogue, coll: Collection, audience: Audience) -> dict[str, Any]:
+        table = cat.table(coll, audience)
+        return {
+            "id": coll.id,
+            "description": coll.title,
+            "geometryType": (coll.record_type.GEOMETRY or "").lower().removeprefix("multi"),
+            "fields": {"fid": "String", **{c: _kind(k) for c, k in table.kinds.items()}},
+            "minzoom": 0,
+            "maxzoom": MAX_ZOOM,
+        }
+
+    def one_layer(cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int) -> tuple:
+        if served_as_stored(coll.record_type, audience):
+            data = cat.reading(lambda s: stored_tile(s, coll.record_type, z, row, col))
+            if data is not None:
+                return ("raw", data)
+        layer = cat.tile_layer(coll, audience)
+        return ("features", (coll.id, layer.features(z, row, col)))
+
+    def tile_response(parts: list[tuple], z: int, row: int, col: int, audience: Audience) -> Response:
+        raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
+        made = encode([p[1] for p in parts if p[0] == "features"], z, row, col)
+        return Response(raw + made, media_type=MVT, headers=headers(audience))
+
+    def collection_of(cat: Catalogue, collection_id: str, audience: Audience) -> Collection:
+        coll = cat.collection(collection_id, audience)
+        if not coll.record_type.GEOMETRY:
+            raise BadParameter(f"{coll.id} has no geometry to draw as tiles", hint="read it as items instead")
+        return coll
+
+    @app.get("/collections/{collection_id}/tiles", summary="The tilesets of a collection", tags=["OGC API Tiles"])
+    def collection_tilesets(request: Request, collection_id: str, reader: Reader, cat: Cat) -> JSONResponse:
+        coll = collection_of(cat, collection_id, reader.audience)
+        path = f"/collections/{coll.id}/tiles/{TMS}"
+        body = {
+            "tilesets": [
+                {
+                    "title": f"{coll.title} (vector tiles)",
+                    "dataType": "vector",
+                    "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+                    "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+                    "links": [
+                        {"href": base(request) + path, "rel": "self", "type": "application/json"},
+                        {
+                            "href": base(request) + path + "/{tileMatrix}/{tileRow}/{tileCol}",
+                            "rel": "item",
+                            "type": MVT,
+                            "templated": True,
+                        },
+                    ],
+                }
+            ]
+        }
+        return JSONResponse(body, headers=headers(reader.audience))
+
+    @app.get(f"/collections/{{collection_id}}/tiles/{TMS}", summary="A collection's tileset", tags=["OGC API Tiles"])
+    def collection_tileset(request: Request, collection_id: str, reader: Reader, cat: Cat) -> JSONResponse:
+        coll = collection_of(cat, collection_id, reader.audience)
+        body = tileset(
+            coll.id,
+            base(request),
+            f"/collections/{coll.id}/tiles/{TMS}",
+            coll.title,
+            [vector_layer(cat, coll, reader.audience)],
+        )
+        return JSONResponse(body, headers=headers(reader.audience))
+
+    @app.get(
+        f"/collections/{{collection_id}}/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
+        summary="A vector tile of a collection (Mapbox Vector Tile)",
+        tags=["OGC API Tiles"],
+        response_class=Response,
+        responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
+    )
+    def collection_tile(collection_id: str, z: Z, y: Row, x: Col, reader: Reader, cat: Cat) -> Response:
+        check_tile(z, y, x)
+        coll = collection_of(cat, collection_id, reader.audience)
+        return tile_response([one_layer(cat, coll, reader.audience, z, y, x)], z, y, x, reader.audience)
+
+    def chosen(cat: Catalogue, names: str | None, audience: Audience) -> list[Collection]:
+        if names is None or not names.strip():
+            return drawable(cat, audience)
+        return [collection_of(cat, n.strip(), audience) for n in dict.fromkeys(names.split(",")) if n.strip()]
+
+    @app.get(f"/tiles/{TMS}", summary="The tileset of every collection", tags=["OGC API Tiles"])
+    def dataset_tileset(request: Request, reader: Reader, cat: Cat, collections: Collections = None) -> JSONResponse:
+        colls = chosen(cat, collections, reader.audience)
+        body = tileset(
+            "safeground",
+            base(request),
+            f"/tiles/{TMS}",
+            settings.title,
+            [vector_layer(cat, c, reader.audience) for c in colls],
+        )
+        if collections:
+            body["tiles"] = [t + f"?collections={','.join(c.id for c in colls)}" for t in body["tiles"]]
+        return JSONResponse(body, headers=headers(reader.audience))
+
+    @app.get(
+        f"/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
+        summary="A vector tile of several collections, one layer each (Mapbox Vector Tile)",
+        tags=["OGC API Tiles"],
+        response_class=Response,
+        responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
+    )
+    def dataset_tile(z: Z, y: Row, x: Col, reader: Reader, cat: Cat, collections: Collections = None) -> Response:
+        check_tile(z, y, x)
+        colls = chosen(cat, collections, reader.audience)
+        parts = [one_layer(cat, c, reader.audience, z, y, x) for c in colls]
+        return tile_response(parts, z, y, x, reader.audience)
