@@ -4,7 +4,11 @@ The figures were recorded with the implementation before the speed work (one thr
 the final model's calibration reusing the folds' scores), after the density features were made exact
 (issue 15 point 1, which moved them from ROC-AUC 0.490 / capture 10 % 0.468). A change to any of them
 is a change to what the evaluation measures, and must be argued, not slipped in with a speed-up.
-The speed itself is measured by bench/bench_risk_evaluate.py against the previous commit."""
+The speed itself is measured by bench/bench_risk_evaluate.py against the previous commit.
+
+Re-pinned once since, for a change of the data, not of the evaluation: issue 21's generator adds one accident
+on released land (and the mine a clearance missed under it), so the demo has one more event and positive cell,
+and the chosen as-of date moves from 2022-08-23 to 2022-08-20 (figures recorded on that demo, same code)."""
 
 from __future__ import annotations
 
@@ -13,19 +17,19 @@ import json
 from tests.conftest import invoke_cli
 
 PINNED = {
-    "model": {"roc_auc": 0.5245, "pr_auc": 0.393, "capture_5": 0.3941, "capture_10": 0.6151},
-    "baseline": {"roc_auc": 0.4559, "pr_auc": 0.342, "capture_5": 0.0, "capture_10": 0.0005},
+    "model": {"roc_auc": 0.5853, "pr_auc": 0.3705, "capture_5": 0.4466, "capture_10": 0.6304},
+    "baseline": {"roc_auc": 0.5463, "pr_auc": 0.3383, "capture_5": 0.0, "capture_10": 0.0005},
     "cells": 680629,
-    "positive_cells": 542,
-    "events": 2050,
+    "positive_cells": 543,
+    "events": 2051,
     "ground_truth": {
-        "mined_in_top_10pct_of_clean": 0.4968,
-        "roc_auc": 0.8591,
-        "pr_auc": 0.0458,
+        "mined_in_top_10pct_of_clean": 0.4956,
+        "roc_auc": 0.8762,
+        "pr_auc": 0.0494,
         "mined_cells": 1711,
         "clean_cells_sampled": 199515,
-        "mean_risk_mined": 0.2807,
-        "mean_risk_clean": 0.1293,
+        "mean_risk_mined": 0.2826,
+        "mean_risk_clean": 0.1179,
     },
 }
 
@@ -34,10 +38,10 @@ def test_demo_evaluation_figures_are_unchanged_to_the_printed_precision(demo_dis
     res = invoke_cli("risk", "evaluate", "--store", str(demo_district), "--format", "json")
     assert res.returncode == 0, res.stderr
     d = json.loads(res.stdout)
-    assert d["as_of"] == "2022-08-23" and d["cell_m"] == 25.0 and d["folds"] == 5
+    assert d["as_of"] == "2022-08-20" and d["cell_m"] == 25.0 and d["folds"] == 5
     for who in ("model", "baseline"):
         got = {k: d[who][k] for k in PINNED[who]}
         assert got == PINNED[who], who
-        assert (d[who]["cells"], d[who]["positive_cells"], d[who]["events"]) == (680629, 542, 2050)
+        assert (d[who]["cells"], d[who]["positive_cells"], d[who]["events"]) == (680629, 543, 2051)
     truth = {k: v for k, v in d["ground_truth"].items() if k != "what"}
     assert truth == PINNED["ground_truth"]

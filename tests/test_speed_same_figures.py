@@ -63,11 +63,24 @@ def test_maps_accuracy_is_unchanged(demo_district: Path, recorded: dict[str, obj
     assert "MFR-" in str(now["maps_accuracy_csv"])
 
 
+#: what reports say that the code of 609128e did not (issue 21's residual contamination investigations):
+#: a key figure and a last section, taken out before comparing so every figure the old code gave is still checked
+ADDED_SINCE = ("residual contamination investigations open",)
+ADDED_SECTIONS = ("Residual contamination",)
+
+
+def _without_added_since(report: dict) -> None:
+    report["key_figures"] = [k for k in report["key_figures"] if k[0] not in ADDED_SINCE]
+    report["sections"] = [sec for sec in report["sections"] if not str(sec[0]).startswith(ADDED_SECTIONS)]
+    report["figures_checked"] = {k: v for k, v in report["figures_checked"].items() if "residual" not in k}
+
+
 @pytest.mark.parametrize("kind", list(REPORTS))
 def test_every_report_says_what_it_said(demo_district: Path, recorded: dict[str, object], kind: str):
     now = figures(str(demo_district), [kind])
     for audience in ("public", "restricted"):
         key = f"{kind}/{audience}"
+        _without_added_since(now[key])  # type: ignore[arg-type]
         assert now[key]["key_figures"] == recorded[key]["key_figures"]  # type: ignore[index]
         assert now[key]["figures_checked"] == recorded[key]["figures_checked"]  # type: ignore[index]
         # the data hash depends on when the district was generated (entered_at): compared below, not here

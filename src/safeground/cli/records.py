@@ -40,6 +40,7 @@ def history(
     console.print(t)
     if found.deleted:
         console.print(
-            f"[yellow]note[/]: {uid} has no current version: it was deleted outside SafeGround (e.g. in QGIS); "
+            f"[yellow]note[/]: {uid} has no current version: it was deleted outside SafeGround (e.g. in QGIS) "
+            "or by an approved deletion (safeground audit list); "
             f"the versions above are what {layer}_history keeps"
         )

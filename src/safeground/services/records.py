@@ -34,7 +34,7 @@ class RecordHistory:
     uid: str
     layer: str
     versions: list[Version]
-    #: no current version: deleted outside SafeGround; the versions are what the history table keeps
+    #: no current version: deleted outside SafeGround or by an approved deletion; the history table keeps the versions
     deleted: bool
 
 
@@ -60,6 +60,8 @@ def record_history(store: str, layer: str, uid: str) -> RecordHistory:
                     else f"import them first: safeground import {layer} FILE --store {store}",
                 ) from None
             deleted = True
+        else:  # an approved deletion keeps every version too: history() answers, the layer holds none
+            deleted = not s.existing_uids(cls, [uid])
     out, previous = [], None
     for v in versions:
         out.append(Version(v, changed_fields(previous, v)))
