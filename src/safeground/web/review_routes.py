@@ -58,13 +58,27 @@ def _who(principal: Principal) -> str:
     return principal.user.username
 
 
+def _writable(layer: str) -> type[Record]:
+    """The record type of a collection a submission may write to (a restricted layer is never written over HTTP)."""
+    cls = RECORD_TYPES.get(layer)
+    if cls is None or cls.RESTRICTED:
+        raise RecordNotFound(f"no collection {layer!r} to write to")
+    return cls
+
+
+def _stored(request: Request, layer: str, uid: str) -> Record:
+    """The current version of the feature a replacement or a deletion names."""
+    from safeground.storage import open_store
+
+    with open_store(_location(request), create=False, readonly=True) as s:
+        return s.get(_writable(layer), uid)
+
+
 def _record_from_feature(
     request: Request, layer: str, feature: dict[str, Any], uid: str | None, version: int, by: str
 ) -> Record:
     """A GeoJSON Feature as the layer's record, with every problem named (field by field)."""
-    cls = RECORD_TYPES.get(layer)
-    if cls is None or cls.RESTRICTED:
-        raise RecordNotFound(f"no collection {layer!r} to write to")
+    cls = _writable(layer)
     props = dict(feature.get("properties") or {})
     data: dict[str, Any] = {**props, "version": version}
     if cls.GEOMETRY:
@@ -230,13 +244,7 @@ def add_review_routes(app: FastAPI) -> None:
         feature: Annotated[dict[str, Any], Body()],
         principal: Principal = submit,
     ) -> dict[str, Any]:
-        from safeground.storage import open_store
-
-        cls = RECORD_TYPES.get(collection_id)
-        if cls is None or cls.RESTRICTED:
-            raise RecordNotFound(f"no collection {collection_id!r} to write to")
-        with open_store(_location(request), create=False, readonly=True) as s:
-            stored = s.get(cls, feature_id)
+        stored = _stored(request, collection_id, feature_id)
         rec = _record_from_feature(request, collection_id, feature, feature_id, stored.version + 1, _who(principal))
         return _queue(request, response, principal, WritePlan(update=[(rec, stored.version)]))
 
@@ -249,13 +257,7 @@ def add_review_routes(app: FastAPI) -> None:
     def delete_item(
         request: Request, response: Response, collection_id: str, feature_id: str, principal: Principal = submit
     ) -> dict[str, Any]:
-        from safeground.storage import open_store
-
-        cls = RECORD_TYPES.get(collection_id)
-        if cls is None or cls.RESTRICTED:
-            raise RecordNotFound(f"no collection {collection_id!r} to write to")
-        with open_store(_location(request), create=False, readonly=True) as s:
-            stored = s.get(cls, feature_id)
+        stored = _stored(request, collection_id, feature_id)
         return _queue(request, response, principal, WritePlan(delete=[(stored, stored.version)]))
 
     @app.post(
