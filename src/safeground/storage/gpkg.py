@@ -582,9 +582,7 @@ class GeoPackageStore(Store):
         self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
     ) -> Iterator[gpd.GeoDataFrame]:
         lay = layout_of(record_type)
-        unknown = [c for c in columns if c not in lay.column_names]
-        if unknown:
-            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        lay.require_columns(columns)
         names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
         sql = f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} WHERE fid > ? ORDER BY fid LIMIT ?"
         last = -(2**63)
@@ -604,9 +602,7 @@ class GeoPackageStore(Store):
 
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         lay = layout_of(record_type)
-        unknown = [c for c in columns if c not in lay.column_names]
-        if unknown:
-            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        lay.require_columns(columns)
         cols = ", ".join(map(_q, columns))
         return [
             tuple(r)

@@ -599,10 +599,8 @@ class PostGISStore(Store):
         self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
     ) -> Iterator[gpd.GeoDataFrame]:
         lay = layout_of(record_type)
+        lay.require_columns(columns)
         known = {c.name: c for c in lay.columns}
-        unknown = [c for c in columns if c not in known]
-        if unknown:
-            raise ValueError(f"{lay.table} has no column(s) {unknown}")
         cols = ["fid", *(["ST_AsBinary(geom)"] if lay.geometry_type else []), *map(_q, columns)]
         sql = f"SELECT {', '.join(cols)} FROM {self._t(lay.table)} WHERE fid > :last ORDER BY fid LIMIT :n"
         names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
@@ -627,9 +625,7 @@ class PostGISStore(Store):
 
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         lay = layout_of(record_type)
-        unknown = [c for c in columns if c not in lay.column_names]
-        if unknown:
-            raise ValueError(f"{lay.table} has no column(s) {unknown}")
+        lay.require_columns(columns)
         cols = ", ".join(map(_q, columns))
         sql = f"SELECT {cols} FROM {self._t(lay.history_table)} UNION ALL SELECT {cols} FROM {self._t(lay.table)}"
         with self._reading() as c:

@@ -57,6 +57,13 @@ class Layout:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def require_columns(self, columns: Any) -> None:
+        """Refuse a column list naming a column this layer does not have (a chunked or versions read names
+        its columns, and a typo must not read as an empty column)."""
+        unknown = [c for c in columns if c not in self.column_names]
+        if unknown:
+            raise ValueError(f"{self.table} has no column(s) {unknown}")
+
     def column_sql(self, types: dict[str, str], quote: Any) -> list[str]:
         """Column definitions (name, backend type, NOT NULL) shared by every backend's DDL."""
         return [f"{quote(c.name)} {types[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in self.columns]
