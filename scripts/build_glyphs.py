@@ -53,7 +53,7 @@ RANGES: dict[tuple[int, int], str] = {
     (256, 511): "Latin Extended-A and most of B (ğ ı İ ş Ə)",
     (512, 767): "Latin Extended-B (end), IPA (ə), spacing modifiers, combining marks",
     (1024, 1279): "Cyrillic",
-    (8192, 8447): "general punctuation (– — “ ” …), super/subscripts, currency (₼ ₽ €)",
+    (8192, 8447): "general punctuation (– — “ ” …), super/subscripts, currency (€ ₽; DejaVu 2.37 has no manat sign ₼)",
     (8448, 8703): "letterlike symbols (№), number forms, arrows (→)",
 }
 #: fontnik's parameters, which MapLibre's shaping and shaders assume
