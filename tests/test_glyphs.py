@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from importlib.resources import files
@@ -206,6 +207,13 @@ def test_every_character_of_the_workspace_and_the_demo_place_names_has_a_glyph(d
 def test_a_rebuild_writes_the_same_bytes(tmp_path: Path) -> None:
     """The build is deterministic: run again, it writes exactly the committed files (about 6 s)."""
     bg = _build_glyphs()
+    record = json.loads((GLYPHS / "GLYPHS.json").read_text(encoding="utf-8"))
+    for fontstack, entry in record["fontstacks"].items():
+        font = bg.FONT_DIR / bg.FONTS[fontstack]
+        assert bg._sha256(font.read_bytes()) == entry["font_sha256"], (
+            f"{font} is not the font the shipped glyphs were built from (GLYPHS.json: {entry['font_version']}, "
+            f"Debian {record['source']['package_version']}): a rebuild here would differ for that reason alone"
+        )
     bg.build(tmp_path)
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(GLYPHS) for p in GLYPHS.rglob("*") if p.is_file())
@@ -217,6 +225,9 @@ def test_a_rebuild_writes_the_same_bytes(tmp_path: Path) -> None:
 def test_the_manifest_records_the_font_and_catches_an_edited_file(tmp_path: Path, monkeypatch) -> None:
     bg = _build_glyphs()
     assert bg.check() == []
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_glyphs.py"), "--check"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and "match GLYPHS.json" in done.stdout, done.stdout + done.stderr
     record = json.loads((GLYPHS / "GLYPHS.json").read_text(encoding="utf-8"))
     assert record["fontstacks"]["DejaVu Sans"]["font_version"].startswith("Version 2.")
     assert record["source"]["debian_package"] == "fonts-dejavu-core"
