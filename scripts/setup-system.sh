@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages and services the full test suite needs (Debian; run as root):
 # PostGIS for the server store, PDF tooling for dossiers and village maps and their tests,
-# chromium for the browser tests (Playwright drives Debian's chromium; no browser download).
+# chromium for the browser tests (Playwright drives Debian's chromium; no browser download),
+# DejaVu Sans for rebuilding the map's label glyphs.
 # Idempotent: installs only what is missing, starts PostgreSQL only if it is not running.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -11,6 +12,8 @@ dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 ldconfig -p | grep -q libpangoft2 || need+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# DejaVu Sans: the source of the map's label glyphs, needed only to rebuild them (scripts/build_glyphs.py)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
