@@ -37,6 +37,9 @@ with per-point Python.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +47,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from safeground.safety.facets import Facets, z_order
 from safeground.safety.levels import ON_EDGE_M, RISK_REASON, Level
 
 #: slack on envelopes and bounds (metres): float round-off must never drop a true candidate
@@ -78,6 +82,7 @@ class FlatIndex:
     label_dtype: pd.CategoricalDtype  # built once: a million categories cost a second per batch otherwise
     uid_codes: np.ndarray
     uid_dtype: pd.CategoricalDtype
+    facets: Facets  # the simple features' coordinates, for distances in numpy (GEOS's, bit for bit)
 
     @classmethod
     def build(cls, index: Any) -> FlatIndex:  # a safety.check.SafetyIndex (not imported: it imports this)
@@ -140,6 +145,7 @@ class FlatIndex:
             label_dtype=pd.CategoricalDtype(pd.Index(lab_cat, dtype=object)),
             uid_codes=np.asarray(uid_code, np.int64)[1:],
             uid_dtype=pd.CategoricalDtype(pd.Index(uid_cat, dtype=object)),
+            facets=Facets.build(geoms),
         )
 
 
@@ -164,7 +170,7 @@ def _runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nearest_runs(
-    key: np.ndarray, low: np.ndarray, fi: np.ndarray, geoms: np.ndarray, pts: np.ndarray
+    flat: FlatIndex, key: np.ndarray, low: np.ndarray, fi: np.ndarray, qx: np.ndarray, qy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per run of a sorted key: its start, the nearest feature's distance and rank (the lower rank on a tie).
 
@@ -177,11 +183,11 @@ def _nearest_runs(
     at_min = np.flatnonzero(low == min_low[run])
     lead = at_min[np.r_[True, run[at_min][1:] != run[at_min][:-1]]]  # one per run, in run order
     d = np.full(len(key), np.inf)
-    d[lead] = shapely.distance(geoms[fi[lead]], pts[lead])
+    d[lead] = flat.facets.distance(flat.geoms, fi[lead], qx[lead], qy[lead])
     rest = low <= d[lead][run] + _SLACK
     rest[lead] = False
     if rest.any():
-        d[rest] = shapely.distance(geoms[fi[rest]], pts[rest])
+        d[rest] = flat.facets.distance(flat.geoms, fi[rest], qx[rest], qy[rest])
     dmin = np.minimum.reduceat(d, starts)
     rmin = np.minimum.reduceat(np.where(d == dmin[run], fi, _NONE), starts)
     return starts, dmin, rmin
@@ -201,6 +207,23 @@ def _best_per_point(
     return point[starts][ok], best[ok], r[ok]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the pass runs.
+
+    The pass makes one geometry object per point and per square searched, hundreds of thousands
+    of them, none in a reference cycle; each few hundred allocations the collector would walk
+    every object the process holds (a million hazard polygons, their labels): at a million points
+    that walking cost more than the GEOS work itself and came in bursts of 0.1 s."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def check_points(
     index: Any,
     lon: np.ndarray,
@@ -216,8 +239,9 @@ def check_points(
     x, y = np.asarray(x, float), np.asarray(y, float)
     # in space-filling-curve order: neighbouring points meet the same features, so the tree and the
     # geometries they touch stay in the processor's cache
-    order = _morton_order(x, y) if n > 1000 else np.arange(n)
-    sorted_answers = _answers(flat, x[order], y[order], max_distance)
+    order = z_order(x, y) if n > 1000 else np.arange(n)
+    with _collector_paused():
+        sorted_answers = _answers(flat, x[order], y[order], max_distance)
     level, reason_r, near_r, near_d = (np.empty_like(a) for a in sorted_answers)
     for whole, part in zip((level, reason_r, near_r, near_d), sorted_answers, strict=True):
         whole[order] = part
@@ -282,7 +306,7 @@ def _answers(
         order = np.argsort(key, kind="stable")
         pi, fi, low, key = pi[order], fi[order], low[order], key[order]
     # 2. the nearest of each (point, group), measured exactly
-    starts, dmin, rmin = _nearest_runs(key, low, fi, flat.geoms, pts[pi])
+    starts, dmin, rmin = _nearest_runs(flat, key, low, fi, x[pi], y[pi])
     rp, rg = pi[starts], flat.group[fi[starts]]
     within = dmin <= flat.group_bw[rg]
     inside = within & flat.group_blocks[rg] & (dmin <= ON_EDGE_M)
@@ -295,32 +319,14 @@ def _answers(
     # 3. the nearest danger beyond the margin
     if flat.block_trees:
         todo = np.flatnonzero(~(near_d <= flat.margin))
-        _nearest_beyond(flat, x, y, pts, todo, near_r, near_d, max_distance)
+        _nearest_beyond(flat, x, y, todo, near_r, near_d, max_distance)
     return level, reason_r, near_r, near_d
-
-
-def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The points' order along a Z curve over their extent (16 bits a side)."""
-
-    def spread(v: np.ndarray) -> np.ndarray:
-        v = v.astype(np.uint64)
-        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-    def cell(v: np.ndarray) -> np.ndarray:
-        lo, hi = float(v.min()), float(v.max())
-        return np.clip((v - lo) / max(hi - lo, 1e-9) * 65535, 0, 65535)
-
-    return np.argsort(spread(cell(x)) | (spread(cell(y)) << np.uint64(1)), kind="stable")
 
 
 def _nearest_beyond(
     flat: FlatIndex,
     x: np.ndarray,
     y: np.ndarray,
-    pts: np.ndarray,
     todo: np.ndarray,
     near_r: np.ndarray,
     near_d: np.ndarray,
@@ -346,7 +352,7 @@ def _nearest_beyond(
             order = np.argsort(qi, kind="stable")
             qi, fi = qi[order], fi[order]
         low = _envelope_distance(tx[qi], ty[qi], flat.bounds[fi])
-        starts, dmin, rmin = _nearest_runs(qi, low, fi, flat.geoms, pts[todo[qi]])
+        starts, dmin, rmin = _nearest_runs(flat, qi, low, fi, tx[qi], ty[qi])
         best_d = np.full(len(todo), np.inf)
         best_r = np.full(len(todo), -1, dtype=np.int64)
         best_d[qi[starts]], best_r[qi[starts]] = dmin, rmin
