@@ -74,6 +74,7 @@ class FlatIndex:
     group_blocks: np.ndarray
     bounds: np.ndarray  # (n, 4) envelopes
     tree: shapely.STRtree  # envelopes grown by the margin
+    grow: np.ndarray  # by how much: the common margin (blocking) or the buffer (others), plus slack
     margin: float  # the common margin of the blocking features
     block_trees: list[tuple[shapely.STRtree, int]]  # the blocking layers' own trees, with their first rank
     extent: tuple[float, float, float, float]  # of the blocking features
@@ -137,6 +138,7 @@ class FlatIndex:
             group_blocks=np.array(group_blocks_l, bool),
             bounds=bounds,
             tree=shapely.STRtree(grown),
+            grow=grow,
             margin=margin,
             block_trees=[(ly.tree, ly.rank0) for ly in lys if ly.blocks],
             extent=extent,
@@ -194,10 +196,11 @@ def _nearest_runs(
 
 
 def _best_per_point(
-    point: np.ndarray, d: np.ndarray, rank: np.ndarray, mask: np.ndarray
+    runs: tuple[np.ndarray, np.ndarray], point: np.ndarray, d: np.ndarray, rank: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point (``point`` sorted), the smallest (distance, rank) among the masked entries: points, d, rank."""
-    starts, run = _runs(point)
+    """Per point (``point`` sorted, ``runs`` its _runs), the smallest (distance, rank) among the masked
+    entries: points, d, rank."""
+    starts, run = runs
     if not len(point):
         return point, d, rank
     dm = np.where(mask, d, np.inf)
@@ -298,23 +301,24 @@ def _answers(
     # 1. candidates: every pair within the grown envelopes, sorted by point
     pi, fi = flat.tree.query(pts)
     low = _envelope_distance(x[pi], y[pi], flat.bounds[fi])
-    keep = low <= np.where(flat.blocks[fi], flat.margin, flat.bw[fi]) + _SLACK
+    keep = low <= flat.grow[fi]
     pi, fi, low = pi[keep], fi[keep], low[keep]
     n_groups = len(flat.group_bw)
     key = pi * n_groups + flat.group[fi]
     if n_groups > 1:
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # any order within a run: the nearest is the same
         pi, fi, low, key = pi[order], fi[order], low[order], key[order]
     # 2. the nearest of each (point, group), measured exactly
     starts, dmin, rmin = _nearest_runs(flat, key, low, fi, x[pi], y[pi])
     rp, rg = pi[starts], flat.group[fi[starts]]
     within = dmin <= flat.group_bw[rg]
     inside = within & flat.group_blocks[rg] & (dmin <= ON_EDGE_M)
-    p, _, r = _best_per_point(rp, dmin, rmin, within)
+    runs = _runs(rp)
+    p, _, r = _best_per_point(runs, rp, dmin, rmin, within)
     level[p], reason_r[p] = Level.CAUTION, r
-    p, _, r = _best_per_point(rp, dmin, rmin, inside)
+    p, _, r = _best_per_point(runs, rp, dmin, rmin, inside)
     level[p], reason_r[p] = Level.DANGER, r
-    p, dd, r = _best_per_point(rp, dmin, rmin, flat.group_blocks[rg])
+    p, dd, r = _best_per_point(runs, rp, dmin, rmin, flat.group_blocks[rg])
     near_d[p], near_r[p] = dd, r
     # 3. the nearest danger beyond the margin
     if flat.block_trees:
@@ -349,7 +353,7 @@ def _nearest_beyond(
         qi = np.concatenate([q for q, _ in found])
         fi = np.concatenate([g for _, g in found])
         if len(found) > 1:
-            order = np.argsort(qi, kind="stable")
+            order = np.argsort(qi)
             qi, fi = qi[order], fi[order]
         low = _envelope_distance(tx[qi], ty[qi], flat.bounds[fi])
         starts, dmin, rmin = _nearest_runs(flat, qi, low, fi, tx[qi], ty[qi])

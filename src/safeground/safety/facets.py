@@ -53,7 +53,7 @@ def z_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         lo, hi = float(v.min()), float(v.max())
         return np.clip((v - lo) / max(hi - lo, 1e-9) * 65535, 0, 65535)
 
-    return np.argsort(spread(cell(x)) | (spread(cell(y)) << np.uint64(1)), kind="stable")
+    return np.argsort(spread(cell(x)) | (spread(cell(y)) << np.uint64(1)))
 
 
 @dataclass
@@ -122,21 +122,24 @@ class Facets:
         a = np.repeat(self.start[fi] - heads, cnt) + np.arange(int(cnt.sum()))
         ax, ay, bx, by = self.x[a], self.y[a], self.x[a + 1], self.y[a + 1]
         qx, qy = np.repeat(px, cnt), np.repeat(py, cnt)
-        # Distance::pointToSegment, in its order of operations
+        # Distance::pointToSegment, in its order of operations (written with fewer arrays: a - b is
+        # exactly -(b - a) in IEEE arithmetic, so (A.y - p.y) dx - (A.x - p.x) dy is pax dy - pay dx)
         dx, dy = bx - ax, by - ay
         len2 = dx * dx + dy * dy
         pax, pay = qx - ax, qy - ay
+        u = pay * dx
         with np.errstate(invalid="ignore", divide="ignore"):
             r = (pax * dx + pay * dy) / len2
-            s = ((ay - qy) * dx - (ax - qx) * dy) / len2
-            d = np.abs(s) * np.sqrt(len2)
-            at_a = (r <= 0.0) | ((ax == bx) & (ay == by))
-            d = np.where(at_a, np.sqrt(pax * pax + pay * pay), d)
+            perp = np.abs((pax * dy - u) / len2) * np.sqrt(len2)
+            at_a = ~(r > 0.0)  # r <= 0, or NaN: A == B (len2 is 0 only then, at these coordinates)
+            at_b = (r >= 1.0) & ~at_a
             pbx, pby = qx - bx, qy - by
-            d = np.where(~at_a & (r >= 1.0), np.sqrt(pbx * pbx + pby * pby), d)
-            # ray-crossing parity towards +x (points: never, their segment is horizontal and empty)
+            ends = np.sqrt(np.where(at_b, pbx * pbx + pby * pby, pax * pax + pay * pay))
+            d = np.where(at_a | at_b, ends, perp)
+            # ray-crossing parity towards +x (points: never, their segment is horizontal and empty);
+            # round-off here matters only within nanometres of an edge, where GEOS answers instead
             crosses = (ay > qy) != (by > qy)
-            crosses &= qx < ax + (qy - ay) * dx / dy
+            crosses &= pax < u / dy
         dmin = np.minimum.reduceat(d, heads)
         inside = (np.add.reduceat(crosses.astype(np.int8), heads) & 1).astype(bool)
         near_edge = dmin <= EDGE_EPS_M
