@@ -147,7 +147,7 @@ class FlatIndex:
             label_dtype=pd.CategoricalDtype(pd.Index(lab_cat, dtype=object)),
             uid_codes=np.asarray(uid_code, np.int64)[1:],
             uid_dtype=pd.CategoricalDtype(pd.Index(uid_cat, dtype=object)),
-            facets=Facets.build(geoms),
+            facets=Facets.build(geoms, bounds),
         )
 
 

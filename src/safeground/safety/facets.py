@@ -67,7 +67,8 @@ class Facets:
     y: np.ndarray
 
     @classmethod
-    def build(cls, geoms: np.ndarray) -> Facets:
+    def build(cls, geoms: np.ndarray, bounds: np.ndarray | None = None) -> Facets:
+        """``bounds``: the features' envelopes (n × 4) when already known."""
         n = len(geoms)
         kind = np.zeros(n, np.int8)
         if n:
@@ -78,26 +79,27 @@ class Facets:
             kind[simple] = _POLYGON
             kind[(tid == 0) & ~empty] = _POINT
         sel = np.flatnonzero(kind != _GEOS)
-        # laid out along a Z curve of the features: the batch measures neighbouring points (in that
-        # order too) against neighbouring features, whose coordinates then share the processor's cache
-        if len(sel) > 1:
-            b = shapely.bounds(geoms[sel])
-            sel = sel[z_order((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)]
+        # read in stored order (the geometries' own memory order: fast), then laid out along a Z curve
+        # of the features: the batch measures neighbouring points (in that order too) against
+        # neighbouring features, whose coordinates then share the processor's cache
         coords, which = shapely.get_coordinates(geoms[sel], return_index=True)
         counts = np.bincount(which, minlength=len(sel))
         first = np.cumsum(counts) - counts
+        if len(sel) > 1:
+            b = shapely.bounds(geoms[sel]) if bounds is None else bounds[sel]
+            order = z_order((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+        else:
+            order = np.arange(len(sel))
         # a point is given twice, so that it is a segment from itself to itself (GEOS: distance to A)
-        is_pt = kind[sel] == _POINT
-        dup = np.zeros(len(coords), np.int64)
-        dup[first[is_pt]] = 1
-        rows = np.repeat(np.arange(len(coords)), 1 + dup)
-        xy = coords[rows]
+        size = (counts + (kind[sel] == _POINT))[order]
+        at = np.cumsum(size) - size
+        j = np.arange(int(size.sum())) - np.repeat(at, size)
+        rows = np.repeat(first[order], size) + np.minimum(j, np.repeat(counts[order] - 1, size))
         start = np.zeros(n, np.int64)
         nseg = np.zeros(n, np.int64)
-        counts2 = counts + is_pt
-        start[sel] = np.cumsum(counts2) - counts2
-        nseg[sel] = counts2 - 1
-        return cls(kind, start, nseg, np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))
+        start[sel[order]] = at
+        nseg[sel[order]] = size - 1
+        return cls(kind, start, nseg, coords[rows, 0].copy(), coords[rows, 1].copy())
 
     def distance(self, geoms: np.ndarray, fi: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
         """The distance from each point (px, py) to feature ``fi`` (its row in ``geoms``), as GEOS gives it."""
