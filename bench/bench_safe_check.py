@@ -96,6 +96,7 @@ def run(n: int, m: int, reps: int) -> dict[str, float]:
         runs_b.append(_timed(lambda: index.check_many(lon, lat)))
         runs_s.append(_timed(lambda: gpd.sjoin(pts, base, predicate="dwithin", distance=50.0)))
     (b_wall, b_cpu), (s_wall, s_cpu) = np.median(runs_b, axis=0), np.median(runs_s, axis=0)
+    (bb_wall, bb_cpu), (sb_wall, sb_cpu) = np.min(runs_b, axis=0), np.min(runs_s, axis=0)
     # what an analyst types from the same lon/lat the batch gets: points, projection, sjoin (index ready)
     t0 = time.perf_counter()
     typed = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(EPSG)
@@ -121,20 +122,23 @@ def run(n: int, m: int, reps: int) -> dict[str, float]:
         f"median {np.median(cpu_ms):.3f} ms, p99 {np.percentile(cpu_ms, 99):.3f} ms (a busy machine's waits left out)"
     )
     print(
-        f"  batch check of {m:,} points (median of {reps}): {b_wall:.2f} s wall, {b_cpu:.2f} s processor "
+        f"  batch check of {m:,} points (median of {reps}): {b_wall:.2f} s wall, {b_cpu:.2f} s processor; "
+        f"best {bb_wall:.2f} s wall, {bb_cpu:.2f} s processor "
         f"(level, reason, buffer, nearest danger at any distance: median {np.median(far):.0f} m, "
         f"farthest {far.max():.0f} m)"
     )
     print(
         f"  baseline GeoPandas sjoin (dwithin 50 m), same data: {t_sjoin:.2f} s with its spatial index built "
         f"in the call; with it built beforehand (median of {reps}, in turns with the batch): {s_wall:.2f} s wall, "
-        f"{s_cpu:.2f} s processor (answers only 'near or not')"
+        f"{s_cpu:.2f} s processor; best {sb_wall:.2f} s wall, {sb_cpu:.2f} s processor (answers only 'near or not')"
     )
     print(f"  baseline from the same lon/lat (points_from_xy, to_crs, sjoin; index ready): {t_sjoin_lonlat:.2f} s")
-    ratios = {"wall": s_wall / b_wall, "cpu": s_cpu / b_cpu, "lonlat": t_sjoin_lonlat / b_wall}
+    ratios = {"wall": s_wall / b_wall, "cpu": s_cpu / b_cpu, "lonlat": t_sjoin_lonlat / b_wall,
+              "best_wall": sb_wall / bb_wall, "best_cpu": sb_cpu / bb_cpu}  # fmt: skip
     verdict = "as fast or faster" if min(ratios["wall"], ratios["cpu"]) >= 1 else "SLOWER"
     print(
-        f"  batch vs sjoin, both indexes ready: {ratios['wall']:.2f}× wall, {ratios['cpu']:.2f}× processor: {verdict}"
+        f"  batch vs sjoin, both indexes ready: {ratios['wall']:.2f}× wall, {ratios['cpu']:.2f}× processor "
+        f"(medians), {ratios['best_wall']:.2f}× and {ratios['best_cpu']:.2f}× (best runs): {verdict}"
     )
     print(f"  batch vs the same lon/lat: {ratios['lonlat']:.2f}× wall")
     print(f"  points in danger or caution: {len(ours):,} (both methods agree)")
@@ -148,7 +152,7 @@ def main() -> None:
     ap.add_argument("--polygons", type=int, default=None, help="one size only: this many polygons")
     ap.add_argument("--points", type=int, default=None, help="one size only: this many points")
     ap.add_argument("--quick", action="store_true", help="100,000 polygons and points only")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs of the batch and of sjoin, in turns")
+    ap.add_argument("--repeat", type=int, default=None, help="turns of batch and sjoin (default 7, 3 past 100,000)")
     args = ap.parse_args()
     if args.polygons or args.points:
         sizes = [(args.polygons or args.points, args.points or args.polygons)]
@@ -156,11 +160,12 @@ def main() -> None:
         sizes = [(100_000, 100_000)] if args.quick else [(100_000, 100_000), (1_000_000, 1_000_000)]
     found = []
     for n, m in sizes:
-        found.append(((n, m), run(n, m, args.repeat)))
+        found.append(((n, m), run(n, m, args.repeat or (7 if m <= 100_000 else 3))))
         print()
     print("Batch vs GeoPandas sjoin (dwithin 50 m, index ready, same run; > 1: the batch is faster):")
     for (n, m), r in found:
-        print(f"  {m:,} points × {n:,} polygons: {r['wall']:.2f}× wall, {r['cpu']:.2f}× processor time")
+        print(f"  {m:,} points × {n:,} polygons: median {r['wall']:.2f}× wall, {r['cpu']:.2f}× processor time; "
+              f"best run of each {r['best_wall']:.2f}× wall, {r['best_cpu']:.2f}× processor time")  # fmt: skip
     print("  (before this work: 0.79 s vs 0.46 s at 100,000 × 100,000; 0.98–1.05× at 1,000,000 × 1,000,000;")
     print("   before issue 22: batch 26.0 s vs sjoin 3.7 s at 1,000,000 × 1,000,000)")
 
