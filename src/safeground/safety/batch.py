@@ -4,7 +4,7 @@ Why not a loop over ``SafetyIndex.check``: a million GEOS nearest searches take
 about half a minute (``STRtree.query_nearest`` measures every geometry of the
 tree leaves it visits), several times what a GeoPandas ``sjoin`` needs just to
 say "near or not". Here every step is one call over all points, and the costly
-step, the exact GEOS distance, runs only on the candidates that can still win:
+step, the exact distance, runs only on the candidates that can still win:
 
 1. **Candidates.** Every feature of every layer sits in one STRtree whose
    envelopes are grown by a margin: the feature's buffer for found items and
@@ -16,11 +16,14 @@ step, the exact GEOS distance, runs only on the candidates that can still win:
    nanoseconds) is a lower bound of the distance to the feature. Per point and
    per group of features sharing a layer and a buffer, only the nearest matters
    (within a group, the nearest is within the buffer or none is): the pair with
-   the lowest bound is measured with GEOS first, then only the pairs whose bound
-   does not exceed that distance. From the nearest of each group: inside a
-   blocking danger is **danger**, within a buffer **caution**; the reason is the
-   closest such danger (ties: the layer listed first, then the feature stored
-   first, as the single check orders them).
+   the lowest bound is measured first, then only the pairs whose bound does
+   not exceed that distance. Distances to simple features (polygons without
+   holes of up to 64 segments, points) are computed in numpy over all pairs at
+   once, GEOS's arithmetic bit for bit (``safety.facets``); GEOS measures the
+   others, and any pair within a micrometre of an edge. From the nearest of
+   each group: inside a blocking danger is **danger**, within a buffer
+   **caution**; the reason is the closest such danger (ties: the layer listed
+   first, then the feature stored first, as the single check orders them).
 3. **The nearest danger, at any distance.** Where the nearest blocking
    candidate lies within the margin it is the nearest. The other points search
    the blocking features in squares: a square of half-side R holds every
@@ -32,11 +35,16 @@ step, the exact GEOS distance, runs only on the candidates that can still win:
    by the single check.
 
 All grouping is done with sorted runs and ``np.minimum.reduceat`` (linear), not
-with per-point Python.
+with per-point Python. The points are taken along a Z curve (and the features'
+coordinates laid out along one), so neighbouring work shares the processor's
+cache; Python's cycle collector is paused while the pass runs.
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +52,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from safeground.safety.facets import Facets, z_order
 from safeground.safety.levels import ON_EDGE_M, RISK_REASON, Level
 
 #: slack on envelopes and bounds (metres): float round-off must never drop a true candidate
@@ -70,6 +79,7 @@ class FlatIndex:
     group_blocks: np.ndarray
     bounds: np.ndarray  # (n, 4) envelopes
     tree: shapely.STRtree  # envelopes grown by the margin
+    grow: np.ndarray  # by how much: the common margin (blocking) or the buffer (others), plus slack
     margin: float  # the common margin of the blocking features
     block_trees: list[tuple[shapely.STRtree, int]]  # the blocking layers' own trees, with their first rank
     extent: tuple[float, float, float, float]  # of the blocking features
@@ -78,6 +88,7 @@ class FlatIndex:
     label_dtype: pd.CategoricalDtype  # built once: a million categories cost a second per batch otherwise
     uid_codes: np.ndarray
     uid_dtype: pd.CategoricalDtype
+    facets: Facets  # the simple features' coordinates, for distances in numpy (GEOS's, bit for bit)
 
     @classmethod
     def build(cls, index: Any) -> FlatIndex:  # a safety.check.SafetyIndex (not imported: it imports this)
@@ -132,6 +143,7 @@ class FlatIndex:
             group_blocks=np.array(group_blocks_l, bool),
             bounds=bounds,
             tree=shapely.STRtree(grown),
+            grow=grow,
             margin=margin,
             block_trees=[(ly.tree, ly.rank0) for ly in lys if ly.blocks],
             extent=extent,
@@ -140,6 +152,7 @@ class FlatIndex:
             label_dtype=pd.CategoricalDtype(pd.Index(lab_cat, dtype=object)),
             uid_codes=np.asarray(uid_code, np.int64)[1:],
             uid_dtype=pd.CategoricalDtype(pd.Index(uid_cat, dtype=object)),
+            facets=Facets.build(geoms, bounds),
         )
 
 
@@ -164,11 +177,11 @@ def _runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nearest_runs(
-    key: np.ndarray, low: np.ndarray, fi: np.ndarray, geoms: np.ndarray, pts: np.ndarray
+    flat: FlatIndex, key: np.ndarray, low: np.ndarray, fi: np.ndarray, qx: np.ndarray, qy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per run of a sorted key: its start, the nearest feature's distance and rank (the lower rank on a tie).
 
-    ``low`` bounds each pair's distance from below; a pair is measured (GEOS) only when its bound
+    ``low`` bounds each pair's distance from below; a pair is measured (exactly) only when its bound
     does not exceed the distance of the run's pair with the lowest bound, measured first."""
     starts, run = _runs(key)
     if not len(key):
@@ -177,21 +190,22 @@ def _nearest_runs(
     at_min = np.flatnonzero(low == min_low[run])
     lead = at_min[np.r_[True, run[at_min][1:] != run[at_min][:-1]]]  # one per run, in run order
     d = np.full(len(key), np.inf)
-    d[lead] = shapely.distance(geoms[fi[lead]], pts[lead])
+    d[lead] = flat.facets.distance(flat.geoms, fi[lead], qx[lead], qy[lead])
     rest = low <= d[lead][run] + _SLACK
     rest[lead] = False
     if rest.any():
-        d[rest] = shapely.distance(geoms[fi[rest]], pts[rest])
+        d[rest] = flat.facets.distance(flat.geoms, fi[rest], qx[rest], qy[rest])
     dmin = np.minimum.reduceat(d, starts)
     rmin = np.minimum.reduceat(np.where(d == dmin[run], fi, _NONE), starts)
     return starts, dmin, rmin
 
 
 def _best_per_point(
-    point: np.ndarray, d: np.ndarray, rank: np.ndarray, mask: np.ndarray
+    runs: tuple[np.ndarray, np.ndarray], point: np.ndarray, d: np.ndarray, rank: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point (``point`` sorted), the smallest (distance, rank) among the masked entries: points, d, rank."""
-    starts, run = _runs(point)
+    """Per point (``point`` sorted, ``runs`` its _runs), the smallest (distance, rank) among the masked
+    entries: points, d, rank."""
+    starts, run = runs
     if not len(point):
         return point, d, rank
     dm = np.where(mask, d, np.inf)
@@ -199,6 +213,23 @@ def _best_per_point(
     r = np.minimum.reduceat(np.where(mask & (dm == best[run]), rank, _NONE), starts)
     ok = np.isfinite(best)
     return point[starts][ok], best[ok], r[ok]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the pass runs.
+
+    The pass makes one geometry object per point and per square searched, hundreds of thousands
+    of them, none in a reference cycle; each few hundred allocations the collector would walk
+    every object the process holds (a million hazard polygons, their labels): at a million points
+    that walking cost more than the GEOS work itself and came in bursts of 0.1 s."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def check_points(
@@ -216,8 +247,9 @@ def check_points(
     x, y = np.asarray(x, float), np.asarray(y, float)
     # in space-filling-curve order: neighbouring points meet the same features, so the tree and the
     # geometries they touch stay in the processor's cache
-    order = _morton_order(x, y) if n > 1000 else np.arange(n)
-    sorted_answers = _answers(flat, x[order], y[order], max_distance)
+    order = z_order(x, y) if n > 1000 else np.arange(n)
+    with _collector_paused():
+        sorted_answers = _answers(flat, x[order], y[order], max_distance)
     level, reason_r, near_r, near_d = (np.empty_like(a) for a in sorted_answers)
     for whole, part in zip((level, reason_r, near_r, near_d), sorted_answers, strict=True):
         whole[order] = part
@@ -274,53 +306,36 @@ def _answers(
     # 1. candidates: every pair within the grown envelopes, sorted by point
     pi, fi = flat.tree.query(pts)
     low = _envelope_distance(x[pi], y[pi], flat.bounds[fi])
-    keep = low <= np.where(flat.blocks[fi], flat.margin, flat.bw[fi]) + _SLACK
+    keep = low <= flat.grow[fi]
     pi, fi, low = pi[keep], fi[keep], low[keep]
     n_groups = len(flat.group_bw)
     key = pi * n_groups + flat.group[fi]
     if n_groups > 1:
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # any order within a run: the nearest is the same
         pi, fi, low, key = pi[order], fi[order], low[order], key[order]
     # 2. the nearest of each (point, group), measured exactly
-    starts, dmin, rmin = _nearest_runs(key, low, fi, flat.geoms, pts[pi])
+    starts, dmin, rmin = _nearest_runs(flat, key, low, fi, x[pi], y[pi])
     rp, rg = pi[starts], flat.group[fi[starts]]
     within = dmin <= flat.group_bw[rg]
     inside = within & flat.group_blocks[rg] & (dmin <= ON_EDGE_M)
-    p, _, r = _best_per_point(rp, dmin, rmin, within)
+    runs = _runs(rp)
+    p, _, r = _best_per_point(runs, rp, dmin, rmin, within)
     level[p], reason_r[p] = Level.CAUTION, r
-    p, _, r = _best_per_point(rp, dmin, rmin, inside)
+    p, _, r = _best_per_point(runs, rp, dmin, rmin, inside)
     level[p], reason_r[p] = Level.DANGER, r
-    p, dd, r = _best_per_point(rp, dmin, rmin, flat.group_blocks[rg])
+    p, dd, r = _best_per_point(runs, rp, dmin, rmin, flat.group_blocks[rg])
     near_d[p], near_r[p] = dd, r
     # 3. the nearest danger beyond the margin
     if flat.block_trees:
         todo = np.flatnonzero(~(near_d <= flat.margin))
-        _nearest_beyond(flat, x, y, pts, todo, near_r, near_d, max_distance)
+        _nearest_beyond(flat, x, y, todo, near_r, near_d, max_distance)
     return level, reason_r, near_r, near_d
-
-
-def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The points' order along a Z curve over their extent (16 bits a side)."""
-
-    def spread(v: np.ndarray) -> np.ndarray:
-        v = v.astype(np.uint64)
-        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-    def cell(v: np.ndarray) -> np.ndarray:
-        lo, hi = float(v.min()), float(v.max())
-        return np.clip((v - lo) / max(hi - lo, 1e-9) * 65535, 0, 65535)
-
-    return np.argsort(spread(cell(x)) | (spread(cell(y)) << np.uint64(1)), kind="stable")
 
 
 def _nearest_beyond(
     flat: FlatIndex,
     x: np.ndarray,
     y: np.ndarray,
-    pts: np.ndarray,
     todo: np.ndarray,
     near_r: np.ndarray,
     near_d: np.ndarray,
@@ -343,10 +358,10 @@ def _nearest_beyond(
         qi = np.concatenate([q for q, _ in found])
         fi = np.concatenate([g for _, g in found])
         if len(found) > 1:
-            order = np.argsort(qi, kind="stable")
+            order = np.argsort(qi)
             qi, fi = qi[order], fi[order]
         low = _envelope_distance(tx[qi], ty[qi], flat.bounds[fi])
-        starts, dmin, rmin = _nearest_runs(qi, low, fi, flat.geoms, pts[todo[qi]])
+        starts, dmin, rmin = _nearest_runs(flat, qi, low, fi, tx[qi], ty[qi])
         best_d = np.full(len(todo), np.inf)
         best_r = np.full(len(todo), -1, dtype=np.int64)
         best_d[qi[starts]], best_r[qi[starts]] = dmin, rmin

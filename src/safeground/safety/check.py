@@ -105,13 +105,13 @@ class _Layer:
     self_match: bool = False
     tree: shapely.STRtree = field(init=False)
     rank0: int = field(init=False, default=0)  # rank of the first feature among all layers (ties)
+    #: the widest buffer (at least ON_EDGE_M): how far a single check looks. Computed once: with a
+    #: million features, taking the maximum at every check was most of the check's time
+    reach: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
-
-    @property
-    def reach(self) -> float:
-        return max(float(self.buffers.max()), ON_EDGE_M) if len(self.buffers) else 0.0
+        self.reach = max(float(self.buffers.max()), ON_EDGE_M) if len(self.buffers) else 0.0
 
 
 _HAZARD_WORDS = {
