@@ -237,3 +237,28 @@ def test_a_minefield_records_dossier_is_a_pdf_for_a_reader_of_exact_positions_on
         assert r.status_code == 403 and not r.content.startswith(b"%PDF")
     assert blocked == []
     assert httpx.get(f"{url}/workspace/dossiers/{uid}.pdf", timeout=60).status_code == 401  # nobody logged in
+
+
+def test_every_text_of_these_pages_is_in_each_language() -> None:
+    """Each key the token and administration pages and the panel's links ask for is in English, and each text
+    of this group (admin.<code>.json) is in Azerbaijani and Russian too, translated (not the English again)."""
+    import json
+    import re
+
+    from safeground.web.i18n import strings
+
+    web = ROOT / "src" / "safeground" / "web"
+    pages = web / "templates" / "workspace"
+    files = [pages / n for n in ("admin.html.j2", "tokens.html.j2", "token_table.html.j2")]
+    files += [web / "static" / "workspace" / n for n in ("tokens.mjs", "links.mjs", "admin.mjs")]
+    used = {k for f in files for k in re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", f.read_text("utf-8"))}
+    used |= {f"org_type_{k}" for k in ("national_authority", "ngo", "commercial", "military", "un_agency")}
+    used |= {f"report_{k}" for k in ("land_release", "map_accuracy", "casualties", "national")}
+    en = strings("en")
+    assert "token_once" in used and not sorted(used - set(en))
+    own = json.loads((web / "i18n" / "admin.en.json").read_text("utf-8"))
+    for code in ("az", "ru"):
+        table = json.loads((web / "i18n" / f"admin.{code}.json").read_text("utf-8"))
+        assert sorted(table) == sorted(own), code
+        same = [k for k in own if table[k] == own[k] and k not in ("token_prefix",)]
+        assert not same, (code, same)
