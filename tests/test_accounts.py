@@ -287,3 +287,97 @@ def test_the_first_admin_from_the_command_line(tmp_path: Path) -> None:
     _raw(store, "UPDATE safeground_audit SET after = '{}' WHERE seq = 1")
     res = _cli("audit", "verify", "--store", store)
     assert res.returncode == 1 and "entry 1 (organisation.add on organisations:ORG-00001) was changed" in res.stderr
+
+
+def test_tokens_are_listed_by_their_first_characters_and_revoked_by_their_owner_or_an_admin(people: str) -> None:
+    """What the workspace's token page and the administration page do, on both backends."""
+    mine = svc.add_token(people, "field.1", "Kobo", actor="field.1", origin="web 10.0.0.7")
+    theirs = svc.add_token(people, "r.huseynov", "QGIS", actor="r.huseynov", origin="web 10.0.0.8")
+    listed = svc.tokens(people, "field.1")
+    assert [(k.prefix, k.label, k.revoked) for k in listed] == [(mine[:10], "Kobo", False)]
+    assert {k.username for k in svc.tokens(people)} == {"field.1", "r.huseynov"}
+    assert mine not in repr(svc.tokens(people))  # the secret is not kept, so never listed
+    with pytest.raises(SafeGroundError, match="no live API token"):  # another user's token reads as not there
+        svc.revoke_token(people, theirs[:10], actor="field.1", owner="field.1", origin="web 10.0.0.7")
+    with Accounts(people) as acc:
+        assert acc.token_user(theirs).username == "r.huseynov"
+    svc.revoke_token(people, mine[:10], actor="field.1", owner="field.1", origin="web 10.0.0.7")
+    svc.revoke_token(people, theirs[:10], actor="admin", owner=None, origin="web 10.0.0.9")
+    with Accounts(people) as acc:
+        assert acc.token_user(mine) is None and acc.token_user(theirs) is None
+    assert all(k.revoked for k in svc.tokens(people))
+    with pytest.raises(SafeGroundError, match="stays revoked"):
+        svc.revoke_token(people, mine[:10], actor="admin", owner=None)
+    with pytest.raises(SafeGroundError, match="needs a label"):
+        svc.add_token(people, "field.1", "  ", actor="field.1")
+    revoked = [(e.actor, e.origin, e.target) for e in svc.audit_entries(people) if e.action == "token.revoke"]
+    assert revoked == [
+        ("field.1", "web 10.0.0.7", f"token:{mine[:10]}"),
+        ("admin", "web 10.0.0.9", f"token:{theirs[:10]}"),
+    ]
+    assert svc.verify_audit(people).ok
+
+
+def test_an_organisation_edit_is_a_new_version_checked_as_an_added_one_and_audited(people: str) -> None:
+    from safeground.errors import VersionConflict
+    from safeground.model import Organisation
+    from safeground.storage import open_store
+
+    dg = svc.resolve_organisation(people, "DG")
+    new = svc.edit_organisation(people, dg.uid, name="Demining Group (Azerbaijan)", acronym="DG", org_type="commercial",
+                                accredited=False, actor="admin", origin="web 10.0.0.9")  # fmt: skip
+    assert (new.version, new.name, new.org_type.value, new.accredited, new.entered_by) == (
+        2, "Demining Group (Azerbaijan)", "commercial", False, "admin")  # fmt: skip
+    with open_store(people, create=False, readonly=True) as s:
+        assert [v.name for v in s.history(Organisation, dg.uid)] == ["Demining Group", "Demining Group (Azerbaijan)"]
+    for bad, says in (
+        ({"name": "National Mine Action Agency"}, "is already National Mine Action Agency"),
+        ({"acronym": "nmaa"}, "is already National Mine Action Agency"),
+        ({"name": " "}, "needs a name"),
+        ({"org_type": "charity"}, "unknown organisation type"),
+    ):
+        values = {"name": new.name, "acronym": "DG", "org_type": "commercial", "accredited": False, **bad}
+        with pytest.raises(SafeGroundError, match=says):
+            svc.edit_organisation(people, dg.uid, **values, actor="admin")  # type: ignore[arg-type]
+    with pytest.raises(VersionConflict):  # an edit made on the page read before the last one
+        svc.edit_organisation(people, dg.uid, name="Old page", acronym="DG", org_type="ngo", accredited=True,
+                              actor="admin", expected_version=1)  # fmt: skip
+    with pytest.raises(SafeGroundError, match="no organisation 'ORG-99999'"):
+        svc.edit_organisation(people, "ORG-99999", name="X", acronym=None, org_type="ngo", accredited=True, actor="a")
+    assert svc.resolve_organisation(people, "DG").version == 2  # nothing refused was stored
+    edits = [e for e in svc.audit_entries(people) if e.action == "organisation.edit"]
+    assert [(e.before, e.after) for e in edits] == [
+        ({"name": "Demining Group", "org_type": "ngo", "accredited": True},
+         {"name": "Demining Group (Azerbaijan)", "org_type": "commercial", "accredited": False})
+    ]  # fmt: skip
+    moved = svc.set_organisation(people, "r.huseynov", "DG", actor="admin", origin="web 10.0.0.9")
+    assert moved.organisation == dg.uid and svc.users(people)[1].organisation == dg.uid
+    with pytest.raises(SafeGroundError, match="no organisation 'XYZ'"):
+        svc.set_organisation(people, "r.huseynov", "XYZ", actor="admin")
+    assert svc.verify_audit(people).ok
+
+
+def test_organisations_and_tokens_from_the_command_line(tmp_path: Path) -> None:
+    store = str(tmp_path / "country.gpkg")
+    assert _cli("init", "--store", store, "--area", "46.5,39.2,47.5,40.2").returncode == 0
+    svc.add_organisation(store, "National Mine Action Agency", "national_authority", acronym="NMAA", actor="setup")
+    svc.add_organisation(store, "Demining Group", "ngo", acronym="DG", actor="setup")
+    svc.add_user(store, "field.1", full_name="F", organisation="DG", role="data_entry", password=PASSWORD, actor="s")
+    res = _cli("orgs", "edit", "DG", "--type", "commercial", "--not-accredited", "--store", store, "--by", "boss")
+    assert res.returncode == 0 and "ORG-00002: Demining Group (DG), now version 2" in res.stdout, res.stderr
+    res = _cli("orgs", "edit", "DG", "--acronym", "NMAA", "--store", store)
+    assert res.returncode != 0 and "ORG-00001 is already National Mine Action Agency" in res.stderr
+    res = _cli("users", "org", "field.1", "NMAA", "--store", store, "--by", "boss")
+    assert res.returncode == 0 and "field.1 now belongs to ORG-00001" in res.stdout, res.stderr
+    token = svc.add_token(store, "field.1", "Kobo", actor="boss")
+    res = _cli("users", "tokens", "field.1", "--store", store)
+    assert res.returncode == 0 and token[:10] in res.stdout and "in use" in res.stdout and token not in res.stdout
+    res = _cli("users", "revoke-token", token[:10], "--store", store, "--by", "boss")
+    assert res.returncode == 0, res.stderr
+    assert "revoked" in _cli("users", "tokens", "--store", store).stdout
+    res = _cli("users", "revoke-token", token[:10], "--store", store)
+    assert res.returncode != 0 and "stays revoked" in res.stderr
+    with Accounts(store) as acc:
+        assert acc.token_user(token) is None
+    actions = [(e.actor, e.action) for e in svc.audit_entries(store)][-3:]
+    assert actions == [("boss", "user.organisation"), ("boss", "token.add"), ("boss", "token.revoke")]

@@ -228,6 +228,7 @@ COMMANDS: dict[str, list[list[str]]] = {
     "orgs add": [["orgs", "add", "Demining Group", "--type", "ngo", "--acronym", "DG", *S, "--by", "test"]],
     "orgs list": [["orgs", "list", *S]],
     "users list": [["users", "list", *S]],
+    "users tokens": [["users", "tokens", *S]],
     "audit list": [["audit", "list", *S]],
     "audit verify": [["audit", "verify", *S]],
     "review list": [["review", "list", *S], ["review", "list", *S, "--state", "pending"]],
@@ -284,6 +285,10 @@ NOT_ON_A_STORE = {
     **{
         f"users {c}": "reads a password from the terminal or stdin: tests/test_accounts.py runs it on both backends"
         for c in ("add", "passwd", "role", "disable", "enable", "token")
+    },
+    **{
+        c: "acts on an account, a token or an organisation a partial store has none of: tests/test_accounts.py runs it"
+        for c in ("users org", "users revoke-token", "orgs edit")
     },
     **{
         f"review {c}": "acts on a submission, which a partial store has none of: tests/test_review.py runs it"
@@ -376,7 +381,7 @@ def _run_command(command: str, kind: str, store: Path, out: Path, facts: dict[st
 #: commands that read only the store's metadata (schema, mappings, sync state): the layers held do not matter
 #: to them, so they run on the store with no layer and the one without an area of interest only
 METADATA_ONLY = {"db current", "db history", "db upgrade", "db area", "mapping save", "mapping list",
-                 "mapping show", "sync conflicts", "orgs add", "orgs list", "users list", "audit list",
+                 "mapping show", "sync conflicts", "orgs add", "orgs list", "users list", "users tokens", "audit list",
                  "audit verify", "review list", "styles"}  # fmt: skip
 CASES = [
     (command, kind)

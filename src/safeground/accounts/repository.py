@@ -109,6 +109,17 @@ class User:
     created_at: str
 
 
+@dataclass(frozen=True)
+class Token:
+    """An API token as a list shows it: its first characters, never the secret (only its hash is kept)."""
+
+    prefix: str
+    username: str
+    label: str
+    created_at: str
+    revoked: bool
+
+
 def _user(row: Any) -> User:
     return User(row.username, row.full_name, row.organisation, Role(row.role), bool(row.active), row.created_at)
 
@@ -233,6 +244,10 @@ class Accounts(SideTables):
             raise SafeGroundError("'public' is not an account role", hint="disable the account instead")
         return self._change(username, {"role": role.value}, "user.role", actor, origin)
 
+    def set_organisation(self, username: str, organisation: str, *, actor: str, origin: str) -> User:
+        """Move a user to another organisation (the uid of a record in the organisations layer)."""
+        return self._change(username, {"organisation": organisation}, "user.organisation", actor, origin)
+
     def set_active(self, username: str, active: bool, *, actor: str, origin: str) -> User:
         return self._change(username, {"active": active}, "user.enable" if active else "user.disable", actor, origin)
 
@@ -316,11 +331,24 @@ class Accounts(SideTables):
             user = c.execute(select(USERS).where(USERS.c.username == row.username)).first()
         return _user(user) if user is not None and user.active else None
 
-    def revoke_token(self, prefix: str, *, actor: str, origin: str) -> int:
+    def tokens(self, username: str | None = None) -> list[Token]:
+        """The API tokens of one user (or of everyone), newest first; revoked ones too, marked."""
+        with self._read() as c:
+            if c is None:
+                return []
+            q = select(TOKENS).order_by(TOKENS.c.created_at.desc(), TOKENS.c.prefix)
+            if username is not None:
+                q = q.where(TOKENS.c.username == username.strip().lower())
+            rows = c.execute(q).all()
+        return [Token(r.prefix, r.username, r.label, r.created_at, bool(r.revoked)) for r in rows]
+
+    def revoke_token(self, prefix: str, *, actor: str, origin: str, owner: str | None = None) -> int:
+        """Revoke the live tokens starting ``prefix`` (only ``owner``'s when given); how many were."""
+        where = [TOKENS.c.prefix == prefix, TOKENS.c.revoked.is_(False)]
+        if owner is not None:
+            where.append(TOKENS.c.username == owner.strip().lower())
         with self._tx() as c:
-            n = c.execute(
-                update(TOKENS).where(TOKENS.c.prefix == prefix, TOKENS.c.revoked.is_(False)).values(revoked=True)
-            ).rowcount
+            n = c.execute(update(TOKENS).where(*where).values(revoked=True)).rowcount
             if n:
                 self._append(c, actor, origin, "token.revoke", f"token:{prefix}")
         return int(n or 0)

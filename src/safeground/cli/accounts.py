@@ -48,6 +48,36 @@ def orgs_add(
     console.print(f"added {org.uid}: {org.name}" + (f" ({org.acronym})" if org.acronym else ""))
 
 
+@orgs_app.command("edit")
+def orgs_edit(
+    organisation: Annotated[str, typer.Argument(help="Its uid (ORG-00003), acronym or name.")],
+    name: Annotated[str | None, typer.Option(help="A new full name.")] = None,
+    acronym: Annotated[str | None, typer.Option(help="A new acronym ('' removes it).")] = None,
+    org_type: Annotated[str | None, typer.Option("--type", help="A new type: ngo, commercial, ….")] = None,
+    accredited: Annotated[
+        bool | None, typer.Option("--accredited/--not-accredited", help="Whether it is accredited.")
+    ] = None,
+    store: StoreOpt = "demo.gpkg",
+    by: ByOpt = None,
+) -> None:
+    """Change an organisation: a new version of its record (the old one stays in its history), audited."""
+    from safeground.services.accounts import actor_or_os, edit_organisation, resolve_organisation
+
+    old = resolve_organisation(store, organisation)
+    org = edit_organisation(
+        store,
+        old.uid,
+        name=old.name if name is None else name,
+        acronym=old.acronym if acronym is None else acronym,
+        org_type=old.org_type.value if org_type is None else org_type,
+        accredited=old.accredited if accredited is None else accredited,
+        actor=actor_or_os(by),
+        expected_version=old.version,
+    )
+    said = "unchanged" if org.version == old.version else f"now version {org.version}"
+    console.print(f"{org.uid}: {org.name}" + (f" ({org.acronym})" if org.acronym else "") + f", {said}")
+
+
 @orgs_app.command("list")
 def orgs_list(store: StoreOpt = "demo.gpkg") -> None:
     """List the organisations."""
@@ -161,6 +191,50 @@ def users_token(
 
     token = add_token(store, username, label, actor=actor_or_os(by))
     console.print(f"token for {username} ({label}), shown only now:\n{token}", soft_wrap=True)
+
+
+@users_app.command("org")
+def users_org(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    organisation: Annotated[str, typer.Argument(help="The organisation's uid, acronym or name.")],
+    store: StoreOpt = "demo.gpkg",
+    by: ByOpt = None,
+) -> None:
+    """Move a user to another organisation (they then see that organisation's submissions)."""
+    from safeground.services.accounts import actor_or_os, set_organisation
+
+    user = set_organisation(store, username, organisation, actor=actor_or_os(by))
+    console.print(f"{user.username} now belongs to {user.organisation}")
+
+
+@users_app.command("tokens")
+def users_tokens(
+    username: Annotated[str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")] = None,
+    store: StoreOpt = "demo.gpkg",
+) -> None:
+    """List the API tokens by their first characters (the secrets are not kept, so never shown)."""
+    from safeground.services.accounts import tokens
+
+    t = Table(title="API tokens")
+    for col in ("token", "user", "label", "made", "state"):
+        t.add_column(col)
+    for k in tokens(store, username):
+        t.add_row(k.prefix + "…", k.username, k.label, k.created_at[:16].replace("T", " "),
+                  "revoked" if k.revoked else "in use")  # fmt: skip
+    console.print(t)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    prefix: Annotated[str, typer.Argument(help="The token's first characters, as 'users tokens' lists them.")],
+    store: StoreOpt = "demo.gpkg",
+    by: ByOpt = None,
+) -> None:
+    """Revoke an API token: the next request made with it is refused (401)."""
+    from safeground.services.accounts import actor_or_os, revoke_token
+
+    revoke_token(store, prefix.rstrip("…"), actor=actor_or_os(by), owner=None)
+    console.print(f"token {prefix} revoked")
 
 
 @audit_app.command("list")

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from safeground.accounts.audit import AuditCheck, AuditEntry
-from safeground.accounts.repository import Accounts, User, cli_origin
+from safeground.accounts.repository import Accounts, Token, User, cli_origin
 from safeground.accounts.roles import Role
-from safeground.errors import SafeGroundError
+from safeground.errors import RecordNotFound, SafeGroundError
 from safeground.model import Organisation
 from safeground.model.vocab import OrganisationType
 from safeground.storage import open_store
@@ -26,24 +26,47 @@ def actor_or_os(actor: str | None) -> str:
     return (actor or "").strip() or getpass.getuser()
 
 
-def add_organisation(location: str, name: str, org_type: str, *, acronym: str | None, actor: str) -> Organisation:
+def _org_type(text: str) -> OrganisationType:
     try:
-        kind = OrganisationType(org_type.strip().lower())
+        return OrganisationType(text.strip().lower())
     except ValueError:
         raise SafeGroundError(
-            f"unknown organisation type {org_type!r}",
+            f"unknown organisation type {text!r}",
             hint=f"use one of: {', '.join(t.value for t in OrganisationType)}",
         ) from None
+
+
+def _org_name(name: str) -> str:
+    if not name.strip():
+        raise SafeGroundError("an organisation needs a name", hint="give its full name, e.g. 'The HALO Trust'")
+    return name.strip()
+
+
+def _refuse_same_name(store: Any, name: str, acronym: str | None, *, other_than: str | None = None) -> None:
+    """Two organisations may not share a name or an acronym: users are added by them."""
+    for existing in store.find(Organisation):
+        if existing.uid == other_than:
+            continue
+        if existing.name.casefold() == name.casefold() or (
+            acronym and existing.acronym and existing.acronym.casefold() == acronym.casefold()
+        ):
+            raise SafeGroundError(
+                f"{existing.uid} is already {existing.name} ({existing.acronym or 'no acronym'})",
+                hint="choose another name or acronym, or edit that organisation instead",
+            )
+
+
+def add_organisation(
+    location: str, name: str, org_type: str, *, acronym: str | None, actor: str, origin: str | None = None
+) -> Organisation:
+    kind = _org_type(org_type)
+    name, short = _org_name(name), (acronym or "").strip() or None
     with open_store(location, create=False) as store:
-        for existing in store.find(Organisation):
-            if existing.name.casefold() == name.strip().casefold() or (
-                acronym and existing.acronym and existing.acronym.casefold() == acronym.strip().casefold()
-            ):
-                raise SafeGroundError(f"{existing.uid} is already {existing.name} ({existing.acronym or 'no acronym'})")
+        _refuse_same_name(store, name, short)
         org = Organisation(
             uid=store.next_uid(Organisation),
-            name=name.strip(),
-            acronym=(acronym or "").strip() or None,
+            name=name,
+            acronym=short,
             org_type=kind,
             date_of_information=datetime.now(UTC).date(),
             entered_by=actor,
@@ -53,13 +76,71 @@ def add_organisation(location: str, name: str, org_type: str, *, acronym: str | 
     with Accounts(location) as acc:
         acc.record(
             actor,
-            cli_origin(),
+            origin or cli_origin(),
             "organisation.add",
             f"organisations:{org.uid}",
             None,
             {"name": org.name, "acronym": org.acronym, "org_type": kind.value},
         )
     return org
+
+
+def edit_organisation(
+    location: str,
+    uid: str,
+    *,
+    name: str,
+    acronym: str | None,
+    org_type: str,
+    accredited: bool,
+    actor: str,
+    origin: str | None = None,
+    expected_version: int | None = None,
+) -> Organisation:
+    """A new version of an organisation (the old one stays in its history), checked as an added one is;
+    a direct write by an administrator, so it is audited with what changed (before and after)."""
+    kind = _org_type(org_type)
+    name, short = _org_name(name), (acronym or "").strip() or None
+    with open_store(location, create=False) as store:
+        try:
+            old = store.get(Organisation, uid.strip())
+        except RecordNotFound:
+            raise RecordNotFound(
+                f"no organisation {uid!r} in the store", hint="the organisations list shows each one's uid (ORG-…)"
+            ) from None
+        _refuse_same_name(store, name, short, other_than=old.uid)
+        after = {"name": name, "acronym": short, "org_type": kind.value, "accredited": accredited}
+        before = {
+            "name": old.name,
+            "acronym": old.acronym,
+            "org_type": old.org_type.value,
+            "accredited": old.accredited,
+        }
+        changed = [k for k in after if after[k] != before[k]]
+        if not changed:
+            return old
+        new = old.model_copy(
+            update={
+                "name": name,
+                "acronym": short,
+                "org_type": kind,
+                "accredited": accredited,
+                "date_of_information": datetime.now(UTC).date(),
+                "entered_by": actor,
+                "change_reason": "organisation edited: " + ", ".join(changed),
+            }
+        )
+        new = store.update(new, expected_version=expected_version if expected_version is not None else old.version)
+    with Accounts(location) as acc:
+        acc.record(
+            actor,
+            origin or cli_origin(),
+            "organisation.edit",
+            f"organisations:{old.uid}",
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+    return new
 
 
 def organisations(location: str) -> list[Organisation]:
@@ -127,9 +208,38 @@ def set_password(location: str, username: str, password: str, *, actor: str) -> 
         return acc.set_password(username, password, actor=actor, origin=cli_origin())
 
 
-def add_token(location: str, username: str, label: str, *, actor: str) -> str:
+def set_organisation(location: str, username: str, organisation: str, *, actor: str, origin: str | None = None) -> User:
+    """Move a user to another organisation (named by uid, acronym or name, as when adding a user)."""
+    org = resolve_organisation(location, organisation)
     with Accounts(location) as acc:
-        return acc.add_token(username, label, actor=actor, origin=cli_origin())
+        return acc.set_organisation(username, org.uid, actor=actor, origin=origin or cli_origin())
+
+
+def add_token(location: str, username: str, label: str, *, actor: str, origin: str | None = None) -> str:
+    """A new API token acting as ``username`` (with that user's role, never more): the secret is returned
+    once here and stored only hashed."""
+    if not label.strip():
+        raise SafeGroundError("a token needs a label", hint="say what it is for, e.g. 'KoboToolbox REST service'")
+    with Accounts(location) as acc:
+        return acc.add_token(username, label.strip(), actor=actor, origin=origin or cli_origin())
+
+
+def tokens(location: str, username: str | None = None) -> list[Token]:
+    """The API tokens of ``username`` (None: of everyone), newest first, by their first characters."""
+    with Accounts(location) as acc:
+        return acc.tokens(username)
+
+
+def revoke_token(location: str, prefix: str, *, actor: str, owner: str | None, origin: str | None = None) -> None:
+    """Revoke a token by its first characters; with ``owner``, only a token of that user (a person revoking
+    their own: another user's token reads as not there, so its existence is not told)."""
+    with Accounts(location) as acc:
+        n = acc.revoke_token(prefix.strip(), actor=actor, origin=origin or cli_origin(), owner=owner)
+    if not n:
+        raise RecordNotFound(
+            f"no live API token {prefix!r}" + (f" of {owner}" if owner else ""),
+            hint="the token list shows each token's first characters; a revoked one stays revoked",
+        )
 
 
 def record_write(

@@ -25,9 +25,10 @@ import shapely
 from safeground.access.audience import Audience
 from safeground.access.policy import rules_for
 from safeground.accounts.audit import AuditCheck, AuditEntry
-from safeground.accounts.repository import Accounts, User
+from safeground.accounts.repository import Accounts, Token, User
 from safeground.accounts.roles import Role
 from safeground.model.base import RECORD_TYPES
+from safeground.model.vocab import OrganisationType
 from safeground.review.queue import State, Submission
 from safeground.services import review
 from safeground.services.accounts import organisations, resolve_organisation
@@ -223,6 +224,8 @@ class AdminView:
     audit_total: int
     check: AuditCheck
     organisation_names: dict[str, str] = field(default_factory=dict)
+    tokens: list[Token] = field(default_factory=list)  # every user's API tokens, newest first
+    org_types: list[str] = field(default_factory=list)
 
 
 def admin_view(
@@ -233,9 +236,12 @@ def admin_view(
         users = acc.users()
         entries = acc.entries()
         check = acc.verify()
+        tokens = acc.tokens()
     orgs = [
-        {"uid": o.uid, "name": o.name, "acronym": o.acronym, "type": o.org_type.value} for o in organisations(location)
-    ]
+        {"uid": o.uid, "name": o.name, "acronym": o.acronym, "type": o.org_type.value, "accredited": o.accredited,
+         "version": o.version}
+        for o in organisations(location)
+    ]  # fmt: skip
     picked = [
         e
         for e in reversed(entries)
@@ -245,7 +251,8 @@ def admin_view(
     ]
     roles = [r.value for r in Role if r is not Role.PUBLIC]
     names = organisation_names(location)
-    return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names)
+    kinds = [k.value for k in OrganisationType]
+    return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names, tokens, kinds)
 
 
 def add_user(
@@ -338,6 +345,64 @@ def report_pdf(location: str, kind: str, audience: Audience) -> tuple[bytes, str
         done = write_report(kind, location, Path(tmp) / "report", audience)
         if done.pdf is None:
             raise SafeGroundError(f"the {kind} report was written without its PDF", hint="the server's log says why")
+        made = (fingerprint, done.pdf.read_bytes(), done.pdf.name)
+    with _REPORTS_LOCK:
+        _REPORTS[key] = made
+    return made[1], made[2]
+
+
+#: the evidence report that speaks for a feature of each map layer (a kind of ``safeground report``)
+LAYER_REPORTS = {
+    "hazard_areas": "land-release",
+    "activities": "land-release",
+    "minefield_records": "map-accuracy",
+    "minefield_record_assessments": "map-accuracy",
+    "accidents": "casualties",
+    "eo_items": "national",
+    "cluster_strikes": "national",
+    "predicted_hazards": "national",
+}
+
+
+def feature_links(layer: str, uid: str, *, exact: bool) -> list[dict[str, str]]:
+    """The documents the map's side panel offers for one feature, as far as its reader may read them.
+
+    A minefield record's dossier shows its exact rows and mines (restricted: :mod:`safeground.access.policy`),
+    so it is offered only to a reader of exact positions (``exact``); every reader of the map may have the
+    layer's evidence report, made for their own audience. Each link is (kind, address, report kind)."""
+    from urllib.parse import quote
+
+    out = []
+    if layer == "minefield_records" and exact:
+        out.append({"kind": "dossier", "href": f"/workspace/dossiers/{quote(uid, safe='')}.pdf", "report": ""})
+    report = LAYER_REPORTS.get(layer)
+    if report:
+        out.append({"kind": "report", "href": f"/workspace/reports/{report}.pdf", "report": report})
+    return out
+
+
+def dossier_pdf(location: str, uid: str) -> tuple[bytes, str]:
+    """(the PDF, its file name) of the accuracy dossier of minefield record ``uid``, from the store as it is
+    (what ``safeground maps dossier UID`` writes); made again only when the store's content changed."""
+    import tempfile
+    from pathlib import Path
+
+    from safeground.errors import SafeGroundError
+    from safeground.minemaps.accuracy import AccuracyOptions
+    from safeground.services.maps import write_dossier
+    from safeground.storage import open_store
+
+    with open_store(location, create=False, readonly=True) as store:
+        fingerprint = store.fingerprint()
+    key = (location, f"dossier:{uid}", "restricted")
+    with _REPORTS_LOCK:
+        hit = _REPORTS.get(key)
+    if hit is not None and hit[0] == fingerprint:
+        return hit[1], hit[2]
+    with tempfile.TemporaryDirectory(prefix="safeground-dossier-") as tmp:
+        done = write_dossier(location, uid, Path(tmp) / "dossier", AccuracyOptions())
+        if not done.pdf.exists():
+            raise SafeGroundError(f"the dossier of {uid} was written without its PDF", hint="the server's log says why")
         made = (fingerprint, done.pdf.read_bytes(), done.pdf.name)
     with _REPORTS_LOCK:
         _REPORTS[key] = made

@@ -35,8 +35,10 @@ from safeground.web.tile_routes import add_tile_routes
 from safeground.web.workspace_admin import add_workspace_admin_routes
 from safeground.web.workspace_dashboards import add_workspace_dashboard_routes
 from safeground.web.workspace_entry import add_workspace_entry_routes
+from safeground.web.workspace_links import add_workspace_link_routes
 from safeground.web.workspace_review import add_workspace_review_routes
 from safeground.web.workspace_routes import add_workspace_routes
+from safeground.web.workspace_tokens import add_workspace_token_routes
 
 
 def create_app(settings: ServerSettings, store: Store) -> FastAPI:
@@ -69,6 +71,8 @@ def create_app(settings: ServerSettings, store: Store) -> FastAPI:
     add_workspace_entry_routes(app)
     add_workspace_dashboard_routes(app)
     add_workspace_admin_routes(app)
+    add_workspace_token_routes(app)
+    add_workspace_link_routes(app)
     add_dashboard_routes(app)
     add_public_routes(app)
     check_every_route(app)

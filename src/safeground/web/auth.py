@@ -118,6 +118,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def change_origin(request: Request) -> str:
+    """Where a change made through the server came from, as its audit entry says it (``web`` and the address)."""
+    return f"web {client_address(request)}"
+
+
 def principal_of(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

@@ -1,8 +1,11 @@
-"""The workspace's administration: ``/workspace/admin`` lists the accounts, the organisations and the
-audit log (filtered by who, what and from when, with the result of the chain check), and the
-administrator adds a user, changes a role or disables an account through the JSON routes below.
-Each change is made by :mod:`safeground.services.workspace` with the administrator and their address
-in its audit entry; a new role or a disabled account ends that user's open sessions.
+"""The workspace's administration: ``/workspace/admin`` lists the accounts, the organisations, every
+user's API tokens and the audit log (filtered by who, what and from when, with the result of the chain
+check), and the administrator adds a user, changes a role or an organisation, disables an account,
+adds or edits an organisation and revokes a token through the JSON routes below. Each change is made by
+the services the command line uses (:mod:`safeground.services.workspace`, :mod:`safeground.services.accounts`)
+with the administrator and their address in its audit entry; a new role or a disabled account ends that
+user's open sessions. An organisation is a versioned record: an edit is a new version (the old one stays
+in its history), a direct write by an administrator, audited like every direct write.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from fastapi import Body, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from safeground.accounts.repository import User
+from safeground.model import Organisation
+from safeground.services import accounts as account_services
 from safeground.services import workspace
-from safeground.web.auth import client_address
+from safeground.web.auth import change_origin
 from safeground.web.permissions import Principal, requires
 from safeground.web.workspace_routes import page_requires, render_page
 
@@ -26,6 +31,11 @@ def _location(request: Request) -> str:
 def _user(u: User) -> dict[str, Any]:
     return {"user": u.username, "name": u.full_name, "organisation": u.organisation, "role": u.role.value,
             "active": u.active}  # fmt: skip
+
+
+def _org(o: Organisation) -> dict[str, Any]:
+    return {"uid": o.uid, "name": o.name, "acronym": o.acronym, "org_type": o.org_type.value,
+            "accredited": o.accredited, "version": o.version}  # fmt: skip
 
 
 def add_workspace_admin_routes(app: FastAPI) -> None:
@@ -58,7 +68,7 @@ def add_workspace_admin_routes(app: FastAPI) -> None:
         assert principal.user is not None
         u = workspace.add_user(_location(request), username, full_name=full_name, organisation=organisation,
                                role=role, password=password, actor=principal.user.username,
-                               origin=f"web {client_address(request)}")  # fmt: skip
+                               origin=change_origin(request))  # fmt: skip
         return _user(u)
 
     @app.post("/workspace/admin/users/{username}/role", tags=["workspace"], summary="Change a user's role")
@@ -70,7 +80,7 @@ def add_workspace_admin_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         assert principal.user is not None
         u = workspace.set_role(_location(request), username, role, actor=principal.user.username,
-                               origin=f"web {client_address(request)}")  # fmt: skip
+                               origin=change_origin(request))  # fmt: skip
         return _user(u)
 
     @app.post("/workspace/admin/users/{username}/active", tags=["workspace"], summary="Disable or enable an account")
@@ -79,5 +89,57 @@ def add_workspace_admin_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         assert principal.user is not None
         u = workspace.set_active(_location(request), username, active, actor=principal.user.username,
-                                 origin=f"web {client_address(request)}")  # fmt: skip
+                                 origin=change_origin(request))  # fmt: skip
         return _user(u)
+
+    @app.post("/workspace/admin/users/{username}/organisation", tags=["workspace"],
+              summary="Move a user to another organisation")  # fmt: skip
+    def set_organisation(
+        request: Request,
+        username: str,
+        organisation: Annotated[str, Body(embed=True, max_length=200)],
+        principal: Principal = admin,
+    ) -> dict[str, Any]:
+        assert principal.user is not None
+        u = account_services.set_organisation(_location(request), username, organisation,
+                                              actor=principal.user.username, origin=change_origin(request))  # fmt: skip
+        return _user(u)
+
+    @app.post("/workspace/admin/organisations", tags=["workspace"], summary="Add an organisation")
+    def add_organisation(
+        request: Request,
+        name: Annotated[str, Body(max_length=200)],
+        org_type: Annotated[str, Body(max_length=32)],
+        acronym: Annotated[str | None, Body(max_length=32)] = None,
+        principal: Principal = admin,
+    ) -> dict[str, Any]:
+        assert principal.user is not None
+        o = account_services.add_organisation(_location(request), name, org_type, acronym=acronym,
+                                              actor=principal.user.username, origin=change_origin(request))  # fmt: skip
+        return _org(o)
+
+    @app.post("/workspace/admin/organisations/{uid}", tags=["workspace"],
+              summary="Edit an organisation (a new version of its record)")  # fmt: skip
+    def edit_organisation(
+        request: Request,
+        uid: str,
+        name: Annotated[str, Body(max_length=200)],
+        org_type: Annotated[str, Body(max_length=32)],
+        acronym: Annotated[str | None, Body(max_length=32)] = None,
+        accredited: Annotated[bool, Body()] = True,
+        version: Annotated[int | None, Body(ge=1)] = None,
+        principal: Principal = admin,
+    ) -> dict[str, Any]:
+        assert principal.user is not None
+        o = account_services.edit_organisation(
+            _location(request), uid, name=name, acronym=acronym, org_type=org_type, accredited=accredited,
+            actor=principal.user.username, origin=change_origin(request), expected_version=version,
+        )  # fmt: skip
+        return _org(o)
+
+    @app.post("/workspace/admin/tokens/{prefix}/revoke", tags=["workspace"], summary="Revoke any user's API token")
+    def revoke_any_token(request: Request, prefix: str, principal: Principal = admin) -> dict[str, str]:
+        assert principal.user is not None
+        account_services.revoke_token(_location(request), prefix, actor=principal.user.username, owner=None,
+                                      origin=change_origin(request))  # fmt: skip
+        return {"revoked": prefix}

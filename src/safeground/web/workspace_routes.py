@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nav_dashboards", "/workspace/dashboards", ("account",)),
     ("nav_entry", "/workspace/entry", ("submit",)),
     ("nav_admin", "/workspace/admin", ("admin:users",)),
+    ("nav_tokens", "/workspace/tokens", ("account",)),
 )
 
 

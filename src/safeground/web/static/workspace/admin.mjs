@@ -30,3 +30,30 @@ document.getElementById("sg-add-user")?.addEventListener("submit", (ev) => {
   const body = Object.fromEntries(new FormData(f).entries());
   change("/workspace/admin/users", body, f.querySelector("button[type=submit]"));
 });
+for (const select of document.querySelectorAll("[data-org-of]")) {
+  select.addEventListener("change", () =>
+    change(`/workspace/admin/users/${encodeURIComponent(select.dataset.orgOf)}/organisation`,
+           { organisation: select.value }, select));
+}
+for (const b of document.querySelectorAll("[data-save-org]")) {
+  b.addEventListener("click", () => {
+    const row = b.closest("tr");
+    const field = (name) => row.querySelector(`[data-org-field="${name}"]`);
+    change(`/workspace/admin/organisations/${encodeURIComponent(b.dataset.saveOrg)}`, {
+      name: field("name").value, acronym: field("acronym").value || null, org_type: field("org_type").value,
+      accredited: field("accredited").checked, version: Number(row.dataset.version),
+    }, b);
+  });
+}
+document.getElementById("sg-add-org")?.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const f = ev.currentTarget;
+  const body = Object.fromEntries(new FormData(f).entries());
+  if (!body.acronym) body.acronym = null;
+  change("/workspace/admin/organisations", body, f.querySelector("button[type=submit]"));
+});
+// every user's tokens: the administrator revokes any of them
+for (const b of document.querySelectorAll("#sg-tokens [data-revoke]")) {
+  b.addEventListener("click", () =>
+    change(`/workspace/admin/tokens/${encodeURIComponent(b.dataset.revoke)}/revoke`, {}, b));
+}

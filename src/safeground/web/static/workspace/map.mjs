@@ -4,6 +4,7 @@
 // filters, and a date slider that redraws the record as it stood on a day (/collections/{id}/history).
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 import { el, getJSON, showError, t } from "/static/workspace/common.mjs";
+import { addDocumentLinks } from "/static/workspace/links.mjs";
 
 const cfg = JSON.parse(document.getElementById("sg-map-config").textContent);
 const readable = new Set(Object.values(cfg.prefixes));
@@ -421,9 +422,7 @@ async function openFeature(coll, uid, { fly = false } = {}) {
   const base = `/collections/${coll}/items/${encodeURIComponent(uid)}`;
   const links = [el("li", {}, el("a", { href: base + "?f=html", target: "_blank" }, t("feature_json"))),
                  el("li", {}, el("a", { href: base + "/history", target: "_blank" }, t("history_json")))];
-  if (coll === "minefield_records") {
-    links.push(el("li", {}, `${t("dossier")}: `, el("code", {}, `safeground maps dossier ${uid}`)));
-  }
+  const linkList = el("ul", { id: "sg-panel-links" }, links);
   panel.replaceChildren(
     el("div", { class: "sg-panel-head" }, el("h2", {}, title), close),
     el("p", { class: "sg-muted" }, cfg.layers.find((l) => l.id === coll)?.label || coll),
@@ -431,11 +430,12 @@ async function openFeature(coll, uid, { fly = false } = {}) {
     el("h3", {}, t("panel_evidence")), evidenceList(props),
     el("h3", {}, t("panel_linked")), el("div", { id: "sg-linked-slot" }, t("loading")),
     el("h3", {}, t("panel_history")), hist ? historyList(hist) : el("p", { class: "sg-muted" }, t("not_readable")),
-    el("h3", {}, t("panel_links")), el("ul", {}, links),
+    el("h3", {}, t("panel_links")), linkList,
   );
   panel.dataset.feature = uid;
   panel.dataset.versions = hist ? String(hist.versions.length) : "0";
   if (fly) flyTo(feature.geometry);
+  addDocumentLinks(linkList, coll, uid, props);  // the dossier and reports this reader may have
   const linked = await linkedItems(coll, uid, props);
   document.getElementById("sg-linked-slot")?.replaceWith(linked);
   panel.focus({ preventScroll: true });
