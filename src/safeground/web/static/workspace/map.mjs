@@ -230,6 +230,7 @@ function featuresInView() {
 function listInView() {
   inView = featuresInView();
   const list = document.getElementById("sg-inview");
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.uid : null;
   const label = (coll) => cfg.layers.find((l) => l.id === coll)?.label || coll;
   list.replaceChildren(...inView.slice(0, IN_VIEW_MAX).map((f) => el("li", {},
     el("button", { type: "button", class: "sg-inview-item", "data-uid": f.uid, "data-collection": f.coll,
@@ -238,6 +239,8 @@ function listInView() {
   document.getElementById("sg-inview-count").textContent = inView.length > IN_VIEW_MAX
     ? t("in_view_more", { n: inView.length, m: IN_VIEW_MAX }) : t("in_view_count", { n: inView.length });
   document.getElementById("sg-count").textContent = t("features_drawn", { n: inView.length });
+  // the list is made again on every move: a keyboard user keeps their place in it
+  if (focused) list.querySelector(`button[data-uid="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
 }
 
 // -- layers, legend, filters -----------------------------------------------------------------------------
@@ -540,7 +543,9 @@ document.addEventListener("focusin", (e) => {
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape" || panel.hidden) return;
   panel.hidden = true;
-  if (opener?.isConnected) opener.focus(); else document.getElementById("sg-search-q").focus();
+  const again = opener && !opener.isConnected && opener.dataset.uid
+    ? document.querySelector(`#sg-inview button[data-uid="${CSS.escape(opener.dataset.uid)}"]`) : null;
+  (opener?.isConnected ? opener : again || document.getElementById("sg-search-q")).focus();
 });
 map.on("mousemove", (e) => {
   const n = interactive().length ? map.queryRenderedFeatures(e.point, { layers: interactive() }).length : 0;
