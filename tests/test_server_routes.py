@@ -64,6 +64,7 @@ ENDPOINTS = {
     ("GET", "/safe/village-map/{name}"),
     ("GET", "/workspace/login"),
     ("GET", "/workspace"),
+    ("GET", "/workspace/places"),
     ("GET", "/workspace/review"),
     ("GET", "/workspace/review/{sid}"),
     ("GET", "/workspace/entry"),

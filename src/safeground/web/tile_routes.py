@@ -29,6 +29,10 @@ Collections = Annotated[
     str | None, Query(description="the collections to draw, comma-separated (default: every one with geometry)")
 ]
 Col = Annotated[int, Path(ge=0, description="the tile column (x), from the west")]
+Filter = Annotated[
+    str | None,
+    Query(alias="filter", description="a CQL2 filter (basic CQL2, as for items): only the features it selects"),
+]
 
 
 def _cat(request: Request) -> Catalogue:
@@ -65,12 +69,14 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             "maxzoom": MAX_ZOOM,
         }
 
-    def one_layer(cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int) -> tuple:
-        if served_as_stored(coll.record_type, audience):
+    def one_layer(
+        cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int, cql_filter: str | None = None
+    ) -> tuple:
+        if served_as_stored(coll.record_type, audience) and not cql_filter:
             data = cat.reading(lambda s: stored_tile(s, coll.record_type, z, row, col))
             if data is not None:
                 return ("raw", data)
-        layer = cat.tile_layer(coll, audience)
+        layer = cat.tile_layer(coll, audience, cql_filter or None)
         return ("features", (coll.id, layer.features(z, row, col)))
 
     def tile_response(parts: list[tuple], z: int, row: int, col: int, audience: Audience) -> Response:
@@ -128,10 +134,12 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         response_class=Response,
         responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
     )
-    def collection_tile(collection_id: str, z: Z, y: Row, x: Col, reader: Reader, cat: Cat) -> Response:
+    def collection_tile(
+        collection_id: str, z: Z, y: Row, x: Col, reader: Reader, cat: Cat, filter_: Filter = None
+    ) -> Response:
         check_tile(z, y, x)
         coll = collection_of(cat, collection_id, reader.audience)
-        return tile_response([one_layer(cat, coll, reader.audience, z, y, x)], z, y, x, reader.audience)
+        return tile_response([one_layer(cat, coll, reader.audience, z, y, x, filter_)], z, y, x, reader.audience)
 
     def chosen(cat: Catalogue, names: str | None, audience: Audience) -> list[Collection]:
         if names is None or not names.strip():

@@ -12,13 +12,14 @@ by the reader's audience: a page never holds more than its reader may read.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from safeground.web.i18n import LANG_COOKIE, Translator, language_of, languages, strings
 from safeground.web.permissions import PERMISSIONS, Principal, current_principal, requires
@@ -173,6 +174,48 @@ def add_workspace_routes(app: FastAPI) -> None:
     def map_page(request: Request, principal: Principal = Depends(page_requires("read:partner"))) -> HTMLResponse:  # noqa: B008
         return render_page(request, principal, "workspace/map.html.j2", title_key="map_title",
                            config=map_config(request, principal))  # fmt: skip
+
+    @app.get("/workspace/places", tags=["workspace"], summary="Place names for the map's search, with their extents")
+    def places(request: Request, principal: Principal = Depends(requires("read:public"))) -> JSONResponse:  # noqa: B008
+        return JSONResponse(
+            {"places": place_names(request, principal)}, headers={"Cache-Control": "private, max-age=60"}
+        )
+
+
+#: where the map's search finds place names: (collection, CQL2 filter of the features that are places)
+PLACE_LAYERS: tuple[tuple[str, str | None], ...] = (
+    ("infrastructure_areas", "kind='settlement'"),
+    ("admin_areas", None),
+)
+
+
+def place_names(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    """The named settlements and admin areas of the reader's view, each with its extent: what the search
+    by place name needs, a few kilobytes, where the map no longer holds whole layers (it reads tiles)."""
+    from safeground.access.policy import may_read_layer
+    from safeground.model.base import RECORD_TYPES
+    from safeground.web import cql
+    from safeground.web.features import selected
+
+    cat = request.app.state.catalogue
+    out: list[dict[str, Any]] = []
+    for coll_id, flt in PLACE_LAYERS:
+        if not may_read_layer(RECORD_TYPES[coll_id], principal.audience):
+            continue  # a layer this reader may not read names no place for them
+        coll = cat.collection(coll_id, principal.audience)
+        table = cat.table(coll, principal.audience)
+        if "name" not in table.columns or not table.has_geometry:
+            continue
+        tree = cql.parse(flt, None) if flt else None
+        mask = selected(table, coll_id, box=None, box_epsg=4326, period=None, tree=tree)
+        chosen = table.take(mask, len(table.ids), 0)[0]
+        bounds = chosen.frame.geometry.bounds.to_numpy()
+        for fid, name, b in zip(chosen.ids, chosen.frame["name"], bounds, strict=True):
+            if isinstance(name, str) and name and all(map(math.isfinite, b)):
+                out.append(
+                    {"name": name, "collection": coll_id, "id": str(fid), "bbox": [round(float(v), 6) for v in b]}
+                )
+    return out
 
 
 #: the map's thematic layers: (collection, translation key, on at first, CQL filter of the items asked for)

@@ -8,21 +8,27 @@ import { addDocumentLinks } from "/static/workspace/links.mjs";
 
 const cfg = JSON.parse(document.getElementById("sg-map-config").textContent);
 const readable = new Set(Object.values(cfg.prefixes));
-const state = { asOf: null, loaded: new Map(), visible: new Set(), names: [], pending: 0 };
+const state = { asOf: null, loaded: new Map(), visible: new Set(), pending: 0 };
 document.body.dataset.mapState = "loading";
 
-// -- the base map: the store's own admin areas, settlements, roads and rivers ----------------------------
+// -- the base map: the store's own admin areas, settlements, roads and rivers, as vector tiles ------------
+//: tiles of one collection as the reader may see them (tile_routes: cut from the reader's view on the server,
+//: so a tile holds what the items hold); beyond MAXZOOM MapLibre draws the deepest tiles larger
+const TILES = (coll, filter) => `${location.origin}/collections/${coll}/tiles/WebMercatorQuad/{z}/{y}/{x}` +
+  (filter ? "?filter=" + encodeURIComponent(filter) : "");
+const MAXZOOM = 16;
+const vectorSource = (coll, filter) => ({ type: "vector", tiles: [TILES(coll, filter)], minzoom: 0,
+                                          maxzoom: MAXZOOM, promoteId: "fid" });
 const BASE = [
-  { id: "admin_areas", url: "/collections/admin_areas/items?limit=10000", key: "layer_admin_areas", layers: [
+  { id: "admin_areas", coll: "admin_areas", key: "layer_admin_areas", layers: [
     { id: "admin-line", type: "line", paint: { "line-color": "#6b6b6b", "line-width":
       ["match", ["get", "level"], "district", 2.5, 1], "line-dasharray": [3, 2] } },
   ] },
-  { id: "settlements", url: "/collections/infrastructure_areas/items?limit=10000&filter=" +
-      encodeURIComponent("kind='settlement'"), key: "layer_settlements", layers: [
+  { id: "settlements", coll: "infrastructure_areas", filter: "kind='settlement'", key: "layer_settlements", layers: [
     { id: "settlement-fill", type: "fill", paint: { "fill-color": "#d9cfc1", "fill-opacity": 0.8 } },
     { id: "settlement-line", type: "line", paint: { "line-color": "#a89a86", "line-width": 1 } },
   ] },
-  { id: "infrastructure_lines", url: "/collections/infrastructure_lines/items?limit=10000", key: "layer_roads",
+  { id: "infrastructure_lines", coll: "infrastructure_lines", key: "layer_roads",
     layers: [
       { id: "river-line", type: "line", filter: ["in", ["get", "kind"], ["literal", ["river", "canal", "riverbank"]]],
         paint: { "line-color": "#4a90d9", "line-width": 2.5 } },
@@ -43,19 +49,55 @@ const REVERSE = {
   accidents: [["victims", "accident_uid"]],
 };
 const UID = /^([A-Z]{2,3})-(\d{3,})$/;
+//: a thematic layer is drawn twice in the style: from its vector tiles (the current record) and from a
+//: GeoJSON source of the record as it stood on the slider's day (/history?as_of=, whole layers: a past day
+//: is one view asked for at a time, not panned through; the server's history is cut per reader already)
+const PAST = "@past";
+const collOf = (source) => source.endsWith(PAST) ? source.slice(0, -PAST.length) : source;
+
+//: labels, drawn from the offline glyphs the package ships (/static/glyphs: no font server, no internet),
+//: dark text on a white halo so they read in daylight; record ids only from level 14, where they fit
+const FONT = ["DejaVu Sans"];
+const halo = { "text-color": "#1d1d1d", "text-halo-color": "#ffffff", "text-halo-width": 1.6 };
+const LABELS = [
+  { id: "settlement-label", source: "settlements", "source-layer": "infrastructure_areas", type: "symbol",
+    layout: { "text-field": ["get", "name"], "text-font": ["DejaVu Sans Bold"], "text-size": 13 }, paint: halo },
+  { id: "line-label", source: "infrastructure_lines", "source-layer": "infrastructure_lines", type: "symbol",
+    minzoom: 13, filter: ["has", "name"],
+    layout: { "text-field": ["get", "name"], "text-font": FONT, "text-size": 11, "symbol-placement": "line" },
+    paint: { ...halo, "text-color": "#2b5d8c" } },
+];
+const UID_LABELS = ["hazard_areas", "minefield_records"];
+const uidLabel = (coll, past) => ({ id: `${coll}-uid-label${past ? PAST : ""}`, type: "symbol", minzoom: 14,
+  source: coll + (past ? PAST : ""), ...(past ? {} : { "source-layer": coll }),
+  metadata: { "sg:collection": coll, "sg:past": past, "sg:label": true },
+  layout: { "text-field": ["get", "uid"], "text-font": FONT, "text-size": 12, visibility: "none" }, paint: halo });
 
 function styleLayers() {
   const out = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ec" } }];
-  for (const b of BASE) for (const l of b.layers) out.push({ ...l, source: b.id });
+  for (const b of BASE) for (const l of b.layers) out.push({ ...l, source: b.id, "source-layer": b.coll });
   for (const layer of cfg.layers) {
-    for (const s of layer.style) {
-      const l = structuredClone(s);
-      if (layer.id === "predicted_hazards" && l.type === "fill") {
-        l.paint["fill-color"] = ["interpolate", ["linear"], ["coalesce", ["get", "mean_risk"], 0],
-          0, "#ffffb2", 0.25, "#fecc5c", 0.5, "#fd8d3c", 0.75, "#f03b20", 1, "#bd0026"];
-        l.paint["fill-opacity"] = 0.55;
+    for (const past of [false, true]) {
+      for (const s of layer.style) {
+        const l = structuredClone(s);
+        if (layer.id === "predicted_hazards" && l.type === "fill") {
+          l.paint["fill-color"] = ["interpolate", ["linear"], ["coalesce", ["get", "mean_risk"], 0],
+            0, "#ffffb2", 0.25, "#fecc5c", 0.5, "#fd8d3c", 0.75, "#f03b20", 1, "#bd0026"];
+          l.paint["fill-opacity"] = 0.55;
+        }
+        if (past) { l.id += PAST; l.source = layer.id + PAST; } else { l.source = layer.id; l["source-layer"] = layer.id; }
+        l.metadata = { "sg:collection": layer.id, "sg:past": past };
+        l.layout = { visibility: layer.on && !past ? "visible" : "none" };
+        out.push(l);
       }
-      l.layout = { visibility: layer.on ? "visible" : "none" };
+    }
+  }
+  for (const l of LABELS) out.push(l);
+  for (const coll of UID_LABELS) {
+    if (!cfg.layers.some((l) => l.id === coll)) continue;
+    for (const past of [false, true]) {
+      const l = uidLabel(coll, past);
+      l.layout.visibility = cfg.layers.find((x) => x.id === coll).on && !past ? "visible" : "none";
       out.push(l);
     }
   }
@@ -63,12 +105,16 @@ function styleLayers() {
 }
 
 const sources = {};
-for (const b of BASE) sources[b.id] = { type: "geojson", data: EMPTY };
-for (const l of cfg.layers) sources[l.id] = { type: "geojson", data: EMPTY };
+for (const b of BASE) sources[b.id] = vectorSource(b.coll, b.filter);
+for (const l of cfg.layers) {
+  sources[l.id] = vectorSource(l.id, l.filter);
+  sources[l.id + PAST] = { type: "geojson", data: EMPTY, promoteId: "uid" };
+}
 
 const map = new maplibregl.Map({
   container: "sg-map",
-  style: { version: 8, sources, layers: styleLayers() },
+  style: { version: 8, sources, layers: styleLayers(),
+           glyphs: `${location.origin}/static/glyphs/{fontstack}/{range}.pbf` },
   bounds: cfg.extent || [46.5, 39.3, 47.5, 40.0],
   fitBoundsOptions: { padding: 20 },
   attributionControl: false,
@@ -81,11 +127,26 @@ map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 window.sgMap = map;
 
 const baseFilters = new Map(); // MapLibre layer id → its filter from the style (the IMSMA rule)
-for (const layer of cfg.layers) for (const s of layer.style) baseFilters.set(s.id, s.filter || null);
-const layerIds = (coll) => cfg.layers.find((l) => l.id === coll)?.style.map((s) => s.id) || [];
-const interactive = () => cfg.layers.filter((l) => state.visible.has(l.id)).flatMap((l) => layerIds(l.id));
+for (const layer of cfg.layers) {
+  for (const s of layer.style) { baseFilters.set(s.id, s.filter || null); baseFilters.set(s.id + PAST, s.filter || null); }
+}
+const styleIds = (coll, past) => cfg.layers.find((l) => l.id === coll)?.style.map((s) => s.id + (past ? PAST : "")) || [];
+const labelIds = (coll, past) => UID_LABELS.includes(coll) && map.getLayer(`${coll}-uid-label`)
+  ? [`${coll}-uid-label${past ? PAST : ""}`] : [];
+const layerIds = (coll) => [...styleIds(coll, false), ...styleIds(coll, true)];
+const interactive = () => cfg.layers.filter((l) => state.visible.has(l.id)).flatMap((l) => styleIds(l.id, !!state.asOf));
 
-// -- loading data ----------------------------------------------------------------------------------------
+function showVariant(coll) {
+  const on = state.visible.has(coll);
+  for (const id of [...styleIds(coll, false), ...labelIds(coll, false)]) {
+    map.setLayoutProperty(id, "visibility", on && !state.asOf ? "visible" : "none");
+  }
+  for (const id of [...styleIds(coll, true), ...labelIds(coll, true)]) {
+    map.setLayoutProperty(id, "visibility", on && state.asOf ? "visible" : "none");
+  }
+}
+
+// -- loading the record of a past day (GeoJSON from the stored history) -------------------------------------
 async function fetchAll(url) {
   const feats = [];
   let next = url;
@@ -97,75 +158,90 @@ async function fetchAll(url) {
   return { type: "FeatureCollection", features: feats };
 }
 
-function itemsUrl(layer) {
+function historyUrl(layer) {
   const f = layer.filter ? "&filter=" + encodeURIComponent(layer.filter) : "";
-  if (state.asOf) return `/collections/${layer.id}/history?as_of=${state.asOf}${f}`;
-  return `/collections/${layer.id}/items?limit=10000${f}`;
+  return `/collections/${layer.id}/history?as_of=${state.asOf}${f}`;
 }
 
-//: the first answers, asked for as soon as the module runs (while MapLibre loads its style and worker)
-const early = new Map();
-const fetchEarly = (url) => { if (!early.has(url)) early.set(url, fetchAll(url)); return early.get(url); };
-function fetchOnce(url) {
-  const hit = early.get(url);
-  if (hit) { early.delete(url); return hit; }
-  return fetchAll(url);
-}
-
-async function load(layer) {
-  const key = `${layer.id}|${state.asOf || "now"}`;
+async function loadPast(layer) {
+  if (!state.asOf) return;
+  const key = state.asOf;
   if (state.loaded.get(layer.id)?.key === key) return;
   state.pending++;
-  setBusy();
+  settle();
   try {
-    const data = await fetchOnce(itemsUrl(layer));
-    state.loaded.set(layer.id, { key, data });
-    map.getSource(layer.id).setData(data);
+    const data = await fetchAll(historyUrl(layer));
+    if (state.asOf === key) {
+      state.loaded.set(layer.id, { key, n: data.features.length });
+      map.getSource(layer.id + PAST).setData(data);
+    }
   } catch (e) {
     showError(e);
   } finally {
     state.pending--;
-    setBusy();
+    settle();
   }
 }
 
-async function loadBase() {
-  state.pending++;
-  await Promise.all(BASE.map(async (b) => {
-    try {
-      const data = await fetchOnce(b.url);
-      map.getSource(b.id).setData(data);
-      if (b.id !== "infrastructure_lines") {
-        for (const f of data.features) if (f.properties.name) state.names.push({ name: f.properties.name, f });
-      }
-    } catch (e) { showError(e); }
-  }));
-  state.pending--;
-  setBusy();
+// -- place names for the search (a few kilobytes: the map holds tiles, not whole layers) --------------------
+let places = null;
+async function placeNames() {
+  if (!places) places = getJSON("/workspace/places").then((b) => b.places).catch((e) => { places = null; throw e; });
+  return places;
 }
 
-function drawnCount() {
-  let n = 0;
-  for (const id of state.visible) n += state.loaded.get(id)?.data.features.length || 0;
-  return n;
-}
-
-function setBusy() {
-  const count = document.getElementById("sg-count");
+// -- ready: every tile of the view loaded, nothing pending, the features in view listed ----------------------
+function settle() {
   if (state.pending > 0) {
     document.body.dataset.mapState = "loading";
-    count.textContent = t("loading");
+    document.getElementById("sg-count").textContent = t("loading");
     return;
   }
-  count.textContent = t("features_drawn", { n: drawnCount() });
   map.once("idle", () => {
-    if (state.pending === 0) {
-      window.sgTimings = { ...(window.sgTimings || {}), ready: performance.now() };
-      document.body.dataset.mapState = "ready";
-      document.body.dataset.asOf = state.asOf || "";
-    }
+    if (state.pending > 0 || map.isMoving()) return;
+    listInView();
+    window.sgTimings = { ...(window.sgTimings || {}), ready: performance.now() };
+    document.body.dataset.mapState = "ready";
+    document.body.dataset.asOf = state.asOf || "";
   });
   map.triggerRepaint();
+}
+map.on("movestart", () => { document.body.dataset.mapState = "loading"; });
+map.on("moveend", settle);
+
+// -- the features in view: a list of buttons, so a keyboard reaches every feature the map draws ---------------
+const IN_VIEW_MAX = 40;
+let inView = [];
+
+function featuresInView() {
+  const ids = interactive();
+  if (!ids.length) return [];
+  const first = ["hazard_areas", "minefield_records", "accidents"]; // then the rest, the top layer first
+  const order = new Map(cfg.layers.map((l, i) => [l.id, first.includes(l.id) ? first.indexOf(l.id) - 99 : -i]));
+  const seen = new Map();
+  for (const f of map.queryRenderedFeatures({ layers: ids })) {
+    const coll = f.layer.metadata?.["sg:collection"] || collOf(f.source);
+    const uid = String(f.properties.uid || f.id || "");
+    if (!uid || seen.has(`${coll}|${uid}`)) continue;
+    seen.set(`${coll}|${uid}`, { coll, uid, name: f.properties.name || "" });
+  }
+  return [...seen.values()].sort((a, b) => order.get(a.coll) - order.get(b.coll) || a.uid.localeCompare(b.uid));
+}
+
+function listInView() {
+  inView = featuresInView();
+  const list = document.getElementById("sg-inview");
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.uid : null;
+  const label = (coll) => cfg.layers.find((l) => l.id === coll)?.label || coll;
+  list.replaceChildren(...inView.slice(0, IN_VIEW_MAX).map((f) => el("li", {},
+    el("button", { type: "button", class: "sg-inview-item", "data-uid": f.uid, "data-collection": f.coll,
+                   onclick: () => openFeature(f.coll, f.uid) },
+      el("strong", {}, f.uid), f.name ? ` · ${f.name}` : "", el("span", { class: "sg-muted" }, ` ${label(f.coll)}`)))));
+  document.getElementById("sg-inview-count").textContent = inView.length > IN_VIEW_MAX
+    ? t("in_view_more", { n: inView.length, m: IN_VIEW_MAX }) : t("in_view_count", { n: inView.length });
+  document.getElementById("sg-count").textContent = t("features_drawn", { n: inView.length });
+  // the list is made again on every move: a keyboard user keeps their place in it
+  if (focused) list.querySelector(`button[data-uid="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
 }
 
 // -- layers, legend, filters -----------------------------------------------------------------------------
@@ -226,12 +302,13 @@ function riskLegendItems() {
 
 function setVisible(layer, on) {
   if (on) state.visible.add(layer.id); else state.visible.delete(layer.id);
-  for (const id of layerIds(layer.id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  showVariant(layer.id);
   if (layer.id === "predicted_hazards" && map.getLayer("risk-raster")) {
     map.setLayoutProperty("risk-raster", "visibility", on ? "visible" : "none");
   }
   drawLegend();
-  if (on) load(layer); else setBusy();
+  document.body.dataset.mapState = "loading";
+  if (on && state.asOf) loadPast(layer); else settle();
 }
 
 function buildLayerList() {
@@ -239,7 +316,11 @@ function buildLayerList() {
   for (const b of BASE) {
     const box = el("input", { type: "checkbox", checked: true, "data-layer": b.id });
     box.addEventListener("change", () => {
-      for (const l of b.layers) map.setLayoutProperty(l.id, "visibility", box.checked ? "visible" : "none");
+      for (const l of [...b.layers, ...LABELS.filter((x) => x.source === b.id)]) {
+        map.setLayoutProperty(l.id, "visibility", box.checked ? "visible" : "none");
+      }
+      document.body.dataset.mapState = "loading";
+      settle();
     });
     list.append(el("label", { class: "sg-layer" }, box, t(b.key)));
   }
@@ -276,6 +357,8 @@ function applyFilters() {
       map.setFilter(id, all.length === 0 ? null : all.length === 1 ? all[0] : ["all", ...all]);
     }
   }
+  document.body.dataset.mapState = "loading";
+  settle();
 }
 
 async function loadOrganisations() {
@@ -447,7 +530,22 @@ map.on("click", (e) => {
   if (!hits.length) return;
   const f = hits[0];
   const uid = f.properties.uid || f.id;
-  if (uid) openFeature(f.source, String(uid));
+  if (uid) openFeature(collOf(f.source), String(uid));
+});
+
+//: Escape closes the panel and gives the focus back to what opened it (a button of the features in view)
+let opener = null;
+document.addEventListener("focusin", (e) => {
+  if (!panel.contains(e.target) && e.target instanceof HTMLElement && e.target.closest("#sg-inview, #sg-search")) {
+    opener = e.target;
+  }
+});
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || panel.hidden) return;
+  panel.hidden = true;
+  const again = opener && !opener.isConnected && opener.dataset.uid
+    ? document.querySelector(`#sg-inview button[data-uid="${CSS.escape(opener.dataset.uid)}"]`) : null;
+  (opener?.isConnected ? opener : again || document.getElementById("sg-search-q")).focus();
 });
 map.on("mousemove", (e) => {
   const n = interactive().length ? map.queryRenderedFeatures(e.point, { layers: interactive() }).length : 0;
@@ -472,10 +570,12 @@ async function search(q) {
     return;
   }
   const want = fold(text);
-  const hit = state.names.find((n) => fold(n.name) === want) || state.names.find((n) => fold(n.name).includes(want));
+  let names;
+  try { names = await placeNames(); } catch (e) { showError(e); return; }
+  const hit = names.find((n) => fold(n.name) === want) || names.find((n) => fold(n.name).includes(want));
   if (!hit) { out.textContent = t("search_none", { q: text }); return; }
   out.textContent = hit.name;
-  flyTo(hit.f.geometry);
+  map.fitBounds(hit.bbox, { padding: 80, maxZoom: 15.5, duration: 400 });
 }
 
 document.getElementById("sg-search").addEventListener("submit", (e) => {
@@ -500,7 +600,10 @@ let timer = null;
 function setAsOf(day) {
   state.asOf = day;
   label.textContent = day || t("as_of_today");
-  for (const layer of cfg.layers) if (state.visible.has(layer.id)) load(layer);
+  document.body.dataset.mapState = "loading";
+  for (const layer of cfg.layers) showVariant(layer.id);
+  for (const layer of cfg.layers) if (state.visible.has(layer.id)) loadPast(layer);
+  settle();
   if (panel.dataset.feature && !panel.hidden) {
     const m = UID.exec(panel.dataset.feature);
     if (m) openFeature(cfg.prefixes[m[1]], panel.dataset.feature);
@@ -525,19 +628,16 @@ for (const id of ["sg-f-status", "sg-f-type", "sg-f-org"]) {
   document.getElementById(id).addEventListener("change", applyFilters);
 }
 
-/** For tests and the bench: how many features a layer's source holds now. */
-window.sgLayerCount = (id) => state.loaded.get(id)?.data.features.length ?? 0;
+/** For tests and the bench: how many features of a layer the map draws in the view now. */
+window.sgLayerCount = (id) => inView.filter((f) => f.coll === id).length;
 
 // -- start -----------------------------------------------------------------------------------------------
-for (const b of BASE) fetchEarly(b.url);
-for (const l of cfg.layers) if (l.on) fetchEarly(itemsUrl(l));
 buildLayerList();
 drawLegend();
 map.on("error", (e) => { window.sgMapError = String(e.error?.message || e); });
 map.on("load", async () => {
   window.sgTimings = { ...(window.sgTimings || {}), styleLoaded: performance.now() };
-  await Promise.all([loadBase(), ...cfg.layers.filter((l) => state.visible.has(l.id)).map(load)]);
-  window.sgTimings.dataLoaded = performance.now();
+  settle();
   loadOrganisations();
   addRiskRaster();
 });
