@@ -45,8 +45,8 @@ def test_trend_is_the_share_of_recent_events_in_the_window():
     spec = FeatureSpec(max_distance_m=50.0, radii_m=(), trend_years=(1.0, 3.0), trend_radii_m=(10.0,))
     fb = FeatureBuilder(g, [la], spec)
     assert fb.names == ["dist:event:accident", "trend:event:accident:1y:10m", "trend:event:accident:3y:10m"]
-    X = fb.window(Window(0, 0, 10, 10))
-    one, three = X[:, 1].reshape(10, 10), X[:, 2].reshape(10, 10)
+    feats = fb.window(Window(0, 0, 10, 10))
+    one, three = feats[:, 1].reshape(10, 10), feats[:, 2].reshape(10, 10)
     # (2, 3): its 3 × 3 window holds the two events of that cell, one from 2020 and one from 2010
     assert one[2, 3] == pytest.approx(0.5) and three[2, 3] == pytest.approx(0.5)
     # (2, 4): all three known events; 2020-06 is within a year, 2019-12 within three
@@ -147,27 +147,27 @@ def test_events_split_by_a_column_make_layers_without_doubling_the_baseline(tmp_
 def test_spatial_ensemble_leaves_out_blocks_and_explains_its_own_score():
     rng = np.random.default_rng(11)
     n = 3000
-    X = rng.normal(size=(n, 4))
-    y = (X[:, 0] + 0.3 * rng.normal(size=n) > 1.0).astype(int)
+    xs = rng.normal(size=(n, 4))
+    y = (xs[:, 0] + 0.3 * rng.normal(size=n) > 1.0).astype(int)
     groups = rng.integers(0, 10, n)
     m = make_model("lightgbm-spatial-ensemble", params={"n_estimators": 30})
     assert isinstance(m, SpatialEnsembleRisk)
-    m.fit(X, y, groups, calibrate=False)
+    m.fit(xs, y, groups, calibrate=False)
     assert len(m.members) == 5
-    # each member saw 8 of the 10 blocks: fewer rows than the whole, and different ones
-    sizes = {int(mem.booster.n_features_in_) for mem in m.members}
-    assert sizes == {4}
-    raw = m._raw(X)
-    np.testing.assert_allclose(raw, np.mean([mem._raw(X) for mem in m.members], axis=0))
-    assert not np.allclose(m.members[0]._raw(X), m.members[1]._raw(X))
-    np.testing.assert_allclose(m.contributions(X).sum(axis=1), raw, atol=1e-6)
+    # each member left out 2 of the 10 blocks, a different 2: together every block was left out once
+    assert [len(b) for b in m.left_out] == [2] * 5
+    assert sorted(b for bs in m.left_out for b in bs) == sorted(str(b) for b in range(10))
+    raw = m._raw(xs)
+    np.testing.assert_allclose(raw, np.mean([mem._raw(xs) for mem in m.members], axis=0))
+    assert not np.allclose(m.members[0]._raw(xs), m.members[1]._raw(xs))
+    np.testing.assert_allclose(m.contributions(xs).sum(axis=1), raw, atol=1e-6)
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(y, raw) > 0.95
     # calibrated through the same out-of-fold path as every model
-    cal = make_model("lightgbm-spatial-ensemble", params={"n_estimators": 30}).fit(X, y, groups)
+    cal = make_model("lightgbm-spatial-ensemble", params={"n_estimators": 30}).fit(xs, y, groups)
     assert cal.calibrator is not None
-    p = cal.predict_proba(X)
+    p = cal.predict_proba(xs)
     assert abs(p.mean() - y.mean()) < 0.02
 
 

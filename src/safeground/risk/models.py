@@ -157,23 +157,25 @@ class SpatialEnsembleRisk(RiskModel):
     NAME: ClassVar[str] = "lightgbm-spatial-ensemble"
     MEMBERS: ClassVar[int] = 5
     members: list[LightGBMRisk] = field(default_factory=list)
+    left_out: list[list[str]] = field(default_factory=list)  # per member: the blocks it never saw
 
     def _fit_raw(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> None:
         params = dict(self.params)
         n = int(params.pop("members", self.MEMBERS))
         seed = int(params.get("random_state", LightGBMRisk.DEFAULTS["random_state"]))
         blocks = groups if groups is not None and len(np.unique(groups)) >= n else np.arange(len(y)) % n
-        self.members = []
-        for i, (keep, _left_out) in enumerate(block_folds(blocks, n)):
+        self.members, self.left_out = [], []
+        for i, (keep, out) in enumerate(block_folds(blocks, n)):
             if y[keep].min() == y[keep].max():  # a member with one class only would learn nothing
                 continue
             m = LightGBMRisk(params={**params, "random_state": seed + i})
             m._fit_raw(X[keep], y[keep])
             self.members.append(m)
+            self.left_out.append(sorted(str(b) for b in np.unique(blocks[out])))
         if not self.members:
             m = LightGBMRisk(params={**params, "random_state": seed})
             m._fit_raw(X, y)
-            self.members = [m]
+            self.members, self.left_out = [m], [[]]
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         threads = self.params.get("predict_threads")  # set after fitting by the distributed map: pass it on
