@@ -138,7 +138,6 @@ def spacetime(
     params = dict(params)
     periods = int(params.pop("_periods", 1))
     model_name = str(params.pop("_model", settings.model))
-    params.pop("_split", None)
     split = bool(params.pop("_split", False))
     spec = settings.features
 
