@@ -15,7 +15,12 @@ Protocol (printed with the figures; nothing in it is tuned on the test split):
 - more periods: the same question asked from earlier dates too (features as of cut − Δ − 2 y and − 4 y,
   accidents in the Δ after each), all ending before the cut;
 - the ablation adds one thing at a time in an order fixed before any figure was seen; the last row is
-  the full model. Each row is measured in this run.
+  the full model. Each row is measured in this run. Rows 6–10 (2026-12-01, session 8) were appended,
+  with every scale in them, before any of their figures was seen: nothing in them is chosen on the test
+  split (kernel sigmas 2 and 8 km, trend look-backs 1 and 3 years at 5 and 20 km, 5 ensemble members);
+- the spatial ensemble's members each leave out a fifth of the *training* departments (never a test one);
+- ranking figures only: calibration (Platt, on out-of-fold scores, as `risk train` does) is monotone and
+  leaves them unchanged. No elevation model is used: none is given with the data, and nothing is downloaded.
 
 Figures: ROC-AUC, PR-AUC and the share of future accident cells inside the riskiest 10 % of the cells.
 """
@@ -23,9 +28,11 @@ Figures: ROC-AUC, PR-AUC and the share of future accident cells inside the riski
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -33,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from safeground.risk.features import FeatureBuilder, FeatureSpec
+from safeground.risk.grid import Grid
 from safeground.risk.layers import RiskData, from_files
 from safeground.risk.metrics import Scores, evaluate_scores
 from safeground.risk.models import block_folds, make_model
@@ -52,17 +60,65 @@ DEFAULT = HERE.parent.parent / "shared" / "data" / "colombia-mine-events" / "eve
 
 
 def variants(cell: float) -> list[tuple[str, FeatureSpec, dict]]:
-    """The ablation, cumulative, in the order fixed in advance."""
+    """The ablation, cumulative, in the order fixed in advance.
+
+    Params starting with ``_`` are the bench's own: ``_periods`` training periods, ``_split`` the events also
+    split by area_type, ``_model`` the model's name."""
     base = FeatureSpec.for_cell(cell)
     scales = replace(base, radii_m=tuple(k * cell for k in (2, 5, 10, 20, 40)))
     since = replace(scales, recency_radii_m=(2 * cell, 10 * cell))
+    full = {"class_weight": "balanced", "_periods": 3}
+    # 2026-12-01 (session 8, issue 15): rows 6–10 below were appended, in this order and with these scales,
+    # before any of their figures was seen. They continue from row 5 (the full model so far), whatever its
+    # figures; row 10 is row 9 with one training period, declared here because row 5 lost to row 4.
+    trend = replace(since, trend_years=(1.0, 3.0), trend_radii_m=(5 * cell, 20 * cell))
+    kde = replace(trend, kernel_m=(2 * cell, 8 * cell))
+    split = {**full, "_split": True}
+    ensemble = {**split, "_model": "lightgbm-spatial-ensemble"}
     return [
         ("as before (densities at 3, 10, 40 km)", base, {}),
         ("+ densities at 2, 5, 10, 20, 40 km", scales, {}),
         ("+ years since the last event (2, 10 km)", since, {}),
         ("+ balanced class weights", since, {"class_weight": "balanced"}),
-        ("+ two more earlier training periods (−2, −4 y)", since, {"class_weight": "balanced", "_periods": 3}),
+        ("+ two more earlier training periods (−2, −4 y)", since, full),
+        ("+ rural / urban event layers (area_type)", since, split),
+        ("+ share of events of the last 1, 3 y (5, 20 km)", trend, split),
+        ("+ Gaussian kernel densities (σ 2, 8 km)", kde, split),
+        ("+ spatial ensemble (5 × ⅘ of the departments)", kde, ensemble),
+        ("row 9 with one training period", kde, {k: v for k, v in ensemble.items() if k != "_periods"}),
     ]
+
+
+def superset(cell: float) -> FeatureSpec:
+    """Every feature of every row: computed once per date, each row takes its columns (``features``)."""
+    specs = [spec for _n, spec, _p in variants(cell)]
+    assert len({s.max_distance_m for s in specs}) == 1, "the rows share their distance cap (and so the halo)"
+    last = specs[-1]
+
+    def union(field: str) -> tuple[float, ...]:
+        return tuple(sorted({v for s in specs for v in getattr(s, field)}))
+
+    return replace(last, radii_m=union("radii_m"), recency_radii_m=union("recency_radii_m"))
+
+
+def features(
+    grid: Grid, data: RiskData, as_of: date, cells: np.ndarray, spec: FeatureSpec, split: bool, cache: dict
+) -> tuple[np.ndarray, list[str]]:
+    """A row's features on a date: its own columns of the superset's matrix, computed once per date.
+
+    Exactly what the row's own FeatureBuilder gives (``--verify`` checks it): each feature depends on its own
+    layer and scale only, every sum is exact, and all rows share the halo (the 80 km distance cap). The data
+    hold the events also split by area_type; a row without ``_split`` takes the other layers only, in the
+    order ``from_files`` without the split gives them."""
+    layers = aligned_layers(data, as_of)
+    key = ("X", str(as_of), hashlib.sha1(cells.tobytes()).hexdigest())
+    if key not in cache:
+        fb = FeatureBuilder(grid, layers, cache["superset"])
+        cache[key] = ({n: j for j, n in enumerate(fb.names)}, fb.cells(cells))
+    col, xm = cache[key]
+    use = layers if split else [la for la in layers if "=" not in la.name]
+    names = spec.names([la.name for la in use], [la.kind for la in use])
+    return xm[:, [col[n] for n in names]], names
 
 
 def spacetime(
@@ -81,22 +137,22 @@ def spacetime(
     tr, te, g_tr, g_te, how = cache["labels"]
     params = dict(params)
     periods = int(params.pop("_periods", 1))
-    fb_tr = FeatureBuilder(grid, aligned_layers(data, train_as_of), settings.features)
-    x_tr = fb_tr.cells(tr.cells)
+    model_name = str(params.pop("_model", settings.model))
+    split = bool(params.pop("_split", False))
+    spec = settings.features
+
+    def feats(as_of: date, cells: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        return features(grid, data, as_of, cells, spec, split, cache)
+
+    x_tr, names = feats(train_as_of, tr.cells)
     y_tr = tr.y
     for k in range(1, periods):  # the same question asked from earlier dates: more to learn from, none of it later
         a = date(train_as_of.year - 2 * k, train_as_of.month, train_as_of.day)
         lab_k = labels(grid, data, a, a + delta, settings)
-        fb_k = FeatureBuilder(
-            grid, aligned_layers(data, a, [(la.name, la.kind) for la in fb_tr.layers]), settings.features
-        )
-        x_tr = np.concatenate([x_tr, fb_k.cells(lab_k.cells)])
+        x_tr = np.concatenate([x_tr, feats(a, lab_k.cells)[0]])
         y_tr = np.concatenate([y_tr, lab_k.y])
         g_tr = np.concatenate([g_tr, block_ids(grid, data, lab_k.cells, None)[0]])
-    fb_te = FeatureBuilder(
-        grid, aligned_layers(data, cut, [(la.name, la.kind) for la in fb_tr.layers]), settings.features
-    )
-    x_te = fb_te.cells(te.cells)
+    x_te = feats(cut, te.cells)[0]
     fold_of: dict[str, int] = {}
     for f, (_a, test_rows) in enumerate(block_folds(g_te, 5)):
         for dept in np.unique(g_te[test_rows]):
@@ -104,11 +160,19 @@ def spacetime(
     f_tr = np.array([fold_of.get(str(d), -1) for d in g_tr])
     f_te = np.array([fold_of[str(d)] for d in g_te])
     p = np.full(len(te.cells), np.nan)
-    for f in range(5):
+
+    def fold(f: int) -> np.ndarray:
         keep = f_tr != f
-        m = make_model(settings.model, params=params)
-        m.fit(x_tr[keep], y_tr[keep])
-        p[f_te == f] = m.predict_proba(x_te[f_te == f])
+        m = make_model(model_name, params=params)
+        # ranking only, so no calibration; the departments go to the models that bag by them
+        m.fit(x_tr[keep], y_tr[keep], g_tr[keep], calibrate=False)
+        return m.predict_proba(x_te[f_te == f])
+
+    # two folds at a time (each fit uses one thread; LightGBM releases the GIL): the machine's two cores
+    todo = [f for f in range(5) if (f_te == f).any()]  # a development run's region may leave a fold empty
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for f, pf in zip(todo, pool.map(fold, todo), strict=True):
+            p[f_te == f] = pf
     ok = ~np.isnan(p)
     model = evaluate_scores(p[ok], te.events[ok])
     base = {}
@@ -125,13 +189,34 @@ def spacetime(
         "train_cells": len(y_tr),
         "test_cells": int(ok.sum()),
         "test_accident_cells": int((te.events[ok] > 0).sum()),
-        "features": len(fb_tr.names),
+        "features": len(names),
     }
     return model, base, info
 
 
+def verify(args: argparse.Namespace, data: RiskData, cut: date, cache: dict) -> None:
+    """Each row's columns of the shared matrix equal the row's own FeatureBuilder on data loaded its way."""
+    plain = from_files(
+        args.events, "event_type in 1,2", type_column="event_type", block_column="department", region=data_region(args)
+    )
+    grid = make_grid(data, args.cell, data.crs_wkt, args.domain_m)
+    rng = np.random.default_rng(0)
+    cells = np.sort(rng.choice(grid.size, 3000, replace=False))
+    for i, (_name, spec, params) in enumerate(variants(args.cell), start=1):
+        split = bool(params.get("_split"))
+        got, names = features(grid, data, cut, cells, spec, split, cache)
+        own = FeatureBuilder(grid, aligned_layers(data if split else plain, cut), spec)
+        assert own.names == names, f"row {i}: names differ"
+        np.testing.assert_array_equal(own.cells(cells), got, err_msg=f"row {i}")
+    print(f"verified: every row's columns of the shared matrix equal its own features ({len(cells)} cells)")
+
+
+def data_region(args: argparse.Namespace) -> tuple[float, float, float, float]:
+    return tuple(float(v) for v in args.region.split(",")) if args.region else COLOMBIA  # type: ignore[return-value]
+
+
 def _row(name: str, s: Scores) -> str:
-    return f"  {name:44s} ROC-AUC {s.roc_auc:.3f}  PR-AUC {s.pr_auc:.3f}  top 10 % {s.capture_10:.3f}"
+    return f"  {name:52s} ROC-AUC {s.roc_auc:.3f}  PR-AUC {s.pr_auc:.3f}  top 10 % {s.capture_10:.3f}"
 
 
 def main() -> None:
@@ -141,20 +226,41 @@ def main() -> None:
     ap.add_argument("--cut", default="2012-12-31")
     ap.add_argument("--domain-m", type=float, default=10_000.0)
     ap.add_argument("--json", type=Path, help="also write all results here")
+    ap.add_argument("--rows", help="development only: run these ablation rows (1-based, e.g. 6,9)")
+    ap.add_argument("--region", help="development only: west,south,east,north instead of all Colombia")
+    ap.add_argument("--verify", action="store_true", help="check the shared feature matrix against each row's own")
     args = ap.parse_args()
     t0 = time.perf_counter()
     # one record has a flipped longitude sign (74.23 E for Bogotá): the region keeps Colombia only
-    data = from_files(
-        args.events, "event_type in 1,2", type_column="event_type", block_column="department", region=COLOMBIA
-    )
+    region = data_region(args)
+    if args.rows or args.region:
+        print("DEVELOPMENT RUN (--rows / --region): not the figures of the protocol")
+
+    def load(split: tuple[str, ...]) -> RiskData:
+        return from_files(
+            args.events,
+            "event_type in 1,2",
+            type_column="event_type",
+            block_column="department",
+            region=region,
+            split_columns=split,
+        )
+
+    # the events also split by area_type; rows without it take the other layers only (``features``)
+    data = load(("area_type",))
     cut = date.fromisoformat(args.cut)
     until = data.targets.dates.max().astype(date)
     n_events = next(len(la) for la in data.layers if la.name == "event:all")
     print(f"{len(data.targets):,} accidents (types 1, 2) among {n_events:,} events")
     print(__doc__.split("Protocol")[1].split("Figures:")[0].rstrip())
-    cache: dict = {}
+    cache: dict = {"superset": superset(args.cell)}
+    if args.verify:
+        verify(args, data, cut, cache)
     rows = []
-    for name, spec, params in variants(args.cell):
+    chosen = {int(v) for v in args.rows.split(",")} if args.rows else None
+    for i, (name, spec, params) in enumerate(variants(args.cell), start=1):
+        if chosen is not None and i not in chosen:
+            continue
         t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
         model, base, info = spacetime(data, settings, cut, until, params, cache)
@@ -164,7 +270,7 @@ def main() -> None:
             for bname, s in base.items():
                 print(_row(bname, s))
                 rows.append({"name": bname, **s.as_dict()})
-        print(_row(name, model) + f"   ({info['features']} features, {seconds} s)")
+        print(_row(f"{i}. {name}", model) + f"   ({info['features']} features, {seconds} s)", flush=True)
         rows.append({"name": name, "seconds": seconds, **model.as_dict(), **info})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\ntotal {time.perf_counter() - t0:.0f} s, peak memory {peak:.0f} MB")

@@ -40,7 +40,7 @@ ContextIn = Annotated[
     list[Path] | None, typer.Option(help="Extra context layer (points/lines/polygons with a category column).")
 ]
 CellIn = Annotated[float, typer.Option(help="Cell size in metres (10 m for a village … 1000 m for a country).")]
-ModelName = Annotated[str, typer.Option("--model", help="lightgbm (default) or logistic.")]
+ModelName = Annotated[str, typer.Option("--model", help="lightgbm (default), lightgbm-spatial-ensemble or logistic.")]
 RegionIn = Annotated[
     str | None, typer.Option(help="With --events: keep only events inside west,south,east,north (WGS 84).")
 ]
@@ -87,6 +87,7 @@ def _inputs(
     date_column: str | None = None,
     block_column: str | None = None,
     region: str | None = None,
+    split_columns: list[str] | None = None,
 ) -> RiskInputs:
     if (store is None) == (events is None):
         raise SafeGroundError("give either --store or --events", hint="e.g. --store demo.gpkg")
@@ -102,7 +103,27 @@ def _inputs(
                 raise SafeGroundError(
                     f"--region {region!r} is not west,south,east,north", hint="e.g. -82,-5,-66,14"
                 ) from None
-    return RiskInputs(store, events, target, context, date_column, block_column, box)  # type: ignore[arg-type]
+    if split_columns and events is None:
+        raise SafeGroundError("--split-column needs --events", hint="a store's events are already split by kind")
+    return RiskInputs(
+        store,
+        events,
+        target,
+        context,
+        date_column,
+        block_column,
+        box,
+        tuple(split_columns or ()),  # type: ignore[arg-type]
+    )
+
+
+def _metres(option: str, text: str | None) -> tuple[float, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise SafeGroundError(f"{option} {text!r} is not a list of numbers", hint=f"e.g. {option} 2000,10000") from None
 
 
 def _settings(
@@ -113,7 +134,13 @@ def _settings(
     radii: str | None = None,
     max_distance: float | None = None,
     dem: Path | None = None,
+    recency: str | None = None,
+    trend_years: str | None = None,
+    trend_radii: str | None = None,
+    kernel: str | None = None,
 ) -> RiskSettings:
+    from dataclasses import replace
+
     from safeground.risk.features import FeatureSpec
     from safeground.risk.pipeline import RiskSettings
 
@@ -126,12 +153,30 @@ def _settings(
         except ValueError:
             raise SafeGroundError(f"--radii {radii!r} is not a list of metres", hint="e.g. --radii 250,1000") from None
         spec = FeatureSpec.for_cell(cell, r, max_distance, str(dem.resolve()) if dem else None)
+    if recency or trend_years or trend_radii or kernel:
+        if bool(trend_years) != bool(trend_radii):
+            raise SafeGroundError("--trend-years and --trend-radii go together", hint="e.g. 1,3 and 5000,20000")
+        spec = replace(
+            spec or FeatureSpec.for_cell(cell),
+            recency_radii_m=_metres("--recency", recency),
+            trend_years=_metres("--trend-years", trend_years),
+            trend_radii_m=_metres("--trend-radii", trend_radii),
+            kernel_m=_metres("--kernel", kernel),
+        )
     return RiskSettings(cell_m=cell, model=model, block_km=block_km, domain_buffer_m=domain_buffer_m, spec=spec)
 
 
 Radii = Annotated[str | None, typer.Option(help="Density radii in metres, e.g. 250,1000 (default 10 and 40 cells).")]
 DemIn = Annotated[Path | None, typer.Option(help="Elevation raster: adds elevation and slope features.")]
 MaxDist = Annotated[float | None, typer.Option(help="Distances capped at this many metres (default 80 cells).")]
+Recency = Annotated[str | None, typer.Option(help="Years since the last event within these radii (metres).")]
+TrendYears = Annotated[str | None, typer.Option(help="Share of recent events: look-backs in years, e.g. 1,3.")]
+TrendRadii = Annotated[str | None, typer.Option(help="Share of recent events within these radii (metres).")]
+Kernel = Annotated[str | None, typer.Option(help="Gaussian kernel densities of events, sigmas in metres.")]
+SplitColumns = Annotated[
+    list[str] | None,
+    typer.Option("--split-column", help="Column of --events whose values become event layers (e.g. area_type)."),
+]
 
 
 @risk_app.command("train")
@@ -153,11 +198,18 @@ def train_cmd(
     radii: Radii = None,
     max_distance: MaxDist = None,
     dem: DemIn = None,
+    recency: Recency = None,
+    trend_years: TrendYears = None,
+    trend_radii: TrendRadii = None,
+    kernel: Kernel = None,
+    split_column: SplitColumns = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Learn where contamination is from what was known on a date and what was found after it."""
-    inputs = _inputs(store, events, target, context, date_column, block_column, region)
-    settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
+    inputs = _inputs(store, events, target, context, date_column, block_column, region, split_column)
+    settings = _settings(
+        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel
+    )
     with _Bar() as bar:
         tm = train_model(inputs, settings, out, as_of=as_of, until=until, overwrite=overwrite, progress=bar)
     console.print(
@@ -194,6 +246,11 @@ def evaluate_cmd(
     radii: Radii = None,
     max_distance: MaxDist = None,
     dem: DemIn = None,
+    recency: Recency = None,
+    trend_years: TrendYears = None,
+    trend_radii: TrendRadii = None,
+    kernel: Kernel = None,
+    split_column: SplitColumns = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Also write the evaluation as JSON here.")] = None,
     overwrite: OverwriteOpt = False,
@@ -203,8 +260,10 @@ def evaluate_cmd(
         raise SafeGroundError(f"unknown --method {method!r}", hint="use blocks or temporal")
     if method == "temporal" and not cut:
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
-    inputs = _inputs(store, events, target, context, date_column, block_column, region)
-    settings = _settings(cell, model, block_km, domain_buffer_m, radii, max_distance, dem)
+    inputs = _inputs(store, events, target, context, date_column, block_column, region, split_column)
+    settings = _settings(
+        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel
+    )
     with _Bar() as bar:
         done = evaluate_model(
             inputs, settings, method=method, as_of=as_of, cut=cut, until=until, out=out, overwrite=overwrite,

@@ -25,8 +25,9 @@ def range_checked(name: str) -> bool:
     Not densities: a count above its largest training value is ranked with the tree's top leaf, which is what a
     planner wants (the densest recorded minefield of the demo held 12 times the training maximum, and
     Colombia's suspected minefields more than doubled after 2008); a density never seen at all is one the model
-    has no split on. Not distances either: they are judged together, as the distance from any evidence."""
-    return not (name.startswith("dist:") or name.startswith("dens:"))
+    has no split on; kernel densities (``kde:``) likewise. Not the trend shares (``trend:``), bounded by
+    construction. Not distances either: they are judged together, as the distance from any evidence."""
+    return not name.startswith(("dist:", "dens:", "kde:", "trend:"))
 
 
 REASONS = {

@@ -12,6 +12,11 @@ Conventions, so that hand-computed values can check them:
   holding the layer (0 inside), capped at ``max_distance_m``.
 - ``dens:<layer>:<r>m`` over the square window of ``2k+1`` cells, ``k = round(r / cell)``:
   points per km², line km per km², or the weighted share of the window a polygon layer covers.
+- ``since:<layer>:<r>m`` years from the layer's date back to its latest event in that window (capped at 50).
+- ``trend:<layer>:<y>y:<r>m`` the share of the window's events that happened in the last ``y`` years
+  (``NO_EVENTS`` = -1 where the window holds none): rising or fading conflict at the same count.
+- ``kde:<layer>:<s>m`` events per km² under a Gaussian kernel of standard deviation ``s`` (cut at 3 s):
+  evidence counts the less the farther it lies, instead of all-or-nothing at a window's edge.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ class FeatureSpec:
     # years since the latest dated event within each radius (``since:<layer>:<r>m``): conflict moves on, and
     # ground quiet for ten years differs from ground with last year's accident at the same count
     recency_radii_m: tuple[float, ...] = ()
+    # the share of the events within each radius that are recent (``trend:``), for each look-back in years: a
+    # place whose events are all from the last two years differs from one whose events stopped long ago
+    trend_years: tuple[float, ...] = ()
+    trend_radii_m: tuple[float, ...] = ()
+    # Gaussian kernel densities (``kde:``) at these standard deviations: distance decay of the evidence
+    kernel_m: tuple[float, ...] = ()
 
     @property
     def terrain(self) -> bool:
@@ -70,6 +81,8 @@ class FeatureSpec:
                 self.max_distance_m if self.distance else 0.0,
                 *(self.radii_m if self.density else ()),
                 *self.recency_radii_m,
+                *(self.trend_radii_m if self.trend_years else ()),
+                *(KERNEL_REACH * s for s in self.kernel_m),
             ]
         )
         return math.ceil(reach / cell) + 1
@@ -84,8 +97,13 @@ class FeatureSpec:
                 out.append(f"dist:{n}")
             if self.density:
                 out.extend(f"dens:{n}:{r:g}m" for r in self.radii_m)
-            if self.recency_radii_m and is_dated_event(n, kinds[i] if kinds else POINT):
+            kind = kinds[i] if kinds else POINT
+            if self.recency_radii_m and is_dated_event(n, kind):
                 out.extend(f"since:{n}:{r:g}m" for r in self.recency_radii_m)
+            if self.trend_years and self.trend_radii_m and is_history(n, kind):
+                out.extend(f"trend:{n}:{y:g}y:{r:g}m" for y in self.trend_years for r in self.trend_radii_m)
+            if self.kernel_m and is_history(n, kind):
+                out.extend(f"kde:{n}:{s:g}m" for s in self.kernel_m)
         if self.terrain:
             out += ["elevation_m", "slope_deg"]
         return out
@@ -98,17 +116,28 @@ class FeatureSpec:
             "density": self.density,
             "dem_path": self.dem_path,
             "recency_radii_m": list(self.recency_radii_m),
+            "trend_years": list(self.trend_years),
+            "trend_radii_m": list(self.trend_radii_m),
+            "kernel_m": list(self.kernel_m),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpec:
+        """Read a spec back (older model cards lack the later fields: those features were off)."""
+
+        def floats(key: str) -> tuple[float, ...]:
+            return tuple(float(v) for v in d.get(key, ()))
+
         return cls(
-            float(d["max_distance_m"]),
-            tuple(float(r) for r in d["radii_m"]),
-            bool(d["distance"]),
-            bool(d["density"]),
-            d.get("dem_path"),
-            tuple(float(r) for r in d.get("recency_radii_m", ())),
+            max_distance_m=float(d["max_distance_m"]),
+            radii_m=floats("radii_m"),
+            distance=bool(d["distance"]),
+            density=bool(d["density"]),
+            dem_path=d.get("dem_path"),
+            recency_radii_m=floats("recency_radii_m"),
+            trend_years=floats("trend_years"),
+            trend_radii_m=floats("trend_radii_m"),
+            kernel_m=floats("kernel_m"),
         )
 
 
@@ -156,6 +185,14 @@ class FeatureBuilder:
             if self.spec.recency_radii_m and is_dated_event(la.name, la.kind):
                 for since in self._since(la, h):
                     out[:, j] = since[inner].ravel()
+                    j += 1
+            if self.spec.trend_years and self.spec.trend_radii_m and is_history(la.name, la.kind):
+                for share in self._trend(la, weight, h):
+                    out[:, j] = share[inner].ravel()
+                    j += 1
+            if self.spec.kernel_m and is_history(la.name, la.kind):
+                for s in self.spec.kernel_m:
+                    out[:, j] = kernel_density(weight, s, cell)[inner].ravel()
                     j += 1
         if self.spec.terrain:
             elev, slope = self._terrain(h)
@@ -278,6 +315,31 @@ class FeatureBuilder:
             out.append(years.astype(np.float32))
         return out
 
+    def _trend(self, la: Layer, weight: np.ndarray, h: Window) -> list[np.ndarray]:
+        """Per look-back and radius: the share of the window's events dated within the look-back of the layer's
+        date (``NO_EVENTS`` where the window holds none). Both counts are exact box sums, so the share is too."""
+        spec = self.spec
+        ks = [spec.window_half(r, self.grid.cell) for r in spec.trend_radii_m]
+        shape = (h.height, h.width)
+        if not weight.any():
+            return [np.full(shape, NO_EVENTS, np.float32) for _ in spec.trend_years for _ in ks]
+        totals = box_sums(weight, ks)
+        out = []
+        for years in spec.trend_years:
+            recent = np.zeros(shape, np.float64)
+            if la.dates is not None and la.as_of is not None:
+                lo = np.datetime64(la.as_of, "D") - np.timedelta64(round(365.25 * years), "D")
+                keep = ~np.isnat(la.dates) & (la.dates > lo)
+                if keep.any():
+                    xy = shapely.get_coordinates(la.geoms[keep])
+                    w = np.ones(int(keep.sum())) if la.weights is None else la.weights[keep]
+                    self._add_points(recent, xy, w, h)
+            parts = box_sums(recent, ks) if recent.any() else [np.zeros(shape)] * len(ks)
+            for total, part in zip(totals, parts, strict=True):
+                share = np.divide(part, total, out=np.full(shape, NO_EVENTS, np.float64), where=total > 0)
+                out.append(share.astype(np.float32))
+        return out
+
     def _terrain(self, h: Window) -> tuple[np.ndarray, np.ndarray]:
         import rasterio
         from rasterio.warp import Resampling, reproject
@@ -303,11 +365,42 @@ class FeatureBuilder:
 
 
 SINCE_CAP_YEARS = 50.0  # "never, as far as the record goes"
+NO_EVENTS = -1.0  # the trend share of a window that holds no event
+KERNEL_REACH = 3.0  # a Gaussian kernel is cut at this many standard deviations
+KERNEL_UNITS = 2**10  # kernel weights are whole multiples of 1/1024 (exact sums, as for ``box_sums``)
 
 
 def is_dated_event(name: str, kind: str) -> bool:
     """Layers that get a "years since" feature: dated point events."""
     return kind == POINT and name.startswith("event:")
+
+
+def is_history(name: str, kind: str) -> bool:
+    """Event layers over the whole record (not the ``:lastNy`` copies, whose share of recent events is always
+    1 and whose kernel density repeats the window counts): they get trend and kernel features."""
+    return is_dated_event(name, kind) and ":last" not in name
+
+
+def gaussian_weights(sigma_m: float, cell: float) -> np.ndarray:
+    """The 1-D kernel: whole units of 1/1024, cut at ``KERNEL_REACH`` standard deviations (at least one cell)."""
+    k = max(1, math.ceil(KERNEL_REACH * sigma_m / cell))
+    d = np.arange(-k, k + 1) * cell
+    return np.rint(np.exp(-0.5 * (d / sigma_m) ** 2) * KERNEL_UNITS)
+
+
+def kernel_density(weight: np.ndarray, sigma_m: float, cell: float) -> np.ndarray:
+    """Gaussian kernel density of a point weight raster, in (weighted) events per km².
+
+    Separable, so two 1-D passes. Exact whatever the window: weights rounded to 1/65536 and the kernel to
+    1/1024 are whole numbers, their products and sums stay below 2^53, so the double sums carry no residue
+    and a cell gets the same value alone, in a batch or in any tile (the one-score rule)."""
+    if not weight.any():
+        return np.zeros(weight.shape, np.float32)
+    q = np.rint(np.asarray(weight, np.float64) * 2**8)  # whole 1/256 units: the sums must stay below 2^53
+    g = gaussian_weights(sigma_m, cell)
+    s = ndimage.correlate1d(ndimage.correlate1d(q, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+    per_event_km2 = float(g.sum()) ** 2 * 2**8 * (cell / 1000.0) ** 2
+    return (s / per_event_km2).astype(np.float32)
 
 
 WEIGHT_UNITS = 2**16  # weights are summed as whole multiples of 1/65536: exact, so in any order or window

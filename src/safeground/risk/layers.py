@@ -393,9 +393,12 @@ def from_files(
     block_column: str | None = None,
     crs_wkt: str | None = None,
     region: tuple[float, float, float, float] | None = None,
+    split_columns: tuple[str, ...] = (),
 ) -> RiskData:
     """Events (one layer per event type, the target filter choosing what to predict) plus context layers.
 
+    ``split_columns`` (e.g. ``area_type``) add the events once more, one layer per value of each column
+    (``event:area_type=Rural``): whether a place's past events were rural or urban is evidence of its own.
     ``region`` (west, south, east, north) keeps only events inside it; without it, an event far from all
     the others (a flipped sign is the usual cause) is refused rather than stretching the grid over an ocean."""
     from safeground.risk.grid import crs_for_region
@@ -430,6 +433,16 @@ def from_files(
         layers.append(Layer(f"event:{value}", POINT, geoms[sel], dates[sel]))
     if len(layers) > 1:  # every event together: how much conflict a place saw, whatever its kind
         layers.append(Layer("event:all", POINT, geoms, dates))
+    for split in split_columns:
+        if split not in ev.columns:
+            raise SafeGroundError(
+                f"{events_path.name}: no column {split!r} to split the events by",
+                hint=f"the columns are: {', '.join(map(str, ev.columns[:30]))}",
+            )
+        values = ev[split].astype(str).str.strip()
+        for value in sorted(values.unique()):
+            sel = (values == value).to_numpy()
+            layers.append(Layer(f"event:{split}={value}", POINT, geoms[sel], dates[sel]))
     tsel = is_target.to_numpy()
     layers.append(Layer("event:target", POINT, geoms[tsel], dates[tsel]))
     for path in context or []:
@@ -459,5 +472,6 @@ def from_files(
         bounds_wgs84=(float(west), float(south), float(east), float(north)),
         released=None,
         blocks=blocks,
-        provenance={"source": str(events_path), "target": target},
+        provenance={"source": str(events_path), "target": target}
+        | ({"split_columns": ",".join(split_columns)} if split_columns else {}),
     )

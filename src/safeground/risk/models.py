@@ -52,7 +52,7 @@ class RiskModel(ABC):
             if y[train].min() == y[train].max():
                 continue
             part = self._new()
-            part._fit_raw(X[train], y[train])
+            part._fit_raw(X[train], y[train], None if groups is None else groups[train])
             oof[test] = part._raw(X[test])
         return oof
 
@@ -63,18 +63,20 @@ class RiskModel(ABC):
         groups: np.ndarray | None = None,
         n_splits: int = 5,
         oof: np.ndarray | None = None,
+        calibrate: bool = True,
     ) -> RiskModel:
         """Calibrate on out-of-fold raw scores (grouped by spatial block; ``oof`` when already computed), then
-        fit on everything."""
-        if oof is None:
+        fit on everything. ``calibrate=False`` (a ranking-only fold model) skips the out-of-fold fits but still
+        hands the blocks to models that use them (the spatial ensemble)."""
+        if oof is None and calibrate:
             oof = self.out_of_fold(X, y, groups, n_splits)
-        if oof is not None:
+        if oof is not None and calibrate:
             ok = ~np.isnan(oof)
             if ok.sum() > 10 and 0 < y[ok].sum() < ok.sum():
                 # Platt scaling: strictly monotone, so calibration never ties cells the model told apart
                 # (isotonic steps flattened a fifth of a district into one value)
                 self.calibrator = LogisticRegression(C=1e4, max_iter=1000).fit(oof[ok].reshape(-1, 1), y[ok])
-        self._fit_raw(X, y)
+        self._fit_raw(X, y, groups)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -87,7 +89,8 @@ class RiskModel(ABC):
         return type(self)(params=dict(self.params))
 
     @abstractmethod
-    def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None: ...
+    def _fit_raw(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> None:
+        """Fit the raw scorer; ``groups`` (spatial block per row) for models that use them."""
 
     @abstractmethod
     def _raw(self, X: np.ndarray) -> np.ndarray: ...
@@ -120,7 +123,7 @@ class LightGBMRisk(RiskModel):
         "random_state": 7,
     }
 
-    def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_raw(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> None:
         import lightgbm as lgb
 
         params = {k: v for k, v in self.params.items() if k != "predict_threads"}
@@ -142,6 +145,51 @@ class LightGBMRisk(RiskModel):
 
 @register
 @dataclass
+class SpatialEnsembleRisk(RiskModel):
+    """LightGBM models each trained without one share of the spatial blocks, their log-odds averaged.
+
+    A single model learns the quirks of the regions it saw (a department's recording habits, one valley's
+    front); held-out regions are then ranked by those quirks. Each member leaves out a different fifth of the
+    blocks (``block_folds``) and draws its own random seed, so what survives the average is what holds across
+    regions: bagging by region rather than by row. Without blocks the members leave out row folds instead.
+    The average of raw scores keeps ``contributions`` exact (the mean of the members' contributions)."""
+
+    NAME: ClassVar[str] = "lightgbm-spatial-ensemble"
+    MEMBERS: ClassVar[int] = 5
+    members: list[LightGBMRisk] = field(default_factory=list)
+    left_out: list[list[str]] = field(default_factory=list)  # per member: the blocks it never saw
+
+    def _fit_raw(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> None:
+        params = dict(self.params)
+        n = int(params.pop("members", self.MEMBERS))
+        seed = int(params.get("random_state", LightGBMRisk.DEFAULTS["random_state"]))
+        blocks = groups if groups is not None and len(np.unique(groups)) >= n else np.arange(len(y)) % n
+        self.members, self.left_out = [], []
+        for i, (keep, out) in enumerate(block_folds(blocks, n)):
+            if y[keep].min() == y[keep].max():  # a member with one class only would learn nothing
+                continue
+            m = LightGBMRisk(params={**params, "random_state": seed + i})
+            m._fit_raw(X[keep], y[keep])
+            self.members.append(m)
+            self.left_out.append(sorted(str(b) for b in np.unique(blocks[out])))
+        if not self.members:
+            m = LightGBMRisk(params={**params, "random_state": seed})
+            m._fit_raw(X, y)
+            self.members, self.left_out = [m], [[]]
+
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        threads = self.params.get("predict_threads")  # set after fitting by the distributed map: pass it on
+        for m in self.members:
+            if threads:
+                m.params["predict_threads"] = threads
+        return np.mean([m._raw(X) for m in self.members], axis=0)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        return np.mean([m.contributions(X) for m in self.members], axis=0)
+
+
+@register
+@dataclass
 class LogisticRisk(RiskModel):
     """Logistic regression on standardised features: the baseline every other model must beat."""
 
@@ -149,7 +197,7 @@ class LogisticRisk(RiskModel):
     scaler: StandardScaler | None = None
     clf: LogisticRegression | None = None
 
-    def _fit_raw(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_raw(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> None:
         self.scaler = StandardScaler().fit(X)
         C = float(self.params.get("C", 1.0))
         self.clf = LogisticRegression(C=C, max_iter=2000, class_weight=self.params.get("class_weight")).fit(

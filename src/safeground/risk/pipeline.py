@@ -455,7 +455,12 @@ class Evaluation:
 
 def _window_count(grid: Grid, data: RiskData, as_of: date | None, radius_m: float, cells: np.ndarray) -> np.ndarray:
     """The simple baseline: how many events of any kind were known within a window around each cell."""
-    pts = [la.known_on(as_of).geoms for la in data.layers if la.kind == POINT and la.name.startswith("event:")]
+    # the same events split by another column (``event:area_type=Rural``) are not counted twice
+    pts = [
+        la.known_on(as_of).geoms
+        for la in data.layers
+        if la.kind == POINT and la.name.startswith("event:") and "=" not in la.name
+    ]
     pts = [p for p in pts if len(p)]
     allp = Layer("all_events", POINT, np.concatenate(pts) if pts else np.array([], dtype=object))
     spec = FeatureSpec(max_distance_m=radius_m, radii_m=(radius_m,), distance=False, density=True)
@@ -491,7 +496,7 @@ def evaluate_blocks(
             continue
         held_out = np.isin(groups, np.unique(lab_groups[te]))
         m = make_model(settings.model, params=settings.model_params)
-        m.fit(X[lab_pos[tr]], lab.y[tr])  # ranking needs no calibration: fold models skip it
+        m.fit(X[lab_pos[tr]], lab.y[tr], lab_groups[tr], calibrate=False)  # ranking needs no calibration
         oof[held_out] = m.predict_proba(X[held_out])
         raw_lab[te] = m._raw(X[lab_pos[te]])
     base = _window_count(grid, data, as_of_d, 5000.0, cells)

@@ -24,7 +24,7 @@ from safeground.tabular import frame_to_csv
 if TYPE_CHECKING:
     from safeground.risk.layers import RiskData
     from safeground.risk.output import HazardPolygon
-    from safeground.risk.pipeline import Evaluation, RiskSettings
+    from safeground.risk.pipeline import Evaluation, RiskSettings, TrainedModel
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,15 @@ class RiskInputs:
     date_column: str | None = None
     block_column: str | None = None
     region: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS 84)
+    # columns of --events whose values become event layers of their own (e.g. area_type: rural / urban)
+    split_columns: tuple[str, ...] = ()
 
 
-def load_data(inputs: RiskInputs, crs_wkt: str | None = None) -> RiskData:
-    """The layers and target events, projected to ``crs_wkt`` (a saved model's) when given."""
+def load_data(inputs: RiskInputs, crs_wkt: str | None = None, model: TrainedModel | None = None) -> RiskData:
+    """The layers and target events, projected to ``crs_wkt`` (a saved model's) when given.
+
+    With the ``model`` that will use them, the events are split by the columns it was trained with (its
+    provenance says which), so a model never meets its split layers empty."""
     from safeground.risk.layers import from_files, from_store
     from safeground.storage import open_store
 
@@ -55,10 +60,16 @@ def load_data(inputs: RiskInputs, crs_wkt: str | None = None) -> RiskData:
             block_column=inputs.block_column,
             crs_wkt=crs_wkt,
             region=inputs.region,
+            split_columns=inputs.split_columns or _trained_splits(model),
         )
     assert inputs.store is not None
     with open_store(inputs.store, readonly=True) as s:
         return from_store(s, crs_wkt)
+
+
+def _trained_splits(model: TrainedModel | None) -> tuple[str, ...]:
+    text = (model.provenance.get("split_columns") or "") if model is not None else ""
+    return tuple(c for c in text.split(",") if c)
 
 
 @dataclass(frozen=True)
@@ -197,7 +208,7 @@ def predict_map(
     from safeground.risk.pipeline import last_date
 
     tm = TrainedModel.load(model_file)
-    data = load_data(inputs, tm.crs_wkt)
+    data = load_data(inputs, tm.crs_wkt, tm)
     as_of = as_of or last_date(data)  # by default the map knows everything the data knows
     grid = model_grid(tm, data)
     layers = aligned_layers(data, as_of, tm.layers)
@@ -267,7 +278,7 @@ def score_locations(
 
     guard_output(out, overwrite=overwrite, store_location=inputs.store)
     tm = TrainedModel.load(model_file)
-    data = load_data(inputs, tm.crs_wkt)
+    data = load_data(inputs, tm.crs_wkt, tm)
     as_of = as_of or last_date(data)
     pts = pd.read_csv(at)
     if not {"lon", "lat"} <= set(pts.columns):
@@ -305,7 +316,7 @@ def explain_cells(
     from safeground.risk.pipeline import TrainedModel, explain_points, last_date
 
     tm = TrainedModel.load(model_file)
-    data = load_data(inputs, tm.crs_wkt)
+    data = load_data(inputs, tm.crs_wkt, tm)
     as_of = as_of or last_date(data)
     if isinstance(locations, Path):
         pts = pd.read_csv(locations)
