@@ -51,13 +51,9 @@ def match_positions(
     if len(rec) == 0 or len(fnd) == 0:
         return empty
     tol = np.broadcast_to(np.asarray(tolerance_m, dtype=float), (len(rec),))
-    pairs = cKDTree(fnd).query_ball_point(rec, r=tol)
-    counts = np.fromiter(map(len, pairs), dtype=np.intp, count=len(rec))
-    total = int(counts.sum())
-    if total == 0:
+    ri, fi = candidate_pairs(rec, fnd, tol)
+    if len(ri) == 0:
         return empty
-    ri = np.repeat(np.arange(len(rec)), counts)
-    fi = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.intp, count=total)
     dist = np.hypot(*(rec[ri] - fnd[fi]).T)
     n_r, n_f = len(rec), len(fnd)
     label = _component_labels(ri, n_r + fi, n_r + n_f)
@@ -89,8 +85,11 @@ def match_positions(
     if not edge_simple.all():
         ri, fi, dist, comp = ri[~edge_simple], fi[~edge_simple], dist[~edge_simple], comp[~edge_simple]
         # each group's distinct recorded and found items, numbered within the group (one pass for all groups)
-        starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
-        ends = np.r_[starts[1:], len(comp)]
+        change = np.empty(len(comp), dtype=bool)
+        change[0] = True
+        np.not_equal(comp[1:], comp[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        ends = np.append(starts[1:], len(comp))
         group = np.repeat(np.arange(len(starts)), ends - starts)
         ur_all, inv_r = np.unique(group * n_r + ri, return_inverse=True)
         uf_all, inv_f = np.unique(group * n_f + fi, return_inverse=True)
@@ -98,8 +97,8 @@ def match_positions(
         first_f = np.searchsorted(uf_all // n_f, np.arange(len(starts)))
         loc_r, loc_f = inv_r - first_r[group], inv_f - first_f[group]
         node_r, node_f = ur_all % n_r, uf_all % n_f
-        size_r = np.diff(np.r_[first_r, len(ur_all)])
-        size_f = np.diff(np.r_[first_f, len(uf_all)])
+        size_r = np.diff(first_r, append=len(ur_all))
+        size_f = np.diff(first_f, append=len(uf_all))
         tol_max = float(tol.max())
         for g, (a, b) in enumerate(zip(starts, ends, strict=True)):
             d_ = dist[a:b]
@@ -117,6 +116,35 @@ def match_positions(
     return Matching(np.concatenate(out_r), np.concatenate(out_f), np.concatenate(out_d))
 
 
+#: Up to this many recorded × found pairs, candidates come from every distance at once instead of a k-d tree
+BRUTE_PAIRS = 250_000
+
+
+def candidate_pairs(rec: np.ndarray, fnd: np.ndarray, tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (recorded, found) pair within the recorded position's tolerance, by recorded then found index.
+
+    The pairs ``cKDTree(fnd).query_ball_point(rec, r=tol)`` gives, in its order (each query's finds
+    sorted): squared distance at most the squared tolerance, x then y summed as the tree sums them. The
+    alignment search asks for them thousands of times per record on a hundred mines and as many finds,
+    where building a tree and walking it costs ten times more than all the distances at once; bigger
+    sets (a whole district) still go through the tree.
+    """
+    if len(rec) * len(fnd) <= BRUTE_PAIRS:
+        dx = rec[:, 0, None] - fnd[None, :, 0]
+        dy = rec[:, 1, None] - fnd[None, :, 1]
+        dx *= dx
+        dy *= dy
+        dx += dy
+        ri, fi = np.nonzero(dx <= (tol * tol)[:, None])
+        return ri.astype(np.intp, copy=False), fi.astype(np.intp, copy=False)
+    pairs = cKDTree(fnd).query_ball_point(rec, r=tol)
+    counts = np.fromiter(map(len, pairs), dtype=np.intp, count=len(rec))
+    total = int(counts.sum())
+    ri = np.repeat(np.arange(len(rec)), counts)
+    fi = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.intp, count=total)
+    return ri, fi
+
+
 def _component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """The connected component of each of ``n`` nodes joined by the edges (a, b), labelled by its lowest node.
 
@@ -130,7 +158,7 @@ def _component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
         np.minimum.at(new, a, low)
         np.minimum.at(new, b, low)
         new = new[new]
-        if np.array_equal(new, lab):
+        if not (new != lab).any():
             return lab
         lab = new
 

@@ -24,6 +24,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +42,11 @@ from matplotlib.figure import Figure
 
 from safeground import __version__
 from safeground.access.audience import Audience
+from safeground.compute import release_memory
 from safeground.geometry.generalise import PUBLIC_GRID_M
 from safeground.model.base import Record
 from safeground.storage.base import Store
+from safeground.storage.schema import layout_of
 
 #: Cells counting fewer people than this are suppressed in public outputs.
 MIN_CELL = 5
@@ -78,10 +83,10 @@ class _Collect:
 
 
 #: rows turned into text at a time by ``_digest_frame``
-_DIGEST_ROWS = 20_000
+_DIGEST_ROWS = 2_000
 
 
-def _digest_frame(h: Any, frame: pd.DataFrame) -> None:
+def _digest_frame(h: Any, frame: pd.DataFrame, *, header: bool = True) -> None:
     """Feed :func:`_frame_digest`'s bytes to ``h`` a block of rows at a time: the same bytes (the header, then
     the rows in uid order, each block formatted with the whole frame's column types), without the CSV text and
     the WKB of a whole national layer in memory at once."""
@@ -98,24 +103,161 @@ def _digest_frame(h: Any, frame: pd.DataFrame) -> None:
             geoms = geometry[pos[start : start + _DIGEST_ROWS]]
             block["geometry"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in geoms]
         block = block.reindex(columns, axis=1)
-        h.update(block.to_csv(index=False, header=start == 0).encode())
+        h.update(block.to_csv(index=False, header=header and start == 0).encode())
+
+
+@dataclass(frozen=True)
+class _LayerDigest:
+    """What provenance takes from one layer: records read, its digest bytes (kept only for a small layer, so a
+    report made of other reports hashes it once), the date-of-information range."""
+
+    count: int
+    parts: list[bytes] | None
+    lo: str | None
+    hi: str | None
+
+
+#: layers of up to this many records are read in one piece (as before), larger ones in chunks of this many: a
+#: national layer of 8,000 activities' polygons with every column is 200 MB in one piece
+_ONE_PIECE = 5_000
+#: a chunked layer of up to this many records keeps its digest bytes to share (a district's points)
+_SHARE_ROWS = 20_000
+#: digest bytes of a layer kept for the other reports of the same document, at most (a district's layers)
+_SHARE_BYTES = 16_000_000
+_shared: ContextVar[dict[tuple[int, str], _LayerDigest] | None] = ContextVar("provenance_shared", default=None)
+
+
+@contextmanager
+def shared_provenance() -> Iterator[None]:
+    """Within this block every report's provenance reads and hashes each (small) layer of a store once.
+
+    The national report is made of three reports and hashes the union of their layers again: without this
+    each layer of the demo district is read and turned into text up to four times. Only for one document's
+    making (the store is not written meanwhile), never across calls: a cached hash would outlive an edit."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _dates(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    if not len(frame):
+        return None, None
+    d = pd.to_datetime(frame["date_of_information"])
+    lo, hi = d.min(), d.max()
+    if pd.isna(lo) or pd.isna(hi):
+        return None, None
+    return lo.date().isoformat(), hi.date().isoformat()
+
+
+def _chunk_dtypes(store: Store, cls: type[Record], names: list[str]) -> dict[str, Any] | None:
+    """The column types ``read_frame`` would give the whole layer, found from its chunks (one pass, nothing
+    kept), or None when the chunks do not come in uid order or hold types this cannot combine.
+
+    ``pandas`` types a column from all its values: an integer column with one empty value is a float
+    column, printed ``5.0`` where a chunk without an empty value prints ``5``; the digest must see the
+    whole layer's types, so each chunk is cast to them before it is hashed."""
+    kinds: dict[str, set[str]] = {n: set() for n in names}
+    nulls: dict[str, bool] = dict.fromkeys(names, False)
+    last: str | None = None
+    for chunk in store.read_frames(cls, names, chunk_rows=_ONE_PIECE):
+        uids = chunk["uid"].to_numpy()
+        if len(uids) and ((last is not None and not last < uids[0]) or not (uids[1:] > uids[:-1]).all()):
+            return None  # not in uid order: the digest needs the whole layer sorted
+        if len(uids):
+            last = uids[-1]
+        for n in names:
+            col = chunk[n]
+            na = col.isna()
+            nulls[n] = nulls[n] or bool(na.any())
+            if bool(na.all()):
+                continue
+            kind = col.dtype.kind
+            if kind == "O" and pd.api.types.infer_dtype(col, skipna=True) != "string":
+                return None  # mixed Python types: leave it to the whole-layer read
+            kinds[n].add(kind)
+    out: dict[str, Any] = {}
+    for n in names:
+        k = kinds[n]
+        if not k or k == {"O"}:
+            out[n] = None  # text (or nothing): the same in every chunk
+        elif k <= {"i", "f"}:
+            out[n] = "float64" if ("f" in k or nulls[n]) else "int64"
+        elif k == {"b"}:
+            out[n] = object if nulls[n] else bool
+        else:
+            return None
+    return out
+
+
+class _Tee:
+    """Feeds the report's hash and, for a layer small enough to share, keeps the bytes."""
+
+    def __init__(self, h: Any, keep: bool) -> None:
+        self.h = h
+        self.parts: list[bytes] | None = [] if keep else None
+
+    def update(self, data: bytes) -> None:
+        self.h.update(data)
+        if self.parts is not None:
+            self.parts.append(data)
+
+
+def _layer_digest(store: Store, cls: type[Record], h: Any) -> _LayerDigest:
+    """Feed ``h`` the layer's digest bytes as ``_digest_frame`` of ``read_frame`` gives them, a large layer a
+    chunk at a time (only a small layer's bytes are kept, for :func:`shared_provenance`)."""
+    dtypes = None
+    if store.count(cls) > _ONE_PIECE:
+        dtypes = _chunk_dtypes(store, cls, layout_of(cls).column_names)
+    if dtypes is None:  # a district's layer, or one whose chunks cannot be hashed apart: the whole layer at once
+        frame = store.read_frame(cls)
+        tee = _Tee(h, keep=len(frame) <= _ONE_PIECE)
+        _digest_frame(tee, frame)
+        return _LayerDigest(len(frame), tee.parts, *_dates(frame))
+    tee = _Tee(h, keep=store.count(cls) <= _SHARE_ROWS)
+    count, lo, hi = 0, [], []
+    for chunk in store.read_frames(cls, layout_of(cls).column_names, chunk_rows=_ONE_PIECE):
+        for n, t in dtypes.items():
+            if t is not None and chunk[n].dtype != t:
+                chunk[n] = chunk[n].astype(t)
+        _digest_frame(tee, chunk, header=count == 0)
+        count += len(chunk)
+        a, b = _dates(chunk)
+        if a is not None and b is not None:
+            lo.append(a)
+            hi.append(b)
+        del chunk
+        release_memory()
+    return _LayerDigest(count, tee.parts, min(lo) if lo else None, max(hi) if hi else None)
 
 
 def provenance(store: Store, layers: list[type[Record]]) -> Provenance:
-    """Content hash and date-of-information range of exactly the layers a report read."""
+    """Content hash and date-of-information range of exactly the layers a report read.
+
+    The hash is of every column of every record, rows in uid order; a layer larger than ``_ONE_PIECE``
+    records is read and hashed a chunk at a time (the same bytes), so a country's buildings are never
+    all in memory with every column; inside :func:`shared_provenance` a small layer is hashed once."""
     h = hashlib.sha256()
     counts: dict[str, int] = {}
     lo: list[str] = []
     hi: list[str] = []
+    shared = _shared.get()
     for cls in sorted(layers, key=lambda c: c.LAYER):
-        frame = store.read_frame(cls)
-        counts[cls.LAYER] = len(frame)
+        key = (id(store), cls.LAYER)
+        got = shared.get(key) if shared is not None else None
         h.update(cls.LAYER.encode() + b"\n")
-        _digest_frame(h, frame)
-        if len(frame):
-            d = pd.to_datetime(frame["date_of_information"])
-            lo.append(d.min().date().isoformat())
-            hi.append(d.max().date().isoformat())
+        if got is None or got.parts is None:
+            got = _layer_digest(store, cls, h)
+            if shared is not None and got.parts is not None and sum(map(len, got.parts)) <= _SHARE_BYTES:
+                shared[key] = got
+        else:
+            for part in got.parts:
+                h.update(part)
+        counts[cls.LAYER] = got.count
+        if got.lo is not None and got.hi is not None:
+            lo.append(got.lo)
+            hi.append(got.hi)
     return Provenance(
         h.hexdigest(),
         counts,

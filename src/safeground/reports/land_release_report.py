@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 
+from safeground.compute import release_memory
 from safeground.errors import InvalidInput, ParamStyle, as_query
 from safeground.landrelease import accounting as la
 from safeground.landrelease import forecast as lf
@@ -69,9 +70,12 @@ def land_release_report(
     rem_month = la.remaining_by_month(versions, list(monthly.index)) if len(monthly) else pd.DataFrame()
     org = la.by_organisation_and_method(act)
 
+    release_memory()  # each phase's freed memory back to the system, so phases' peaks do not stack (national store)
     factors = lp.impact_factors(store, plan.weights)
+    release_memory()
     ranking, rank_note = lp.rank(factors, plan.weights, plan.risk)
     hist = pl.history_of(store, as_of)
+    release_memory()
     no_forecast = ""
     try:
         fc: lf.Forecast | None = lf.forecast_from_history(
@@ -91,6 +95,7 @@ def land_release_report(
                 f"{exc.render_hint(plan.param_style)}."
             ),
         )
+    release_memory()
     if not len(open_now):
         fc, no_forecast = None, "No forecast: no open hazard area is stored."
     key = [
@@ -162,6 +167,7 @@ def land_release_report(
     ]
     for s in sections:
         s.figures = [f for f in s.figures if f[1]]
+    release_memory()
     return Report(
         kind="land-release",
         title="Land release",

@@ -16,13 +16,27 @@ from safeground.model import RECORD_TYPES
 from safeground.model.vocab import hazard_class_label
 from safeground.reports.accuracy_report import accuracy_report
 from safeground.reports.casualty_report import casualty_report
-from safeground.reports.document import Audience, Report, Section, provenance, table_html
+from safeground.reports.document import Audience, Report, Section, provenance, shared_provenance, table_html
 from safeground.reports.land_release_report import PlanningInputs, land_release_report
 from safeground.reports.summary import summarise
 from safeground.storage.base import Store
 
 
 def national_report(
+    store: Store,
+    audience: Audience = Audience.PUBLIC,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    plan: PlanningInputs | None = None,
+) -> Report:
+    """The three thematic reports and the hazard overview in one document; each layer hashed once for all four
+    provenance blocks (:func:`shared_provenance`)."""
+    with shared_provenance():
+        return _national_report(store, audience, start=start, end=end, plan=plan)
+
+
+def _national_report(
     store: Store,
     audience: Audience = Audience.PUBLIC,
     *,
