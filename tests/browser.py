@@ -61,3 +61,26 @@ def offline_page(**context: Any) -> Iterator[tuple[Any, list[str]]]:
         finally:
             ctx.close()
             browser.close()
+
+
+def add_accounts(
+    location: str, organisations: dict[str, str], users: dict[str, tuple[str, str]], password: str
+) -> None:
+    """The test's organisations (acronym → type) and users (login → (organisation, role)) in a store, each user
+    with `password`; an organisation the store already holds is kept as it is."""
+    from safeground.services import accounts as acc_svc
+
+    for acronym, kind in organisations.items():
+        if not [o for o in acc_svc.organisations(location) if o.acronym == acronym]:
+            acc_svc.add_organisation(location, f"Org {acronym}", kind, acronym=acronym, actor="setup")
+    for name, (org, role) in users.items():
+        acc_svc.add_user(location, name, full_name=name, organisation=org, role=role, password=password, actor="setup")
+
+
+def log_in(page: Any, url: str, user: str, password: str, then: str) -> None:
+    """Log in through the workspace's own form, as a person does, and wait for the page it leads to."""
+    page.goto(f"{url}/workspace/login?next={then}")
+    page.fill("#sg-username", user)
+    page.fill("#sg-password", password)
+    page.click("#sg-login-submit")
+    page.wait_for_url(f"{url}{then}*", timeout=30_000)

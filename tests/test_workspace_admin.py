@@ -22,7 +22,7 @@ import pytest
 from safeground.model import MinefieldRecord, Organisation
 from safeground.services import accounts as acc_svc
 from safeground.storage import open_store
-from tests.browser import offline_page
+from tests.browser import add_accounts, log_in, offline_page
 from tests.web_server import serve_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,21 +42,13 @@ def site(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """(URL, store location) of a server on a copy of the small district with the test's accounts."""
     location = str(tmp_path_factory.mktemp("workspace-admin") / "s.gpkg")
     shutil.copy(small_store, location)
-    for acronym, kind in (("NMAA", "national_authority"), ("OPA", "ngo")):
-        if not [o for o in acc_svc.organisations(location) if o.acronym == acronym]:
-            acc_svc.add_organisation(location, f"Org {acronym}", kind, acronym=acronym, actor="setup")
-    for name, (org, role) in USERS.items():
-        acc_svc.add_user(location, name, full_name=name, organisation=org, role=role, password=PASSWORD, actor="setup")
+    add_accounts(location, {"NMAA": "national_authority", "OPA": "ngo"}, USERS, PASSWORD)
     with serve_cli(location) as url:
         yield url, location
 
 
 def _login(page: Any, url: str, user: str, then: str) -> None:
-    page.goto(f"{url}/workspace/login?next={then}")
-    page.fill("#sg-username", user)
-    page.fill("#sg-password", PASSWORD)
-    page.click("#sg-login-submit")
-    page.wait_for_url(f"{url}{then}*", timeout=30_000)
+    log_in(page, url, user, PASSWORD, then)
 
 
 def _cookies(page: Any) -> dict[str, str]:

@@ -25,7 +25,7 @@ from safeground.review.queue import ReviewQueue, State
 from safeground.services import accounts as acc_svc
 from safeground.services import entry as entry_svc
 from safeground.storage import open_store
-from tests.browser import offline_page
+from tests.browser import add_accounts, log_in, offline_page
 from tests.web_server import serve_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,26 +47,14 @@ def site(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """(URL, store location) of a server on a copy of the small district with the test's accounts."""
     location = str(tmp_path_factory.mktemp("workspace-queue") / "s.gpkg")
     shutil.copy(small_store, location)
-    for acronym, kind in (
-        ("NMAA", "national_authority"),
-        ("DONOR", "un_agency"),
-        ("OPA", "ngo"),
-        ("OPB", "commercial"),
-    ):
-        if not [o for o in acc_svc.organisations(location) if o.acronym == acronym]:
-            acc_svc.add_organisation(location, f"Org {acronym}", kind, acronym=acronym, actor="setup")
-    for name, (org, role) in USERS.items():
-        acc_svc.add_user(location, name, full_name=name, organisation=org, role=role, password=PASSWORD, actor="setup")
+    orgs = {"NMAA": "national_authority", "DONOR": "un_agency", "OPA": "ngo", "OPB": "commercial"}
+    add_accounts(location, orgs, USERS, PASSWORD)
     with serve_cli(location) as url:
         yield url, location
 
 
 def _login(page: Any, url: str, user: str, then: str) -> None:
-    page.goto(f"{url}/workspace/login?next={then}")
-    page.fill("#sg-username", user)
-    page.fill("#sg-password", PASSWORD)
-    page.click("#sg-login-submit")
-    page.wait_for_url(f"{url}{then}*", timeout=30_000)
+    log_in(page, url, user, PASSWORD, then)
 
 
 def _released_point(location: str) -> tuple[float, float]:
@@ -167,10 +155,13 @@ def test_an_accident_drawn_in_the_browser_is_reviewed_and_approved_into_the_reco
         page.click("#sg-approve")
         page.wait_for_selector('#sg-submission[data-state="approved"]', timeout=60_000)
         assert "rev" in page.locator("#sg-decided").inner_text()
-        # and it is on the workspace's map (the accidents layer is drawn from the record)
+        # and it is on the workspace's map (the accidents layer's vector tiles are cut from the record)
         page.goto(f"{url}/workspace")
-        page.wait_for_function("window.sgTimings && window.sgTimings.dataLoaded", timeout=120_000)
-        on_map = page.evaluate("window.sgMap.getSource('accidents').getData().then(d => JSON.stringify(d))")
+        page.wait_for_function("document.body.dataset.mapState === 'ready'", timeout=120_000)
+        on_map = page.evaluate(
+            "JSON.stringify(window.sgMap.querySourceFeatures('accidents', {sourceLayer: 'accidents'})"
+            ".map(f => f.properties.uid))"
+        )
         with open_store(location, create=False, readonly=True) as s:
             uid = next(a.uid for a in s.find(Accident) if a.entered_by == "op.a")
         assert uid in on_map
