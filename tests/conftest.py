@@ -11,6 +11,7 @@ what a test proves (``run_cli``).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -165,16 +166,45 @@ def _assert_unchanged(made: dict[Path, str]) -> None:
     assert not changed, f"a test wrote to a shared district ({changed}); copy it first (demo_copy, district_copy)"
 
 
+def _made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that ``make`` fills, made once for the whole run, in a folder of this process's own.
+
+    pytest-xdist workers are processes of their own, and each would generate the same district again
+    (20–30 s a time). The first worker to ask makes it in the run's shared temporary folder, under a
+    file lock the others wait on; then every worker (the maker too) copies it into its own folder, so no
+    two processes ever open the same SQLite file and a test that breaks the read-only rule breaks only
+    its own worker's copy (and is caught there)."""
+    own = factory.mktemp(name)
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing to share
+        make(own)
+        return own
+    run_root = factory.getbasetemp().parent  # pytest-N/: this run's, shared by its workers (popen-gwK/)
+    shared = run_root / f"shared-{name}"
+    with open(run_root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if make fails
+        if not shared.exists():
+            part = run_root / f"shared-{name}.part"
+            shutil.rmtree(part, ignore_errors=True)  # a worker that failed making it left this
+            part.mkdir()
+            make(part)
+            part.rename(shared)  # whole or not at all: a folder is only ever seen complete
+    shutil.copytree(shared, own, dirs_exist_ok=True)
+    return own
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The README's main job, run once as a user runs it: ``safeground demo`` at its default size.
 
     Read-only for every test: the session ends with a check that ``demo.gpkg`` is byte for byte
     what the demo wrote. A test that writes works on ``demo_copy``."""
-    d = tmp_path_factory.mktemp("demo")
-    res = run_cli("demo", "--store", str(d / "demo.gpkg"), "--png", str(d / "demo-map.png"))
-    assert res.returncode == 0, res.stderr + res.stdout
-    (d / "stdout.txt").write_text(res.stdout)
+
+    def make(d: Path) -> None:
+        res = run_cli("demo", "--store", str(d / "demo.gpkg"), "--png", str(d / "demo-map.png"))
+        assert res.returncode == 0, res.stderr + res.stdout
+        (d / "stdout.txt").write_text(res.stdout)
+
+    d = _made_once(tmp_path_factory, "demo", make)
     made = {d / "demo.gpkg": _digest(d / "demo.gpkg")}
     yield d
     _assert_unchanged(made)
@@ -219,9 +249,13 @@ def district(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         if key == (2020, 20.0):  # the demo, made only when a test asks for it
             return request.getfixturevalue("demo_district")
         if key not in made:
-            path = tmp_path_factory.mktemp(f"district-{seed}-{size_km:g}km") / "district.gpkg"
-            res = invoke_cli("generate", "--store", str(path), "--seed", str(seed), "--size-km", f"{size_km:g}")
-            assert res.returncode == 0, res.stderr + res.stdout
+
+            def make(d: Path) -> None:
+                res = invoke_cli("generate", "--store", str(d / "district.gpkg"), "--seed", str(seed),
+                                 "--size-km", f"{size_km:g}")  # fmt: skip
+                assert res.returncode == 0, res.stderr + res.stdout
+
+            path = _made_once(tmp_path_factory, f"district-{seed}-{size_km:g}km", make) / "district.gpkg"
             made[key] = path
             digests[path] = _digest(path)
         return made[key]
