@@ -212,6 +212,12 @@ def test_a_minefield_records_dossier_is_a_pdf_for_a_reader_of_exact_positions_on
         assert uid in link.inner_text()
         pdf = httpx.get(url + link.get_attribute("href"), cookies=_cookies(page), timeout=300)
         assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+        # made for this reader from the store as it is now: shown in the browser, kept by no cache
+        assert pdf.headers["cache-control"] == "no-store"
+        assert (
+            pdf.headers["content-disposition"].startswith("inline; filename=")
+            and uid in pdf.headers["content-disposition"]
+        )
         (tmp_path / "d.pdf").write_bytes(pdf.content)
         text = subprocess.run(["pdftotext", str(tmp_path / "d.pdf"), "-"], capture_output=True, text=True, check=True)
         assert uid in text.stdout

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from safeground.services import workspace
+from safeground.web.html import pdf_response
 from safeground.web.permissions import Principal, requires
 from safeground.web.workspace_routes import page_requires, render_page
 
@@ -38,8 +39,4 @@ def add_workspace_dashboard_routes(app: FastAPI) -> None:
         principal: Principal = Depends(requires("account")),  # noqa: B008
     ) -> Response:
         data, name = workspace.report_pdf(request.app.state.location, kind, principal.audience)
-        return Response(
-            data,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
-        )
+        return pdf_response(data, name)

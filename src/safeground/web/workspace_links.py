@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from safeground.accounts.roles import Permission
 from safeground.services import workspace
+from safeground.web.html import pdf_response
 from safeground.web.permissions import Principal, requires
 
 
@@ -38,8 +39,4 @@ def add_workspace_link_routes(app: FastAPI) -> None:
         _: Principal = Depends(requires("read:restricted")),  # noqa: B008
     ) -> Response:
         data, name = workspace.dossier_pdf(request.app.state.location, uid)
-        return Response(
-            data,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
-        )
+        return pdf_response(data, name)
