@@ -19,8 +19,12 @@ Protocol (printed with the figures; nothing in it is tuned on the test split):
   with every scale in them, before any of their figures was seen: nothing in them is chosen on the test
   split (kernel sigmas 2 and 8 km, trend look-backs 1 and 3 years at 5 and 20 km, 5 ensemble members);
 - the spatial ensemble's members each leave out a fifth of the *training* departments (never a test one);
-- ranking figures only: calibration (Platt, on out-of-fold scores, as `risk train` does) is monotone and
-  leaves them unchanged. No elevation model is used: none is given with the data, and nothing is downloaded.
+- the ablation's figures are of ranking only: calibration (Platt, on out-of-fold scores, as `risk train` does)
+  is monotone and leaves them unchanged. After the ablation, row 1's settings (the product's default) are fitted
+  again with that calibration and its probabilities compared with what came: accident cells expected against
+  observed in bands of the ranking, and the Brier score against every cell at the test period's own rate
+  (2026-12-03, session 10: added before any of its figures was seen).
+- no elevation model is used: none is given with the data, and nothing is downloaded.
 
 Figures: ROC-AUC, PR-AUC and the share of future accident cells inside the riskiest 10 % of the cells.
 """
@@ -42,7 +46,7 @@ import numpy as np
 from safeground.risk.features import FeatureBuilder, FeatureSpec
 from safeground.risk.grid import Grid
 from safeground.risk.layers import RiskData, from_files
-from safeground.risk.metrics import Scores, evaluate_scores
+from safeground.risk.metrics import Scores, calibration, evaluate_scores
 from safeground.risk.models import block_folds, make_model
 from safeground.risk.pipeline import (
     MAX_FULL_GRID,
@@ -139,6 +143,7 @@ def spacetime(
     periods = int(params.pop("_periods", 1))
     model_name = str(params.pop("_model", settings.model))
     split = bool(params.pop("_split", False))
+    calibrate = bool(params.pop("_calibrate", False))
     spec = settings.features
 
     def feats(as_of: date, cells: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -164,8 +169,9 @@ def spacetime(
     def fold(f: int) -> np.ndarray:
         keep = f_tr != f
         m = make_model(model_name, params=params)
-        # ranking only, so no calibration; the departments go to the models that bag by them
-        m.fit(x_tr[keep], y_tr[keep], g_tr[keep], calibrate=False)
+        # ranking rows need no calibration; the calibration row is calibrated as `risk train` does (Platt on
+        # out-of-fold scores grouped by the training departments); the departments also go to the bagging models
+        m.fit(x_tr[keep], y_tr[keep], g_tr[keep], calibrate=calibrate)
         return m.predict_proba(x_te[f_te == f])
 
     # two folds at a time (each fit uses one thread; LightGBM releases the GIL): the machine's two cores
@@ -191,7 +197,7 @@ def spacetime(
         "test_accident_cells": int((te.events[ok] > 0).sum()),
         "features": len(names),
     }
-    return model, base, info
+    return model, base, info, (p[ok], te.events[ok])
 
 
 def verify(args: argparse.Namespace, data: RiskData, cut: date, cache: dict) -> None:
@@ -215,6 +221,41 @@ def data_region(args: argparse.Namespace) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in args.region.split(",")) if args.region else COLOMBIA  # type: ignore[return-value]
 
 
+def print_calibration(prob: np.ndarray, events: np.ndarray, figure: Path | None) -> dict:
+    """Expected against observed accident cells by rank band, Brier skill; a bar chart when asked."""
+    base = float((events > 0).mean())
+    c = calibration(prob, events, base_rate=base)
+    print(
+        f"\ncalibration of row 1's settings, calibrated as `risk train` does (the figures above are ranking only):\n"
+        f"  Brier {c.brier:.5f}; every cell at the test period's own rate ({base:.5f}): {c.brier_base_rate:.5f}; "
+        f"skill {c.skill:+.3f} (above 0: better than knowing the rate alone)"
+    )
+    print(f"  {'riskiest cells':18s} {'cells':>9s} {'expected':>9s} {'observed':>9s}  accident cells")
+    for b in c.bands:
+        band = f"{b.top_from * 100:g}–{b.top_to * 100:g} %"
+        print(f"  {band:18s} {b.cells:9,d} {b.expected:9.1f} {b.observed:9d}")
+    if figure is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+        x = np.arange(len(c.bands))
+        ax.bar(x - 0.2, [b.expected for b in c.bands], 0.4, label="expected by the model", color="#d95f02")
+        ax.bar(x + 0.2, [b.observed for b in c.bands], 0.4, label="accident cells that came", color="#1b9e77")
+        ax.set_xticks(x, [f"{b.top_from * 100:g}–{b.top_to * 100:g} %" for b in c.bands])
+        ax.set_xlabel("cells ranked by predicted risk (riskiest first)")
+        ax.set_ylabel("1 km cells with an accident, 2013–")
+        ax.set_title(f"Colombia, held-out departments: calibration (Brier skill {c.skill:+.3f})")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(figure)
+        print(f"  figure: {figure}")
+    return {"brier": c.brier, "brier_base_rate": c.brier_base_rate, "skill": c.skill,
+            "bands": [b.__dict__ for b in c.bands]}  # fmt: skip
+
+
 def _row(name: str, s: Scores) -> str:
     return f"  {name:52s} ROC-AUC {s.roc_auc:.3f}  PR-AUC {s.pr_auc:.3f}  top 10 % {s.capture_10:.3f}"
 
@@ -229,6 +270,8 @@ def main() -> None:
     ap.add_argument("--rows", help="development only: run these ablation rows (1-based, e.g. 6,9)")
     ap.add_argument("--region", help="development only: west,south,east,north instead of all Colombia")
     ap.add_argument("--verify", action="store_true", help="check the shared feature matrix against each row's own")
+    ap.add_argument("--calibration", action="store_true", help="with --rows: also the calibration (always run without)")
+    ap.add_argument("--figure", type=Path, help="draw the calibration's bands into this PNG")
     args = ap.parse_args()
     t0 = time.perf_counter()
     # one record has a flipped longitude sign (74.23 E for Bogotá): the region keeps Colombia only
@@ -263,7 +306,7 @@ def main() -> None:
             continue
         t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info = spacetime(data, settings, cut, until, params, cache)
+        model, base, info, _scored = spacetime(data, settings, cut, until, params, cache)
         seconds = round(time.perf_counter() - t, 1)
         if not rows:
             print(f"\n{json.dumps(info, indent=1)}\n")
@@ -272,6 +315,13 @@ def main() -> None:
                 rows.append({"name": bname, **s.as_dict()})
         print(_row(f"{i}. {name}", model) + f"   ({info['features']} features, {seconds} s)", flush=True)
         rows.append({"name": name, "seconds": seconds, **model.as_dict(), **info})
+    if chosen is None or args.calibration:
+        _name, spec, params = variants(args.cell)[0]
+        settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
+        t = time.perf_counter()
+        _m, _b, _i, (prob, events) = spacetime(data, settings, cut, until, {**params, "_calibrate": True}, cache)
+        rows.append({"name": "calibration", "seconds": round(time.perf_counter() - t, 1),
+                     **print_calibration(prob, events, args.figure)})  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\ntotal {time.perf_counter() - t0:.0f} s, peak memory {peak:.0f} MB")
     if args.json:
