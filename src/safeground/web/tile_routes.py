@@ -20,7 +20,17 @@ from safeground.web.errors import BadParameter
 from safeground.web.features import served_as_stored
 from safeground.web.permissions import Principal, requires
 from safeground.web.settings import ServerSettings
-from safeground.web.tiles import MAX_ZOOM, MVT, TMS, check_tile, encode, stored_tile, tileset
+from safeground.web.tiles import (
+    LABELLED,
+    LABELS_SUFFIX,
+    MAX_ZOOM,
+    MVT,
+    TMS,
+    check_tile,
+    encode,
+    stored_tile,
+    tileset,
+)
 
 Reader = Annotated[Principal, Depends(requires("read:public"))]
 Z = Annotated[int, Path(ge=0, le=MAX_ZOOM, description="the zoom level (tileMatrix)")]
@@ -58,26 +68,50 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
     def drawable(cat: Catalogue, audience: Audience) -> list[Collection]:
         return [c for c in cat.collections(audience) if c.record_type.GEOMETRY]
 
-    def vector_layer(cat: Catalogue, coll: Collection, audience: Audience) -> dict[str, Any]:
+    def vector_layers(cat: Catalogue, coll: Collection, audience: Audience) -> list[dict[str, Any]]:
+        """The collection's layer in the tiles and, for a labelled polygon layer, its label points."""
         table = cat.table(coll, audience)
-        return {
-            "id": coll.id,
-            "description": coll.title,
-            "geometryType": (coll.record_type.GEOMETRY or "").lower().removeprefix("multi"),
-            "fields": {"fid": "String", **{c: _kind(k) for c, k in table.kinds.items()}},
-            "minzoom": 0,
-            "maxzoom": MAX_ZOOM,
-        }
+        out = [
+            {
+                "id": coll.id,
+                "description": coll.title,
+                "geometryType": (coll.record_type.GEOMETRY or "").lower().removeprefix("multi"),
+                "fields": {"fid": "String", **{c: _kind(k) for c, k in table.kinds.items()}},
+                "minzoom": 0,
+                "maxzoom": MAX_ZOOM,
+            }
+        ]
+        prop = LABELLED.get(coll.id)
+        if prop is not None:
+            out.append(
+                {
+                    "id": coll.id + LABELS_SUFFIX,
+                    "description": f"{coll.title}: one label point per feature",
+                    "geometryType": "point",
+                    "fields": {"fid": "String", prop: _kind(table.kinds.get(prop, "text"))},
+                    "minzoom": 0,
+                    "maxzoom": MAX_ZOOM,
+                }
+            )
+        return out
 
     def one_layer(
         cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int, cql_filter: str | None = None
-    ) -> tuple:
+    ) -> list[tuple]:
+        """The collection's parts of a tile: its own layer (cut by the database when it may be) and, for the
+        labelled polygon layers, the ``{id}_labels`` point layer (from the reader's view, whole geometries)."""
+        parts: list[tuple] = []
         if served_as_stored(coll.record_type, audience) and not cql_filter:
             data = cat.reading(lambda s: stored_tile(s, coll.record_type, z, row, col))
             if data is not None:
-                return ("raw", data)
-        layer = cat.tile_layer(coll, audience, cql_filter or None)
-        return ("features", (coll.id, layer.features(z, row, col)))
+                parts.append(("raw", data))
+        if not parts or coll.id in LABELLED:
+            layer = cat.tile_layer(coll, audience, cql_filter or None)
+            if not parts:
+                parts.append(("features", (coll.id, layer.features(z, row, col))))
+            if coll.id in LABELLED:
+                parts.append(("features", (coll.id + LABELS_SUFFIX, layer.labels(z, row, col))))
+        return parts
 
     def tile_response(parts: list[tuple], z: int, row: int, col: int, audience: Audience) -> Response:
         raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
@@ -123,7 +157,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             base(request),
             f"/collections/{coll.id}/tiles/{TMS}",
             coll.title,
-            [vector_layer(cat, coll, reader.audience)],
+            vector_layers(cat, coll, reader.audience),
         )
         return JSONResponse(body, headers=headers(reader.audience))
 
@@ -139,7 +173,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
     ) -> Response:
         check_tile(z, y, x)
         coll = collection_of(cat, collection_id, reader.audience)
-        return tile_response([one_layer(cat, coll, reader.audience, z, y, x, filter_)], z, y, x, reader.audience)
+        return tile_response(one_layer(cat, coll, reader.audience, z, y, x, filter_), z, y, x, reader.audience)
 
     def chosen(cat: Catalogue, names: str | None, audience: Audience) -> list[Collection]:
         if names is None or not names.strip():
@@ -154,7 +188,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             base(request),
             f"/tiles/{TMS}",
             settings.title,
-            [vector_layer(cat, c, reader.audience) for c in colls],
+            [v for c in colls for v in vector_layers(cat, c, reader.audience)],
         )
         if collections:
             body["tiles"] = [t + f"?collections={','.join(c.id for c in colls)}" for t in body["tiles"]]
@@ -170,5 +204,5 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
     def dataset_tile(z: Z, y: Row, x: Col, reader: Reader, cat: Cat, collections: Collections = None) -> Response:
         check_tile(z, y, x)
         colls = chosen(cat, collections, reader.audience)
-        parts = [one_layer(cat, c, reader.audience, z, y, x) for c in colls]
+        parts = [p for c in colls for p in one_layer(cat, c, reader.audience, z, y, x)]
         return tile_response(parts, z, y, x, reader.audience)
