@@ -67,7 +67,7 @@ class TileCache:
         self.misses = 0
 
     @property
-    def bytes(self) -> int:
+    def held(self) -> int:
         """The bytes held now (tiles and their overhead), never above ``max_bytes``."""
         return self._bytes
 

@@ -5,13 +5,17 @@ every collection's (or ``?collections=a,b``) in one tile, one MVT layer per coll
 reader's view (:mod:`safeground.web.tiles`), so a public tile holds what the public items hold. A tile made for
 a logged-in reader is marked ``private`` and every tile ``Vary: Authorization, Cookie``: a shared cache must
 never hand an analyst's tile to the public.
+
+Tiles made are kept (:mod:`safeground.web.tile_cache`) per collections, audience, filter, ``z/y/x`` and the
+store's data fingerprint, up to ``tile_cache_bytes``; each answer has a strong ``ETag`` (a digest of its
+bytes) and an ``If-None-Match`` holding it is answered 304.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from safeground.access.audience import Audience
@@ -20,6 +24,7 @@ from safeground.web.errors import BadParameter
 from safeground.web.features import served_as_stored
 from safeground.web.permissions import Principal, requires
 from safeground.web.settings import ServerSettings
+from safeground.web.tile_cache import CachedTile, TileCache, TileKey
 from safeground.web.tiles import (
     LABELLED,
     LABELS_SUFFIX,
@@ -43,6 +48,7 @@ Filter = Annotated[
     str | None,
     Query(alias="filter", description="a CQL2 filter (basic CQL2, as for items): only the features it selects"),
 ]
+IfNoneMatch = Annotated[str | None, Header(description="an ETag of this tile the client holds: 304 if unchanged")]
 
 
 def _cat(request: Request) -> Catalogue:
@@ -56,7 +62,18 @@ def _kind(kind: str) -> str:
     return {"integer": "Number", "real": "Number", "boolean": "Boolean"}.get(kind, "String")
 
 
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """True when ``If-None-Match`` names this ETag (or is ``*``); weak ``W/`` forms compare by their value."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
+    cache = TileCache(settings.tile_cache_bytes)
+    app.state.tile_cache = cache  # one per app, as the catalogue
+
     def base(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
 
@@ -96,7 +113,14 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         return out
 
     def one_layer(
-        cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int, cql_filter: str | None = None
+        cat: Catalogue,
+        coll: Collection,
+        audience: Audience,
+        z: int,
+        row: int,
+        col: int,
+        cql_filter: str | None,
+        fingerprint: str,
     ) -> list[tuple]:
         """The collection's parts of a tile: its own layer (cut by the database when it may be) and, for the
         labelled polygon layers, the ``{id}_labels`` point layer (from the reader's view, whole geometries)."""
@@ -106,17 +130,39 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             if data is not None:
                 parts.append(("raw", data))
         if not parts or coll.id in LABELLED:
-            layer = cat.tile_layer(coll, audience, cql_filter or None)
+            layer = cat.tile_layer(coll, audience, cql_filter or None, fingerprint)
             if not parts:
                 parts.append(("features", (coll.id, layer.features(z, row, col))))
             if coll.id in LABELLED:
                 parts.append(("features", (coll.id + LABELS_SUFFIX, layer.labels(z, row, col))))
         return parts
 
-    def tile_response(parts: list[tuple], z: int, row: int, col: int, audience: Audience) -> Response:
-        raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
-        made = encode([p[1] for p in parts if p[0] == "features"], z, row, col)
-        return Response(raw + made, media_type=MVT, headers=headers(audience))
+    def tile_response(
+        cat: Catalogue,
+        colls: list[Collection],
+        audience: Audience,
+        z: int,
+        row: int,
+        col: int,
+        cql_filter: str | None,
+        if_none_match: str | None,
+    ) -> Response:
+        """The tile from the cache, or cut and kept; a 304 when the client holds it already."""
+        fingerprint = cat.fingerprint()
+        key = TileKey(tuple(c.id for c in colls), audience, cql_filter or None, z, row, col, fingerprint)
+        tile = cache.get(key)
+        if tile is None:
+            parts = [p for c in colls for p in one_layer(cat, c, audience, z, row, col, cql_filter, fingerprint)]
+            raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
+            made = encode([p[1] for p in parts if p[0] == "features"], z, row, col)
+            tile = cache.put(key, raw + made)
+        return answer(tile, audience, if_none_match)
+
+    def answer(tile: CachedTile, audience: Audience, if_none_match: str | None) -> Response:
+        head = {**headers(audience), "ETag": tile.etag}
+        if _matches(if_none_match, tile.etag):
+            return Response(status_code=304, headers=head)
+        return Response(tile.data, media_type=MVT, headers=head)
 
     def collection_of(cat: Catalogue, collection_id: str, audience: Audience) -> Collection:
         coll = cat.collection(collection_id, audience)
@@ -169,11 +215,18 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
     )
     def collection_tile(
-        collection_id: str, z: Z, y: Row, x: Col, reader: Reader, cat: Cat, filter_: Filter = None
+        collection_id: str,
+        z: Z,
+        y: Row,
+        x: Col,
+        reader: Reader,
+        cat: Cat,
+        filter_: Filter = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response:
         check_tile(z, y, x)
         coll = collection_of(cat, collection_id, reader.audience)
-        return tile_response(one_layer(cat, coll, reader.audience, z, y, x, filter_), z, y, x, reader.audience)
+        return tile_response(cat, [coll], reader.audience, z, y, x, filter_, if_none_match)
 
     def chosen(cat: Catalogue, names: str | None, audience: Audience) -> list[Collection]:
         if names is None or not names.strip():
@@ -201,8 +254,15 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         response_class=Response,
         responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
     )
-    def dataset_tile(z: Z, y: Row, x: Col, reader: Reader, cat: Cat, collections: Collections = None) -> Response:
+    def dataset_tile(
+        z: Z,
+        y: Row,
+        x: Col,
+        reader: Reader,
+        cat: Cat,
+        collections: Collections = None,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
         check_tile(z, y, x)
         colls = chosen(cat, collections, reader.audience)
-        parts = [p for c in colls for p in one_layer(cat, c, reader.audience, z, y, x)]
-        return tile_response(parts, z, y, x, reader.audience)
+        return tile_response(cat, colls, reader.audience, z, y, x, None, if_none_match)
