@@ -24,14 +24,16 @@ from safeground.geometry.generalise import OUTLINE_GRID_M
 from safeground.model import RECORD_TYPES
 from safeground.services import accounts as acc_svc
 from safeground.storage import open_store
-from safeground.web.tiles import EXTENT, lonlat_to_tile, tile_bounds, tile_lonlat
-from tests.test_public_outputs import restricted_positions
+from safeground.web.tiles import EXTENT, LABELLED, lonlat_to_tile, tile_bounds, tile_lonlat
+from tests.test_public_outputs import CENTRE, END, restricted_positions
 from tests.test_server import PUBLIC, RESTRICTED, contextlib_for
 from tests.web_server import serve_cli
 
 MVT = "application/vnd.mapbox-vector-tile"
 PASSWORD = "the long road to Chaykend"
 DRAWN = [n for n in PUBLIC if RECORD_TYPES[n].GEOMETRY]
+#: the label point layers the tiles of the labelled polygon layers carry (one point per feature)
+LABELS = [f"{n}_labels" for n in DRAWN if n in LABELLED]
 ROLES = {"public": None, "view": "viewer", "ana": "analyst"}
 TO_LONLAT = Transformer.from_crs(3857, 4326, always_xy=True)
 
@@ -102,7 +104,7 @@ def test_a_tile_holds_the_items_of_its_bounds_as_the_reader_reads_them(served, u
         layers = _decode(r.content)
         box = tile_lonlat(z, row, col)
         readable = DRAWN + ([n for n in RESTRICTED if RECORD_TYPES[n].GEOMETRY] if user == "ana" else [])
-        assert set(layers) <= set(readable)
+        assert set(layers) <= set(readable) | {f"{n}_labels" for n in readable if n in LABELLED}
         for layer in readable:
             items = _items(url, layer, token, box)
             feats = layers.get(layer, [])
@@ -124,7 +126,7 @@ def test_a_tile_holds_the_items_of_its_bounds_as_the_reader_reads_them(served, u
                 compared += 1
     assert compared > 50
     collection = _get(url, f"/collections/hazard_areas/tiles/WebMercatorQuad/{z}/{r0}/{c0}", token)
-    assert set(_decode(collection.content)) == {"hazard_areas"}
+    assert set(_decode(collection.content)) == {"hazard_areas", "hazard_areas_labels"}
     assert sorted(f["properties"]["fid"] for f in _decode(collection.content)["hazard_areas"]) == sorted(
         f["properties"]["fid"]
         for f in _decode(_get(url, f"/tiles/WebMercatorQuad/{z}/{r0}/{c0}", token).content)["hazard_areas"]
@@ -154,12 +156,15 @@ def test_no_tile_a_reader_below_restricted_gets_holds_a_restricted_position(serv
     z, found, n_vertices = 16, [], 0
     for row, col in _tiles_over(location, z):
         for layer, feats in _decode(_get(url, f"/tiles/WebMercatorQuad/{z}/{row}/{col}", token).content).items():
-            assert layer in DRAWN, layer
+            assert layer in DRAWN or layer in LABELS, layer
             for f in feats:
                 coords = np.array(shapely.get_coordinates(shapely.geometry.shape(f["geometry"])), float)
                 inside = ((coords >= 0) & (coords <= EXTENT)).all(axis=1)  # not a vertex the clipping made
                 lonlat = _to_lonlat(coords[inside], z, row, col)
-                found.append(np.column_stack(to_m.transform(lonlat[:, 0], lonlat[:, 1])))
+                xy = np.column_stack(to_m.transform(lonlat[:, 0], lonlat[:, 1]))
+                # a label point is a point on an area's surface: held as a centre is (Restricted.near: against
+                # the accidents an area may be drawn around; the middle of a minefield is among its mines)
+                found += [CENTRE[None, :], xy, END[None, :]] if layer in LABELS else [xy]
                 n_vertices += int(inside.sum())
     xy = np.vstack(found)
     # a tile keeps a position to a few centimetres at this level: a vertex that close to a node of the
@@ -194,6 +199,50 @@ def test_the_analysts_tiles_hold_the_exact_accidents(served):
     assert r.near(np.vstack(found)).get("accidents") == exact
 
 
+TO_3857 = Transformer.from_crs(4326, 3857, always_xy=True)
+
+
+@pytest.mark.parametrize("user", list(ROLES))
+def test_a_large_hazard_areas_label_point_is_in_exactly_one_tile(served, user):
+    """The id of an area spanning many tiles is one point in one tile of a level (the ``_labels`` layer), on
+    the area as this reader reads it: the polygon itself is in every tile it spans."""
+    url, _, tokens = served
+    token = tokens[user]
+    items = _items(url, "hazard_areas", token, tile_lonlat(0, 0, 0))
+    shapes = {uid: shapely.geometry.shape(f["geometry"]) for uid, f in items.items()}
+    uid = max(
+        shapes, key=lambda u: (shapes[u].bounds[2] - shapes[u].bounds[0]) * (shapes[u].bounds[3] - shapes[u].bounds[1])
+    )
+    z, (w, s, e, n) = 16, shapes[uid].bounds
+    (r0, c0), (r1, c1) = lonlat_to_tile(z, w, n), lonlat_to_tile(z, e, s)
+    tiles = [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+    polygon_in, label_in = [], []
+    for row, col in tiles:
+        layers = _decode(_get(url, f"/collections/hazard_areas/tiles/WebMercatorQuad/{z}/{row}/{col}", token).content)
+        if any(f["properties"]["fid"] == uid for f in layers.get("hazard_areas", [])):
+            polygon_in.append((row, col))
+        for f in layers.get("hazard_areas_labels", []):
+            assert f["geometry"]["type"] == "Point" and set(f["properties"]) == {"fid", "uid"}, f
+            assert f["properties"]["uid"] == f["properties"]["fid"]
+            if f["properties"]["fid"] == uid:
+                label_in.append((row, col, f["geometry"]["coordinates"]))
+    assert len(polygon_in) >= 4, (uid, polygon_in)  # large: the old per-piece label repeated in each of these
+    assert len(label_in) == 1, (uid, label_in)
+    row, col, xy = label_in[0]
+    assert (row, col) in polygon_in
+    # the point is the one on the surface of the reader's own (whole) outline, to the tile's resolution
+    (lon, lat), *_ = _to_lonlat(np.array([xy], float), z, row, col)
+    got = shapely.Point(TO_3857.transform(lon, lat))
+    want = shapely.point_on_surface(
+        shapely.transform(shapes[uid], lambda c: np.column_stack(TO_3857.transform(c[:, 0], c[:, 1])))
+    )
+    resolution = (tile_bounds(z, row, col)[2] - tile_bounds(z, row, col)[0]) / EXTENT
+    assert got.distance(want) < 2 * resolution, (uid, got, want)
+    # the tile of every collection carries the same label, once
+    every = _decode(_get(url, f"/tiles/WebMercatorQuad/{z}/{row}/{col}", token).content)
+    assert [f["properties"]["fid"] for f in every["hazard_areas_labels"]].count(uid) == 1
+
+
 def test_gdal_reads_a_tile_and_the_tileset_names_its_layers(served, tmp_path):
     url, location, _ = served
     z = 13
@@ -212,7 +261,7 @@ def test_gdal_reads_a_tile_and_the_tileset_names_its_layers(served, tmp_path):
     pad = (e - w) * 80 / EXTENT
     assert w - pad <= b[0] and b[2] <= e + pad and s - pad <= b[1] and b[3] <= n + pad
     meta = _get(url, "/tiles/WebMercatorQuad", None).json()
-    assert {v["id"] for v in meta["vector_layers"]} == set(DRAWN)
+    assert {v["id"] for v in meta["vector_layers"]} == set(DRAWN) | set(LABELS)
     assert meta["tiles"] == [url + "/tiles/WebMercatorQuad/{z}/{y}/{x}"]
     one = _get(url, "/collections/eo_items/tiles/WebMercatorQuad", None).json()
     with open_store(location, create=False, readonly=True) as store:

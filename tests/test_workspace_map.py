@@ -508,6 +508,46 @@ def test_a_keyboard_reaches_a_hazard_area_opens_its_panel_and_the_labels_are_dra
     not_blank(IMG / "workspace-keyboard.png")
 
 
+def test_a_large_hazard_areas_id_is_drawn_once_however_many_tiles_it_spans(site):
+    """The id labels come from the tiles' ``hazard_areas_labels`` points (one per area, in one tile), not from
+    the polygons, whose label MapLibre places once per tile piece: the largest area in view at level 14.3
+    (spanning several tiles) shows its id once. The other labels are hidden so none can crowd it out."""
+    from safeground.access import Audience, view
+    from safeground.web.tiles import lonlat_to_tile
+
+    url, location = site
+    zoom, tile_z = 14.3, 14
+    span_lon = VIEWPORT["width"] * 0.8 * 360 / (512 * 2**zoom)  # what the viewport shows, with a margin
+    with open_store(location, create=False, readonly=True) as s:
+        seen = view(s, HazardArea, Audience.for_role("viewer")).frame  # the outlines this reader draws
+    best = None
+    for uid, geom in zip(seen["uid"], seen.geometry, strict=True):
+        w, so, e, n = geom.bounds
+        if e - w > span_lon or (n - so) > span_lon * VIEWPORT["height"] / VIEWPORT["width"] * 0.75:
+            continue
+        (r0, c0), (r1, c1) = lonlat_to_tile(tile_z, w, n), lonlat_to_tile(tile_z, e, so)
+        tiles = (r1 - r0 + 1) * (c1 - c0 + 1)
+        if best is None or tiles > best[0]:
+            best = (tiles, uid, ((w + e) / 2, (so + n) / 2))
+    assert best is not None and best[0] >= 2, best  # else the old per-piece labels would not repeat either
+    _, uid, (lon, lat) = best
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        log_in(page, url, "viewer")
+        page.evaluate(
+            "for (const l of sgMap.getStyle().layers) if (l.type === 'symbol' && l.id !== 'hazard_areas-uid-label')"
+            " sgMap.setLayoutProperty(l.id, 'visibility', 'none')"
+        )
+        page.evaluate(f"window.sgMap.jumpTo({{center: [{lon}, {lat}], zoom: {zoom}}})")
+        wait_ready(page)
+        ids = page.evaluate(
+            "sgMap.queryRenderedFeatures({layers: ['hazard_areas-uid-label']}).map(f => f.properties.uid)"
+        )
+        assert ids.count(uid) == 1, (uid, best[0], sorted(ids))
+        assert len(ids) == len(set(ids)), sorted(ids)  # no id is drawn twice
+        assert page.evaluate("sgMap.getLayer('hazard_areas-uid-label').sourceLayer") == "hazard_areas_labels"
+    assert blocked == []
+
+
 def test_switching_to_azerbaijani_changes_the_interface_text(site):
     url, _ = site
     with offline_page(viewport=VIEWPORT) as (page, blocked):

@@ -20,6 +20,7 @@ from safeground.errors import RecordNotFound, SafeGroundError
 from safeground.model.base import RECORD_TYPES, Record
 from safeground.storage.base import BBox, Store, metric_epsg_if_located, store_extent
 from safeground.web.crs import CRS84, epsg_uri
+from safeground.web.errors import BadParameter
 from safeground.web.features import Table
 from safeground.web.tiles import TileLayer
 
@@ -50,7 +51,7 @@ class Catalogue:
         self.store = store
         self.view_ttl_s = view_ttl_s
         self._lock = threading.RLock()
-        self._views: dict[tuple[str, Audience], tuple[float, Table]] = {}
+        self._views: dict[tuple[str, Audience], tuple[float, str | None, Table]] = {}
         self._tiles: dict[tuple[str, Audience, str | None], tuple[Table, TileLayer]] = {}
 
     def reading(self, read: Callable[[Store], T]) -> T:
@@ -72,26 +73,39 @@ class Catalogue:
             view(self.store, cls, audience)  # raises RestrictedLayer (403) with its message and hint
         return Collection(collection_id, cls)
 
-    def table(self, coll: Collection, audience: Audience) -> Table:
-        """The audience's view of the layer, sorted by feature id (reused for ``view_ttl_s`` seconds)."""
+    def fingerprint(self) -> str:
+        """The store's data fingerprint (every layer: a view may read others, the victims' the accidents'):
+        it changes with any write, so what is cached under it is never stale (web.tile_cache)."""
+        return self.reading(lambda s: s.fingerprint())
+
+    def table(self, coll: Collection, audience: Audience, fingerprint: str | None = None) -> Table:
+        """The audience's view of the layer, sorted by feature id (reused for ``view_ttl_s`` seconds).
+
+        With the store's ``fingerprint`` (:meth:`fingerprint`), a view not made under that very one is made
+        again at once: a tile cached under the new fingerprint must not be cut from the view of the old data."""
         key = (coll.id, audience)
         now = time.monotonic()
         with self._lock:
             hit = self._views.get(key)
-            if hit is not None and now - hit[0] < self.view_ttl_s:
-                return hit[1]
+            fresh = hit is not None and now - hit[0] < self.view_ttl_s
+            if hit is not None and fresh and (fingerprint is None or hit[1] == fingerprint):
+                return hit[2]
             table = Table.of_view(view(self.store, coll.record_type, audience), coll.record_type)
-            self._views[key] = (now, table)
+            self._views[key] = (now, fingerprint, table)
             return table
 
-    def tile_layer(self, coll: Collection, audience: Audience, cql_filter: str | None = None) -> TileLayer:
+    def tile_layer(
+        self, coll: Collection, audience: Audience, cql_filter: str | None = None, fingerprint: str | None = None
+    ) -> TileLayer:
         """The audience's view of the layer indexed for tiles (made again whenever the view is); with a
         CQL2 filter, only the features it selects (a map's base layer draws the settlements of the
-        infrastructure areas, not their four thousand buildings: a tile of those costs a second)."""
+        infrastructure areas, not their four thousand buildings: a tile of those costs a second).
+
+        A filter that does not parse or cannot be evaluated on the view is a 400 naming the filter."""
         from safeground.web import cql
         from safeground.web.features import selected
 
-        table = self.table(coll, audience)
+        table = self.table(coll, audience, fingerprint)
         key = (coll.id, audience, cql_filter)
         with self._lock:
             hit = self._tiles.get(key)
@@ -99,7 +113,15 @@ class Catalogue:
                 return hit[1]
             chosen = table
             if cql_filter:
-                mask = selected(table, coll.id, box=None, box_epsg=4326, period=None, tree=cql.parse(cql_filter, None))
+                try:
+                    tree = cql.parse(cql_filter, None)
+                    mask = selected(table, coll.id, box=None, box_epsg=4326, period=None, tree=tree)
+                except BadParameter as exc:
+                    raise BadParameter(
+                        f"the tile filter {cql_filter!r} cannot be used: {exc.message}", hint=exc.hint
+                    ) from None
+                except (TypeError, ValueError) as exc:  # pygeofilter's own, on a value of the wrong type
+                    raise BadParameter(f"the tile filter {cql_filter!r} cannot be used: {exc}", hint=cql.HINT) from None
                 chosen = table.take(mask, len(table.ids), 0)[0]
             layer = TileLayer.of(coll.id, chosen)
             filtered = [k for k in self._tiles if k[2] is not None]

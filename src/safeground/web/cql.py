@@ -23,7 +23,7 @@ from pygeofilter.util import like_pattern_to_re
 from safeground.web.errors import BadParameter
 
 LANGUAGES = ("cql2-text", "cql2-json")
-_HINT = (
+HINT = (
     "basic CQL2: comparisons (=, <>, <, <=, >, >=), AND, OR, NOT, LIKE, IN, BETWEEN, IS NULL on the "
     "collection's queryables (/collections/{id}/queryables), e.g. filter=status='open' AND priority<3"
 )
@@ -52,7 +52,7 @@ def parse(text: str, lang: str | None) -> ast.Node:
         return parse_text(text)
     except Exception as exc:  # lark and json errors alike: the client's filter is wrong
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadParameter(f"the filter does not parse as {lang}: {first}", hint=_HINT) from None
+        raise BadParameter(f"the filter does not parse as {lang}: {first}", hint=HINT) from None
 
 
 def matches(tree: ast.Node, frame: pd.DataFrame, kinds: dict[str, str]) -> pd.Series:
@@ -60,7 +60,7 @@ def matches(tree: ast.Node, frame: pd.DataFrame, kinds: dict[str, str]) -> pd.Se
     kind (text, integer, real, boolean, date, datetime); a column not in it cannot be filtered on."""
     out = _Evaluator(frame, kinds).eval(tree)
     if not isinstance(out, pd.Series):
-        raise BadParameter("the filter compares no column", hint=_HINT)
+        raise BadParameter("the filter compares no column", hint=HINT)
     return out.fillna(False).astype(bool)
 
 
@@ -102,12 +102,12 @@ class _Evaluator:
             return self._column(node)
         if isinstance(node, bool | int | float | str | dt.date):
             return node
-        raise BadParameter(f"{type(node).__name__} is not part of basic CQL2, which this server supports", hint=_HINT)
+        raise BadParameter(f"{type(node).__name__} is not part of basic CQL2, which this server supports", hint=HINT)
 
     def _cond(self, node: Any) -> pd.Series:
         res = self.eval(node)
         if not isinstance(res, pd.Series):
-            raise BadParameter("AND, OR and NOT combine conditions, not values", hint=_HINT)
+            raise BadParameter("AND, OR and NOT combine conditions, not values", hint=HINT)
         return res.fillna(False).astype(bool)
 
     def _pair(self, a: Any, b: Any) -> tuple[Any, Any]:
@@ -120,7 +120,7 @@ class _Evaluator:
 
     def _column(self, node: Any) -> pd.Series:
         if not isinstance(node, ast.Attribute):
-            raise BadParameter("LIKE, IN and IS NULL apply to a queryable", hint=_HINT)
+            raise BadParameter("LIKE, IN and IS NULL apply to a queryable", hint=HINT)
         name = node.name
         if name not in self.kinds or name not in self.frame:
             raise BadParameter(
@@ -139,7 +139,7 @@ class _Evaluator:
 
     def _literal(self, node: Any, kind: str) -> Any:
         if isinstance(node, ast.Node | values.Geometry | values.Envelope | values.Interval):
-            raise BadParameter(f"{type(node).__name__} is not a value basic CQL2 compares", hint=_HINT)
+            raise BadParameter(f"{type(node).__name__} is not a value basic CQL2 compares", hint=HINT)
         if kind in ("date", "datetime") and isinstance(node, str | dt.date):
             try:
                 t = pd.Timestamp(node)
@@ -155,5 +155,5 @@ class _Evaluator:
             return compute()
         except TypeError:
             raise BadParameter(
-                f"cannot compare in {type(node).__name__}: a value of another type than its column", hint=_HINT
+                f"cannot compare in {type(node).__name__}: a value of another type than its column", hint=HINT
             ) from None

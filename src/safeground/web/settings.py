@@ -26,6 +26,8 @@ class ServerSettings(BaseSettings):
     max_limit: int = Field(default=10_000, ge=1)
     #: seconds a layer's public view is reused before it is made again from the store (0: every request)
     view_ttl_s: float = Field(default=10.0, ge=0)
+    #: bytes of encoded vector tiles kept in memory (web.tile_cache: per audience, filter and data fingerprint; 0: none)
+    tile_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     #: failed logins allowed per client address and user name within ``login_window_s`` seconds
     login_attempts: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=900.0, gt=0)

@@ -5,13 +5,17 @@ every collection's (or ``?collections=a,b``) in one tile, one MVT layer per coll
 reader's view (:mod:`safeground.web.tiles`), so a public tile holds what the public items hold. A tile made for
 a logged-in reader is marked ``private`` and every tile ``Vary: Authorization, Cookie``: a shared cache must
 never hand an analyst's tile to the public.
+
+Tiles made are kept (:mod:`safeground.web.tile_cache`) per collections, audience, filter, ``z/y/x`` and the
+store's data fingerprint, up to ``tile_cache_bytes``; each answer has a strong ``ETag`` (a digest of its
+bytes) and an ``If-None-Match`` holding it is answered 304.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from safeground.access.audience import Audience
@@ -20,7 +24,18 @@ from safeground.web.errors import BadParameter
 from safeground.web.features import served_as_stored
 from safeground.web.permissions import Principal, requires
 from safeground.web.settings import ServerSettings
-from safeground.web.tiles import MAX_ZOOM, MVT, TMS, check_tile, encode, stored_tile, tileset
+from safeground.web.tile_cache import CachedTile, TileCache, TileKey
+from safeground.web.tiles import (
+    LABELLED,
+    LABELS_SUFFIX,
+    MAX_ZOOM,
+    MVT,
+    TMS,
+    check_tile,
+    encode,
+    stored_tile,
+    tileset,
+)
 
 Reader = Annotated[Principal, Depends(requires("read:public"))]
 Z = Annotated[int, Path(ge=0, le=MAX_ZOOM, description="the zoom level (tileMatrix)")]
@@ -33,6 +48,7 @@ Filter = Annotated[
     str | None,
     Query(alias="filter", description="a CQL2 filter (basic CQL2, as for items): only the features it selects"),
 ]
+IfNoneMatch = Annotated[str | None, Header(description="an ETag of this tile the client holds: 304 if unchanged")]
 
 
 def _cat(request: Request) -> Catalogue:
@@ -46,7 +62,18 @@ def _kind(kind: str) -> str:
     return {"integer": "Number", "real": "Number", "boolean": "Boolean"}.get(kind, "String")
 
 
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """True when ``If-None-Match`` names this ETag (or is ``*``); weak ``W/`` forms compare by their value."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
+    cache = TileCache(settings.tile_cache_bytes)
+    app.state.tile_cache = cache  # one per app, as the catalogue
+
     def base(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
 
@@ -58,31 +85,84 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
     def drawable(cat: Catalogue, audience: Audience) -> list[Collection]:
         return [c for c in cat.collections(audience) if c.record_type.GEOMETRY]
 
-    def vector_layer(cat: Catalogue, coll: Collection, audience: Audience) -> dict[str, Any]:
+    def vector_layers(cat: Catalogue, coll: Collection, audience: Audience) -> list[dict[str, Any]]:
+        """The collection's layer in the tiles and, for a labelled polygon layer, its label points."""
         table = cat.table(coll, audience)
-        return {
-            "id": coll.id,
-            "description": coll.title,
-            "geometryType": (coll.record_type.GEOMETRY or "").lower().removeprefix("multi"),
-            "fields": {"fid": "String", **{c: _kind(k) for c, k in table.kinds.items()}},
-            "minzoom": 0,
-            "maxzoom": MAX_ZOOM,
-        }
+        out = [
+            {
+                "id": coll.id,
+                "description": coll.title,
+                "geometryType": (coll.record_type.GEOMETRY or "").lower().removeprefix("multi"),
+                "fields": {"fid": "String", **{c: _kind(k) for c, k in table.kinds.items()}},
+                "minzoom": 0,
+                "maxzoom": MAX_ZOOM,
+            }
+        ]
+        prop = LABELLED.get(coll.id)
+        if prop is not None:
+            out.append(
+                {
+                    "id": coll.id + LABELS_SUFFIX,
+                    "description": f"{coll.title}: one label point per feature",
+                    "geometryType": "point",
+                    "fields": {"fid": "String", prop: _kind(table.kinds.get(prop, "text"))},
+                    "minzoom": 0,
+                    "maxzoom": MAX_ZOOM,
+                }
+            )
+        return out
 
     def one_layer(
-        cat: Catalogue, coll: Collection, audience: Audience, z: int, row: int, col: int, cql_filter: str | None = None
-    ) -> tuple:
+        cat: Catalogue,
+        coll: Collection,
+        audience: Audience,
+        z: int,
+        row: int,
+        col: int,
+        cql_filter: str | None,
+        fingerprint: str,
+    ) -> list[tuple]:
+        """The collection's parts of a tile: its own layer (cut by the database when it may be) and, for the
+        labelled polygon layers, the ``{id}_labels`` point layer (from the reader's view, whole geometries)."""
+        parts: list[tuple] = []
         if served_as_stored(coll.record_type, audience) and not cql_filter:
             data = cat.reading(lambda s: stored_tile(s, coll.record_type, z, row, col))
             if data is not None:
-                return ("raw", data)
-        layer = cat.tile_layer(coll, audience, cql_filter or None)
-        return ("features", (coll.id, layer.features(z, row, col)))
+                parts.append(("raw", data))
+        if not parts or coll.id in LABELLED:
+            layer = cat.tile_layer(coll, audience, cql_filter or None, fingerprint)
+            if not parts:
+                parts.append(("features", (coll.id, layer.features(z, row, col))))
+            if coll.id in LABELLED:
+                parts.append(("features", (coll.id + LABELS_SUFFIX, layer.labels(z, row, col))))
+        return parts
 
-    def tile_response(parts: list[tuple], z: int, row: int, col: int, audience: Audience) -> Response:
-        raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
-        made = encode([p[1] for p in parts if p[0] == "features"], z, row, col)
-        return Response(raw + made, media_type=MVT, headers=headers(audience))
+    def tile_response(
+        cat: Catalogue,
+        colls: list[Collection],
+        audience: Audience,
+        z: int,
+        row: int,
+        col: int,
+        cql_filter: str | None,
+        if_none_match: str | None,
+    ) -> Response:
+        """The tile from the cache, or cut and kept; a 304 when the client holds it already."""
+        fingerprint = cat.fingerprint()
+        key = TileKey(tuple(c.id for c in colls), audience, cql_filter or None, z, row, col, fingerprint)
+        tile = cache.get(key)
+        if tile is None:
+            parts = [p for c in colls for p in one_layer(cat, c, audience, z, row, col, cql_filter, fingerprint)]
+            raw = b"".join(p[1] for p in parts if p[0] == "raw")  # MVT layers concatenate into one tile
+            made = encode([p[1] for p in parts if p[0] == "features"], z, row, col)
+            tile = cache.put(key, raw + made)
+        return answer(tile, audience, if_none_match)
+
+    def answer(tile: CachedTile, audience: Audience, if_none_match: str | None) -> Response:
+        head = {**headers(audience), "ETag": tile.etag}
+        if _matches(if_none_match, tile.etag):
+            return Response(status_code=304, headers=head)
+        return Response(tile.data, media_type=MVT, headers=head)
 
     def collection_of(cat: Catalogue, collection_id: str, audience: Audience) -> Collection:
         coll = cat.collection(collection_id, audience)
@@ -123,7 +203,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             base(request),
             f"/collections/{coll.id}/tiles/{TMS}",
             coll.title,
-            [vector_layer(cat, coll, reader.audience)],
+            vector_layers(cat, coll, reader.audience),
         )
         return JSONResponse(body, headers=headers(reader.audience))
 
@@ -135,11 +215,18 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
     )
     def collection_tile(
-        collection_id: str, z: Z, y: Row, x: Col, reader: Reader, cat: Cat, filter_: Filter = None
+        collection_id: str,
+        z: Z,
+        y: Row,
+        x: Col,
+        reader: Reader,
+        cat: Cat,
+        filter_: Filter = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response:
         check_tile(z, y, x)
         coll = collection_of(cat, collection_id, reader.audience)
-        return tile_response([one_layer(cat, coll, reader.audience, z, y, x, filter_)], z, y, x, reader.audience)
+        return tile_response(cat, [coll], reader.audience, z, y, x, filter_, if_none_match)
 
     def chosen(cat: Catalogue, names: str | None, audience: Audience) -> list[Collection]:
         if names is None or not names.strip():
@@ -154,7 +241,7 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
             base(request),
             f"/tiles/{TMS}",
             settings.title,
-            [vector_layer(cat, c, reader.audience) for c in colls],
+            [v for c in colls for v in vector_layers(cat, c, reader.audience)],
         )
         if collections:
             body["tiles"] = [t + f"?collections={','.join(c.id for c in colls)}" for t in body["tiles"]]
@@ -167,8 +254,15 @@ def add_tile_routes(app: FastAPI, settings: ServerSettings) -> None:
         response_class=Response,
         responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}},
     )
-    def dataset_tile(z: Z, y: Row, x: Col, reader: Reader, cat: Cat, collections: Collections = None) -> Response:
+    def dataset_tile(
+        z: Z,
+        y: Row,
+        x: Col,
+        reader: Reader,
+        cat: Cat,
+        collections: Collections = None,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
         check_tile(z, y, x)
         colls = chosen(cat, collections, reader.audience)
-        parts = [one_layer(cat, c, reader.audience, z, y, x) for c in colls]
-        return tile_response(parts, z, y, x, reader.audience)
+        return tile_response(cat, colls, reader.audience, z, y, x, None, if_none_match)

@@ -40,6 +40,10 @@ BUFFER = 64
 MAX_ZOOM = 22
 #: half the side of the Web Mercator square, metres
 HALF = 20037508.342789244
+#: polygon layers whose id is drawn as a label, and the property the label shows: each gets a point layer
+#: ``{name}_labels`` of one point per feature, in exactly one tile of a level (see :meth:`TileLayer.labels`)
+LABELLED = {"hazard_areas": "uid", "minefield_records": "uid"}
+LABELS_SUFFIX = "_labels"
 
 _TO_3857 = Transformer.from_crs(4326, 3857, always_xy=True)
 
@@ -102,6 +106,7 @@ class TileLayer:
     table: Table
     geoms: np.ndarray = field(repr=False)  # shapely geometries in EPSG:3857 (None where missing)
     tree: shapely.STRtree = field(repr=False)
+    _points: np.ndarray | None = field(default=None, repr=False)  # label points (EPSG:3857), made when asked
 
     @classmethod
     def of(cls, name: str, table: Table) -> TileLayer:
@@ -135,6 +140,48 @@ class TileLayer:
                 if pv is not None:
                     props[c] = pv
             out.append({"geometry": g, "properties": props})
+        return out
+
+    @property
+    def label_points(self) -> np.ndarray:
+        """One point per feature, on its surface (shapely ``point_on_surface``), in EPSG:3857.
+
+        Computed from the *whole* geometry of the reader's view, never from a tile's clipped piece: the
+        piece's label would repeat once per tile a large area spans, and its point would move from level
+        to level. From the view, so it is never more precise than what the reader may see: a public or
+        viewer's point lies on the generalised outline's surface, not on the stored one."""
+        if self._points is None:
+            self._points = shapely.point_on_surface(self.geoms)
+        return self._points
+
+    def labels(self, z: int, row: int, col: int) -> list[dict[str, Any]]:
+        """The label points that fall in this tile, with the feature's ``fid`` and label property only.
+
+        A point belongs to the one tile whose row and column it rounds down to (as :func:`lonlat_to_tile`),
+        so a point on a tile's edge is in one tile, not in both, and MapLibre draws each id once."""
+        prop = LABELLED.get(self.name)
+        if prop is None:
+            return []
+        points = self.label_points
+        rows = self.tree.query(shapely.box(*tile_bounds(z, row, col)))  # envelopes meet the tile
+        if not len(rows):
+            return []
+        rows = np.sort(rows)
+        pts = points[rows]
+        ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+        rows, pts = rows[ok], pts[ok]
+        size = 2 * HALF / (1 << z)
+        x, y = shapely.get_x(pts), shapely.get_y(pts)
+        mine = (np.floor((HALF - y) / size) == row) & (np.floor((x + HALF) / size) == col)
+        frame, ids = self.table.frame, self.table.ids
+        values = frame[prop].to_numpy(dtype=object) if prop in self.table.columns else None
+        out = []
+        for k, p in zip(rows[mine], pts[mine], strict=True):
+            props: dict[str, Any] = {"fid": str(ids[k])}
+            v = _value(values[k]) if values is not None else None
+            if v is not None:
+                props[prop] = v
+            out.append({"geometry": p, "properties": props})
         return out
 
 

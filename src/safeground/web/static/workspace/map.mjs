@@ -67,9 +67,12 @@ const LABELS = [
     layout: { "text-field": ["get", "name"], "text-font": FONT, "text-size": 11, "symbol-placement": "line" },
     paint: { ...halo, "text-color": "#2b5d8c" } },
 ];
+//: the ids of today's areas come from the tiles' `{coll}_labels` point layer (tile_routes: one point per
+//: area, on the whole outline the reader may see, in exactly one tile), not from the polygons: a polygon's
+//: label is placed once per tile piece, so a large area showed its id again in every tile it spans
 const UID_LABELS = ["hazard_areas", "minefield_records"];
 const uidLabel = (coll, past) => ({ id: `${coll}-uid-label${past ? PAST : ""}`, type: "symbol", minzoom: 14,
-  source: coll + (past ? PAST : ""), ...(past ? {} : { "source-layer": coll }),
+  source: coll + (past ? PAST : ""), ...(past ? {} : { "source-layer": `${coll}_labels` }),
   metadata: { "sg:collection": coll, "sg:past": past, "sg:label": true },
   layout: { "text-field": ["get", "uid"], "text-font": FONT, "text-size": 12, visibility: "none" }, paint: halo });
 
