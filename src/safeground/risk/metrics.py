@@ -115,7 +115,7 @@ def calibration(
     bands = []
     lo_share, lo = 0.0, 0
     for share in shares:
-        hi = int(round(share * len(p)))
+        hi = round(share * len(p))
         bands.append(Band(lo_share, share, hi - lo, float(p_sorted[lo:hi].sum()), int(hit_sorted[lo:hi].sum())))
         lo_share, lo = share, hi
     return Calibration(
