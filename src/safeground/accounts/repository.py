@@ -34,7 +34,7 @@ from sqlalchemy import (
 from safeground.accounts.audit import GENESIS, AuditCheck, AuditEntry, chained, verify
 from safeground.accounts.passwords import check_new_password, hash_password, needs_rehash, verify_password
 from safeground.accounts.roles import Role, at_or_below, lower_of, roles_at_or_below
-from safeground.errors import SafeGroundError
+from safeground.errors import NotPermitted, SafeGroundError
 from safeground.storage.side_tables import SideTables
 
 _md = MetaData()
@@ -337,7 +337,7 @@ class Accounts(SideTables):
         role = user.role if role is None else role
         if role is Role.PUBLIC or not at_or_below(role, user.role):
             allowed = ", ".join(r.value for r in roles_at_or_below(user.role))
-            raise SafeGroundError(
+            raise NotPermitted(
                 f"a token of {user.username} cannot have the role {role.value}: it would do more than "
                 f"{user.username}'s own role ({user.role.value}) allows",
                 hint=f"choose one of: {allowed}",

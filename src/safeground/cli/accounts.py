@@ -187,7 +187,6 @@ def users_token(
     days: Annotated[
         int,
         typer.Option(
-            min=0,
             help="Days until it stops working (default 90; at most 3650); 0: it never expires, for a service "
             "you will revoke by hand.",
         ),

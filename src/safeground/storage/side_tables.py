@@ -102,7 +102,8 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
             for table, col in todo:
                 kind = col.type.compile(dialect=c.dialect)
                 if c.dialect.name == "postgresql":
-                    c.execute(text(f'ALTER TABLE "{schema}"."{table.name}" ADD COLUMN IF NOT EXISTS "{col.name}" {kind}'))
+                    where = f'"{schema}"."{table.name}"'
+                    c.execute(text(f'ALTER TABLE {where} ADD COLUMN IF NOT EXISTS "{col.name}" {kind}'))
                 elif col.name not in _columns(c, table.name, None):  # another process may have added it meanwhile
                     c.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {kind}'))
                 added.append(f"{table.name}.{col.name}")

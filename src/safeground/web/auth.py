@@ -148,7 +148,8 @@ def principal_of(request: Request) -> Principal:
     if header.lower().startswith("bearer "):
         user, why, token = accounts(request).token_check(header[7:].strip())
         if user is None:
-            raise NotLoggedIn(*_token_refusal(why, token))
+            message, hint = _token_refusal(why, token)
+            raise NotLoggedIn(message, hint=hint)
         limiter = getattr(request.app.state, "token_limiter", None)
         if limiter is not None:
             limiter.check(header[7:].strip())

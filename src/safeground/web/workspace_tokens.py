@@ -23,7 +23,9 @@ from safeground.web.permissions import NotPermitted, Principal, requires
 from safeground.web.workspace_routes import page_requires, render_page
 
 
-def made_token(request: Request, username: str, label: str, *, days: int, role: str | None, actor: str) -> dict[str, Any]:
+def made_token(
+    request: Request, username: str, label: str, *, days: int, role: str | None, actor: str
+) -> dict[str, Any]:
     """Make a token for ``username`` by ``actor`` (the same person, or an administrator) and answer its secret,
     once, with what it may do and until when."""
     location = request.app.state.location
