@@ -153,16 +153,23 @@ def test_a_token_with_a_lower_role_than_its_user_may_do_only_what_that_role_may(
 
 
 def test_demoting_a_user_lowers_their_tokens_at_once_over_http(server) -> None:
+    """A reviewer's own-role token and their analyst's token; the reviewer made data entry: the first does what
+    data entry may, the second neither reads restricted data (the user may no longer) nor submits (the token
+    never could): it reads as a viewer."""
     url, location, _ = server
     acc_svc.add_user(location, "demoted", full_name="D", organisation="NMAA", role="reviewer", password=PASSWORD,
                      actor="setup")  # fmt: skip
-    token = acc_svc.add_token(location, "demoted", "QGIS", actor="setup")
-    assert _get(url, "/me", token).json()["role"] == "reviewer"
-    assert _get(url, "/collections/victim_identities/items", token, limit=1).status_code == 200
-    acc_svc.set_role(location, "demoted", "viewer", actor="setup")
-    assert _get(url, "/me", token).json()["role"] == "viewer"
-    assert _get(url, "/collections/victim_identities/items", token, limit=1).status_code == 403
-    assert _get(url, "/collections/hazard_areas/items", token, limit=1).status_code == 200
+    own = acc_svc.add_token(location, "demoted", "review tablet", actor="setup")
+    reader = acc_svc.add_token(location, "demoted", "QGIS", actor="setup", role="analyst")
+    assert [_get(url, "/me", t).json()["role"] for t in (own, reader)] == ["reviewer", "analyst"]
+    assert _get(url, "/collections/victim_identities/items", reader, limit=1).status_code == 200
+    acc_svc.set_role(location, "demoted", "data_entry", actor="setup")
+    assert [_get(url, "/me", t).json()["role"] for t in (own, reader)] == ["data_entry", "viewer"]
+    for token in (own, reader):
+        assert _get(url, "/collections/victim_identities/items", token, limit=1).status_code == 403
+        assert _get(url, "/collections/hazard_areas/items", token, limit=1).status_code == 200
+    assert _get(url, "/submissions", own).status_code == 200
+    assert _get(url, "/submissions", reader).status_code == 403
 
 
 def test_each_role_reads_what_its_audience_may_and_not_a_byte_more(server) -> None:
