@@ -371,7 +371,7 @@ def test_organisations_and_tokens_from_the_command_line(tmp_path: Path) -> None:
     assert res.returncode == 0 and "field.1 now belongs to ORG-00001" in res.stdout, res.stderr
     token = svc.add_token(store, "field.1", "Kobo", actor="boss")
     res = _cli("users", "tokens", "field.1", "--store", store)
-    assert res.returncode == 0 and token[:10] in res.stdout and "in use" in res.stdout and token not in res.stdout
+    assert res.returncode == 0 and token[:10] in res.stdout and "live" in res.stdout and token not in res.stdout
     res = _cli("users", "revoke-token", token[:10], "--store", store, "--by", "boss")
     assert res.returncode == 0, res.stderr
     assert "revoked" in _cli("users", "tokens", "--store", store).stdout
@@ -381,3 +381,152 @@ def test_organisations_and_tokens_from_the_command_line(tmp_path: Path) -> None:
         assert acc.token_user(token) is None
     actions = [(e.actor, e.action) for e in svc.audit_entries(store)][-3:]
     assert actions == [("boss", "user.organisation"), ("boss", "token.add"), ("boss", "token.revoke")]
+
+
+#: the API tokens table as SafeGround made it before tokens had an expiry and a role (session 9)
+OLD_TOKENS_TABLE = """CREATE TABLE safeground_tokens (
+    token_hash VARCHAR(64) NOT NULL PRIMARY KEY,
+    prefix VARCHAR(12) NOT NULL,
+    username VARCHAR(64) NOT NULL,
+    label TEXT NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    revoked BOOLEAN NOT NULL
+)"""
+
+
+def _columns(location: str, table: str) -> set[str]:
+    from safeground.storage.side_tables import engine_for, schema_of
+
+    eng = engine_for(location)
+    try:
+        return {c["name"] for c in sqlalchemy.inspect(eng).get_columns(table, schema=schema_of(eng))}
+    finally:
+        eng.dispose()
+
+
+def test_a_tokens_table_of_an_older_version_gets_expiry_and_role_on_open_and_its_tokens_keep_working(
+    people: str,
+) -> None:
+    """A store whose tokens table was made before tokens had an expiry and a role: opening it adds the two
+    columns, its old token still lets its user in (no expiry, with the user's role, lowered with the user's),
+    and new tokens with an expiry and a role go into the same table."""
+    import hashlib
+
+    old = "sg_" + "made-by-session-nine-" * 2
+    _raw(people, "DROP TABLE safeground_tokens")
+    _raw(people, OLD_TOKENS_TABLE)
+    _raw(people, "INSERT INTO safeground_tokens (token_hash, prefix, username, label, created_at, revoked) VALUES "
+                 f"('{hashlib.sha256(old.encode()).hexdigest()}', '{old[:10]}', 'r.huseynov', 'old Kobo', "
+                 "'2026-01-05T08:00:00+00:00', false)")  # fmt: skip
+    assert "expires_at" not in _columns(people, "safeground_tokens")
+    with Accounts(people) as acc:  # opening is enough: a server only reads tokens
+        assert {"expires_at", "role"} <= _columns(people, "safeground_tokens")
+        user = acc.token_user(old)
+        assert user is not None and user.username == "r.huseynov" and user.role is Role.REVIEWER
+        (listed,) = acc.tokens("r.huseynov")
+        assert (listed.prefix, listed.expires_at, listed.role, listed.state) == (old[:10], None, None, "live")
+    svc.set_role(people, "r.huseynov", "viewer", actor="admin")
+    with Accounts(people) as acc:
+        assert acc.token_user(old).role is Role.VIEWER  # an old token follows its user's role
+    new = svc.add_token(people, "r.huseynov", "QGIS", actor="admin", days=30, role="viewer")
+    with Accounts(people) as acc:
+        assert acc.token_user(new).role is Role.VIEWER and acc.token_user(old) is not None
+    with Accounts(people) as acc:  # a second open finds nothing to add
+        assert len(acc.tokens("r.huseynov")) == 2
+    assert svc.verify_audit(people).ok
+
+
+def test_a_tokens_role_is_at_most_its_owners_and_falls_when_the_owner_is_demoted(people: str) -> None:
+    from safeground.errors import NotPermitted
+
+    before = (len(svc.tokens(people)), len(svc.audit_entries(people)))
+    for user, role in (("field.1", "reviewer"), ("field.1", "analyst"), ("r.huseynov", "admin")):
+        with pytest.raises(NotPermitted, match=f"cannot have the role {role}") as refused:
+            svc.add_token(people, user, "too much", actor="admin", role=role)
+        assert "choose one of:" in (refused.value.hint or "")
+    with pytest.raises(SafeGroundError, match="unknown role 'boss'"):
+        svc.add_token(people, "field.1", "typo", actor="admin", role="boss")
+    assert (len(svc.tokens(people)), len(svc.audit_entries(people))) == before  # nothing stored, nothing audited
+    assert svc.token_roles(people, "field.1") == ["viewer", "data_entry"]
+    assert svc.token_roles(people, "r.huseynov") == ["viewer", "data_entry", "reviewer", "analyst"]
+
+    full = svc.add_token(people, "r.huseynov", "review tablet", actor="r.huseynov")
+    reader = svc.add_token(people, "r.huseynov", "QGIS", actor="r.huseynov", role="analyst")
+    viewer = svc.add_token(people, "r.huseynov", "dashboard", actor="admin", role="viewer")
+    with Accounts(people) as acc:
+        assert [acc.token_user(t).role for t in (full, reader, viewer)] == [Role.REVIEWER, Role.ANALYST, Role.VIEWER]
+    svc.set_role(people, "r.huseynov", "data_entry", actor="admin")  # demoted: every token falls with them
+    with Accounts(people) as acc:
+        # an analyst's token of a data entry user may read neither restricted data nor submit: a viewer
+        assert [acc.token_user(t).role for t in (full, reader, viewer)] == [Role.DATA_ENTRY, Role.VIEWER, Role.VIEWER]
+    svc.set_role(people, "r.huseynov", "admin", actor="admin")  # promoted: a token keeps the role it was made with
+    with Accounts(people) as acc:
+        assert [acc.token_user(t).role for t in (full, reader, viewer)] == [Role.REVIEWER, Role.ANALYST, Role.VIEWER]
+    made = [e.after for e in svc.audit_entries(people) if e.action == "token.add"]
+    assert [(a["role"], a["prefix"]) for a in made] == [
+        ("reviewer", full[:10]), ("analyst", reader[:10]), ("viewer", viewer[:10])
+    ]  # fmt: skip
+    assert all(a["expires_at"] is not None for a in made)
+
+
+def test_a_token_expires_after_its_days_and_then_lets_nobody_in(people: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from safeground.accounts.repository import TOKEN_EXPIRED
+
+    default = svc.add_token(people, "field.1", "default", actor="admin")
+    week = svc.add_token(people, "field.1", "a week", actor="admin", days=7)
+    never = svc.add_token(people, "field.1", "Kobo server", actor="admin", days=0)
+    listed = {k.prefix: k for k in svc.tokens(people, "field.1")}
+    now = datetime.now(UTC)
+    for token, days in ((default, svc.DEFAULT_TOKEN_DAYS), (week, 7)):
+        until = datetime.fromisoformat(listed[token[:10]].expires_at)
+        assert abs(until - (now + timedelta(days=days))) < timedelta(minutes=5)
+    assert listed[never[:10]].expires_at is None
+    for days in (-1, svc.MAX_TOKEN_DAYS + 1):
+        with pytest.raises(SafeGroundError, match=f"not {days}"):
+            svc.add_token(people, "field.1", "bad", actor="admin", days=days)
+    # a day later than its expiry (the clock moved on: the stored expiry is set back, as time would)
+    _raw(people, f"UPDATE safeground_tokens SET expires_at = '2026-01-01T00:00:00+00:00' WHERE prefix = '{week[:10]}'")
+    with Accounts(people) as acc:
+        assert acc.token_user(week) is None
+        user, why, token = acc.token_check(week)
+        assert (user, why, token.prefix) == (None, TOKEN_EXPIRED, week[:10])
+        assert acc.token_user(default) is not None and acc.token_user(never) is not None
+    states = {k.prefix: k.state for k in svc.tokens(people, "field.1")}
+    assert states == {default[:10]: "live", week[:10]: "expired", never[:10]: "live"}
+    svc.revoke_token(people, never[:10], actor="admin", owner=None)
+    assert {k.prefix: k.state for k in svc.tokens(people, "field.1")}[never[:10]] == "revoked"
+
+
+def test_tokens_with_an_expiry_and_a_role_from_the_command_line(tmp_path: Path) -> None:
+    store = str(tmp_path / "country.gpkg")
+    assert _cli("init", "--store", store, "--area", "46.5,39.2,47.5,40.2").returncode == 0
+    svc.add_organisation(store, "Demining Group", "ngo", acronym="DG", actor="setup")
+    svc.add_user(store, "field.1", full_name="F", organisation="DG", role="data_entry", password=PASSWORD, actor="s")
+    res = _cli("users", "token", "field.1", "QGIS reader", "--days", "30", "--role", "viewer", "--store", store,
+               "--by", "boss")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "role viewer" in res.stdout and "expires 20" in res.stdout
+    secret = res.stdout.split()[-1]
+    with Accounts(store) as acc:
+        assert acc.token_user(secret).role is Role.VIEWER
+    res = _cli("users", "token", "field.1", "Kobo server", "--days", "0", "--store", store, "--by", "boss")
+    assert res.returncode == 0 and "role data_entry" in res.stdout and "never expires" in res.stdout, res.stderr
+    res = _cli("users", "token", "field.1", "--label", "old spelling", "--store", store)  # as before: 90 days
+    assert res.returncode == 0 and "expires 20" in res.stdout, res.stderr
+    res = _cli("users", "token", "field.1", "too much", "--role", "reviewer", "--store", store)
+    assert res.returncode != 0 and "cannot have the role reviewer" in res.stderr
+    assert "viewer, data_entry" in res.stderr.replace("\n", " ")
+    res = _cli("users", "token", "field.1", "past", "--days=-3", "--store", store)
+    assert res.returncode != 0 and "a token lives 1 to 3650 days, not -3" in res.stderr, res.stderr
+    assert len(svc.tokens(store)) == 3  # the refused ones were not stored
+    _raw(store, f"UPDATE safeground_tokens SET expires_at = '2026-01-01T00:00:00+00:00' WHERE prefix = '{secret[:10]}'")
+    listed = _cli("users", "tokens", "--store", store)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if secret[:10] in line)
+    assert "viewer" in row and "2026-01-01 00:00" in row and "expired" in row
+    kobo = next(line for line in listed.stdout.splitlines() if "Kobo server" in line)
+    assert "never" in kobo and "live" in kobo
+    added = [e.after for e in svc.audit_entries(store) if e.action == "token.add"]
+    assert added[0]["role"] == "viewer" and added[1]["expires_at"] is None

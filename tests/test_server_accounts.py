@@ -112,6 +112,66 @@ def test_a_bad_token_is_refused_not_read_as_the_public(server) -> None:
     assert r.status_code == 401 and "not valid" in r.json()["message"]
 
 
+def test_an_expired_token_is_refused_with_401_saying_so_and_what_to_do(server) -> None:
+    from tests.test_accounts import _raw
+
+    url, location, _ = server
+    token = acc_svc.add_token(location, "view", "a week on a tablet", actor="setup", days=7)
+    assert _get(url, "/me", token).json()["user"] == "view"
+    # the week is over (the stored expiry set back, as the clock would move on)
+    _raw(location, f"UPDATE safeground_tokens SET expires_at = '2026-01-02T03:04:00+00:00' "
+                   f"WHERE prefix = '{token[:10]}'")  # fmt: skip
+    for path in ("/me", "/collections", "/collections/hazard_areas/items"):
+        r = _get(url, path, token)
+        assert r.status_code == 401, (path, r.text)
+        body = r.json()
+        assert body["code"] == "not_logged_in" and "expired on 2026-01-02 03:04 UTC" in body["message"]
+        assert token[:10] in body["message"] and token not in r.text
+        assert "/workspace/tokens" in body["hint"] and "--days" in body["hint"]
+    assert [k.state for k in acc_svc.tokens(location, "view") if k.prefix == token[:10]] == ["expired"]
+
+
+def test_a_token_with_a_lower_role_than_its_user_may_do_only_what_that_role_may(server) -> None:
+    url, location, tokens = server
+    low = acc_svc.add_token(location, "rev", "dashboard screen", actor="setup", role="viewer")
+    entry = acc_svc.add_token(location, "rev", "field tablet", actor="setup", role="data_entry")
+    me = _get(url, "/me", low).json()
+    assert (me["user"], me["role"], me["audience"]) == ("rev", "viewer", "partner")
+    for layer in RESTRICTED:  # the user reads them; this token of theirs does not
+        assert _get(url, f"/collections/{layer}/items", tokens["rev"], limit=1).status_code == 200
+        assert _get(url, f"/collections/{layer}/items", low, limit=1).status_code == 403
+    item = "/collections/hazard_areas/items/HA-99999"
+    r = httpx.delete(url + item, headers={"Authorization": f"Bearer {low}"}, timeout=60)
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"  # submitting a change needs data entry
+    approve = "/submissions/SUB-99999/approve"
+    full = httpx.post(url + approve, headers={"Authorization": f"Bearer {tokens['rev']}"}, timeout=60)
+    assert full.status_code != 403 and full.json()["code"] != "forbidden"  # the user's own token passes the check
+    for token in (low, entry):  # reviewing needs the reviewer's role, which neither token carries
+        r = httpx.post(url + approve, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+    assert _get(url, "/submissions", entry).status_code == 200  # what data entry may, it may
+
+
+def test_demoting_a_user_lowers_their_tokens_at_once_over_http(server) -> None:
+    """A reviewer's own-role token and their analyst's token; the reviewer made data entry: the first does what
+    data entry may, the second neither reads restricted data (the user may no longer) nor submits (the token
+    never could): it reads as a viewer."""
+    url, location, _ = server
+    acc_svc.add_user(location, "demoted", full_name="D", organisation="NMAA", role="reviewer", password=PASSWORD,
+                     actor="setup")  # fmt: skip
+    own = acc_svc.add_token(location, "demoted", "review tablet", actor="setup")
+    reader = acc_svc.add_token(location, "demoted", "QGIS", actor="setup", role="analyst")
+    assert [_get(url, "/me", t).json()["role"] for t in (own, reader)] == ["reviewer", "analyst"]
+    assert _get(url, "/collections/victim_identities/items", reader, limit=1).status_code == 200
+    acc_svc.set_role(location, "demoted", "data_entry", actor="setup")
+    assert [_get(url, "/me", t).json()["role"] for t in (own, reader)] == ["data_entry", "viewer"]
+    for token in (own, reader):
+        assert _get(url, "/collections/victim_identities/items", token, limit=1).status_code == 403
+        assert _get(url, "/collections/hazard_areas/items", token, limit=1).status_code == 200
+    assert _get(url, "/submissions", own).status_code == 200
+    assert _get(url, "/submissions", reader).status_code == 403
+
+
 def test_each_role_reads_what_its_audience_may_and_not_a_byte_more(server) -> None:
     url, location, tokens = server
     with open_store(location, create=False, readonly=True) as store:

@@ -78,6 +78,7 @@ ENDPOINTS = {
     ("POST", "/workspace/admin/users/{username}/organisation"),
     ("POST", "/workspace/admin/organisations"),
     ("POST", "/workspace/admin/organisations/{uid}"),
+    ("POST", "/workspace/admin/users/{username}/tokens"),
     ("POST", "/workspace/admin/tokens/{prefix}/revoke"),
     ("GET", "/workspace/tokens"),
     ("POST", "/workspace/tokens"),

@@ -10,6 +10,7 @@ positions and neither a link nor a PDF for a viewer.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -100,7 +101,9 @@ def test_a_token_made_in_the_browser_works_over_http_until_it_is_revoked(site) -
     entries = [e for e in acc_svc.audit_entries(location) if e.action.startswith("token.")]
     web = [e for e in entries if e.origin == "web 127.0.0.1" and e.actor == "boss"]
     assert [e.action for e in web] == ["token.add", "token.revoke"]
-    assert web[0].after == {"label": "QGIS on the district laptop", "prefix": secret[:10]}
+    assert {k: web[0].after[k] for k in ("label", "prefix", "role")} == {
+        "label": "QGIS on the district laptop", "prefix": secret[:10], "role": "admin"}  # fmt: skip
+    assert web[0].after["expires_at"] > web[0].at  # 90 days unless chosen otherwise
     assert acc_svc.verify_audit(location).ok
 
 
@@ -136,6 +139,98 @@ def test_the_administrator_revokes_another_users_token_which_that_user_alone_see
         assert page.locator("#sg-audit tr[data-action]").first.get_attribute("data-action") == "token.revoke"
     assert blocked == []
     assert _me(url, secret).status_code == 401
+
+
+def _options(page: Any, select: str) -> list[tuple[str, bool]]:
+    """(value, disabled) of each option of a select, as the page offers them."""
+    return page.locator(f"{select} option").evaluate_all("os => os.map(o => [o.value, o.disabled])")
+
+
+def test_a_user_chooses_a_tokens_expiry_and_only_roles_at_or_below_their_own(site) -> None:
+    url, location = site
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        _login(page, url, "op.a", "/workspace/tokens")
+        assert _options(page, '#sg-add-token [name="role"]') == [["viewer", False], ["data_entry", False]]
+        assert page.locator('#sg-add-token [name="role"]').input_value() == "data_entry"
+        assert page.locator('#sg-add-token [name="days"]').input_value() == "90"
+        page.select_option('#sg-add-token [name="role"]', "viewer")
+        page.select_option('#sg-add-token [name="days"]', "7")
+        secret = _make_token(page, "district dashboard")
+        assert "viewer" in (page.text_content("#sg-token-what") or "")
+        me = _me(url, secret).json()
+        assert (me["user"], me["role"]) == ("op.a", "viewer")
+        gone = httpx.delete(url + "/collections/hazard_areas/items/HA-99999",
+                            headers={"Authorization": f"Bearer {secret}"}, timeout=60)  # fmt: skip
+        assert gone.status_code == 403  # op.a may submit a deletion; this token of theirs may not
+        with page.expect_navigation():
+            page.click("#sg-token-done")
+        row = page.locator(f'#sg-tokens tr[data-token="{secret[:10]}"]')
+        (made,) = [k for k in acc_svc.tokens(location, "op.a") if k.prefix == secret[:10]]
+        assert made.expires_at is not None and made.expires_at[:16].replace("T", " ") in row.inner_text()
+        assert row.get_attribute("data-token-state") == "live"
+        # a role above their own, sent by a page changed in the browser's tools: refused, and said why
+        before = len(acc_svc.tokens(location, "op.a"))
+        page.evaluate("""() => { const s = document.querySelector('#sg-add-token [name="role"]');
+                                 s.add(new Option('reviewer', 'reviewer')); s.value = 'reviewer'; }""")
+        page.fill('#sg-add-token [name="label"]', "more than me")
+        page.click('#sg-add-token button[type="submit"]')
+        error = page.locator("#sg-errors .sg-error")
+        error.wait_for(state="visible", timeout=30_000)
+        assert "cannot have the role reviewer" in error.inner_text() and "viewer, data_entry" in error.inner_text()
+        r = _post(page, url, "/workspace/tokens", {"label": "x", "role": "admin", "days": 30})
+        assert r.status_code == 403 and "cannot have the role admin" in r.json()["message"]
+        r = _post(page, url, "/workspace/tokens", {"label": "x", "days": -1})
+        assert r.status_code == 400 and "days" in r.text, r.text
+        assert len(acc_svc.tokens(location, "op.a")) == before  # nothing refused was stored
+    assert blocked == []
+
+
+def test_the_administrator_makes_a_token_for_another_user_which_acts_as_them_with_the_role_chosen(site) -> None:
+    url, location = site
+    with offline_page(viewport=VIEWPORT) as (page, blocked):
+        _login(page, url, "boss", "/workspace/admin")
+        form = "#sg-admin-token"
+        page.select_option(f'{form} [name="username"]', "op.a")
+        offered = dict(_options(page, f'{form} [name="role"]'))
+        assert offered == {"": False, "viewer": False, "data_entry": False, "reviewer": True, "analyst": True,
+                           "admin": True}  # fmt: skip
+        page.select_option(f'{form} [name="username"]', "rev")
+        assert not dict(_options(page, f'{form} [name="role"]'))["reviewer"]
+        page.select_option(f'{form} [name="username"]', "op.a")
+        page.fill(f'{form} [name="label"]', "Kobo server of OPA")
+        page.select_option(f'{form} [name="days"]', "30")
+        page.select_option(f'{form} [name="role"]', "viewer")
+        page.click(f'{form} button[type="submit"]')
+        page.wait_for_selector("#sg-token-made:not([hidden])", timeout=30_000)
+        secret = page.text_content("#sg-token-secret") or ""
+        assert secret.startswith("sg_") and "op.a" in (page.text_content("#sg-token-what") or "")
+        me = _me(url, secret).json()
+        assert (me["user"], me["role"]) == ("op.a", "viewer")  # as that user, with the role chosen
+        # a role above the user's own (the page's list changed in the browser's tools): refused, said why
+        page.evaluate(f"""() => {{ const s = document.querySelector('{form} [name="role"]');
+                                  for (const o of s.options) o.disabled = false; s.value = 'reviewer'; }}""")
+        page.fill(f'{form} [name="label"]', "too much")
+        page.click(f'{form} button[type="submit"]')
+        error = page.locator("#sg-errors .sg-error")
+        error.wait_for(state="visible", timeout=30_000)
+        assert "cannot have the role reviewer" in error.inner_text()
+        with page.expect_navigation():
+            page.click("#sg-token-done")
+        row = page.locator(f'#sg-tokens tr[data-token="{secret[:10]}"]')
+        assert "op.a" in row.inner_text() and "Kobo server of OPA" in row.inner_text()
+    assert blocked == []
+    assert secret not in json.dumps([e.__dict__ for e in acc_svc.audit_entries(location)])
+    made = [e for e in acc_svc.audit_entries(location) if e.action == "token.add" and e.after["prefix"] == secret[:10]]
+    assert [(e.actor, e.origin, e.target, e.after["role"]) for e in made] == [
+        ("boss", "web 127.0.0.1", "user:op.a", "viewer")]  # fmt: skip
+    assert made[0].after["expires_at"][:10] > made[0].at[:10]
+    assert not [k for k in acc_svc.tokens(location, "op.a") if k.label == "too much"]
+    # a token (even the administrator's) cannot make one for someone else
+    other = acc_svc.add_token(location, "boss", "script", actor="setup")
+    r = httpx.post(url + "/workspace/admin/users/op.a/tokens", json={"label": "x"},
+                   headers={"Authorization": f"Bearer {other}"}, timeout=30)  # fmt: skip
+    assert r.status_code == 403 and "cannot make another token" in r.json()["message"]
+    assert acc_svc.verify_audit(location).ok
 
 
 def test_an_organisation_is_added_edited_and_refused_with_what_to_do(site) -> None:
@@ -247,7 +342,8 @@ def test_every_text_of_these_pages_is_in_each_language() -> None:
 
     web = ROOT / "src" / "safeground" / "web"
     pages = web / "templates" / "workspace"
-    files = [pages / n for n in ("admin.html.j2", "tokens.html.j2", "token_table.html.j2")]
+    files = [pages / n for n in ("admin.html.j2", "tokens.html.j2", "token_table.html.j2", "token_secret.html.j2",
+                                 "token_options.html.j2")]  # fmt: skip
     files += [web / "static" / "workspace" / n for n in ("tokens.mjs", "links.mjs", "admin.mjs")]
     used = {k for f in files for k in re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", f.read_text("utf-8"))}
     used |= {f"org_type_{k}" for k in ("national_authority", "ngo", "commercial", "military", "un_agency")}

@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,8 +33,8 @@ from sqlalchemy import (
 
 from safeground.accounts.audit import GENESIS, AuditCheck, AuditEntry, chained, verify
 from safeground.accounts.passwords import check_new_password, hash_password, needs_rehash, verify_password
-from safeground.accounts.roles import Role
-from safeground.errors import SafeGroundError
+from safeground.accounts.roles import Role, at_or_below, lower_of, roles_at_or_below
+from safeground.errors import NotPermitted, SafeGroundError
 from safeground.storage.side_tables import SideTables
 
 _md = MetaData()
@@ -67,6 +67,10 @@ TOKENS = Table(
     Column("label", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    # added in session 10 (an older store gets them on open, NULL for its tokens): NULL is no expiry, and
+    # acting with whatever role the user has; otherwise the role is a ceiling the user's own role lowers further
+    Column("expires_at", String(32), nullable=True),
+    Column("role", String(32), nullable=True),
 )
 AUDIT = Table(
     "safeground_audit",
@@ -118,6 +122,19 @@ class Token:
     label: str
     created_at: str
     revoked: bool
+    expires_at: str | None = None  # UTC, ISO 8601; None: never expires
+    role: Role | None = None  # the most it may do; None: its user's role (a token made before roles on tokens)
+
+    @property
+    def state(self) -> str:
+        """``revoked``, ``expired`` or ``live`` (a revocation is said first: it was someone's decision)."""
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.expires_at is not None and self.expires_at <= _now() else "live"
+
+
+#: why a token does not let its bearer in, as :meth:`Accounts.token_check` says it
+TOKEN_UNKNOWN, TOKEN_REVOKED, TOKEN_EXPIRED, TOKEN_USER_DISABLED = "unknown", "revoked", "expired", "user disabled"
 
 
 def _user(row: Any) -> User:
@@ -301,9 +318,34 @@ class Accounts(SideTables):
         with self._tx() as c:
             c.execute(update(SESSIONS).where(SESSIONS.c.id_hash == _sha(sid)).values(revoked=True))
 
-    def add_token(self, username: str, label: str, *, actor: str, origin: str) -> str:
-        """A new API token for a field device or a KoboToolbox REST service; shown once, stored hashed."""
+    def add_token(
+        self,
+        username: str,
+        label: str,
+        *,
+        actor: str,
+        origin: str,
+        expires_at: datetime | None = None,
+        role: Role | None = None,
+    ) -> str:
+        """A new API token for a field device or a KoboToolbox REST service; shown once, stored hashed.
+
+        ``expires_at`` None: it never expires. ``role`` None: the owner's role now. The role is stored, so a
+        user promoted later does not promote the tokens they already handed to devices; a role above the
+        owner's is refused (a token never does more than its user)."""
         user = self.user(username)
+        role = user.role if role is None else role
+        if role is Role.PUBLIC or not at_or_below(role, user.role):
+            allowed = ", ".join(r.value for r in roles_at_or_below(user.role))
+            raise NotPermitted(
+                f"a token of {user.username} cannot have the role {role.value}: it would do more than "
+                f"{user.username}'s own role ({user.role.value}) allows",
+                hint=f"choose one of: {allowed}",
+            )
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            raise SafeGroundError(f"a token cannot expire in the past ({expires_at.isoformat()})",
+                                  hint="give a number of days of at least 1")  # fmt: skip
+        until = None if expires_at is None else expires_at.astimezone(UTC).replace(microsecond=0).isoformat()
         token = "sg_" + secrets.token_urlsafe(32)
         with self._tx() as c:
             c.execute(
@@ -314,22 +356,44 @@ class Accounts(SideTables):
                     label=label,
                     created_at=_now(),
                     revoked=False,
+                    expires_at=until,
+                    role=role.value,
                 )
             )
             self._append(
-                c, actor, origin, "token.add", f"user:{user.username}", None, {"label": label, "prefix": token[:10]}
+                c,
+                actor,
+                origin,
+                "token.add",
+                f"user:{user.username}",
+                None,
+                {"label": label, "prefix": token[:10], "expires_at": until, "role": role.value},
             )
         return token
 
-    def token_user(self, token: str) -> User | None:
+    def token_check(self, token: str) -> tuple[User | None, str | None, Token | None]:
+        """(the user the token acts as, with the role it may use; None and why not; the token when found).
+
+        The role is the lower of the token's and the user's current one, so demoting a user lowers their
+        tokens at once; a token of a disabled user, a revoked or an expired one lets nobody in."""
         with self._read() as c:
             if c is None:
-                return None
+                return None, TOKEN_UNKNOWN, None
             row = c.execute(select(TOKENS).where(TOKENS.c.token_hash == _sha(token))).first()
-            if row is None or row.revoked:
-                return None
+            if row is None:
+                return None, TOKEN_UNKNOWN, None
             user = c.execute(select(USERS).where(USERS.c.username == row.username)).first()
-        return _user(user) if user is not None and user.active else None
+        found = _token(row)
+        if found.state != "live":
+            return None, found.state, found
+        if user is None or not user.active:
+            return None, TOKEN_USER_DISABLED, found
+        owner = _user(user)
+        return replace(owner, role=owner.role if found.role is None else lower_of(found.role, owner.role)), None, found
+
+    def token_user(self, token: str) -> User | None:
+        """The user a live token acts as, with the role it may use (see :meth:`token_check`); None otherwise."""
+        return self.token_check(token)[0]
 
     def tokens(self, username: str | None = None) -> list[Token]:
         """The API tokens of one user (or of everyone), newest first; revoked ones too, marked."""
@@ -340,7 +404,7 @@ class Accounts(SideTables):
             if username is not None:
                 q = q.where(TOKENS.c.username == username.strip().lower())
             rows = c.execute(q).all()
-        return [Token(r.prefix, r.username, r.label, r.created_at, bool(r.revoked)) for r in rows]
+        return [_token(r) for r in rows]
 
     def revoke_token(self, prefix: str, *, actor: str, origin: str, owner: str | None = None) -> int:
         """Revoke the live tokens starting ``prefix`` (only ``owner``'s when given); how many were."""
@@ -352,6 +416,11 @@ class Accounts(SideTables):
             if n:
                 self._append(c, actor, origin, "token.revoke", f"token:{prefix}")
         return int(n or 0)
+
+
+def _token(r: Any) -> Token:
+    return Token(r.prefix, r.username, r.label, r.created_at, bool(r.revoked), r.expires_at,
+                 None if r.role is None else Role(r.role))  # fmt: skip
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -66,3 +66,27 @@ def permissions_of(role: Role | str | None) -> frozenset[Permission]:
         return ROLES[Role.parse(str(role))]
     except SafeGroundError:
         return ROLES[Role.PUBLIC]
+
+
+def at_or_below(role: Role, ceiling: Role) -> bool:
+    """Whether ``role`` may do nothing ``ceiling`` may not (roles are ordered by what they permit, not by name:
+    an analyst and a data entry user are neither above nor below each other)."""
+    return ROLES[role] <= ROLES[ceiling]
+
+
+def lower_of(a: Role, b: Role) -> Role:
+    """The highest role that permits nothing beyond either: what a token of role ``a`` of a user now ``b`` may do.
+
+    For two roles neither of which contains the other (an analyst's token of a user made data entry) it is the
+    largest role within both (a viewer), never one that holds a permission one of them lacks."""
+    if at_or_below(a, b):
+        return a
+    if at_or_below(b, a):
+        return b
+    common = ROLES[a] & ROLES[b]
+    return max((r for r in Role if ROLES[r] <= common), key=lambda r: len(ROLES[r]))
+
+
+def roles_at_or_below(ceiling: Role) -> list[Role]:
+    """The account roles a token of a user with role ``ceiling`` may carry (``public`` is not an account role)."""
+    return [r for r in Role if r is not Role.PUBLIC and at_or_below(r, ceiling)]

@@ -182,15 +182,44 @@ def users_enable(
 @users_app.command("token")
 def users_token(
     username: Annotated[str, typer.Argument(help="The account the device or service acts as.")],
-    label: Annotated[str, typer.Option(help="What it is for, e.g. 'KoboToolbox REST service'.")],
+    label: Annotated[str | None, typer.Argument(help="What it is for, e.g. 'KoboToolbox REST service'.")] = None,
+    label_opt: Annotated[str | None, typer.Option("--label", help="The same as LABEL (the older spelling).")] = None,
+    days: Annotated[
+        int,
+        typer.Option(
+            help="Days until it stops working (default 90; at most 3650); 0: it never expires, for a service "
+            "you will revoke by hand.",
+        ),
+    ] = 90,
+    role: Annotated[
+        str | None,
+        typer.Option(help="The most it may do: the user's role (default) or one that permits less, e.g. viewer."),
+    ] = None,
     store: StoreOpt = "demo.gpkg",
     by: ByOpt = None,
 ) -> None:
-    """Make an API token for a field device or KoboToolbox; it is shown once and stored only hashed."""
-    from safeground.services.accounts import actor_or_os, add_token
+    """Make an API token for a field device or KoboToolbox; it is shown once and stored only hashed.
 
-    token = add_token(store, username, label, actor=actor_or_os(by))
-    console.print(f"token for {username} ({label}), shown only now:\n{token}", soft_wrap=True)
+    It acts as USER with ROLE (never more than USER's own role, and lowered when USER is demoted) until it
+    expires after DAYS or is revoked (safeground users revoke-token)."""
+    from safeground.services.accounts import actor_or_os, add_token, tokens
+
+    what = label if label is not None else label_opt
+    if not what:
+        err.print("a token needs a label: safeground users token USER 'what it is for' --store STORE")
+        raise typer.Exit(2)
+    token = add_token(store, username, what, actor=actor_or_os(by), days=days, role=role)
+    made = next(k for k in tokens(store, username) if k.prefix == token[:10])
+    until = "never expires" if made.expires_at is None else f"expires {_when(made.expires_at)} UTC"
+    console.print(
+        f"token for {made.username} ({what}), role {made.role.value if made.role else '-'}, {until}; "
+        f"shown only now:\n{token}",
+        soft_wrap=True,
+    )
+
+
+def _when(stamp: str | None) -> str:
+    return "" if stamp is None else stamp[:16].replace("T", " ")
 
 
 @users_app.command("org")
@@ -212,15 +241,17 @@ def users_tokens(
     username: Annotated[str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")] = None,
     store: StoreOpt = "demo.gpkg",
 ) -> None:
-    """List the API tokens by their first characters (the secrets are not kept, so never shown)."""
+    """List the API tokens by their first characters (the secrets are not kept, so never shown), with the role
+    each may use, when it expires (UTC) and its state: live, expired or revoked."""
     from safeground.services.accounts import tokens
 
     t = Table(title="API tokens")
-    for col in ("token", "user", "label", "made", "state"):
+    for col in ("token", "user", "label", "role", "made", "expires", "state"):
         t.add_column(col)
     for k in tokens(store, username):
-        t.add_row(k.prefix + "…", k.username, k.label, k.created_at[:16].replace("T", " "),
-                  "revoked" if k.revoked else "in use")  # fmt: skip
+        role = k.role.value if k.role else "user's role"
+        t.add_row(k.prefix + "…", k.username, k.label, role, _when(k.created_at), _when(k.expires_at) or "never",
+                  k.state)  # fmt: skip
     console.print(t)
 
 

@@ -9,12 +9,12 @@ account, the server its logged-in user, and the audit log keeps who, when and fr
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safeground.accounts.audit import AuditCheck, AuditEntry
 from safeground.accounts.repository import Accounts, Token, User, cli_origin
-from safeground.accounts.roles import Role
+from safeground.accounts.roles import Role, roles_at_or_below
 from safeground.errors import RecordNotFound, SafeGroundError
 from safeground.model import Organisation
 from safeground.model.vocab import OrganisationType
@@ -215,13 +215,52 @@ def set_organisation(location: str, username: str, organisation: str, *, actor: 
         return acc.set_organisation(username, org.uid, actor=actor, origin=origin or cli_origin())
 
 
-def add_token(location: str, username: str, label: str, *, actor: str, origin: str | None = None) -> str:
-    """A new API token acting as ``username`` (with that user's role, never more): the secret is returned
-    once here and stored only hashed."""
+#: how long a new token lives unless told otherwise: a device's token is renewed a few times a year, and a
+#: forgotten one (a lost phone, a KoboToolbox project closed) stops by itself
+DEFAULT_TOKEN_DAYS = 90
+#: the longest a token may be made for by days; 0 days (never expires) is a deliberate choice, not a big number
+MAX_TOKEN_DAYS = 3650
+
+
+def token_expiry(days: int) -> datetime | None:
+    """When a token made now for ``days`` days expires; 0: never. Fewer than 0, or more than ten years, is refused."""
+    if days == 0:
+        return None
+    if days < 0 or days > MAX_TOKEN_DAYS:
+        raise SafeGroundError(
+            f"a token lives 1 to {MAX_TOKEN_DAYS} days, not {days}",
+            hint=f"give --days between 1 and {MAX_TOKEN_DAYS} (default {DEFAULT_TOKEN_DAYS}), or 0 for a token "
+            "that never expires",
+        )
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+
+
+def add_token(
+    location: str,
+    username: str,
+    label: str,
+    *,
+    actor: str,
+    origin: str | None = None,
+    days: int = DEFAULT_TOKEN_DAYS,
+    role: str | None = None,
+) -> str:
+    """A new API token acting as ``username``, for ``days`` days (0: never expiring) with ``role`` (None: the
+    user's role; never above it, and lowered with the user's): the secret is returned once here and stored
+    only hashed."""
     if not label.strip():
         raise SafeGroundError("a token needs a label", hint="say what it is for, e.g. 'KoboToolbox REST service'")
+    until = token_expiry(days)
+    wanted = None if role is None or not role.strip() else Role.parse(role)
     with Accounts(location) as acc:
-        return acc.add_token(username, label.strip(), actor=actor, origin=origin or cli_origin())
+        return acc.add_token(username, label.strip(), actor=actor, origin=origin or cli_origin(), expires_at=until,
+                             role=wanted)  # fmt: skip
+
+
+def token_roles(location: str, username: str) -> list[str]:
+    """The roles a token of ``username`` may carry: theirs and those that permit nothing more."""
+    with Accounts(location) as acc:
+        return [r.value for r in roles_at_or_below(acc.user(username).role)]
 
 
 def tokens(location: str, username: str | None = None) -> list[Token]:

@@ -26,7 +26,7 @@ from safeground.access.audience import Audience
 from safeground.access.policy import rules_for
 from safeground.accounts.audit import AuditCheck, AuditEntry
 from safeground.accounts.repository import Accounts, Token, User
-from safeground.accounts.roles import Role
+from safeground.accounts.roles import Role, roles_at_or_below
 from safeground.model.base import RECORD_TYPES
 from safeground.model.vocab import OrganisationType
 from safeground.review.queue import State, Submission
@@ -226,6 +226,8 @@ class AdminView:
     organisation_names: dict[str, str] = field(default_factory=dict)
     tokens: list[Token] = field(default_factory=list)  # every user's API tokens, newest first
     org_types: list[str] = field(default_factory=list)
+    #: user → the roles a token of theirs may carry (their own and those permitting less)
+    token_roles: dict[str, list[str]] = field(default_factory=dict)
 
 
 def admin_view(
@@ -252,7 +254,8 @@ def admin_view(
     roles = [r.value for r in Role if r is not Role.PUBLIC]
     names = organisation_names(location)
     kinds = [k.value for k in OrganisationType]
-    return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names, tokens, kinds)
+    token_roles = {u.username: [r.value for r in roles_at_or_below(u.role)] for u in users}
+    return AdminView(users, orgs, roles, picked[:limit], len(entries), check, names, tokens, kinds, token_roles)
 
 
 def add_user(

@@ -3,7 +3,9 @@
 They are not records (no versions, no geometry, never exported, never synced to a field copy) but
 they belong with the store, so one backup holds the record, who may change it and who did. They
 are written through SQLAlchemy Core, one table definition for SQLite (the GeoPackage file) and
-PostgreSQL (the store's schema), and created by their first write, never by a read.
+PostgreSQL (the store's schema), and created by their first write, never by a read. A table made by
+an older SafeGround gets the nullable columns added since when it is opened (:func:`add_missing_columns`),
+so an old store keeps working: its old rows read the new columns as NULL.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from safeground.errors import SafeGroundError
 
@@ -62,6 +65,58 @@ def has_tables(engine: Engine, metadata: MetaData) -> bool:
     return all(insp.has_table(t.name, schema=schema_of(engine)) for t in metadata.sorted_tables)
 
 
+def _columns(conn: Connection, table: str, schema: str | None) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns(table, schema=schema)}
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+    """Add to the tables that exist the nullable columns their definition gained since they were made.
+
+    Only a nullable column without a default is added: old rows then hold NULL, which the code reads as "as
+    before" (a token with no expiry, acting with its user's role). A missing column that may not be NULL
+    cannot be made up for the old rows, so it is a clear error. The check is repeated inside the writing
+    transaction (SQLite's BEGIN IMMEDIATE; PostgreSQL's ``ADD COLUMN IF NOT EXISTS``), so two servers opening
+    the same old store at once add each column once. Answers the ``table.column`` names added."""
+    schema = schema_of(engine)
+    insp = inspect(engine)
+    todo = []
+    for table in metadata.sorted_tables:
+        if not insp.has_table(table.name, schema=schema):
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name, schema=schema)}
+        for col in table.columns:
+            if col.name in have:
+                continue
+            if not col.nullable or col.primary_key:
+                raise SafeGroundError(
+                    f"the table {table.name} lacks the column {col.name}, which may not be empty",
+                    hint="this store was made by a SafeGround this version cannot upgrade; restore it into a new "
+                    "store with the version that made it, or report this",
+                )
+            todo.append((table, col))
+    if not todo:
+        return []
+    added = []
+    try:
+        with engine.begin() as c:
+            for table, col in todo:
+                kind = col.type.compile(dialect=c.dialect)
+                if c.dialect.name == "postgresql":
+                    where = f'"{schema}"."{table.name}"'
+                    c.execute(text(f'ALTER TABLE {where} ADD COLUMN IF NOT EXISTS "{col.name}" {kind}'))
+                elif col.name not in _columns(c, table.name, None):  # another process may have added it meanwhile
+                    c.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {kind}'))
+                added.append(f"{table.name}.{col.name}")
+    except OperationalError as exc:
+        raise SafeGroundError(
+            f"the tables of {engine.url.render_as_string(hide_password=True)} need the new column(s) "
+            f"{', '.join(f'{t.name}.{c.name}' for t, c in todo)} but could not be changed: {exc.orig}",
+            hint="open the store once where it can be written (not read-only, with a database user who may ALTER "
+            "its tables), then use it as before",
+        ) from exc
+    return added
+
+
 def lock_exclusive(conn: Connection, table: str) -> None:
     """Serialise writers of a table for the rest of the transaction (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
@@ -83,6 +138,8 @@ class SideTables:
         self.location = location
         self._engine = engine_for(location)
         self._ready = has_tables(self._engine, self.METADATA)
+        if self._ready:
+            add_missing_columns(self._engine, self.METADATA)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -97,6 +154,8 @@ class SideTables:
     def _read(self) -> Iterator[Connection | None]:
         if not self._ready:
             self._ready = has_tables(self._engine, self.METADATA)  # made since by another process
+            if self._ready:
+                add_missing_columns(self._engine, self.METADATA)
         if not self._ready:
             yield None
             return
@@ -107,6 +166,7 @@ class SideTables:
     def _tx(self) -> Iterator[Connection]:
         if not self._ready:
             self.METADATA.create_all(self._engine, checkfirst=True)
+            add_missing_columns(self._engine, self.METADATA)  # a table of an older version, beside new ones
             self._ready = True
         with self._engine.begin() as c:
             if self.LOCKED:

@@ -23,7 +23,13 @@ from collections import deque
 
 from fastapi import Request
 
-from safeground.accounts.repository import Accounts
+from safeground.accounts.repository import (
+    TOKEN_EXPIRED,
+    TOKEN_REVOKED,
+    TOKEN_USER_DISABLED,
+    Accounts,
+    Token,
+)
 from safeground.errors import SafeGroundError
 from safeground.web.principal import NotLoggedIn, NotPermitted, Principal
 
@@ -123,15 +129,27 @@ def change_origin(request: Request) -> str:
     return f"web {client_address(request)}"
 
 
+def _token_refusal(why: str | None, token: Token | None) -> tuple[str, str]:
+    """The 401's message and hint for a token that lets nobody in: what is wrong with it, and what to do."""
+    renew = "make a new one on the page /workspace/tokens (or: safeground users token USER LABEL --days N --store " \
+            "STORE) and put it into the device"  # fmt: skip
+    if why == TOKEN_EXPIRED and token is not None:
+        when = (token.expires_at or "")[:16].replace("T", " ")
+        return f"this API token ({token.prefix}…) expired on {when} UTC", renew
+    if why == TOKEN_REVOKED and token is not None:
+        return f"this API token ({token.prefix}…) was revoked", renew
+    if why == TOKEN_USER_DISABLED:
+        return "this API token's user is disabled", "ask an administrator to enable the account, or use another"
+    return "this API token is not valid: mistyped, or not of this server", "copy it again, or " + renew
+
+
 def principal_of(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = accounts(request).token_user(header[7:].strip())
+        user, why, token = accounts(request).token_check(header[7:].strip())
         if user is None:
-            raise NotLoggedIn(
-                "this API token is not valid: revoked, mistyped, or its user is disabled",
-                hint="make a new one: safeground users token USER --label … --store STORE",
-            )
+            message, hint = _token_refusal(why, token)
+            raise NotLoggedIn(message, hint=hint)
         limiter = getattr(request.app.state, "token_limiter", None)
         if limiter is not None:
             limiter.check(header[7:].strip())

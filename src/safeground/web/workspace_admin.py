@@ -1,7 +1,8 @@
 """The workspace's administration: ``/workspace/admin`` lists the accounts, the organisations, every
 user's API tokens and the audit log (filtered by who, what and from when, with the result of the chain
 check), and the administrator adds a user, changes a role or an organisation, disables an account,
-adds or edits an organisation and revokes a token through the JSON routes below. Each change is made by
+adds or edits an organisation, makes a token for a user (its secret shown once, to the administrator)
+and revokes a token through the JSON routes below. Each change is made by
 the services the command line uses (:mod:`safeground.services.workspace`, :mod:`safeground.services.accounts`)
 with the administrator and their address in its audit entry; a new role or a disabled account ends that
 user's open sessions. An organisation is a versioned record: an edit is a new version (the old one stays
@@ -20,8 +21,9 @@ from safeground.model import Organisation
 from safeground.services import accounts as account_services
 from safeground.services import workspace
 from safeground.web.auth import change_origin
-from safeground.web.permissions import Principal, requires
+from safeground.web.permissions import NotPermitted, Principal, requires
 from safeground.web.workspace_routes import page_requires, render_page
+from safeground.web.workspace_tokens import made_token
 
 
 def _location(request: Request) -> str:
@@ -52,7 +54,7 @@ def add_workspace_admin_routes(app: FastAPI) -> None:
     ) -> HTMLResponse:
         view = workspace.admin_view(_location(request), actor=actor, action=action, since=since)
         return render_page(request, principal, "workspace/admin.html.j2", title_key="admin_title",
-                           active="/workspace/admin", view=view,
+                           active="/workspace/admin", view=view, token_days=account_services.DEFAULT_TOKEN_DAYS,
                            filters={"actor": actor or "", "action": action or "", "since": since or ""})  # fmt: skip
 
     @app.post("/workspace/admin/users", tags=["workspace"], summary="Add a user account")
@@ -136,6 +138,26 @@ def add_workspace_admin_routes(app: FastAPI) -> None:
             actor=principal.user.username, origin=change_origin(request), expected_version=version,
         )  # fmt: skip
         return _org(o)
+
+    @app.post("/workspace/admin/users/{username}/tokens", tags=["workspace"],
+              summary="Make an API token for a user (its secret is answered once, to the administrator)")  # fmt: skip
+    def add_token_for(
+        request: Request,
+        username: str,
+        label: Annotated[str, Body(max_length=200)],
+        days: Annotated[int, Body(ge=0, le=account_services.MAX_TOKEN_DAYS)] = account_services.DEFAULT_TOKEN_DAYS,
+        role: Annotated[str | None, Body(max_length=32)] = None,
+        principal: Principal = admin,
+    ) -> dict[str, Any]:
+        """For a device set up by the administrator (a KoboToolbox server, a shared field tablet): the token acts
+        as ``username``, within that user's role; its audit entry names the administrator as the actor."""
+        assert principal.user is not None
+        if principal.via != "session":
+            raise NotPermitted(
+                "an API token cannot make another token",
+                hint="log in to the workspace in a browser and make it on the administration page",
+            )
+        return made_token(request, username, label, days=days, role=role, actor=principal.user.username)
 
     @app.post("/workspace/admin/tokens/{prefix}/revoke", tags=["workspace"], summary="Revoke any user's API token")
     def revoke_any_token(request: Request, prefix: str, principal: Principal = admin) -> dict[str, str]:

@@ -1,6 +1,6 @@
 // The administration page's changes, sent to /workspace/admin/users… with the CSRF header; the page
 // is read again after each, so what it shows is what the store holds (and the audit entry it made).
-import { postJSON, showError, clearErrors } from "/static/workspace/common.mjs";
+import { postJSON, showError, clearErrors, showMadeToken } from "/static/workspace/common.mjs";
 
 async function change(path, body, control) {
   clearErrors();
@@ -56,4 +56,34 @@ document.getElementById("sg-add-org")?.addEventListener("submit", (ev) => {
 for (const b of document.querySelectorAll("#sg-tokens [data-revoke]")) {
   b.addEventListener("click", () =>
     change(`/workspace/admin/tokens/${encodeURIComponent(b.dataset.revoke)}/revoke`, {}, b));
+}
+// a token for another user (a KoboToolbox server, a shared tablet): its secret is shown once, here; the role
+// list offers only what the chosen user's own role permits (the server refuses more in any case)
+const tokenForm = document.getElementById("sg-admin-token");
+function offerRoles() {
+  const picked = tokenForm.elements.username.selectedOptions[0];
+  const allowed = new Set((picked?.dataset.roles || "").split(" "));
+  for (const o of tokenForm.elements.role.options) o.disabled = o.value !== "" && !allowed.has(o.value);
+  if (tokenForm.elements.role.selectedOptions[0]?.disabled) tokenForm.elements.role.value = "";
+}
+if (tokenForm) {
+  tokenForm.elements.username.addEventListener("change", offerRoles);
+  offerRoles();
+  tokenForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors();
+    const f = tokenForm;
+    const button = f.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const done = await postJSON(`/workspace/admin/users/${encodeURIComponent(f.elements.username.value)}/tokens`, {
+        label: f.elements.label.value, days: Number(f.elements.days.value), role: f.elements.role.value || null,
+      });
+      showMadeToken(done);
+    } catch (err) {
+      showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
 }

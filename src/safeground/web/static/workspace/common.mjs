@@ -135,3 +135,17 @@ if (logout && !logout.dataset.bound) {
     location.href = "/workspace/login";
   });
 }
+
+/** Show, once, the secret of a token just made (token_secret.html.j2): for whom, with which role, until when. */
+export function showMadeToken(done) {
+  const box = document.getElementById("sg-token-made");
+  const what = document.getElementById("sg-token-what");
+  document.getElementById("sg-token-secret").textContent = done.token;
+  const until = done.expires_at ? `${done.expires_at.slice(0, 16).replace("T", " ")} UTC` : what.dataset.never;
+  const role = done.role ? t(`role_${done.role}`) : "";
+  what.textContent = what.dataset.for.replace("{user}", done.user).replace("{role}", role).replace("{until}", until);
+  box.dataset.prefix = done.prefix;
+  box.hidden = false;
+  // the secret leaves the page when the person says they copied it (the list then shows the new token)
+  document.getElementById("sg-token-done").onclick = () => location.reload();
+}

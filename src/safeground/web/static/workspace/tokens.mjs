@@ -1,8 +1,6 @@
 // One's own API tokens: make one (its secret is shown here once, never again: only its hash is
 // stored) and revoke one; each through /workspace/tokens… with the CSRF header, audited on the server.
-import { postJSON, showError, clearErrors } from "/static/workspace/common.mjs";
-
-const made = document.getElementById("sg-token-made");
+import { postJSON, showError, clearErrors, showMadeToken } from "/static/workspace/common.mjs";
 
 document.getElementById("sg-add-token")?.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -11,10 +9,10 @@ document.getElementById("sg-add-token")?.addEventListener("submit", async (ev) =
   const button = f.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const done = await postJSON("/workspace/tokens", { label: f.elements.label.value });
-    document.getElementById("sg-token-secret").textContent = done.token;
-    made.dataset.prefix = done.prefix;
-    made.hidden = false;
+    const done = await postJSON("/workspace/tokens", {
+      label: f.elements.label.value, days: Number(f.elements.days.value), role: f.elements.role.value || null,
+    });
+    showMadeToken(done);
     f.reset();
   } catch (err) {
     showError(err);
@@ -22,8 +20,6 @@ document.getElementById("sg-add-token")?.addEventListener("submit", async (ev) =
     button.disabled = false;
   }
 });
-// the secret leaves the page when the person says they copied it (the list then shows the new token)
-document.getElementById("sg-token-done")?.addEventListener("click", () => location.reload());
 
 for (const b of document.querySelectorAll("#sg-tokens [data-revoke]")) {
   b.addEventListener("click", async () => {
