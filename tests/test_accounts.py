@@ -459,6 +459,16 @@ def test_a_tokens_role_is_at_most_its_owners_and_falls_when_the_owner_is_demoted
     with Accounts(people) as acc:
         # an analyst's token of a data entry user may read neither restricted data nor submit: a viewer
         assert [acc.token_user(t).role for t in (full, reader, viewer)] == [Role.DATA_ENTRY, Role.VIEWER, Role.VIEWER]
+    # the lists say what each token acts as now, not only the role it was made with
+    listed = {k.prefix: k for k in svc.tokens(people, "r.huseynov")}
+    assert [(listed[t[:10]].role, listed[t[:10]].acts_as, listed[t[:10]].lowered) for t in (full, reader, viewer)] == [
+        (Role.REVIEWER, Role.DATA_ENTRY, True), (Role.ANALYST, Role.VIEWER, True), (Role.VIEWER, Role.VIEWER, False)
+    ]  # fmt: skip
+    row = next(ln for ln in _cli("users", "tokens", "--store", people).stdout.splitlines() if reader[:10] in ln)
+    assert "acts as viewer" in row, row
+    svc.set_active(people, "r.huseynov", False, actor="admin")
+    assert {k.acts_as for k in svc.tokens(people, "r.huseynov")} == {None}  # a disabled user's tokens: nobody
+    svc.set_active(people, "r.huseynov", True, actor="admin")
     svc.set_role(people, "r.huseynov", "admin", actor="admin")  # promoted: a token keeps the role it was made with
     with Accounts(people) as acc:
         assert [acc.token_user(t).role for t in (full, reader, viewer)] == [Role.REVIEWER, Role.ANALYST, Role.VIEWER]

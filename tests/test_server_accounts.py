@@ -170,6 +170,13 @@ def test_demoting_a_user_lowers_their_tokens_at_once_over_http(server) -> None:
         assert _get(url, "/collections/hazard_areas/items", token, limit=1).status_code == 200
     assert _get(url, "/submissions", own).status_code == 200
     assert _get(url, "/submissions", reader).status_code == 403
+    # their tokens page says what each token acts as now, beside the role it was made with
+    page = _get(url, "/workspace/tokens", own)
+    assert page.status_code == 200, page.text
+    for token, made, now in ((own, "reviewer", "data_entry"), (reader, "analyst", "viewer")):
+        row = page.text.split(f'data-token="{token[:10]}"', 1)[1].split("</tr>", 1)[0]
+        assert f'data-token-role="{made}" data-token-acts-as="{now}"' in row, row
+        assert "acts as" in row, row
 
 
 def test_each_role_reads_what_its_audience_may_and_not_a_byte_more(server) -> None:

@@ -124,6 +124,14 @@ class Token:
     revoked: bool
     expires_at: str | None = None  # UTC, ISO 8601; None: never expires
     role: Role | None = None  # the most it may do; None: its user's role (a token made before roles on tokens)
+    #: the role it acts with now: the lower of ``role`` and its user's current role (None: the user is gone or
+    #: disabled, so it acts as nobody). A list shows this, since a demotion lowers a token without rewriting it
+    acts_as: Role | None = None
+
+    @property
+    def lowered(self) -> bool:
+        """Whether its user's demotion lowered it below the role it was made with."""
+        return self.role is not None and self.acts_as is not None and self.acts_as != self.role
 
     @property
     def state(self) -> str:
@@ -383,13 +391,13 @@ class Accounts(SideTables):
             if row is None:
                 return None, TOKEN_UNKNOWN, None
             user = c.execute(select(USERS).where(USERS.c.username == row.username)).first()
-        found = _token(row)
+        owner = None if user is None else _user(user)
+        found = _token(row, owner)
         if found.state != "live":
             return None, found.state, found
-        if user is None or not user.active:
+        if owner is None or found.acts_as is None:
             return None, TOKEN_USER_DISABLED, found
-        owner = _user(user)
-        return replace(owner, role=owner.role if found.role is None else lower_of(found.role, owner.role)), None, found
+        return replace(owner, role=found.acts_as), None, found
 
     def token_user(self, token: str) -> User | None:
         """The user a live token acts as, with the role it may use (see :meth:`token_check`); None otherwise."""
@@ -404,7 +412,9 @@ class Accounts(SideTables):
             if username is not None:
                 q = q.where(TOKENS.c.username == username.strip().lower())
             rows = c.execute(q).all()
-        return [_token(r) for r in rows]
+            owners = {u.username: _user(u) for u in c.execute(select(USERS).where(
+                USERS.c.username.in_({r.username for r in rows}))).all()}  # fmt: skip
+        return [_token(r, owners.get(r.username)) for r in rows]
 
     def revoke_token(self, prefix: str, *, actor: str, origin: str, owner: str | None = None) -> int:
         """Revoke the live tokens starting ``prefix`` (only ``owner``'s when given); how many were."""
@@ -418,9 +428,13 @@ class Accounts(SideTables):
         return int(n or 0)
 
 
-def _token(r: Any) -> Token:
-    return Token(r.prefix, r.username, r.label, r.created_at, bool(r.revoked), r.expires_at,
-                 None if r.role is None else Role(r.role))  # fmt: skip
+def _token(r: Any, owner: User | None = None) -> Token:
+    """A token row as a list shows it; with its ``owner``, the role it acts with now (as :meth:`token_check`)."""
+    role = None if r.role is None else Role(r.role)
+    acts_as = None
+    if owner is not None and owner.active:
+        acts_as = owner.role if role is None else lower_of(role, owner.role)
+    return Token(r.prefix, r.username, r.label, r.created_at, bool(r.revoked), r.expires_at, role, acts_as)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

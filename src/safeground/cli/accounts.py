@@ -250,6 +250,10 @@ def users_tokens(
         t.add_column(col)
     for k in tokens(store, username):
         role = k.role.value if k.role else "user's role"
+        if k.state == "live" and k.acts_as is None:
+            role += " (acts as nobody: user disabled)"
+        elif k.lowered and k.acts_as is not None:
+            role += f" (acts as {k.acts_as.value}: user's role lowered)"
         t.add_row(k.prefix + "…", k.username, k.label, role, _when(k.created_at), _when(k.expires_at) or "never",
                   k.state)  # fmt: skip
     console.print(t)
