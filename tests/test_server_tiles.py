@@ -243,6 +243,23 @@ def test_a_large_hazard_areas_label_point_is_in_exactly_one_tile(served, user):
     assert [f["properties"]["fid"] for f in every["hazard_areas_labels"]].count(uid) == 1
 
 
+@pytest.mark.parametrize("user", list(ROLES))
+def test_a_past_days_labels_are_one_point_on_each_area_as_the_reader_reads_it(served, user):
+    """``/history?as_of=D&labels=true`` (the date slider's ids): for every area of that day one point, inside the
+    outline this reader gets from the same request without ``labels``, carrying its uid and nothing else."""
+    url, _, tokens = served
+    token = tokens[user]
+    day = "2022-06-01"
+    areas = _get(url, "/collections/hazard_areas/history", token, as_of=day).json()
+    points = _get(url, "/collections/hazard_areas/history", token, as_of=day, labels="true").json()
+    assert areas["features"] and points["numberMatched"] == areas["numberMatched"]
+    outline = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in areas["features"]}
+    assert [f["id"] for f in points["features"]] == list(outline)
+    for f in points["features"]:
+        assert f["geometry"]["type"] == "Point" and f["properties"] == {"uid": f["id"]}, f
+        assert outline[f["id"]].buffer(1e-9).contains(shapely.geometry.shape(f["geometry"])), f["id"]
+
+
 def test_gdal_reads_a_tile_and_the_tileset_names_its_layers(served, tmp_path):
     url, location, _ = served
     z = 13

@@ -545,6 +545,24 @@ def test_a_large_hazard_areas_id_is_drawn_once_however_many_tiles_it_spans(site)
         assert ids.count(uid) == 1, (uid, best[0], sorted(ids))
         assert len(ids) == len(set(ids)), sorted(ids)  # no id is drawn twice
         assert page.evaluate("sgMap.getLayer('hazard_areas-uid-label').sourceLayer") == "hazard_areas_labels"
+        # on a past day the ids come from /history?labels=true points, not from the GeoJSON polygons (whose
+        # label MapLibre places once per internal tile): the same area's id again once
+        last = page.evaluate("JSON.parse(document.getElementById('sg-map-config').textContent).timeline.at(-1)")
+        assert in_force(store_hazards(location)[uid], dt.date.fromisoformat(last)) is not None
+        page.evaluate(f"window.sgSetAsOf('{last}')")
+        wait_ready(page, last)
+        page.evaluate(
+            "for (const l of sgMap.getStyle().layers)"
+            " if (l.type === 'symbol' && l.id !== 'hazard_areas-uid-label@past')"
+            " sgMap.setLayoutProperty(l.id, 'visibility', 'none')"
+        )
+        page.evaluate("new Promise(r => { sgMap.once('idle', r); sgMap.triggerRepaint(); })")
+        past = page.evaluate(
+            "sgMap.queryRenderedFeatures({layers: ['hazard_areas-uid-label@past']}).map(f => f.properties.uid)"
+        )
+        assert past.count(uid) == 1, (uid, sorted(past))
+        assert len(past) == len(set(past)), sorted(past)
+        assert page.evaluate("sgMap.getLayer('hazard_areas-uid-label@past').source") == "hazard_areas@past-labels"
     assert blocked == []
 
 

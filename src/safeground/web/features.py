@@ -258,6 +258,18 @@ def features(table: Table, epsg: int = 4326) -> list[dict[str, Any]]:
     ]
 
 
+def label_points(table: Table) -> Table:
+    """The features as one point each on their surface (shapely ``point_on_surface``: inside the polygon, unlike
+    a centroid of an L-shaped area), with only their ``uid``: where a map writes each id once. A table without
+    geometry, or a feature without one, stays without."""
+    frame = table.frame
+    if not table.has_geometry:
+        return Table(frame[[]], table.ids, [], {}, False)
+    points = shapely.point_on_surface(np.asarray(frame.geometry.values))
+    out = gpd.GeoDataFrame({"uid": table.ids}, geometry=points, crs=frame.crs)
+    return Table(out, table.ids, ["uid"], {"uid": "text"}, True)
+
+
 def feature_collection_json(table: Table, epsg: int, members: dict[str, Any]) -> str:
     """The FeatureCollection as JSON text, the geometry written once by GEOS instead of being parsed
     into Python lists and written again (three times faster on generalised outlines)."""

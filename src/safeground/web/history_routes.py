@@ -5,7 +5,9 @@
   replaced it and the fields it changed (what the map's side panel shows).
 * ``GET /collections/{id}/history?as_of=YYYY-MM-DD[&filter=CQL2]``: the collection as it stood on that
   day, as a GeoJSON FeatureCollection (what the map's date slider draws), optionally filtered like
-  ``/items`` (on what the reader sees).
+  ``/items`` (on what the reader sees). With ``labels=true``: one point per feature on its surface, holding only
+  its ``uid``, where a map writes the id once (a GeoJSON polygon's own label repeats in every internal tile a
+  large area spans, as the vector tiles' ``{id}_labels`` layer avoids for today's record).
 
 Both read the store through :mod:`safeground.services.timeline`, which hands the versions to the
 same audience policy as ``/items``: a layer the reader may not read is refused the same way, and a
@@ -24,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from safeground.services import timeline
 from safeground.web import cql
 from safeground.web.catalogue import Catalogue
-from safeground.web.features import Table, feature_collection_json, features, selected
+from safeground.web.features import Table, feature_collection_json, features, label_points, selected
 from safeground.web.ogc import GEOJSON, GeoJSONResponse
 from safeground.web.permissions import Principal, requires
 
@@ -110,12 +112,15 @@ def add_history_routes(app: FastAPI) -> None:
         reader: Reader,
         as_of: Annotated[str, Query(description="the day, YYYY-MM-DD: each record's version in force then")],
         filter_: Annotated[str | None, Query(alias="filter", description="a CQL2 text filter (basic CQL2)")] = None,
+        labels: Annotated[
+            bool, Query(description="one point per feature on its surface, with only its uid (where to write its id)")
+        ] = False,
     ) -> Response:
         cat = _catalogue(request)
         coll = cat.collection(collection_id, reader.audience)
         day = timeline.parse_day(as_of)
         tree = cql.parse(filter_, "cql2-text") if filter_ else None
-        key = (coll.id, reader.audience.value, day.isoformat(), filter_ or "")
+        key = (coll.id, reader.audience.value, day.isoformat(), filter_ or "", labels)
         data = cache.get(key)
         if data is None:
             seen = cat.reading(lambda s: timeline.view_as_of(s, coll.record_type, reader.audience, day))
@@ -124,6 +129,8 @@ def add_history_routes(app: FastAPI) -> None:
             if mask is not None:
                 table = table.take(mask, len(table.ids), 0)[0]
             members = {"numberMatched": len(table.ids), "numberReturned": len(table.ids), "asOf": day.isoformat()}
+            if labels:
+                table = label_points(table)
             data = feature_collection_json(table, 4326, members).encode("utf-8")
             cache.put(key, data)
         return Response(data, media_type=GEOJSON)

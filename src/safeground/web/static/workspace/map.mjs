@@ -70,9 +70,11 @@ const LABELS = [
 //: the ids of today's areas come from the tiles' `{coll}_labels` point layer (tile_routes: one point per
 //: area, on the whole outline the reader may see, in exactly one tile), not from the polygons: a polygon's
 //: label is placed once per tile piece, so a large area showed its id again in every tile it spans
+//: on a past day the same from /history?labels=true (a GeoJSON polygon source repeats its label per internal tile)
 const UID_LABELS = ["hazard_areas", "minefield_records"];
+const PAST_LABELS = "@past-labels";
 const uidLabel = (coll, past) => ({ id: `${coll}-uid-label${past ? PAST : ""}`, type: "symbol", minzoom: 14,
-  source: coll + (past ? PAST : ""), ...(past ? {} : { "source-layer": `${coll}_labels` }),
+  source: coll + (past ? PAST_LABELS : ""), ...(past ? {} : { "source-layer": `${coll}_labels` }),
   metadata: { "sg:collection": coll, "sg:past": past, "sg:label": true },
   layout: { "text-field": ["get", "uid"], "text-font": FONT, "text-size": 12, visibility: "none" }, paint: halo });
 
@@ -112,6 +114,7 @@ for (const b of BASE) sources[b.id] = vectorSource(b.coll, b.filter);
 for (const l of cfg.layers) {
   sources[l.id] = vectorSource(l.id, l.filter);
   sources[l.id + PAST] = { type: "geojson", data: EMPTY, promoteId: "uid" };
+  if (UID_LABELS.includes(l.id)) sources[l.id + PAST_LABELS] = { type: "geojson", data: EMPTY };
 }
 
 const map = new maplibregl.Map({
@@ -173,10 +176,13 @@ async function loadPast(layer) {
   state.pending++;
   settle();
   try {
-    const data = await fetchAll(historyUrl(layer));
+    const labelled = UID_LABELS.includes(layer.id);
+    const [data, points] = await Promise.all([fetchAll(historyUrl(layer)),
+      labelled ? fetchAll(historyUrl(layer) + "&labels=true") : null]);
     if (state.asOf === key) {
       state.loaded.set(layer.id, { key, n: data.features.length });
       map.getSource(layer.id + PAST).setData(data);
+      if (points) map.getSource(layer.id + PAST_LABELS).setData(points);
     }
   } catch (e) {
     showError(e);
