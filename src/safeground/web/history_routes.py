@@ -43,15 +43,15 @@ class _AsOfCache:
 
     def __init__(self, ttl_s: float, size: int = 64) -> None:
         self.ttl_s, self.size = ttl_s, size
-        self._hits: dict[tuple[str, str, str, str], tuple[float, bytes]] = {}
+        self._hits: dict[tuple[str, str, str, str, bool], tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str, str]) -> bytes | None:
+    def get(self, key: tuple[str, str, str, str, bool]) -> bytes | None:
         with self._lock:
             hit = self._hits.get(key)
             return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl_s else None
 
-    def put(self, key: tuple[str, str, str, str], data: bytes) -> None:
+    def put(self, key: tuple[str, str, str, str, bool], data: bytes) -> None:
         with self._lock:
             if len(self._hits) >= self.size:
                 self._hits.pop(min(self._hits, key=lambda k: self._hits[k][0]))
