@@ -339,8 +339,15 @@ def capture(page: Any) -> list[tuple[str, str, bytes]]:
         if not r.request.url.startswith("http://127.0.0.1"):
             r.fallback()  # the offline guard aborts it and lists it
             return
-        resp = r.fetch()
-        body = resp.body()
+        for attempt in range(3):
+            try:
+                resp = r.fetch()
+                body = resp.body()
+                break
+            except Exception as exc:  # a reused keep-alive connection the server closed as it was sent:
+                # a browser sends such a GET again by itself; Playwright's fetch does not (CI, load 6)
+                if "ECONNRESET" not in str(exc) or attempt == 2:
+                    raise
         if resp.status < 300:
             seen.append((r.request.url, resp.headers.get("content-type") or "", body))
         r.fulfill(response=resp, body=body)
