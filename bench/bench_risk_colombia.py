@@ -193,6 +193,7 @@ def spacetime(
         "test_labels": f"{cut} … {until}",
         "blocks": f"{how}: {len(np.unique(g_te))} departments in 5 folds",
         "train_cells": len(y_tr),
+        "train_accident_share": round(float(np.mean(y_tr > 0)), 5),
         "test_cells": int(ok.sum()),
         "test_accident_cells": int((te.events[ok] > 0).sum()),
         "features": len(names),
@@ -221,14 +222,21 @@ def data_region(args: argparse.Namespace) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in args.region.split(",")) if args.region else COLOMBIA  # type: ignore[return-value]
 
 
-def print_calibration(prob: np.ndarray, events: np.ndarray, figure: Path | None) -> dict:
-    """Expected against observed accident cells by rank band, Brier skill; a bar chart when asked."""
+def print_calibration(prob: np.ndarray, events: np.ndarray, train_share: float, figure: Path | None) -> dict:
+    """Expected against observed accident cells by rank band, Brier skill; a bar chart when asked.
+
+    ``train_share``: the share of training cells with an accident (the rate the probabilities were fitted to),
+    printed beside the test period's own, since a fall in the rate between the two periods makes every band
+    expect too many, whatever the ranking."""
     base = float((events > 0).mean())
     c = calibration(prob, events, base_rate=base)
+    expected, observed = sum(b.expected for b in c.bands), sum(b.observed for b in c.bands)
     print(
         f"\ncalibration of row 1's settings, calibrated as `risk train` does (the figures above are ranking only):\n"
         f"  Brier {c.brier:.5f}; every cell at the test period's own rate ({base:.5f}): {c.brier_base_rate:.5f}; "
-        f"skill {c.skill:+.3f} (above 0: better than knowing the rate alone)"
+        f"skill {c.skill:+.3f} (above 0: better than knowing the rate alone)\n"
+        f"  in all {expected:,.0f} accident cells expected, {observed:,d} came ({expected / max(observed, 1):.2f}×); "
+        f"training cells with an accident: {train_share:.3%} (sampled negatives included), test cells: {base:.3%}"
     )
     print(f"  {'riskiest cells':18s} {'cells':>9s} {'expected':>9s} {'observed':>9s}  accident cells")
     for b in c.bands:
@@ -246,7 +254,7 @@ def print_calibration(prob: np.ndarray, events: np.ndarray, figure: Path | None)
         ax.bar(x + 0.2, [b.observed for b in c.bands], 0.4, label="accident cells that came", color="#1b9e77")
         ax.set_xticks(x, [f"{b.top_from * 100:g}–{b.top_to * 100:g} %" for b in c.bands])
         ax.set_xlabel("cells ranked by predicted risk (riskiest first)")
-        ax.set_ylabel("1 km cells with an accident, 2013–")
+        ax.set_ylabel("1 km cells with an accident\nin the test period")
         ax.set_title(f"Colombia, held-out departments: calibration (Brier skill {c.skill:+.3f})")
         ax.legend()
         fig.tight_layout()
@@ -319,9 +327,9 @@ def main() -> None:
         _name, spec, params = variants(args.cell)[0]
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
         t = time.perf_counter()
-        _m, _b, _i, (prob, events) = spacetime(data, settings, cut, until, {**params, "_calibrate": True}, cache)
+        _m, _b, info, (prob, events) = spacetime(data, settings, cut, until, {**params, "_calibrate": True}, cache)
         rows.append({"name": "calibration", "seconds": round(time.perf_counter() - t, 1),
-                     **print_calibration(prob, events, args.figure)})  # fmt: skip
+                     **print_calibration(prob, events, info["train_accident_share"], args.figure)})  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\ntotal {time.perf_counter() - t0:.0f} s, peak memory {peak:.0f} MB")
     if args.json:
