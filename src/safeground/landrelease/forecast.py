@@ -426,7 +426,7 @@ def simulate(
     dates leaves it off and needs a fraction of the memory.
 
     ``sims_per_block``: how many simulations the steps' m² are computed for at a time (default: about
-    a million cells' worth); the result does not depend on it, to the last bit.
+    :data:`_BLOCK_CELLS` simulations × areas); the result does not depend on it, to the last bit.
 
     ``work`` is either a Series of remaining m² (everything to be cleared) or a
     frame with ``remaining_m2``, ``classification`` and ``step`` (the next step
