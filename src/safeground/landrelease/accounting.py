@@ -42,14 +42,22 @@ def released_ground(store: Store, epsg: int) -> BaseGeometry:
     return shapely.union_all(shapely.make_valid(done.to_crs(epsg).geometry.to_numpy()))
 
 
+#: the columns of an activity the accounting reads
+_ACTIVITY_COLUMNS = [
+    "uid", "activity_type", "organisation_uid", "method", "start_date", "end_date", "hazard_area_uid",
+    "area_cancelled_m2", "area_reduced_m2", "area_cleared_m2", "items_found",
+]  # fmt: skip
+
+
 def activities_frame(store: Store, *, start: date | None = None, end: date | None = None) -> pd.DataFrame:
     """Activities with the date their land counts as released (end date, else start) and the organisation."""
-    act = pd.DataFrame(store.read_frame(Activity).drop(columns="geometry", errors="ignore"))
+    # only the columns it gives, and no geometry: a country's activities' polygons are never decoded here
+    act = store.read_columns(Activity, _ACTIVITY_COLUMNS)
     cols = ["uid", "activity_type", "organisation", "method", "start_date", "end_date", "released_on", "month"]
     cols += ["hazard_area_uid", *RELEASE_COLUMNS, "items_found", "days"]
     if not len(act):
         return pd.DataFrame(columns=cols)
-    orgs = pd.DataFrame(store.read_frame(Organisation).drop(columns="geometry", errors="ignore"))
+    orgs = store.read_columns(Organisation, ["uid", "acronym", "name"])
     names = dict(zip(orgs["uid"], orgs["acronym"].fillna(orgs["name"]), strict=True)) if len(orgs) else {}
     act = act.rename(
         columns={

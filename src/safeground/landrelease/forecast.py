@@ -34,6 +34,7 @@ case is the known-answer test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -321,18 +322,24 @@ def _work_frame(work: pd.Series | pd.DataFrame, survey: bool) -> pd.DataFrame:
 
 
 def _durations(
-    proc: np.ndarray, teams: dict[str, float], prod: dict[str, Productivity], rng: np.random.Generator
+    proc_of: Callable[[int, int], np.ndarray],
+    blocks: list[tuple[int, int]],
+    k: int,
+    teams: dict[str, float],
+    prod: dict[str, Productivity],
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, bool]:
     """Working days the step's teams together take on each area (per simulation); False when it has no teams.
 
-    Teams of several methods on one area add their paces (areas per day).
+    Teams of several methods on one area add their paces (areas per day). ``proc_of(a, b)`` gives the m² the
+    step puts through in simulations ``a`` to ``b`` (one block of ``blocks``): the step is computed a block of
+    simulations at a time, with the random draws of the whole step made in the order they always were (a
+    method's per-simulation draws, then its variation for every simulation, block after block: the same
+    numbers as one draw of them all).
     """
-    n_sim, k = proc.shape
+    n_sim = blocks[-1][1]
     speed = np.zeros((n_sim, k))  # areas per working day
     have = False
-    # element by element, so computed a block of areas at a time (the same numbers, a fraction of the
-    # temporary arrays); the random draws are made whole, in the order they always were
-    block = max(1, _BLOCK_CELLS // max(n_sim, 1))
     for m, n in sorted(teams.items()):
         if n <= 0 or m not in prod:
             continue
@@ -342,25 +349,44 @@ def _durations(
         cv = 0.0 if p.m2 else p.cv
         # team days lognormal with the model's mean: the expected duration is kept (no Jensen inflation)
         sigma = np.sqrt(np.log1p(cv**2)) if cv > 0 else 0.0
-        z = rng.standard_normal((n_sim, k)) if cv > 0 else None
-        for a in range(0, k, block):
-            cols = slice(a, a + block)
-            td = p.team_days(proc[:, cols], rate[:, None], expo[:, None])
+        for a, b in blocks:
+            z = rng.standard_normal((b - a, k)) if cv > 0 else None
+            td = p.team_days(proc_of(a, b), rate[a:b, None], expo[a:b, None])
             if z is not None:
-                td = td * np.exp(-(sigma**2) / 2 + sigma * z[:, cols])
+                td = td * np.exp(-(sigma**2) / 2 + sigma * z)
             with np.errstate(divide="ignore"):
-                speed[:, cols] += np.where(td > 0, n / td, 0.0)
-        del z
+                speed[a:b] += np.where(td > 0, n / td, 0.0)
+            del z, td
     with np.errstate(divide="ignore"):
-        for a in range(0, k, block):
-            cols = slice(a, a + block)
-            sp = speed[:, cols]
-            speed[:, cols] = np.where((proc[:, cols] > 0) & (sp > 0), 1.0 / np.where(sp > 0, sp, 1.0), 0.0)
+        for a, b in blocks:
+            sp, proc = speed[a:b], proc_of(a, b)
+            speed[a:b] = np.where((proc > 0) & (sp > 0), 1.0 / np.where(sp > 0, sp, 1.0), 0.0)
     return speed, have
 
 
-#: cells (simulations × areas) of the temporary arrays of one block (see ``_durations``)
-_BLOCK_CELLS = 1 << 20
+#: cells (simulations × areas) of the temporary arrays of one block of simulations (see ``simulate``)
+_BLOCK_CELLS = 1 << 18
+
+
+def _skipped(rng: np.random.Generator, draws: int) -> np.random.Generator:
+    """A copy of ``rng`` as it is, and ``rng`` moved on as if ``draws`` uniforms (``rng.random``, one 64-bit
+    step of PCG64 each) had been drawn from it: the copy draws them later, in pieces, the same numbers."""
+    copy = np.random.Generator(type(rng.bit_generator)())
+    copy.bit_generator.state = rng.bit_generator.state
+    state = rng.bit_generator.state
+    if isinstance(rng.bit_generator, np.random.PCG64) and not state["has_uint32"]:
+        rng.bit_generator.advance(draws)
+    else:  # no exact skip known (or a buffered half-word that advancing would drop): draw them and let go
+        for done in range(0, draws, _BLOCK_CELLS):
+            rng.random(min(_BLOCK_CELLS, draws - done))
+    return copy
+
+
+def _sim_blocks(n_sim: int, k: int, sims_per_block: int | None) -> list[tuple[int, int]]:
+    """Simulations ``a`` to ``b`` of each block: ``sims_per_block`` of them, by default a block of about
+    :data:`_BLOCK_CELLS` cells."""
+    per = sims_per_block or max(1, _BLOCK_CELLS // max(k, 1))
+    return [(a, min(a + per, n_sim)) for a in range(0, n_sim, max(1, per))]
 
 
 def _has_teams(settings: ForecastSettings, step: str) -> bool:
@@ -369,15 +395,6 @@ def _has_teams(settings: ForecastSettings, step: str) -> bool:
     if intake is not None:
         return any(n > 0 and intake.productivity(m) > 0 for m, n in teams.items())
     return any(n > 0 and m in prod for m, n in teams.items())
-
-
-def _step_durations(proc: np.ndarray, step: str, settings: ForecastSettings, rng: np.random.Generator) -> np.ndarray:
-    """Working days the step takes on each area: the recorded durations (paced steps), or from team days."""
-    intake = settings.intake.get(step)
-    if intake is None:
-        return _durations(proc, *settings.step(step), rng)[0]
-    recorded = np.asarray(intake.durations or (1.0,))
-    return np.where(proc > 0, recorded[rng.integers(0, len(recorded), size=proc.shape)], 0.0)
 
 
 def _intake_rates(settings: ForecastSettings, step: str, rng: np.random.Generator, n_sim: int) -> np.ndarray | None:
@@ -395,12 +412,21 @@ def _intake_rates(settings: ForecastSettings, step: str, rng: np.random.Generato
     return intake.draws(rng, n_sim, given / measured if measured > 0 else 0.0)
 
 
-def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep_samples: bool = True) -> Forecast:
+def simulate(
+    work: pd.Series | pd.DataFrame,
+    settings: ForecastSettings,
+    *,
+    keep_samples: bool = True,
+    sims_per_block: int | None = None,
+) -> Forecast:
     """Monte Carlo release of ``work`` (indexed by hazard uid, in priority order).
 
     ``keep_samples``: keep every simulation's start, duration and release of every step, which
     :meth:`Forecast.released_by` needs (the backtest, the fan chart); a report that shows only the
     dates leaves it off and needs a fraction of the memory.
+
+    ``sims_per_block``: how many simulations the steps' m² are computed for at a time (default: about
+    :data:`_BLOCK_CELLS` simulations × areas); the result does not depend on it, to the last bit.
 
     ``work`` is either a Series of remaining m² (everything to be cleared) or a
     frame with ``remaining_m2``, ``classification`` and ``step`` (the next step
@@ -423,66 +449,97 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep
     notes: list[str] = []
 
     have = {name: _has_teams(settings, name) for name in STEPS}
+    blocks = _sim_blocks(n_sim, k, sims_per_block)
     zero = np.zeros((n_sim, 1))
     if survey:
         sh = settings.shares
         assert sh is not None
-        routed = rng.random((n_sim, k)) < sh.nts_surveyed.draws(rng, n_sim)[:, None]
+        # whether NTS reaches an area is a uniform draw per simulation and area compared with the share
+        # drawn after them: the uniforms (exactly one 64-bit step of the generator each) are skipped
+        # here and drawn again below from a copy of the generator, a block of simulations at a time
+        routed_rng = _skipped(rng, n_sim * k)
+        surveyed = sh.nts_surveyed.draws(rng, n_sim)
         c_nts = sh.nts_cancelled_sha.draws(rng, n_sim)[:, None]
         r_sha = sh.ts_reduced_sha.draws(rng, n_sim)[:, None]
         r_cha = sh.ts_reduced_cha.draws(rng, n_sim)[:, None]
+        routed = np.empty((n_sim, k), dtype=bool)
+        for a, b in blocks:
+            routed[a:b] = routed_rng.random((b - a, k)) < surveyed[a:b, None]
+        del routed_rng
     else:
         c_nts = r_sha = r_cha = zero
         routed = np.zeros((n_sim, k), dtype=bool)
-    needs_nts = (first_step == "nts")[None, :] & is_sha & routed
+    needs_nts = np.logical_and(routed, (first_step == "nts")[None, :] & is_sha, out=routed)
     needs_ts = np.isin(first_step, ["nts", "ts"])[None, :]
     for name, need in (("nts", needs_nts), ("ts", needs_ts)):
         if need.any() and not have[name]:
             notes.append(f"no {STEP_NAMES[name]} teams: the areas waiting for it go on to the next step unsurveyed")
-    needs_nts = needs_nts & have["nts"]
+    needs_nts &= have["nts"]
     needs_ts = needs_ts & have["ts"]
 
-    # m² each step puts through and releases, per simulation and area, one step at a time: of each
-    # step only what the simulation needs is kept (whether it works the area, the area's size class, the
-    # duration, or for a paced step the index of its recorded duration), not every m² of every step
-    # (four arrays of simulations × areas × 3 steps were most of a national forecast's memory). The
-    # random draws are the same, in the same order, so the forecast is the same to the last day.
-    factor_ts = np.where(is_sha, r_sha, r_cha)
-    after_nts = np.empty((n_sim, k))
+    # m² each step puts through and releases, per simulation and area, one step at a time and a block of
+    # simulations at a time: of each step only what the simulation needs is kept (whether it works the
+    # area, the area's size class, the duration, or for a paced step the index of its recorded duration),
+    # not every m² of every step (four arrays of simulations × areas × 3 steps were most of a national
+    # forecast's memory); a block's m² are computed again from the areas and the draws when a later step
+    # needs them. The random draws are the same, in the same order (each array of draws a block of
+    # simulations after another: the same numbers as drawn whole), so the forecast is the same to the last day.
+    def through(j: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """m² step ``j`` puts through and releases in simulations ``a`` to ``b``."""
+        proc = np.where(needs_nts[a:b], area, 0.0)
+        rel = proc * c_nts[a:b]
+        after = area - rel
+        if j == 0:
+            return proc, rel
+        proc = np.where(needs_ts, after, 0.0)
+        rel = proc * np.where(is_sha, r_sha[a:b], r_cha[a:b])
+        after -= rel  # what is left for clearance
+        return (proc, rel) if j == 1 else (after, after)
+
     busy_of: list[np.ndarray] = []
     dur_of: list[np.ndarray] = []
     pick_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # paced step: (recorded durations, index drawn)
-    size_of: dict[int, np.ndarray] = {}
+    classes: dict[int, np.ndarray] = {}  # paced step: the size class of what it puts through
     rel_of: list[np.ndarray] = []
     to_clear = np.zeros(k)
     for j, step in enumerate(STEPS):
-        if j == 0:
-            proc = np.where(needs_nts, area, 0.0)
-            rel_j = np.multiply(proc, c_nts, out=after_nts if not keep_samples else None)
-            np.subtract(area, rel_j, out=after_nts)
-        elif j == 1:
-            proc = np.where(needs_ts, after_nts, 0.0)
-            rel_j = np.multiply(proc, factor_ts, out=factor_ts if not keep_samples else None)
-            np.subtract(after_nts, rel_j, out=after_nts)  # what is left for clearance
-            del factor_ts
-        else:
-            proc, rel_j = after_nts, after_nts
-            to_clear = proc.mean(axis=0)
         intake = settings.intake.get(step)
-        if intake is not None:  # _step_durations of a paced step, its draw kept as an index
+        busy = np.empty((n_sim, k), dtype=bool)
+        rel_all = np.empty((n_sim, k)) if keep_samples else None
+        if intake is not None:  # a paced step: the recorded duration drawn, kept as an index
             recorded = np.asarray(intake.durations or (1.0,))
-            drawn = rng.integers(0, len(recorded), size=proc.shape)
             small = np.int16 if len(recorded) < 2**15 else np.int32 if len(recorded) < 2**31 else np.int64
-            pick_of[j] = (recorded, drawn.astype(small))
-            del drawn
+            drawn = np.empty((n_sim, k), dtype=small)
+            size = np.empty((n_sim, k), dtype=np.int8)
+        for a, b in blocks:
+            proc, rel = through(j, a, b)
+            busy[a:b] = proc > 0
+            if rel_all is not None:
+                rel_all[a:b] = rel
+            if j == 2:
+                for row in proc:  # the mean over simulations, summed in their order as numpy's mean does
+                    to_clear += row
+            if intake is not None:
+                drawn[a:b] = rng.integers(0, len(recorded), size=proc.shape)
+                size[a:b] = size_class(proc)
+            del proc, rel
+        if j == 2:
+            to_clear /= n_sim
+        if intake is not None:
+            pick_of[j] = (recorded, drawn)
+            classes[j] = size
             dur_of.append(np.empty((0, 0)))  # looked up through the index (``duration``)
+            del drawn, size
         else:
-            dur_of.append(_step_durations(proc, step, settings, rng))
-        busy_of.append(proc > 0)
-        if keep_samples:
-            rel_of.append(rel_j.copy())
-        size_of[j] = size_class(proc).astype(np.int8)
-        del proc, rel_j
+
+            def proc_of(a: int, b: int, j: int = j) -> np.ndarray:
+                return through(j, a, b)[0]
+
+            dur_of.append(_durations(proc_of, blocks, k, *settings.step(step), rng)[0])
+        busy_of.append(busy)
+        if rel_all is not None:
+            rel_of.append(rel_all)
+        del busy, rel_all
 
     def duration(j: int, at: np.ndarray) -> np.ndarray:
         if j in pick_of:
@@ -495,17 +552,22 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep
     if settings.order == "random":
         # drawn with weights area ** size_preference (0: every area equally likely to come next)
         w = np.maximum(frame["remaining_m2"].to_numpy(dtype=float), 1.0) ** settings.size_preference
-        order = np.argsort(-np.log(rng.random((n_sim, k))) / w[None, :], axis=1)
+        order = np.empty((n_sim, k), dtype=np.int32 if k < 2**31 else np.int64)
+        for a, b in blocks:  # each simulation's order from its own row of draws: the same, a block at a time
+            order[a:b] = np.argsort(-np.log(rng.random((b - a, k))) / w[None, :], axis=1)
     else:
         order = np.broadcast_to(np.arange(k), (n_sim, k))
     # a paced survey step takes up the areas of each size class one by one, as a Poisson process at the
     # class's rate (drawn per simulation): the next area of a class is taken up at the next event
     paces = {j: _intake_rates(settings, s, rng, n_sim) for j, s in enumerate(STEPS)}
-    classes = {j: size_of[j] for j, p in paces.items() if p is not None}
-    size_of.clear()
     clock = {j: np.zeros((n_sim, len(SIZE_NAMES))) for j in classes}
     begin = np.zeros((n_sim, k, 3)) if keep_samples else None
-    release = np.zeros((n_sim, k))
+    # in the given order every simulation releases area i at step i: its percentiles are taken as it comes
+    # (the same numbers as over the whole array) and no simulations × areas array of dates is kept
+    given = settings.order != "random"
+    release = None if given else np.zeros((n_sim, k))
+    q = np.zeros((3, k))
+    district_days = np.zeros(n_sim)
     free = np.zeros((n_sim, 3))
     for i in range(k):
         at = order[:, i]
@@ -530,7 +592,11 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep
                 begin[rows, at, j] = st
             ready = st + d
             free[:, j] = np.where(busy, ready, free[:, j])
-        release[rows, at] = ready
+        if release is None:
+            q[:, i] = np.percentile(ready, [10, 50, 90])
+            np.maximum(district_days, ready, out=district_days)
+        else:
+            release[rows, at] = ready
 
     start = np.datetime64(settings.start, "D")
     hol = np.array(settings.holidays, dtype="datetime64[D]")
@@ -542,7 +608,12 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep
         ends = np.busday_offset(first, np.maximum(whole - 1, 0), weekmask=settings.weekmask, holidays=hol)
         return [d.astype(date) for d in np.atleast_1d(ends)]
 
-    q = np.percentile(release, [10, 50, 90], axis=0) if k else np.zeros((3, 0))
+    if release is not None:
+        step_k = max(1, _BLOCK_CELLS // n_sim)
+        for col in range(0, k, step_k):  # each area's percentiles on their own: a block of areas at a time
+            q[:, col : col + step_k] = np.percentile(release[:, col : col + step_k], [10, 50, 90], axis=0)
+        district_days = release.max(axis=1)
+        del release
     areas = pd.DataFrame(
         {
             "uid": frame.index,
@@ -554,7 +625,6 @@ def simulate(work: pd.Series | pd.DataFrame, settings: ForecastSettings, *, keep
             "p90": to_date(q[2]),
         }
     )
-    district_days = release.max(axis=1) if k else np.zeros(n_sim)
     dq = np.percentile(district_days, [10, 50, 90])
     district = dict(zip(("p10", "p50", "p90"), to_date(dq), strict=True))
     if begin is None:  # not keep_samples

@@ -20,6 +20,7 @@ where it is. Weights are settings (a TOML, YAML or JSON file, or options).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -102,13 +103,18 @@ def _scaled(x: pd.Series) -> pd.Series:
 
 def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
     """Raw measures per open hazard area: homes nearby, weighted blocked infrastructure, accidents nearby."""
-    hz = store.read_frame(HazardArea)
-    hz = hz[hz["status"] != "closed"]
+    # every layer is read a chunk at a time with only the columns used: a country's hazard areas, buildings and
+    # infrastructure with every column were most of a national report's memory
+    hz = _concat(store.read_frames(HazardArea, ["uid", "name", "classification", "status", "remaining_area_m2"]))
     cols = ["uid", "name", "classification", "remaining_m2", "homes_nearby", "blocked", "accidents_nearby"]
+    if hz is None or not len(hz):
+        return pd.DataFrame(columns=cols)
+    hz = hz[hz["status"] != "closed"]
     if not len(hz):
         return pd.DataFrame(columns=cols)
     epsg = metric_epsg(store, hz)
-    hz_m = hz.to_crs(epsg)[["uid", "geometry"]].reset_index(drop=True)
+    hz_m = hz[["uid", "geometry"]].to_crs(epsg).reset_index(drop=True)
+    hz = pd.DataFrame(hz.drop(columns="geometry"))  # the names and sizes stay; the degrees go
     near = hz_m.assign(geometry=hz_m.buffer(weights.near_m))
     blocked = hz_m.assign(geometry=hz_m.buffer(weights.blocked_m))
 
@@ -130,7 +136,7 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
     def hits(tree: shapely.STRtree, geoms: np.ndarray, predicate: str) -> np.ndarray:
         return np.bincount(tree.query(geoms, predicate=predicate)[1], minlength=n)
 
-    for chunk in store.read_frames(InfrastructureArea, ["kind"]):
+    for chunk in store.read_frames(InfrastructureArea, ["kind"], chunk_rows=_CHUNK):
         chunk = chunk[chunk["kind"].isin(["building", *INFRASTRUCTURE_WEIGHTS])]
         if not len(chunk):
             continue
@@ -142,7 +148,7 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
             if (kind == k).any():
                 geoms = chunk.geometry.to_numpy()[kind == k]
                 area_n[k] = area_n.get(k, np.zeros(n, dtype=np.int64)) + hits(blocked_tree, geoms, "intersects")
-    for chunk in store.read_frames(InfrastructurePoint, ["kind"]):
+    for chunk in store.read_frames(InfrastructurePoint, ["kind"], chunk_rows=_CHUNK):
         chunk = chunk[chunk["kind"].isin(list(INFRASTRUCTURE_WEIGHTS))]
         if not len(chunk):
             continue
@@ -152,8 +158,10 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
             if (kind == k).any():
                 geoms = chunk.geometry.to_numpy()[kind == k]
                 point_n[k] = point_n.get(k, np.zeros(n, dtype=np.int64)) + hits(blocked_tree, geoms, "within")
-    chunks = list(store.read_frames(InfrastructureLine, ["kind"]))
-    lines = pd.concat(chunks, ignore_index=True).to_crs(epsg) if chunks else None
+    lines = _concat(
+        c[c["kind"].isin(list(INFRASTRUCTURE_WEIGHTS))].to_crs(epsg)
+        for c in store.read_frames(InfrastructureLine, ["kind"])
+    )
     uids = hz_m["uid"].to_numpy()
     blocked_score = pd.Series(0.0, index=hz_m["uid"])
     for kind, w in INFRASTRUCTURE_WEIGHTS.items():
@@ -168,8 +176,8 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
                 blocked_score += w * km.reindex(blocked["uid"], fill_value=0.0)
     homes_n_s = pd.Series(homes_n, index=uids)
 
-    acc = store.read_frame(Accident)
-    acc_n = count_within(near, acc.to_crs(epsg)) if len(acc) else pd.Series(0, index=hz_m["uid"])
+    acc = _concat(store.read_frames(Accident, []))
+    acc_n = count_within(near, acc.to_crs(epsg)) if acc is not None and len(acc) else pd.Series(0, index=hz_m["uid"])
     out = pd.DataFrame(
         {
             "uid": hz["uid"].to_numpy(),
@@ -182,6 +190,19 @@ def impact_factors(store: Store, weights: PriorityWeights) -> pd.DataFrame:
     out["blocked"] = blocked_score.reindex(out.index).fillna(0.0).round(2)
     out["accidents_nearby"] = acc_n.reindex(out.index).fillna(0).astype(int)
     return out.reset_index()
+
+
+#: buildings and infrastructure points read at a time: small chunks, so that what one chunk decodes and
+#: projects (and leaves in the heap's gaps when it is freed) stays a few megabytes
+_CHUNK = 5_000
+
+
+def _concat(chunks: Iterable[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
+    """The chunks of ``Store.read_frames`` as one frame (None when there is none)."""
+    parts = list(chunks)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
 
 
 def _km_inside(lines: np.ndarray, zones: gpd.GeoDataFrame) -> pd.Series:

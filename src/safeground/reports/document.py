@@ -161,7 +161,7 @@ def _chunk_dtypes(store: Store, cls: type[Record], names: list[str]) -> dict[str
     kinds: dict[str, set[str]] = {n: set() for n in names}
     nulls: dict[str, bool] = dict.fromkeys(names, False)
     last: str | None = None
-    for chunk in store.read_frames(cls, names, chunk_rows=_ONE_PIECE):
+    for chunk in store.read_frames(cls, names, chunk_rows=_ONE_PIECE, geometry=False):  # column types only
         uids = chunk["uid"].to_numpy()
         if len(uids) and ((last is not None and not last < uids[0]) or not (uids[1:] > uids[:-1]).all()):
             return None  # not in uid order: the digest needs the whole layer sorted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import pandas as pd
 from matplotlib.axes import Axes
@@ -13,31 +15,62 @@ from safeground.reports.document import PUBLIC_GRID_M, Audience, figure, general
 from safeground.storage.base import Store
 
 
-def _base(store: Store, epsg: int, ax: Axes, *, hazards: bool = True, audience: Audience = Audience.PUBLIC) -> None:
+@dataclass
+class _BaseLayers:
+    """What every evidence map draws under its subject, read once and in metric coordinates."""
+
+    boundaries: gpd.GeoSeries | None
+    hazards: gpd.GeoDataFrame | None  # open hazard areas as the audience may see them
+    front: gpd.GeoDataFrame | None
+    labels: list[tuple[float, float, str]]  # settlement names at a point inside each
+
+
+def _base_layers(
+    store: Store, epsg: int, *, hazards: gpd.GeoDataFrame | None = None, with_hazards: bool = True,
+    audience: Audience = Audience.PUBLIC,
+) -> _BaseLayers:  # fmt: skip
+    """The base of a map; ``hazards``: the audience's hazard areas when the caller has read them already."""
     adm = store.read_frame(AdminArea)
-    if len(adm):
-        adm.to_crs(epsg).boundary.plot(ax=ax, color="#999", lw=0.4)
-    if hazards:
-        hz = public_hazards(store, audience)
+    boundaries = adm.to_crs(epsg).boundary if len(adm) else None
+    del adm
+    open_hz = None
+    if with_hazards:
+        hz = public_hazards(store, audience) if hazards is None else hazards
         hz = hz[hz["status"] != "closed"]
-        if len(hz):
-            hz.to_crs(epsg).plot(ax=ax, color="#f4a582", edgecolor="none", alpha=0.7)
+        open_hz = hz[["geometry"]].to_crs(epsg) if len(hz) else None
+        del hz
     fl = store.read_frame(FrontLine)
-    if len(fl):
-        fl.to_crs(epsg).plot(ax=ax, color="#b2182b", lw=1.2, ls="--")
+    front = fl.to_crs(epsg) if len(fl) else None
     # only the settlements' names are drawn: read the layer in chunks of three columns, not a country's buildings
     chunks = store.read_frames(InfrastructureArea, ["kind", "name", "settlement"])
     parts = [c[c["kind"] == "settlement"] for c in chunks]
     parts = [c for c in parts if len(c)]
     st = pd.concat(parts, ignore_index=True).to_crs(epsg) if parts else gpd.GeoDataFrame({"name": []}, geometry=[])
+    labels = []
     for _, row in st.iterrows():
         c = row.geometry.representative_point()
-        ax.text(c.x, c.y, row["name"] or row["settlement"] or "", fontsize=5, ha="center", color="#333", clip_on=True)
+        labels.append((c.x, c.y, row["name"] or row["settlement"] or ""))
+    return _BaseLayers(boundaries, open_hz, front, labels)
+
+
+def _draw_base(ax: Axes, base: _BaseLayers) -> None:
+    if base.boundaries is not None:
+        base.boundaries.plot(ax=ax, color="#999", lw=0.4)
+    if base.hazards is not None:
+        base.hazards.plot(ax=ax, color="#f4a582", edgecolor="none", alpha=0.7)
+    if base.front is not None:
+        base.front.plot(ax=ax, color="#b2182b", lw=1.2, ls="--")
+    for x, y, name in base.labels:
+        ax.text(x, y, name, fontsize=5, ha="center", color="#333", clip_on=True)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
+
+
+def _base(store: Store, epsg: int, ax: Axes, *, hazards: bool = True, audience: Audience = Audience.PUBLIC) -> None:
+    _draw_base(ax, _base_layers(store, epsg, with_hazards=hazards, audience=audience))
 
 
 def accidents_map(store: Store, points: gpd.GeoDataFrame, epsg: int, audience: Audience) -> str:
@@ -72,10 +105,12 @@ def hazard_rank_map(
     (drawn as ``audience`` may see them)."""
     fig, (ax, zoom) = subplots(1, 2, figsize=(9.0, 4.6))
     hz = public_hazards(store, audience)
-    best = hz.merge(ranking[["uid", "rank"]], on="uid")
+    best = hz[["uid", "geometry"]].merge(ranking[["uid", "rank"]], on="uid")
     best = best[best["rank"] <= top].to_crs(epsg)
+    base = _base_layers(store, epsg, hazards=hz, audience=audience)  # read once for both panels
+    del hz
     for k, a in enumerate((ax, zoom)):
-        _base(store, epsg, a, audience=audience)
+        _draw_base(a, base)
         if not len(best):
             continue
         best.plot(ax=a, color="#b2182b", edgecolor="black", lw=0.3)

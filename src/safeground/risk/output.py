@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
@@ -275,7 +276,10 @@ def risk_per_hazard(store: Store) -> pd.Series | None:
     info = latest_risk(store)
     if info is None:
         return None
-    hz = store.read_frame(HazardArea)
+    parts = list(store.read_frames(HazardArea, ["uid"]))  # the identifiers and shapes only
+    if not parts:
+        return pd.Series({}, name="risk", dtype=float)
+    hz = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
     out: dict[str, float] = {}
     with rasterio.open(info["raster"]) as src:
         geoms = hz.to_crs(src.crs).geometry

@@ -29,16 +29,23 @@ if TYPE_CHECKING:
 REPORT_KINDS = ("national", "casualties", "land-release", "map-accuracy", "assistance", "missing")
 
 
+#: the store's metadata key naming its current risk map (``safeground.risk.output.latest_risk``)
+RISK_MAP_META = "risk.latest"
+
+
 def risk_per_hazard_area(path: Path | None, store: str | None = None) -> pd.Series | None:
     """Mean predicted risk per hazard uid from a CSV with columns uid,risk, or else from the store's current
     risk map (the one ``predict_map(save=True)`` registered); None when there is neither."""
     if path is None:
         if store is None:
             return None
-        from safeground.risk.output import risk_per_hazard
         from safeground.storage import open_store
 
         with open_store(store, create=False, readonly=True) as s:
+            if not s.get_meta(RISK_MAP_META):
+                return None  # no risk map: the raster library (some 30 MB of a report's memory) is not loaded
+            from safeground.risk.output import risk_per_hazard
+
             return risk_per_hazard(s)
     import pandas as pd
 

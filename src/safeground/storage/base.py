@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from safeground.errors import DuplicateRecord, Param, RecordNotFound, SafeGroundError, VersionConflict
 from safeground.model.base import RECORD_TYPES, Record
@@ -482,17 +483,35 @@ class Store(ABC):
         return {c.LAYER: self.layer_state(c) for c in record_types}
 
     def read_frames(
-        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+        self,
+        record_type: type[Record],
+        columns: Sequence[str],
+        *,
+        chunk_rows: int = 50_000,
+        geometry: bool = True,
     ) -> Iterator[gpd.GeoDataFrame]:
         """The current versions in chunks of at most ``chunk_rows`` rows, with only these columns (and the
-        geometry, WGS 84), in the order ``read_frame`` gives them: for a figure summed over a large layer
-        (a country's buildings) without holding the whole layer and every column of it at once.
+        geometry, WGS 84, unless ``geometry`` is False), in the order ``read_frame`` gives them: for a figure
+        summed over a large layer (a country's buildings) without holding the whole layer and every column of
+        it at once. With ``geometry=False`` no geometry is read or decoded and the chunks have no geometry
+        column (plain columns of a GeoDataFrame without an active geometry).
 
         This default slices ``read_frame``; the backends read each chunk on its own (keyset on fid)."""
         frame = self.read_frame(record_type)
-        keep = [c for c in columns if c in frame.columns] + (["geometry"] if "geometry" in frame else [])
+        keep = [c for c in columns if c in frame.columns]
+        if geometry and "geometry" in frame:
+            keep.append("geometry")
         for start in range(0, len(frame), chunk_rows):
-            yield frame.iloc[start : start + chunk_rows][keep].reset_index(drop=True)
+            part = frame.iloc[start : start + chunk_rows][keep].reset_index(drop=True)
+            yield part if geometry else gpd.GeoDataFrame(pd.DataFrame(part))
+
+    def read_columns(self, record_type: type[Record], columns: Sequence[str]) -> pd.DataFrame:
+        """These columns of the current versions and no geometry, as one plain frame in ``read_frame``'s
+        order and with its column types (read in one piece: pandas types a column from all its values): what
+        a figure that never looks at a shape reads, without decoding a polygon."""
+        for frame in self.read_frames(record_type, columns, chunk_rows=2**62, geometry=False):
+            return pd.DataFrame(frame)
+        return pd.DataFrame(columns=list(columns))
 
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
         """These columns of every version of every record (history and current), as stored, no geometry decoded:

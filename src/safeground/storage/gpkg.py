@@ -579,11 +579,17 @@ class GeoPackageStore(Store):
         return (*(int(v) for v in cur[0]), *(int(v) for v in old[0]))
 
     def read_frames(
-        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+        self,
+        record_type: type[Record],
+        columns: Sequence[str],
+        *,
+        chunk_rows: int = 50_000,
+        geometry: bool = True,
     ) -> Iterator[gpd.GeoDataFrame]:
         lay = layout_of(record_type)
         lay.require_columns(columns)
-        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        with_geom = bool(lay.geometry_type) and geometry
+        names = ["fid", *(["geom"] if with_geom else []), *columns]
         sql = f"SELECT {', '.join(map(_q, names))} FROM {_q(lay.table)} WHERE fid > ? ORDER BY fid LIMIT ?"
         last = -(2**63)
         while True:
@@ -592,12 +598,13 @@ class GeoPackageStore(Store):
                 return
             last = rows[-1][0]
             df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
-            if lay.geometry_type:
+            del rows
+            if with_geom:
                 geoms = gpkg_binary.decode(list(df.pop("geom")))
                 yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
             else:
                 yield gpd.GeoDataFrame(df)
-            if len(rows) < chunk_rows:
+            if len(df) < chunk_rows:
                 return
 
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:

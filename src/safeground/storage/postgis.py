@@ -596,14 +596,20 @@ class PostGISStore(Store):
         return {cls.LAYER: found.get(layout_of(cls).table, (0, 0, 0, 0)) for cls in record_types}
 
     def read_frames(
-        self, record_type: type[Record], columns: Sequence[str], *, chunk_rows: int = 50_000
+        self,
+        record_type: type[Record],
+        columns: Sequence[str],
+        *,
+        chunk_rows: int = 50_000,
+        geometry: bool = True,
     ) -> Iterator[gpd.GeoDataFrame]:
         lay = layout_of(record_type)
         lay.require_columns(columns)
         known = {c.name: c for c in lay.columns}
-        cols = ["fid", *(["ST_AsBinary(geom)"] if lay.geometry_type else []), *map(_q, columns)]
+        with_geom = bool(lay.geometry_type) and geometry
+        cols = ["fid", *(["ST_AsBinary(geom)"] if with_geom else []), *map(_q, columns)]
         sql = f"SELECT {', '.join(cols)} FROM {self._t(lay.table)} WHERE fid > :last ORDER BY fid LIMIT :n"
-        names = ["fid", *(["geom"] if lay.geometry_type else []), *columns]
+        names = ["fid", *(["geom"] if with_geom else []), *columns]
         last = -(2**63)
         while True:
             with self._reading() as c:
@@ -612,15 +618,16 @@ class PostGISStore(Store):
                 return
             last = rows[-1][0]
             df = pd.DataFrame.from_records(rows, columns=names).drop(columns="fid")
+            del rows
             for name in columns:  # the same column types and text as the GeoPackage frame
                 if known[name].kind in ("date", "datetime"):
                     df[name] = df[name].map(_iso_text)
-            if lay.geometry_type:
+            if with_geom:
                 geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df.pop("geom")])
                 yield gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
             else:
                 yield gpd.GeoDataFrame(df)
-            if len(rows) < chunk_rows:
+            if len(df) < chunk_rows:
                 return
 
     def version_rows(self, record_type: type[Record], columns: Sequence[str]) -> list[tuple[Any, ...]]:
