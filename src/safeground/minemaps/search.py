@@ -40,18 +40,26 @@ def vote_offsets(
     itself, and a neighbouring minefield of the same design matches too), so
     several peaks are kept and judged later on how well they explain the evidence.
     """
-    offsets = []
-    for rec, found_tree, found in groups:  # one group per item type: AV votes only with AV
-        # every (recorded, found) pair within the radius as two index arrays made in C: the same pairs as the
-        # found tree's query_ball_point (distance <= radius), whose list per point cost most of the search's
-        # time; their order does not matter to the accumulator or the medians below
+    off = pair_offsets(groups, radius)
+    return offset_peaks(off, radius, cell, k) if len(off) else []
+
+
+def pair_offsets(groups: list[tuple[np.ndarray, cKDTree, np.ndarray]], radius: float) -> np.ndarray:
+    """found − recorded for every pair of a group within ``radius`` (one group per item type: AV votes only with AV).
+
+    The pairs come as two index arrays made in C (``sparse_distance_matrix``): the same pairs as the found
+    tree's ``query_ball_point`` (distance <= radius), whose list per point cost most of the search's time;
+    their order does not matter to the accumulator or its medians."""
+    offsets = [np.empty((0, 2))]
+    for rec, found_tree, found in groups:
         pairs = cKDTree(rec).sparse_distance_matrix(found_tree, radius, output_type="ndarray")
-        if not len(pairs):
-            continue
         offsets.append(found[pairs["j"]] - rec[pairs["i"]])
-    if not offsets:
-        return []
-    off = np.vstack(offsets)
+    return np.vstack(offsets)
+
+
+def offset_peaks(off: np.ndarray, radius: float, cell: float, k: int) -> list[tuple[float, np.ndarray]]:
+    """The ``k`` highest peaks of the offsets' accumulator (cells of ``cell`` metres, smoothed over 3 × 3), each
+    with the median offset around it; a peak of fewer than 3 votes is none."""
     n = int(np.ceil(2 * radius / cell)) + 1
     ij = np.floor((off + radius) / cell).astype(int).clip(0, n - 1)
     grid = np.zeros((n, n))
