@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from safeground.errors import Param, SafeGroundError
 from safeground.risk.grid import Grid, Window
+from safeground.risk.keys import LATEST_META
 
 if TYPE_CHECKING:
     from safeground.storage.base import Store
@@ -207,11 +208,11 @@ def store_polygons(
 
 def register_latest(store: Store, info: dict[str, Any]) -> None:
     """The risk map the safe-check and routing read from, named in the store's metadata."""
-    store.set_meta("risk.latest", json.dumps(info))
+    store.set_meta(LATEST_META, json.dumps(info))
 
 
 def latest_risk(store: Store) -> dict[str, Any] | None:
-    raw = store.get_meta("risk.latest")
+    raw = store.get_meta(LATEST_META)
     if not raw:
         return None
     info = json.loads(raw)

@@ -8,10 +8,11 @@ and :mod:`safeground.landrelease`; what is shown to whom is the ``Audience``'s p
 
 from __future__ import annotations
 
-import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,18 +20,16 @@ from safeground.access import Audience
 from safeground.compute import imports_out_of_collections
 from safeground.errors import ParamStyle, SafeGroundError, as_query
 from safeground.outputs import guard_output, staged_file, staged_folder
+from safeground.risk.keys import LATEST_META
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from safeground.landrelease.backtest import Backtest
     from safeground.landrelease.forecast import Forecast, Productivity
+    from safeground.reports.document import Report
 
 REPORT_KINDS = ("national", "casualties", "land-release", "map-accuracy", "assistance", "missing")
-
-
-#: the store's metadata key naming its current risk map (``safeground.risk.output.latest_risk``)
-RISK_MAP_META = "risk.latest"
 
 
 def risk_per_hazard_area(path: Path | None, store: str | None = None) -> pd.Series | None:
@@ -42,7 +41,7 @@ def risk_per_hazard_area(path: Path | None, store: str | None = None) -> pd.Seri
         from safeground.storage import open_store
 
         with open_store(store, create=False, readonly=True) as s:
-            if not s.get_meta(RISK_MAP_META):
+            if not s.get_meta(LATEST_META):
                 return None  # no risk map: the raster library (some 30 MB of a report's memory) is not loaded
             from safeground.risk.output import risk_per_hazard
 
@@ -69,16 +68,6 @@ class ReportWritten:
     pdf: Path | None
     content_hash: str  # the provenance hash of the data the report was made from
     seconds: float
-
-
-#: the module that makes each kind of report (the national one for any other kind)
-_REPORT_MODULES = {
-    "casualties": "safeground.reports.casualty_report",
-    "land-release": "safeground.reports.land_release_report",
-    "assistance": "safeground.reports.assistance_report",
-    "missing": "safeground.reports.missing_report",
-    "map-accuracy": "safeground.reports.accuracy_report",
-}
 
 
 def write_report(
@@ -123,34 +112,36 @@ def write_report(
         simulations=simulations,
         param_style=param_style,  # how a report names a setting it could not use: --teams, or teams=
     )
-    # the report's own modules imported first, so their objects too are left out of the collector's walks
-    importlib.import_module(_REPORT_MODULES.get(kind, "safeground.reports.national_report"))
-    with open_store(store, create=False, readonly=True) as s, imports_out_of_collections():
+    with open_store(store, create=False, readonly=True) as s:
+        make: Callable[[], Report]
         if kind == "casualties":
             from safeground.reports.casualty_report import casualty_report
 
-            rep = casualty_report(s, audience, Selection(start=start, end=end, admin_area=area))
+            make = partial(casualty_report, s, audience, Selection(start=start, end=end, admin_area=area))
         elif kind == "land-release":
             from safeground.reports.land_release_report import land_release_report
 
-            rep = land_release_report(s, audience, start=start, end=end, plan=plan)
+            make = partial(land_release_report, s, audience, start=start, end=end, plan=plan)
         elif kind == "assistance":
             from safeground.reports.assistance_report import assistance_report
 
-            rep = assistance_report(s, audience, Selection(start=start, end=end, admin_area=area))
+            make = partial(assistance_report, s, audience, Selection(start=start, end=end, admin_area=area))
         elif kind == "missing":
             from safeground.reports.missing_report import missing_report
 
-            rep = missing_report(s, audience)
+            make = partial(missing_report, s, audience)
         elif kind == "map-accuracy":
             from safeground.minemaps.accuracy import AccuracyOptions
             from safeground.reports.accuracy_report import accuracy_report
 
-            rep = accuracy_report(s, audience, AccuracyOptions(as_of=end))
+            make = partial(accuracy_report, s, audience, AccuracyOptions(as_of=end))
         else:
             from safeground.reports.national_report import national_report
 
-            rep = national_report(s, audience, start=start, end=end, plan=plan)
+            make = partial(national_report, s, audience, start=start, end=end, plan=plan)
+        # made with everything imported so far (the report's own modules too) out of the collector's walks
+        with imports_out_of_collections():
+            rep = make()
         with staged_folder(out, overwrite=overwrite, store_location=store) as stage:
             html, pdf_path = render(rep, stage, pdf=pdf)
     return ReportWritten(
