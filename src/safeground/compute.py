@@ -7,8 +7,11 @@ model's features and predictions next) so they all take the same two options:
   ``dask worker`` processes, see docs/deployment.md);
 * ``--workers N``: a throw-away ``LocalCluster`` of N processes on this machine.
 
-Neither given means no Dask at all: the work runs in this process exactly as
-before, so a field laptop never starts a cluster. The store is read once by the
+Neither given means no Dask at all, so a field laptop never starts a cluster: the
+work runs on this machine, in this process, except the batches of independent items
+that are worth splitting (the record assessments of ``maps accuracy``, the national
+report and the accuracy dashboard), which go to a few local processes, one per core
+(``SAFEGROUND_PROCESSES``, see :func:`local_processes`; ``1`` keeps them here too). The store is read once by the
 caller; only the per-item inputs travel to the workers (reading a GeoPackage or
 PostGIS from every worker would multiply the I/O and needs the store reachable
 from every worker), and small shared inputs are broadcast once, not per task.
@@ -16,9 +19,11 @@ from every worker), and small shared inputs are broadcast once, not per task.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from safeground.errors import Param, SafeGroundError
 
@@ -114,6 +119,114 @@ def map_partitions(
     for chunk in client.gather(futures):
         out.extend(chunk)
     return out
+
+
+#: Environment variable: how many local processes a batch may use (1: all in this process).
+PROCESSES_ENV = "SAFEGROUND_PROCESSES"
+
+
+def local_processes() -> int:
+    """How many processes a batch of independent items may use on this machine.
+
+    ``SAFEGROUND_PROCESSES`` when set (1 keeps every batch in this process: a small field laptop, or a server
+    that already runs a worker per core), else the cores this process may run on. The record assessments are
+    pure Python on small arrays, held by the GIL: threads would take turns, processes run side by side."""
+    raw = os.environ.get(PROCESSES_ENV, "").strip()
+    if raw:
+        try:
+            n = int(raw)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise SafeGroundError(
+                f"{PROCESSES_ENV} must be a whole number of processes, 1 or more, not {raw!r}",
+                hint=f"unset it to use every core, or set {PROCESSES_ENV}=1 to work in this process only",
+            )
+        return n
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class LocalBatch(Generic[U]):
+    """A batch started with :func:`start_local`: ``result()`` waits for it and gives the results in order.
+
+    Started before other work, it runs beside it (the national report assesses its records while it counts
+    casualties and simulates land release)."""
+
+    def __init__(self, run_here: Callable[[], list[U]] | None, futures: list[Future], pool: Any) -> None:
+        self._run_here = run_here
+        self._futures = futures
+        self._pool = pool
+        self.processes = pool._max_workers if pool is not None else 1
+
+    def result(self, progress: Callable[[int], None] | None = None) -> list[U]:
+        """The results in order; ``progress(done)`` hears how many are done after each part."""
+        if self._run_here is not None:
+            run, self._run_here = self._run_here, None
+            return run()
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            out: list[U] = []
+            for f in self._futures:
+                out.extend(f.result())
+                if progress:
+                    progress(len(out))
+            return out
+        except BrokenProcessPool as exc:
+            raise SafeGroundError(
+                f"a worker process stopped before its part of the batch was done: {exc}",
+                hint=f"the machine may be short of memory; set {PROCESSES_ENV}=1 to work in this process only",
+            ) from exc
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_local(
+    func: Callable[..., list[U]],
+    items: Sequence[T],
+    *,
+    processes: int | None = None,
+    min_per_process: int = 4,
+    parts_per_process: int = 3,
+    **shared: Any,
+) -> LocalBatch[U]:
+    """``func(part, **shared)`` on contiguous parts of ``items`` in local processes; results concatenated in order.
+
+    ``func`` must be a module-level function that does not depend on the partitioning (same item, same answer),
+    so the results are those of one call on all items. With fewer than ``min_per_process`` items for a second
+    process, or one process allowed, nothing is started and ``func`` runs here when the result is asked for.
+    The processes are forked (``_process_context``): each costs a fork, not an interpreter start and the imports.
+    A worker's exception is raised here by ``result()``."""
+    n = min(processes or local_processes(), len(items) // max(min_per_process, 1))
+    if n <= 1:
+        return LocalBatch(lambda: list(func(list(items), **shared)) if items else [], [], None)
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=_process_context(func.__module__))
+    parts = partitions(items, n * parts_per_process)  # a few parts per process even out uneven items
+    return LocalBatch(None, [pool.submit(func, part, **shared) for part in parts], pool)
+
+
+def _process_context(module: str) -> Any:
+    """How the batch's processes start: forked from this process when it runs no other thread (the command
+    line: instant, nothing imported again, the memory shared until written), else from a fork server.
+
+    Forking a process whose other threads may hold a lock (a web server's request threads) can leave the child
+    waiting on it for ever; the fork server is a clean process that imports ``module`` once, and every worker is
+    forked from it. It is not ``spawn``, which would start and import everything again for each worker (and run
+    the command line's script again: 1–2 s each on a small machine)."""
+    import multiprocessing
+    import sys
+    import threading
+
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([module])  # read when the server first starts; later calls change nothing
+    return ctx
 
 
 @contextmanager

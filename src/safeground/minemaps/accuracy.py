@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from distributed import Client
 
+    from safeground.compute import LocalBatch
+
 METHOD = (
     "one-to-one optimal matching of recorded and found items of the same type within a per-type "
     "tolerance; only cleared ground counts as evidence; exact binomial confidence intervals; "
@@ -479,21 +481,27 @@ def assess_store(
     ``progress(what, done, total)`` hears of each record assessed here, and once of the work sent to Dask.
     """
     opts = opts or AccuracyOptions()
-    evidence = gather_evidence(store, opts)
     if client is not None:
         from safeground.compute import map_partitions
 
+        evidence = gather_evidence(store, opts)
         if progress:
             progress(f"assessing {len(evidence)} records on Dask", 0, len(evidence))
         return map_partitions(assess_records, evidence, client=client, opts=opts)
-    results = []
+    batch, total = start_assessments(store, opts)
     if progress:
-        progress("assessing records", 0, len(evidence))
-    for k, ev in enumerate(evidence):
-        results.append(assess_record(ev, opts))
-        if progress:
-            progress("assessing records", k + 1, len(evidence))
-    return results
+        progress("assessing records", 0, total)
+    return batch.result(None if progress is None else lambda done: progress("assessing records", done, total))
+
+
+def start_assessments(store: Store, opts: AccuracyOptions | None = None) -> tuple[LocalBatch[RecordResult], int]:
+    """Every record's evidence read here, its assessment started in local processes (``compute.start_local``);
+    the batch and the number of records. The store is read in this process only: the workers get the evidence."""
+    from safeground.compute import start_local
+
+    opts = opts or AccuracyOptions()
+    evidence = gather_evidence(store, opts)
+    return start_local(assess_records, evidence, opts=opts), len(evidence)
 
 
 def assess_records(evidence: list[RecordEvidence], opts: AccuracyOptions) -> list[RecordResult]:

@@ -12,9 +12,8 @@ from safeground.minemaps.accuracy import (
     Proportion,
     RecordResult,
     Summary,
-    assess_record,
+    assess_store,
     by_source,
-    gather_evidence,
     results_table,
     summarise,
 )
@@ -65,9 +64,18 @@ def _grade_chart(results: list[RecordResult]) -> str:
     return figure(fig)
 
 
-def accuracy_report(store: Store, audience: Audience = Audience.PUBLIC, opts: AccuracyOptions | None = None) -> Report:
+def accuracy_report(
+    store: Store,
+    audience: Audience = Audience.PUBLIC,
+    opts: AccuracyOptions | None = None,
+    *,
+    results: list[RecordResult] | None = None,
+) -> Report:
+    """The map accuracy report; ``results`` are the store's assessments when the caller has them already (the
+    national report starts them first, to run beside its other parts)."""
     opts = opts or AccuracyOptions()
-    results = [assess_record(ev, opts) for ev in gather_evidence(store, opts)]
+    if results is None:
+        results = assess_store(store, opts)
     overall = summarise(results, "all records")
     table = results_table(results)
     per_record = table[

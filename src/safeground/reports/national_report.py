@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 
 from safeground.casualties.statistics import Selection
+from safeground.minemaps.accuracy import start_assessments
 from safeground.model import RECORD_TYPES
 from safeground.model.vocab import hazard_class_label
 from safeground.reports.accuracy_report import accuracy_report
@@ -44,9 +45,12 @@ def _national_report(
     end: date | None = None,
     plan: PlanningInputs | None = None,
 ) -> Report:
+    # the records' assessments are the longest part and need nothing else: started first, in local processes
+    # (compute.start_local), they run while this process counts casualties and simulates land release
+    assessing, _ = start_assessments(store)
     cas = casualty_report(store, audience, Selection(start=start, end=end))
     lr = land_release_report(store, audience, start=start, end=end, plan=plan)
-    acc = accuracy_report(store, audience)
+    acc = accuracy_report(store, audience, results=assessing.result())
     summary = summarise(store)
     hz = summary.hazards.copy()
     hz["classification"] = hz["classification"].map(hazard_class_label)
