@@ -60,6 +60,9 @@ the figure and the tie rule were written here and committed before any figure of
   (positives too) lies in the domain of its features' date, as the issue's protocol says ("scored on 1 km
   cells within 10 km of earlier events"); how many accident cells that leaves out is printed. Row 1 and the
   baselines are also scored, same run, on the test as the earlier sessions measured it (those cells kept).
+- ``--leak`` (added after the --select run, a diagnosis that chooses nothing): row 1 trained and tested as the
+  earlier sessions did, its test scored on all cells and on those inside the domain only, and the places of the
+  accident cells outside the domain in its ranking.
 
 Figures: ROC-AUC, PR-AUC and the share of future accident cells inside the riskiest 10 % of the cells.
 """
@@ -469,6 +472,42 @@ def select(
     return rows
 
 
+def leak(args: argparse.Namespace, data: RiskData, cut: date, until: date) -> list[dict]:
+    """--leak: row 1 trained and tested as the earlier sessions did (accident cells from anywhere), its test
+    scored again on the cells inside the domain only, and where the accident cells outside the domain fall in
+    its ranking. A diagnosis of the earlier protocol (session 12, after the --select run): it chooses nothing."""
+    _name, spec, params = variants(args.cell)[0]
+    settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
+    cache: dict = {"superset": superset(args.cell)}
+    _m, _b, _i, (p, events) = spacetime(data, settings, cut, until, params, cache)
+    tr, te = cache[("labels", False)][:2]
+    assert len(p) == len(te.cells), "every fold scored"
+    grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
+    inside = np.isin(te.cells, domain_cells(grid, data, cut, settings))
+    train_as_of = cut - (until - cut)
+    tr_out = int((tr.y[~np.isin(tr.cells, domain_cells(grid, data, train_as_of, settings))] > 0).sum())
+    window = cache[("5 × 5 window count", 2.0 * settings.cell_m, False)]
+    print(
+        f"\nrow 1 as the earlier sessions trained it: {int(tr.y.sum())} accident cells in training, {tr_out} of them"
+        f" outside the domain of {train_as_of}; test: {len(p):,} cells, {int((events > 0).sum())} with accidents,"
+        f" {int((events[~inside] > 0).sum())} of them outside the domain of {cut}"
+    )
+    rows = []
+    for what, keep in (("all test cells (as before)", np.ones(len(p), bool)), ("test cells inside the domain", inside)):
+        m, w = evaluate_scores(p[keep], events[keep]), evaluate_scores(window[keep].astype(float), events[keep])
+        print(_row(f"row 1, {what}", m))
+        print(_row(f"5 × 5 window count, {what}", w))
+        rows += [{"name": f"row 1, {what}", **m.as_dict()}, {"name": f"window, {what}", **w.as_dict()}]
+    rank = (np.argsort(np.argsort(-p)) + 1) / len(p)  # 1/n: the riskiest cell
+    out = rank[(~inside) & (events > 0)]
+    print(
+        f"  the accident cells outside the domain in row 1's ranking of all test cells: median riskiest "
+        f"{np.median(out):.2%}; {np.mean(out <= 0.01):.0%} in the riskiest 1 %, {np.mean(out <= 0.10):.0%} in the 10 %"
+    )
+    rows.append({"name": "outside accident cells' rank", "ranks": sorted(float(v) for v in out)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=Path, default=DEFAULT)
@@ -482,6 +521,7 @@ def main() -> None:
     ap.add_argument("--calibration", action="store_true", help="with --rows: also the calibration (always run without)")
     ap.add_argument("--figure", type=Path, help="draw the calibration's bands into this PNG")
     ap.add_argument("--select", action="store_true", help="choose inside the training period, then test the choice")
+    ap.add_argument("--leak", action="store_true", help="row 1 as before, on the cells inside the domain too")
     args = ap.parse_args()
     t0 = time.perf_counter()
     # one record has a flipped longitude sign (74.23 E for Bogotá): the region keeps Colombia only
@@ -517,6 +557,12 @@ def main() -> None:
     # the events also split by area_type; rows without it take the other layers only (``features``)
     data = load(args.events, ("area_type",))
     until = data.targets.dates.max().astype(date)
+    if args.leak:
+        rows = leak(args, data, cut, until)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
+        return
     n_events = next(len(la) for la in data.layers if la.name == "event:all")
     print(f"{len(data.targets):,} accidents (types 1, 2) among {n_events:,} events")
     print(__doc__.split("Protocol")[1].split("Figures:")[0].rstrip())
