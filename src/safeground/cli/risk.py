@@ -138,6 +138,7 @@ def _settings(
     trend_years: str | None = None,
     trend_radii: str | None = None,
     kernel: str | None = None,
+    monotone: bool = False,
 ) -> RiskSettings:
     from dataclasses import replace
 
@@ -163,6 +164,8 @@ def _settings(
             trend_radii_m=_metres("--trend-radii", trend_radii),
             kernel_m=_metres("--kernel", kernel),
         )
+    if monotone:
+        spec = replace(spec or FeatureSpec.for_cell(cell), monotone=True)
     return RiskSettings(cell_m=cell, model=model, block_km=block_km, domain_buffer_m=domain_buffer_m, spec=spec)
 
 
@@ -173,6 +176,12 @@ Recency = Annotated[str | None, typer.Option(help="Years since the last event wi
 TrendYears = Annotated[str | None, typer.Option(help="Share of recent events: look-backs in years, e.g. 1,3.")]
 TrendRadii = Annotated[str | None, typer.Option(help="Share of recent events within these radii (metres).")]
 Kernel = Annotated[str | None, typer.Option(help="Gaussian kernel densities of events, sigmas in metres.")]
+Monotone = Annotated[
+    bool,
+    typer.Option(
+        "--monotone", help="LightGBM: more past events nearby never lowers risk (densities up, distances down)."
+    ),
+]
 SplitColumns = Annotated[
     list[str] | None,
     typer.Option("--split-column", help="Column of --events whose values become event layers (e.g. area_type)."),
@@ -202,14 +211,16 @@ def train_cmd(
     trend_years: TrendYears = None,
     trend_radii: TrendRadii = None,
     kernel: Kernel = None,
+    monotone: Monotone = False,
     split_column: SplitColumns = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Learn where contamination is from what was known on a date and what was found after it."""
     inputs = _inputs(store, events, target, context, date_column, block_column, region, split_column)
     settings = _settings(
-        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel
-    )
+        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel,
+        monotone,
+    )  # fmt: skip
     with _Bar() as bar:
         tm = train_model(inputs, settings, out, as_of=as_of, until=until, overwrite=overwrite, progress=bar)
     console.print(
@@ -250,6 +261,7 @@ def evaluate_cmd(
     trend_years: TrendYears = None,
     trend_radii: TrendRadii = None,
     kernel: Kernel = None,
+    monotone: Monotone = False,
     split_column: SplitColumns = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Also write the evaluation as JSON here.")] = None,
@@ -262,8 +274,9 @@ def evaluate_cmd(
         raise SafeGroundError("--method temporal needs --cut DATE", hint="e.g. --cut 2012-12-31")
     inputs = _inputs(store, events, target, context, date_column, block_column, region, split_column)
     settings = _settings(
-        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel
-    )
+        cell, model, block_km, domain_buffer_m, radii, max_distance, dem, recency, trend_years, trend_radii, kernel,
+        monotone,
+    )  # fmt: skip
     with _Bar() as bar:
         done = evaluate_model(
             inputs, settings, method=method, as_of=as_of, cut=cut, until=until, out=out, overwrite=overwrite,

@@ -52,6 +52,10 @@ class FeatureSpec:
     trend_radii_m: tuple[float, ...] = ()
     # Gaussian kernel densities (``kde:``) at these standard deviations: distance decay of the evidence
     kernel_m: tuple[float, ...] = ()
+    # monotone constraints for the tree model (``monotone_directions``): more past events nearby never lowers a
+    # cell's risk, and nor does being nearer to one. A tree fitted to one period learns wiggles (a dip at some
+    # count) that the next period does not repeat; the constraint forbids those, whatever the period
+    monotone: bool = False
 
     @property
     def terrain(self) -> bool:
@@ -119,6 +123,7 @@ class FeatureSpec:
             "trend_years": list(self.trend_years),
             "trend_radii_m": list(self.trend_radii_m),
             "kernel_m": list(self.kernel_m),
+            "monotone": self.monotone,
         }
 
     @classmethod
@@ -138,7 +143,19 @@ class FeatureSpec:
             trend_years=floats("trend_years"),
             trend_radii_m=floats("trend_radii_m"),
             kernel_m=floats("kernel_m"),
+            monotone=bool(d.get("monotone", False)),
         )
+
+    def monotone_directions(self, names: list[str]) -> list[int] | None:
+        """Per feature: +1 where the risk may only rise with it, -1 where only fall, 0 free; None when off.
+
+        Only the past events' own features are held (layers ``event:…``, their ``:lastNy`` copies and split
+        layers included): densities and kernel densities rise (``dens:``, ``kde:``), distances fall (``dist:``).
+        Years since the last event, trend shares, terrain and every other layer (roads, poles, released ground)
+        stay free: nothing says which way they act."""
+        if not self.monotone:
+            return None
+        return [monotone_direction(n) for n in names]
 
 
 @dataclass
@@ -373,6 +390,14 @@ KERNEL_UNITS = 2**10  # kernel weights are whole multiples of 1/1024 (exact sums
 def is_dated_event(name: str, kind: str) -> bool:
     """Layers that get a "years since" feature: dated point events."""
     return kind == POINT and name.startswith("event:")
+
+
+def monotone_direction(feature: str) -> int:
+    """+1, -1 or 0 for one feature name (``FeatureSpec.monotone_directions``)."""
+    kind, _, rest = feature.partition(":")
+    if not rest.startswith("event:"):
+        return 0
+    return {"dens": 1, "kde": 1, "dist": -1}.get(kind, 0)
 
 
 def is_history(name: str, kind: str) -> bool:

@@ -58,6 +58,14 @@ class RiskSettings:
     def features(self) -> FeatureSpec:
         return self.spec or FeatureSpec.for_cell(self.cell_m)
 
+    def model_params_for(self, names: list[str]) -> dict:
+        """The model's parameters for these features: ``model_params`` plus the monotone constraints of the spec
+        (LightGBM's ``monotone_constraints``, one direction per feature) when it asks for them."""
+        directions = self.features.monotone_directions(names)
+        if directions is None:
+            return dict(self.model_params)
+        return {**self.model_params, "monotone_constraints": directions}
+
     @property
     def grid_margin_m(self) -> float:
         """The grid reaches this far past the data's extent: the domain buffer, when one is set."""
@@ -382,7 +390,7 @@ def train(
     X = fb.cells(lab.cells)
     groups, how = block_ids(grid, data, lab.cells, settings.block_km)
     step("fitting the model", 0, 1)
-    model = make_model(settings.model, params=settings.model_params)
+    model = make_model(settings.model, params=settings.model_params_for(fb.names))
     oof = model.out_of_fold(X, lab.y, groups, settings.folds)
     model.fit(X, lab.y, groups, settings.folds, oof=oof)
     validation = _validation(oof, lab, groups, how, as_of_d, until_d, settings)
@@ -495,7 +503,7 @@ def evaluate_blocks(
         if lab.y[tr].min() == lab.y[tr].max():
             continue
         held_out = np.isin(groups, np.unique(lab_groups[te]))
-        m = make_model(settings.model, params=settings.model_params)
+        m = make_model(settings.model, params=settings.model_params_for(fb.names))
         m.fit(X[lab_pos[tr]], lab.y[tr], lab_groups[tr], calibrate=False)  # ranking needs no calibration
         oof[held_out] = m.predict_proba(X[held_out])
         raw_lab[te] = m._raw(X[lab_pos[te]])
@@ -529,7 +537,7 @@ def evaluate_blocks(
         # the model `train` would make on this date, fitted from what this evaluation already has: the same
         # labelled cells, features, blocks and folds (so the same out-of-fold scores for its calibration)
         step("fitting on every block", 0, 1)
-        full = make_model(settings.model, params=settings.model_params)
+        full = make_model(settings.model, params=settings.model_params_for(fb.names))
         full.fit(
             X[lab_pos], lab.y, lab_groups, settings.folds, oof=raw_lab if len(np.unique(lab_groups)) >= 2 else None
         )
