@@ -95,6 +95,7 @@ from safeground.risk.pipeline import (
     aligned_layers,
     block_ids,
     domain_cells,
+    event_counts,
     labels,
     make_grid,
 )
@@ -190,13 +191,21 @@ def features(
     return xm[:, [col[n] for n in names]], names
 
 
-def in_domain(grid: Grid, data: RiskData, lab: Labelled, as_of: date, settings: RiskSettings) -> tuple[Labelled, int]:
-    """The labelled cells inside the domain (within the buffer of an event known on ``as_of``) and how many
-    accident cells lay outside it. ``labels`` draws its negatives from the domain only but takes every
-    accident cell, so without this a cell far from all evidence is in the set only if it had an accident."""
-    keep = np.isin(lab.cells, domain_cells(grid, data, as_of, settings))
-    dropped = int((lab.y[~keep] > 0).sum())
-    return Labelled(lab.cells[keep], lab.y[keep], lab.events[keep], lab.known[keep]), dropped
+def labels_before_fix(
+    grid: Grid, data: RiskData, after: date, until: date, settings: RiskSettings
+) -> tuple[Labelled, int]:
+    """``pipeline.labels`` as it was before session 12's fix, kept callable here only (``--leak`` and the continuity
+    row of ``--select``): every accident cell of the period, the negatives from the domain only. The negatives are
+    those the fixed ``labels`` draws (the same set and the same draw: cells outside the domain were never among
+    them), so only the accident cells outside the domain are added back, in the order the old code gave.
+    Also returns how many accident cells the fixed ``labels`` leaves out."""
+    lab = labels(grid, data, after, until, settings)
+    pos, counts = event_counts(grid, data.targets.between(after, until))
+    neg = lab.cells[lab.y == 0]
+    cells = np.concatenate([pos, neg])
+    y = np.concatenate([np.ones(len(pos), np.int8), np.zeros(len(neg), np.int8)])
+    ev = np.concatenate([counts, np.zeros(len(neg), np.int64)])
+    return Labelled(cells, y, ev, np.ones(len(cells), bool)), lab.outside_domain
 
 
 def spacetime(
@@ -206,25 +215,28 @@ def spacetime(
     until: date,
     params: dict,
     cache: dict,
-    domain_only: bool = False,
+    as_before: bool = False,
 ) -> tuple[Scores, dict[str, Scores], dict, tuple[np.ndarray, np.ndarray]]:
-    """Department folds × temporal split, as the module docstring says. ``domain_only``: every labelled cell,
-    positives too, inside the domain of its features' date (``in_domain``; the --select protocol)."""
+    """Department folds × temporal split, as the module docstring says: every labelled cell, positives too, inside
+    the domain of its features' date (``pipeline.labels``). ``as_before``: labelled as before session 12's fix
+    (``labels_before_fix``: accident cells from anywhere), for ``--leak`` and the continuity row only."""
     delta = until - cut
     train_as_of = cut - delta
     grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
     test_settings = replace(settings, max_negatives=MAX_FULL_GRID)
     outside = {"train": 0, "test": 0}
-    if ("labels", domain_only) not in cache:
-        tr = labels(grid, data, train_as_of, cut, settings)
-        te = labels(grid, data, cut, until, test_settings)
-        if domain_only:
-            tr, outside["train"] = in_domain(grid, data, tr, train_as_of, settings)
-            te, outside["test"] = in_domain(grid, data, te, cut, test_settings)
+    if ("labels", as_before) not in cache:
+        if as_before:
+            tr = labels_before_fix(grid, data, train_as_of, cut, settings)[0]
+            te = labels_before_fix(grid, data, cut, until, test_settings)[0]
+        else:
+            tr = labels(grid, data, train_as_of, cut, settings)
+            te = labels(grid, data, cut, until, test_settings)
+            outside = {"train": tr.outside_domain, "test": te.outside_domain}
         g_tr, _ = block_ids(grid, data, tr.cells, None)
         g_te, how = block_ids(grid, data, te.cells, None)
-        cache[("labels", domain_only)] = (tr, te, g_tr, g_te, how, dict(outside))
-    tr, te, g_tr, g_te, how, outside = cache[("labels", domain_only)]
+        cache[("labels", as_before)] = (tr, te, g_tr, g_te, how, dict(outside))
+    tr, te, g_tr, g_te, how, outside = cache[("labels", as_before)]
     params = dict(params)
     periods = int(params.pop("_periods", 1))
     model_name = str(params.pop("_model", settings.model))
@@ -242,9 +254,10 @@ def spacetime(
     y_tr = tr.y
     for k in range(1, periods):  # the same question asked from earlier dates: more to learn from, none of it later
         a = date(train_as_of.year - 2 * k, train_as_of.month, train_as_of.day)
-        lab_k = labels(grid, data, a, a + delta, settings)
-        if domain_only:
-            lab_k = in_domain(grid, data, lab_k, a, settings)[0]
+        if as_before:
+            lab_k = labels_before_fix(grid, data, a, a + delta, settings)[0]
+        else:
+            lab_k = labels(grid, data, a, a + delta, settings)
         x_tr = np.concatenate([x_tr, feats(a, lab_k.cells)[0]])
         y_tr = np.concatenate([y_tr, lab_k.y])
         g_tr = np.concatenate([g_tr, block_ids(grid, data, lab_k.cells, None)[0]])
@@ -274,9 +287,9 @@ def spacetime(
     model = evaluate_scores(p[ok], te.events[ok])
     base = {}
     for name, r in (("5 × 5 window count", 2.0 * settings.cell_m), ("11 × 11 window count (5 km)", 5000.0)):
-        if (name, r, domain_only) not in cache:
-            cache[(name, r, domain_only)] = _window_count(grid, data, cut, r, te.cells)
-        base[name] = evaluate_scores(cache[(name, r, domain_only)][ok].astype(float), te.events[ok])
+        if (name, r, as_before) not in cache:
+            cache[(name, r, as_before)] = _window_count(grid, data, cut, r, te.cells)
+        base[name] = evaluate_scores(cache[(name, r, as_before)][ok].astype(float), te.events[ok])
     info = {
         "train_features_as_of": str(train_as_of),
         "train_labels": f"{train_as_of} … {cut}",
@@ -287,7 +300,7 @@ def spacetime(
         "train_accident_share": round(float(np.mean(y_tr > 0)), 5),
         "test_cells": int(ok.sum()),
         "test_accident_cells": int((te.events[ok] > 0).sum()),
-        "accident_cells_outside_the_domain_left_out": outside if domain_only else "none left out (kept)",
+        "accident_cells_outside_the_domain_left_out": "none left out (kept)" if as_before else outside,
         "features": len(names),
     }
     return model, base, info, (p[ok], te.events[ok])
@@ -406,7 +419,7 @@ def select(
     for code, name, spec, params in cands:
         t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info, _scored = spacetime(inner, settings, inner_cut, cut, params, cache, domain_only=True)
+        model, base, info, _scored = spacetime(inner, settings, inner_cut, cut, params, cache)
         seconds = round(time.perf_counter() - t, 1)
         if not results:
             print(f"\n{json.dumps(info, indent=1)}\n")
@@ -443,7 +456,7 @@ def select(
             continue
         t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info, _scored = spacetime(data, settings, cut, until, params, cache, domain_only=True)
+        model, base, info, _scored = spacetime(data, settings, cut, until, params, cache)
         seconds = round(time.perf_counter() - t, 1)
         if first:
             print(f"\n{json.dumps(info, indent=1)}\n")
@@ -459,7 +472,7 @@ def select(
     _c, name, spec, params = cands[0]
     t = time.perf_counter()
     settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-    model, base, info, _scored = spacetime(data, settings, cut, until, params, cache)
+    model, base, info, _scored = spacetime(data, settings, cut, until, params, cache, as_before=True)
     print(
         f"\nthe same test as the earlier sessions measured it (accident cells outside the domain kept: "
         f"{info['test_cells']:,} cells, {info['test_accident_cells']} with accidents):"
@@ -479,14 +492,14 @@ def leak(args: argparse.Namespace, data: RiskData, cut: date, until: date) -> li
     _name, spec, params = variants(args.cell)[0]
     settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
     cache: dict = {"superset": superset(args.cell)}
-    _m, _b, _i, (p, events) = spacetime(data, settings, cut, until, params, cache)
-    tr, te = cache[("labels", False)][:2]
+    _m, _b, _i, (p, events) = spacetime(data, settings, cut, until, params, cache, as_before=True)
+    tr, te = cache[("labels", True)][:2]
     assert len(p) == len(te.cells), "every fold scored"
     grid = make_grid(data, settings.cell_m, data.crs_wkt, settings.grid_margin_m)
     inside = np.isin(te.cells, domain_cells(grid, data, cut, settings))
     train_as_of = cut - (until - cut)
     tr_out = int((tr.y[~np.isin(tr.cells, domain_cells(grid, data, train_as_of, settings))] > 0).sum())
-    window = cache[("5 × 5 window count", 2.0 * settings.cell_m, False)]
+    window = cache[("5 × 5 window count", 2.0 * settings.cell_m, True)]
     print(
         f"\nrow 1 as the earlier sessions trained it: {int(tr.y.sum())} accident cells in training, {tr_out} of them"
         f" outside the domain of {train_as_of}; test: {len(p):,} cells, {int((events > 0).sum())} with accidents,"

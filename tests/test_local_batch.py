@@ -114,3 +114,23 @@ def test_the_local_batch_is_the_one_place_processes_are_started():
         if "ProcessPoolExecutor(" in p.read_text() or "multiprocessing.Pool(" in p.read_text()
     ]
     assert starts == ["compute.py"]
+
+
+def test_the_command_gives_the_same_table_in_one_process_or_two(demo_district: Path):
+    """The installed command, as a user runs it (forked from the command's one thread): same output."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("safeground")
+    out = {}
+    for n in ("1", "2"):
+        res = subprocess.run(
+            [str(exe), "maps", "accuracy", "--store", str(demo_district), "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, PROCESSES_ENV: n, "COLUMNS": "120"},
+        )
+        assert res.returncode == 0, res.stderr
+        out[n] = res.stdout
+    assert out["1"] == out["2"] and len(out["1"]) > 1000

@@ -172,3 +172,25 @@ def test_train_picks_the_latest_labelled_date_and_the_card_keeps_its_validation(
     with rasterio.open(tif) as src:
         assert src.tags()["features_as_of"] == f"{ev['year'].max()}-12-31"  # the last event of any type
     assert "(the data's last date)" in res.stdout
+
+
+def test_training_takes_its_accident_cells_from_the_domain_too(near_events_model: Path):
+    """The negatives come from within the domain buffer of earlier events, so must the positives: taken from
+    anywhere, a cell far from all evidence was labelled only when it had an accident (the model learnt that
+    remoteness means accidents) and the training domain's reach grew to take those cells in."""
+    card = json.loads(near_events_model.with_suffix(".joblib.json").read_text())
+    reach = card["domain"]["farthest_training_cell_from_evidence_m"]
+    assert reach is not None and reach <= 10_000 + 1000  # half a cell; with the accident cells from anywhere: 18 km
+    assert card["provenance"]["positive_cells_outside_domain"] > 0
+
+
+def test_train_says_how_many_cells_with_later_events_it_left_out(tmp_path: Path):
+    out = tmp_path / "m.joblib"
+    res = invoke_cli(
+        "risk", "train", "--out", str(out), *COMMON, "--cell", "2000", "--as-of", "2008-12-31",
+        "--domain-buffer-m", "10000", "--block-column", "department",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    card = json.loads(out.with_suffix(".joblib.json").read_text())
+    n = card["provenance"]["positive_cells_outside_domain"]
+    assert f"{n:,} cells with later events lie beyond the domain buffer" in " ".join(res.stdout.split())

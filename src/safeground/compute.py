@@ -225,7 +225,10 @@ def _process_context(module: str) -> Any:
     if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([module])  # read when the server first starts; later calls change nothing
+    # read when the server first starts, later calls change nothing. ``__main__`` too: a worker of the fork server
+    # would otherwise run the main script again (``safeground serve``'s script imports the whole command line),
+    # each worker; the server runs it once (as multiprocessing does, only what is not under its __name__ guard)
+    ctx.set_forkserver_preload(["__main__", module])
     return ctx
 
 

@@ -229,6 +229,12 @@ def train_cmd(
     )
     if tm.as_of_chosen:
         console.print(f"  as of {tm.trained_as_of}: {tm.as_of_chosen}; give --as-of to choose another date")
+    if tm.positive_cells_outside_domain:
+        console.print(
+            f"  [yellow]{tm.positive_cells_outside_domain:,} cells with later events lie beyond the domain buffer "
+            "(farther from any earlier evidence) and were left out[/]: the model cannot say there; "
+            "a larger --domain-buffer-m takes them in"
+        )
     v = tm.validation
     if v and v.get("roc_auc") is not None:
         console.print(

@@ -82,6 +82,8 @@ class TrainedModelFile:
     negative_cells: int
     as_of_chosen: str | None = None  # why the date was chosen, when the user gave none
     validation: dict[str, Any] | None = None
+    # cells with later accidents or finds beyond the domain buffer: left out, the model cannot learn them
+    positive_cells_outside_domain: int = 0
 
 
 def train_model(
@@ -118,6 +120,7 @@ def train_model(
         tm.provenance["negative_cells"],
         chosen,
         tm.validation,
+        int(tm.provenance.get("positive_cells_outside_domain", 0)),
     )
 
 
