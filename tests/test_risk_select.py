@@ -80,3 +80,20 @@ def test_every_labelled_cell_lies_in_the_domain():
     assert dropped == lab.outside_domain == int((outside & (old.y > 0)).sum())
     assert sorted(old.cells[~outside]) == sorted(lab.cells)
     assert (old.y[old.y == 0].size, set(old.cells[old.y == 0])) == ((lab.y == 0).sum(), set(lab.cells[lab.y == 0]))
+
+
+def test_the_products_default_is_the_candidate_chosen_inside_the_training_period():
+    """Session 12 made 4T the default (chosen by --select before any test figure); the bench's rows keep the
+    settings they were measured with, row 1 being the default before."""
+    from safeground.risk.features import FeatureSpec
+    from safeground.risk.models import LightGBMRisk
+
+    b = bench()
+    _code, _name, spec, params = next(c for c in b.candidates(1000.0) if c[0] == "4T")
+    assert spec == FeatureSpec.for_cell(1000.0)
+    lightgbm = {k: v for k, v in params.items() if not k.startswith("_")}
+    assert lightgbm == {"n_estimators": 60, "class_weight": "balanced"}
+    assert all(LightGBMRisk.DEFAULTS[k] == v for k, v in params.items() if not k.startswith("_"))
+    _n, row1, p1 = b.variants(1000.0)[0]
+    assert row1.radii_m == (3000.0, 10000.0, 40000.0) and row1.recency_radii_m == () and row1.max_distance_m == 80000
+    assert p1 == {"n_estimators": 120, "class_weight": None}

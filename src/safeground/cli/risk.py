@@ -118,7 +118,7 @@ def _inputs(
 
 
 def _metres(option: str, text: str | None) -> tuple[float, ...]:
-    if not text:
+    if not text or text.strip().lower() == "none":
         return ()
     try:
         return tuple(float(v) for v in text.split(","))
@@ -157,9 +157,10 @@ def _settings(
     if recency or trend_years or trend_radii or kernel:
         if bool(trend_years) != bool(trend_radii):
             raise SafeGroundError("--trend-years and --trend-radii go together", hint="e.g. 1,3 and 5000,20000")
+        spec = spec or FeatureSpec.for_cell(cell)
         spec = replace(
-            spec or FeatureSpec.for_cell(cell),
-            recency_radii_m=_metres("--recency", recency),
+            spec,
+            recency_radii_m=_metres("--recency", recency) if recency else spec.recency_radii_m,
             trend_years=_metres("--trend-years", trend_years),
             trend_radii_m=_metres("--trend-radii", trend_radii),
             kernel_m=_metres("--kernel", kernel),
@@ -172,7 +173,10 @@ def _settings(
 Radii = Annotated[str | None, typer.Option(help="Density radii in metres, e.g. 250,1000 (default 10 and 40 cells).")]
 DemIn = Annotated[Path | None, typer.Option(help="Elevation raster: adds elevation and slope features.")]
 MaxDist = Annotated[float | None, typer.Option(help="Distances capped at this many metres (default 80 cells).")]
-Recency = Annotated[str | None, typer.Option(help="Years since the last event within these radii (metres).")]
+Recency = Annotated[
+    str | None,
+    typer.Option(help="Years since the last event within these radii (metres); default 2 and 10 cells; none: off."),
+]
 TrendYears = Annotated[str | None, typer.Option(help="Share of recent events: look-backs in years, e.g. 1,3.")]
 TrendRadii = Annotated[str | None, typer.Option(help="Share of recent events within these radii (metres).")]
 Kernel = Annotated[str | None, typer.Option(help="Gaussian kernel densities of events, sigmas in metres.")]
