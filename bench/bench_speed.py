@@ -37,6 +37,7 @@ import json, resource, sys, time, shutil
 from pathlib import Path
 what, store, out = sys.argv[1], sys.argv[2], sys.argv[3]
 t0, c0 = time.perf_counter(), time.process_time()
+k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
 if what == "accuracy":
     from safeground.minemaps.accuracy import AccuracyOptions, assess_store, results_table
     from safeground.storage import open_store
@@ -54,12 +55,14 @@ else:
     html = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", html)  # pictures: compared as figures below
     html = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "", html)  # when it was made
     figure = hashlib.sha256(html.encode()).hexdigest()
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+k1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the batch's worker processes, joined when it ends
+wall = time.perf_counter() - t0
+cpu = time.process_time() - c0 + (k1.ru_utime - k0.ru_utime) + (k1.ru_stime - k0.ru_stime)
 peak = 0
 for line in open("/proc/self/status"):
     if line.startswith("VmHWM:"):
         peak = int(line.split()[1]) / 1024
-print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "figure": figure}))
+print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "workers_peak_mb": k1.ru_maxrss / 1024, "figure": figure}))
 """
 
 TARGETS = {
@@ -70,6 +73,8 @@ TARGETS = {
     "map-accuracy": "< 10 s",
     "national-store": "< 400 MB",
 }
+#: figures whose work is split among local processes (``compute.start_local``): also measured in one process
+SPLIT = {"accuracy", "national", "map-accuracy"}
 ISSUE = {  # what the issue measured, for when the previous code cannot be taken out of git
     "accuracy": "37–47 s",
     "national": "31–65 s",
@@ -90,9 +95,13 @@ def previous_code(base: str) -> Path | None:
     return d / "src"
 
 
-def run(what: str, store: str, src: Path) -> dict:
+def run(what: str, store: str, src: Path, processes: str | None = None) -> dict:
+    """One figure in a process of its own; ``processes``: SAFEGROUND_PROCESSES for it (None: the default)."""
     out = tempfile.mkdtemp(prefix=f"sg-bench-{what}-")
     env = {**os.environ, "PYTHONPATH": str(src), "SAFEGROUND_STATE_DIR": tempfile.mkdtemp(prefix="sg-state-")}
+    env.pop("SAFEGROUND_PROCESSES", None)
+    if processes is not None:
+        env["SAFEGROUND_PROCESSES"] = processes
     res = subprocess.run([sys.executable, "-c", CHILD, what, store, out + "/r"], capture_output=True, text=True,
                          env=env, timeout=3600)  # fmt: skip
     if res.returncode != 0:
@@ -130,19 +139,30 @@ def main() -> None:
         print(f"national store built in {time.perf_counter() - t:.0f} s: {counts}")
     previous = previous_code(args.base)
     now = ROOT / "src"
-    print(f"{'':16}{'previous (' + args.base + ')':>32}{'now':>32}   target")
-    print(f"{'':16}{'wall s':>10}{'CPU s':>10}{'peak MB':>12}{'wall s':>10}{'CPU s':>10}{'peak MB':>12}")
+    print(
+        "CPU s counts the batch's worker processes too; peak MB is the main process's (+ the largest worker's).\n"
+        "'now, 1 process': SAFEGROUND_PROCESSES=1, everything in one process as before session 12."
+    )
+    print(f"{'':28}{'wall s':>10}{'CPU s':>10}{'peak MB':>16}   target")
     for what in only:
         store = national if what == "national-store" else demo
         assert store is not None
-        cur = run(what, store, now)
+        rows = []
         if previous is not None:
-            old = run(what, store, previous)
-            same = "same figures" if old["figure"] == cur["figure"] else "FIGURES DIFFER"
-            before = f"{old['wall']:10.1f}{old['cpu']:10.1f}{old['peak_mb']:12.0f}"
+            rows.append((f"previous ({args.base})", run(what, store, previous)))
         else:
-            same, before = "", f"{ISSUE.get(what, '—'):>32}"
-        print(f"{what:16}{before}{cur['wall']:10.1f}{cur['cpu']:10.1f}{cur['peak_mb']:12.0f}   {TARGETS[what]}  {same}")
+            print(f"{what:16}{'the issue measured':>20} {ISSUE.get(what, '—')}")
+        if what in SPLIT:
+            rows.append(("now, 1 process", run(what, store, now, "1")))
+        rows.append(("now", run(what, store, now)))
+        for k, (label, r) in enumerate(rows):
+            same = ""
+            if k:  # each against the row above: the previous code, then the same code in one process
+                same = "same figures" if r["figure"] == rows[k - 1][1]["figure"] else "FIGURES DIFFER"
+                same += f" as {rows[k - 1][0]}"
+            workers = f" + {r['workers_peak_mb']:.0f}" if label == "now" and what in SPLIT else ""
+            peak = f"{r['peak_mb']:.0f}{workers}"
+            print(f"{what + ',':16}{label:<22}{r['wall']:10.1f}{r['cpu']:10.1f}{peak:>16}   {TARGETS[what]}  {same}")
 
 
 if __name__ == "__main__":

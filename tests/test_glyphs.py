@@ -32,6 +32,10 @@ from safeground.web.permissions import check_every_route, requires
 from tests.browser import offline_page
 from tests.web_server import serve_app
 
+# one browser at a time: with two chromiums and their servers on two cores a wait for MapLibre's 'idle' ran out
+# (alone the test passes); pytest-xdist ``--dist loadgroup`` keeps this group on one worker
+pytestmark = pytest.mark.xdist_group("browser")
+
 ROOT = Path(__file__).resolve().parents[1]
 GLYPHS = ROOT / "src" / "safeground" / "web" / "static" / "glyphs"
 FONTSTACKS = ("DejaVu Sans", "DejaVu Sans Bold")

@@ -35,6 +35,10 @@ from tests.browser import offline_page
 from tests.conftest import invoke_cli
 from tests.web_server import serve_cli
 
+# one browser at a time: with two chromiums and their servers on two cores a wait for MapLibre's 'idle' ran out
+# (alone the test passes); pytest-xdist ``--dist loadgroup`` keeps this group on one worker
+pytestmark = pytest.mark.xdist_group("browser")
+
 IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
                          "device_scale_factor": 1, "service_workers": "allow"}  # fmt: skip

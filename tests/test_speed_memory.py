@@ -58,9 +58,30 @@ def test_read_columns_of_an_empty_layer_has_the_columns(store: Store):
 
 
 def _digest(fc: lf.Forecast) -> str:
+    """Bit for bit: the blocks' test compares two runs on one machine."""
     h = hashlib.sha256(fc.areas.to_csv(index=False).encode() + repr(fc.district).encode() + repr(fc.notes).encode())
     for a in (fc._begin, fc._duration, fc._released):
         h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _g9(v: object) -> str:
+    return f"{v:.9g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _digest_9(fc: lf.Forecast) -> str:
+    """Every real number to 9 significant digits, far finer than anything printed, for a digest pinned on another
+    machine: numpy's vectorised exp and log give another last bit on another processor (the pins computed in
+    session 11 failed on session 12's machine, at the old code as at the new), and a sample's last bit is no
+    figure. A real change of the draws still changes the digest."""
+    areas = fc.areas.copy()
+    for c in areas.columns:
+        if pd.api.types.is_float_dtype(areas[c]):
+            areas[c] = areas[c].map(_g9)
+    district = {k: _g9(v) for k, v in fc.district.items()} if isinstance(fc.district, dict) else _g9(fc.district)
+    h = hashlib.sha256(areas.to_csv(index=False).encode() + repr(district).encode() + repr(fc.notes).encode())
+    for a in (fc._begin, fc._duration, fc._released):
+        h.update(" ".join(_g9(v) for v in np.asarray(a, dtype=float).ravel()).encode())
     return h.hexdigest()[:16]
 
 
@@ -104,14 +125,15 @@ def test_the_forecast_in_blocks_is_the_one_block_forecast_bit_for_bit(demo_histo
             assert fc.district == one.district
 
 
-#: the demo district's forecast, 200 simulations, as the code before the blocks gave it (commit 67336ea):
-#: digests of the areas' dates and the district's, and of every sample with ``keep_samples``
+#: the demo district's forecast, 200 simulations, as the code before the blocks gave it (commit 67336ea, run again
+#: on session 12's machine): digests (``_digest_9``) of the areas' dates and the district's, and of every sample
+#: with ``keep_samples``
 PINNED = {
-    ("paced", False): "4f6257a8b9e0e748",
-    ("paced", True): "e77a8fa6534a2644",
-    ("random order", True): "8e236003f810c3fe",
-    ("team-paced", True): "aaa8147f042e699a",
-    ("given rates with variation", True): "0458a07f348cf7fc",
+    ("paced", False): "cb763a667156db4c",
+    ("paced", True): "076ebc73f0adddae",
+    ("random order", True): "3233bd54c74df7cd",
+    ("team-paced", True): "b33488a2fcea3655",
+    ("given rates with variation", True): "ccc48c9dfc3589aa",
 }
 
 
@@ -120,7 +142,7 @@ def pinned_digest(hist: pl.History, name: str, keep: bool) -> str:
     fc = lf.forecast_from_history(
         hist, sorted(hist.work.index, reverse=True), keep_samples=keep, simulations=200, **CONFIGS[name]
     )  # type: ignore[arg-type]
-    return _digest(fc)
+    return _digest_9(fc)
 
 
 @pytest.mark.parametrize(("name", "keep"), list(PINNED))

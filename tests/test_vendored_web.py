@@ -18,7 +18,13 @@ import threading
 from importlib.resources import files
 from pathlib import Path
 
+import pytest
+
 from tests.browser import offline_page
+
+# one browser at a time: with two chromiums and their servers on two cores a wait for MapLibre's 'idle' ran out
+# (alone the test passes); pytest-xdist ``--dist loadgroup`` keeps this group on one worker
+pytestmark = pytest.mark.xdist_group("browser")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,6 +26,10 @@ from safeground.storage import open_store
 from tests.browser import add_accounts, log_in, offline_page
 from tests.web_server import serve_cli
 
+# one browser at a time: with two chromiums and their servers on two cores a wait for MapLibre's 'idle' ran out
+# (alone the test passes); pytest-xdist ``--dist loadgroup`` keeps this group on one worker
+pytestmark = pytest.mark.xdist_group("browser")
+
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
 PASSWORD = "the long road to Chaykend"

@@ -33,6 +33,10 @@ from tests.test_public_outputs import restricted_positions
 from tests.test_server import coordinates_in_features
 from tests.web_server import serve_app
 
+# one browser at a time: with two chromiums and their servers on two cores a wait for MapLibre's 'idle' ran out
+# (alone the test passes); pytest-xdist ``--dist loadgroup`` keeps this group on one worker
+pytestmark = pytest.mark.xdist_group("browser")
+
 PASSWORD = "the long road to Chaykend"
 ROLES = ("viewer", "data_entry", "reviewer", "analyst", "admin")
 IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
@@ -82,6 +86,17 @@ def wait_ready(page: Any, as_of: str | None = None) -> None:
         cond += f" && document.body.dataset.asOf === '{as_of}'"
     page.wait_for_function(cond, timeout=90_000)
     assert page.evaluate("window.sgMapError === undefined"), page.evaluate("window.sgMapError")
+
+
+def map_idle(page: Any, seconds: int = 90) -> None:
+    """Wait for MapLibre's next ``idle`` after a repaint; an error after ``seconds``, never a hang (``evaluate`` has
+    no timeout of its own: a promise that never settles held a CI run until it was killed)."""
+    page.evaluate(
+        "s => new Promise((ok, no) => {"
+        " const t = setTimeout(() => no(new Error(`the map was not idle after ${s} s`)), s * 1000);"
+        " sgMap.once('idle', () => { clearTimeout(t); ok(); }); sgMap.triggerRepaint(); })",
+        seconds,
+    )
 
 
 def not_blank(png: Path) -> None:
@@ -315,7 +330,7 @@ def test_the_date_slider_redraws_the_record_as_it_stood(site):
         # the filters: status and type select what is drawn of the hazard areas
         page.select_option("#sg-f-status", "closed")
         page.select_option("#sg-f-type", "confirmed_hazardous_area")
-        page.evaluate("new Promise(r => { sgMap.once('idle', r); sgMap.triggerRepaint(); })")
+        map_idle(page)
         want = {u for u, c in chains.items() if c[-1].status.value == "closed" and c[-1].classification.value ==
                 "confirmed_hazardous_area"}  # fmt: skip
         assert set(page.evaluate(RENDERED_HAZARDS)) == want and 0 < len(want) < len(now)
@@ -563,7 +578,7 @@ def test_a_large_hazard_areas_id_is_drawn_once_however_many_tiles_it_spans(site)
             " if (l.type === 'symbol' && l.id !== 'hazard_areas-uid-label@past')"
             " sgMap.setLayoutProperty(l.id, 'visibility', 'none')"
         )
-        page.evaluate("new Promise(r => { sgMap.once('idle', r); sgMap.triggerRepaint(); })")
+        map_idle(page)
         past = page.evaluate(
             "sgMap.queryRenderedFeatures({layers: ['hazard_areas-uid-label@past']}).map(f => f.properties.uid)"
         )
