@@ -380,6 +380,34 @@ def _row(name: str, s: Scores) -> str:
     return f"  {name:52s} ROC-AUC {s.roc_auc:.3f}  PR-AUC {s.pr_auc:.3f}  top 10 % {s.capture_10:.3f}"
 
 
+def measure(
+    label: str,
+    data: RiskData,
+    settings: RiskSettings,
+    dates: tuple[date, date],
+    params: dict,
+    cache: dict,
+    rows: list[dict],
+    first: bool,
+    **record: object,
+) -> Scores:
+    """One row of a table: fitted and scored by ``spacetime`` (features by ``dates[0]``, accidents to ``dates[1]``),
+    printed, and appended to ``rows`` with ``record``'s fields; the first row of a table prints the protocol's
+    details and the window baselines before it (the same cells, measured once)."""
+    t = time.perf_counter()
+    model, base, info, _scored = spacetime(data, settings, dates[0], dates[1], params, cache)
+    seconds = round(time.perf_counter() - t, 1)
+    if first:
+        print(f"\n{json.dumps(info, indent=1)}\n")
+        phase = {k: v for k, v in record.items() if k == "phase"}
+        for bname, s in base.items():
+            print(_row(bname, s))
+            rows.append({**phase, "name": bname, **s.as_dict()})
+    print(_row(label, model) + f"   ({info['features']} features, {seconds} s)", flush=True)
+    rows.append({**record, "seconds": seconds, **model.as_dict(), **info})
+    return model
+
+
 def choose(results: list[tuple[str, Scores]]) -> str:
     """The declared rule: highest capture in the top 10 %, then ROC-AUC (both to three decimals), then the
     earlier candidate."""
@@ -424,17 +452,11 @@ def select(
     results: list[tuple[str, Scores]] = []
     cands = candidates(args.cell)
     for code, name, spec, params in cands:
-        t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info, _scored = spacetime(inner, settings, inner_cut, cut, params, cache)
-        seconds = round(time.perf_counter() - t, 1)
-        if not results:
-            print(f"\n{json.dumps(info, indent=1)}\n")
-            for bname, s in base.items():
-                print(_row(bname, s))
-                rows.append({"phase": "inner", "name": bname, **s.as_dict()})
-        print(_row(f"{code}. {name}", model) + f"   ({info['features']} features, {seconds} s)", flush=True)
-        rows.append({"phase": "inner", "code": code, "name": name, "seconds": seconds, **model.as_dict(), **info})
+        model = measure(
+            f"{code}. {name}", inner, settings, (inner_cut, cut), params, cache, rows, not results,
+            phase="inner", code=code, name=name,
+        )  # fmt: skip
         results.append((code, model))
     chosen = choose(results)
     inner_of = dict(results)
@@ -461,19 +483,13 @@ def select(
     for code, name, spec, params in cands:
         if code not in ("1", chosen):
             continue
-        t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info, _scored = spacetime(data, settings, cut, until, params, cache)
-        seconds = round(time.perf_counter() - t, 1)
-        if first:
-            print(f"\n{json.dumps(info, indent=1)}\n")
-            for bname, s in base.items():
-                print(_row(bname, s))
-                rows.append({"phase": "test", "name": bname, **s.as_dict()})
-            first = False
         tag = " (chosen)" if code == chosen else ""
-        print(_row(f"{code}. {name}{tag}", model) + f"   ({info['features']} features, {seconds} s)", flush=True)
-        rows.append({"phase": "test", "code": code, "name": name, "seconds": seconds, **model.as_dict(), **info})
+        measure(
+            f"{code}. {name}{tag}", data, settings, (cut, until), params, cache, rows, first,
+            phase="test", code=code, name=name,
+        )  # fmt: skip
+        first = False
     # continuity with the earlier sessions' tables: row 1 and the baselines as they were measured (the accident
     # cells outside the domain kept, in training and test), same run
     _c, name, spec, params = cands[0]
@@ -594,17 +610,8 @@ def main() -> None:
     for i, (name, spec, params) in enumerate(variants(args.cell), start=1):
         if chosen is not None and i not in chosen:
             continue
-        t = time.perf_counter()
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
-        model, base, info, _scored = spacetime(data, settings, cut, until, params, cache)
-        seconds = round(time.perf_counter() - t, 1)
-        if not rows:
-            print(f"\n{json.dumps(info, indent=1)}\n")
-            for bname, s in base.items():
-                print(_row(bname, s))
-                rows.append({"name": bname, **s.as_dict()})
-        print(_row(f"{i}. {name}", model) + f"   ({info['features']} features, {seconds} s)", flush=True)
-        rows.append({"name": name, "seconds": seconds, **model.as_dict(), **info})
+        measure(f"{i}. {name}", data, settings, (cut, until), params, cache, rows, not rows, name=name)
     if chosen is None or args.calibration:
         _name, spec, params = variants(args.cell)[0]
         settings = RiskSettings(cell_m=args.cell, spec=spec, domain_buffer_m=args.domain_m)
