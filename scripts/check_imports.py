@@ -67,7 +67,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "sync",
     ),
     "services": ("services",),
-    "frontend": ("cli", "web"),
+    "frontend": ("cli", "web", "__main__"),  # __main__: python -m safeground, the command line
 }
 ORDER = list(LAYERS)
 #: what each layer must not import: every layer above it (domain packages may import each other)

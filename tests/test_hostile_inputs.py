@@ -342,6 +342,19 @@ def test_a_truncated_png_never_becomes_a_geotiff(tmp_path):
     assert "cut short" in _refused(read_scan, HOSTILE / "scan_truncated.png")
 
 
+def test_a_truncated_png_is_refused_in_a_process_that_made_a_pdf(tmp_path):
+    """weasyprint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported (a server, any report):
+    the check clears it for itself and puts it back (found when the suite's order put a report first)."""
+    import weasyprint  # noqa: F401 - its import is the point
+    from PIL import ImageFile
+
+    from safeground.intake.geotiff import read_scan
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    assert "cut short" in _refused(read_scan, HOSTILE / "scan_truncated.png")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # weasyprint's own images still load as it wants
+
+
 # -- the matrix: every corpus file through every importer ----------------------------------------------
 
 

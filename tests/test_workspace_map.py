@@ -81,14 +81,21 @@ def log_in(page: Any, url: str, user: str, path: str = "/workspace") -> None:
 
 
 def wait_ready(page: Any, as_of: str | None = None) -> None:
+    """Until the map says it is ready (on the day ``as_of``). Polled each second; while it is not, a repaint is asked
+    for, as a person's mouse would cause one: on a loaded 2-core machine headless chromium was seen to stop drawing
+    frames, and the workspace's 'ready' waits for the next 'idle', which only a frame brings."""
     cond = "document.body.dataset.mapState === 'ready'"
     if as_of is not None:
         cond += f" && document.body.dataset.asOf === '{as_of}'"
-    page.wait_for_function(cond, timeout=90_000)
+    page.wait_for_function(
+        f"() => {{ const ok = {cond}; if (!ok && window.sgMap) sgMap.triggerRepaint(); return ok; }}",
+        timeout=240_000,
+        polling=1000,
+    )
     assert page.evaluate("window.sgMapError === undefined"), page.evaluate("window.sgMapError")
 
 
-def map_idle(page: Any, seconds: int = 90) -> None:
+def map_idle(page: Any, seconds: int = 180) -> None:
     """Wait for MapLibre's next ``idle`` after a repaint; an error after ``seconds``, never a hang (``evaluate`` has
     no timeout of its own: a promise that never settles held a CI run until it was killed)."""
     page.evaluate(

@@ -42,12 +42,16 @@ def read_scan(path: str | Path) -> np.ndarray:
 
 def _refuse_truncated(path: Path) -> None:
     """A PNG or JPEG cut short (a copy interrupted, a download stopped): GDAL's drivers fill the missing
-    rows with black and carry on, so half a scan became a GeoTIFF. Pillow decodes every row and says so."""
-    from PIL import Image, UnidentifiedImageError
+    rows with black and carry on, so half a scan became a GeoTIFF. Pillow decodes every row and says so, unless
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` is set: importing weasyprint (any report's PDF, the server) sets it for the
+    whole process, after which a cut PNG loaded without a word. It is cleared for this check and put back."""
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         return  # TIFF: GDAL reports a missing strip or tile as an error itself
     Image.MAX_IMAGE_PIXELS = 1_000_000_000  # an A0 sheet at 600 dpi is 560 million pixels
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(path) as im:
             im.load()
@@ -58,6 +62,8 @@ def _refuse_truncated(path: Path) -> None:
         ) from None
     except Image.DecompressionBombError as exc:
         raise InvalidInput([Problem(path.name, "file", "-", f"too large to be a scan: {exc}")]) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def write_geotiff(geo: Georeference, pixels: np.ndarray, out: str | Path) -> dict[str, Any]:
